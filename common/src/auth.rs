@@ -1,0 +1,137 @@
+//! Accounts: who is calling and with what rights.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Self::User),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// What the user has bought: `immersion` once a seat was paid for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum License {
+    None,
+    Immersion,
+}
+
+impl License {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Immersion => "immersion",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(Self::None),
+            "immersion" => Some(Self::Immersion),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/auth/register` and `/api/auth/login`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    #[cfg_attr(feature = "openapi", schema(example = "marie@example.com"))]
+    pub email: String,
+    /// At least 10 characters when registering.
+    #[cfg_attr(feature = "openapi", schema(example = "correct horse battery"))]
+    pub password: String,
+}
+
+/// `GET /api/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UserDto {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub license: License,
+}
+
+/// The answer to a successful register or login. The same token is also
+/// set as an httpOnly cookie for the SPA.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuthResponse {
+    pub user: UserDto,
+    /// A short-lived JWT (HS256), for `Authorization: Bearer`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Smallest accepted password length, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Largest accepted password length, in bytes (hashing cost stays bounded).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Normalises an e-mail address (trimmed, lower-cased) and checks its shape.
+pub fn normalize_email(raw: &str) -> Option<String> {
+    let email = raw.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    let plausible = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    plausible.then_some(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            normalize_email("  Marie.Dupont@Example.COM "),
+            Some("marie.dupont@example.com".to_owned())
+        );
+    }
+
+    #[test]
+    fn implausible_emails_are_refused() {
+        for bad in [
+            "",
+            "marie",
+            "@example.com",
+            "marie@",
+            "marie@example",
+            "marie@.com",
+            "ma rie@example.com",
+            "a@b@example.com",
+        ] {
+            assert_eq!(normalize_email(bad), None, "{bad:?}");
+        }
+    }
+}

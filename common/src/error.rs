@@ -1,0 +1,173 @@
+//! The one list of error codes, and the `application/problem+json` body
+//! (RFC 9457) every 4xx and 5xx answer carries.
+
+use serde::{Deserialize, Serialize};
+
+/// A stable, machine-readable error code. Clients switch on it; the SPA
+/// turns it into a French message. Never rename one: add a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request could not be read: malformed JSON, path or query.
+    BadRequest,
+    /// The request was read but a field breaks a rule (see `errors`).
+    ValidationFailed,
+    /// No valid session or token.
+    Unauthorized,
+    /// Logged in, but not allowed.
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    /// Too many attempts; retry after the `Retry-After` header.
+    RateLimited,
+    /// Login failed: unknown e-mail or wrong password (deliberately the same).
+    InvalidCredentials,
+    EmailTaken,
+    SessionFull,
+    SessionClosed,
+    AlreadyBooked,
+    /// The session still has held or confirmed bookings: deactivate it instead.
+    SessionHasBookings,
+    SubscriptionInactive,
+    /// A dependency (database) is not reachable.
+    ServiceUnavailable,
+    /// Something failed on our side; details are in the server log only.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::ValidationFailed => "validation_failed",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::RateLimited => "rate_limited",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::EmailTaken => "email_taken",
+            Self::SessionFull => "session_full",
+            Self::SessionClosed => "session_closed",
+            Self::AlreadyBooked => "already_booked",
+            Self::SessionHasBookings => "session_has_bookings",
+            Self::SubscriptionInactive => "subscription_inactive",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// A short English title for the problem body.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::BadRequest => "The request could not be read",
+            Self::ValidationFailed => "Some fields are invalid",
+            Self::Unauthorized => "Authentication required",
+            Self::Forbidden => "Not allowed",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::PayloadTooLarge => "Payload too large",
+            Self::RateLimited => "Too many attempts",
+            Self::InvalidCredentials => "Invalid e-mail or password",
+            Self::EmailTaken => "This e-mail is already registered",
+            Self::SessionFull => "The session is full",
+            Self::SessionClosed => "The session is closed",
+            Self::AlreadyBooked => "Already booked",
+            Self::SessionHasBookings => "The session has bookings",
+            Self::SubscriptionInactive => "Subscription inactive",
+            Self::ServiceUnavailable => "Service unavailable",
+            Self::Internal => "Internal error",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One field that broke a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldError {
+    /// The JSON field name, e.g. `ends_on`.
+    pub field: String,
+    /// A stable rule name, e.g. `before_start`.
+    pub rule: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, rule: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            rule: rule.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An `application/problem+json` body (RFC 9457) with our stable `code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Problem {
+    /// A URI naming the problem type: `/problems/{code}`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub code: ErrorCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The fields that broke a rule, for `validation_failed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    pub fn new(status: u16, code: ErrorCode) -> Self {
+        Self {
+            type_: format!("/problems/{code}"),
+            title: code.title().to_owned(),
+            status,
+            code,
+            detail: None,
+            errors: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_their_stable_names() {
+        for code in [
+            ErrorCode::SessionFull,
+            ErrorCode::ValidationFailed,
+            ErrorCode::SessionHasBookings,
+            ErrorCode::BadRequest,
+        ] {
+            let json = serde_json::to_value(code).unwrap_or_default();
+            assert_eq!(json, serde_json::Value::String(code.as_str().to_owned()));
+        }
+    }
+
+    #[test]
+    fn problem_body_has_rfc9457_members() {
+        let p = Problem::new(409, ErrorCode::SessionFull);
+        let json = serde_json::to_value(&p).unwrap_or_default();
+        assert_eq!(json["type"], "/problems/session_full");
+        assert_eq!(json["status"], 409);
+        assert_eq!(json["code"], "session_full");
+        assert!(json.get("errors").is_none());
+    }
+}

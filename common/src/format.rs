@@ -1,0 +1,119 @@
+//! French display of session dates and remaining places, as the catalog
+//! shows them ("3 mars - 7 mars 2025", "3 places restantes").
+
+use chrono::{Datelike, NaiveDate};
+
+const MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+fn day_month(d: NaiveDate) -> String {
+    let month = MONTHS[d.month0() as usize];
+    // French writes the first day of a month as an ordinal: "1er mars".
+    if d.day() == 1 {
+        format!("1er {month}")
+    } else {
+        format!("{} {month}", d.day())
+    }
+}
+
+/// "3 mars - 7 mars 2025"; "31 mars - 4 avril 2025"; across a year end
+/// both years: "29 décembre 2025 - 2 janvier 2026". A one-day session
+/// shows one date.
+pub fn format_session_dates(start: NaiveDate, end: NaiveDate) -> String {
+    if start == end {
+        format!("{} {}", day_month(start), start.year())
+    } else if start.year() == end.year() {
+        format!("{} - {} {}", day_month(start), day_month(end), end.year())
+    } else {
+        format!(
+            "{} {} - {} {}",
+            day_month(start),
+            start.year(),
+            day_month(end),
+            end.year()
+        )
+    }
+}
+
+/// "3 places restantes", "1 place restante", "Complet".
+pub fn format_remaining_places(available: i32) -> String {
+    match available {
+        i32::MIN..=0 => "Complet".to_owned(),
+        1 => "1 place restante".to_owned(),
+        n => format!("{n} places restantes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn same_month_as_in_the_seed() {
+        assert_eq!(
+            format_session_dates(d(2025, 3, 3), d(2025, 3, 7)),
+            "3 mars - 7 mars 2025"
+        );
+    }
+
+    #[test]
+    fn across_months_as_in_the_seed() {
+        assert_eq!(
+            format_session_dates(d(2025, 3, 31), d(2025, 4, 4)),
+            "31 mars - 4 avril 2025"
+        );
+    }
+
+    #[test]
+    fn across_years_shows_both_years() {
+        assert_eq!(
+            format_session_dates(d(2025, 12, 29), d(2026, 1, 2)),
+            "29 décembre 2025 - 2 janvier 2026"
+        );
+    }
+
+    #[test]
+    fn accented_months_and_first_of_month() {
+        assert_eq!(
+            format_session_dates(d(2025, 8, 1), d(2025, 8, 5)),
+            "1er août - 5 août 2025"
+        );
+        assert_eq!(
+            format_session_dates(d(2025, 2, 24), d(2025, 2, 28)),
+            "24 février - 28 février 2025"
+        );
+    }
+
+    #[test]
+    fn one_day_session_shows_one_date() {
+        assert_eq!(
+            format_session_dates(d(2025, 6, 2), d(2025, 6, 2)),
+            "2 juin 2025"
+        );
+    }
+
+    #[test]
+    fn remaining_places_agree_in_number() {
+        assert_eq!(format_remaining_places(3), "3 places restantes");
+        assert_eq!(format_remaining_places(2), "2 places restantes");
+        assert_eq!(format_remaining_places(1), "1 place restante");
+        assert_eq!(format_remaining_places(0), "Complet");
+        assert_eq!(format_remaining_places(-1), "Complet");
+    }
+}

@@ -1,0 +1,319 @@
+//! Immersion sessions: the catalog's JSON shapes and its pure rules.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::FieldError;
+use crate::money::{currency_codes, known_currency};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    Open,
+    Full,
+    Closed,
+}
+
+impl SessionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Full => "full",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(Self::Open),
+            "full" => Some(Self::Full),
+            "closed" => Some(Self::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// The one rule for a session's status (DESIGN invariant 3): `closed` when
+/// an admin closed it or its first day has come, else `full` when every
+/// place is taken, else `open`.
+pub fn derive_status(
+    closed_by_admin: bool,
+    starts_on: NaiveDate,
+    today: NaiveDate,
+    reserved_places: i32,
+    max_places: i32,
+) -> SessionStatus {
+    if closed_by_admin || starts_on <= today {
+        SessionStatus::Closed
+    } else if reserved_places >= max_places {
+        SessionStatus::Full
+    } else {
+        SessionStatus::Open
+    }
+}
+
+/// A session as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionDto {
+    pub id: Uuid,
+    /// First day, at the venue (Europe/Paris).
+    pub starts_on: NaiveDate,
+    /// Last day, at the venue.
+    pub ends_on: NaiveDate,
+    pub location: String,
+    pub description: Option<String>,
+    /// Price per seat in minor units (cents).
+    pub price_cents: i64,
+    /// ISO 4217 code, upper-case.
+    pub currency: String,
+    pub max_places: i32,
+    pub reserved_places: i32,
+    pub available_places: i32,
+    pub status: SessionStatus,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn default_currency() -> String {
+    "EUR".to_owned()
+}
+fn default_max_places() -> i32 {
+    8
+}
+fn default_true() -> bool {
+    true
+}
+
+/// `POST /api/admin/sessions`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewSession {
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    #[cfg_attr(feature = "openapi", schema(example = "Paris"))]
+    pub location: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(example = 199700))]
+    pub price_cents: i64,
+    #[serde(default = "default_currency")]
+    #[cfg_attr(feature = "openapi", schema(example = "EUR"))]
+    pub currency: String,
+    #[serde(default = "default_max_places")]
+    pub max_places: i32,
+    #[serde(default = "default_true")]
+    pub is_active: bool,
+}
+
+/// `PATCH /api/admin/sessions/{id}`: only the fields present change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SessionPatch {
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+    pub location: Option<String>,
+    /// An empty string clears the description.
+    pub description: Option<String>,
+    pub price_cents: Option<i64>,
+    pub currency: Option<String>,
+    /// Never below the places already reserved.
+    pub max_places: Option<i32>,
+    pub is_active: Option<bool>,
+    /// `true` closes bookings; `false` reopens them (unless it has started).
+    pub closed: Option<bool>,
+}
+
+/// The editable fields of a session, checked together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionFields {
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub location: String,
+    pub description: Option<String>,
+    pub price_cents: i64,
+    pub currency: String,
+    pub max_places: i32,
+}
+
+/// Largest number of places one session may offer.
+pub const MAX_PLACES_LIMIT: i32 = 1000;
+/// Longest accepted location, in characters.
+pub const MAX_LOCATION_CHARS: usize = 200;
+/// Longest accepted description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 5000;
+/// Highest accepted price, in minor units (Stripe's own ceiling).
+pub const MAX_PRICE_CENTS: i64 = 99_999_999;
+
+/// Checks and normalises a session's fields: trims text, upper-cases the
+/// currency, turns an empty description into none. Every broken rule is
+/// reported, not just the first.
+pub fn validate_session(mut f: SessionFields) -> Result<SessionFields, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if f.ends_on < f.starts_on {
+        errors.push(FieldError::new(
+            "ends_on",
+            "before_start",
+            "ends_on must be on or after starts_on",
+        ));
+    }
+    f.location = f.location.trim().to_owned();
+    if f.location.is_empty() {
+        errors.push(FieldError::new("location", "required", "location is required"));
+    } else if f.location.chars().count() > MAX_LOCATION_CHARS {
+        errors.push(FieldError::new(
+            "location",
+            "too_long",
+            format!("location is at most {MAX_LOCATION_CHARS} characters"),
+        ));
+    }
+    f.description = f
+        .description
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty());
+    if f
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
+    {
+        errors.push(FieldError::new(
+            "description",
+            "too_long",
+            format!("description is at most {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    if !(0..=MAX_PRICE_CENTS).contains(&f.price_cents) {
+        errors.push(FieldError::new(
+            "price_cents",
+            "out_of_range",
+            format!("price_cents must be between 0 and {MAX_PRICE_CENTS}"),
+        ));
+    }
+    match known_currency(&f.currency) {
+        Some(code) => f.currency = code.to_owned(),
+        None => errors.push(FieldError::new(
+            "currency",
+            "unknown",
+            format!(
+                "currency must be one of {}",
+                currency_codes().collect::<Vec<_>>().join(", ")
+            ),
+        )),
+    }
+    if !(1..=MAX_PLACES_LIMIT).contains(&f.max_places) {
+        errors.push(FieldError::new(
+            "max_places",
+            "out_of_range",
+            format!("max_places must be between 1 and {MAX_PLACES_LIMIT}"),
+        ));
+    }
+    if errors.is_empty() { Ok(f) } else { Err(errors) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn fields() -> SessionFields {
+        SessionFields {
+            starts_on: d(2030, 3, 4),
+            ends_on: d(2030, 3, 8),
+            location: " Paris ".into(),
+            description: Some("  ".into()),
+            price_cents: 199_700,
+            currency: "eur".into(),
+            max_places: 8,
+        }
+    }
+
+    fn rules(r: Result<SessionFields, Vec<FieldError>>) -> Vec<(String, String)> {
+        r.err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| (e.field, e.rule))
+            .collect()
+    }
+
+    #[test]
+    fn valid_fields_are_normalised() {
+        let ok = validate_session(fields()).unwrap();
+        assert_eq!(ok.location, "Paris");
+        assert_eq!(ok.currency, "EUR");
+        assert_eq!(ok.description, None);
+    }
+
+    #[test]
+    fn one_day_session_is_valid() {
+        let f = SessionFields {
+            ends_on: d(2030, 3, 4),
+            ..fields()
+        };
+        assert!(validate_session(f).is_ok());
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported() {
+        let f = SessionFields {
+            starts_on: d(2030, 3, 8),
+            ends_on: d(2030, 3, 4),
+            location: "   ".into(),
+            description: Some("x".repeat(MAX_DESCRIPTION_CHARS + 1)),
+            price_cents: -1,
+            currency: "ZZZ".into(),
+            max_places: 0,
+        };
+        let got = rules(validate_session(f));
+        let want: Vec<(String, String)> = [
+            ("ends_on", "before_start"),
+            ("location", "required"),
+            ("description", "too_long"),
+            ("price_cents", "out_of_range"),
+            ("currency", "unknown"),
+            ("max_places", "out_of_range"),
+        ]
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn bounds_are_inclusive() {
+        let f = SessionFields {
+            price_cents: 0,
+            max_places: 1,
+            ..fields()
+        };
+        assert!(validate_session(f).is_ok());
+        let f = SessionFields {
+            price_cents: MAX_PRICE_CENTS + 1,
+            max_places: MAX_PLACES_LIMIT + 1,
+            ..fields()
+        };
+        assert_eq!(rules(validate_session(f)).len(), 2);
+    }
+
+    #[test]
+    fn status_is_derived_from_places_dates_and_admin_closing() {
+        let today = d(2030, 1, 1);
+        let later = d(2030, 2, 1);
+        assert_eq!(derive_status(false, later, today, 3, 8), SessionStatus::Open);
+        assert_eq!(derive_status(false, later, today, 8, 8), SessionStatus::Full);
+        assert_eq!(derive_status(true, later, today, 3, 8), SessionStatus::Closed);
+        // Started today or before: closed, even with free places.
+        assert_eq!(derive_status(false, today, today, 0, 8), SessionStatus::Closed);
+        assert_eq!(
+            derive_status(false, d(2029, 12, 1), today, 8, 8),
+            SessionStatus::Closed
+        );
+    }
+}
