@@ -1,1 +1,15 @@
-fn main() {}
+//! `immersion`: the api server and its maintenance commands.
+
+use std::process::ExitCode;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match api::cli::parse(&args) {
+        Ok(command) => api::cli::run(command).await,
+        Err(usage) => {
+            eprintln!("{usage}");
+            ExitCode::from(2)
+        }
+    }
+}

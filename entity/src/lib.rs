@@ -1,1 +1,10 @@
+//! SeaORM entities, one file per table (schema in the `migration` crate).
+//! Enumerated columns are plain strings here; `common` owns their values.
 
+pub mod immersion_bookings;
+pub mod immersion_sessions;
+pub mod mail_outbox;
+pub mod member_resources;
+pub mod stripe_events;
+pub mod subscription_status;
+pub mod users;

@@ -1,1 +1,16 @@
+//! The schema, as SeaORM migrations that behave the same on SQLite and
+//! PostgreSQL. The api runs them at start; `cargo run -p migration` and
+//! `immersion migrate` run them by hand.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_initial::Migration)]
+    }
+}

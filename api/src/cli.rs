@@ -1,0 +1,142 @@
+//! The command line: `serve` (default), `migrate`, `openapi`,
+//! `promote-admin EMAIL`.
+
+use std::process::ExitCode;
+
+use crate::config::Settings;
+use crate::domain::users;
+use crate::startup::Application;
+
+const USAGE: &str = "usage: immersion [serve [--no-demo] | migrate | openapi [--json] | promote-admin EMAIL]";
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    Serve { no_demo: bool },
+    Migrate,
+    OpenApi { json: bool },
+    PromoteAdmin { email: String },
+    Help,
+}
+
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        [] | ["serve"] => Ok(Command::Serve { no_demo: false }),
+        ["serve", "--no-demo"] => Ok(Command::Serve { no_demo: true }),
+        ["migrate"] => Ok(Command::Migrate),
+        ["openapi"] => Ok(Command::OpenApi { json: false }),
+        ["openapi", "--json"] => Ok(Command::OpenApi { json: true }),
+        ["promote-admin", email] => Ok(Command::PromoteAdmin {
+            email: (*email).to_owned(),
+        }),
+        ["help" | "--help" | "-h"] => Ok(Command::Help),
+        _ => Err(USAGE.to_owned()),
+    }
+}
+
+pub async fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Help => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Command::OpenApi { json } => print_openapi(json),
+        other => with_settings(other).await,
+    }
+}
+
+fn print_openapi(json: bool) -> ExitCode {
+    let text = if json {
+        crate::http::docs::openapi()
+            .to_pretty_json()
+            .map_err(|e| e.to_string())
+    } else {
+        crate::http::docs::openapi_yaml().map_err(|e| e.to_string())
+    };
+    match text {
+        Ok(t) => {
+            print!("{t}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+async fn with_settings(command: Command) -> ExitCode {
+    let mut settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    crate::telemetry::init(settings.log_format);
+    match command {
+        Command::Serve { no_demo } => {
+            settings.demo_data &= !no_demo;
+            match Application::build(settings).await {
+                Ok(app) => match app.run_until_stopped().await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail(&e.to_string()),
+                },
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+        Command::Migrate => {
+            let result = async {
+                let db = crate::db::connect(&settings.database_url).await?;
+                crate::db::migrate(&db).await
+            }
+            .await;
+            match result {
+                Ok(()) => {
+                    println!("migrations applied");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+        Command::PromoteAdmin { email } => {
+            let result = async {
+                let db = crate::db::connect(&settings.database_url)
+                    .await
+                    .map_err(users::PromoteError::from)?;
+                users::promote_admin(&db, &email).await
+            }
+            .await;
+            match result {
+                Ok(user) => {
+                    println!("{} is now an admin", user.email);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+        Command::Help | Command::OpenApi { .. } => ExitCode::SUCCESS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn parses_each_command() {
+        assert_eq!(parse(&args(&[])), Ok(Command::Serve { no_demo: false }));
+        assert_eq!(parse(&args(&["serve", "--no-demo"])), Ok(Command::Serve { no_demo: true }));
+        assert_eq!(parse(&args(&["migrate"])), Ok(Command::Migrate));
+        assert_eq!(parse(&args(&["openapi", "--json"])), Ok(Command::OpenApi { json: true }));
+        assert_eq!(
+            parse(&args(&["promote-admin", "a@b.fr"])),
+            Ok(Command::PromoteAdmin { email: "a@b.fr".into() })
+        );
+        assert!(parse(&args(&["promote-admin"])).is_err());
+        assert!(parse(&args(&["bogus"])).is_err());
+    }
+}

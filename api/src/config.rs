@@ -1,0 +1,376 @@
+//! Settings, read once at start from the environment (and `.env`), checked
+//! together so that every bad value is reported in one go.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A value that must never reach a log line or a `Debug` dump.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where the JWT signing secret came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwtSecretSource {
+    /// `JWT_SECRET`.
+    Configured(Secret),
+    /// Development only: generated once and kept in this file.
+    DevFile(PathBuf),
+}
+
+/// Login throttling: per client IP (every attempt) and per account
+/// (failed attempts), within a fixed window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub per_ip: u32,
+    pub per_account: u32,
+    pub window_seconds: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub app_env: AppEnv,
+    pub database_url: String,
+    pub bind_addr: SocketAddr,
+    pub public_url: String,
+    pub jwt_secret: JwtSecretSource,
+    pub jwt_ttl_minutes: i64,
+    pub admin_emails: Vec<String>,
+    pub stripe_secret_key: Option<Secret>,
+    pub stripe_webhook_secrets: Vec<Secret>,
+    pub stripe_api_base: Option<String>,
+    pub stripe_price_monthly: Option<String>,
+    pub stripe_price_yearly: Option<String>,
+    pub smtp_url: Option<Secret>,
+    pub hold_minutes: i64,
+    pub cancellation_cutoff_days: i64,
+    pub past_due_grace_hours: i64,
+    pub demo_data: bool,
+    pub login_limits: RateLimits,
+    pub web_dist: PathBuf,
+    pub log_format: LogFormat,
+}
+
+/// Every problem found in the settings, one line each.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid settings:\n  - {}", .0.join("\n  - "))]
+pub struct SettingsError(pub Vec<String>);
+
+/// The directory for the embedded database and dev secrets.
+pub const DATA_DIR: &str = "data";
+
+impl Settings {
+    /// Reads `.env` (if any) and the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        dotenvy::dotenv().ok();
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_vars(&vars)
+    }
+
+    /// Parses settings from a map of variables; empty values count as unset.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, SettingsError> {
+        let mut p = Parser {
+            vars,
+            errors: Vec::new(),
+        };
+        let app_env = match p.get("APP_ENV").as_deref() {
+            None | Some("development" | "dev" | "test") => AppEnv::Development,
+            Some("production" | "prod") => AppEnv::Production,
+            Some(other) => {
+                p.errors.push(format!(
+                    "APP_ENV: expected development or production, got {other:?}"
+                ));
+                AppEnv::Development
+            }
+        };
+        let database_url = p
+            .get("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{DATA_DIR}/immersion.db?mode=rwc"));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            p.errors.push(
+                "DATABASE_URL: expected a sqlite: or postgres:// URL".to_owned(),
+            );
+        }
+        let bind_addr = p.parse("BIND_ADDR", "an address like 127.0.0.1:8080", || {
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+        let public_url = p
+            .get("PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{bind_addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            p.errors
+                .push("PUBLIC_URL: expected an http:// or https:// URL".to_owned());
+        }
+        let jwt_secret = match p.get("JWT_SECRET") {
+            Some(s) if s.len() < 32 => {
+                p.errors
+                    .push("JWT_SECRET: must be at least 32 characters".to_owned());
+                JwtSecretSource::Configured(Secret::new(s))
+            }
+            Some(s) => JwtSecretSource::Configured(Secret::new(s)),
+            None if app_env == AppEnv::Production => {
+                p.errors
+                    .push("JWT_SECRET: required when APP_ENV=production".to_owned());
+                JwtSecretSource::DevFile(PathBuf::new())
+            }
+            None => JwtSecretSource::DevFile(PathBuf::from(DATA_DIR).join("dev-jwt-secret")),
+        };
+        let jwt_ttl_minutes = p.number("JWT_TTL_MINUTES", 60, 1, 7 * 24 * 60);
+        let admin_emails = p
+            .get("ADMIN_EMAILS")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .filter_map(|e| match common::auth::normalize_email(e) {
+                        Some(email) => Some(email),
+                        None => {
+                            p.errors
+                                .push(format!("ADMIN_EMAILS: {e:?} is not an e-mail address"));
+                            None
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let stripe_secret_key = p.get("STRIPE_SECRET_KEY").map(Secret::new);
+        let stripe_webhook_secrets: Vec<Secret> = p
+            .get("STRIPE_WEBHOOK_SECRET")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(Secret::new)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if stripe_secret_key.is_some() && stripe_webhook_secrets.is_empty() {
+            p.errors.push(
+                "STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set".to_owned(),
+            );
+        }
+        let stripe_api_base = p.get("STRIPE_API_BASE");
+        let stripe_price_monthly = p.get("STRIPE_PRICE_MONTHLY");
+        let stripe_price_yearly = p.get("STRIPE_PRICE_YEARLY");
+        let smtp_url = p.get("SMTP_URL").map(Secret::new);
+        let hold_minutes = p.number("HOLD_MINUTES", 30, 30, 24 * 60);
+        let cancellation_cutoff_days = p.number("CANCELLATION_CUTOFF_DAYS", 14, 0, 365);
+        let past_due_grace_hours = p.number("PAST_DUE_GRACE_HOURS", 0, 0, 24 * 30);
+        let demo_requested = p.flag("DEMO_DATA", true);
+        // Production never seeds, whatever DEMO_DATA says.
+        let demo_data = demo_requested && app_env == AppEnv::Development;
+        let login_limits = RateLimits {
+            per_ip: p.number("LOGIN_MAX_PER_IP", 30, 1, 100_000) as u32,
+            per_account: p.number("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, 1, 100_000) as u32,
+            window_seconds: p.number("LOGIN_WINDOW_SECONDS", 900, 1, 86_400) as u64,
+        };
+        let web_dist = PathBuf::from(p.get("WEB_DIST").unwrap_or_else(|| "web/dist".to_owned()));
+        let log_format = match p.get("LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                p.errors
+                    .push(format!("LOG_FORMAT: expected text or json, got {other:?}"));
+                LogFormat::Text
+            }
+        };
+        if !p.errors.is_empty() {
+            return Err(SettingsError(p.errors));
+        }
+        Ok(Self {
+            app_env,
+            database_url,
+            bind_addr,
+            public_url,
+            jwt_secret,
+            jwt_ttl_minutes,
+            admin_emails,
+            stripe_secret_key,
+            stripe_webhook_secrets,
+            stripe_api_base,
+            stripe_price_monthly,
+            stripe_price_yearly,
+            smtp_url,
+            hold_minutes,
+            cancellation_cutoff_days,
+            past_due_grace_hours,
+            demo_data,
+            login_limits,
+            web_dist,
+            log_format,
+        })
+    }
+
+    pub fn cookie_secure(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+struct Parser<'a> {
+    vars: &'a HashMap<String, String>,
+    errors: Vec<String>,
+}
+
+impl Parser<'_> {
+    fn get(&self, key: &str) -> Option<String> {
+        self.vars
+            .get(key)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&mut self, key: &str, what: &str, default: impl FnOnce() -> T) -> T {
+        match self.get(key) {
+            None => default(),
+            Some(raw) => raw.parse().unwrap_or_else(|_| {
+                self.errors.push(format!("{key}: expected {what}, got {raw:?}"));
+                default()
+            }),
+        }
+    }
+
+    fn number(&mut self, key: &str, default: i64, min: i64, max: i64) -> i64 {
+        let what = format!("a whole number from {min} to {max}");
+        let value = self.parse(key, &what, || default);
+        if (min..=max).contains(&value) {
+            value
+        } else {
+            self.errors
+                .push(format!("{key}: expected {what}, got {value}"));
+            default
+        }
+    }
+
+    fn flag(&mut self, key: &str, default: bool) -> bool {
+        match self.get(key).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None => default,
+            Some("1" | "true" | "yes" | "on") => true,
+            Some("0" | "false" | "no" | "off") => false,
+            Some(other) => {
+                self.errors
+                    .push(format!("{key}: expected true or false, got {other:?}"));
+                default
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_give_a_local_sqlite_dev_server() {
+        let s = Settings::from_vars(&vars(&[])).unwrap();
+        assert_eq!(s.app_env, AppEnv::Development);
+        assert_eq!(s.database_url, "sqlite://data/immersion.db?mode=rwc");
+        assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert!(matches!(s.jwt_secret, JwtSecretSource::DevFile(_)));
+        assert!(s.demo_data);
+        assert_eq!(s.hold_minutes, 30);
+        assert_eq!(s.cancellation_cutoff_days, 14);
+        assert_eq!(s.past_due_grace_hours, 0);
+    }
+
+    #[test]
+    fn production_requires_a_jwt_secret_and_never_seeds() {
+        let err = Settings::from_vars(&vars(&[("APP_ENV", "production")])).unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET: required"), "{err}");
+        let s = Settings::from_vars(&vars(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", &"k".repeat(40)),
+            ("DEMO_DATA", "true"),
+        ]))
+        .unwrap();
+        assert!(!s.demo_data);
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_at_once() {
+        let err = Settings::from_vars(&vars(&[
+            ("BIND_ADDR", "nowhere"),
+            ("HOLD_MINUTES", "abc"),
+            ("CANCELLATION_CUTOFF_DAYS", "-3"),
+            ("ADMIN_EMAILS", "boss@example.com, not-an-email"),
+            ("JWT_SECRET", "short"),
+            ("DATABASE_URL", "mysql://x"),
+        ]))
+        .unwrap_err();
+        let lines = &err.0;
+        assert_eq!(lines.len(), 6, "{lines:?}");
+        for key in [
+            "BIND_ADDR",
+            "HOLD_MINUTES",
+            "CANCELLATION_CUTOFF_DAYS",
+            "ADMIN_EMAILS",
+            "JWT_SECRET",
+            "DATABASE_URL",
+        ] {
+            assert!(lines.iter().any(|l| l.starts_with(key)), "{key}: {lines:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let s = Settings::from_vars(&vars(&[
+            ("JWT_SECRET", "super-secret-value-that-is-long-enough"),
+            ("STRIPE_SECRET_KEY", "sk_test_shouldnotleak"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_one,whsec_two"),
+            ("SMTP_URL", "smtp://user:hunter2@mail"),
+        ]))
+        .unwrap();
+        let dump = format!("{s:?}");
+        for secret in ["super-secret", "sk_test_should", "whsec_", "hunter2"] {
+            assert!(!dump.contains(secret), "{secret} leaked: {dump}");
+        }
+        assert_eq!(s.stripe_webhook_secrets.len(), 2);
+    }
+
+    #[test]
+    fn admin_emails_are_normalised() {
+        let s = Settings::from_vars(&vars(&[("ADMIN_EMAILS", " Boss@Example.com ,ops@example.com,")]))
+            .unwrap();
+        assert_eq!(s.admin_emails, ["boss@example.com", "ops@example.com"]);
+    }
+}

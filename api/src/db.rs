@@ -1,0 +1,59 @@
+//! Connecting to the database (SQLite by default, or PostgreSQL) and
+//! bringing its schema up to date.
+
+use std::path::Path;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+
+/// Opens a pool. For a SQLite file, its directory is created first and the
+/// file is switched to WAL so readers do not wait for writers.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    if let Some(dir) = sqlite_dir(url) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let mut opts = ConnectOptions::new(url);
+    opts.max_connections(if url.starts_with("sqlite:") { 8 } else { 32 })
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let db = Database::connect(opts).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
+    }
+    Ok(db)
+}
+
+/// The directory of a `sqlite://path/to/file.db?…` URL, when it has one.
+fn sqlite_dir(url: &str) -> Option<&Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Path::new(path).parent().filter(|p| !p.as_os_str().is_empty())
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_directory_of_a_sqlite_file() {
+        assert_eq!(
+            sqlite_dir("sqlite://data/immersion.db?mode=rwc"),
+            Some(Path::new("data"))
+        );
+        assert_eq!(sqlite_dir("sqlite://app.db"), None);
+        assert_eq!(sqlite_dir("sqlite::memory:"), None);
+        assert_eq!(sqlite_dir("postgres://localhost/x"), None);
+    }
+}

@@ -1,0 +1,185 @@
+//! Demo data for a fresh development database: the seed's calendar of
+//! eight Monday-to-Friday sessions, one every two weeks from the next
+//! Monday, with the seed's fill levels made of real confirmed bookings (so
+//! invariant 1 holds), plus a demo admin and a demo user.
+
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use common::auth::{License, Role};
+use common::sessions::SessionFields;
+use rand::Rng;
+use sea_orm::{
+    ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::auth::password;
+use crate::error::{ApiError, ApiResult};
+use entity::{immersion_bookings as bookings, immersion_sessions as sessions, users};
+
+/// Reserved places of the eight demo sessions, as in the seed.
+pub const FILL_LEVELS: [i32; 8] = [3, 6, 2, 8, 0, 0, 0, 0];
+pub const PLACES: i32 = 8;
+pub const PRICE_CENTS: i64 = 199_700;
+pub const ADMIN_EMAIL: &str = "admin@immersion.test";
+pub const USER_EMAIL: &str = "marie@immersion.test";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoSession {
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub reserved: i32,
+}
+
+/// The calendar relative to `today`: the first session starts on the next
+/// Monday strictly after today.
+pub fn calendar(today: NaiveDate) -> Vec<DemoSession> {
+    let to_monday = 7 - i64::from(today.weekday().num_days_from_monday());
+    let first = today + Duration::days(to_monday);
+    FILL_LEVELS
+        .iter()
+        .enumerate()
+        .map(|(i, &reserved)| {
+            let starts_on = first + Duration::weeks(2 * i as i64);
+            DemoSession {
+                starts_on,
+                ends_on: starts_on + Duration::days(4),
+                reserved,
+            }
+        })
+        .collect()
+}
+
+/// Credentials of the demo accounts, printed once when they are created.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DemoAccounts {
+    pub admin_password: String,
+    pub user_password: String,
+}
+
+impl std::fmt::Debug for DemoAccounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DemoAccounts([redacted])")
+    }
+}
+
+fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// Seeds the demo data when the database has no user and no session.
+/// Returns the demo credentials when it did.
+pub async fn seed_if_empty(db: &DatabaseConnection, today: NaiveDate) -> ApiResult<Option<DemoAccounts>> {
+    if users::Entity::find().count(db).await? > 0 || sessions::Entity::find().count(db).await? > 0 {
+        return Ok(None);
+    }
+    let accounts = DemoAccounts {
+        admin_password: random_password(),
+        user_password: random_password(),
+    };
+    let admin_hash = password::hash(accounts.admin_password.clone()).await?;
+    let user_hash = password::hash(accounts.user_password.clone()).await?;
+    db.transaction::<_, (), DbErr>(|txn| {
+        Box::pin(async move {
+            let now = Utc::now();
+            let user = |email: String, hash: String, role: Role, license: License| users::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                email: Set(email),
+                password_hash: Set(hash),
+                role: Set(role.as_str().to_owned()),
+                license: Set(license.as_str().to_owned()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            users::Entity::insert(user(ADMIN_EMAIL.into(), admin_hash, Role::Admin, License::None))
+                .exec(txn)
+                .await?;
+            users::Entity::insert(user(USER_EMAIL.into(), user_hash, Role::User, License::None))
+                .exec(txn)
+                .await?;
+            // Attendees cannot log in: their stored hash is not a valid hash.
+            let mut attendees = Vec::new();
+            for n in 1..=PLACES {
+                let a = user(
+                    format!("participant{n:02}@immersion.test"),
+                    "!demo".into(),
+                    Role::User,
+                    License::Immersion,
+                );
+                attendees.push(users::Entity::insert(a).exec_with_returning(txn).await?);
+            }
+            for slot in calendar(today) {
+                let fields = SessionFields {
+                    starts_on: slot.starts_on,
+                    ends_on: slot.ends_on,
+                    location: "Paris".into(),
+                    description: Some(
+                        "Immersion Élite : cinq jours en petit groupe, du lundi au vendredi."
+                            .into(),
+                    ),
+                    price_cents: PRICE_CENTS,
+                    currency: "EUR".into(),
+                    max_places: PLACES,
+                };
+                let session =
+                    super::sessions::insert(txn, fields, true, slot.reserved, today).await?;
+                for attendee in attendees.iter().take(slot.reserved as usize) {
+                    bookings::Entity::insert(bookings::ActiveModel {
+                        id: Set(Uuid::new_v4()),
+                        session_id: Set(session.id),
+                        user_id: Set(attendee.id),
+                        user_email: Set(attendee.email.clone()),
+                        status: Set("confirmed".into()),
+                        hold_expires_at: Set(None),
+                        stripe_checkout_session_id: Set(None),
+                        stripe_payment_intent_id: Set(None),
+                        amount_cents: Set(PRICE_CENTS),
+                        currency: Set("EUR".into()),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                    })
+                    .exec(txn)
+                    .await?;
+                }
+            }
+            Ok(())
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("demo seeding failed: {e}")))?;
+    Ok(Some(accounts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn starts_on_the_next_monday_and_runs_every_two_weeks() {
+        // 2026-11-22 is a Sunday.
+        let cal = calendar(d("2026-11-22"));
+        assert_eq!(cal.len(), 8);
+        assert_eq!(cal[0].starts_on, d("2026-11-23"));
+        assert_eq!(cal[0].ends_on, d("2026-11-27"));
+        assert_eq!(cal[1].starts_on, d("2026-12-07"));
+        assert_eq!(cal[7].starts_on, d("2027-02-22"));
+        for s in &cal {
+            assert_eq!(s.starts_on.weekday(), chrono::Weekday::Mon);
+            assert_eq!(s.ends_on.weekday(), chrono::Weekday::Fri);
+        }
+        let fills: Vec<i32> = cal.iter().map(|s| s.reserved).collect();
+        assert_eq!(fills, [3, 6, 2, 8, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn on_a_monday_the_first_session_is_a_week_later() {
+        assert_eq!(calendar(d("2026-11-23"))[0].starts_on, d("2026-11-30"));
+    }
+}

@@ -1,0 +1,14 @@
+//! Business rules and transactions. Handlers call these; these call the
+//! database through `entity`.
+
+pub mod clock;
+pub mod demo;
+pub mod sessions;
+pub mod users;
+
+use sea_orm::{DbErr, SqlErr};
+
+/// True when `e` is a unique-key violation (a conflict, not a failure).
+pub fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}

@@ -1,0 +1,229 @@
+//! The sessions catalog: what the public sees, and what admins change.
+//! Every write that can touch places derives `status` in the same
+//! statement (DESIGN invariant 3); reads derive it too, because "closed
+//! once started" changes with the calendar, not with a write.
+
+use chrono::{NaiveDate, Utc};
+use common::ErrorCode;
+use common::sessions::{
+    NewSession, SessionDto, SessionFields, SessionPatch, SessionStatus, derive_status,
+    validate_session,
+};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
+};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use entity::immersion_sessions::{self as sessions, Column};
+
+pub fn to_dto(m: sessions::Model, today: NaiveDate) -> SessionDto {
+    let status = derive_status(
+        m.closed_by_admin,
+        m.starts_on,
+        today,
+        m.reserved_places,
+        m.max_places,
+    );
+    SessionDto {
+        id: m.id,
+        starts_on: m.starts_on,
+        ends_on: m.ends_on,
+        location: m.location,
+        description: m.description,
+        price_cents: m.price_cents,
+        currency: m.currency,
+        max_places: m.max_places,
+        reserved_places: m.reserved_places,
+        available_places: Ord::max(m.max_places - m.reserved_places, 0),
+        status,
+        is_active: m.is_active,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+/// Active sessions that have not ended yet, by start date.
+#[tracing::instrument(skip(db))]
+pub async fn list_public(db: &DatabaseConnection, today: NaiveDate) -> ApiResult<Vec<SessionDto>> {
+    let rows = sessions::Entity::find()
+        .filter(Column::IsActive.eq(true))
+        .filter(Column::EndsOn.gte(today))
+        .order_by_asc(Column::StartsOn)
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|m| to_dto(m, today)).collect())
+}
+
+/// One session as the public may see it: inactive or ended ones are 404.
+#[tracing::instrument(skip(db))]
+pub async fn get_public(db: &DatabaseConnection, id: Uuid, today: NaiveDate) -> ApiResult<SessionDto> {
+    sessions::Entity::find_by_id(id)
+        .filter(Column::IsActive.eq(true))
+        .filter(Column::EndsOn.gte(today))
+        .one(db)
+        .await?
+        .map(|m| to_dto(m, today))
+        .ok_or_else(|| ApiError::not_found("session"))
+}
+
+/// Every session, inactive and past ones too, by start date.
+#[tracing::instrument(skip(db))]
+pub async fn list_all(db: &DatabaseConnection, today: NaiveDate) -> ApiResult<Vec<SessionDto>> {
+    let rows = sessions::Entity::find()
+        .order_by_asc(Column::StartsOn)
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|m| to_dto(m, today)).collect())
+}
+
+/// Inserts a validated session with `reserved` places already taken (the
+/// demo seeds fill levels through real bookings in the same transaction).
+pub(crate) async fn insert(
+    db: &impl ConnectionTrait,
+    f: SessionFields,
+    is_active: bool,
+    reserved: i32,
+    today: NaiveDate,
+) -> Result<sessions::Model, sea_orm::DbErr> {
+    let now = Utc::now();
+    let status = derive_status(false, f.starts_on, today, reserved, f.max_places);
+    sessions::Entity::insert(sessions::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        starts_on: Set(f.starts_on),
+        ends_on: Set(f.ends_on),
+        max_places: Set(f.max_places),
+        reserved_places: Set(reserved),
+        status: Set(status.as_str().to_owned()),
+        closed_by_admin: Set(false),
+        location: Set(f.location),
+        price_cents: Set(f.price_cents),
+        currency: Set(f.currency),
+        description: Set(f.description),
+        is_active: Set(is_active),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_with_returning(db)
+    .await
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn create(db: &DatabaseConnection, new: NewSession, today: NaiveDate) -> ApiResult<SessionDto> {
+    let fields = validate_session(SessionFields {
+        starts_on: new.starts_on,
+        ends_on: new.ends_on,
+        location: new.location,
+        description: new.description,
+        price_cents: new.price_cents,
+        currency: new.currency,
+        max_places: new.max_places,
+    })
+    .map_err(ApiError::Validation)?;
+    let model = insert(db, fields, new.is_active, 0, today).await?;
+    Ok(to_dto(model, today))
+}
+
+/// Applies a partial edit. `max_places` may never drop below the places
+/// already reserved: the update itself is conditional on it, so a seat
+/// taken concurrently cannot slip under the new limit.
+#[tracing::instrument(skip(db))]
+pub async fn update(
+    db: &DatabaseConnection,
+    id: Uuid,
+    patch: SessionPatch,
+    today: NaiveDate,
+) -> ApiResult<SessionDto> {
+    let current = sessions::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    let description = match patch.description {
+        Some(d) => Some(d),
+        None => current.description.clone(),
+    };
+    let f = validate_session(SessionFields {
+        starts_on: patch.starts_on.unwrap_or(current.starts_on),
+        ends_on: patch.ends_on.unwrap_or(current.ends_on),
+        location: patch.location.unwrap_or_else(|| current.location.clone()),
+        description,
+        price_cents: patch.price_cents.unwrap_or(current.price_cents),
+        currency: patch.currency.unwrap_or_else(|| current.currency.clone()),
+        max_places: patch.max_places.unwrap_or(current.max_places),
+    })
+    .map_err(ApiError::Validation)?;
+    let closed_by_admin = patch.closed.unwrap_or(current.closed_by_admin);
+    let is_active = patch.is_active.unwrap_or(current.is_active);
+    let closed = derive_status(closed_by_admin, f.starts_on, today, 0, 1) == SessionStatus::Closed;
+    let status = if closed {
+        Expr::value(SessionStatus::Closed.as_str())
+    } else {
+        Expr::case(
+            Expr::col(Column::ReservedPlaces).gte(f.max_places),
+            SessionStatus::Full.as_str(),
+        )
+        .finally(SessionStatus::Open.as_str())
+        .into()
+    };
+    let max_places = f.max_places;
+    let res = sessions::Entity::update_many()
+        .col_expr(Column::StartsOn, Expr::value(f.starts_on))
+        .col_expr(Column::EndsOn, Expr::value(f.ends_on))
+        .col_expr(Column::Location, Expr::value(f.location))
+        .col_expr(Column::Description, Expr::value(f.description))
+        .col_expr(Column::PriceCents, Expr::value(f.price_cents))
+        .col_expr(Column::Currency, Expr::value(f.currency))
+        .col_expr(Column::MaxPlaces, Expr::value(max_places))
+        .col_expr(Column::ClosedByAdmin, Expr::value(closed_by_admin))
+        .col_expr(Column::IsActive, Expr::value(is_active))
+        .col_expr(Column::Status, status)
+        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(Column::Id.eq(id))
+        .filter(Column::ReservedPlaces.lte(max_places))
+        .exec(db)
+        .await?;
+    let updated = sessions::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    if res.rows_affected == 0 {
+        return Err(ApiError::invalid(
+            "max_places",
+            "below_reserved",
+            format!(
+                "max_places cannot be below the {} places already reserved",
+                updated.reserved_places
+            ),
+        ));
+    }
+    Ok(to_dto(updated, today))
+}
+
+/// Deletes a session that has no held or confirmed booking. The condition
+/// is on `reserved_places` in the same statement, which equals that count
+/// (invariant 1) and is re-checked under the row lock.
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: &DatabaseConnection, id: Uuid) -> ApiResult<()> {
+    let res = sessions::Entity::delete_many()
+        .filter(Column::Id.eq(id))
+        .filter(Column::ReservedPlaces.eq(0))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 1 {
+        return Ok(());
+    }
+    match sessions::Entity::find_by_id(id).one(db).await? {
+        None => Err(ApiError::not_found("session")),
+        Some(s) => Err(ApiError::conflict(
+            ErrorCode::SessionHasBookings,
+            format!(
+                "{} places are held or confirmed: deactivate the session instead",
+                s.reserved_places
+            ),
+        )),
+    }
+}

@@ -1,0 +1,188 @@
+//! Accounts: registration, login (throttled, uniform failures), promotion.
+
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use chrono::Utc;
+use common::ErrorCode;
+use common::auth::{License, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Role, normalize_email};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::is_unique_violation;
+use crate::auth::{AuthUser, password};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use entity::users;
+
+fn checked_email(raw: &str) -> ApiResult<String> {
+    normalize_email(raw)
+        .ok_or_else(|| ApiError::invalid("email", "format", "not a valid e-mail address"))
+}
+
+fn check_new_password(password: &str) -> ApiResult<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ApiError::invalid(
+            "password",
+            "too_short",
+            format!("password must have at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::invalid(
+            "password",
+            "too_long",
+            format!("password must have at most {MAX_PASSWORD_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+fn role_for(state: &AppState, email: &str) -> Role {
+    if state.settings.admin_emails.iter().any(|a| a == email) {
+        Role::Admin
+    } else {
+        Role::User
+    }
+}
+
+/// Inserts a user with an already-hashed password.
+pub async fn insert_user(
+    db: &DatabaseConnection,
+    email: &str,
+    password_hash: String,
+    role: Role,
+    license: License,
+) -> Result<users::Model, sea_orm::DbErr> {
+    let now = Utc::now();
+    users::Entity::insert(users::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        email: Set(email.to_owned()),
+        password_hash: Set(password_hash),
+        role: Set(role.as_str().to_owned()),
+        license: Set(license.as_str().to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_with_returning(db)
+    .await
+}
+
+#[tracing::instrument(skip_all, fields(ip = %ip))]
+pub async fn register(state: &AppState, ip: &str, email: &str, password: String) -> ApiResult<AuthUser> {
+    throttle(state, ip, None)?;
+    state.limits.per_ip.hit(ip, Instant::now());
+    let email = checked_email(email)?;
+    check_new_password(&password)?;
+    let hash = password::hash(password).await?;
+    let user = insert_user(&state.db, &email, hash, role_for(state, &email), License::None)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::conflict(ErrorCode::EmailTaken, "an account already uses this e-mail")
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(AuthUser::from_model(user))
+}
+
+fn throttle(state: &AppState, ip: &str, account: Option<&str>) -> ApiResult<()> {
+    let now = Instant::now();
+    let waits = [
+        state.limits.per_ip.check(ip, now).err(),
+        account.and_then(|a| state.limits.per_account.check(a, now).err()),
+    ];
+    match waits.into_iter().flatten().max() {
+        Some(retry_after_secs) => Err(ApiError::RateLimited { retry_after_secs }),
+        None => Ok(()),
+    }
+}
+
+/// Checks credentials. Unknown e-mail and wrong password give the same
+/// answer after the same work (a decoy hash is verified).
+#[tracing::instrument(skip_all, fields(ip = %ip))]
+pub async fn login(state: &AppState, ip: &str, email: &str, password: String) -> ApiResult<AuthUser> {
+    let key = email.trim().to_lowercase();
+    throttle(state, ip, Some(&key))?;
+    state.limits.per_ip.hit(ip, Instant::now());
+    let invalid = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidCredentials,
+            "unknown e-mail or wrong password",
+        )
+    };
+    if password.len() > MAX_PASSWORD_BYTES {
+        state.limits.per_account.hit(&key, Instant::now());
+        return Err(invalid());
+    }
+    let found = users::Entity::find()
+        .filter(users::Column::Email.eq(key.as_str()))
+        .one(&state.db)
+        .await?;
+    let phc = found
+        .as_ref()
+        .map_or_else(|| state.decoy_hash.clone(), |u| u.password_hash.clone());
+    let matches = password::verify(password, phc).await?;
+    let Some(user) = found.filter(|_| matches) else {
+        state.limits.per_account.hit(&key, Instant::now());
+        return Err(invalid());
+    };
+    state.limits.per_account.reset(&key);
+    let user = ensure_configured_admin(state, user).await?;
+    Ok(AuthUser::from_model(user))
+}
+
+/// A user listed in `ADMIN_EMAILS` becomes admin at their next login.
+async fn ensure_configured_admin(state: &AppState, user: users::Model) -> ApiResult<users::Model> {
+    if user.role == Role::Admin.as_str() || role_for(state, &user.email) != Role::Admin {
+        return Ok(user);
+    }
+    Ok(set_role(&state.db, user.id, Role::Admin).await?)
+}
+
+async fn set_role(db: &DatabaseConnection, id: Uuid, role: Role) -> Result<users::Model, sea_orm::DbErr> {
+    users::Entity::update(users::ActiveModel {
+        id: Set(id),
+        role: Set(role.as_str().to_owned()),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(db)
+    .await
+}
+
+/// Gives the admin role to every existing user listed in `ADMIN_EMAILS`.
+pub async fn promote_configured_admins(db: &DatabaseConnection, emails: &[String]) -> Result<u64, sea_orm::DbErr> {
+    if emails.is_empty() {
+        return Ok(0);
+    }
+    let res = users::Entity::update_many()
+        .col_expr(users::Column::Role, sea_orm::sea_query::Expr::value(Role::Admin.as_str()))
+        .col_expr(users::Column::UpdatedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .filter(users::Column::Email.is_in(emails.iter().map(String::as_str)))
+        .filter(users::Column::Role.ne(Role::Admin.as_str()))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PromoteError {
+    #[error("no user has the e-mail {0}")]
+    UnknownUser(String),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// The CLI's `promote-admin`: an existing user becomes admin.
+pub async fn promote_admin(db: &DatabaseConnection, email: &str) -> Result<users::Model, PromoteError> {
+    let email = normalize_email(email).ok_or_else(|| PromoteError::UnknownUser(email.to_owned()))?;
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?
+        .ok_or(PromoteError::UnknownUser(email))?;
+    Ok(set_role(db, user.id, Role::Admin).await?)
+}

@@ -1,0 +1,121 @@
+//! Accounts: register, login, logout, me.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Utc;
+use common::auth::{AuthResponse, Credentials, UserDto};
+
+use crate::auth::AuthUser;
+use crate::auth::token::COOKIE_NAME;
+use crate::domain::users;
+use crate::error::ApiResult;
+use crate::http::client_ip;
+use crate::http::problems as p;
+use crate::state::AppState;
+
+fn session_cookie(state: &AppState, value: String, max_age: CookieDuration) -> Cookie<'static> {
+    Cookie::build(COOKIE_NAME, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.cookie_secure())
+        .max_age(max_age)
+        .finish()
+}
+
+fn signed_in(state: &AppState, user: &AuthUser, status: actix_web::http::StatusCode) -> ApiResult<HttpResponse> {
+    let (token, expires_at) = state.tokens.issue(user.id, Utc::now())?;
+    let max_age = CookieDuration::seconds(state.tokens.ttl().num_seconds());
+    Ok(HttpResponse::build(status)
+        .cookie(session_cookie(state, token.clone(), max_age))
+        .json(AuthResponse {
+            user: user.dto(),
+            token,
+            expires_at,
+        }))
+}
+
+/// Creates an account and signs it in.
+#[utoipa::path(
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 201, body = AuthResponse, description = "Registered; the token is also set as a cookie"),
+        (status = 400, response = p::BadRequest),
+        (status = 409, response = p::Conflict),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::ValidationFailed),
+        (status = 429, response = p::RateLimited),
+    )
+)]
+#[post("/api/auth/register")]
+#[tracing::instrument(skip_all)]
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Credentials>,
+) -> ApiResult<HttpResponse> {
+    let Credentials { email, password } = body.into_inner();
+    let user = users::register(&state, &client_ip(&req), &email, password).await?;
+    signed_in(&state, &user, actix_web::http::StatusCode::CREATED)
+}
+
+/// Signs in with e-mail and password. An unknown e-mail and a wrong
+/// password get the same answer.
+#[utoipa::path(
+    tag = "auth",
+    request_body = Credentials,
+    responses(
+        (status = 200, body = AuthResponse, description = "Signed in; the token is also set as a cookie"),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 429, response = p::RateLimited),
+    )
+)]
+#[post("/api/auth/login")]
+#[tracing::instrument(skip_all)]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Credentials>,
+) -> ApiResult<HttpResponse> {
+    let Credentials { email, password } = body.into_inner();
+    let user = users::login(&state, &client_ip(&req), &email, password).await?;
+    signed_in(&state, &user, actix_web::http::StatusCode::OK)
+}
+
+/// Ends the browser session (clears the cookie). Bearer tokens are
+/// short-lived and simply expire.
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, response = p::Unauthorized),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/api/auth/logout")]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> HttpResponse {
+    HttpResponse::NoContent()
+        .cookie(session_cookie(&state, String::new(), CookieDuration::ZERO))
+        .finish()
+}
+
+/// Who am I.
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 200, body = UserDto),
+        (status = 401, response = p::Unauthorized),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/api/me")]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn me(user: AuthUser) -> web::Json<UserDto> {
+    web::Json(user.dto())
+}

@@ -1,0 +1,77 @@
+//! The OpenAPI document (built from the real handlers) and its docs page.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::http::problems as p;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Immersion API",
+        description = "Seats in Immersion Élite sessions and the members' subscription. \
+            Errors are `application/problem+json` (RFC 9457) with a stable `code`.",
+        license(name = "MIT", identifier = "MIT")
+    ),
+    components(
+        schemas(common::Problem, common::ErrorCode, common::FieldError),
+        responses(
+            p::BadRequest, p::Unauthorized, p::Forbidden, p::NotFound, p::Conflict,
+            p::UnsupportedMediaType, p::PayloadTooLarge, p::ValidationFailed,
+            p::RateLimited, p::Internal, p::Unavailable
+        )
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Accounts and sign-in"),
+        (name = "sessions", description = "The public catalog"),
+        (name = "admin", description = "Catalog management (admins)"),
+        (name = "ops", description = "Health and readiness"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::token::COOKIE_NAME,
+            ))),
+        );
+    }
+}
+
+/// The document's frame (info, shared components); paths come from `routes`.
+pub fn base() -> OpenApiDoc {
+    ApiDoc::openapi()
+}
+
+/// The full document, as the server serves it.
+pub fn openapi() -> OpenApiDoc {
+    let (_, doc) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(base())
+        .configure(crate::http::routes)
+        .split_for_parts();
+    doc
+}
+
+/// The committed `openapi.yaml` is exactly this text.
+pub fn openapi_yaml() -> Result<String, serde_norway::Error> {
+    serde_norway::to_string(&openapi())
+}

@@ -1,0 +1,37 @@
+//! The HTTP edge: parse, authorize, call the domain, map errors. One file
+//! per resource; `routes` mounts them all for both the server and the spec.
+
+pub mod admin_sessions;
+pub mod auth;
+pub mod docs;
+pub mod ops;
+pub mod problems;
+pub mod sessions;
+
+use actix_web::HttpRequest;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Every documented route. The server and the OpenAPI document are built
+/// from this one list, so they cannot drift apart.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(ops::health)
+        .service(ops::ready)
+        .service(auth::register)
+        .service(auth::login)
+        .service(auth::logout)
+        .service(auth::me)
+        .service(sessions::list_sessions)
+        .service(sessions::get_session)
+        .service(admin_sessions::list_admin_sessions)
+        .service(admin_sessions::create_session)
+        .service(admin_sessions::update_session)
+        .service(admin_sessions::delete_session);
+}
+
+/// The client address used for throttling: the TCP peer. (Behind a proxy
+/// the proxy's address; trusting `X-Forwarded-For` would let anyone
+/// choose their own bucket.)
+pub fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+}

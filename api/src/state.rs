@@ -1,0 +1,34 @@
+//! What every handler shares: the database pool, settings, token keys and
+//! login throttles. Built once in `startup`.
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::rate_limit::Limiter;
+use crate::auth::token::Tokens;
+use crate::config::Settings;
+
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Settings,
+    pub tokens: Tokens,
+    pub limits: LoginLimits,
+    /// Verified against when a login names an unknown e-mail (same timing).
+    pub decoy_hash: String,
+}
+
+pub struct LoginLimits {
+    /// Every login or register attempt, per client IP.
+    pub per_ip: Limiter,
+    /// Failed logins, per account e-mail.
+    pub per_account: Limiter,
+}
+
+impl LoginLimits {
+    pub fn from_settings(settings: &Settings) -> Self {
+        let l = settings.login_limits;
+        Self {
+            per_ip: Limiter::new(l.per_ip, l.window_seconds),
+            per_account: Limiter::new(l.per_account, l.window_seconds),
+        }
+    }
+}
