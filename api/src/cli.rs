@@ -7,14 +7,22 @@ use crate::config::Settings;
 use crate::domain::users;
 use crate::startup::Application;
 
-const USAGE: &str = "usage: immersion [serve [--no-demo] | migrate | openapi [--json] | promote-admin EMAIL]";
+const USAGE: &str = "usage: immersion [serve [--no-demo] | migrate | openapi [--json] | promote-admin EMAIL | healthcheck]";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
-    Serve { no_demo: bool },
+    Serve {
+        no_demo: bool,
+    },
     Migrate,
-    OpenApi { json: bool },
-    PromoteAdmin { email: String },
+    OpenApi {
+        json: bool,
+    },
+    PromoteAdmin {
+        email: String,
+    },
+    /// Asks the local server's `/health` (for container health checks).
+    HealthCheck,
     Help,
 }
 
@@ -29,6 +37,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         ["promote-admin", email] => Ok(Command::PromoteAdmin {
             email: (*email).to_owned(),
         }),
+        ["healthcheck"] => Ok(Command::HealthCheck),
         ["help" | "--help" | "-h"] => Ok(Command::Help),
         _ => Err(USAGE.to_owned()),
     }
@@ -41,6 +50,7 @@ pub async fn run(command: Command) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::OpenApi { json } => print_openapi(json),
+        Command::HealthCheck => health_check(),
         other => with_settings(other).await,
     }
 }
@@ -59,6 +69,33 @@ fn print_openapi(json: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
+    }
+}
+
+/// A dependency-free HTTP/1.0 GET of `/health` on the configured port, so
+/// the runtime image needs no curl.
+fn health_check() -> ExitCode {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], settings.bind_addr.port()));
+    let answer = (|| -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut buf = String::new();
+        stream.read_to_string(&mut buf)?;
+        Ok(buf)
+    })();
+    match answer {
+        Ok(text) if text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200") => {
+            ExitCode::SUCCESS
+        }
+        Ok(text) => fail(text.lines().next().unwrap_or("no answer")),
+        Err(e) => fail(&e.to_string()),
     }
 }
 
@@ -114,7 +151,7 @@ async fn with_settings(command: Command) -> ExitCode {
                 Err(e) => fail(&e.to_string()),
             }
         }
-        Command::Help | Command::OpenApi { .. } => ExitCode::SUCCESS,
+        Command::Help | Command::OpenApi { .. } | Command::HealthCheck => ExitCode::SUCCESS,
     }
 }
 
@@ -129,12 +166,20 @@ mod tests {
     #[test]
     fn parses_each_command() {
         assert_eq!(parse(&args(&[])), Ok(Command::Serve { no_demo: false }));
-        assert_eq!(parse(&args(&["serve", "--no-demo"])), Ok(Command::Serve { no_demo: true }));
+        assert_eq!(
+            parse(&args(&["serve", "--no-demo"])),
+            Ok(Command::Serve { no_demo: true })
+        );
         assert_eq!(parse(&args(&["migrate"])), Ok(Command::Migrate));
-        assert_eq!(parse(&args(&["openapi", "--json"])), Ok(Command::OpenApi { json: true }));
+        assert_eq!(
+            parse(&args(&["openapi", "--json"])),
+            Ok(Command::OpenApi { json: true })
+        );
         assert_eq!(
             parse(&args(&["promote-admin", "a@b.fr"])),
-            Ok(Command::PromoteAdmin { email: "a@b.fr".into() })
+            Ok(Command::PromoteAdmin {
+                email: "a@b.fr".into()
+            })
         );
         assert!(parse(&args(&["promote-admin"])).is_err());
         assert!(parse(&args(&["bogus"])).is_err());

@@ -84,6 +84,33 @@ pub struct Settings {
 #[error("invalid settings:\n  - {}", .0.join("\n  - "))]
 pub struct SettingsError(pub Vec<String>);
 
+/// Every variable `Settings` reads. The README's table and the compose file
+/// are checked against this list.
+pub const SETTING_NAMES: &[&str] = &[
+    "APP_ENV",
+    "DATABASE_URL",
+    "BIND_ADDR",
+    "PUBLIC_URL",
+    "JWT_SECRET",
+    "JWT_TTL_MINUTES",
+    "ADMIN_EMAILS",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_BASE",
+    "STRIPE_PRICE_MONTHLY",
+    "STRIPE_PRICE_YEARLY",
+    "SMTP_URL",
+    "HOLD_MINUTES",
+    "CANCELLATION_CUTOFF_DAYS",
+    "PAST_DUE_GRACE_HOURS",
+    "DEMO_DATA",
+    "LOGIN_MAX_PER_IP",
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+    "LOGIN_WINDOW_SECONDS",
+    "WEB_DIST",
+    "LOG_FORMAT",
+];
+
 /// The directory for the embedded database and dev secrets.
 pub const DATA_DIR: &str = "data";
 
@@ -118,9 +145,8 @@ impl Settings {
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
         {
-            p.errors.push(
-                "DATABASE_URL: expected a sqlite: or postgres:// URL".to_owned(),
-            );
+            p.errors
+                .push("DATABASE_URL: expected a sqlite: or postgres:// URL".to_owned());
         }
         let bind_addr = p.parse("BIND_ADDR", "an address like 127.0.0.1:8080", || {
             SocketAddr::from(([127, 0, 0, 1], 8080))
@@ -178,9 +204,8 @@ impl Settings {
             })
             .unwrap_or_default();
         if stripe_secret_key.is_some() && stripe_webhook_secrets.is_empty() {
-            p.errors.push(
-                "STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set".to_owned(),
-            );
+            p.errors
+                .push("STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set".to_owned());
         }
         let stripe_api_base = p.get("STRIPE_API_BASE");
         let stripe_price_monthly = p.get("STRIPE_PRICE_MONTHLY");
@@ -252,11 +277,17 @@ impl Parser<'_> {
             .filter(|v| !v.is_empty())
     }
 
-    fn parse<T: std::str::FromStr>(&mut self, key: &str, what: &str, default: impl FnOnce() -> T) -> T {
+    fn parse<T: std::str::FromStr>(
+        &mut self,
+        key: &str,
+        what: &str,
+        default: impl FnOnce() -> T,
+    ) -> T {
         match self.get(key) {
             None => default(),
             Some(raw) => raw.parse().unwrap_or_else(|_| {
-                self.errors.push(format!("{key}: expected {what}, got {raw:?}"));
+                self.errors
+                    .push(format!("{key}: expected {what}, got {raw:?}"));
                 default()
             }),
         }
@@ -369,8 +400,11 @@ mod tests {
 
     #[test]
     fn admin_emails_are_normalised() {
-        let s = Settings::from_vars(&vars(&[("ADMIN_EMAILS", " Boss@Example.com ,ops@example.com,")]))
-            .unwrap();
+        let s = Settings::from_vars(&vars(&[(
+            "ADMIN_EMAILS",
+            " Boss@Example.com ,ops@example.com,",
+        )]))
+        .unwrap();
         assert_eq!(s.admin_emails, ["boss@example.com", "ops@example.com"]);
     }
 }

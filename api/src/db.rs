@@ -35,7 +35,9 @@ fn sqlite_dir(url: &str) -> Option<&Path> {
     if path.is_empty() || path == ":memory:" {
         return None;
     }
-    Path::new(path).parent().filter(|p| !p.as_os_str().is_empty())
+    Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {

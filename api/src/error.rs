@@ -56,7 +56,11 @@ impl ApiError {
         }
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            format!("{what} not found"),
+        )
     }
     pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
@@ -87,14 +91,19 @@ impl ApiError {
                 detail: Some(format!("retry in {retry_after_secs} seconds")),
                 ..Problem::new(429, ErrorCode::RateLimited)
             },
-            Self::Database(e) if is_unavailable(e) => Problem::new(503, ErrorCode::ServiceUnavailable),
+            Self::Database(e) if is_unavailable(e) => {
+                Problem::new(503, ErrorCode::ServiceUnavailable)
+            }
             Self::Database(_) | Self::Internal(_) => Problem::new(500, ErrorCode::Internal),
         }
     }
 }
 
 fn is_unavailable(e: &sea_orm::DbErr) -> bool {
-    matches!(e, sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_))
+    matches!(
+        e,
+        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
+    )
 }
 
 /// Answers a problem body with the right content type.

@@ -69,10 +69,11 @@ impl Application {
         let decoy_hash = password::decoy_hash()
             .await
             .map_err(|e| StartupError::Setup(e.to_string()))?;
-        let listener = TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {
-            addr: settings.bind_addr,
-            source,
-        })?;
+        let listener =
+            TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {
+                addr: settings.bind_addr,
+                source,
+            })?;
         let port = listener
             .local_addr()
             .map_err(|source| StartupError::Bind {
@@ -88,7 +89,8 @@ impl Application {
             decoy_hash,
         });
         let app_state = state.clone();
-        let server = HttpServer::new(move || app(app_state.clone()))
+        let doc = http::docs::openapi();
+        let server = HttpServer::new(move || app(app_state.clone(), doc.clone()))
             .listen(listener)
             .map_err(|source| StartupError::Bind {
                 addr: std::net::SocketAddr::from(([0, 0, 0, 0], port)),
@@ -120,6 +122,7 @@ impl Application {
 /// everything else.
 fn app(
     state: web::Data<AppState>,
+    doc: utoipa::openapi::OpenApi,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
@@ -129,7 +132,7 @@ fn app(
         InitError = (),
     >,
 > {
-    let (app, doc) = App::new()
+    let (app, _) = App::new()
         .into_utoipa_app()
         .openapi(http::docs::base())
         .app_data(state)

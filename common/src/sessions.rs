@@ -164,7 +164,11 @@ pub fn validate_session(mut f: SessionFields) -> Result<SessionFields, Vec<Field
     }
     f.location = f.location.trim().to_owned();
     if f.location.is_empty() {
-        errors.push(FieldError::new("location", "required", "location is required"));
+        errors.push(FieldError::new(
+            "location",
+            "required",
+            "location is required",
+        ));
     } else if f.location.chars().count() > MAX_LOCATION_CHARS {
         errors.push(FieldError::new(
             "location",
@@ -176,8 +180,7 @@ pub fn validate_session(mut f: SessionFields) -> Result<SessionFields, Vec<Field
         .description
         .map(|d| d.trim().to_owned())
         .filter(|d| !d.is_empty());
-    if f
-        .description
+    if f.description
         .as_ref()
         .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
     {
@@ -212,7 +215,11 @@ pub fn validate_session(mut f: SessionFields) -> Result<SessionFields, Vec<Field
             format!("max_places must be between 1 and {MAX_PLACES_LIMIT}"),
         ));
     }
-    if errors.is_empty() { Ok(f) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(f)
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
@@ -306,11 +313,23 @@ mod tests {
     fn status_is_derived_from_places_dates_and_admin_closing() {
         let today = d(2030, 1, 1);
         let later = d(2030, 2, 1);
-        assert_eq!(derive_status(false, later, today, 3, 8), SessionStatus::Open);
-        assert_eq!(derive_status(false, later, today, 8, 8), SessionStatus::Full);
-        assert_eq!(derive_status(true, later, today, 3, 8), SessionStatus::Closed);
+        assert_eq!(
+            derive_status(false, later, today, 3, 8),
+            SessionStatus::Open
+        );
+        assert_eq!(
+            derive_status(false, later, today, 8, 8),
+            SessionStatus::Full
+        );
+        assert_eq!(
+            derive_status(true, later, today, 3, 8),
+            SessionStatus::Closed
+        );
         // Started today or before: closed, even with free places.
-        assert_eq!(derive_status(false, today, today, 0, 8), SessionStatus::Closed);
+        assert_eq!(
+            derive_status(false, today, today, 0, 8),
+            SessionStatus::Closed
+        );
         assert_eq!(
             derive_status(false, d(2029, 12, 1), today, 8, 8),
             SessionStatus::Closed

@@ -21,10 +21,7 @@ fn users() -> TableCreateStatement {
         .col(string("password_hash"))
         .col(string_len("role", 16).default("user"))
         .col(string_len("license", 16).default("none"))
-        .check((
-            "ck_users_role",
-            Expr::cust("role IN ('user', 'admin')"),
-        ))
+        .check(("ck_users_role", Expr::cust("role IN ('user', 'admin')")))
         .check((
             "ck_users_license",
             Expr::cust("license IN ('none', 'immersion')"),
@@ -49,7 +46,9 @@ fn sessions() -> TableCreateStatement {
         .col(boolean("is_active").default(true))
         .check((
             "ck_sessions_places",
-            Expr::cust("reserved_places >= 0 AND reserved_places <= max_places AND max_places >= 1"),
+            Expr::cust(
+                "reserved_places >= 0 AND reserved_places <= max_places AND max_places >= 1",
+            ),
         ))
         .check(("ck_sessions_dates", Expr::cust("ends_on >= starts_on")))
         .check(("ck_sessions_price", Expr::cust("price_cents >= 0")))
@@ -217,7 +216,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in TABLES {
-            manager.drop_table(Table::drop().table(*table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(*table).to_owned())
+                .await?;
         }
         Ok(())
     }

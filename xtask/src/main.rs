@@ -1,1 +1,74 @@
-fn main() {}
+//! `cargo xtask run` and `cargo xtask test`: the README's two commands.
+//! Plain `std::process` so the task runner itself compiles in seconds.
+
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <run | test> [extra arguments for the api or cargo test]";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let task = args.next();
+    let rest: Vec<String> = args.collect();
+    let result = match task.as_deref() {
+        Some("run") => run(&rest),
+        Some("test") => test(&rest),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+fn status(mut cmd: Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}");
+    let st = cmd.status().map_err(|e| format!("{shown}: {e}"))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({st})"))
+    }
+}
+
+/// Starts the api on the embedded SQLite default, with demo data.
+fn run(extra: &[String]) -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--release",
+        "-p",
+        "api",
+        "--bin",
+        "immersion",
+        "--",
+        "serve",
+    ])
+    .args(extra);
+    status(cmd)
+}
+
+/// The whole test suite: unit and integration tests on SQLite, and on
+/// PostgreSQL as well when `TEST_DATABASE_URL` names a server.
+fn test(extra: &[String]) -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace", "--exclude", "web"])
+        .args(extra);
+    cmd.env_remove("TEST_DATABASE_URL");
+    status(cmd)?;
+    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+        if !url.is_empty() {
+            eprintln!("xtask: integration tests again on PostgreSQL");
+            let mut cmd = cargo();
+            cmd.args(["test", "-p", "api", "--test", "api"]).args(extra);
+            status(cmd)?;
+        }
+    }
+    Ok(())
+}

@@ -1,8 +1,8 @@
 //! argon2id password hashes (PHC strings). Hashing is CPU-heavy, so it runs
 //! on the blocking pool, off the async workers.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 use crate::error::{ApiError, ApiResult};
 

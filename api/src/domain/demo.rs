@@ -72,7 +72,10 @@ fn random_password() -> String {
 
 /// Seeds the demo data when the database has no user and no session.
 /// Returns the demo credentials when it did.
-pub async fn seed_if_empty(db: &DatabaseConnection, today: NaiveDate) -> ApiResult<Option<DemoAccounts>> {
+pub async fn seed_if_empty(
+    db: &DatabaseConnection,
+    today: NaiveDate,
+) -> ApiResult<Option<DemoAccounts>> {
     if users::Entity::find().count(db).await? > 0 || sessions::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }
@@ -85,21 +88,32 @@ pub async fn seed_if_empty(db: &DatabaseConnection, today: NaiveDate) -> ApiResu
     db.transaction::<_, (), DbErr>(|txn| {
         Box::pin(async move {
             let now = Utc::now();
-            let user = |email: String, hash: String, role: Role, license: License| users::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                email: Set(email),
-                password_hash: Set(hash),
-                role: Set(role.as_str().to_owned()),
-                license: Set(license.as_str().to_owned()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            };
-            users::Entity::insert(user(ADMIN_EMAIL.into(), admin_hash, Role::Admin, License::None))
-                .exec(txn)
-                .await?;
-            users::Entity::insert(user(USER_EMAIL.into(), user_hash, Role::User, License::None))
-                .exec(txn)
-                .await?;
+            let user =
+                |email: String, hash: String, role: Role, license: License| users::ActiveModel {
+                    id: Set(Uuid::new_v4()),
+                    email: Set(email),
+                    password_hash: Set(hash),
+                    role: Set(role.as_str().to_owned()),
+                    license: Set(license.as_str().to_owned()),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                };
+            users::Entity::insert(user(
+                ADMIN_EMAIL.into(),
+                admin_hash,
+                Role::Admin,
+                License::None,
+            ))
+            .exec(txn)
+            .await?;
+            users::Entity::insert(user(
+                USER_EMAIL.into(),
+                user_hash,
+                Role::User,
+                License::None,
+            ))
+            .exec(txn)
+            .await?;
             // Attendees cannot log in: their stored hash is not a valid hash.
             let mut attendees = Vec::new();
             for n in 1..=PLACES {
@@ -169,7 +183,7 @@ mod tests {
         assert_eq!(cal[0].starts_on, d("2026-11-23"));
         assert_eq!(cal[0].ends_on, d("2026-11-27"));
         assert_eq!(cal[1].starts_on, d("2026-12-07"));
-        assert_eq!(cal[7].starts_on, d("2027-02-22"));
+        assert_eq!(cal[7].starts_on, d("2027-03-01"));
         for s in &cal {
             assert_eq!(s.starts_on.weekday(), chrono::Weekday::Mon);
             assert_eq!(s.ends_on.weekday(), chrono::Weekday::Fri);

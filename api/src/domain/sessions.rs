@@ -60,7 +60,11 @@ pub async fn list_public(db: &DatabaseConnection, today: NaiveDate) -> ApiResult
 
 /// One session as the public may see it: inactive or ended ones are 404.
 #[tracing::instrument(skip(db))]
-pub async fn get_public(db: &DatabaseConnection, id: Uuid, today: NaiveDate) -> ApiResult<SessionDto> {
+pub async fn get_public(
+    db: &DatabaseConnection,
+    id: Uuid,
+    today: NaiveDate,
+) -> ApiResult<SessionDto> {
     sessions::Entity::find_by_id(id)
         .filter(Column::IsActive.eq(true))
         .filter(Column::EndsOn.gte(today))
@@ -113,7 +117,11 @@ pub(crate) async fn insert(
 }
 
 #[tracing::instrument(skip(db))]
-pub async fn create(db: &DatabaseConnection, new: NewSession, today: NaiveDate) -> ApiResult<SessionDto> {
+pub async fn create(
+    db: &DatabaseConnection,
+    new: NewSession,
+    today: NaiveDate,
+) -> ApiResult<SessionDto> {
     let fields = validate_session(SessionFields {
         starts_on: new.starts_on,
         ends_on: new.ends_on,

@@ -69,21 +69,32 @@ pub async fn insert_user(
 }
 
 #[tracing::instrument(skip_all, fields(ip = %ip))]
-pub async fn register(state: &AppState, ip: &str, email: &str, password: String) -> ApiResult<AuthUser> {
+pub async fn register(
+    state: &AppState,
+    ip: &str,
+    email: &str,
+    password: String,
+) -> ApiResult<AuthUser> {
     throttle(state, ip, None)?;
     state.limits.per_ip.hit(ip, Instant::now());
     let email = checked_email(email)?;
     check_new_password(&password)?;
     let hash = password::hash(password).await?;
-    let user = insert_user(&state.db, &email, hash, role_for(state, &email), License::None)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                ApiError::conflict(ErrorCode::EmailTaken, "an account already uses this e-mail")
-            } else {
-                e.into()
-            }
-        })?;
+    let user = insert_user(
+        &state.db,
+        &email,
+        hash,
+        role_for(state, &email),
+        License::None,
+    )
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            ApiError::conflict(ErrorCode::EmailTaken, "an account already uses this e-mail")
+        } else {
+            e.into()
+        }
+    })?;
     Ok(AuthUser::from_model(user))
 }
 
@@ -102,7 +113,12 @@ fn throttle(state: &AppState, ip: &str, account: Option<&str>) -> ApiResult<()> 
 /// Checks credentials. Unknown e-mail and wrong password give the same
 /// answer after the same work (a decoy hash is verified).
 #[tracing::instrument(skip_all, fields(ip = %ip))]
-pub async fn login(state: &AppState, ip: &str, email: &str, password: String) -> ApiResult<AuthUser> {
+pub async fn login(
+    state: &AppState,
+    ip: &str,
+    email: &str,
+    password: String,
+) -> ApiResult<AuthUser> {
     let key = email.trim().to_lowercase();
     throttle(state, ip, Some(&key))?;
     state.limits.per_ip.hit(ip, Instant::now());
@@ -142,7 +158,11 @@ async fn ensure_configured_admin(state: &AppState, user: users::Model) -> ApiRes
     Ok(set_role(&state.db, user.id, Role::Admin).await?)
 }
 
-async fn set_role(db: &DatabaseConnection, id: Uuid, role: Role) -> Result<users::Model, sea_orm::DbErr> {
+async fn set_role(
+    db: &DatabaseConnection,
+    id: Uuid,
+    role: Role,
+) -> Result<users::Model, sea_orm::DbErr> {
     users::Entity::update(users::ActiveModel {
         id: Set(id),
         role: Set(role.as_str().to_owned()),
@@ -154,13 +174,22 @@ async fn set_role(db: &DatabaseConnection, id: Uuid, role: Role) -> Result<users
 }
 
 /// Gives the admin role to every existing user listed in `ADMIN_EMAILS`.
-pub async fn promote_configured_admins(db: &DatabaseConnection, emails: &[String]) -> Result<u64, sea_orm::DbErr> {
+pub async fn promote_configured_admins(
+    db: &DatabaseConnection,
+    emails: &[String],
+) -> Result<u64, sea_orm::DbErr> {
     if emails.is_empty() {
         return Ok(0);
     }
     let res = users::Entity::update_many()
-        .col_expr(users::Column::Role, sea_orm::sea_query::Expr::value(Role::Admin.as_str()))
-        .col_expr(users::Column::UpdatedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .col_expr(
+            users::Column::Role,
+            sea_orm::sea_query::Expr::value(Role::Admin.as_str()),
+        )
+        .col_expr(
+            users::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
         .filter(users::Column::Email.is_in(emails.iter().map(String::as_str)))
         .filter(users::Column::Role.ne(Role::Admin.as_str()))
         .exec(db)
@@ -177,8 +206,12 @@ pub enum PromoteError {
 }
 
 /// The CLI's `promote-admin`: an existing user becomes admin.
-pub async fn promote_admin(db: &DatabaseConnection, email: &str) -> Result<users::Model, PromoteError> {
-    let email = normalize_email(email).ok_or_else(|| PromoteError::UnknownUser(email.to_owned()))?;
+pub async fn promote_admin(
+    db: &DatabaseConnection,
+    email: &str,
+) -> Result<users::Model, PromoteError> {
+    let email =
+        normalize_email(email).ok_or_else(|| PromoteError::UnknownUser(email.to_owned()))?;
     let user = users::Entity::find()
         .filter(users::Column::Email.eq(email.as_str()))
         .one(db)

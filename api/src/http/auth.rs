@@ -23,7 +23,11 @@ fn session_cookie(state: &AppState, value: String, max_age: CookieDuration) -> C
         .finish()
 }
 
-fn signed_in(state: &AppState, user: &AuthUser, status: actix_web::http::StatusCode) -> ApiResult<HttpResponse> {
+fn signed_in(
+    state: &AppState,
+    user: &AuthUser,
+    status: actix_web::http::StatusCode,
+) -> ApiResult<HttpResponse> {
     let (token, expires_at) = state.tokens.issue(user.id, Utc::now())?;
     let max_age = CookieDuration::seconds(state.tokens.ttl().num_seconds());
     Ok(HttpResponse::build(status)

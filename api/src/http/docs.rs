@@ -1,7 +1,7 @@
 //! The OpenAPI document (built from the real handlers) and its docs page.
 
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
@@ -56,6 +56,34 @@ impl Modify for Security {
     }
 }
 
+/// Any operation can fail on our side; say so once, for all of them.
+struct ServerErrors;
+
+impl Modify for ServerErrors {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        use utoipa::openapi::{Ref, RefOr};
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for (status, name) in [("500", "Internal"), ("503", "Unavailable")] {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+                }
+            }
+        }
+    }
+}
+
 /// The document's frame (info, shared components); paths come from `routes`.
 pub fn base() -> OpenApiDoc {
     ApiDoc::openapi()
@@ -68,6 +96,8 @@ pub fn openapi() -> OpenApiDoc {
         .openapi(base())
         .configure(crate::http::routes)
         .split_for_parts();
+    let mut doc = doc;
+    ServerErrors.modify(&mut doc);
     doc
 }
 

@@ -1,6 +1,9 @@
 //! Reusable OpenAPI responses for the problem bodies a handler can answer.
 //! Each names its status in the spec once; handlers list which they use.
-#![expect(dead_code, reason = "these types only describe responses in the OpenAPI document")]
+#![expect(
+    dead_code,
+    reason = "these types only describe responses in the OpenAPI document"
+)]
 
 use common::Problem;
 use utoipa::ToResponse;

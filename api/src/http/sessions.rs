@@ -34,7 +34,12 @@ pub async fn list_sessions(state: web::Data<AppState>) -> ApiResult<web::Json<Ve
 )]
 #[get("/api/sessions/{id}")]
 #[tracing::instrument(skip(state))]
-pub async fn get_session(state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<web::Json<SessionDto>> {
+pub async fn get_session(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<SessionDto>> {
     let today = today_at_venue(Utc::now());
-    Ok(web::Json(sessions::get_public(&state.db, id.into_inner(), today).await?))
+    Ok(web::Json(
+        sessions::get_public(&state.db, id.into_inner(), today).await?,
+    ))
 }

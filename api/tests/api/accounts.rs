@@ -1,0 +1,217 @@
+//! Register, login, logout, me: tokens, cookies, roles, uniform failures.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{ADMIN_EMAIL, PASSWORD, spawn_app};
+
+#[actix_web::test]
+async fn register_lower_cases_the_email_and_signs_in() {
+    let app = spawn_app().await;
+    let a = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": "  Marie@Example.COM ", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert_eq!(a.body["user"]["email"], "marie@example.com");
+    assert_eq!(a.body["user"]["role"], "user");
+    assert_eq!(a.body["user"]["license"], "none");
+    let expires: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(a.body["expires_at"].clone()).unwrap();
+    assert!(expires > chrono::Utc::now());
+
+    let token = a.body["token"].as_str().unwrap();
+    let me = app.get("/api/me", Some(token)).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body["email"], "marie@example.com");
+    assert_eq!(me.body["id"], a.body["user"]["id"]);
+}
+
+#[actix_web::test]
+async fn an_email_is_registered_once_whatever_its_case() {
+    let app = spawn_app().await;
+    app.register("marie@example.com").await;
+    app.post(
+        "/api/auth/register",
+        None,
+        json!({"email": "MARIE@example.com", "password": PASSWORD}),
+    )
+    .await
+    .assert_problem(409, "email_taken");
+}
+
+#[actix_web::test]
+async fn register_checks_email_and_password() {
+    let app = spawn_app().await;
+    let a = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": "not-an-email", "password": PASSWORD}),
+        )
+        .await;
+    a.assert_problem(422, "validation_failed");
+    assert_eq!(a.body["errors"][0]["field"], "email");
+    let a = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": "a@example.com", "password": "short"}),
+        )
+        .await;
+    a.assert_problem(422, "validation_failed");
+    assert_eq!(a.body["errors"][0]["field"], "password");
+    assert_eq!(a.body["errors"][0]["rule"], "too_short");
+    let long = "x".repeat(2000);
+    let a = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": "a@example.com", "password": long}),
+        )
+        .await;
+    a.assert_problem(422, "validation_failed");
+    assert_eq!(a.body["errors"][0]["rule"], "too_long");
+}
+
+#[actix_web::test]
+async fn login_answers_the_same_for_unknown_email_and_wrong_password() {
+    let app = spawn_app().await;
+    app.register("marie@example.com").await;
+    let wrong = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "marie@example.com", "password": "wrong password!"}),
+        )
+        .await;
+    let unknown = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "nobody@example.com", "password": PASSWORD}),
+        )
+        .await;
+    wrong.assert_problem(401, "invalid_credentials");
+    unknown.assert_problem(401, "invalid_credentials");
+    assert_eq!(wrong.body, unknown.body);
+
+    let ok = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "Marie@Example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.body["user"]["email"], "marie@example.com");
+}
+
+#[actix_web::test]
+async fn the_cookie_signs_the_browser_in_and_logout_clears_it() {
+    let app = spawn_app().await;
+    let browser = &app.browser;
+    let a = app
+        .call_with(
+            browser,
+            Method::POST,
+            "/api/auth/register",
+            None,
+            Some(json!({"email": "marie@example.com", "password": PASSWORD})),
+        )
+        .await;
+    let cookie = a
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("immersion_token="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+
+    // The browser keeps the cookie: no bearer token needed.
+    let me = app
+        .call_with(browser, Method::GET, "/api/me", None, None)
+        .await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body["email"], "marie@example.com");
+    // An API client without the cookie is anonymous.
+    app.get("/api/me", None)
+        .await
+        .assert_problem(401, "unauthorized");
+
+    let out = app
+        .call_with(browser, Method::POST, "/api/auth/logout", None, None)
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let cleared = out.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    app.call_with(browser, Method::GET, "/api/me", None, None)
+        .await
+        .assert_problem(401, "unauthorized");
+}
+
+#[actix_web::test]
+async fn bad_expired_and_orphan_tokens_are_refused() {
+    let app = spawn_app().await;
+    let token = app.register("marie@example.com").await;
+    let a = app.get("/api/me", Some(&format!("{token}x"))).await;
+    a.assert_problem(401, "unauthorized");
+    assert_eq!(a.headers.get("www-authenticate").unwrap(), "Bearer");
+
+    let me = app.get("/api/me", Some(&token)).await;
+    let id: uuid::Uuid = serde_json::from_value(me.body["id"].clone()).unwrap();
+    let (expired, _) = app
+        .state
+        .tokens
+        .issue(id, chrono::Utc::now() - chrono::Duration::hours(3))
+        .unwrap();
+    app.get("/api/me", Some(&expired))
+        .await
+        .assert_problem(401, "unauthorized");
+
+    let (orphan, _) = app
+        .state
+        .tokens
+        .issue(uuid::Uuid::new_v4(), chrono::Utc::now())
+        .unwrap();
+    app.get("/api/me", Some(&orphan))
+        .await
+        .assert_problem(401, "unauthorized");
+}
+
+#[actix_web::test]
+async fn admin_emails_from_settings_get_the_admin_role() {
+    let app = spawn_app().await;
+    let a = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": ADMIN_EMAIL.to_uppercase(), "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    assert_eq!(a.body["user"]["role"], "admin");
+}
+
+#[actix_web::test]
+async fn a_user_listed_later_in_admin_emails_becomes_admin_at_next_start_and_login() {
+    let app = spawn_app().await;
+    let token = app.register("late@example.com").await;
+    assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "user");
+    let promoted = api::domain::users::promote_configured_admins(
+        &app.state.db,
+        &["late@example.com".to_owned()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(promoted, 1);
+    // The role is read fresh on each request: the same token now sees it.
+    assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "admin");
+}

@@ -1,0 +1,135 @@
+//! Every endpoint × anonymous, user, other user, admin.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::spawn_app;
+
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    Anonymous,
+    User,
+    OtherUser,
+    Admin,
+}
+
+const EVERYONE: [Who; 4] = [Who::Anonymous, Who::User, Who::OtherUser, Who::Admin];
+
+#[actix_web::test]
+async fn authorization_matrix() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let user = app.register("user@example.com").await;
+    let other = app.register("other@example.com").await;
+    let token = |who: Who| -> Option<String> {
+        match who {
+            Who::Anonymous => None,
+            Who::User => Some(user.clone()),
+            Who::OtherUser => Some(other.clone()),
+            Who::Admin => Some(admin.clone()),
+        }
+    };
+    let public = app.create_session(&admin, json!({})).await;
+    let public_id = public["id"].as_str().unwrap().to_owned();
+
+    // (method, path, body, [anonymous, user, other user, admin])
+    let mut cases: Vec<(Method, String, Option<Value>, [u16; 4])> = vec![
+        (Method::GET, "/health".into(), None, [200, 200, 200, 200]),
+        (Method::GET, "/ready".into(), None, [200, 200, 200, 200]),
+        (
+            Method::GET,
+            "/api/openapi.json".into(),
+            None,
+            [200, 200, 200, 200],
+        ),
+        (Method::GET, "/api/me".into(), None, [401, 200, 200, 200]),
+        (
+            Method::GET,
+            "/api/sessions".into(),
+            None,
+            [200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            format!("/api/sessions/{public_id}"),
+            None,
+            [200, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/admin/sessions".into(),
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            Method::POST,
+            "/api/admin/sessions".into(),
+            Some(crate::support::session_body()),
+            [401, 403, 403, 201],
+        ),
+        (
+            Method::PATCH,
+            format!("/api/admin/sessions/{public_id}"),
+            Some(json!({"location": "Marseille"})),
+            [401, 403, 403, 200],
+        ),
+    ];
+    // Each delete needs its own session: the admin's succeeds once.
+    for who in EVERYONE {
+        let s = app.create_session(&admin, json!({})).await;
+        let expected = match who {
+            Who::Anonymous => 401,
+            Who::User | Who::OtherUser => 403,
+            Who::Admin => 204,
+        };
+        let mut row = [0; 4];
+        row[who as usize] = expected;
+        cases.push((
+            Method::DELETE,
+            format!("/api/admin/sessions/{}", s["id"].as_str().unwrap()),
+            None,
+            row,
+        ));
+    }
+    // Logout last: it only clears a cookie, tokens stay valid.
+    cases.push((
+        Method::POST,
+        "/api/auth/logout".into(),
+        Some(json!({})),
+        [401, 204, 204, 204],
+    ));
+
+    for (method, path, body, expected) in cases {
+        for who in EVERYONE {
+            let want = expected[who as usize];
+            if want == 0 {
+                continue;
+            }
+            let a = app
+                .call(method.clone(), &path, token(who).as_deref(), body.clone())
+                .await;
+            assert_eq!(
+                a.status.as_u16(),
+                want,
+                "{method} {path} as {who:?}: {}",
+                a.body
+            );
+            match want {
+                401 => a.assert_problem(401, "unauthorized"),
+                403 => a.assert_problem(403, "forbidden"),
+                _ => {}
+            }
+        }
+    }
+
+    // "me" is always the caller.
+    for (who, email) in [
+        (Who::User, "user@example.com"),
+        (Who::OtherUser, "other@example.com"),
+    ] {
+        let me = app.get("/api/me", token(who).as_deref()).await;
+        assert_eq!(me.body["email"], email);
+        assert_eq!(me.body["role"], "user");
+    }
+    assert_eq!(app.get("/api/me", Some(&admin)).await.body["role"], "admin");
+}

@@ -1,0 +1,325 @@
+//! The sessions catalog: public reads, admin writes, validation, status.
+
+use chrono::{Duration, Utc};
+use reqwest::StatusCode;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::support::{TestApp, spawn_app};
+
+fn day(offset: i64) -> String {
+    (Utc::now().date_naive() + Duration::days(offset)).to_string()
+}
+
+/// Takes `n` places of a session the way bookings will: confirmed rows and
+/// the counter, together.
+pub async fn reserve(app: &TestApp, session_id: &str, n: i32) {
+    let session_id: Uuid = session_id.parse().unwrap();
+    for _ in 0..n {
+        let user = api::domain::users::insert_user(
+            &app.state.db,
+            &format!("{}@example.com", Uuid::new_v4().simple()),
+            "!".into(),
+            common::auth::Role::User,
+            common::auth::License::Immersion,
+        )
+        .await
+        .unwrap();
+        entity::immersion_bookings::Entity::insert(entity::immersion_bookings::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            session_id: Set(session_id),
+            user_id: Set(user.id),
+            user_email: Set(user.email),
+            status: Set("confirmed".into()),
+            hold_expires_at: Set(None),
+            stripe_checkout_session_id: Set(None),
+            stripe_payment_intent_id: Set(None),
+            amount_cents: Set(199_700),
+            currency: Set("EUR".into()),
+            created_at: Set(Utc::now()),
+            updated_at: Set(Utc::now()),
+        })
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    }
+    entity::immersion_sessions::Entity::update_many()
+        .col_expr(
+            entity::immersion_sessions::Column::ReservedPlaces,
+            Expr::col(entity::immersion_sessions::Column::ReservedPlaces).add(n),
+        )
+        .filter(entity::immersion_sessions::Column::Id.eq(session_id))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn public_list_shows_active_unfinished_sessions_by_start_date() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let later = app
+        .create_session(&admin, json!({"starts_on": day(60), "ends_on": day(64)}))
+        .await;
+    let sooner = app
+        .create_session(&admin, json!({"starts_on": day(20), "ends_on": day(24)}))
+        .await;
+    let running = app
+        .create_session(&admin, json!({"starts_on": day(-2), "ends_on": day(2)}))
+        .await;
+    let ended = app
+        .create_session(&admin, json!({"starts_on": day(-10), "ends_on": day(-6)}))
+        .await;
+    let inactive = app
+        .create_session(
+            &admin,
+            json!({"starts_on": day(30), "ends_on": day(34), "is_active": false}),
+        )
+        .await;
+
+    let list = app.get("/api/sessions", None).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(
+        ids(&list.body),
+        [&running["id"], &sooner["id"], &later["id"]]
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    );
+    // Started: still listed, but closed to booking.
+    assert_eq!(list.body[0]["status"], "closed");
+    assert_eq!(list.body[1]["status"], "open");
+    assert_eq!(list.body[1]["available_places"], 8);
+
+    for hidden in [&ended, &inactive] {
+        let path = format!("/api/sessions/{}", hidden["id"].as_str().unwrap());
+        app.get(&path, None).await.assert_problem(404, "not_found");
+    }
+    let one = app
+        .get(
+            &format!("/api/sessions/{}", sooner["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.body, list.body[1]);
+
+    // Admins see everything.
+    let all = app.get("/api/admin/sessions", Some(&admin)).await;
+    assert_eq!(all.body.as_array().unwrap().len(), 5);
+}
+
+#[actix_web::test]
+async fn create_returns_the_session_with_derived_fields() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app
+        .create_session(
+            &admin,
+            json!({"currency": "eur", "location": "  Bordeaux ", "description": "Cinq jours"}),
+        )
+        .await;
+    assert_eq!(s["currency"], "EUR");
+    assert_eq!(s["location"], "Bordeaux");
+    assert_eq!(s["description"], "Cinq jours");
+    assert_eq!(s["reserved_places"], 0);
+    assert_eq!(s["available_places"], 8);
+    assert_eq!(s["status"], "open");
+    assert_eq!(s["is_active"], true);
+    assert_eq!(s["price_cents"], 199_700);
+}
+
+#[actix_web::test]
+async fn each_validation_rule_is_enforced_with_its_field() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let cases = [
+        (
+            json!({"starts_on": day(10), "ends_on": day(9)}),
+            "ends_on",
+            "before_start",
+        ),
+        (json!({"max_places": 0}), "max_places", "out_of_range"),
+        (json!({"max_places": -3}), "max_places", "out_of_range"),
+        (json!({"price_cents": -1}), "price_cents", "out_of_range"),
+        (json!({"currency": "XYZ"}), "currency", "unknown"),
+        (json!({"location": "  "}), "location", "required"),
+    ];
+    for (overrides, field, rule) in cases {
+        let mut body = crate::support::session_body();
+        crate::support::merge(&mut body, overrides.clone());
+        let a = app.post("/api/admin/sessions", Some(&admin), body).await;
+        a.assert_problem(422, "validation_failed");
+        assert_eq!(a.body["errors"][0]["field"], field, "{overrides}");
+        assert_eq!(a.body["errors"][0]["rule"], rule, "{overrides}");
+    }
+    // The same rules hold on edit, against the merged result.
+    let s = app.create_session(&admin, json!({})).await;
+    let path = format!("/api/admin/sessions/{}", s["id"].as_str().unwrap());
+    let a = app
+        .patch(&path, Some(&admin), json!({"ends_on": day(1)}))
+        .await;
+    a.assert_problem(422, "validation_failed");
+    assert_eq!(a.body["errors"][0]["rule"], "before_start");
+    app.patch(&path, Some(&admin), json!({"currency": "ABC"}))
+        .await
+        .assert_problem(422, "validation_failed");
+    // Nothing changed.
+    let all = app.get("/api/admin/sessions", Some(&admin)).await;
+    assert_eq!(all.body[0], s);
+}
+
+#[actix_web::test]
+async fn max_places_never_goes_below_reserved_and_status_follows() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let id = s["id"].as_str().unwrap();
+    reserve(&app, id, 6).await;
+    let path = format!("/api/admin/sessions/{id}");
+
+    let a = app
+        .patch(&path, Some(&admin), json!({"max_places": 5}))
+        .await;
+    a.assert_problem(422, "validation_failed");
+    assert_eq!(a.body["errors"][0]["field"], "max_places");
+    assert_eq!(a.body["errors"][0]["rule"], "below_reserved");
+
+    let full = app
+        .patch(&path, Some(&admin), json!({"max_places": 6}))
+        .await;
+    assert_eq!(full.status, StatusCode::OK);
+    assert_eq!(full.body["status"], "full");
+    assert_eq!(full.body["available_places"], 0);
+    assert_eq!(stored_status(&app, id).await, "full");
+
+    let open = app
+        .patch(&path, Some(&admin), json!({"max_places": 10}))
+        .await;
+    assert_eq!(open.body["status"], "open");
+    assert_eq!(open.body["available_places"], 4);
+    assert_eq!(stored_status(&app, id).await, "open");
+}
+
+async fn stored_status(app: &TestApp, id: &str) -> String {
+    entity::immersion_sessions::Entity::find_by_id(id.parse::<Uuid>().unwrap())
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+#[actix_web::test]
+async fn admins_close_and_reopen_and_a_started_session_stays_closed() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let id = s["id"].as_str().unwrap();
+    let path = format!("/api/admin/sessions/{id}");
+    let closed = app
+        .patch(&path, Some(&admin), json!({"closed": true}))
+        .await;
+    assert_eq!(closed.body["status"], "closed");
+    assert_eq!(stored_status(&app, id).await, "closed");
+    let reopened = app
+        .patch(&path, Some(&admin), json!({"closed": false}))
+        .await;
+    assert_eq!(reopened.body["status"], "open");
+
+    let started = app
+        .patch(
+            &path,
+            Some(&admin),
+            json!({"starts_on": day(0), "ends_on": day(3), "closed": false}),
+        )
+        .await;
+    assert_eq!(started.body["status"], "closed");
+    assert_eq!(stored_status(&app, id).await, "closed");
+}
+
+#[actix_web::test]
+async fn patch_changes_only_the_given_fields_and_can_clear_the_description() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app
+        .create_session(&admin, json!({"description": "Texte"}))
+        .await;
+    let path = format!("/api/admin/sessions/{}", s["id"].as_str().unwrap());
+    let a = app
+        .patch(&path, Some(&admin), json!({"location": "Nantes"}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body["location"], "Nantes");
+    assert_eq!(a.body["description"], "Texte");
+    assert_eq!(a.body["starts_on"], s["starts_on"]);
+    let a = app
+        .patch(
+            &path,
+            Some(&admin),
+            json!({"description": "", "is_active": false}),
+        )
+        .await;
+    assert_eq!(a.body["description"], Value::Null);
+    assert_eq!(a.body["is_active"], false);
+}
+
+#[actix_web::test]
+async fn delete_refuses_a_session_with_bookings_and_removes_one_without() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let booked = app.create_session(&admin, json!({})).await;
+    let empty = app.create_session(&admin, json!({})).await;
+    reserve(&app, booked["id"].as_str().unwrap(), 1).await;
+
+    let a = app
+        .delete(
+            &format!("/api/admin/sessions/{}", booked["id"].as_str().unwrap()),
+            Some(&admin),
+        )
+        .await;
+    a.assert_problem(409, "session_has_bookings");
+    let gone = app
+        .delete(
+            &format!("/api/admin/sessions/{}", empty["id"].as_str().unwrap()),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let all = app.get("/api/admin/sessions", Some(&admin)).await;
+    assert_eq!(ids(&all.body), [booked["id"].as_str().unwrap().to_owned()]);
+
+    // Deactivating is the way out for a booked session.
+    let path = format!("/api/admin/sessions/{}", booked["id"].as_str().unwrap());
+    let a = app
+        .patch(&path, Some(&admin), json!({"is_active": false}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(ids(&app.get("/api/sessions", None).await.body).is_empty());
+}
+
+#[actix_web::test]
+async fn unknown_sessions_are_404_for_every_verb() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let path = format!("/api/admin/sessions/{}", Uuid::new_v4());
+    app.patch(&path, Some(&admin), json!({"location": "x"}))
+        .await
+        .assert_problem(404, "not_found");
+    app.delete(&path, Some(&admin))
+        .await
+        .assert_problem(404, "not_found");
+    app.get(&format!("/api/sessions/{}", Uuid::new_v4()), None)
+        .await
+        .assert_problem(404, "not_found");
+}

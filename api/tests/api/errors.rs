@@ -1,0 +1,123 @@
+//! Bad input of every kind gets a problem+json 4xx with a stable code.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{into_answer, spawn_app};
+
+#[actix_web::test]
+async fn malformed_bodies_paths_and_routes_are_problems() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let url = |p: &str| format!("{}{p}", app.base);
+
+    // Not JSON at all.
+    let res = app
+        .client
+        .post(url("/api/auth/login"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    into_answer(res).await.assert_problem(400, "bad_request");
+
+    // JSON of the wrong shape, and an unknown field.
+    app.post(
+        "/api/auth/login",
+        None,
+        json!({"email": 42, "password": "x"}),
+    )
+    .await
+    .assert_problem(400, "bad_request");
+    let a = app
+        .post(
+            "/api/admin/sessions",
+            Some(&admin),
+            json!({"starts_on": "2030-01-01", "bogus": 1}),
+        )
+        .await;
+    a.assert_problem(400, "bad_request");
+    let a = app
+        .post("/api/admin/sessions", Some(&admin), {
+            let mut b = crate::support::session_body();
+            crate::support::merge(&mut b, json!({"starts_on": "2030-02-31"}));
+            b
+        })
+        .await;
+    a.assert_problem(400, "bad_request");
+
+    // Wrong content type.
+    let res = app
+        .client
+        .post(url("/api/auth/login"))
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    into_answer(res)
+        .await
+        .assert_problem(415, "unsupported_media_type");
+
+    // Too large.
+    let big = "x".repeat(70 * 1024);
+    app.post(
+        "/api/auth/login",
+        None,
+        json!({"email": big, "password": "x"}),
+    )
+    .await
+    .assert_problem(413, "payload_too_large");
+
+    // A path parameter that is not a uuid.
+    app.get("/api/sessions/not-a-uuid", None)
+        .await
+        .assert_problem(400, "bad_request");
+    app.patch("/api/admin/sessions/123", Some(&admin), json!({}))
+        .await
+        .assert_problem(400, "bad_request");
+
+    // No such route.
+    app.get("/api/nothing-here", None)
+        .await
+        .assert_problem(404, "not_found");
+}
+
+#[actix_web::test]
+async fn health_and_readiness() {
+    let app = spawn_app().await;
+    let a = app.get("/health", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body["status"], "ok");
+    let a = app.get("/ready", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+
+    // With the pool closed, readiness says so without leaking the cause.
+    app.state.db.clone().close().await.unwrap();
+    let a = app.get("/ready", None).await;
+    a.assert_problem(503, "service_unavailable");
+    assert!(
+        !a.body.to_string().to_lowercase().contains("pool"),
+        "{}",
+        a.body
+    );
+    // Liveness does not depend on the database.
+    assert_eq!(app.get("/health", None).await.status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn server_errors_do_not_leak_internals() {
+    let app = spawn_app().await;
+    app.state.db.clone().close().await.unwrap();
+    let a = app.get("/api/sessions", None).await;
+    assert!(a.status.is_server_error(), "{}", a.status);
+    assert_eq!(
+        a.headers.get("content-type").unwrap(),
+        "application/problem+json"
+    );
+    let text = a.body.to_string().to_lowercase();
+    for leak in ["sqlx", "sqlite", "postgres", "pool", "select"] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real server on port 0 with a fresh database
+//! (SQLite, or PostgreSQL when `TEST_DATABASE_URL` names one).
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
+
+mod accounts;
+mod authorization;
+mod catalog;
+mod cli;
+mod compose;
+mod demo;
+mod errors;
+mod openapi;
+mod rate_limit;
+mod support;

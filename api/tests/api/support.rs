@@ -1,0 +1,277 @@
+//! Starts the real application for a test, on port 0 and its own database.
+
+use std::collections::HashMap;
+
+use actix_web::web;
+use api::config::Settings;
+use api::startup::Application;
+use api::state::AppState;
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "boss@example.com";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    /// An API client: no cookies, tokens only when given.
+    pub client: reqwest::Client,
+    /// A browser-like client that keeps cookies.
+    pub browser: reqwest::Client,
+    pub state: web::Data<AppState>,
+    pub database_url: String,
+    _db: TestDb,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// Asserts an `application/problem+json` answer with this status and code.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(ct, "application/problem+json");
+    }
+}
+
+/// A fresh database, dropped with the test.
+enum TestDb {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDb {
+    async fn create() -> (Self, String) {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(admin_url) if admin_url.starts_with("postgres") => {
+                let name = format!("immersion_test_{id}");
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("TEST_DATABASE_URL reachable");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                let url = replace_db_name(&admin_url, &name);
+                (Self::Postgres { admin_url, name }, url)
+            }
+            _ => {
+                let path = std::env::temp_dir().join(format!("immersion-test-{id}.db"));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                (Self::Sqlite(path), url)
+            }
+        }
+    }
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self {
+            Self::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            Self::Postgres { admin_url, name } => {
+                let (url, sql) = (
+                    admin_url.clone(),
+                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                );
+                // Drop runs outside async; a short-lived runtime on its own thread does the work.
+                let _ = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    rt.block_on(async {
+                        if let Ok(db) = Database::connect(&url).await {
+                            let _ = db.execute_unprepared(&sql).await;
+                            let _ = db.close().await;
+                        }
+                    });
+                    Ok::<_, std::io::Error>(())
+                })
+                .join();
+            }
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(&[]).await
+}
+
+/// Starts the app with extra settings (`("LOGIN_MAX_PER_IP", "3")`, …).
+pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+    let (db, database_url) = TestDb::create().await;
+    let mut vars: HashMap<String, String> = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("BIND_ADDR", "127.0.0.1:0"),
+        ("JWT_SECRET", "test-secret-test-secret-test-secret-42"),
+        ("ADMIN_EMAILS", ADMIN_EMAIL),
+        ("DEMO_DATA", "false"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    for (k, v) in extra {
+        vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let settings = Settings::from_vars(&vars).expect("test settings");
+    let app = Application::build(settings).await.expect("app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        browser: reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client"),
+        state,
+        database_url,
+        _db: db,
+    }
+}
+
+impl TestApp {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        self.call_with(&self.client, method, path, token, body)
+            .await
+    }
+
+    pub async fn call_with(
+        &self,
+        client: &reqwest::Client,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut req = client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request sent");
+        into_answer(res).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    /// Registers `email` and returns its bearer token.
+    pub async fn register(&self, email: &str) -> String {
+        let a = self
+            .post(
+                "/api/auth/register",
+                None,
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        a.body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// A token for the configured admin (registered on first use).
+    pub async fn admin_token(&self) -> String {
+        self.register(ADMIN_EMAIL).await
+    }
+
+    /// Creates a session as admin from `overrides` on top of a valid body.
+    pub async fn create_session(&self, admin: &str, overrides: Value) -> Value {
+        let mut body = session_body();
+        merge(&mut body, overrides);
+        let a = self.post("/api/admin/sessions", Some(admin), body).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        a.body
+    }
+}
+
+pub async fn into_answer(res: reqwest::Response) -> Answer {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A valid new session, starting in 30 days.
+pub fn session_body() -> Value {
+    let start = chrono::Utc::now().date_naive() + chrono::Duration::days(30);
+    json!({
+        "starts_on": start,
+        "ends_on": start + chrono::Duration::days(4),
+        "location": "Lyon",
+        "price_cents": 199_700,
+        "currency": "EUR",
+        "max_places": 8,
+    })
+}
+
+pub fn merge(base: &mut Value, overrides: Value) {
+    if let (Some(b), Value::Object(o)) = (base.as_object_mut(), overrides) {
+        for (k, v) in o {
+            b.insert(k, v);
+        }
+    }
+}
