@@ -19,6 +19,8 @@ pub enum ApiError {
     },
     #[error("validation failed: {0:?}")]
     Validation(Vec<FieldError>),
+    #[error("method not allowed; allowed: {allow}")]
+    MethodNotAllowed { allow: String },
     #[error("rate limited for {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
     #[error("database: {0}")]
@@ -87,6 +89,10 @@ impl ApiError {
                 errors: errors.clone(),
                 ..Problem::new(422, ErrorCode::ValidationFailed)
             },
+            Self::MethodNotAllowed { allow } => Problem {
+                detail: Some(format!("allowed methods: {allow}")),
+                ..Problem::new(405, ErrorCode::MethodNotAllowed)
+            },
             Self::RateLimited { retry_after_secs } => Problem {
                 detail: Some(format!("retry in {retry_after_secs} seconds")),
                 ..Problem::new(429, ErrorCode::RateLimited)
@@ -130,6 +136,11 @@ impl ResponseError for ApiError {
             Self::RateLimited { retry_after_secs } => {
                 if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
                     res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            Self::MethodNotAllowed { allow } => {
+                if let Ok(v) = header::HeaderValue::from_str(allow) {
+                    res.headers_mut().insert(header::ALLOW, v);
                 }
             }
             Self::Client {

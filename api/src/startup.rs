@@ -5,9 +5,8 @@ use std::net::TcpListener;
 use std::path::Path;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer, web};
 use chrono::Utc;
-use common::ErrorCode;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -15,7 +14,7 @@ use crate::auth::password;
 use crate::auth::token::Tokens;
 use crate::config::{JwtSecretSource, Settings};
 use crate::domain::{clock::today_at_venue, demo, users};
-use crate::error::{ApiError, extractors};
+use crate::error::extractors;
 use crate::http;
 use crate::state::{AppState, LoginLimits};
 
@@ -90,7 +89,8 @@ impl Application {
         });
         let app_state = state.clone();
         let doc = http::docs::openapi();
-        let server = HttpServer::new(move || app(app_state.clone(), doc.clone()))
+        let routes = web::Data::new(http::fallback::RouteTable::from_openapi(&doc));
+        let server = HttpServer::new(move || app(app_state.clone(), routes.clone(), doc.clone()))
             .listen(listener)
             .map_err(|source| StartupError::Bind {
                 addr: std::net::SocketAddr::from(([0, 0, 0, 0], port)),
@@ -122,6 +122,7 @@ impl Application {
 /// everything else.
 fn app(
     state: web::Data<AppState>,
+    routes: web::Data<http::fallback::RouteTable>,
     doc: utoipa::openapi::OpenApi,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
@@ -136,6 +137,7 @@ fn app(
         .into_utoipa_app()
         .openapi(http::docs::base())
         .app_data(state)
+        .app_data(routes)
         .app_data(
             web::JsonConfig::default()
                 .limit(JSON_LIMIT_BYTES)
@@ -148,15 +150,7 @@ fn app(
     app.wrap(tracing_actix_web::TracingLogger::default())
         .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", doc))
         .service(web::redirect("/api/docs", "/api/docs/"))
-        .default_service(web::to(not_found))
-}
-
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
-        actix_web::http::StatusCode::NOT_FOUND,
-        ErrorCode::NotFound,
-        "no such resource",
-    ))
+        .default_service(web::to(http::fallback::fallback))
 }
 
 fn jwt_secret(source: &JwtSecretSource) -> Result<String, StartupError> {

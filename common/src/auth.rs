@@ -60,10 +60,16 @@ impl License {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
-    #[cfg_attr(feature = "openapi", schema(example = "marie@example.com"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "marie@example.com", format = Email, max_length = 254)
+    )]
     pub email: String,
     /// At least 10 characters when registering.
-    #[cfg_attr(feature = "openapi", schema(example = "correct horse battery"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "correct horse battery", min_length = 10, max_length = 1024)
+    )]
     pub password: String,
 }
 

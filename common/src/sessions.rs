@@ -95,16 +95,31 @@ fn default_true() -> bool {
 pub struct NewSession {
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
-    #[cfg_attr(feature = "openapi", schema(example = "Paris"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "Paris", min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub location: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 5000))]
     pub description: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(example = 199700))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = 199700, minimum = 0, maximum = 99_999_999)
+    )]
     pub price_cents: i64,
+    /// ISO 4217 code: EUR, CHF, GBP, USD or CAD (any case).
     #[serde(default = "default_currency")]
-    #[cfg_attr(feature = "openapi", schema(example = "EUR"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "EUR",
+            pattern = "^(EUR|CHF|GBP|USD|CAD|eur|chf|gbp|usd|cad)$"
+        )
+    )]
     pub currency: String,
     #[serde(default = "default_max_places")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     pub max_places: i32,
     #[serde(default = "default_true")]
     pub is_active: bool,
@@ -117,12 +132,23 @@ pub struct NewSession {
 pub struct SessionPatch {
     pub starts_on: Option<NaiveDate>,
     pub ends_on: Option<NaiveDate>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub location: Option<String>,
     /// An empty string clears the description.
+    #[cfg_attr(feature = "openapi", schema(max_length = 5000))]
     pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 99_999_999))]
     pub price_cents: Option<i64>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^(EUR|CHF|GBP|USD|CAD|eur|chf|gbp|usd|cad)$")
+    )]
     pub currency: Option<String>,
     /// Never below the places already reserved.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     pub max_places: Option<i32>,
     pub is_active: Option<bool>,
     /// `true` closes bookings; `false` reopens them (unless it has started).

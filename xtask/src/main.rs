@@ -62,13 +62,11 @@ fn test(extra: &[String]) -> Result<(), String> {
         .args(extra);
     cmd.env_remove("TEST_DATABASE_URL");
     status(cmd)?;
-    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
-        if !url.is_empty() {
-            eprintln!("xtask: integration tests again on PostgreSQL");
-            let mut cmd = cargo();
-            cmd.args(["test", "-p", "api", "--test", "api"]).args(extra);
-            status(cmd)?;
-        }
+    if std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty()) {
+        eprintln!("xtask: integration tests again on PostgreSQL");
+        let mut cmd = cargo();
+        cmd.args(["test", "-p", "api", "--test", "api"]).args(extra);
+        status(cmd)?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod admin_sessions;
 pub mod auth;
 pub mod docs;
+pub mod fallback;
 pub mod ops;
 pub mod problems;
 pub mod sessions;

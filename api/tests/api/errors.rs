@@ -121,3 +121,25 @@ async fn server_errors_do_not_leak_internals() {
         assert!(!text.contains(leak), "{leak} in {text}");
     }
 }
+
+#[actix_web::test]
+async fn a_known_path_with_another_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    let a = app.delete("/api/sessions", None).await;
+    a.assert_problem(405, "method_not_allowed");
+    assert_eq!(a.headers.get("allow").unwrap(), "GET");
+    let a = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/admin/sessions/{}", uuid::Uuid::new_v4()),
+            None,
+            None,
+        )
+        .await;
+    a.assert_problem(405, "method_not_allowed");
+    let allow = a.headers.get("allow").unwrap().to_str().unwrap();
+    assert!(
+        allow.contains("PATCH") && allow.contains("DELETE"),
+        "{allow}"
+    );
+}
