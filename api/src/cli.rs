@@ -23,6 +23,10 @@ pub enum Command {
     },
     /// Asks the local server's `/health` (for container health checks).
     HealthCheck,
+    /// Expires lapsed holds once (what the every-minute job does).
+    Sweep,
+    /// Checks the seat counters and payments; non-zero exit on drift.
+    Audit,
     Help,
 }
 
@@ -38,6 +42,8 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             email: (*email).to_owned(),
         }),
         ["healthcheck"] => Ok(Command::HealthCheck),
+        ["sweep"] => Ok(Command::Sweep),
+        ["audit"] => Ok(Command::Audit),
         ["help" | "--help" | "-h"] => Ok(Command::Help),
         _ => Err(USAGE.to_owned()),
     }
@@ -147,6 +153,46 @@ async fn with_settings(command: Command) -> ExitCode {
                 Ok(user) => {
                     println!("{} is now an admin", user.email);
                     ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+        Command::Sweep => {
+            let result = async {
+                let db = crate::db::connect(&settings.database_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let (gateway, _) =
+                    crate::startup::payment_gateway(&settings, None).map_err(|e| e.to_string())?;
+                crate::jobs::sweeper::sweep_once(&db, gateway.as_ref(), chrono::Utc::now())
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            .await;
+            match result {
+                Ok(n) => {
+                    println!("{n} lapsed holds expired");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Audit => {
+            let result = async {
+                let db = crate::db::connect(&settings.database_url).await?;
+                crate::domain::audit::run(&db).await
+            }
+            .await;
+            match result {
+                Ok(drift) if drift.is_empty() => {
+                    println!("audit: no drift");
+                    ExitCode::SUCCESS
+                }
+                Ok(drift) => {
+                    for line in &drift {
+                        eprintln!("drift: {line}");
+                    }
+                    ExitCode::FAILURE
                 }
                 Err(e) => fail(&e.to_string()),
             }

@@ -60,7 +60,10 @@ pub struct Settings {
     pub app_env: AppEnv,
     pub database_url: String,
     pub bind_addr: SocketAddr,
+    /// The external URL; when `PUBLIC_URL` is unset, the bound address
+    /// (known only after binding, as the port may be 0).
     pub public_url: String,
+    pub public_url_configured: bool,
     pub jwt_secret: JwtSecretSource,
     pub jwt_ttl_minutes: i64,
     pub admin_emails: Vec<String>,
@@ -77,6 +80,8 @@ pub struct Settings {
     pub login_limits: RateLimits,
     pub web_dist: PathBuf,
     pub log_format: LogFormat,
+    /// Background jobs (hold sweeper, mail worker) run in this process.
+    pub jobs_enabled: bool,
 }
 
 /// Every problem found in the settings, one line each.
@@ -109,6 +114,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "LOGIN_WINDOW_SECONDS",
     "WEB_DIST",
     "LOG_FORMAT",
+    "JOBS_ENABLED",
 ];
 
 /// The directory for the embedded database and dev secrets.
@@ -151,6 +157,7 @@ impl Settings {
         let bind_addr = p.parse("BIND_ADDR", "an address like 127.0.0.1:8080", || {
             SocketAddr::from(([127, 0, 0, 1], 8080))
         });
+        let public_url_configured = p.get("PUBLIC_URL").is_some();
         let public_url = p
             .get("PUBLIC_URL")
             .unwrap_or_else(|| format!("http://{bind_addr}"))
@@ -232,6 +239,7 @@ impl Settings {
                 LogFormat::Text
             }
         };
+        let jobs_enabled = p.flag("JOBS_ENABLED", true);
         if !p.errors.is_empty() {
             return Err(SettingsError(p.errors));
         }
@@ -240,6 +248,7 @@ impl Settings {
             database_url,
             bind_addr,
             public_url,
+            public_url_configured,
             jwt_secret,
             jwt_ttl_minutes,
             admin_emails,
@@ -256,6 +265,7 @@ impl Settings {
             login_limits,
             web_dist,
             log_format,
+            jobs_enabled,
         })
     }
 

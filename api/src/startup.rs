@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::Path;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
@@ -12,10 +13,12 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::password;
 use crate::auth::token::Tokens;
-use crate::config::{JwtSecretSource, Settings};
+use crate::config::{JwtSecretSource, Secret, Settings};
 use crate::domain::{clock::today_at_venue, demo, users};
 use crate::error::extractors;
 use crate::http;
+use crate::payments::PaymentGateway;
+use crate::payments::local::LocalGateway;
 use crate::state::{AppState, LoginLimits};
 
 /// Largest accepted JSON body.
@@ -48,6 +51,15 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, seeds (development), binds. Does not serve yet.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_gateway(settings, None).await
+    }
+
+    /// As `build`, with a payment gateway of the caller's (tests use one
+    /// that fails or counts calls) instead of the one the settings choose.
+    pub async fn build_with_gateway(
+        mut settings: Settings,
+        gateway: Option<Arc<dyn PaymentGateway>>,
+    ) -> Result<Self, StartupError> {
         let db = crate::db::connect(&settings.database_url).await?;
         crate::db::migrate(&db).await?;
         let promoted = users::promote_configured_admins(&db, &settings.admin_emails).await?;
@@ -80,8 +92,24 @@ impl Application {
                 source,
             })?
             .port();
+        if !settings.public_url_configured {
+            settings.public_url = format!("http://{}:{port}", settings.bind_addr.ip());
+        }
+        let (gateway, local_gateway) = payment_gateway(&settings, gateway)?;
+        let webhook_secrets = if settings.stripe_webhook_secrets.is_empty() {
+            // Only the local gateway signs with this one.
+            vec![Secret::new(format!(
+                "whsec_local_{}",
+                hex::encode(rand::random::<[u8; 24]>())
+            ))]
+        } else {
+            settings.stripe_webhook_secrets.clone()
+        };
         let state = web::Data::new(AppState {
             db,
+            gateway,
+            local_gateway,
+            webhook_secrets,
             limits: LoginLimits::from_settings(&settings),
             settings,
             tokens,
@@ -113,8 +141,18 @@ impl Application {
         self.state.clone()
     }
 
+    /// Serves, with the background jobs when enabled, until stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let jobs = self
+            .state
+            .settings
+            .jobs_enabled
+            .then(|| crate::jobs::spawn(self.state.clone()));
+        let result = self.server.await;
+        for job in jobs.into_iter().flatten() {
+            job.abort();
+        }
+        result
     }
 }
 
@@ -150,7 +188,26 @@ fn app(
     app.wrap(tracing_actix_web::TracingLogger::default())
         .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", doc))
         .service(web::redirect("/api/docs", "/api/docs/"))
+        .configure(http::local_checkout::routes)
         .default_service(web::to(http::fallback::fallback))
+}
+
+/// The gateway the settings choose: Stripe with a secret key, else local.
+pub fn payment_gateway(
+    settings: &Settings,
+    given: Option<Arc<dyn PaymentGateway>>,
+) -> Result<(Arc<dyn PaymentGateway>, Option<Arc<LocalGateway>>), StartupError> {
+    if let Some(g) = given {
+        return Ok((g, None));
+    }
+    if let Some(key) = &settings.stripe_secret_key {
+        let stripe =
+            crate::payments::stripe::StripeGateway::new(key, settings.stripe_api_base.as_deref())
+                .map_err(|e| StartupError::Setup(e.to_string()))?;
+        return Ok((Arc::new(stripe), None));
+    }
+    let local = Arc::new(LocalGateway::new(&settings.public_url));
+    Ok((local.clone(), Some(local)))
 }
 
 fn jwt_secret(source: &JwtSecretSource) -> Result<String, StartupError> {

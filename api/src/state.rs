@@ -1,15 +1,25 @@
 //! What every handler shares: the database pool, settings, token keys and
 //! login throttles. Built once in `startup`.
 
+use std::sync::Arc;
+
 use sea_orm::DatabaseConnection;
 
 use crate::auth::rate_limit::Limiter;
 use crate::auth::token::Tokens;
-use crate::config::Settings;
+use crate::config::{Secret, Settings};
+use crate::payments::PaymentGateway;
+use crate::payments::local::LocalGateway;
 
 pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Settings,
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// Set when payments are local: its pay page is served.
+    pub local_gateway: Option<Arc<LocalGateway>>,
+    /// The secrets webhook signatures are checked against (the configured
+    /// ones, or a generated one that the local gateway signs with).
+    pub webhook_secrets: Vec<Secret>,
     pub tokens: Tokens,
     pub limits: LoginLimits,
     /// Verified against when a login names an unknown e-mail (same timing).

@@ -31,6 +31,20 @@ pub enum ErrorCode {
     AlreadyBooked,
     /// The session still has held or confirmed bookings: deactivate it instead.
     SessionHasBookings,
+    /// The booking is not in a state that can be cancelled.
+    BookingNotCancellable,
+    /// The payment provider failed or is unreachable; nothing was charged.
+    PaymentGatewayError,
+    /// Webhook: no `Stripe-Signature` header.
+    SignatureMissing,
+    /// Webhook: the `Stripe-Signature` header cannot be read.
+    SignatureMalformed,
+    /// Webhook: the signed timestamp is more than 300 s away from now.
+    SignatureExpired,
+    /// Webhook: no signature matches the body with our secrets.
+    SignatureMismatch,
+    /// Webhook: the signed body is not a Stripe event.
+    InvalidPayload,
     SubscriptionInactive,
     /// A dependency (database) is not reachable.
     ServiceUnavailable,
@@ -56,6 +70,13 @@ impl ErrorCode {
             Self::SessionClosed => "session_closed",
             Self::AlreadyBooked => "already_booked",
             Self::SessionHasBookings => "session_has_bookings",
+            Self::BookingNotCancellable => "booking_not_cancellable",
+            Self::PaymentGatewayError => "payment_gateway_error",
+            Self::SignatureMissing => "signature_missing",
+            Self::SignatureMalformed => "signature_malformed",
+            Self::SignatureExpired => "signature_expired",
+            Self::SignatureMismatch => "signature_mismatch",
+            Self::InvalidPayload => "invalid_payload",
             Self::SubscriptionInactive => "subscription_inactive",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal",
@@ -80,6 +101,13 @@ impl ErrorCode {
             Self::SessionClosed => "The session is closed",
             Self::AlreadyBooked => "Already booked",
             Self::SessionHasBookings => "The session has bookings",
+            Self::BookingNotCancellable => "The booking cannot be cancelled",
+            Self::PaymentGatewayError => "The payment provider failed",
+            Self::SignatureMissing => "Missing Stripe-Signature header",
+            Self::SignatureMalformed => "Malformed Stripe-Signature header",
+            Self::SignatureExpired => "Signature timestamp outside tolerance",
+            Self::SignatureMismatch => "Signature does not match",
+            Self::InvalidPayload => "Not a Stripe event",
             Self::SubscriptionInactive => "Subscription inactive",
             Self::ServiceUnavailable => "Service unavailable",
             Self::Internal => "Internal error",

@@ -3,6 +3,7 @@
 //! session status, French formatting). No I/O here, so it builds for wasm32.
 
 pub mod auth;
+pub mod bookings;
 pub mod error;
 pub mod format;
 pub mod money;

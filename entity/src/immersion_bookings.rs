@@ -15,11 +15,28 @@ pub struct Model {
     pub stripe_payment_intent_id: Option<String>,
     pub amount_cents: i64,
     pub currency: String,
+    pub refund_id: Option<String>,
+    pub refunded_cents: Option<i64>,
+    pub confirmed_at: Option<DateTimeUtc>,
+    pub cancelled_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::immersion_sessions::Entity",
+        from = "Column::SessionId",
+        to = "super::immersion_sessions::Column::Id"
+    )]
+    Session,
+}
+
+impl Related<super::immersion_sessions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Session.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

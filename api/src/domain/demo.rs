@@ -152,6 +152,10 @@ pub async fn seed_if_empty(
                         stripe_payment_intent_id: Set(None),
                         amount_cents: Set(PRICE_CENTS),
                         currency: Set("EUR".into()),
+                        refund_id: Set(None),
+                        refunded_cents: Set(None),
+                        confirmed_at: Set(Some(now)),
+                        cancelled_at: Set(None),
                         created_at: Set(now),
                         updated_at: Set(now),
                     })

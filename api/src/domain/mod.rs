@@ -1,8 +1,12 @@
 //! Business rules and transactions. Handlers call these; these call the
 //! database through `entity`.
 
+pub mod audit;
+pub mod bookings;
 pub mod clock;
 pub mod demo;
+pub mod mail;
+pub mod seats;
 pub mod sessions;
 pub mod users;
 

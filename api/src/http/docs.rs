@@ -20,14 +20,16 @@ use crate::http::problems as p;
         responses(
             p::BadRequest, p::Unauthorized, p::Forbidden, p::NotFound, p::Conflict,
             p::UnsupportedMediaType, p::PayloadTooLarge, p::ValidationFailed,
-            p::RateLimited, p::Internal, p::Unavailable
+            p::RateLimited, p::Internal, p::Unavailable, p::BadGateway
         )
     ),
     modifiers(&Security),
     tags(
         (name = "auth", description = "Accounts and sign-in"),
         (name = "sessions", description = "The public catalog"),
+        (name = "bookings", description = "Seats: hold, pay, cancel"),
         (name = "admin", description = "Catalog management (admins)"),
+        (name = "webhooks", description = "Signed events from Stripe"),
         (name = "ops", description = "Health and readiness"),
     )
 )]

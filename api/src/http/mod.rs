@@ -3,11 +3,15 @@
 
 pub mod admin_sessions;
 pub mod auth;
+pub mod body;
+pub mod bookings;
 pub mod docs;
 pub mod fallback;
+pub mod local_checkout;
 pub mod ops;
 pub mod problems;
 pub mod sessions;
+pub mod webhooks;
 
 use actix_web::HttpRequest;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -26,7 +30,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admin_sessions::list_admin_sessions)
         .service(admin_sessions::create_session)
         .service(admin_sessions::update_session)
-        .service(admin_sessions::delete_session);
+        .service(admin_sessions::delete_session)
+        .service(admin_sessions::list_session_bookings)
+        .service(bookings::checkout)
+        .service(bookings::list_my_bookings)
+        .service(bookings::get_booking)
+        .service(bookings::cancel_booking)
+        .service(webhooks::receive_stripe_event);
 }
 
 /// The client address used for throttling: the TCP peer. (Behind a proxy

@@ -67,3 +67,8 @@ pub struct Internal(Problem);
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Unavailable(Problem);
+
+/// The payment provider failed (`payment_gateway_error`); nothing was charged.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct BadGateway(Problem);

@@ -38,6 +38,10 @@ pub async fn reserve(app: &TestApp, session_id: &str, n: i32) {
             stripe_payment_intent_id: Set(None),
             amount_cents: Set(199_700),
             currency: Set("EUR".into()),
+            refund_id: Set(None),
+            refunded_cents: Set(None),
+            confirmed_at: Set(Some(Utc::now())),
+            cancelled_at: Set(None),
             created_at: Set(Utc::now()),
             updated_at: Set(Utc::now()),
         })

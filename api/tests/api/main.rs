@@ -4,6 +4,7 @@
 
 mod accounts;
 mod authorization;
+mod bookings;
 mod catalog;
 mod cli;
 mod compose;

@@ -1,9 +1,15 @@
 //! Starts the real application for a test, on port 0 and its own database.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use actix_web::web;
 use api::config::Settings;
+use api::payments::local::LocalGateway;
+use api::payments::{
+    CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, Refund, RefundRequest,
+};
 use api::startup::Application;
 use api::state::AppState;
 use reqwest::{Method, StatusCode};
@@ -11,6 +17,7 @@ use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
 pub const ADMIN_EMAIL: &str = "boss@example.com";
+pub const WEBHOOK_SECRET: &str = "whsec_test_integration_secret";
 pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
@@ -132,6 +139,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the app with extra settings (`("LOGIN_MAX_PER_IP", "3")`, …).
 pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn_full(extra, None).await
+}
+
+/// Starts the app with a payment gateway of the test's.
+pub async fn spawn_with_gateway(gateway: Arc<dyn PaymentGateway>) -> TestApp {
+    spawn_full(&[], Some(gateway)).await
+}
+
+pub async fn spawn_full(
+    extra: &[(&str, &str)],
+    gateway: Option<Arc<dyn PaymentGateway>>,
+) -> TestApp {
     let (db, database_url) = TestDb::create().await;
     let mut vars: HashMap<String, String> = [
         ("DATABASE_URL", database_url.as_str()),
@@ -139,6 +158,8 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
         ("JWT_SECRET", "test-secret-test-secret-test-secret-42"),
         ("ADMIN_EMAILS", ADMIN_EMAIL),
         ("DEMO_DATA", "false"),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ("JOBS_ENABLED", "false"),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -147,7 +168,9 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
         vars.insert((*k).to_owned(), (*v).to_owned());
     }
     let settings = Settings::from_vars(&vars).expect("test settings");
-    let app = Application::build(settings).await.expect("app builds");
+    let app = Application::build_with_gateway(settings, gateway)
+        .await
+        .expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     actix_web::rt::spawn(app.run_until_stopped());
@@ -226,7 +249,15 @@ impl TestApp {
 
     /// A token for the configured admin (registered on first use).
     pub async fn admin_token(&self) -> String {
-        self.register(ADMIN_EMAIL).await
+        let creds = json!({"email": ADMIN_EMAIL, "password": PASSWORD});
+        let a = self.post("/api/auth/register", None, creds.clone()).await;
+        let a = if a.status == StatusCode::CONFLICT {
+            self.post("/api/auth/login", None, creds).await
+        } else {
+            a
+        };
+        assert!(a.status.is_success(), "{}", a.body);
+        a.body["token"].as_str().expect("token").to_owned()
     }
 
     /// Creates a session as admin from `overrides` on top of a valid body.
@@ -273,5 +304,184 @@ pub fn merge(base: &mut Value, overrides: Value) {
         for (k, v) in o {
             b.insert(k, v);
         }
+    }
+}
+
+impl TestApp {
+    /// A user made directly in the database, with a token: fast enough for
+    /// hundreds (no password hashing).
+    pub async fn quick_user(&self, email: &str) -> (uuid::Uuid, String) {
+        let user = api::domain::users::insert_user(
+            &self.state.db,
+            email,
+            "!".into(),
+            common::auth::Role::User,
+            common::auth::License::None,
+        )
+        .await
+        .expect("user inserted");
+        let (token, _) = self
+            .state
+            .tokens
+            .issue(user.id, chrono::Utc::now())
+            .expect("token");
+        (user.id, token)
+    }
+
+    /// Holds a seat of `session_id` for `token`; panics unless it worked.
+    pub async fn hold(&self, session_id: &str, token: &str) -> Value {
+        let a = self
+            .post(
+                &format!("/api/sessions/{session_id}/checkout"),
+                Some(token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        a.body
+    }
+
+    /// Posts `event` to the webhook, signed with the test secret now.
+    pub async fn deliver(&self, event: &Value) -> Answer {
+        let body = serde_json::to_vec(event).expect("json");
+        let header =
+            api::webhooks::signature::sign(&body, WEBHOOK_SECRET, chrono::Utc::now().timestamp());
+        self.deliver_raw(body, Some(&header)).await
+    }
+
+    pub async fn deliver_raw(&self, body: Vec<u8>, header: Option<&str>) -> Answer {
+        let mut req = self
+            .client
+            .post(format!("{}/api/webhooks/stripe", self.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(h) = header {
+            req = req.header("Stripe-Signature", h);
+        }
+        into_answer(req.send().await.expect("sent")).await
+    }
+
+    pub fn local_gateway(&self) -> Arc<LocalGateway> {
+        self.state.local_gateway.clone().expect("local gateway")
+    }
+
+    pub async fn session_row(&self, id: &str) -> entity::immersion_sessions::Model {
+        use sea_orm::EntityTrait;
+        entity::immersion_sessions::Entity::find_by_id(id.parse::<uuid::Uuid>().expect("uuid"))
+            .one(&self.state.db)
+            .await
+            .expect("query")
+            .expect("session exists")
+    }
+
+    pub async fn booking_row(&self, id: &str) -> entity::immersion_bookings::Model {
+        use sea_orm::EntityTrait;
+        entity::immersion_bookings::Entity::find_by_id(id.parse::<uuid::Uuid>().expect("uuid"))
+            .one(&self.state.db)
+            .await
+            .expect("query")
+            .expect("booking exists")
+    }
+
+    /// The audit's findings; empty when every invariant holds.
+    pub async fn audit(&self) -> Vec<String> {
+        api::domain::audit::run(&self.state.db)
+            .await
+            .expect("audit runs")
+    }
+}
+
+/// Stripe's example objects (`../shared/fixtures/stripe/`).
+pub fn fixture(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/stripe")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("fixture is JSON")
+}
+
+/// An event envelope (from the fixture) around `object`.
+pub fn event(kind: &str, object: Value) -> Value {
+    let mut e = fixture("event");
+    e["id"] = json!(format!("evt_test_{}", uuid::Uuid::new_v4().simple()));
+    e["type"] = json!(kind);
+    e["created"] = json!(chrono::Utc::now().timestamp());
+    e["api_version"] = json!("2025-08-27.basil");
+    e["data"] = json!({ "object": object });
+    e
+}
+
+/// A seat's Checkout Session (from the fixture), as Stripe sends it for
+/// the hold answered by `POST /api/sessions/{id}/checkout`.
+pub fn seat_checkout(held: &Value, session_id: &str, user_id: &uuid::Uuid, paid: bool) -> Value {
+    let booking_id = held["booking_id"].as_str().expect("booking_id");
+    let mut o = fixture("checkout.session");
+    o["id"] = held["checkout_session_id"].clone();
+    o["mode"] = json!("payment");
+    o["client_reference_id"] = json!(booking_id);
+    o["metadata"] = json!({
+        "type": "immersion",
+        "booking_id": booking_id,
+        "session_id": session_id,
+        "user_id": user_id.to_string(),
+    });
+    o["amount_total"] = json!(199_700);
+    o["currency"] = json!("eur");
+    if paid {
+        o["status"] = json!("complete");
+        o["payment_status"] = json!("paid");
+        o["payment_intent"] = json!(format!("pi_test_{}", uuid::Uuid::new_v4().simple()));
+    } else {
+        o["status"] = json!("expired");
+        o["payment_status"] = json!("unpaid");
+        o["payment_intent"] = Value::Null;
+    }
+    o
+}
+
+/// A gateway that counts calls and can be told to fail, around the local one.
+pub struct CountingGateway {
+    pub inner: LocalGateway,
+    pub creates: AtomicUsize,
+    pub expires: AtomicUsize,
+    pub refunds: AtomicUsize,
+    pub fail_checkout: AtomicBool,
+}
+
+impl CountingGateway {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            inner: LocalGateway::new("http://127.0.0.1:9"),
+            creates: AtomicUsize::new(0),
+            expires: AtomicUsize::new(0),
+            refunds: AtomicUsize::new(0),
+            fail_checkout: AtomicBool::new(false),
+        })
+    }
+
+    pub fn refund_calls(&self) -> usize {
+        self.refunds.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentGateway for CountingGateway {
+    async fn create_checkout(
+        &self,
+        req: &CheckoutRequest,
+    ) -> Result<CheckoutSession, GatewayError> {
+        self.creates.fetch_add(1, Ordering::SeqCst);
+        if self.fail_checkout.load(Ordering::SeqCst) {
+            return Err(GatewayError("simulated outage".into()));
+        }
+        self.inner.create_checkout(req).await
+    }
+    async fn expire_checkout(&self, id: &str) -> Result<(), GatewayError> {
+        self.expires.fetch_add(1, Ordering::SeqCst);
+        self.inner.expire_checkout(id).await
+    }
+    async fn refund(&self, req: &RefundRequest) -> Result<Refund, GatewayError> {
+        self.refunds.fetch_add(1, Ordering::SeqCst);
+        self.inner.refund(req).await
     }
 }

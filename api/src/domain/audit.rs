@@ -1,0 +1,59 @@
+//! The audit (`immersion audit`): checks invariant 1 for every session and
+//! that every paid booking ended confirmed, refunded or cancelled under
+//! the policy. Each drift is one line naming what is wrong.
+
+use common::bookings::BookingStatus;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use std::collections::HashMap;
+
+use entity::{immersion_bookings as bookings, immersion_sessions as sessions};
+
+pub async fn run(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    let mut drift = Vec::new();
+    let all_sessions = sessions::Entity::find().all(db).await?;
+    let mut taken: HashMap<uuid::Uuid, i32> = HashMap::new();
+    let active = bookings::Entity::find()
+        .filter(bookings::Column::Status.is_in([
+            BookingStatus::Held.as_str(),
+            BookingStatus::Confirmed.as_str(),
+        ]))
+        .all(db)
+        .await?;
+    for b in &active {
+        *taken.entry(b.session_id).or_default() += 1;
+    }
+    for s in &all_sessions {
+        let counted = taken.get(&s.id).copied().unwrap_or(0);
+        if s.reserved_places != counted {
+            drift.push(format!(
+                "session {} ({}): reserved_places = {} but {} bookings are held or confirmed",
+                s.id, s.starts_on, s.reserved_places, counted
+            ));
+        }
+        if s.reserved_places > s.max_places {
+            drift.push(format!(
+                "session {}: {} places reserved of {}",
+                s.id, s.reserved_places, s.max_places
+            ));
+        }
+    }
+    let paid = bookings::Entity::find()
+        .filter(bookings::Column::StripePaymentIntentId.is_not_null())
+        .all(db)
+        .await?;
+    for b in paid {
+        let ok = matches!(
+            BookingStatus::parse(&b.status),
+            Some(BookingStatus::Confirmed | BookingStatus::Refunded | BookingStatus::Cancelled)
+        );
+        if !ok {
+            drift.push(format!(
+                "booking {}: paid ({}) but {}",
+                b.id,
+                b.stripe_payment_intent_id.as_deref().unwrap_or_default(),
+                b.status
+            ));
+        }
+    }
+    Ok(drift)
+}

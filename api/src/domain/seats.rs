@@ -1,0 +1,104 @@
+//! Taking and giving back seats. Each is one conditional UPDATE that also
+//! derives the session's status from the new count (DESIGN invariants 2
+//! and 3); callers run it in the same transaction as the booking change.
+
+use chrono::NaiveDate;
+use common::sessions::SessionStatus;
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use entity::immersion_sessions::{self as sessions, Column};
+
+/// The status once `reserved_places` has moved by `delta`.
+fn status_after(delta: i32, today: NaiveDate) -> SimpleExpr {
+    Expr::case(
+        Expr::col(Column::ClosedByAdmin)
+            .eq(true)
+            .or(Expr::col(Column::StartsOn).lte(today)),
+        SessionStatus::Closed.as_str(),
+    )
+    .case(
+        Expr::col(Column::ReservedPlaces)
+            .add(delta)
+            .gte(Expr::col(Column::MaxPlaces)),
+        SessionStatus::Full.as_str(),
+    )
+    .finally(SessionStatus::Open.as_str())
+    .into()
+}
+
+/// Why a seat could not be taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoSeat {
+    NotFound,
+    Closed,
+    Full,
+}
+
+/// Takes one seat of a bookable session: active, not closed, not started,
+/// not full. `open_only` is false for a late payment, which may take any
+/// free seat of a session that still exists.
+pub async fn take(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    today: NaiveDate,
+    open_only: bool,
+) -> Result<Result<(), NoSeat>, DbErr> {
+    let mut update = sessions::Entity::update_many()
+        .col_expr(
+            Column::ReservedPlaces,
+            Expr::col(Column::ReservedPlaces).add(1),
+        )
+        .col_expr(Column::Status, status_after(1, today))
+        .col_expr(Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+        .filter(Column::Id.eq(session_id))
+        .filter(Expr::col(Column::ReservedPlaces).lt(Expr::col(Column::MaxPlaces)));
+    if open_only {
+        update = update
+            .filter(Column::IsActive.eq(true))
+            .filter(Column::ClosedByAdmin.eq(false))
+            .filter(Column::StartsOn.gt(today));
+    }
+    if update.exec(db).await?.rows_affected == 1 {
+        return Ok(Ok(()));
+    }
+    // Nothing changed: say why, from the row as it is now.
+    let Some(s) = sessions::Entity::find_by_id(session_id).one(db).await? else {
+        return Ok(Err(NoSeat::NotFound));
+    };
+    Ok(Err(if open_only && !s.is_active {
+        NoSeat::NotFound
+    } else if open_only && (s.closed_by_admin || s.starts_on <= today) {
+        NoSeat::Closed
+    } else {
+        NoSeat::Full
+    }))
+}
+
+/// Gives one seat back.
+pub async fn release(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    today: NaiveDate,
+) -> Result<(), DbErr> {
+    let res = sessions::Entity::update_many()
+        .col_expr(
+            Column::ReservedPlaces,
+            Expr::col(Column::ReservedPlaces).sub(1),
+        )
+        .col_expr(Column::Status, status_after(-1, today))
+        .col_expr(Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+        .filter(Column::Id.eq(session_id))
+        .filter(Column::ReservedPlaces.gt(0))
+        .exec(db)
+        .await?;
+    if res.rows_affected != 1 {
+        // The booking said it held a seat but the counter had none: the
+        // invariant is broken somewhere; refuse rather than go negative.
+        return Err(DbErr::Custom(format!(
+            "release of a seat of session {session_id} found no reserved place"
+        )));
+    }
+    Ok(())
+}

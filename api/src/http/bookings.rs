@@ -1,0 +1,124 @@
+//! Holding a seat, and the bookings their owners (and admins) read and cancel.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::Utc;
+use common::bookings::{BookingDto, CancelRequest, CheckoutResponse};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::domain::bookings;
+use crate::error::ApiResult;
+use crate::http::body::optional_json;
+use crate::http::problems as p;
+use crate::state::AppState;
+
+/// Holds a seat for 30 minutes and opens a Checkout Session for it; pay
+/// at `checkout_url`. The seat is confirmed when the payment arrives.
+#[utoipa::path(
+    tag = "bookings",
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses(
+        (status = 201, body = CheckoutResponse),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 404, response = p::NotFound),
+        (status = 409, response = p::Conflict),
+        (status = 502, response = p::BadGateway),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/api/sessions/{id}/checkout")]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn checkout(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let gateway = state.gateway.clone();
+    let held = bookings::hold(&state, gateway.as_ref(), &user, id.into_inner(), Utc::now()).await?;
+    Ok(HttpResponse::Created().json(held))
+}
+
+/// My bookings, newest first.
+#[utoipa::path(
+    tag = "bookings",
+    responses(
+        (status = 200, body = Vec<BookingDto>),
+        (status = 401, response = p::Unauthorized),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/api/me/bookings")]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn list_my_bookings(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> ApiResult<web::Json<Vec<BookingDto>>> {
+    Ok(web::Json(bookings::list_mine(&state, &user).await?))
+}
+
+/// One booking (its owner or an admin). The SPA polls it after Checkout.
+#[utoipa::path(
+    tag = "bookings",
+    params(("id" = Uuid, Path, description = "Booking id")),
+    responses(
+        (status = 200, body = BookingDto),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 404, response = p::NotFound),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/api/bookings/{id}")]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn get_booking(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<BookingDto>> {
+    Ok(web::Json(
+        bookings::get(&state, &user, id.into_inner()).await?,
+    ))
+}
+
+/// Cancels a booking (its owner or an admin) and gives the seat back. A
+/// paid seat is refunded in full when cancelled at least
+/// `CANCELLATION_CUTOFF_DAYS` before the start, not after; an admin may
+/// force a full refund. The body is optional.
+#[utoipa::path(
+    tag = "bookings",
+    params(("id" = Uuid, Path, description = "Booking id")),
+    request_body(content = Option<CancelRequest>, description = "Optional; `force_refund` is for admins"),
+    responses(
+        (status = 200, body = BookingDto),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+        (status = 409, response = p::Conflict),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 502, response = p::BadGateway),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/api/bookings/{id}/cancel")]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn cancel_booking(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Payload,
+) -> ApiResult<web::Json<BookingDto>> {
+    let request: CancelRequest = optional_json(body, 4096).await?;
+    let gateway = state.gateway.clone();
+    let booking = bookings::cancel(
+        &state,
+        gateway.as_ref(),
+        &user,
+        id.into_inner(),
+        request.force_refund,
+        Utc::now(),
+    )
+    .await?;
+    Ok(web::Json(booking))
+}

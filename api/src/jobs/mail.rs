@@ -1,0 +1,117 @@
+//! Sends `mail_outbox` rows. Each row is leased with a conditional update
+//! before sending, so instances never send the same mail together; a
+//! failure backs off and retries forever, so no mail is lost while SMTP
+//! is down.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::config::Settings;
+use entity::mail_outbox::{self as outbox, Column};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[async_trait::async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &Mail) -> Result<(), String>;
+}
+
+/// Without `SMTP_URL`: the mail goes to the log.
+pub struct LogMailer;
+
+#[async_trait::async_trait]
+impl Mailer for LogMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), String> {
+        tracing::info!(to = %mail.to, subject = %mail.subject, body = %mail.body, "mail (no SMTP_URL: logged, not sent)");
+        Ok(())
+    }
+}
+
+pub fn mailer_for(_settings: &Settings) -> Box<dyn Mailer> {
+    Box::new(LogMailer)
+}
+
+/// How long a claimed mail stays invisible to other workers.
+const LEASE: Duration = Duration::minutes(5);
+const BATCH: u64 = 50;
+
+/// Wait before attempt `n + 1`: 30 s, 1 min, 2 min … capped at one hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let exp = attempts.clamp(0, 7) as u32;
+    Duration::seconds(Ord::min(30_i64 << exp, 3600))
+}
+
+/// Sends what is due; returns how many were sent.
+pub async fn deliver_once(
+    db: &DatabaseConnection,
+    mailer: &dyn Mailer,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let due = outbox::Entity::find()
+        .filter(Column::Status.eq("pending"))
+        .filter(Column::NextAttemptAt.lte(now))
+        .order_by_asc(Column::NextAttemptAt)
+        .limit(BATCH)
+        .all(db)
+        .await?;
+    let mut sent = 0;
+    for row in due {
+        let claimed = outbox::Entity::update_many()
+            .col_expr(Column::NextAttemptAt, Expr::value(now + LEASE))
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+            .filter(Column::Id.eq(row.id))
+            .filter(Column::Status.eq("pending"))
+            .filter(Column::NextAttemptAt.eq(row.next_attempt_at))
+            .exec(db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue;
+        }
+        let mail = Mail {
+            to: row.recipient.clone(),
+            subject: row.subject.clone(),
+            body: row.body.clone(),
+        };
+        let update = match mailer.send(&mail).await {
+            Ok(()) => {
+                sent += 1;
+                outbox::Entity::update_many()
+                    .col_expr(Column::Status, Expr::value("sent"))
+                    .col_expr(Column::SentAt, Expr::value(Utc::now()))
+                    .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, mail = %row.id, "mail not sent; will retry");
+                outbox::Entity::update_many()
+                    .col_expr(
+                        Column::NextAttemptAt,
+                        Expr::value(now + backoff(row.attempts)),
+                    )
+                    .col_expr(Column::LastError, Expr::value(e))
+            }
+        };
+        update.filter(Column::Id.eq(row.id)).exec(db).await?;
+    }
+    Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(0), Duration::seconds(30));
+        assert_eq!(backoff(1), Duration::seconds(60));
+        assert_eq!(backoff(3), Duration::seconds(240));
+        assert_eq!(backoff(20), Duration::seconds(3600));
+    }
+}

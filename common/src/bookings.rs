@@ -1,0 +1,149 @@
+//! Seat bookings: their JSON shapes and the refund rule.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// `held` while the buyer pays (the seat is taken until `hold_expires_at`),
+/// then `confirmed`; `expired` when the hold lapsed unpaid; `cancelled`
+/// when cancelled without refund; `refunded` when the payment went back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    Held,
+    Confirmed,
+    Cancelled,
+    Expired,
+    Refunded,
+}
+
+impl BookingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Held => "held",
+            Self::Confirmed => "confirmed",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+            Self::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "held" => Some(Self::Held),
+            "confirmed" => Some(Self::Confirmed),
+            "cancelled" => Some(Self::Cancelled),
+            "expired" => Some(Self::Expired),
+            "refunded" => Some(Self::Refunded),
+            _ => None,
+        }
+    }
+
+    /// Held and confirmed bookings occupy a seat (DESIGN invariant 1).
+    pub fn takes_a_seat(self) -> bool {
+        matches!(self, Self::Held | Self::Confirmed)
+    }
+}
+
+/// A booking, with the dates and place of its session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BookingDto {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub user_email: String,
+    pub status: BookingStatus,
+    /// Until when a `held` seat is kept for payment.
+    pub hold_expires_at: Option<DateTime<Utc>>,
+    pub amount_cents: i64,
+    pub currency: String,
+    /// What was paid back, when refunded.
+    pub refunded_cents: Option<i64>,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub location: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `POST /api/sessions/{id}/checkout`: the seat is held; pay at `checkout_url`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckoutResponse {
+    pub booking_id: Uuid,
+    pub checkout_session_id: String,
+    pub checkout_url: String,
+    pub hold_expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/bookings/{id}/cancel`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    /// Admins only: refund in full whatever the date.
+    #[serde(default)]
+    pub force_refund: bool,
+}
+
+/// The refund rule: a full refund when cancelled at least `cutoff_days`
+/// before the first day of the session, none after.
+pub fn refund_on_cancel(
+    today: NaiveDate,
+    starts_on: NaiveDate,
+    cutoff_days: i64,
+    amount_cents: i64,
+) -> i64 {
+    if (starts_on - today).num_days() >= cutoff_days {
+        amount_cents
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn full_refund_up_to_the_cutoff_and_none_after() {
+        let start = d("2030-03-15");
+        assert_eq!(
+            refund_on_cancel(d("2030-03-01"), start, 14, 199_700),
+            199_700
+        );
+        assert_eq!(
+            refund_on_cancel(d("2030-02-01"), start, 14, 199_700),
+            199_700
+        );
+        assert_eq!(refund_on_cancel(d("2030-03-02"), start, 14, 199_700), 0);
+        assert_eq!(
+            refund_on_cancel(d("2030-03-15"), start, 0, 199_700),
+            199_700
+        );
+        assert_eq!(refund_on_cancel(d("2030-03-16"), start, 0, 199_700), 0);
+    }
+
+    #[test]
+    fn statuses_round_trip_and_only_held_and_confirmed_take_seats() {
+        for s in [
+            BookingStatus::Held,
+            BookingStatus::Confirmed,
+            BookingStatus::Cancelled,
+            BookingStatus::Expired,
+            BookingStatus::Refunded,
+        ] {
+            assert_eq!(BookingStatus::parse(s.as_str()), Some(s));
+            assert_eq!(
+                s.takes_a_seat(),
+                matches!(s, BookingStatus::Held | BookingStatus::Confirmed)
+            );
+        }
+    }
+}
