@@ -162,9 +162,9 @@ async fn with_settings(command: Command) -> ExitCode {
                 let db = crate::db::connect(&settings.database_url)
                     .await
                     .map_err(|e| e.to_string())?;
-                let (gateway, _) =
+                let gateways =
                     crate::startup::payment_gateway(&settings, None).map_err(|e| e.to_string())?;
-                crate::jobs::sweeper::sweep_once(&db, gateway.as_ref(), chrono::Utc::now())
+                crate::jobs::sweeper::sweep_once(&db, gateways.active.as_ref(), chrono::Utc::now())
                     .await
                     .map_err(|e| e.to_string())
             }

@@ -73,6 +73,8 @@ pub struct Settings {
     pub stripe_price_monthly: Option<String>,
     pub stripe_price_yearly: Option<String>,
     pub smtp_url: Option<Secret>,
+    /// The sender of our mails.
+    pub mail_from: String,
     pub hold_minutes: i64,
     pub cancellation_cutoff_days: i64,
     pub past_due_grace_hours: i64,
@@ -105,6 +107,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "STRIPE_PRICE_MONTHLY",
     "STRIPE_PRICE_YEARLY",
     "SMTP_URL",
+    "MAIL_FROM",
     "HOLD_MINUTES",
     "CANCELLATION_CUTOFF_DAYS",
     "PAST_DUE_GRACE_HOURS",
@@ -218,6 +221,20 @@ impl Settings {
         let stripe_price_monthly = p.get("STRIPE_PRICE_MONTHLY");
         let stripe_price_yearly = p.get("STRIPE_PRICE_YEARLY");
         let smtp_url = p.get("SMTP_URL").map(Secret::new);
+        if smtp_url.as_ref().is_some_and(|u| {
+            !(u.expose().starts_with("smtp://") || u.expose().starts_with("smtps://"))
+        }) {
+            p.errors
+                .push("SMTP_URL: expected an smtp:// or smtps:// URL".to_owned());
+        }
+        let mail_from = p
+            .get("MAIL_FROM")
+            .unwrap_or_else(|| "Immersion <no-reply@immersion.test>".to_owned());
+        if !mail_from.contains('@') {
+            p.errors.push(format!(
+                "MAIL_FROM: expected an address like Name <a@b.fr>, got {mail_from:?}"
+            ));
+        }
         let hold_minutes = p.number("HOLD_MINUTES", 30, 30, 24 * 60);
         let cancellation_cutoff_days = p.number("CANCELLATION_CUTOFF_DAYS", 14, 0, 365);
         let past_due_grace_hours = p.number("PAST_DUE_GRACE_HOURS", 0, 0, 24 * 30);
@@ -258,6 +275,7 @@ impl Settings {
             stripe_price_monthly,
             stripe_price_yearly,
             smtp_url,
+            mail_from,
             hold_minutes,
             cancellation_cutoff_days,
             past_due_grace_hours,

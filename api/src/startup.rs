@@ -95,7 +95,10 @@ impl Application {
         if !settings.public_url_configured {
             settings.public_url = format!("http://{}:{port}", settings.bind_addr.ip());
         }
-        let (gateway, local_gateway) = payment_gateway(&settings, gateway)?;
+        let Gateways {
+            active: gateway,
+            local: local_gateway,
+        } = payment_gateway(&settings, gateway)?;
         let webhook_secrets = if settings.stripe_webhook_secrets.is_empty() {
             // Only the local gateway signs with this one.
             vec![Secret::new(format!(
@@ -192,22 +195,37 @@ fn app(
         .default_service(web::to(http::fallback::fallback))
 }
 
+/// The gateway in use, and the local one when that is it (its pay page is served).
+pub struct Gateways {
+    pub active: Arc<dyn PaymentGateway>,
+    pub local: Option<Arc<LocalGateway>>,
+}
+
 /// The gateway the settings choose: Stripe with a secret key, else local.
 pub fn payment_gateway(
     settings: &Settings,
     given: Option<Arc<dyn PaymentGateway>>,
-) -> Result<(Arc<dyn PaymentGateway>, Option<Arc<LocalGateway>>), StartupError> {
-    if let Some(g) = given {
-        return Ok((g, None));
+) -> Result<Gateways, StartupError> {
+    if let Some(active) = given {
+        return Ok(Gateways {
+            active,
+            local: None,
+        });
     }
     if let Some(key) = &settings.stripe_secret_key {
         let stripe =
             crate::payments::stripe::StripeGateway::new(key, settings.stripe_api_base.as_deref())
                 .map_err(|e| StartupError::Setup(e.to_string()))?;
-        return Ok((Arc::new(stripe), None));
+        return Ok(Gateways {
+            active: Arc::new(stripe),
+            local: None,
+        });
     }
     let local = Arc::new(LocalGateway::new(&settings.public_url));
-    Ok((local.clone(), Some(local)))
+    Ok(Gateways {
+        active: local.clone(),
+        local: Some(local),
+    })
 }
 
 fn jwt_secret(source: &JwtSecretSource) -> Result<String, StartupError> {

@@ -566,13 +566,9 @@ pub async fn cancel(
             }
             seats::release(&txn, booking.session_id, today).await?;
             txn.commit().await?;
-            // So the abandoned Checkout page can no longer take a payment;
-            // if one lands anyway it is handled as a late payment.
-            if let Some(cs) = booking.stripe_checkout_session_id.as_deref() {
-                if let Err(e) = gateway.expire_checkout(cs).await {
-                    tracing::warn!(error = %e, checkout = cs, "could not expire the checkout session");
-                }
-            }
+            // So the abandoned Checkout page can no longer take a payment.
+            crate::payments::expire_quietly(gateway, booking.stripe_checkout_session_id.as_deref())
+                .await;
         }
         BookingStatus::Confirmed => {
             let policy = refund_on_cancel(

@@ -35,8 +35,66 @@ impl Mailer for LogMailer {
     }
 }
 
-pub fn mailer_for(_settings: &Settings) -> Box<dyn Mailer> {
-    Box::new(LogMailer)
+/// Sends through `SMTP_URL` (lettre), STARTTLS or TLS as the URL says.
+pub struct SmtpMailer {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl SmtpMailer {
+    pub fn new(url: &str, from: &str) -> Result<Self, String> {
+        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("SMTP_URL: {e}"))?
+            .timeout(Some(std::time::Duration::from_secs(20)))
+            .build();
+        let from = from.parse().map_err(|e| format!("MAIL_FROM: {e}"))?;
+        Ok(Self { transport, from })
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), String> {
+        use lettre::AsyncTransport;
+        let to: lettre::message::Mailbox = mail
+            .to
+            .parse()
+            .map_err(|e| format!("recipient {}: {e}", mail.to))?;
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject.clone())
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(mail.body.clone())
+            .map_err(|e| e.to_string())?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// SMTP when `SMTP_URL` is set (a bad URL is logged and mail is kept
+/// pending, never dropped), else the log.
+pub fn mailer_for(settings: &Settings) -> Box<dyn Mailer> {
+    match &settings.smtp_url {
+        None => Box::new(LogMailer),
+        Some(url) => match SmtpMailer::new(url.expose(), &settings.mail_from) {
+            Ok(m) => Box::new(m),
+            Err(e) => Box::new(Unusable(e)),
+        },
+    }
+}
+
+/// A mailer that cannot send (bad SMTP settings): every mail stays pending.
+struct Unusable(String);
+
+#[async_trait::async_trait]
+impl Mailer for Unusable {
+    async fn send(&self, _mail: &Mail) -> Result<(), String> {
+        Err(self.0.clone())
+    }
 }
 
 /// How long a claimed mail stays invisible to other workers.

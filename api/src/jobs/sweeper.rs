@@ -49,13 +49,9 @@ pub async fn sweep_once(
         }
         txn.commit().await?;
         if res.rows_affected == 1 {
-            // Close the Checkout page too; a payment that still lands is a
-            // late payment, handled by the webhook.
-            if let Some(cs) = booking.stripe_checkout_session_id.as_deref() {
-                if let Err(e) = gateway.expire_checkout(cs).await {
-                    tracing::warn!(error = %e, checkout = cs, "could not expire the checkout session");
-                }
-            }
+            // Close the Checkout page too.
+            crate::payments::expire_quietly(gateway, booking.stripe_checkout_session_id.as_deref())
+                .await;
         }
     }
     if expired > 0 {

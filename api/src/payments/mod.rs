@@ -73,3 +73,15 @@ pub trait PaymentGateway: Send + Sync {
     async fn expire_checkout(&self, checkout_session_id: &str) -> Result<(), GatewayError>;
     async fn refund(&self, req: &RefundRequest) -> Result<Refund, GatewayError>;
 }
+
+/// Closes a Checkout Session whose booking no longer waits for payment.
+/// Best effort: if it fails and a payment still lands, the webhook handles
+/// it as a late payment.
+pub async fn expire_quietly(gateway: &dyn PaymentGateway, checkout_session_id: Option<&str>) {
+    let Some(id) = checkout_session_id else {
+        return;
+    };
+    if let Err(e) = gateway.expire_checkout(id).await {
+        tracing::warn!(error = %e, checkout = id, "could not expire the checkout session");
+    }
+}

@@ -83,3 +83,77 @@ fn bad_settings_are_reported_clearly_and_refuse_to_start() {
     assert!(err.contains("JWT_SECRET: required"), "{err}");
     assert!(err.contains("HOLD_MINUTES"), "{err}");
 }
+
+#[actix_web::test]
+async fn audit_passes_on_a_sound_database_and_names_the_drift_otherwise() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let (_, token) = app.quick_user("marie@example.com").await;
+    app.hold(s["id"].as_str().unwrap(), &token).await;
+    let run = || {
+        immersion()
+            .arg("audit")
+            .env("DATABASE_URL", &app.database_url)
+            .output()
+            .unwrap()
+    };
+    let ok = run();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    use sea_orm::ConnectionTrait;
+    app.state
+        .db
+        .execute_unprepared("UPDATE immersion_sessions SET reserved_places = 3")
+        .await
+        .unwrap();
+    let drift = run();
+    assert!(!drift.status.success());
+    let err = String::from_utf8_lossy(&drift.stderr);
+    assert!(err.contains(s["id"].as_str().unwrap()), "{err}");
+    assert!(err.contains("reserved_places = 3 but 1"), "{err}");
+}
+
+#[actix_web::test]
+async fn sweep_expires_lapsed_holds_from_the_command_line() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let (_, token) = app.quick_user("marie@example.com").await;
+    let held = app.hold(s["id"].as_str().unwrap(), &token).await;
+    use sea_orm::ConnectionTrait;
+    app.state
+        .db
+        .execute_unprepared(
+            "UPDATE immersion_bookings SET hold_expires_at = '2000-01-01T00:00:00+00:00'",
+        )
+        .await
+        .unwrap();
+    let out = immersion()
+        .arg("sweep")
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 lapsed holds expired"));
+    assert_eq!(
+        app.booking_row(held["booking_id"].as_str().unwrap())
+            .await
+            .status,
+        "expired"
+    );
+    assert_eq!(
+        app.session_row(s["id"].as_str().unwrap())
+            .await
+            .reserved_places,
+        0
+    );
+}

@@ -1,0 +1,156 @@
+//! The mail worker: SMTP down keeps mail pending with backoff; a real SMTP
+//! conversation delivers it; two workers never send the same mail twice.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use api::jobs::mail::{Mail, Mailer, SmtpMailer, deliver_once};
+use chrono::{Duration, Utc};
+use sea_orm::EntityTrait;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::support::spawn_app;
+
+async fn queue_one(app: &crate::support::TestApp) -> entity::mail_outbox::Model {
+    api::domain::mail::queue(
+        &app.state.db,
+        "marie@example.com",
+        "Votre place Immersion Élite est confirmée".into(),
+        "Bonjour,\nVotre paiement de 1 997 € est bien reçu.".into(),
+    )
+    .await
+    .unwrap();
+    entity::mail_outbox::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn row(app: &crate::support::TestApp) -> entity::mail_outbox::Model {
+    entity::mail_outbox::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn smtp_down_keeps_the_mail_and_backs_off() {
+    let app = spawn_app().await;
+    queue_one(&app).await;
+    // Nothing listens on port 1.
+    let mailer =
+        SmtpMailer::new("smtp://127.0.0.1:1", "Immersion <no-reply@immersion.test>").unwrap();
+    let now = Utc::now();
+    assert_eq!(deliver_once(&app.state.db, &mailer, now).await.unwrap(), 0);
+    let r = row(&app).await;
+    assert_eq!((r.status.as_str(), r.attempts), ("pending", 1));
+    // (PostgreSQL keeps microseconds: allow for the truncation.)
+    assert!(r.next_attempt_at >= now + Duration::seconds(29));
+    assert!(r.last_error.is_some());
+    // Not due yet: no second attempt.
+    assert_eq!(deliver_once(&app.state.db, &mailer, now).await.unwrap(), 0);
+    assert_eq!(row(&app).await.attempts, 1);
+}
+
+/// A minimal SMTP server: records the envelope and the message.
+async fn smtp_server() -> (u16, tokio::task::JoinHandle<String>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let mut transcript = String::new();
+        write.write_all(b"220 test ESMTP\r\n").await.unwrap();
+        let mut in_data = false;
+        while let Ok(Some(line)) = lines.next_line().await {
+            transcript.push_str(&line);
+            transcript.push('\n');
+            let reply: &[u8] = if in_data {
+                if line == "." {
+                    in_data = false;
+                    b"250 queued\r\n"
+                } else {
+                    continue;
+                }
+            } else if line.starts_with("EHLO") || line.starts_with("HELO") {
+                b"250 test\r\n"
+            } else if line == "DATA" {
+                in_data = true;
+                b"354 go on\r\n"
+            } else if line == "QUIT" {
+                write.write_all(b"221 bye\r\n").await.ok();
+                break;
+            } else {
+                b"250 ok\r\n"
+            };
+            write.write_all(reply).await.unwrap();
+        }
+        transcript
+    });
+    (port, handle)
+}
+
+#[actix_web::test]
+async fn a_real_smtp_conversation_delivers_the_pending_mail() {
+    let app = spawn_app().await;
+    queue_one(&app).await;
+    let (port, server) = smtp_server().await;
+    let mailer = SmtpMailer::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        "Immersion <no-reply@immersion.test>",
+    )
+    .unwrap();
+    assert_eq!(
+        deliver_once(&app.state.db, &mailer, Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
+    drop(mailer);
+    let r = row(&app).await;
+    assert_eq!(r.status, "sent");
+    assert!(r.sent_at.is_some());
+    let transcript = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        transcript.contains("MAIL FROM:<no-reply@immersion.test>"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("RCPT TO:<marie@example.com>"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("Subject:"), "{transcript}");
+}
+
+struct Counting(AtomicUsize);
+
+#[async_trait::async_trait]
+impl Mailer for Counting {
+    async fn send(&self, _mail: &Mail) -> Result<(), String> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        tokio::task::yield_now().await;
+        Ok(())
+    }
+}
+
+#[actix_web::test]
+async fn two_workers_send_each_mail_once() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        queue_one(&app).await;
+    }
+    let mailer = Arc::new(Counting(AtomicUsize::new(0)));
+    let now = Utc::now();
+    let (a, b) = tokio::join!(
+        deliver_once(&app.state.db, mailer.as_ref(), now),
+        deliver_once(&app.state.db, mailer.as_ref(), now),
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 5);
+    assert_eq!(mailer.0.load(Ordering::SeqCst), 5);
+}

@@ -1,0 +1,222 @@
+//! The Stripe gateway's requests, checked against a recording server that
+//! answers with Stripe's own example objects (no network).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use api::config::Secret;
+use api::payments::stripe::StripeGateway;
+use api::payments::{CheckoutRequest, PaymentGateway, RefundRequest};
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+
+use crate::support::fixture;
+
+#[derive(Debug, Clone)]
+struct Recorded {
+    method: String,
+    path: String,
+    headers: HashMap<String, String>,
+    form: HashMap<String, String>,
+}
+
+#[derive(Clone, Default)]
+struct Recorder {
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    fail: Arc<Mutex<bool>>,
+}
+
+async fn record(
+    req: HttpRequest,
+    form: web::Form<Vec<(String, String)>>,
+    rec: web::Data<Recorder>,
+) -> HttpResponse {
+    let path = req.path().to_owned();
+    rec.requests.lock().unwrap().push(Recorded {
+        method: req.method().to_string(),
+        path: path.clone(),
+        headers: req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
+            .collect(),
+        form: form.into_inner().into_iter().collect(),
+    });
+    if *rec.fail.lock().unwrap() {
+        return HttpResponse::BadRequest().json(json!({
+            "error": {"type": "invalid_request_error", "message": "No such payment_intent: 'pi_nope'"}
+        }));
+    }
+    if path == "/v1/refunds" {
+        let mut r = fixture("refund");
+        r["id"] = json!("re_test_recorded");
+        return HttpResponse::Ok().json(r);
+    }
+    let mut cs = fixture("checkout.session");
+    cs["id"] = json!("cs_test_recorded");
+    cs["url"] = json!("https://checkout.stripe.com/c/pay/cs_test_recorded");
+    HttpResponse::Ok().json(cs)
+}
+
+async fn fake_stripe() -> (String, Recorder) {
+    let rec = Recorder::default();
+    let data = web::Data::new(rec.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .default_service(web::to(record))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let port = server.addrs()[0].port();
+    actix_web::rt::spawn(server.run());
+    (format!("http://127.0.0.1:{port}"), rec)
+}
+
+fn request() -> CheckoutRequest {
+    CheckoutRequest {
+        booking_id: "6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11".parse().unwrap(),
+        session_id: "0b8f2a8e-2f0c-4d1e-9d4b-1a2b3c4d5e6f".parse().unwrap(),
+        user_id: "9a7b6c5d-4e3f-4a1b-8c9d-0e1f2a3b4c5d".parse().unwrap(),
+        customer_email: "marie+test@example.com".into(),
+        product_name: "Immersion Élite, 3 mars - 7 mars 2031".into(),
+        amount_cents: 199_700,
+        currency: "EUR".into(),
+        expires_at: Utc.timestamp_opt(1_925_000_000, 0).unwrap(),
+        success_url: "http://localhost:8080/immersion-elite/merci?booking_id=6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11".into(),
+        cancel_url: "http://localhost:8080/immersion-elite/annulation?booking_id=6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11".into(),
+    }
+}
+
+#[actix_web::test]
+async fn checkout_expire_and_refund_send_what_stripe_expects() {
+    let (base, rec) = fake_stripe().await;
+    let gateway = StripeGateway::new(&Secret::new("sk_test_recorded"), Some(&base)).unwrap();
+
+    let cs = gateway.create_checkout(&request()).await.unwrap();
+    assert_eq!(cs.id, "cs_test_recorded");
+    assert_eq!(cs.url, "https://checkout.stripe.com/c/pay/cs_test_recorded");
+
+    gateway.expire_checkout("cs_test_recorded").await.unwrap();
+    let refund = gateway
+        .refund(&RefundRequest {
+            payment_intent_id: "pi_test_1".into(),
+            amount_cents: 199_700,
+            idempotency_key: "refund-cancel-6f1c0a5e".into(),
+            booking_id: request().booking_id,
+        })
+        .await
+        .unwrap();
+    assert_eq!(refund.id, "re_test_recorded");
+
+    let seen = rec.requests.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    let create = &seen[0];
+    assert_eq!(
+        (create.method.as_str(), create.path.as_str()),
+        ("POST", "/v1/checkout/sessions")
+    );
+    assert_eq!(create.headers["authorization"], "Bearer sk_test_recorded");
+    let f = &create.form;
+    let sent = request();
+    let want = [
+        ("mode", "payment"),
+        ("line_items[0][price_data][currency]", "eur"),
+        ("line_items[0][price_data][unit_amount]", "199700"),
+        (
+            "line_items[0][price_data][product_data][name]",
+            "Immersion Élite, 3 mars - 7 mars 2031",
+        ),
+        ("line_items[0][quantity]", "1"),
+        ("expires_at", "1925000000"),
+        (
+            "client_reference_id",
+            "6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11",
+        ),
+        ("customer_email", "marie+test@example.com"),
+        ("metadata[type]", "immersion"),
+        (
+            "metadata[booking_id]",
+            "6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11",
+        ),
+        (
+            "metadata[session_id]",
+            "0b8f2a8e-2f0c-4d1e-9d4b-1a2b3c4d5e6f",
+        ),
+        ("metadata[user_id]", "9a7b6c5d-4e3f-4a1b-8c9d-0e1f2a3b4c5d"),
+        (
+            "payment_intent_data[metadata][booking_id]",
+            "6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11",
+        ),
+        ("success_url", sent.success_url.as_str()),
+        ("cancel_url", sent.cancel_url.as_str()),
+    ];
+    for (k, v) in want {
+        assert_eq!(f.get(k).map(String::as_str), Some(v), "{k} in {f:?}");
+    }
+
+    let expire = &seen[1];
+    assert_eq!(
+        (expire.method.as_str(), expire.path.as_str()),
+        ("POST", "/v1/checkout/sessions/cs_test_recorded/expire")
+    );
+
+    let refund = &seen[2];
+    assert_eq!(refund.path, "/v1/refunds");
+    assert_eq!(refund.form["payment_intent"], "pi_test_1");
+    assert_eq!(refund.form["amount"], "199700");
+    assert_eq!(refund.headers["idempotency-key"], "refund-cancel-6f1c0a5e");
+}
+
+#[actix_web::test]
+async fn stripe_errors_become_gateway_errors_with_stripes_message() {
+    let (base, rec) = fake_stripe().await;
+    *rec.fail.lock().unwrap() = true;
+    let gateway = StripeGateway::new(&Secret::new("sk_test_recorded"), Some(&base)).unwrap();
+    let err = gateway
+        .refund(&RefundRequest {
+            payment_intent_id: "pi_nope".into(),
+            amount_cents: 1,
+            idempotency_key: "k".into(),
+            booking_id: request().booking_id,
+        })
+        .await
+        .unwrap_err();
+    assert!(err.0.contains("No such payment_intent"), "{}", err.0);
+    assert!(err.0.contains("400"), "{}", err.0);
+}
+
+#[actix_web::test]
+async fn with_a_secret_key_the_api_checks_out_through_stripe() {
+    let (base, rec) = fake_stripe().await;
+    let app = crate::support::spawn_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_app"),
+        ("STRIPE_API_BASE", &base),
+    ])
+    .await;
+    assert!(app.state.local_gateway.is_none());
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let (_, token) = app.quick_user("marie@example.com").await;
+    let held = app.hold(s["id"].as_str().unwrap(), &token).await;
+    assert_eq!(
+        held["checkout_url"],
+        "https://checkout.stripe.com/c/pay/cs_test_recorded"
+    );
+    assert_eq!(held["checkout_session_id"], "cs_test_recorded");
+    let seen = rec.requests.lock().unwrap().clone();
+    assert_eq!(
+        seen[0].form["metadata[booking_id]"],
+        held["booking_id"].as_str().unwrap()
+    );
+    // The local pay page is not served when Stripe is configured.
+    let res = app
+        .client
+        .get(format!("{}/local-checkout/cs_test_recorded", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND);
+}
