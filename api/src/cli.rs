@@ -25,6 +25,8 @@ pub enum Command {
     HealthCheck,
     /// Expires lapsed holds once (what the every-minute job does).
     Sweep,
+    /// Deactivates subscriptions whose period is over (the hourly job).
+    ExpireSubscriptions,
     /// Checks the seat counters and payments; non-zero exit on drift.
     Audit,
     Help,
@@ -44,6 +46,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         ["healthcheck"] => Ok(Command::HealthCheck),
         ["sweep"] => Ok(Command::Sweep),
         ["audit"] => Ok(Command::Audit),
+        ["expire-subscriptions"] => Ok(Command::ExpireSubscriptions),
         ["help" | "--help" | "-h"] => Ok(Command::Help),
         _ => Err(USAGE.to_owned()),
     }
@@ -175,6 +178,22 @@ async fn with_settings(command: Command) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),
+            }
+        }
+        Command::ExpireSubscriptions => {
+            let grace = chrono::Duration::hours(settings.past_due_grace_hours);
+            let result = async {
+                let db = crate::db::connect(&settings.database_url).await?;
+                crate::domain::subscriptions::deactivate_expired(&db, grace, chrono::Utc::now())
+                    .await
+            }
+            .await;
+            match result {
+                Ok(n) => {
+                    println!("{n} expired subscriptions deactivated");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
             }
         }
         Command::Audit => {

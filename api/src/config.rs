@@ -220,6 +220,17 @@ impl Settings {
         let stripe_api_base = p.get("STRIPE_API_BASE");
         let stripe_price_monthly = p.get("STRIPE_PRICE_MONTHLY");
         let stripe_price_yearly = p.get("STRIPE_PRICE_YEARLY");
+        if stripe_secret_key.is_some() {
+            for (key, value) in [
+                ("STRIPE_PRICE_MONTHLY", &stripe_price_monthly),
+                ("STRIPE_PRICE_YEARLY", &stripe_price_yearly),
+            ] {
+                if value.is_none() {
+                    p.errors
+                        .push(format!("{key}: required when STRIPE_SECRET_KEY is set"));
+                }
+            }
+        }
         let smtp_url = p.get("SMTP_URL").map(Secret::new);
         if smtp_url.as_ref().is_some_and(|u| {
             !(u.expose().starts_with("smtp://") || u.expose().starts_with("smtps://"))

@@ -21,6 +21,8 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("method not allowed; allowed: {allow}")]
     MethodNotAllowed { allow: String },
+    #[error("subscription inactive: {0:?}")]
+    SubscriptionInactive(common::subscriptions::AccessReason),
     #[error("rate limited for {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
     #[error("database: {0}")]
@@ -88,6 +90,14 @@ impl ApiError {
                 detail: Some("some fields are invalid; see errors".to_owned()),
                 errors: errors.clone(),
                 ..Problem::new(422, ErrorCode::ValidationFailed)
+            },
+            Self::SubscriptionInactive(reason) => Problem {
+                detail: Some(format!(
+                    "the members' area needs an active subscription ({})",
+                    reason.as_str()
+                )),
+                reason: Some(*reason),
+                ..Problem::new(403, ErrorCode::SubscriptionInactive)
             },
             Self::MethodNotAllowed { allow } => Problem {
                 detail: Some(format!("allowed methods: {allow}")),

@@ -46,6 +46,10 @@ pub enum ErrorCode {
     /// Webhook: the signed body is not a Stripe event.
     InvalidPayload,
     SubscriptionInactive,
+    /// A subscription already gives access: manage it in the portal.
+    SubscriptionActive,
+    /// No subscription (nor Stripe customer) to manage.
+    NoSubscription,
     /// A dependency (database) is not reachable.
     ServiceUnavailable,
     /// Something failed on our side; details are in the server log only.
@@ -78,6 +82,8 @@ impl ErrorCode {
             Self::SignatureMismatch => "signature_mismatch",
             Self::InvalidPayload => "invalid_payload",
             Self::SubscriptionInactive => "subscription_inactive",
+            Self::SubscriptionActive => "subscription_active",
+            Self::NoSubscription => "no_subscription",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal",
         }
@@ -109,6 +115,8 @@ impl ErrorCode {
             Self::SignatureMismatch => "Signature does not match",
             Self::InvalidPayload => "Not a Stripe event",
             Self::SubscriptionInactive => "Subscription inactive",
+            Self::SubscriptionActive => "Already subscribed",
+            Self::NoSubscription => "No subscription",
             Self::ServiceUnavailable => "Service unavailable",
             Self::Internal => "Internal error",
         }
@@ -157,6 +165,9 @@ pub struct Problem {
     /// The fields that broke a rule, for `validation_failed`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Why access is refused, for `subscription_inactive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::subscriptions::AccessReason>,
 }
 
 impl Problem {
@@ -168,6 +179,7 @@ impl Problem {
             code,
             detail: None,
             errors: Vec::new(),
+            reason: None,
         }
     }
 }

@@ -7,6 +7,8 @@ pub mod bookings;
 pub mod error;
 pub mod format;
 pub mod money;
+pub mod resources;
 pub mod sessions;
+pub mod subscriptions;
 
 pub use error::{ErrorCode, FieldError, Problem};

@@ -6,5 +6,6 @@ pub mod immersion_sessions;
 pub mod mail_outbox;
 pub mod member_resources;
 pub mod stripe_events;
+pub mod stripe_subscriptions;
 pub mod subscription_status;
 pub mod users;

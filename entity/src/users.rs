@@ -15,6 +15,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_one = "super::subscription_status::Entity")]
+    SubscriptionStatus,
+}
+
+impl Related<super::subscription_status::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SubscriptionStatus.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_initial;
 mod m20261122_000002_booking_payments;
+mod m20261122_000003_stripe_subscriptions;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_booking_payments::Migration),
+            Box::new(m20261122_000003_stripe_subscriptions::Migration),
         ]
     }
 }

@@ -54,9 +54,39 @@ fn run(extra: &[String]) -> Result<(), String> {
     status(cmd)
 }
 
+/// The Python packages the tests call: the official Stripe SDK signs
+/// webhook payloads exactly as Stripe does.
+const PYTHON_PACKAGES: &[(&str, &str)] = &[("stripe", "stripe==16.1.0")];
+
+fn ensure_python_packages() -> Result<(), String> {
+    for (module, requirement) in PYTHON_PACKAGES {
+        let present = Command::new("python3")
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .map_err(|e| format!("python3 is needed by the tests: {e}"))?
+            .status
+            .success();
+        if !present {
+            eprintln!("xtask: installing {requirement} (PyPI)");
+            let mut pip = Command::new("python3");
+            pip.args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                requirement,
+            ]);
+            status(pip)?;
+        }
+    }
+    Ok(())
+}
+
 /// The whole test suite: unit and integration tests on SQLite, and on
 /// PostgreSQL as well when `TEST_DATABASE_URL` names a server.
 fn test(extra: &[String]) -> Result<(), String> {
+    ensure_python_packages()?;
     let mut cmd = cargo();
     cmd.args(["test", "--workspace", "--exclude", "web"])
         .args(extra);

@@ -101,3 +101,36 @@ impl FromRequest for AdminUser {
         })
     }
 }
+
+/// An authenticated user whose access to the members' area is granted
+/// (admins always are). Everything under `/api/app/` takes one.
+#[derive(Debug, Clone)]
+pub struct MemberUser(pub AuthUser);
+
+impl FromRequest for MemberUser {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = AuthUser::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let user = user.await?;
+            let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
+            let grace = chrono::Duration::hours(state.settings.past_due_grace_hours);
+            let (access, _) = crate::domain::subscriptions::access_of(
+                &state.db,
+                user.id,
+                user.role,
+                grace,
+                chrono::Utc::now(),
+            )
+            .await?;
+            if access.active {
+                Ok(Self(user))
+            } else {
+                Err(ApiError::SubscriptionInactive(access.reason).into())
+            }
+        })
+    }
+}

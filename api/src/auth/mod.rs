@@ -6,4 +6,4 @@ pub mod password;
 pub mod rate_limit;
 pub mod token;
 
-pub use extract::{AdminUser, AuthUser};
+pub use extract::{AdminUser, AuthUser, MemberUser};

@@ -48,7 +48,7 @@ pub fn to_dto(b: bookings::Model, s: &sessions::Model) -> BookingDto {
     }
 }
 
-fn gateway_failed(e: impl std::fmt::Display) -> ApiError {
+pub(crate) fn gateway_failed(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "payment gateway call failed");
     ApiError::new(
         StatusCode::BAD_GATEWAY,

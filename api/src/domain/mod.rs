@@ -6,8 +6,10 @@ pub mod bookings;
 pub mod clock;
 pub mod demo;
 pub mod mail;
+pub mod resources;
 pub mod seats;
 pub mod sessions;
+pub mod subscriptions;
 pub mod users;
 
 use sea_orm::{DbErr, SqlErr};

@@ -28,7 +28,9 @@ use crate::http::problems as p;
         (name = "auth", description = "Accounts and sign-in"),
         (name = "sessions", description = "The public catalog"),
         (name = "bookings", description = "Seats: hold, pay, cancel"),
-        (name = "admin", description = "Catalog management (admins)"),
+        (name = "subscriptions", description = "The members' subscription"),
+        (name = "members", description = "The members' area (active subscription or admin)"),
+        (name = "admin", description = "Catalog, resources and subscribers (admins)"),
         (name = "webhooks", description = "Signed events from Stripe"),
         (name = "ops", description = "Health and readiness"),
     )

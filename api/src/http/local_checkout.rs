@@ -12,7 +12,8 @@ use common::money::format_price;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::error::{ApiError, ApiResult};
-use crate::payments::local::{PAY_PATH, events};
+use crate::payments::local::subscriptions::{self as local_subs, Action, LocalSubscription};
+use crate::payments::local::{LocalGateway, PAY_PATH, PORTAL_PATH, PendingSubscription, events};
 use crate::state::AppState;
 use crate::webhooks::{self, signature};
 use entity::{immersion_bookings as bookings, immersion_sessions as sessions};
@@ -23,6 +24,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/{id}", web::get().to(page))
             .route("/{id}/pay", web::post().to(pay))
             .route("/{id}/cancel", web::post().to(cancel)),
+    )
+    .service(
+        web::scope(PORTAL_PATH)
+            .route("/{token}", web::get().to(portal_page))
+            .route("/{token}/{action}", web::post().to(portal_action)),
     );
 }
 
@@ -62,7 +68,49 @@ fn is_payable(state: &AppState, seat: &Seat, checkout_id: &str) -> bool {
     seat.booking.status == BookingStatus::Held.as_str() && !expired
 }
 
+fn local(state: &AppState) -> ApiResult<&LocalGateway> {
+    state
+        .local_gateway
+        .as_deref()
+        .ok_or_else(|| ApiError::not_found("page"))
+}
+
+fn html_page(title: &str, body: &str) -> HttpResponse {
+    let html = format!(
+        r#"<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} (local) · Immersion</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}button{{font-size:1.1rem;padding:.6rem 1.2rem;margin:.3rem 0}}</style></head>
+<body><h1>{title}</h1>
+<p>Passerelle de paiement locale (aucune carte n'est débitée).</p>
+{body}
+</body></html>"#,
+        title = escape(title),
+    );
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html)
+}
+
+fn plan_label(plan: common::subscriptions::Plan) -> &'static str {
+    match plan {
+        common::subscriptions::Plan::Monthly => "Abonnement mensuel",
+        common::subscriptions::Plan::Yearly => "Abonnement annuel",
+    }
+}
+
 async fn page(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    if let Some(pending) = local(&state)?.subscription_checkout(&id) {
+        let body = format!(
+            r#"<p><strong id="plan">{plan}</strong></p>
+<form method="post" action="{PAY_PATH}/{id}/pay"><button type="submit" id="pay">S'abonner</button></form>
+<form method="post" action="{PAY_PATH}/{id}/cancel"><button type="submit" id="cancel">Annuler</button></form>"#,
+            plan = plan_label(pending.plan),
+            id = escape(&id),
+        );
+        return Ok(html_page("Abonnement", &body));
+    }
     let seat = seat(&state, &id).await?;
     let dates = format_session_dates(seat.session.starts_on, seat.session.ends_on);
     let price = format_price(seat.booking.amount_cents, &seat.booking.currency);
@@ -100,11 +148,213 @@ async fn page(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<Ht
 }
 
 async fn pay(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    if let Some(pending) = local(&state)?.subscription_checkout(&id) {
+        return finish_subscription(&state, &id, pending, true).await;
+    }
     finish(&state, &id, true).await
 }
 
 async fn cancel(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
+    if let Some(pending) = local(&state)?.subscription_checkout(&id) {
+        return finish_subscription(&state, &id, pending, false).await;
+    }
     finish(&state, &id, false).await
+}
+
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_owned()))
+        .finish()
+}
+
+/// Signs each event as Stripe would and feeds it to the webhook pipeline.
+async fn deliver(state: &AppState, events: Vec<serde_json::Value>) -> ApiResult<()> {
+    let secret = state
+        .webhook_secrets
+        .first()
+        .ok_or_else(|| ApiError::internal("no webhook secret"))?;
+    for event in events {
+        let body = serde_json::to_vec(&event).map_err(ApiError::internal)?;
+        let now = Utc::now();
+        let header = signature::sign(&body, secret.expose(), now.timestamp());
+        webhooks::receive(state, state.gateway.as_ref(), &body, Some(&header), now).await?;
+    }
+    Ok(())
+}
+
+async fn finish_subscription(
+    state: &AppState,
+    checkout_id: &str,
+    pending: PendingSubscription,
+    paid: bool,
+) -> ApiResult<HttpResponse> {
+    let local = local(state)?;
+    if !local.close_subscription_checkout(checkout_id) {
+        return Ok(see_other(&pending.cancel_url));
+    }
+    if !paid {
+        return Ok(see_other(&pending.cancel_url));
+    }
+    let user = entity::users::Entity::find_by_id(pending.user_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    // One subscription per customer: a new one replaces what is left of
+    // the previous (say, a past-due one), as a real account would be set up.
+    if let Some(mut previous) = current_subscription(state, &pending.customer_id).await?
+        && !crate::domain::subscriptions::sync::is_ended(&previous.status)
+    {
+        let at = local.next_instant();
+        deliver(
+            state,
+            local_subs::events_for(&Action::CancelNow, &mut previous, at),
+        )
+        .await?;
+    }
+    let now = local.next_instant();
+    let mut sub = LocalSubscription {
+        id: format!("sub_local_{}", uuid::Uuid::new_v4().simple()),
+        customer_id: pending.customer_id.clone(),
+        user_id: pending.user_id,
+        customer_email: user.email,
+        plan: pending.plan,
+        status: "active".into(),
+        current_period_end: now + local_subs::period(pending.plan),
+        cancel_at_period_end: false,
+    };
+    let events = local_subs::events_for(
+        &Action::Subscribe {
+            checkout_id: checkout_id.to_owned(),
+        },
+        &mut sub,
+        now,
+    );
+    deliver(state, events).await?;
+    Ok(see_other(&pending.success_url))
+}
+
+/// The customer's current subscription, as the local "Stripe" knows it.
+async fn current_subscription(
+    state: &AppState,
+    customer_id: &str,
+) -> ApiResult<Option<LocalSubscription>> {
+    use crate::domain::subscriptions::sync;
+    let rows = entity::stripe_subscriptions::Entity::find()
+        .filter(entity::stripe_subscriptions::Column::CustomerId.eq(customer_id))
+        .all(&state.db)
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let user_id = first.user_id;
+    let records: Vec<sync::SubRecord> = rows
+        .iter()
+        .map(|m| sync::SubRecord {
+            subscription_id: m.id.clone(),
+            status: m.status.clone(),
+            subscription_key: m.subscription_key.as_deref().map(sync::EventKey::parse),
+            ..sync::SubRecord::default()
+        })
+        .collect();
+    let Some(current_id) = sync::current(&records).map(|r| r.subscription_id.clone()) else {
+        return Ok(None);
+    };
+    let Some(m) = rows.into_iter().find(|m| m.id == current_id) else {
+        return Ok(None);
+    };
+    let email = entity::users::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await?
+        .map(|u| u.email)
+        .unwrap_or_default();
+    let plan = if m.plan.as_deref() == Some("premium_yearly") {
+        common::subscriptions::Plan::Yearly
+    } else {
+        common::subscriptions::Plan::Monthly
+    };
+    Ok(Some(LocalSubscription {
+        id: m.id,
+        customer_id: customer_id.to_owned(),
+        user_id,
+        customer_email: email,
+        plan,
+        status: m.status.unwrap_or_else(|| "active".into()),
+        current_period_end: m.current_period_end.unwrap_or_else(Utc::now),
+        cancel_at_period_end: m.cancel_at_period_end,
+    }))
+}
+
+const PORTAL_ACTIONS: &[(&str, &str)] = &[
+    ("renew", "Renouveler maintenant"),
+    ("fail", "Faire échouer le prochain paiement"),
+    ("cancel-at-period-end", "Résilier à la fin de la période"),
+    ("cancel-now", "Résilier immédiatement"),
+];
+
+async fn portal_page(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let session = local(&state)?
+        .portal(&token)
+        .ok_or_else(|| ApiError::not_found("portal session"))?;
+    let sub = current_subscription(&state, &session.customer_id).await?;
+    let mut body = String::new();
+    match &sub {
+        None => body.push_str("<p id=\"status\">Aucun abonnement.</p>"),
+        Some(s) => {
+            body.push_str(&format!(
+                r#"<p>{plan}</p><p>Statut : <strong id="status">{status}</strong></p><p>Fin de période : <span id="period-end">{end}</span></p><p>Résiliation en fin de période : <span id="cancel-at-period-end">{cancel}</span></p>"#,
+                plan = plan_label(s.plan),
+                status = escape(&s.status),
+                end = s.current_period_end.format("%Y-%m-%d %H:%M UTC"),
+                cancel = if s.cancel_at_period_end { "oui" } else { "non" },
+            ));
+            if !crate::domain::subscriptions::sync::is_ended(&s.status) {
+                for (action, label) in PORTAL_ACTIONS {
+                    body.push_str(&format!(
+                        r#"<form method="post" action="{PORTAL_PATH}/{token}/{action}"><button type="submit" id="{action}">{label}</button></form>"#,
+                        token = escape(&token),
+                    ));
+                }
+            }
+        }
+    }
+    body.push_str(&format!(
+        r#"<p><a id="return" href="{}">Retour au site</a></p>"#,
+        escape(&session.return_url)
+    ));
+    Ok(html_page("Gérer mon abonnement", &body))
+}
+
+async fn portal_action(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (token, action) = path.into_inner();
+    let local = local(&state)?;
+    let session = local
+        .portal(&token)
+        .ok_or_else(|| ApiError::not_found("portal session"))?;
+    let action = match action.as_str() {
+        "renew" => Action::Renew,
+        "fail" => Action::FailPayment,
+        "cancel-at-period-end" => Action::CancelAtPeriodEnd,
+        "cancel-now" => Action::CancelNow,
+        _ => return Err(ApiError::not_found("portal action")),
+    };
+    let Some(mut sub) = current_subscription(&state, &session.customer_id).await? else {
+        return Err(ApiError::not_found("subscription"));
+    };
+    if !crate::domain::subscriptions::sync::is_ended(&sub.status) {
+        let now = local.next_instant();
+        let events = local_subs::events_for(&action, &mut sub, now);
+        deliver(&state, events).await?;
+    }
+    Ok(see_other(&format!(
+        "{}{PORTAL_PATH}/{token}",
+        state.settings.public_url
+    )))
 }
 
 /// Emits `checkout.session.completed` (paid) or `checkout.session.expired`
@@ -130,13 +380,7 @@ async fn finish(state: &AppState, checkout_id: &str, paid: bool) -> ApiResult<Ht
             "checkout.session.expired"
         };
         let event = events::event(kind, events::checkout_session(&checkout, paid, now), now);
-        let body = serde_json::to_vec(&event).map_err(ApiError::internal)?;
-        let secret = state
-            .webhook_secrets
-            .first()
-            .ok_or_else(|| ApiError::internal("no webhook secret"))?;
-        let header = signature::sign(&body, secret.expose(), now.timestamp());
-        webhooks::receive(state, state.gateway.as_ref(), &body, Some(&header), now).await?;
+        deliver(state, vec![event]).await?;
         if !paid {
             state.gateway.expire_checkout(checkout_id).await.ok();
         }

@@ -1,6 +1,7 @@
 //! The HTTP edge: parse, authorize, call the domain, map errors. One file
 //! per resource; `routes` mounts them all for both the server and the spec.
 
+pub mod admin_members;
 pub mod admin_sessions;
 pub mod auth;
 pub mod body;
@@ -8,9 +9,11 @@ pub mod bookings;
 pub mod docs;
 pub mod fallback;
 pub mod local_checkout;
+pub mod members;
 pub mod ops;
 pub mod problems;
 pub mod sessions;
+pub mod subscriptions;
 pub mod webhooks;
 
 use actix_web::HttpRequest;
@@ -36,6 +39,16 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(bookings::list_my_bookings)
         .service(bookings::get_booking)
         .service(bookings::cancel_booking)
+        .service(subscriptions::subscribe)
+        .service(subscriptions::open_portal)
+        .service(subscriptions::my_access)
+        .service(members::list_member_resources)
+        .service(admin_members::list_resources)
+        .service(admin_members::create_resource)
+        .service(admin_members::reorder_resources)
+        .service(admin_members::update_resource)
+        .service(admin_members::delete_resource)
+        .service(admin_members::list_subscribers)
         .service(webhooks::receive_stripe_event);
 }
 

@@ -1,4 +1,5 @@
-//! Background work: the hold sweeper and the mail worker. Each is a loop
+//! Background work: the hold sweeper, the subscription expiry sweep and
+//! the mail worker. Each is a loop
 //! around a `*_once` function that tests call directly with a given `now`.
 //! Both are safe with several api instances running them at once.
 
@@ -14,6 +15,7 @@ use crate::state::AppState;
 
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 const MAIL_EVERY: Duration = Duration::from_secs(5);
+const EXPIRY_EVERY: Duration = Duration::from_secs(3600);
 
 /// Starts the jobs on the current runtime.
 pub fn spawn(state: web::Data<AppState>) -> Vec<JoinHandle<()>> {
@@ -33,6 +35,27 @@ pub fn spawn(state: web::Data<AppState>) -> Vec<JoinHandle<()>> {
             }
         }
     });
+    let expiry_state = state.clone();
+    let expiry = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EXPIRY_EVERY);
+        loop {
+            tick.tick().await;
+            let grace = chrono::Duration::hours(expiry_state.settings.past_due_grace_hours);
+            match crate::domain::subscriptions::deactivate_expired(
+                &expiry_state.db,
+                grace,
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                Ok(n) if n > 0 => {
+                    tracing::info!(deactivated = n, "expired subscriptions deactivated")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "subscription expiry sweep failed"),
+            }
+        }
+    });
     let mailer = mail::mailer_for(&state.settings);
     let mail = tokio::spawn(async move {
         let mut tick = tokio::time::interval(MAIL_EVERY);
@@ -44,5 +67,5 @@ pub fn spawn(state: web::Data<AppState>) -> Vec<JoinHandle<()>> {
             }
         }
     });
-    vec![sweeper, mail]
+    vec![sweeper, expiry, mail]
 }

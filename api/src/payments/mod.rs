@@ -61,6 +61,28 @@ pub struct Refund {
     pub id: String,
 }
 
+/// A Checkout Session in subscription mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionCheckoutRequest {
+    pub user_id: Uuid,
+    pub customer_id: String,
+    pub plan: common::subscriptions::Plan,
+    /// The Stripe price of the plan.
+    pub price_id: String,
+    pub success_url: String,
+    pub cancel_url: String,
+}
+
+impl SubscriptionCheckoutRequest {
+    /// Written on the session and on the subscription it creates (DESIGN §8).
+    pub fn metadata(&self) -> BTreeMap<&'static str, String> {
+        BTreeMap::from([
+            ("type", "subscription".to_owned()),
+            ("user_id", self.user_id.to_string()),
+        ])
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("payment gateway: {0}")]
 pub struct GatewayError(pub String);
@@ -72,6 +94,18 @@ pub trait PaymentGateway: Send + Sync {
     /// Closes an open Checkout Session so it can no longer be paid.
     async fn expire_checkout(&self, checkout_session_id: &str) -> Result<(), GatewayError>;
     async fn refund(&self, req: &RefundRequest) -> Result<Refund, GatewayError>;
+    /// A Stripe customer for a user (metadata `user_id`); returns its id.
+    async fn create_customer(&self, user_id: Uuid, email: &str) -> Result<String, GatewayError>;
+    async fn create_subscription_checkout(
+        &self,
+        req: &SubscriptionCheckoutRequest,
+    ) -> Result<CheckoutSession, GatewayError>;
+    /// A Customer Portal session; returns its URL.
+    async fn create_portal_session(
+        &self,
+        customer_id: &str,
+        return_url: &str,
+    ) -> Result<String, GatewayError>;
 }
 
 /// Closes a Checkout Session whose booking no longer waits for payment.

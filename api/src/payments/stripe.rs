@@ -16,6 +16,7 @@ use stripe_core::refund::CreateRefund;
 
 use super::{
     CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, Refund, RefundRequest,
+    SubscriptionCheckoutRequest,
 };
 use crate::config::Secret;
 
@@ -94,6 +95,34 @@ pub fn checkout_params(req: &CheckoutRequest) -> CreateCheckoutSession {
         .metadata(metadata)
 }
 
+/// The subscription Checkout Session, as sent to Stripe.
+pub fn subscription_params(req: &SubscriptionCheckoutRequest) -> CreateCheckoutSession {
+    let metadata: HashMap<String, String> = req
+        .metadata()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let item = CreateCheckoutSessionLineItems {
+        price: Some(req.price_id.clone()),
+        quantity: Some(1),
+        ..Default::default()
+    };
+    CreateCheckoutSession::new()
+        .mode(CheckoutSessionMode::Subscription)
+        .customer(req.customer_id.clone())
+        .client_reference_id(req.user_id.to_string())
+        .line_items(vec![item])
+        .subscription_data(
+            stripe_checkout::checkout_session::CreateCheckoutSessionSubscriptionData {
+                metadata: Some(metadata.clone()),
+                ..Default::default()
+            },
+        )
+        .success_url(req.success_url.clone())
+        .cancel_url(req.cancel_url.clone())
+        .metadata(metadata)
+}
+
 #[async_trait::async_trait]
 impl PaymentGateway for StripeGateway {
     async fn create_checkout(
@@ -135,5 +164,50 @@ impl PaymentGateway for StripeGateway {
         Ok(Refund {
             id: refund.id.to_string(),
         })
+    }
+
+    async fn create_customer(
+        &self,
+        user_id: uuid::Uuid,
+        email: &str,
+    ) -> Result<String, GatewayError> {
+        let customer = stripe_core::customer::CreateCustomer::new()
+            .email(email.to_owned())
+            .metadata(HashMap::from([("user_id".to_owned(), user_id.to_string())]))
+            .send(&self.client)
+            .await
+            .map_err(failed)?;
+        Ok(customer.id.to_string())
+    }
+
+    async fn create_subscription_checkout(
+        &self,
+        req: &SubscriptionCheckoutRequest,
+    ) -> Result<CheckoutSession, GatewayError> {
+        let session = subscription_params(req)
+            .send(&self.client)
+            .await
+            .map_err(failed)?;
+        let url = session.url.ok_or_else(|| {
+            GatewayError("Stripe returned a Checkout Session without a URL".into())
+        })?;
+        Ok(CheckoutSession {
+            id: session.id.to_string(),
+            url,
+        })
+    }
+
+    async fn create_portal_session(
+        &self,
+        customer_id: &str,
+        return_url: &str,
+    ) -> Result<String, GatewayError> {
+        let portal = stripe_billing::billing_portal_session::CreateBillingPortalSession::new()
+            .customer(customer_id.to_owned())
+            .return_url(return_url.to_owned())
+            .send(&self.client)
+            .await
+            .map_err(failed)?;
+        Ok(portal.url)
     }
 }

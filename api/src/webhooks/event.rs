@@ -106,6 +106,175 @@ pub struct ChargeObject {
     pub amount_refunded: i64,
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Recurring {
+    #[serde(default)]
+    pub interval: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PriceObject {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub recurring: Option<Recurring>,
+    /// Plans (older shape) carry the interval directly.
+    #[serde(default)]
+    pub interval: Option<String>,
+}
+
+impl PriceObject {
+    pub fn interval(&self) -> Option<&str> {
+        self.recurring
+            .as_ref()
+            .and_then(|r| r.interval.as_deref())
+            .or(self.interval.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SubscriptionItem {
+    /// Current API versions: the period is on each item.
+    #[serde(default)]
+    pub current_period_end: Option<i64>,
+    #[serde(default)]
+    pub price: Option<PriceObject>,
+    #[serde(default)]
+    pub plan: Option<PriceObject>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct List<T> {
+    #[serde(default = "Vec::new")]
+    pub data: Vec<T>,
+}
+
+/// `subscription` (for `customer.subscription.*`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SubscriptionObject {
+    pub id: String,
+    #[serde(default, deserialize_with = "deserialize_id")]
+    pub customer: Option<String>,
+    pub status: String,
+    #[serde(default)]
+    pub cancel_at_period_end: bool,
+    /// Older API versions: the period is on the subscription.
+    #[serde(default)]
+    pub current_period_end: Option<i64>,
+    #[serde(default)]
+    pub items: Option<List<SubscriptionItem>>,
+    #[serde(default, deserialize_with = "deserialize_metadata")]
+    pub metadata: HashMap<String, String>,
+}
+
+impl SubscriptionObject {
+    fn items(&self) -> &[SubscriptionItem] {
+        self.items.as_ref().map_or(&[], |l| l.data.as_slice())
+    }
+
+    /// The end of the paid period, from the items (current shape) or the
+    /// subscription (older shape).
+    pub fn period_end(&self) -> Option<i64> {
+        self.items()
+            .iter()
+            .filter_map(|i| i.current_period_end)
+            .max()
+            .or(self.current_period_end)
+    }
+
+    /// The billing interval of the first priced item (`month`, `year`).
+    pub fn interval(&self) -> Option<&str> {
+        self.items().iter().find_map(|i| {
+            i.price
+                .as_ref()
+                .and_then(PriceObject::interval)
+                .or_else(|| i.plan.as_ref().and_then(PriceObject::interval))
+        })
+    }
+
+    pub fn price_id(&self) -> Option<&str> {
+        self.items()
+            .iter()
+            .find_map(|i| i.price.as_ref().and_then(|p| p.id.as_deref()))
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SubscriptionDetails {
+    #[serde(default, deserialize_with = "deserialize_id")]
+    pub subscription: Option<String>,
+    #[serde(default, deserialize_with = "deserialize_metadata")]
+    pub metadata: HashMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InvoiceParent {
+    #[serde(default)]
+    pub subscription_details: Option<SubscriptionDetails>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Period {
+    #[serde(default)]
+    pub end: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InvoiceLine {
+    #[serde(default)]
+    pub period: Option<Period>,
+}
+
+/// `invoice` (for `invoice.payment_succeeded|failed`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct InvoiceObject {
+    pub id: String,
+    #[serde(default, deserialize_with = "deserialize_id")]
+    pub customer: Option<String>,
+    #[serde(default)]
+    pub customer_email: Option<String>,
+    /// Older API versions name the subscription here.
+    #[serde(default, deserialize_with = "deserialize_id")]
+    pub subscription: Option<String>,
+    /// Current API versions name it under `parent.subscription_details`.
+    #[serde(default)]
+    pub parent: Option<InvoiceParent>,
+    /// Older API versions: `subscription_details.metadata` at the top.
+    #[serde(default)]
+    pub subscription_details: Option<SubscriptionDetails>,
+    #[serde(default)]
+    pub lines: Option<List<InvoiceLine>>,
+}
+
+impl InvoiceObject {
+    fn details(&self) -> Option<&SubscriptionDetails> {
+        self.parent
+            .as_ref()
+            .and_then(|p| p.subscription_details.as_ref())
+            .or(self.subscription_details.as_ref())
+    }
+
+    pub fn subscription_id(&self) -> Option<&str> {
+        self.details()
+            .and_then(|d| d.subscription.as_deref())
+            .or(self.subscription.as_deref())
+    }
+
+    pub fn metadata(&self) -> Option<&HashMap<String, String>> {
+        self.details().map(|d| &d.metadata)
+    }
+
+    /// The end of the period this invoice paid for: the latest line end.
+    pub fn period_end(&self) -> Option<i64> {
+        self.lines
+            .as_ref()?
+            .data
+            .iter()
+            .filter_map(|l| l.period.as_ref().and_then(|p| p.end))
+            .max()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +298,46 @@ mod tests {
             o.booking_id().unwrap().to_string(),
             "6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11"
         );
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn subscription_period_and_interval_in_both_shapes() {
+        let current: SubscriptionObject = serde_json::from_value(json!({
+            "id": "sub_1", "status": "active", "customer": "cus_1",
+            "items": {"data": [{"current_period_end": 1900000000,
+                "price": {"id": "price_m", "recurring": {"interval": "month"}}}]}
+        }))
+        .unwrap();
+        assert_eq!(current.period_end(), Some(1_900_000_000));
+        assert_eq!(current.interval(), Some("month"));
+        let older: SubscriptionObject = serde_json::from_value(json!({
+            "id": "sub_1", "status": "active", "current_period_end": 1800000000,
+            "items": {"data": [{"plan": {"id": "plan_y", "interval": "year"}}]}
+        }))
+        .unwrap();
+        assert_eq!(older.period_end(), Some(1_800_000_000));
+        assert_eq!(older.interval(), Some("year"));
+    }
+
+    #[test]
+    fn invoice_subscription_in_both_shapes() {
+        let current: InvoiceObject = serde_json::from_value(json!({
+            "id": "in_1", "subscription": null,
+            "parent": {"subscription_details": {"subscription": "sub_new", "metadata": {"user_id": "u"}}},
+            "lines": {"data": [{"period": {"end": 10}}, {"period": {"end": 20}}]}
+        }))
+        .unwrap();
+        assert_eq!(current.subscription_id(), Some("sub_new"));
+        assert_eq!(current.metadata().unwrap()["user_id"], "u");
+        assert_eq!(current.period_end(), Some(20));
+        let older: InvoiceObject =
+            serde_json::from_value(json!({"id": "in_2", "subscription": "sub_old"})).unwrap();
+        assert_eq!(older.subscription_id(), Some("sub_old"));
     }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use common::ErrorCode;
 use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
 
-use crate::domain::{bookings, is_unique_violation};
+use crate::domain::{bookings, is_unique_violation, subscriptions};
 use crate::error::{ApiError, ApiResult};
 use crate::payments::PaymentGateway;
 use crate::state::AppState;
@@ -85,7 +85,8 @@ pub async fn apply(
         Err(e) if is_unique_violation(&e) => return Ok(Delivery::Duplicate),
         Err(e) => return Err(e.into()),
     }
-    let outcome = dispatch(&txn, gateway, event, now).await?;
+    let grace = chrono::Duration::hours(state.settings.past_due_grace_hours);
+    let outcome = dispatch(&txn, gateway, event, grace, now).await?;
     entity::stripe_events::Entity::update(entity::stripe_events::ActiveModel {
         id: Set(event.id.clone()),
         outcome: Set(Some(outcome.clone())),
@@ -98,7 +99,7 @@ pub async fn apply(
     Ok(Delivery::Applied(outcome))
 }
 
-fn object<T: serde::de::DeserializeOwned>(event: &Event) -> ApiResult<T> {
+pub(crate) fn object<T: serde::de::DeserializeOwned>(event: &Event) -> ApiResult<T> {
     serde_json::from_value(event.data.object.clone()).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -112,15 +113,27 @@ async fn dispatch(
     txn: &sea_orm::DatabaseTransaction,
     gateway: &dyn PaymentGateway,
     event: &Event,
+    grace: chrono::Duration,
     now: DateTime<Utc>,
 ) -> ApiResult<String> {
     let effect = match event.event_type.as_str() {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
             let cs: CheckoutSessionObject = object(event)?;
+            if cs.mode.as_deref() == Some("subscription") {
+                return subscriptions::link_checkout(txn, &cs, now).await;
+            }
             if !cs.is_seat() {
                 return Ok("ignored_not_a_seat".into());
             }
             bookings::apply_payment(txn, gateway, &cs, now).await?
+        }
+        "customer.subscription.created"
+        | "customer.subscription.updated"
+        | "customer.subscription.deleted"
+        | "invoice.payment_succeeded"
+        | "invoice.paid"
+        | "invoice.payment_failed" => {
+            return subscriptions::apply_event(txn, event, grace, now).await;
         }
         "checkout.session.expired" | "checkout.session.async_payment_failed" => {
             let cs: CheckoutSessionObject = object(event)?;

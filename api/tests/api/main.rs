@@ -15,5 +15,6 @@ mod openapi;
 mod rate_limit;
 mod rush;
 mod stripe_gateway;
+mod subscriptions;
 mod support;
 mod webhooks;

@@ -194,6 +194,8 @@ async fn with_a_secret_key_the_api_checks_out_through_stripe() {
     let app = crate::support::spawn_with(&[
         ("STRIPE_SECRET_KEY", "sk_test_app"),
         ("STRIPE_API_BASE", &base),
+        ("STRIPE_PRICE_MONTHLY", "price_monthly"),
+        ("STRIPE_PRICE_YEARLY", "price_yearly"),
     ])
     .await;
     assert!(app.state.local_gateway.is_none());

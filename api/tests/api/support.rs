@@ -9,6 +9,7 @@ use api::config::Settings;
 use api::payments::local::LocalGateway;
 use api::payments::{
     CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, Refund, RefundRequest,
+    SubscriptionCheckoutRequest,
 };
 use api::startup::Application;
 use api::state::AppState;
@@ -483,5 +484,27 @@ impl PaymentGateway for CountingGateway {
     async fn refund(&self, req: &RefundRequest) -> Result<Refund, GatewayError> {
         self.refunds.fetch_add(1, Ordering::SeqCst);
         self.inner.refund(req).await
+    }
+    async fn create_customer(
+        &self,
+        user_id: uuid::Uuid,
+        email: &str,
+    ) -> Result<String, GatewayError> {
+        self.inner.create_customer(user_id, email).await
+    }
+    async fn create_subscription_checkout(
+        &self,
+        req: &SubscriptionCheckoutRequest,
+    ) -> Result<CheckoutSession, GatewayError> {
+        self.inner.create_subscription_checkout(req).await
+    }
+    async fn create_portal_session(
+        &self,
+        customer_id: &str,
+        return_url: &str,
+    ) -> Result<String, GatewayError> {
+        self.inner
+            .create_portal_session(customer_id, return_url)
+            .await
     }
 }

@@ -24,7 +24,7 @@ pub struct SeatCheckout {
     pub expires_at: DateTime<Utc>,
 }
 
-fn template(text: &str) -> Value {
+pub(crate) fn template(text: &str) -> Value {
     // The shapes are compiled in and checked by a test; an unreadable one
     // would be a build defect, so an empty object is a safe fallback.
     serde_json::from_str(text).unwrap_or_else(|_| json!({}))

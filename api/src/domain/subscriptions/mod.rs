@@ -1,0 +1,582 @@
+//! Members' subscriptions: Stripe events folded into per-subscription
+//! records (`sync`), the user's `subscription_status` recomputed from them
+//! in the same transaction, the access check every guard uses, the expiry
+//! sweep, and the admin's view.
+
+pub mod sync;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::auth::Role;
+use common::subscriptions::{Access, AccessDto, SubscriptionType, decide_access};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+use crate::webhooks::event::{CheckoutSessionObject, Event, InvoiceObject, SubscriptionObject};
+use entity::{stripe_subscriptions as records, subscription_status as status, users};
+use sync::{EventKey, SubEvent, SubRecord};
+
+fn ts(secs: i64) -> Option<DateTime<Utc>> {
+    Utc.timestamp_opt(secs, 0).single()
+}
+
+fn plan_of(interval: Option<&str>) -> Option<SubscriptionType> {
+    match interval {
+        Some("month") => Some(SubscriptionType::PremiumMonthly),
+        Some("year") => Some(SubscriptionType::PremiumYearly),
+        _ => None,
+    }
+}
+
+fn plan_text(p: Option<SubscriptionType>) -> Option<String> {
+    p.map(|p| p.as_str().to_owned())
+}
+
+/// Who an event is about, as far as it says.
+#[derive(Debug, Default)]
+struct Hints {
+    user_id: Option<Uuid>,
+    subscription_id: Option<String>,
+    customer_id: Option<String>,
+    email: Option<String>,
+}
+
+fn user_id_in(metadata: Option<&HashMap<String, String>>) -> Option<Uuid> {
+    metadata?.get("user_id")?.parse().ok()
+}
+
+/// DESIGN §5: `metadata.user_id`, else the stored subscription or
+/// customer, else the customer's e-mail.
+async fn find_user(db: &impl ConnectionTrait, h: &Hints) -> Result<Option<Uuid>, DbErr> {
+    if let Some(id) = h.user_id
+        && users::Entity::find_by_id(id).one(db).await?.is_some()
+    {
+        return Ok(Some(id));
+    }
+    if let Some(sub) = &h.subscription_id
+        && let Some(r) = records::Entity::find_by_id(sub.clone()).one(db).await?
+    {
+        return Ok(Some(r.user_id));
+    }
+    if let Some(customer) = &h.customer_id {
+        if let Some(s) = status::Entity::find()
+            .filter(status::Column::StripeCustomerId.eq(customer.as_str()))
+            .one(db)
+            .await?
+        {
+            return Ok(Some(s.user_id));
+        }
+        if let Some(r) = records::Entity::find()
+            .filter(records::Column::CustomerId.eq(customer.as_str()))
+            .one(db)
+            .await?
+        {
+            return Ok(Some(r.user_id));
+        }
+    }
+    if let Some(email) = &h.email {
+        let email = email.trim().to_lowercase();
+        if let Some(u) = users::Entity::find()
+            .filter(users::Column::Email.eq(email))
+            .one(db)
+            .await?
+        {
+            return Ok(Some(u.id));
+        }
+    }
+    Ok(None)
+}
+
+/// Makes sure the user's status row exists and locks it for this
+/// transaction (a write takes the row lock on PostgreSQL and the database
+/// lock on SQLite), so concurrent events for one user apply one by one.
+async fn lock_status(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    status::Entity::insert(status::ActiveModel {
+        user_id: Set(user_id),
+        is_active: Set(false),
+        subscription_type: Set(SubscriptionType::Free.as_str().to_owned()),
+        stripe_customer_id: Set(None),
+        stripe_subscription_id: Set(None),
+        stripe_status: Set(None),
+        current_period_end: Set(None),
+        cancel_at_period_end: Set(false),
+        last_event_at: Set(None),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(status::Column::UserId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    status::Entity::update_many()
+        .col_expr(status::Column::UpdatedAt, Expr::value(now))
+        .filter(status::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+fn to_record(m: records::Model) -> SubRecord {
+    SubRecord {
+        subscription_id: m.id,
+        customer_id: m.customer_id,
+        status: m.status,
+        plan: m.plan.as_deref().and_then(SubscriptionType::parse),
+        cancel_at_period_end: m.cancel_at_period_end,
+        subscription_key: m.subscription_key.as_deref().map(EventKey::parse),
+        current_period_end: m.current_period_end,
+        period_key: m.period_key.as_deref().map(EventKey::parse),
+        payment_failed: m.payment_failed,
+        payment_key: m.payment_key.as_deref().map(EventKey::parse),
+    }
+}
+
+async fn save_record(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    r: &SubRecord,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use records::Column as C;
+    records::Entity::insert(records::ActiveModel {
+        id: Set(r.subscription_id.clone()),
+        user_id: Set(user_id),
+        customer_id: Set(r.customer_id.clone()),
+        status: Set(r.status.clone()),
+        plan: Set(plan_text(r.plan)),
+        cancel_at_period_end: Set(r.cancel_at_period_end),
+        subscription_key: Set(r.subscription_key.as_ref().map(|k| k.as_str().to_owned())),
+        current_period_end: Set(r.current_period_end),
+        period_key: Set(r.period_key.as_ref().map(|k| k.as_str().to_owned())),
+        payment_failed: Set(r.payment_failed),
+        payment_key: Set(r.payment_key.as_ref().map(|k| k.as_str().to_owned())),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(C::Id)
+            .update_columns([
+                C::CustomerId,
+                C::Status,
+                C::Plan,
+                C::CancelAtPeriodEnd,
+                C::SubscriptionKey,
+                C::CurrentPeriodEnd,
+                C::PeriodKey,
+                C::PaymentFailed,
+                C::PaymentKey,
+                C::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Recomputes the user's `subscription_status` from their records.
+async fn project(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    event_at: Option<DateTime<Utc>>,
+    grace: Duration,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let rows: Vec<SubRecord> = records::Entity::find()
+        .filter(records::Column::UserId.eq(user_id))
+        .order_by_asc(records::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_record)
+        .collect();
+    let current = sync::current(&rows);
+    let status_text = current
+        .and_then(|c| c.effective_status())
+        .map(str::to_owned);
+    let period_end = current.and_then(|c| c.current_period_end);
+    // `is_active` is the subscription's own verdict; admins are let in by
+    // the access check, not by this column.
+    let access = decide_access(Role::User, status_text.as_deref(), period_end, grace, now);
+    let ended = status_text.as_deref().is_some_and(sync::is_ended);
+    let mut update = status::Entity::update_many()
+        .col_expr(status::Column::IsActive, Expr::value(access.active))
+        .col_expr(
+            status::Column::SubscriptionType,
+            Expr::value(
+                current
+                    .map_or(SubscriptionType::Free, SubRecord::subscription_type)
+                    .as_str(),
+            ),
+        )
+        .col_expr(
+            status::Column::StripeSubscriptionId,
+            Expr::value(
+                current
+                    .filter(|_| !ended)
+                    .map(|c| c.subscription_id.clone()),
+            ),
+        )
+        .col_expr(status::Column::StripeStatus, Expr::value(status_text))
+        .col_expr(status::Column::CurrentPeriodEnd, Expr::value(period_end))
+        .col_expr(
+            status::Column::CancelAtPeriodEnd,
+            Expr::value(current.is_some_and(|c| c.cancel_at_period_end)),
+        )
+        .col_expr(status::Column::UpdatedAt, Expr::value(now));
+    if let Some(customer) = current.and_then(|c| c.customer_id.clone()) {
+        update = update.col_expr(status::Column::StripeCustomerId, Expr::value(customer));
+    }
+    let previous = status::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .and_then(|r| r.last_event_at);
+    if let Some(latest) = event_at.into_iter().chain(previous).max() {
+        update = update.col_expr(status::Column::LastEventAt, Expr::value(latest));
+    }
+    update
+        .filter(status::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Applies a subscription-related event inside the webhook transaction.
+/// Returns the outcome recorded with the event.
+pub async fn apply_event(
+    txn: &DatabaseTransaction,
+    event: &Event,
+    grace: Duration,
+    now: DateTime<Utc>,
+) -> ApiResult<String> {
+    let key = EventKey::new(event.created, &event.event_type, &event.id);
+    let (hints, sub_event) = match event.event_type.as_str() {
+        "customer.subscription.created"
+        | "customer.subscription.updated"
+        | "customer.subscription.deleted" => {
+            let s: SubscriptionObject = crate::webhooks::object(event)?;
+            let deleted = event.event_type.ends_with(".deleted");
+            let hints = Hints {
+                user_id: user_id_in(Some(&s.metadata)),
+                subscription_id: Some(s.id.clone()),
+                customer_id: s.customer.clone(),
+                email: None,
+            };
+            let ev = SubEvent::Subscription {
+                key,
+                customer_id: s.customer.clone(),
+                status: if deleted {
+                    "canceled".to_owned()
+                } else {
+                    s.status.clone()
+                },
+                plan: plan_of(s.interval()),
+                current_period_end: s.period_end().and_then(ts),
+                cancel_at_period_end: s.cancel_at_period_end,
+            };
+            (hints, ev)
+        }
+        "invoice.payment_succeeded" | "invoice.paid" | "invoice.payment_failed" => {
+            let i: InvoiceObject = crate::webhooks::object(event)?;
+            let Some(sub) = i.subscription_id().map(str::to_owned) else {
+                return Ok("ignored_not_a_subscription".into());
+            };
+            let hints = Hints {
+                user_id: user_id_in(i.metadata()),
+                subscription_id: Some(sub),
+                customer_id: i.customer.clone(),
+                email: i.customer_email.clone(),
+            };
+            let ev = SubEvent::Invoice {
+                key,
+                customer_id: i.customer.clone(),
+                paid: event.event_type != "invoice.payment_failed",
+                period_end: i.period_end().and_then(ts),
+            };
+            (hints, ev)
+        }
+        _ => return Ok("ignored".into()),
+    };
+    let Some(user_id) = find_user(txn, &hints).await? else {
+        tracing::warn!(event = %event.id, "subscription event for no known user");
+        return Ok("unknown_user".into());
+    };
+    lock_status(txn, user_id, now).await?;
+    let sub_id = hints.subscription_id.clone().unwrap_or_default();
+    let record = records::Entity::find_by_id(sub_id.clone())
+        .one(txn)
+        .await?
+        .map_or_else(|| SubRecord::new(&sub_id), to_record);
+    let next = sync::apply(record.clone(), &sub_event);
+    let changed = next != record;
+    save_record(txn, user_id, &next, now).await?;
+    project(txn, user_id, ts(event.created), grace, now).await?;
+    Ok(if changed { "applied" } else { "stale" }.into())
+}
+
+/// `checkout.session.completed` in subscription mode: ties the customer
+/// (and the subscription, when named) to the user before other events
+/// arrive without metadata.
+pub async fn link_checkout(
+    txn: &DatabaseTransaction,
+    cs: &CheckoutSessionObject,
+    now: DateTime<Utc>,
+) -> ApiResult<String> {
+    let hints = Hints {
+        user_id: user_id_in(Some(&cs.metadata)).or_else(|| {
+            cs.client_reference_id
+                .as_deref()
+                .and_then(|r| r.parse().ok())
+        }),
+        subscription_id: None,
+        customer_id: cs.customer.clone(),
+        email: None,
+    };
+    let Some(user_id) = find_user(txn, &hints).await? else {
+        return Ok("unknown_user".into());
+    };
+    lock_status(txn, user_id, now).await?;
+    if let Some(customer) = &cs.customer {
+        status::Entity::update_many()
+            .col_expr(
+                status::Column::StripeCustomerId,
+                Expr::value(customer.clone()),
+            )
+            .filter(status::Column::UserId.eq(user_id))
+            .filter(status::Column::StripeCustomerId.is_null())
+            .exec(txn)
+            .await?;
+    }
+    if let Some(sub) = &cs.subscription
+        && records::Entity::find_by_id(sub.clone())
+            .one(txn)
+            .await?
+            .is_none()
+    {
+        let mut r = SubRecord::new(sub);
+        r.customer_id.clone_from(&cs.customer);
+        save_record(txn, user_id, &r, now).await?;
+    }
+    Ok("linked".into())
+}
+
+/// The access check (DESIGN invariant 6), for `GET /api/me/access` and the
+/// members' gate. A period found ended also turns `is_active` off, as the
+/// seed's client check did.
+pub async fn access_of(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    role: Role,
+    grace: Duration,
+    now: DateTime<Utc>,
+) -> ApiResult<(Access, AccessDto)> {
+    let row = status::Entity::find_by_id(user_id).one(db).await?;
+    let access = decide_access(
+        role,
+        row.as_ref().and_then(|r| r.stripe_status.as_deref()),
+        row.as_ref().and_then(|r| r.current_period_end),
+        grace,
+        now,
+    );
+    if let Some(r) = &row {
+        let own = decide_access(
+            Role::User,
+            r.stripe_status.as_deref(),
+            r.current_period_end,
+            grace,
+            now,
+        );
+        if r.is_active && !own.active {
+            status::Entity::update_many()
+                .col_expr(status::Column::IsActive, Expr::value(false))
+                .col_expr(status::Column::UpdatedAt, Expr::value(now))
+                .filter(status::Column::UserId.eq(user_id))
+                .filter(status::Column::IsActive.eq(true))
+                .exec(db)
+                .await?;
+        }
+    }
+    let dto = AccessDto {
+        active: access.active,
+        reason: access.reason,
+        subscription_type: row
+            .as_ref()
+            .and_then(|r| SubscriptionType::parse(&r.subscription_type))
+            .unwrap_or(SubscriptionType::Free),
+        current_period_end: row.as_ref().and_then(|r| r.current_period_end),
+        cancel_at_period_end: row.as_ref().is_some_and(|r| r.cancel_at_period_end),
+    };
+    Ok((access, dto))
+}
+
+/// The seed's `check_and_deactivate_expired_subscriptions`: turns off
+/// `is_active` where the paid period is over (past-due ones after the
+/// grace). One conditional statement each: idempotent, and safe when
+/// several instances run it at once.
+pub async fn deactivate_expired(
+    db: &impl ConnectionTrait,
+    grace: Duration,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let ended = status::Entity::update_many()
+        .col_expr(status::Column::IsActive, Expr::value(false))
+        .col_expr(status::Column::UpdatedAt, Expr::value(now))
+        .filter(status::Column::IsActive.eq(true))
+        .filter(status::Column::CurrentPeriodEnd.lte(now))
+        .filter(status::Column::StripeStatus.ne("past_due"))
+        .exec(db)
+        .await?;
+    let overdue = status::Entity::update_many()
+        .col_expr(status::Column::IsActive, Expr::value(false))
+        .col_expr(status::Column::UpdatedAt, Expr::value(now))
+        .filter(status::Column::IsActive.eq(true))
+        .filter(status::Column::StripeStatus.eq("past_due"))
+        .filter(status::Column::CurrentPeriodEnd.lte(now - grace))
+        .exec(db)
+        .await?;
+    Ok(ended.rows_affected + overdue.rows_affected)
+}
+
+/// DESIGN §5: a subscription Checkout Session for `plan`, on the user's
+/// Stripe customer (created once, with metadata `user_id`).
+#[tracing::instrument(skip(state, user), fields(user = %user.id))]
+pub async fn subscribe(
+    state: &crate::state::AppState,
+    user: &crate::auth::AuthUser,
+    plan: common::subscriptions::Plan,
+    now: DateTime<Utc>,
+) -> ApiResult<common::subscriptions::RedirectDto> {
+    use crate::error::ApiError;
+    use common::ErrorCode;
+    let grace = Duration::hours(state.settings.past_due_grace_hours);
+    let (own, _) = access_of(&state.db, user.id, Role::User, grace, now).await?;
+    if own.active {
+        return Err(ApiError::conflict(
+            ErrorCode::SubscriptionActive,
+            "a subscription is already active: manage it from the customer portal",
+        ));
+    }
+    let price_id = match (&state.local_gateway, plan) {
+        (Some(_), p) => crate::payments::local::subscriptions::price_id(p).to_owned(),
+        (None, common::subscriptions::Plan::Monthly) => state
+            .settings
+            .stripe_price_monthly
+            .clone()
+            .unwrap_or_default(),
+        (None, common::subscriptions::Plan::Yearly) => state
+            .settings
+            .stripe_price_yearly
+            .clone()
+            .unwrap_or_default(),
+    };
+    let gateway = state.gateway.as_ref();
+    let customer_id = match status::Entity::find_by_id(user.id)
+        .one(&state.db)
+        .await?
+        .and_then(|s| s.stripe_customer_id)
+    {
+        Some(c) => c,
+        None => {
+            let created = gateway
+                .create_customer(user.id, &user.email)
+                .await
+                .map_err(crate::domain::bookings::gateway_failed)?;
+            lock_status(&state.db, user.id, now).await?;
+            status::Entity::update_many()
+                .col_expr(
+                    status::Column::StripeCustomerId,
+                    Expr::value(created.clone()),
+                )
+                .filter(status::Column::UserId.eq(user.id))
+                .filter(status::Column::StripeCustomerId.is_null())
+                .exec(&state.db)
+                .await?;
+            // A concurrent request may have stored its own customer first: use that one.
+            status::Entity::find_by_id(user.id)
+                .one(&state.db)
+                .await?
+                .and_then(|s| s.stripe_customer_id)
+                .unwrap_or(created)
+        }
+    };
+    let public = &state.settings.public_url;
+    let checkout = gateway
+        .create_subscription_checkout(&crate::payments::SubscriptionCheckoutRequest {
+            user_id: user.id,
+            customer_id,
+            plan,
+            price_id,
+            success_url: format!("{public}/abonnement/merci"),
+            cancel_url: format!("{public}/abonnement"),
+        })
+        .await
+        .map_err(crate::domain::bookings::gateway_failed)?;
+    Ok(common::subscriptions::RedirectDto { url: checkout.url })
+}
+
+/// The Customer Portal for the user's Stripe customer.
+#[tracing::instrument(skip(state, user), fields(user = %user.id))]
+pub async fn portal(
+    state: &crate::state::AppState,
+    user: &crate::auth::AuthUser,
+) -> ApiResult<common::subscriptions::RedirectDto> {
+    let customer = status::Entity::find_by_id(user.id)
+        .one(&state.db)
+        .await?
+        .and_then(|s| s.stripe_customer_id)
+        .ok_or_else(|| {
+            crate::error::ApiError::conflict(
+                common::ErrorCode::NoSubscription,
+                "there is no subscription to manage yet",
+            )
+        })?;
+    let return_url = format!("{}/mon-compte", state.settings.public_url);
+    let url = state
+        .gateway
+        .create_portal_session(&customer, &return_url)
+        .await
+        .map_err(crate::domain::bookings::gateway_failed)?;
+    Ok(common::subscriptions::RedirectDto { url })
+}
+
+/// Every user with their subscription state, for admins; `active` filters.
+pub async fn subscribers(
+    db: &impl ConnectionTrait,
+    active: Option<bool>,
+) -> ApiResult<Vec<common::subscriptions::SubscriberDto>> {
+    let rows = users::Entity::find()
+        .find_also_related(status::Entity)
+        .order_by_asc(users::Column::Email)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(u, s)| common::subscriptions::SubscriberDto {
+            user_id: u.id,
+            email: u.email,
+            is_active: s.as_ref().is_some_and(|s| s.is_active),
+            subscription_type: s
+                .as_ref()
+                .and_then(|s| SubscriptionType::parse(&s.subscription_type))
+                .unwrap_or(SubscriptionType::Free),
+            stripe_status: s.as_ref().and_then(|s| s.stripe_status.clone()),
+            current_period_end: s.as_ref().and_then(|s| s.current_period_end),
+            cancel_at_period_end: s.as_ref().is_some_and(|s| s.cancel_at_period_end),
+            stripe_customer_id: s.as_ref().and_then(|s| s.stripe_customer_id.clone()),
+            stripe_subscription_id: s.as_ref().and_then(|s| s.stripe_subscription_id.clone()),
+            last_event_at: s.as_ref().and_then(|s| s.last_event_at),
+        })
+        .filter(|d| active.is_none_or(|a| d.is_active == a))
+        .collect())
+}

@@ -1,0 +1,84 @@
+//! Subscribing, the Customer Portal, and what my access is.
+
+use actix_web::{get, post, web};
+use chrono::{Duration, Utc};
+use common::subscriptions::{AccessDto, RedirectDto, SubscribeRequest};
+
+use crate::auth::AuthUser;
+use crate::domain::subscriptions;
+use crate::error::ApiResult;
+use crate::http::problems as p;
+use crate::state::AppState;
+
+/// Opens a subscription Checkout Session for the monthly or yearly plan;
+/// send the browser to `url`. 409 `subscription_active` when a
+/// subscription already gives access.
+#[utoipa::path(
+    tag = "subscriptions",
+    request_body = SubscribeRequest,
+    responses(
+        (status = 200, body = RedirectDto),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 409, response = p::Conflict),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 502, response = p::BadGateway),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/api/subscriptions/checkout")]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn subscribe(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<SubscribeRequest>,
+) -> ApiResult<web::Json<RedirectDto>> {
+    Ok(web::Json(
+        subscriptions::subscribe(&state, &user, body.plan, Utc::now()).await?,
+    ))
+}
+
+/// Opens the Customer Portal (change plan, payment method, cancel); send
+/// the browser to `url`. 409 `no_subscription` before any subscription.
+#[utoipa::path(
+    tag = "subscriptions",
+    responses(
+        (status = 200, body = RedirectDto),
+        (status = 401, response = p::Unauthorized),
+        (status = 409, response = p::Conflict),
+        (status = 502, response = p::BadGateway),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/api/subscriptions/portal")]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn open_portal(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> ApiResult<web::Json<RedirectDto>> {
+    Ok(web::Json(subscriptions::portal(&state, &user).await?))
+}
+
+/// Whether I may enter the members' area, and why. `reason` is one of
+/// `admin`, `subscribed`, `grace_period`, `no_subscription`,
+/// `period_ended`, `payment_failed`, `canceled`, `incomplete`, `paused`.
+#[utoipa::path(
+    tag = "subscriptions",
+    responses(
+        (status = 200, body = AccessDto),
+        (status = 401, response = p::Unauthorized),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/api/me/access")]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn my_access(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> ApiResult<web::Json<AccessDto>> {
+    let grace = Duration::hours(state.settings.past_due_grace_hours);
+    let (_, dto) =
+        subscriptions::access_of(&state.db, user.id, user.role, grace, Utc::now()).await?;
+    Ok(web::Json(dto))
+}

@@ -1,0 +1,672 @@
+//! Subscriptions: each event alone (both API shapes), the gate, the expiry
+//! sweep, the local gateway's whole story over HTTP, admin views.
+
+use chrono::{Duration, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, event, fixture, spawn_app, spawn_with};
+
+fn ts(d: chrono::DateTime<Utc>) -> i64 {
+    d.timestamp()
+}
+
+/// A subscription object (current shape: the period on the items).
+fn subscription(
+    id: &str,
+    user: &uuid::Uuid,
+    status: &str,
+    interval: &str,
+    period_end: i64,
+) -> Value {
+    let mut s = fixture("subscription");
+    s["id"] = json!(id);
+    s["customer"] = json!("cus_test_1");
+    s["status"] = json!(status);
+    s["cancel_at_period_end"] = json!(false);
+    s["metadata"] = json!({"user_id": user.to_string()});
+    let mut item = fixture("subscription_item");
+    item["current_period_end"] = json!(period_end);
+    item["price"]["recurring"] = json!({"interval": interval, "interval_count": 1});
+    s["items"] = json!({"object": "list", "data": [item]});
+    s
+}
+
+/// The same in the older shape: the period on the subscription, the
+/// interval on the plan.
+fn old_subscription(
+    id: &str,
+    user: &uuid::Uuid,
+    status: &str,
+    interval: &str,
+    period_end: i64,
+) -> Value {
+    let mut s = subscription(id, user, status, interval, period_end);
+    let mut item = s["items"]["data"][0].clone();
+    item.as_object_mut().unwrap().remove("current_period_end");
+    item.as_object_mut().unwrap().remove("price");
+    item["plan"]["interval"] = json!(interval);
+    s["items"]["data"] = json!([item]);
+    s["current_period_end"] = json!(period_end);
+    s
+}
+
+fn invoice(sub: &str, period_end: i64, current_shape: bool) -> Value {
+    let mut i = fixture("invoice");
+    i["customer"] = json!("cus_test_1");
+    i["customer_email"] = json!("marie@example.com");
+    let mut line = i["lines"]["data"][0].clone();
+    line["period"] = json!({"start": period_end - 30 * 86400, "end": period_end});
+    i["lines"]["data"] = json!([line]);
+    if current_shape {
+        i["subscription"] = Value::Null;
+        i["parent"] = json!({"type": "subscription_details", "subscription_details": {"subscription": sub, "metadata": {}}});
+    } else {
+        i.as_object_mut().unwrap().remove("parent");
+        i["subscription"] = json!(sub);
+    }
+    i
+}
+
+async fn access(app: &TestApp, token: &str) -> Value {
+    let a = app.get("/api/me/access", Some(token)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    a.body
+}
+
+/// Delivers `kind` with `object`, `created` at `at`.
+async fn send(app: &TestApp, kind: &str, object: Value, at: chrono::DateTime<Utc>) -> Value {
+    let mut e = event(kind, object);
+    e["created"] = json!(at.timestamp());
+    let a = app.deliver(&e).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    a.body
+}
+
+#[actix_web::test]
+async fn each_event_alone_in_both_shapes() {
+    let app = spawn_app().await;
+    let now = Utc::now();
+    let end = ts(now + Duration::days(30));
+
+    // created, current shape.
+    let (marie, token) = app.quick_user("marie@example.com").await;
+    assert_eq!(access(&app, &token).await["reason"], "no_subscription");
+    send(
+        &app,
+        "customer.subscription.created",
+        subscription("sub_a", &marie, "active", "month", end),
+        now,
+    )
+    .await;
+    let a = access(&app, &token).await;
+    assert_eq!(
+        (a["active"].as_bool(), a["reason"].as_str()),
+        (Some(true), Some("subscribed"))
+    );
+    assert_eq!(a["subscription_type"], "premium_monthly");
+    assert_eq!(
+        a["current_period_end"],
+        json!(chrono::DateTime::from_timestamp(end, 0).unwrap())
+    );
+
+    // created, older shape (yearly).
+    let (paul, paul_token) = app.quick_user("paul@example.com").await;
+    send(
+        &app,
+        "customer.subscription.created",
+        old_subscription("sub_b", &paul, "active", "year", end),
+        now,
+    )
+    .await;
+    let a = access(&app, &paul_token).await;
+    assert_eq!(
+        (a["active"].as_bool(), a["subscription_type"].as_str()),
+        (Some(true), Some("premium_yearly"))
+    );
+
+    // updated: cancel at period end.
+    let mut s = subscription("sub_a", &marie, "active", "month", end);
+    s["cancel_at_period_end"] = json!(true);
+    send(
+        &app,
+        "customer.subscription.updated",
+        s,
+        now + Duration::seconds(1),
+    )
+    .await;
+    assert_eq!(access(&app, &token).await["cancel_at_period_end"], true);
+
+    // invoice.payment_succeeded extends the period, in both shapes.
+    let later = ts(now + Duration::days(60));
+    send(
+        &app,
+        "invoice.payment_succeeded",
+        invoice("sub_a", later, true),
+        now + Duration::seconds(2),
+    )
+    .await;
+    assert_eq!(
+        access(&app, &token).await["current_period_end"],
+        json!(chrono::DateTime::from_timestamp(later, 0).unwrap())
+    );
+    send(
+        &app,
+        "invoice.payment_succeeded",
+        invoice("sub_b", later, false),
+        now + Duration::seconds(2),
+    )
+    .await;
+    assert_eq!(
+        access(&app, &paul_token).await["current_period_end"],
+        json!(chrono::DateTime::from_timestamp(later, 0).unwrap())
+    );
+
+    // invoice.payment_failed blocks at once (no grace by default).
+    send(
+        &app,
+        "invoice.payment_failed",
+        invoice("sub_b", later + 86400 * 30, false),
+        now + Duration::seconds(3),
+    )
+    .await;
+    let a = access(&app, &paul_token).await;
+    assert_eq!(
+        (a["active"].as_bool(), a["reason"].as_str()),
+        (Some(false), Some("payment_failed"))
+    );
+
+    // deleted: canceled, free, and the subscription id is cleared.
+    send(
+        &app,
+        "customer.subscription.deleted",
+        subscription("sub_a", &marie, "canceled", "month", end),
+        now + Duration::seconds(4),
+    )
+    .await;
+    let a = access(&app, &token).await;
+    assert_eq!(
+        (
+            a["active"].as_bool(),
+            a["reason"].as_str(),
+            a["subscription_type"].as_str()
+        ),
+        (Some(false), Some("canceled"), Some("free"))
+    );
+    let admin = app.admin_token().await;
+    let list = app.get("/api/admin/subscriptions", Some(&admin)).await;
+    let row = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["email"] == "marie@example.com")
+        .unwrap()
+        .clone();
+    assert_eq!(row["stripe_subscription_id"], Value::Null);
+    assert_eq!(row["is_active"], false);
+    assert_eq!(row["stripe_customer_id"], "cus_test_1");
+}
+
+#[actix_web::test]
+async fn the_user_is_found_by_customer_or_email_without_metadata() {
+    let app = spawn_app().await;
+    let now = Utc::now();
+    let (marie, token) = app.quick_user("marie@example.com").await;
+    // checkout.session.completed (subscription mode) ties the customer to the user.
+    let mut cs = fixture("checkout.session");
+    cs["mode"] = json!("subscription");
+    cs["customer"] = json!("cus_linked");
+    cs["subscription"] = json!("sub_linked");
+    cs["metadata"] = json!({"type": "subscription", "user_id": marie.to_string()});
+    assert_eq!(
+        send(&app, "checkout.session.completed", cs, now).await["outcome"],
+        "linked"
+    );
+    let mut s = subscription(
+        "sub_linked",
+        &marie,
+        "active",
+        "month",
+        ts(now + Duration::days(30)),
+    );
+    s["metadata"] = json!({});
+    s["customer"] = json!("cus_linked");
+    assert_eq!(
+        send(&app, "customer.subscription.created", s, now).await["outcome"],
+        "applied"
+    );
+    assert_eq!(access(&app, &token).await["active"], true);
+
+    // An invoice with nothing but the customer's e-mail.
+    let (_, paul_token) = app.quick_user("paul@example.com").await;
+    let mut i = invoice("sub_unknown", ts(now + Duration::days(30)), true);
+    i["customer"] = json!("cus_unknown");
+    i["customer_email"] = json!("Paul@Example.com");
+    assert_eq!(
+        send(&app, "invoice.payment_succeeded", i, now).await["outcome"],
+        "applied"
+    );
+    // Paid invoice alone: no subscription status yet, so still no access.
+    assert_eq!(access(&app, &paul_token).await["reason"], "no_subscription");
+
+    // Nobody: acknowledged and recorded as such.
+    let mut i = invoice("sub_x", ts(now), true);
+    i["customer"] = json!("cus_nobody");
+    i["customer_email"] = json!("nobody@example.com");
+    assert_eq!(
+        send(&app, "invoice.payment_succeeded", i, now).await["outcome"],
+        "unknown_user"
+    );
+}
+
+#[actix_web::test]
+async fn the_gate_blocks_inactive_users_lets_admins_in_and_notices_ended_periods() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let (marie, token) = app.quick_user("marie@example.com").await;
+    let a = app.get("/api/app/resources", Some(&token)).await;
+    a.assert_problem(403, "subscription_inactive");
+    assert_eq!(a.body["reason"], "no_subscription");
+    app.get("/api/app/resources", None)
+        .await
+        .assert_problem(401, "unauthorized");
+    assert_eq!(
+        app.get("/api/app/resources", Some(&admin)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(access(&app, &admin).await["reason"], "admin");
+
+    // A period that ends in two seconds: no event arrives, yet access ends.
+    let now = Utc::now();
+    let end = now + Duration::seconds(2);
+    send(
+        &app,
+        "customer.subscription.created",
+        subscription("sub_short", &marie, "active", "month", ts(end)),
+        now,
+    )
+    .await;
+    assert_eq!(
+        app.get("/api/app/resources", Some(&token)).await.status,
+        StatusCode::OK
+    );
+    let (paul, paul_token) = app.quick_user("paul@example.com").await;
+    send(
+        &app,
+        "customer.subscription.created",
+        subscription("sub_p", &paul, "active", "month", ts(end)),
+        now,
+    )
+    .await;
+
+    // Checks at a time past the end, as the clock will be.
+    let after = end + Duration::seconds(1);
+    let grace = Duration::zero();
+    let (acc, dto) = api::domain::subscriptions::access_of(
+        &app.state.db,
+        marie,
+        common::auth::Role::User,
+        grace,
+        after,
+    )
+    .await
+    .unwrap();
+    assert!(!acc.active);
+    assert_eq!(dto.reason, common::subscriptions::AccessReason::PeriodEnded);
+    // The check itself turned Marie's is_active off; the sweep does Paul's, once.
+    let n = api::domain::subscriptions::deactivate_expired(&app.state.db, grace, after)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(
+        api::domain::subscriptions::deactivate_expired(&app.state.db, grace, after)
+            .await
+            .unwrap(),
+        0
+    );
+    let inactive = app
+        .get("/api/admin/subscriptions?active=false", Some(&admin))
+        .await;
+    let emails: Vec<&str> = inactive
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["email"].as_str().unwrap())
+        .collect();
+    assert!(
+        emails.contains(&"marie@example.com") && emails.contains(&"paul@example.com"),
+        "{emails:?}"
+    );
+    let _ = paul_token;
+}
+
+#[actix_web::test]
+async fn a_grace_period_keeps_past_due_members_in_for_a_while() {
+    let app = spawn_with(&[("PAST_DUE_GRACE_HOURS", "48")]).await;
+    let (marie, token) = app.quick_user("marie@example.com").await;
+    let now = Utc::now();
+    send(
+        &app,
+        "customer.subscription.created",
+        subscription(
+            "sub_g",
+            &marie,
+            "past_due",
+            "month",
+            ts(now - Duration::hours(1)),
+        ),
+        now,
+    )
+    .await;
+    let a = access(&app, &token).await;
+    assert_eq!(
+        (a["active"].as_bool(), a["reason"].as_str()),
+        (Some(true), Some("grace_period"))
+    );
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn click(url: &str) -> String {
+    let res = no_redirects().post(url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{url}");
+    res.headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[actix_web::test]
+async fn local_gateway_subscribe_renew_fail_block_resubscribe() {
+    let app = spawn_app().await;
+    let token = app.register("marie@example.com").await;
+
+    // Subscribe (monthly) on the local Checkout page.
+    let r = app
+        .post(
+            "/api/subscriptions/checkout",
+            Some(&token),
+            json!({"plan": "monthly"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let url = r.body["url"].as_str().unwrap().to_owned();
+    let page = app
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Abonnement mensuel"), "{page}");
+    let back = click(&format!("{url}/pay")).await;
+    assert_eq!(back, format!("{}/abonnement/merci", app.base));
+    let a = access(&app, &token).await;
+    assert_eq!(
+        (a["active"].as_bool(), a["subscription_type"].as_str()),
+        (Some(true), Some("premium_monthly"))
+    );
+    let first_end = a["current_period_end"].clone();
+    assert_eq!(
+        app.get("/api/app/resources", Some(&token)).await.status,
+        StatusCode::OK
+    );
+
+    // Already subscribed: 409.
+    app.post(
+        "/api/subscriptions/checkout",
+        Some(&token),
+        json!({"plan": "yearly"}),
+    )
+    .await
+    .assert_problem(409, "subscription_active");
+
+    // Renew in the portal: the period moves on.
+    let p = app
+        .post("/api/subscriptions/portal", Some(&token), json!({}))
+        .await;
+    let portal = p.body["url"].as_str().unwrap().to_owned();
+    click(&format!("{portal}/renew")).await;
+    let a = access(&app, &token).await;
+    assert!(
+        a["current_period_end"].as_str().unwrap() > first_end.as_str().unwrap(),
+        "{a}"
+    );
+
+    // The next payment fails: blocked at once.
+    click(&format!("{portal}/fail")).await;
+    let a = access(&app, &token).await;
+    assert_eq!(
+        (a["active"].as_bool(), a["reason"].as_str()),
+        (Some(false), Some("payment_failed"))
+    );
+    app.get("/api/app/resources", Some(&token))
+        .await
+        .assert_problem(403, "subscription_inactive");
+    let html = app
+        .client
+        .get(&portal)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("past_due"), "{html}");
+
+    // Subscribe again (yearly): in again.
+    let r = app
+        .post(
+            "/api/subscriptions/checkout",
+            Some(&token),
+            json!({"plan": "yearly"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    click(&format!("{}/pay", r.body["url"].as_str().unwrap())).await;
+    let a = access(&app, &token).await;
+    assert_eq!(
+        (a["active"].as_bool(), a["subscription_type"].as_str()),
+        (Some(true), Some("premium_yearly"))
+    );
+    assert_eq!(
+        app.get("/api/app/resources", Some(&token)).await.status,
+        StatusCode::OK
+    );
+
+    // Cancel at period end: still in, flagged; cancel now: out.
+    let p = app
+        .post("/api/subscriptions/portal", Some(&token), json!({}))
+        .await;
+    let portal = p.body["url"].as_str().unwrap().to_owned();
+    click(&format!("{portal}/cancel-at-period-end")).await;
+    let a = access(&app, &token).await;
+    assert_eq!(
+        (a["active"].as_bool(), a["cancel_at_period_end"].as_bool()),
+        (Some(true), Some(true))
+    );
+    click(&format!("{portal}/cancel-now")).await;
+    let a = access(&app, &token).await;
+    assert_eq!(
+        (a["active"].as_bool(), a["reason"].as_str()),
+        (Some(false), Some("canceled"))
+    );
+}
+
+#[actix_web::test]
+async fn portal_needs_a_customer_and_checkout_a_known_plan() {
+    let app = spawn_app().await;
+    let (_, token) = app.quick_user("marie@example.com").await;
+    app.post("/api/subscriptions/portal", Some(&token), json!({}))
+        .await
+        .assert_problem(409, "no_subscription");
+    app.post(
+        "/api/subscriptions/checkout",
+        Some(&token),
+        json!({"plan": "weekly"}),
+    )
+    .await
+    .assert_problem(400, "bad_request");
+    app.post(
+        "/api/subscriptions/checkout",
+        None,
+        json!({"plan": "monthly"}),
+    )
+    .await
+    .assert_problem(401, "unauthorized");
+}
+
+#[actix_web::test]
+async fn admins_manage_resources_that_members_read_in_order() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let (_, user) = app.quick_user("marie@example.com").await;
+    let mk = |title: &str, kind: &str| json!({"title": title, "kind": kind, "url": "https://example.com/x", "body": "Texte"});
+    let a = app
+        .post(
+            "/api/admin/resources",
+            Some(&admin),
+            mk("Replay jour 1", "video"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert_eq!(a.body["position"], 0);
+    // Other kinds keep a body as their description.
+    assert_eq!(a.body["body"], "Texte");
+    let b = app
+        .post("/api/admin/resources", Some(&admin), mk("Fiche", "text"))
+        .await;
+    assert_eq!(b.body["position"], 1);
+    assert_eq!(b.body["url"], Value::Null);
+    let bad = app
+        .post(
+            "/api/admin/resources",
+            Some(&admin),
+            json!({"title": "x", "kind": "link"}),
+        )
+        .await;
+    bad.assert_problem(422, "validation_failed");
+    app.post("/api/admin/resources", Some(&user), mk("x", "link"))
+        .await
+        .assert_problem(403, "forbidden");
+
+    let (a_id, b_id) = (
+        a.body["id"].as_str().unwrap(),
+        b.body["id"].as_str().unwrap(),
+    );
+    let order = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/admin/resources/order",
+            Some(&admin),
+            Some(json!({"ids": [b_id, a_id]})),
+        )
+        .await;
+    assert_eq!(order.status, StatusCode::OK, "{}", order.body);
+    assert_eq!(order.body[0]["id"], b_id);
+    app.call(
+        reqwest::Method::PUT,
+        "/api/admin/resources/order",
+        Some(&admin),
+        Some(json!({"ids": [a_id]})),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+
+    let e = app
+        .patch(
+            &format!("/api/admin/resources/{a_id}"),
+            Some(&admin),
+            json!({"title": "Replay J1"}),
+        )
+        .await;
+    assert_eq!(e.body["title"], "Replay J1");
+    let members = app.get("/api/app/resources", Some(&admin)).await;
+    let titles: Vec<&str> = members
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Fiche", "Replay J1"]);
+    assert_eq!(
+        app.delete(&format!("/api/admin/resources/{b_id}"), Some(&admin))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    app.delete(&format!("/api/admin/resources/{b_id}"), Some(&admin))
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(
+        app.get("/api/admin/resources", Some(&admin))
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn admin_subscriptions_filter_by_activity() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let (marie, _) = app.quick_user("marie@example.com").await;
+    app.quick_user("paul@example.com").await;
+    let now = Utc::now();
+    send(
+        &app,
+        "customer.subscription.created",
+        subscription(
+            "sub_m",
+            &marie,
+            "active",
+            "month",
+            ts(now + Duration::days(30)),
+        ),
+        now,
+    )
+    .await;
+    let emails = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let active = app
+        .get("/api/admin/subscriptions?active=true", Some(&admin))
+        .await;
+    assert_eq!(emails(&active.body), ["marie@example.com"]);
+    let inactive = app
+        .get("/api/admin/subscriptions?active=false", Some(&admin))
+        .await;
+    assert!(emails(&inactive.body).contains(&"paul@example.com".to_owned()));
+    assert!(!emails(&inactive.body).contains(&"marie@example.com".to_owned()));
+    assert_eq!(
+        app.get("/api/admin/subscriptions", Some(&admin))
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    app.get("/api/admin/subscriptions?active=maybe", Some(&admin))
+        .await
+        .assert_problem(400, "bad_request");
+}

@@ -1,0 +1,327 @@
+//! `cargo run --release -p bench --bin booking_rush [-- CLIENTS SECONDS]`
+//!
+//! Holds per second through the real api (HTTP, auth, the hold
+//! transaction) for CLIENTS concurrent clients on PostgreSQL, beside
+//! pgbench running the same SQL transaction against the same database in
+//! the same run. Prints both, the ratio, and the api's latency percentiles.
+//! Goal: ratio ≥ 0.5 and p99 < 1 s at 256 clients.
+
+use std::collections::HashMap;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use api::config::Settings;
+use api::startup::Application;
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, EntityTrait};
+use uuid::Uuid;
+
+/// Sessions to spread holds over; each (session, user) pair is used once.
+const SESSIONS: usize = 400;
+/// Users per api client: a client moves to its next user after SESSIONS holds.
+const USERS_PER_CLIENT: usize = 8;
+/// The api's pool size; pgbench gets as many connections.
+const DB_CONNECTIONS: usize = 32;
+
+struct Args {
+    clients: usize,
+    seconds: u64,
+    admin_url: String,
+}
+
+fn args() -> Result<Args, String> {
+    let mut it = std::env::args().skip(1);
+    let clients = it
+        .next()
+        .map_or(Ok(256), |s| s.parse().map_err(|_| format!("CLIENTS: {s}")))?;
+    let seconds = it
+        .next()
+        .map_or(Ok(10), |s| s.parse().map_err(|_| format!("SECONDS: {s}")))?;
+    let admin_url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    Ok(Args {
+        clients,
+        seconds,
+        admin_url,
+    })
+}
+
+fn db_url(admin_url: &str, name: &str) -> String {
+    let base = admin_url.split('?').next().unwrap_or(admin_url);
+    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+    format!("{prefix}/{name}")
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("booking_rush: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let args = args()?;
+    let name = format!("immersion_bench_{}", Uuid::new_v4().simple());
+    let admin = Database::connect(&args.admin_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = db_url(&args.admin_url, &name);
+    let result = bench(&args, &url).await;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .map_err(|e| e.to_string())?;
+    result
+}
+
+async fn bench(args: &Args, url: &str) -> Result<(), String> {
+    let vars: HashMap<String, String> = [
+        ("DATABASE_URL", url),
+        ("BIND_ADDR", "127.0.0.1:0"),
+        ("JWT_SECRET", "bench-secret-bench-secret-bench-secret"),
+        ("DEMO_DATA", "false"),
+        ("JOBS_ENABLED", "false"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_bench"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let settings = Settings::from_vars(&vars).map_err(|e| e.to_string())?;
+    let app = Application::build(settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    actix_web::rt::spawn(app.run_until_stopped());
+    let db = &state.db;
+
+    // Sessions that never fill up, so every attempt is a real hold.
+    let start = Utc::now().date_naive() + chrono::Duration::days(60);
+    let mut session_ids = Vec::with_capacity(SESSIONS);
+    for _ in 0..SESSIONS {
+        let id = Uuid::new_v4();
+        entity::immersion_sessions::Entity::insert(entity::immersion_sessions::ActiveModel {
+            id: Set(id),
+            starts_on: Set(start),
+            ends_on: Set(start + chrono::Duration::days(4)),
+            max_places: Set(10_000_000),
+            reserved_places: Set(0),
+            status: Set("open".into()),
+            closed_by_admin: Set(false),
+            location: Set("Paris".into()),
+            price_cents: Set(199_700),
+            currency: Set("EUR".into()),
+            description: Set(None),
+            is_active: Set(true),
+            created_at: Set(Utc::now()),
+            updated_at: Set(Utc::now()),
+        })
+        .exec(db)
+        .await
+        .map_err(|e| e.to_string())?;
+        session_ids.push(id);
+    }
+    let mut tokens = Vec::with_capacity(args.clients);
+    for c in 0..args.clients {
+        let mut mine = Vec::with_capacity(USERS_PER_CLIENT);
+        for u in 0..USERS_PER_CLIENT {
+            let user = api::domain::users::insert_user(
+                db,
+                &format!("client{c}-user{u}@bench.test"),
+                "!".into(),
+                common::auth::Role::User,
+                common::auth::License::None,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            mine.push(
+                state
+                    .tokens
+                    .issue(user.id, Utc::now())
+                    .map_err(|e| e.to_string())?
+                    .0,
+            );
+        }
+        tokens.push(mine);
+    }
+
+    let (holds, latencies, errors) = api_load(
+        &base,
+        &session_ids,
+        tokens,
+        Duration::from_secs(args.seconds),
+    )
+    .await;
+    let api_rate = holds as f64 / args.seconds as f64;
+
+    let pg_tps = pgbench(url, db, &session_ids, args.seconds).await?;
+
+    let pct = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies[i].as_secs_f64() * 1000.0
+    };
+    let ratio = api_rate / pg_tps;
+    println!(
+        "booking_rush on PostgreSQL, {} clients, {} s",
+        args.clients, args.seconds
+    );
+    println!(
+        "  api      {api_rate:9.1} holds/s   p50 {:6.1} ms   p99 {:6.1} ms   errors {errors}",
+        pct(0.50),
+        pct(0.99)
+    );
+    println!(
+        "  pgbench  {pg_tps:9.1} tps       ({DB_CONNECTIONS} connections, the same SQL transaction)"
+    );
+    println!(
+        "  ratio api/pgbench {ratio:.2} (goal >= 0.50: {}); p99 goal < 1000 ms: {}",
+        if ratio >= 0.5 { "met" } else { "not met" },
+        if pct(0.99) < 1000.0 { "met" } else { "not met" }
+    );
+    Ok(())
+}
+
+/// Every client holds seats back to back until the time is up.
+async fn api_load(
+    base: &str,
+    sessions: &[Uuid],
+    tokens: Vec<Vec<String>>,
+    length: Duration,
+) -> (usize, Vec<Duration>, usize) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()
+        .unwrap_or_default();
+    let deadline = Instant::now() + length;
+    let mut set = tokio::task::JoinSet::new();
+    for mine in tokens {
+        let (client, base, sessions) = (client.clone(), base.to_owned(), sessions.to_vec());
+        set.spawn(async move {
+            let (mut ok, mut errors, mut lat) = (0usize, 0usize, Vec::new());
+            let mut j = 0usize;
+            while Instant::now() < deadline {
+                let (user, session) = (j / sessions.len(), sessions[j % sessions.len()]);
+                let Some(token) = mine.get(user) else { break };
+                j += 1;
+                let t0 = Instant::now();
+                let res = client
+                    .post(format!("{base}/api/sessions/{session}/checkout"))
+                    .bearer_auth(token)
+                    .send()
+                    .await;
+                lat.push(t0.elapsed());
+                match res {
+                    Ok(r) if r.status().as_u16() == 201 => ok += 1,
+                    _ => errors += 1,
+                }
+            }
+            (ok, errors, lat)
+        });
+    }
+    let mut holds = 0;
+    let mut errors = 0;
+    let mut latencies = Vec::new();
+    for (ok, err, lat) in set.join_all().await {
+        holds += ok;
+        errors += err;
+        latencies.extend(lat);
+    }
+    latencies.sort();
+    (holds, latencies, errors)
+}
+
+/// pgbench runs the hold transaction the api runs: find the user, take a
+/// seat with the conditional update, read the price, insert the booking.
+async fn pgbench(
+    url: &str,
+    db: &sea_orm::DatabaseConnection,
+    sessions: &[Uuid],
+    seconds: u64,
+) -> Result<f64, String> {
+    let run =
+        |sql: String| async move { db.execute_unprepared(&sql).await.map_err(|e| e.to_string()) };
+    run("CREATE TABLE bench_sessions (n int PRIMARY KEY, id uuid NOT NULL)".into()).await?;
+    let values: Vec<String> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("({}, '{id}')", i + 1))
+        .collect();
+    run(format!(
+        "INSERT INTO bench_sessions VALUES {}",
+        values.join(",")
+    ))
+    .await?;
+    // Enough fresh users that every transaction has its own.
+    run(
+        "CREATE TABLE bench_users (n bigint PRIMARY KEY, id uuid NOT NULL, email text NOT NULL)"
+            .into(),
+    )
+    .await?;
+    run("INSERT INTO users (id, email, password_hash, role, license, created_at, updated_at) \
+         SELECT gen_random_uuid(), 'pgbench' || n || '@bench.test', '!', 'user', 'none', now(), now() \
+         FROM generate_series(1, 400000) n"
+        .into())
+    .await?;
+    run("INSERT INTO bench_users SELECT row_number() OVER (), id, email FROM users WHERE email LIKE 'pgbench%'".into()).await?;
+    run("CREATE SEQUENCE bench_seq".into()).await?;
+    run("ANALYZE".into()).await?;
+
+    let script = format!(
+        r#"\set s random(1, {sessions})
+BEGIN;
+SELECT id AS uid, email AS uemail FROM bench_users WHERE n = (SELECT nextval('bench_seq')) \gset
+SELECT id AS sid FROM bench_sessions WHERE n = :s \gset
+UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CASE WHEN closed_by_admin OR starts_on <= CURRENT_DATE THEN 'closed' WHEN reserved_places + 1 >= max_places THEN 'full' ELSE 'open' END, updated_at = now() WHERE id = :sid AND reserved_places < max_places AND is_active AND NOT closed_by_admin AND starts_on > CURRENT_DATE;
+SELECT price_cents, currency FROM immersion_sessions WHERE id = :sid;
+INSERT INTO immersion_bookings (id, session_id, user_id, user_email, status, hold_expires_at, amount_cents, currency, created_at, updated_at) VALUES (gen_random_uuid(), :sid, :uid, :uemail, 'held', now() + interval '30 minutes', 199700, 'EUR', now(), now());
+COMMIT;
+"#,
+        sessions = sessions.len()
+    );
+    let dir = std::env::temp_dir().join(format!("booking_rush_{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join("hold.sql");
+    std::fs::write(&file, script).map_err(|e| e.to_string())?;
+    let out = Command::new("pgbench")
+        .args([
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &DB_CONNECTIONS.to_string(),
+            "-j",
+            "2",
+            "-T",
+            &seconds.to_string(),
+            "-f",
+        ])
+        .arg(&file)
+        .arg(url)
+        .output()
+        .map_err(|e| format!("pgbench: {e} (install postgresql-contrib)"))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        return Err(format!(
+            "pgbench failed: {}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("no tps in pgbench output: {text}"))
+}

@@ -1,0 +1,254 @@
+//! Members' access: the one pure rule that decides it (DESIGN invariant
+//! 6), and the subscription JSON shapes.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Role;
+
+/// Why access is granted or refused. Stable: clients switch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AccessReason {
+    /// Admins always have access.
+    Admin,
+    /// An active (or trialing) subscription whose period has not ended.
+    Subscribed,
+    /// A payment is past due but still within the grace period.
+    GracePeriod,
+    /// No subscription at all.
+    NoSubscription,
+    /// The paid period is over.
+    PeriodEnded,
+    /// A payment failed (Stripe status `past_due` or `unpaid`).
+    PaymentFailed,
+    /// The subscription was cancelled.
+    Canceled,
+    /// The first payment never completed (`incomplete`, `incomplete_expired`).
+    Incomplete,
+    /// The subscription is paused.
+    Paused,
+}
+
+impl AccessReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Subscribed => "subscribed",
+            Self::GracePeriod => "grace_period",
+            Self::NoSubscription => "no_subscription",
+            Self::PeriodEnded => "period_ended",
+            Self::PaymentFailed => "payment_failed",
+            Self::Canceled => "canceled",
+            Self::Incomplete => "incomplete",
+            Self::Paused => "paused",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub active: bool,
+    pub reason: AccessReason,
+}
+
+impl Access {
+    fn allow(reason: AccessReason) -> Self {
+        Self {
+            active: true,
+            reason,
+        }
+    }
+    fn deny(reason: AccessReason) -> Self {
+        Self {
+            active: false,
+            reason,
+        }
+    }
+}
+
+/// Decides access from the role, the Stripe status, the end of the paid
+/// period, the past-due grace and the time. Every guard calls this.
+pub fn decide_access(
+    role: Role,
+    stripe_status: Option<&str>,
+    current_period_end: Option<DateTime<Utc>>,
+    past_due_grace: Duration,
+    now: DateTime<Utc>,
+) -> Access {
+    if role == Role::Admin {
+        return Access::allow(AccessReason::Admin);
+    }
+    let Some(status) = stripe_status else {
+        return Access::deny(AccessReason::NoSubscription);
+    };
+    let period_running = current_period_end.is_some_and(|end| end > now);
+    match status {
+        "active" | "trialing" if period_running => Access::allow(AccessReason::Subscribed),
+        "active" | "trialing" => Access::deny(AccessReason::PeriodEnded),
+        // Grace counts from the end of the period that went unpaid.
+        "past_due" => match current_period_end {
+            Some(end) if end + past_due_grace > now && past_due_grace > Duration::zero() => {
+                Access::allow(AccessReason::GracePeriod)
+            }
+            _ => Access::deny(AccessReason::PaymentFailed),
+        },
+        "unpaid" => Access::deny(AccessReason::PaymentFailed),
+        "canceled" => Access::deny(AccessReason::Canceled),
+        "incomplete" | "incomplete_expired" => Access::deny(AccessReason::Incomplete),
+        "paused" => Access::deny(AccessReason::Paused),
+        _ => Access::deny(AccessReason::NoSubscription),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionType {
+    Free,
+    PremiumMonthly,
+    PremiumYearly,
+}
+
+impl SubscriptionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Free => "free",
+            Self::PremiumMonthly => "premium_monthly",
+            Self::PremiumYearly => "premium_yearly",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "free" => Some(Self::Free),
+            "premium_monthly" => Some(Self::PremiumMonthly),
+            "premium_yearly" => Some(Self::PremiumYearly),
+            _ => None,
+        }
+    }
+}
+
+/// `GET /api/me/access`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessDto {
+    pub active: bool,
+    pub reason: AccessReason,
+    pub subscription_type: SubscriptionType,
+    pub current_period_end: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Plan {
+    Monthly,
+    Yearly,
+}
+
+/// `POST /api/subscriptions/checkout`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeRequest {
+    pub plan: Plan,
+}
+
+/// A user and their subscription, for admins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SubscriberDto {
+    pub user_id: uuid::Uuid,
+    pub email: String,
+    pub is_active: bool,
+    pub subscription_type: SubscriptionType,
+    pub stripe_status: Option<String>,
+    pub current_period_end: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+    pub stripe_customer_id: Option<String>,
+    pub stripe_subscription_id: Option<String>,
+    pub last_event_at: Option<DateTime<Utc>>,
+}
+
+/// A URL to send the browser to (Checkout, the Customer Portal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RedirectDto {
+    pub url: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    /// The access table: statuses × period end past/future × grace × role.
+    #[test]
+    fn access_table() {
+        let now = t("2030-06-01T12:00:00Z");
+        let future = Some(now + Duration::days(10));
+        let past = Some(now - Duration::hours(2));
+        let no_grace = Duration::zero();
+        let grace = Duration::hours(48);
+        use AccessReason as R;
+        type Case = (
+            &'static str,
+            Option<DateTime<Utc>>,
+            Duration,
+            (bool, AccessReason),
+        );
+        let cases: &[Case] = &[
+            ("active", future, no_grace, (true, R::Subscribed)),
+            ("active", past, no_grace, (false, R::PeriodEnded)),
+            ("active", None, no_grace, (false, R::PeriodEnded)),
+            ("active", past, grace, (false, R::PeriodEnded)),
+            ("trialing", future, no_grace, (true, R::Subscribed)),
+            ("trialing", past, no_grace, (false, R::PeriodEnded)),
+            ("past_due", future, no_grace, (false, R::PaymentFailed)),
+            ("past_due", past, no_grace, (false, R::PaymentFailed)),
+            ("past_due", past, grace, (true, R::GracePeriod)),
+            ("past_due", future, grace, (true, R::GracePeriod)),
+            (
+                "past_due",
+                Some(now - Duration::hours(49)),
+                grace,
+                (false, R::PaymentFailed),
+            ),
+            ("unpaid", future, grace, (false, R::PaymentFailed)),
+            ("canceled", future, grace, (false, R::Canceled)),
+            ("canceled", past, no_grace, (false, R::Canceled)),
+            ("incomplete", future, grace, (false, R::Incomplete)),
+            ("incomplete_expired", past, grace, (false, R::Incomplete)),
+            ("paused", future, grace, (false, R::Paused)),
+            ("something_new", future, grace, (false, R::NoSubscription)),
+        ];
+        for (status, end, g, (active, reason)) in cases {
+            let got = decide_access(Role::User, Some(status), *end, *g, now);
+            assert_eq!(
+                (got.active, got.reason),
+                (*active, *reason),
+                "{status} {end:?} {g:?}"
+            );
+            // Admins: always in, whatever the subscription says.
+            let admin = decide_access(Role::Admin, Some(status), *end, *g, now);
+            assert_eq!((admin.active, admin.reason), (true, R::Admin));
+        }
+        let none = decide_access(Role::User, None, None, grace, now);
+        assert_eq!((none.active, none.reason), (false, R::NoSubscription));
+        assert!(decide_access(Role::Admin, None, None, no_grace, now).active);
+    }
+
+    #[test]
+    fn the_period_end_itself_is_already_over() {
+        let now = t("2030-06-01T12:00:00Z");
+        assert!(
+            !decide_access(Role::User, Some("active"), Some(now), Duration::zero(), now).active
+        );
+    }
+}
