@@ -427,6 +427,8 @@ mod tests {
             ("JWT_SECRET", "super-secret-value-that-is-long-enough"),
             ("STRIPE_SECRET_KEY", "sk_test_shouldnotleak"),
             ("STRIPE_WEBHOOK_SECRET", "whsec_one,whsec_two"),
+            ("STRIPE_PRICE_MONTHLY", "price_m"),
+            ("STRIPE_PRICE_YEARLY", "price_y"),
             ("SMTP_URL", "smtp://user:hunter2@mail"),
         ]))
         .unwrap();
@@ -435,6 +437,14 @@ mod tests {
             assert!(!dump.contains(secret), "{secret} leaked: {dump}");
         }
         assert_eq!(s.stripe_webhook_secrets.len(), 2);
+    }
+
+    #[test]
+    fn stripe_needs_its_webhook_secret_and_both_prices() {
+        let err = Settings::from_vars(&vars(&[("STRIPE_SECRET_KEY", "sk_test_x")])).unwrap_err();
+        for key in ["STRIPE_WEBHOOK_SECRET", "STRIPE_PRICE_MONTHLY", "STRIPE_PRICE_YEARLY"] {
+            assert!(err.0.iter().any(|l| l.starts_with(key)), "{key}: {err}");
+        }
     }
 
     #[test]
