@@ -442,7 +442,11 @@ mod tests {
     #[test]
     fn stripe_needs_its_webhook_secret_and_both_prices() {
         let err = Settings::from_vars(&vars(&[("STRIPE_SECRET_KEY", "sk_test_x")])).unwrap_err();
-        for key in ["STRIPE_WEBHOOK_SECRET", "STRIPE_PRICE_MONTHLY", "STRIPE_PRICE_YEARLY"] {
+        for key in [
+            "STRIPE_WEBHOOK_SECRET",
+            "STRIPE_PRICE_MONTHLY",
+            "STRIPE_PRICE_YEARLY",
+        ] {
             assert!(err.0.iter().any(|l| l.starts_with(key)), "{key}: {err}");
         }
     }

@@ -92,22 +92,11 @@ pub async fn hold(
 ) -> ApiResult<CheckoutResponse> {
     let today = today_at_venue(now);
     let hold_expires_at = now + Duration::minutes(state.settings.hold_minutes);
-    let existing = bookings::Entity::find()
-        .filter(Column::SessionId.eq(session_id))
-        .filter(Column::UserId.eq(user.id))
-        .filter(Column::Status.is_in([
-            BookingStatus::Held.as_str(),
-            BookingStatus::Confirmed.as_str(),
-        ]))
-        .one(&state.db)
-        .await?;
-    if existing.is_some() {
-        return Err(already_booked());
-    }
     let txn = state.db.begin().await?;
-    match seats::take(&txn, session_id, today, true).await? {
-        Ok(()) => {}
+    let session = match seats::take(&txn, session_id, today, true, Some(user.id)).await? {
+        Ok(session) => session,
         Err(NoSeat::NotFound) => return Err(ApiError::not_found("session")),
+        Err(NoSeat::AlreadyBooked) => return Err(already_booked()),
         Err(NoSeat::Closed) => {
             return Err(ApiError::conflict(
                 ErrorCode::SessionClosed,
@@ -120,11 +109,7 @@ pub async fn hold(
                 "no place is left in this session",
             ));
         }
-    }
-    let session = sessions::Entity::find_by_id(session_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| ApiError::not_found("session"))?;
+    };
     let booking_id = Uuid::new_v4();
     let inserted = bookings::Entity::insert(bookings::ActiveModel {
         id: Set(booking_id),
@@ -315,22 +300,11 @@ pub async fn apply_payment(
         }
         BookingStatus::Expired | BookingStatus::Cancelled => {
             let lapsed = [BookingStatus::Expired, BookingStatus::Cancelled];
-            // A seat the user already holds again in this session would make
-            // two: refund this payment instead.
-            let other_active = bookings::Entity::find()
-                .filter(Column::SessionId.eq(booking.session_id))
-                .filter(Column::UserId.eq(booking.user_id))
-                .filter(Column::Status.is_in([
-                    BookingStatus::Held.as_str(),
-                    BookingStatus::Confirmed.as_str(),
-                ]))
-                .one(txn)
-                .await?;
-            if other_active.is_none()
-                && seats::take(txn, booking.session_id, today, false)
-                    .await?
-                    .is_ok()
-            {
+            // A free seat, unless the user already holds one again in this
+            // session (that would make two): otherwise refund this payment.
+            let seat =
+                seats::take(txn, booking.session_id, today, false, Some(booking.user_id)).await?;
+            if seat.is_ok() {
                 if !transition(txn, booking.id, &lapsed, BookingStatus::Confirmed, paid).await? {
                     return Err(ApiError::internal(
                         "booking changed while confirming a late payment",

@@ -4,10 +4,11 @@
 
 use chrono::NaiveDate;
 use common::sessions::SessionStatus;
-use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use entity::immersion_bookings as bookings;
 use entity::immersion_sessions::{self as sessions, Column};
 
 /// The status once `reserved_places` has moved by `delta`.
@@ -34,17 +35,22 @@ pub enum NoSeat {
     NotFound,
     Closed,
     Full,
+    /// The user already holds or has a seat in this session.
+    AlreadyBooked,
 }
 
-/// Takes one seat of a bookable session: active, not closed, not started,
-/// not full. `open_only` is false for a late payment, which may take any
-/// free seat of a session that still exists.
+/// Takes one seat and returns the session as updated. With `open_only`,
+/// the session must be bookable (active, not closed, not started); a late
+/// payment passes false and may take any free seat. With `for_user`, the
+/// seat is taken only if that user holds none there yet — in the same
+/// statement, so the common case costs one round trip.
 pub async fn take(
     db: &impl ConnectionTrait,
     session_id: Uuid,
     today: NaiveDate,
     open_only: bool,
-) -> Result<Result<(), NoSeat>, DbErr> {
+    for_user: Option<Uuid>,
+) -> Result<Result<sessions::Model, NoSeat>, DbErr> {
     let mut update = sessions::Entity::update_many()
         .col_expr(
             Column::ReservedPlaces,
@@ -60,10 +66,24 @@ pub async fn take(
             .filter(Column::ClosedByAdmin.eq(false))
             .filter(Column::StartsOn.gt(today));
     }
-    if update.exec(db).await?.rows_affected == 1 {
-        return Ok(Ok(()));
+    if let Some(user) = for_user {
+        update = update.filter(Expr::exists(active_booking(session_id, user)).not());
     }
-    // Nothing changed: say why, from the row as it is now.
+    if let Some(updated) = update.exec_with_returning(db).await?.into_iter().next() {
+        return Ok(Ok(updated));
+    }
+    // Nothing changed: say why, from the rows as they are now.
+    if let Some(user) = for_user
+        && bookings::Entity::find()
+            .filter(bookings::Column::SessionId.eq(session_id))
+            .filter(bookings::Column::UserId.eq(user))
+            .filter(bookings::Column::Status.is_in(ACTIVE))
+            .one(db)
+            .await?
+            .is_some()
+    {
+        return Ok(Err(NoSeat::AlreadyBooked));
+    }
     let Some(s) = sessions::Entity::find_by_id(session_id).one(db).await? else {
         return Ok(Err(NoSeat::NotFound));
     };
@@ -74,6 +94,19 @@ pub async fn take(
     } else {
         NoSeat::Full
     }))
+}
+
+/// Statuses that occupy a seat.
+const ACTIVE: [&str; 2] = ["held", "confirmed"];
+
+fn active_booking(session_id: Uuid, user: Uuid) -> SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(bookings::Entity)
+        .and_where(Expr::col((bookings::Entity, bookings::Column::SessionId)).eq(session_id))
+        .and_where(Expr::col((bookings::Entity, bookings::Column::UserId)).eq(user))
+        .and_where(Expr::col((bookings::Entity, bookings::Column::Status)).is_in(ACTIVE))
+        .to_owned()
 }
 
 /// Gives one seat back.

@@ -10,6 +10,7 @@ mod cli;
 mod compose;
 mod demo;
 mod errors;
+mod localstripe;
 mod mail;
 mod openapi;
 mod rate_limit;

@@ -4,6 +4,8 @@
 //! sweep, and the admin's view.
 
 pub mod sync;
+#[cfg(test)]
+mod sync_tests;
 
 use std::collections::HashMap;
 
