@@ -34,7 +34,8 @@ fn lifecycle(sub: &str, start: i64, gaps: &[i64], len: usize, ids: u64) -> Vec<D
     let mut t = start;
     let mut out = Vec::new();
     let period = |t: i64| at(t + 30 * 86_400);
-    let steps: [(&str, &dyn Fn(EventKey, i64) -> SubEvent); 6] = [
+    type Step<'a> = (&'a str, &'a dyn Fn(EventKey, i64) -> SubEvent);
+    let steps: [Step; 6] = [
         ("customer.subscription.created", &|key, t| {
             SubEvent::Subscription {
                 key,
