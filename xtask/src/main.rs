@@ -55,8 +55,12 @@ fn run(extra: &[String]) -> Result<(), String> {
 }
 
 /// The Python packages the tests call: the official Stripe SDK signs
-/// webhook payloads exactly as Stripe does.
-const PYTHON_PACKAGES: &[(&str, &str)] = &[("stripe", "stripe==16.1.0")];
+/// webhook payloads exactly as Stripe does; localstripe simulates Stripe's
+/// customers and subscriptions and sends its own signed webhooks.
+const PYTHON_PACKAGES: &[(&str, &str)] = &[
+    ("stripe", "stripe==16.1.0"),
+    ("localstripe", "localstripe==1.15.10"),
+];
 
 fn ensure_python_packages() -> Result<(), String> {
     for (module, requirement) in PYTHON_PACKAGES {

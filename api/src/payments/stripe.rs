@@ -43,6 +43,20 @@ impl StripeGateway {
     }
 }
 
+impl StripeGateway {
+    /// Creates a Checkout Session and answers where to send the browser.
+    async fn open(&self, params: CreateCheckoutSession) -> Result<CheckoutSession, GatewayError> {
+        let session = params.send(&self.client).await.map_err(failed)?;
+        let url = session.url.ok_or_else(|| {
+            GatewayError("Stripe returned a Checkout Session without a URL".into())
+        })?;
+        Ok(CheckoutSession {
+            id: session.id.to_string(),
+            url,
+        })
+    }
+}
+
 /// Stripe's own message, without the debug dump of the whole error.
 fn message(e: &StripeError) -> String {
     match e {
@@ -129,17 +143,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         req: &CheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
-        let session = checkout_params(req)
-            .send(&self.client)
-            .await
-            .map_err(failed)?;
-        let url = session.url.ok_or_else(|| {
-            GatewayError("Stripe returned a Checkout Session without a URL".into())
-        })?;
-        Ok(CheckoutSession {
-            id: session.id.to_string(),
-            url,
-        })
+        self.open(checkout_params(req)).await
     }
 
     async fn expire_checkout(&self, checkout_session_id: &str) -> Result<(), GatewayError> {
@@ -184,17 +188,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         req: &SubscriptionCheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
-        let session = subscription_params(req)
-            .send(&self.client)
-            .await
-            .map_err(failed)?;
-        let url = session.url.ok_or_else(|| {
-            GatewayError("Stripe returned a Checkout Session without a URL".into())
-        })?;
-        Ok(CheckoutSession {
-            id: session.id.to_string(),
-            url,
-        })
+        self.open(subscription_params(req)).await
     }
 
     async fn create_portal_session(

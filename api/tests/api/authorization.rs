@@ -91,6 +91,72 @@ async fn authorization_matrix() {
             row,
         ));
     }
+    // Bookings: the user's own booking, which the other user may not see.
+    let held = app.hold(&public_id, &user).await;
+    let booking = held["booking_id"].as_str().unwrap().to_owned();
+    cases.extend([
+        (
+            Method::GET,
+            "/api/me/bookings".to_owned(),
+            None,
+            [401, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            format!("/api/bookings/{booking}"),
+            None,
+            [401, 200, 404, 200],
+        ),
+        (
+            Method::GET,
+            format!("/api/admin/sessions/{public_id}/bookings"),
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            Method::GET,
+            "/api/me/access".to_owned(),
+            None,
+            [401, 200, 200, 200],
+        ),
+        (
+            Method::GET,
+            "/api/app/resources".to_owned(),
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            Method::GET,
+            "/api/admin/resources".to_owned(),
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            Method::POST,
+            "/api/admin/resources".to_owned(),
+            Some(json!({"title": "Replay", "kind": "link", "url": "https://example.com"})),
+            [401, 403, 403, 201],
+        ),
+        (
+            Method::GET,
+            "/api/admin/subscriptions".to_owned(),
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            Method::POST,
+            "/api/subscriptions/portal".to_owned(),
+            Some(json!({})),
+            [401, 409, 409, 409],
+        ),
+    ]);
+    // Cancelling: the other user first (not found), then the admin.
+    cases.push((
+        Method::POST,
+        format!("/api/bookings/{booking}/cancel"),
+        Some(json!({})),
+        [401, 0, 404, 200],
+    ));
     // Logout last: it only clears a cookie, tokens stay valid.
     cases.push((
         Method::POST,
@@ -114,9 +180,10 @@ async fn authorization_matrix() {
                 "{method} {path} as {who:?}: {}",
                 a.body
             );
-            match want {
-                401 => a.assert_problem(401, "unauthorized"),
-                403 => a.assert_problem(403, "forbidden"),
+            match (want, path.starts_with("/api/app/")) {
+                (401, _) => a.assert_problem(401, "unauthorized"),
+                (403, true) => a.assert_problem(403, "subscription_inactive"),
+                (403, false) => a.assert_problem(403, "forbidden"),
                 _ => {}
             }
         }

@@ -18,13 +18,6 @@ async fn session(app: &TestApp, overrides: Value) -> String {
     s["id"].as_str().unwrap().to_owned()
 }
 
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 async fn mails_to(app: &TestApp, to: &str) -> Vec<entity::mail_outbox::Model> {
     entity::mail_outbox::Entity::find()
         .filter(entity::mail_outbox::Column::Recipient.eq(to))
@@ -69,7 +62,7 @@ async fn full_flow_through_the_local_gateway() {
     assert!(html.contains("id=\"pay\""));
 
     // Pay: back to the SPA's thank-you page, booking confirmed.
-    let res = no_redirects()
+    let res = crate::support::no_redirects()
         .post(format!("{url}/pay"))
         .send()
         .await
@@ -144,7 +137,7 @@ async fn cancelling_on_the_pay_page_releases_the_seat() {
     let token = app.register("marie@example.com").await;
     let held = app.hold(&sid, &token).await;
     let url = held["checkout_url"].as_str().unwrap();
-    let res = no_redirects()
+    let res = crate::support::no_redirects()
         .post(format!("{url}/cancel"))
         .send()
         .await
@@ -167,7 +160,7 @@ async fn cancelling_on_the_pay_page_releases_the_seat() {
     assert_eq!(b.body["status"], "expired");
     assert_eq!(app.session_row(&sid).await.reserved_places, 0);
     // Paying afterwards is no longer offered.
-    let res = no_redirects()
+    let res = crate::support::no_redirects()
         .post(format!("{url}/pay"))
         .send()
         .await

@@ -48,6 +48,16 @@ async fn record(
             "error": {"type": "invalid_request_error", "message": "No such payment_intent: 'pi_nope'"}
         }));
     }
+    if path == "/v1/customers" {
+        let mut c = fixture("customer");
+        c["id"] = json!("cus_test_recorded");
+        return HttpResponse::Ok().json(c);
+    }
+    if path == "/v1/billing_portal/sessions" {
+        let mut p = fixture("billing_portal.session");
+        p["url"] = json!("https://billing.stripe.com/p/session/test_recorded");
+        return HttpResponse::Ok().json(p);
+    }
     if path == "/v1/refunds" {
         let mut r = fixture("refund");
         r["id"] = json!("re_test_recorded");
@@ -221,4 +231,67 @@ async fn with_a_secret_key_the_api_checks_out_through_stripe() {
         .await
         .unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn customer_subscription_checkout_and_portal_send_what_stripe_expects() {
+    let (base, rec) = fake_stripe().await;
+    let gateway = StripeGateway::new(&Secret::new("sk_test_recorded"), Some(&base)).unwrap();
+    let user_id: uuid::Uuid = "9a7b6c5d-4e3f-4a1b-8c9d-0e1f2a3b4c5d".parse().unwrap();
+    let customer = gateway
+        .create_customer(user_id, "marie@example.com")
+        .await
+        .unwrap();
+    assert_eq!(customer, "cus_test_recorded");
+    let cs = gateway
+        .create_subscription_checkout(&api::payments::SubscriptionCheckoutRequest {
+            user_id,
+            customer_id: customer.clone(),
+            plan: common::subscriptions::Plan::Yearly,
+            price_id: "price_yearly_1".into(),
+            success_url: "http://localhost:8080/abonnement/merci".into(),
+            cancel_url: "http://localhost:8080/abonnement".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(cs.url, "https://checkout.stripe.com/c/pay/cs_test_recorded");
+    let portal = gateway
+        .create_portal_session(&customer, "http://localhost:8080/mon-compte")
+        .await
+        .unwrap();
+    assert_eq!(portal, "https://billing.stripe.com/p/session/test_recorded");
+
+    let seen = rec.requests.lock().unwrap().clone();
+    let (c, s, p) = (&seen[0], &seen[1], &seen[2]);
+    assert_eq!(c.path, "/v1/customers");
+    assert_eq!(c.form["email"], "marie@example.com");
+    assert_eq!(c.form["metadata[user_id]"], user_id.to_string());
+    assert_eq!(s.path, "/v1/checkout/sessions");
+    for (k, v) in [
+        ("mode", "subscription"),
+        ("customer", "cus_test_recorded"),
+        ("line_items[0][price]", "price_yearly_1"),
+        ("line_items[0][quantity]", "1"),
+        ("metadata[type]", "subscription"),
+        ("metadata[user_id]", "9a7b6c5d-4e3f-4a1b-8c9d-0e1f2a3b4c5d"),
+        (
+            "subscription_data[metadata][user_id]",
+            "9a7b6c5d-4e3f-4a1b-8c9d-0e1f2a3b4c5d",
+        ),
+        (
+            "client_reference_id",
+            "9a7b6c5d-4e3f-4a1b-8c9d-0e1f2a3b4c5d",
+        ),
+        ("success_url", "http://localhost:8080/abonnement/merci"),
+    ] {
+        assert_eq!(
+            s.form.get(k).map(String::as_str),
+            Some(v),
+            "{k} in {:?}",
+            s.form
+        );
+    }
+    assert_eq!(p.path, "/v1/billing_portal/sessions");
+    assert_eq!(p.form["customer"], "cus_test_recorded");
+    assert_eq!(p.form["return_url"], "http://localhost:8080/mon-compte");
 }

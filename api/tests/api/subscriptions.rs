@@ -367,15 +367,12 @@ async fn a_grace_period_keeps_past_due_members_in_for_a_while() {
     );
 }
 
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 async fn click(url: &str) -> String {
-    let res = no_redirects().post(url).send().await.unwrap();
+    let res = crate::support::no_redirects()
+        .post(url)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "{url}");
     res.headers()
         .get("location")
