@@ -17,7 +17,7 @@ ADMIN_EMAILS="fuzz-admin@example.com" \
 LOGIN_MAX_PER_IP=100000 \
 DEMO_DATA=true \
 RUST_LOG=warn \
-  ./target/debug/immersion serve >"$work/server.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-target}/debug/immersion" serve >"$work/server.log" 2>&1 &
 server=$!
 
 # curl waits for the listener itself (retries while the connection is refused).

@@ -121,13 +121,22 @@ impl Application {
         let app_state = state.clone();
         let doc = http::docs::openapi();
         let routes = web::Data::new(http::fallback::RouteTable::from_openapi(&doc));
-        let server = HttpServer::new(move || app(app_state.clone(), routes.clone(), doc.clone()))
-            .listen(listener)
-            .map_err(|source| StartupError::Bind {
-                addr: std::net::SocketAddr::from(([0, 0, 0, 0], port)),
-                source,
-            })?
-            .run();
+        let spa = web::Data::new(http::spa::Spa::load(&app_state.settings.web_dist));
+        if spa.is_none() {
+            tracing::warn!(
+                dir = %app_state.settings.web_dist.display(),
+                "no built web app there: only the API is served (cargo xtask run builds it)"
+            );
+        }
+        let server = HttpServer::new(move || {
+            app(app_state.clone(), routes.clone(), spa.clone(), doc.clone())
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: std::net::SocketAddr::from(([0, 0, 0, 0], port)),
+            source,
+        })?
+        .run();
         tracing::info!(port, "listening");
         Ok(Self {
             server,
@@ -164,6 +173,7 @@ impl Application {
 fn app(
     state: web::Data<AppState>,
     routes: web::Data<http::fallback::RouteTable>,
+    spa: web::Data<Option<http::spa::Spa>>,
     doc: utoipa::openapi::OpenApi,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
@@ -179,6 +189,7 @@ fn app(
         .openapi(http::docs::base())
         .app_data(state)
         .app_data(routes)
+        .app_data(spa)
         .app_data(
             web::JsonConfig::default()
                 .limit(JSON_LIMIT_BYTES)

@@ -77,7 +77,7 @@ pub struct ResourcePatch {
     pub body: Option<String>,
 }
 
-/// `PUT /api/admin/resources/order`: every resource id, in the new order.
+/// `PUT /api/admin/resources`: every resource id, in the new order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

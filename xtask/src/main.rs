@@ -3,7 +3,10 @@
 
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <run | test> [extra arguments for the api or cargo test]";
+mod web;
+
+const USAGE: &str =
+    "usage: cargo xtask <run | test | build-web> [extra arguments for the api or cargo test]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -12,6 +15,7 @@ fn main() -> ExitCode {
     let result = match task.as_deref() {
         Some("run") => run(&rest),
         Some("test") => test(&rest),
+        Some("build-web") => web::build(),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -37,8 +41,10 @@ fn status(mut cmd: Command) -> Result<(), String> {
     }
 }
 
-/// Starts the api on the embedded SQLite default, with demo data.
+/// Builds the web app, then starts the api on the embedded SQLite
+/// default, with demo data.
 fn run(extra: &[String]) -> Result<(), String> {
+    web::build()?;
     let mut cmd = cargo();
     cmd.args([
         "run",

@@ -111,7 +111,8 @@ pub async fn delete_resource(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Sets the order of the resources: `ids` lists every resource once.
+/// Sets the order of the resources (the collection): `ids` lists every
+/// resource once.
 #[utoipa::path(
     tag = "admin",
     request_body = ResourceOrder,
@@ -126,7 +127,7 @@ pub async fn delete_resource(
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[put("/api/admin/resources/order")]
+#[put("/api/admin/resources")]
 #[tracing::instrument(skip_all, fields(admin = %admin.0.id))]
 pub async fn reorder_resources(
     state: web::Data<AppState>,

@@ -1,6 +1,7 @@
 //! What answers when no route matched: 405 with `Allow` when the path is
 //! known but not the method, 404 otherwise. The known paths come from the
-//! OpenAPI document, which is built from the same route list.
+//! OpenAPI document, which is built from the same route list. Outside the
+//! API, GET and HEAD go to the single-page app when it is built.
 
 use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -65,10 +66,24 @@ impl RouteTable {
     }
 }
 
+/// Paths the API owns: never answered by the single-page app.
+fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path == "/health" || path == "/ready"
+}
+
 pub async fn fallback(
     req: HttpRequest,
     table: web::Data<RouteTable>,
+    spa: web::Data<Option<crate::http::spa::Spa>>,
 ) -> Result<HttpResponse, ApiError> {
+    let readable = matches!(*req.method(), Method::GET | Method::HEAD);
+    if readable
+        && !is_api_path(req.path())
+        && let Some(spa) = spa.get_ref()
+        && let Some(res) = spa.serve(&req).await
+    {
+        return Ok(res);
+    }
     match table.allowed(req.path()) {
         Some(methods) => Err(ApiError::MethodNotAllowed {
             allow: methods

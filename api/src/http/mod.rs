@@ -13,6 +13,7 @@ pub mod members;
 pub mod ops;
 pub mod problems;
 pub mod sessions;
+pub mod spa;
 pub mod subscriptions;
 pub mod webhooks;
 

@@ -15,6 +15,7 @@ mod mail;
 mod openapi;
 mod rate_limit;
 mod rush;
+mod spa;
 mod stripe_gateway;
 mod subscriptions;
 mod support;

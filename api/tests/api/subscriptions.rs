@@ -565,7 +565,7 @@ async fn admins_manage_resources_that_members_read_in_order() {
     let order = app
         .call(
             reqwest::Method::PUT,
-            "/api/admin/resources/order",
+            "/api/admin/resources",
             Some(&admin),
             Some(json!({"ids": [b_id, a_id]})),
         )
@@ -574,7 +574,7 @@ async fn admins_manage_resources_that_members_read_in_order() {
     assert_eq!(order.body[0]["id"], b_id);
     app.call(
         reqwest::Method::PUT,
-        "/api/admin/resources/order",
+        "/api/admin/resources",
         Some(&admin),
         Some(json!({"ids": [a_id]})),
     )

@@ -1,0 +1,126 @@
+//! Serves the built single-page app (`WEB_DIST`): its files, and
+//! `index.html` for client routes such as `/mon-compte`, so a page opened
+//! directly or reloaded works. Hashed assets are cached for a year; the
+//! page itself is never cached, so a new release shows at once.
+
+use std::path::{Component, Path, PathBuf};
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+
+/// The built app on disk, when there is one.
+#[derive(Debug, Clone)]
+pub struct Spa {
+    root: PathBuf,
+}
+
+impl Spa {
+    /// `Some` when `dir/index.html` exists.
+    pub fn load(dir: &Path) -> Option<Self> {
+        dir.join("index.html").is_file().then(|| Self {
+            root: dir.to_path_buf(),
+        })
+    }
+
+    /// The file for a request path, or `index.html` for a client route.
+    /// Paths that climb out of the root, or miss with an extension (a
+    /// missing asset), are `None`.
+    fn resolve(&self, path: &str) -> Option<(PathBuf, bool)> {
+        let relative = Path::new(path.trim_start_matches('/'));
+        if relative
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+        {
+            return None;
+        }
+        let file = self.root.join(relative);
+        if !path.ends_with('/') && file.is_file() {
+            let is_index = relative == Path::new("index.html");
+            return Some((file, is_index));
+        }
+        if relative.extension().is_some() {
+            return None;
+        }
+        Some((self.root.join("index.html"), true))
+    }
+
+    /// Answers a GET or HEAD for `req`, or `None` when nothing matches.
+    pub async fn serve(&self, req: &HttpRequest) -> Option<HttpResponse> {
+        let (file, is_index) = self.resolve(req.path())?;
+        let bytes = tokio::fs::read(&file).await.ok()?;
+        let cache = if is_index {
+            "no-cache"
+        } else if is_hashed(&file) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "public, max-age=3600"
+        };
+        let mut res = HttpResponse::Ok();
+        res.content_type(content_type(&file))
+            .insert_header((header::CACHE_CONTROL, cache))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
+        Some(if req.method() == actix_web::http::Method::HEAD {
+            res.finish()
+        } else {
+            res.body(bytes)
+        })
+    }
+}
+
+/// Build outputs carry a content hash: `app-3f9a1c2b.wasm`.
+fn is_hashed(file: &Path) -> bool {
+    file.file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.rsplit_once('-'))
+        .is_some_and(|(_, hash)| hash.len() >= 8 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn content_type(file: &Path) -> &'static str {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("json") => "application/json",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names_are_recognised() {
+        assert!(is_hashed(Path::new("assets/web-3f9a1c2b.wasm")));
+        assert!(is_hashed(Path::new("web-3f9a1c2bdeadbeef.js")));
+        assert!(!is_hashed(Path::new("index.html")));
+        assert!(!is_hashed(Path::new("logo-small.svg")));
+    }
+
+    #[test]
+    fn client_routes_get_the_page_and_escapes_nothing() {
+        let dir = std::env::temp_dir().join(format!("spa-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(dir.join("assets")).unwrap();
+        std::fs::write(dir.join("index.html"), "<html>").unwrap();
+        std::fs::write(dir.join("assets/web-0123abcd.js"), "x").unwrap();
+        let spa = Spa::load(&dir).unwrap();
+        assert_eq!(
+            spa.resolve("/mon-compte"),
+            Some((dir.join("index.html"), true))
+        );
+        assert_eq!(spa.resolve("/"), Some((dir.join("index.html"), true)));
+        assert_eq!(
+            spa.resolve("/assets/web-0123abcd.js"),
+            Some((dir.join("assets/web-0123abcd.js"), false))
+        );
+        assert_eq!(spa.resolve("/assets/missing-0123abcd.js"), None);
+        assert_eq!(spa.resolve("/../secret"), None);
+        assert_eq!(spa.resolve("/assets/../../etc/passwd"), None);
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

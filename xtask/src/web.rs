@@ -1,0 +1,211 @@
+//! Builds the single-page app into `web/dist`: cargo (wasm32, size
+//! profile) → wasm-bindgen (the CLI at exactly the version in Cargo.lock)
+//! → wasm-opt -Oz (npm's binaryen; Debian's is too old) → content-hashed
+//! file names and an `index.html` that loads them. Tools are installed
+//! under `target/tools` the first time, from crates.io and npm only.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{cargo, status};
+
+const BINARYEN: &str = "binaryen@132.0.0";
+const TARGET: &str = "wasm32-unknown-unknown";
+const PROFILE: &str = "release-wasm";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The `wasm-bindgen` version pinned in Cargo.lock.
+fn wasm_bindgen_version(root: &Path) -> Result<String, String> {
+    let lock =
+        std::fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            let version = lines.next().unwrap_or_default();
+            return version
+                .strip_prefix("version = \"")
+                .and_then(|v| v.strip_suffix('"'))
+                .map(str::to_owned)
+                .ok_or_else(|| "Cargo.lock: wasm-bindgen has no version".to_owned());
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen".into())
+}
+
+fn output_of(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The wasm-bindgen CLI at `version`, installed under `tools` if needed.
+fn wasm_bindgen(tools: &Path, version: &str) -> Result<PathBuf, String> {
+    let bin = tools.join("bin").join("wasm-bindgen");
+    let installed = output_of(Command::new(&bin).arg("--version"));
+    if installed.is_some_and(|v| v.trim().ends_with(version)) {
+        return Ok(bin);
+    }
+    eprintln!("xtask: installing wasm-bindgen-cli {version} (crates.io, a few minutes once)");
+    let mut cmd = cargo();
+    cmd.args([
+        "install",
+        "wasm-bindgen-cli",
+        "--version",
+        version,
+        "--force",
+        "--root",
+    ])
+    .arg(tools);
+    status(cmd)?;
+    Ok(bin)
+}
+
+/// npm's binaryen `wasm-opt`, installed under `tools` if needed.
+fn wasm_opt(tools: &Path) -> Result<PathBuf, String> {
+    let prefix = tools.join("npm");
+    let bin = prefix.join("node_modules").join(".bin").join("wasm-opt");
+    if output_of(Command::new(&bin).arg("--version")).is_some() {
+        return Ok(bin);
+    }
+    eprintln!("xtask: installing {BINARYEN} (npm)");
+    let mut cmd = Command::new("npm");
+    cmd.args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg(BINARYEN);
+    status(cmd)?;
+    Ok(bin)
+}
+
+/// FNV-1a, 64 bits: stable across builds, enough to bust caches.
+fn content_hash(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+const INDEX: &str = r#"<!doctype html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Immersion Élite</title>
+<link rel="stylesheet" href="/assets/{css}">
+<link rel="preload" href="/assets/{wasm}" as="fetch" type="application/wasm" crossorigin>
+</head>
+<body>
+<noscript>Cette application a besoin de JavaScript.</noscript>
+<script type="module">
+import init from "/assets/{js}";
+init({ module_or_path: "/assets/{wasm}" });
+</script>
+</body>
+</html>
+"#;
+
+pub fn build() -> Result<(), String> {
+    let root = root();
+    let tools = root.join("target").join("tools");
+    let version = wasm_bindgen_version(&root)?;
+    let bindgen = wasm_bindgen(&tools, &version)?;
+    let opt = wasm_opt(&tools)?;
+
+    let mut cmd = cargo();
+    cmd.args([
+        "build",
+        "--locked",
+        "-p",
+        "web",
+        "--target",
+        TARGET,
+        "--profile",
+        PROFILE,
+    ]);
+    status(cmd)?;
+    let wasm_in = root
+        .join("target")
+        .join(TARGET)
+        .join(PROFILE)
+        .join("web.wasm");
+
+    let staging = root.join("target").join("web-staging");
+    let _ = std::fs::remove_dir_all(&staging);
+    let mut cmd = Command::new(&bindgen);
+    cmd.args([
+        "--target",
+        "web",
+        "--no-typescript",
+        "--out-name",
+        "web",
+        "--out-dir",
+    ])
+    .arg(&staging)
+    .arg(&wasm_in);
+    status(cmd)?;
+
+    let optimized = staging.join("web_opt.wasm");
+    let mut cmd = Command::new(&opt);
+    cmd.arg("-Oz")
+        .arg("--enable-bulk-memory")
+        .arg("--enable-nontrapping-float-to-int")
+        .arg("--enable-sign-ext")
+        .arg("--enable-mutable-globals")
+        .arg("--enable-reference-types")
+        .arg("--enable-multivalue")
+        .arg(staging.join("web_bg.wasm"))
+        .arg("-o")
+        .arg(&optimized);
+    status(cmd)?;
+
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let wasm = read(&optimized)?;
+    let js = read(&staging.join("web.js"))?;
+    let css = read(&root.join("web").join("style.css"))?;
+    let wasm_name = format!("web-{}.wasm", content_hash(&wasm));
+    let js_name = format!("web-{}.js", content_hash(&js));
+    let css_name = format!("style-{}.css", content_hash(&css));
+
+    let dist = root.join("web").join("dist");
+    let _ = std::fs::remove_dir_all(&dist);
+    let assets = dist.join("assets");
+    std::fs::create_dir_all(&assets).map_err(|e| format!("{}: {e}", assets.display()))?;
+    let write = |p: PathBuf, bytes: &[u8]| {
+        std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    write(assets.join(&wasm_name), &wasm)?;
+    write(assets.join(&js_name), &js)?;
+    write(assets.join(&css_name), &css)?;
+    let index = INDEX
+        .replace("{wasm}", &wasm_name)
+        .replace("{js}", &js_name)
+        .replace("{css}", &css_name);
+    write(dist.join("index.html"), index.as_bytes())?;
+    eprintln!("xtask: web app built in {}", dist.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_is_stable_and_content_dependent() {
+        assert_eq!(content_hash(b"abc"), content_hash(b"abc"));
+        assert_ne!(content_hash(b"abc"), content_hash(b"abd"));
+        assert_eq!(content_hash(b"").len(), 16);
+    }
+
+    #[test]
+    fn the_lock_file_pins_wasm_bindgen() {
+        let v = wasm_bindgen_version(&root()).unwrap();
+        assert!(v.starts_with("0.2."), "{v}");
+    }
+}
