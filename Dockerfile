@@ -1,8 +1,12 @@
 # Multi-stage build: compile in the Rust image, run in a slim Debian.
 FROM rust:1.95-bookworm AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nodejs npm \
+    && rm -rf /var/lib/apt/lists/* \
+    && rustup target add wasm32-unknown-unknown
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p api
+RUN cargo xtask build-web && cargo build --release --locked -p api
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \

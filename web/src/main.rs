@@ -1,20 +1,31 @@
-//! The Immersion single-page app (client-side rendered). This first page
-//! only proves the wasm build and the shared `common` crate; the real
-//! screens come with the SPA work.
+//! The Immersion single-page app (client-side rendered, in French). Pages
+//! read and change everything through the API (`api`); the server decides,
+//! the app displays.
 
-use common::format::format_remaining_places;
-use common::money::format_price;
+mod api;
+mod components;
+mod pages;
+
 use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
 
 #[component]
 fn App() -> impl IntoView {
     view! {
-        <main>
-            <h1>"Immersion Élite"</h1>
-            <p>{format!("Cinq jours en petit groupe, {} la place.", format_price(199_700, "EUR"))}</p>
-            <p>{format_remaining_places(8)}</p>
-            <a href="/api/docs/">"Documentation de l'API"</a>
-        </main>
+        <Router>
+            <components::nav::Nav/>
+            <main>
+                <Routes fallback=|| view! { <pages::not_found::NotFound/> }>
+                    <Route path=path!("/") view=pages::sessions::SessionsPage/>
+                    <Route path=path!("/immersion-elite") view=pages::sessions::SessionsPage/>
+                    <Route path=path!("/immersion-elite/merci") view=pages::thanks::ThanksPage/>
+                    <Route path=path!("/immersion-elite/annulation") view=pages::thanks::CancelledPage/>
+                    <Route path=path!("/connexion") view=pages::auth::LoginPage/>
+                    <Route path=path!("/inscription") view=pages::auth::RegisterPage/>
+                </Routes>
+            </main>
+        </Router>
     }
 }
 

@@ -1,0 +1,71 @@
+//! One session of the catalog: French dates and price, remaining places
+//! with a fill bar, and the booking button (disabled when full or closed).
+
+use common::format::{format_remaining_places, format_session_dates};
+use common::money::format_price;
+use common::sessions::{SessionDto, SessionStatus};
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use crate::api;
+
+#[component]
+pub fn SessionCard(session: SessionDto) -> impl IntoView {
+    let dates = format_session_dates(session.starts_on, session.ends_on);
+    let price = format_price(session.price_cents, &session.currency);
+    let remaining = format_remaining_places(session.available_places);
+    let filled = if session.max_places > 0 {
+        session.reserved_places * 100 / session.max_places
+    } else {
+        100
+    };
+    let bookable = session.status == SessionStatus::Open;
+    let label = match session.status {
+        SessionStatus::Open => "Réserver maintenant",
+        SessionStatus::Full => "Complet",
+        SessionStatus::Closed => "Réservations closes",
+    };
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let id = session.id;
+    let navigate = use_navigate();
+    let book = move |_| {
+        busy.set(true);
+        error.set(None);
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match api::checkout(id).await {
+                Ok(held) => {
+                    let _ = window().location().set_href(&held.checkout_url);
+                }
+                Err(e) if e.is(common::ErrorCode::Unauthorized) => {
+                    navigate("/connexion?suite=/immersion-elite", Default::default());
+                }
+                Err(e) => {
+                    error.set(Some(e.message));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    view! {
+        <article class="session" data-session-id=id.to_string()>
+            <h2 class="dates">{dates}</h2>
+            <p class="location">{session.location.clone()}</p>
+            <p class="price">{price}</p>
+            <div class="fill" role="progressbar" aria-valuemin="0" aria-valuemax=session.max_places
+                aria-valuenow=session.reserved_places>
+                <div class="fill-bar" style=format!("width: {filled}%")></div>
+            </div>
+            <p class="remaining">
+                {if session.available_places == 0 {
+                    view! { <span class="badge-full">{remaining}</span> }.into_any()
+                } else {
+                    view! { <span>{remaining}</span> }.into_any()
+                }}
+            </p>
+            <button class="book" disabled=move || !bookable || busy.get() on:click=book>{label}</button>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </article>
+    }
+}

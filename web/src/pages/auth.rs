@@ -1,0 +1,76 @@
+//! `/connexion` and `/inscription`: labelled fields, inline errors.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use crate::api;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Login,
+    Register,
+}
+
+#[component]
+fn AuthForm(mode: Mode) -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        let (e, p) = (email.get_untracked(), password.get_untracked());
+        let next = query
+            .get_untracked()
+            .get("suite")
+            .filter(|s| s.starts_with('/'))
+            .unwrap_or_else(|| "/immersion-elite".to_owned());
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let result = match mode {
+                Mode::Login => api::login(e, p).await,
+                Mode::Register => api::register(e, p).await,
+            };
+            match result {
+                Ok(_) => navigate(&next, Default::default()),
+                Err(err) => {
+                    error.set(Some(err.message));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    let (title, button) = match mode {
+        Mode::Login => ("Connexion", "Se connecter"),
+        Mode::Register => ("Inscription", "Créer mon compte"),
+    };
+    view! {
+        <h1>{title}</h1>
+        <form class="auth" on:submit=submit>
+            <label for="email">"E-mail"</label>
+            <input id="email" name="email" type="email" autocomplete="email" required
+                prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/>
+            <label for="password">"Mot de passe"</label>
+            <input id="password" name="password" type="password" required
+                autocomplete=if mode == Mode::Login { "current-password" } else { "new-password" }
+                minlength=if mode == Mode::Register { "10" } else { "1" }
+                prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <button type="submit" disabled=move || busy.get()>{button}</button>
+        </form>
+    }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    view! { <AuthForm mode=Mode::Login/> }
+}
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    view! { <AuthForm mode=Mode::Register/> }
+}

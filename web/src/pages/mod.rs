@@ -1,0 +1,4 @@
+pub mod auth;
+pub mod not_found;
+pub mod sessions;
+pub mod thanks;
