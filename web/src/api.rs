@@ -80,8 +80,44 @@ pub async fn sessions() -> Result<Vec<SessionDto>, ApiError> {
     read(Request::get("/api/sessions").send().await).await
 }
 
-pub async fn me() -> Result<UserDto, ApiError> {
-    read(Request::get("/api/me").send().await).await
+/// The app remembers that it signed in, so that an anonymous visit does
+/// not ask `/api/me` only to be told 401 (a console error in browsers).
+/// The server still decides: a 401 clears the mark.
+const SIGNED_IN: &str = "immersion.signed_in";
+
+fn storage() -> Option<web_sys::Storage> {
+    leptos::prelude::window().local_storage().ok().flatten()
+}
+
+pub fn believed_signed_in() -> bool {
+    storage()
+        .and_then(|s| s.get_item(SIGNED_IN).ok().flatten())
+        .is_some()
+}
+
+fn mark_signed_in(yes: bool) {
+    if let Some(s) = storage() {
+        let _ = if yes {
+            s.set_item(SIGNED_IN, "1")
+        } else {
+            s.remove_item(SIGNED_IN)
+        };
+    }
+}
+
+/// Who is signed in; `None` without asking when the app never signed in.
+pub async fn me() -> Result<Option<UserDto>, ApiError> {
+    if !believed_signed_in() {
+        return Ok(None);
+    }
+    match read::<UserDto>(Request::get("/api/me").send().await).await {
+        Ok(user) => Ok(Some(user)),
+        Err(e) if e.is(ErrorCode::Unauthorized) => {
+            mark_signed_in(false);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn post_json<B: serde::Serialize, T: DeserializeOwned>(
@@ -95,11 +131,15 @@ async fn post_json<B: serde::Serialize, T: DeserializeOwned>(
 }
 
 pub async fn login(email: String, password: String) -> Result<AuthResponse, ApiError> {
-    post_json("/api/auth/login", &Credentials { email, password }).await
+    let signed = post_json("/api/auth/login", &Credentials { email, password }).await;
+    mark_signed_in(signed.is_ok());
+    signed
 }
 
 pub async fn register(email: String, password: String) -> Result<AuthResponse, ApiError> {
-    post_json("/api/auth/register", &Credentials { email, password }).await
+    let signed = post_json("/api/auth/register", &Credentials { email, password }).await;
+    mark_signed_in(signed.is_ok());
+    signed
 }
 
 pub async fn checkout(session_id: Uuid) -> Result<CheckoutResponse, ApiError> {

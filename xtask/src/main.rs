@@ -93,8 +93,32 @@ fn ensure_python_packages() -> Result<(), String> {
     Ok(())
 }
 
+/// Browser tests: the built SPA served by the real api, in Debian's
+/// Chromium driven by npm's playwright-core (no browser download).
+fn e2e() -> Result<(), String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    if !std::path::Path::new(&chromium).exists() {
+        return Err(format!(
+            "{chromium} is missing: install Debian's chromium (apt-get install chromium) for the browser tests"
+        ));
+    }
+    web::build()?;
+    let mut cmd = cargo();
+    cmd.args(["build", "--locked", "-p", "api", "--bin", "immersion"]);
+    status(cmd)?;
+    let e2e = web::root().join("e2e");
+    let mut npm = Command::new("npm");
+    npm.args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&e2e);
+    status(npm)?;
+    let mut node = Command::new("node");
+    node.args(["--test", "tests/"]).current_dir(&e2e);
+    status(node)
+}
+
 /// The whole test suite: unit and integration tests on SQLite, and on
-/// PostgreSQL as well when `TEST_DATABASE_URL` names a server.
+/// PostgreSQL as well when `TEST_DATABASE_URL` names a server; then the
+/// browser tests.
 fn test(extra: &[String]) -> Result<(), String> {
     ensure_python_packages()?;
     let mut cmd = cargo();
@@ -108,5 +132,5 @@ fn test(extra: &[String]) -> Result<(), String> {
         cmd.args(["test", "-p", "api", "--test", "api"]).args(extra);
         status(cmd)?;
     }
-    Ok(())
+    e2e()
 }

@@ -13,7 +13,7 @@ const BINARYEN: &str = "binaryen@132.0.0";
 const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "release-wasm";
 
-fn root() -> PathBuf {
+pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
@@ -98,6 +98,7 @@ const INDEX: &str = r#"<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Immersion Élite</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/{css}">
 <link rel="preload" href="/assets/{wasm}" as="fetch" type="application/wasm" crossorigin>
 </head>

@@ -79,7 +79,7 @@ fn html_page(title: &str, body: &str) -> HttpResponse {
     let html = format!(
         r#"<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} (local) · Immersion</title>
+<title>{title} (local) · Immersion</title><link rel="icon" href="data:,">
 <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}button{{font-size:1.1rem;padding:.6rem 1.2rem;margin:.3rem 0}}</style></head>
 <body><h1>{title}</h1>
 <p>Passerelle de paiement locale (aucune carte n'est débitée).</p>
@@ -124,27 +124,17 @@ async fn page(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<Ht
     } else {
         "<p id=\"closed\">Cette session de paiement n'est plus ouverte.</p>".to_owned()
     };
-    let html = format!(
-        r#"<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Paiement (local) · Immersion Élite</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}button{{font-size:1.1rem;padding:.6rem 1.2rem;margin:.3rem 0}}</style></head>
-<body><h1>Paiement</h1>
-<p>Passerelle de paiement locale (aucune carte n'est débitée).</p>
-<p><strong>Immersion Élite</strong>, {dates} à {location}</p>
+    let body = format!(
+        r#"<p><strong>Immersion Élite</strong>, {dates} à {location}</p>
 <p>Montant : <strong id="amount">{price}</strong></p>
 <p>Client : {email}</p>
-{actions}
-</body></html>"#,
+{actions}"#,
         dates = escape(&dates),
         location = escape(&seat.session.location),
         price = escape(&price),
         email = escape(&seat.booking.user_email),
     );
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(html))
+    Ok(html_page("Paiement", &body))
 }
 
 async fn pay(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {

@@ -13,8 +13,8 @@ pub fn Nav() -> impl IntoView {
             <nav>
                 <Transition fallback=|| ()>
                     {move || me.get().map(|who| match who {
-                        Ok(user) => view! { <span class="who">{user.email}</span> }.into_any(),
-                        Err(_) => view! {
+                        Ok(Some(user)) => view! { <span class="who">{user.email}</span> }.into_any(),
+                        Ok(None) | Err(_) => view! {
                             <A href="/connexion">"Connexion"</A>
                             <A href="/inscription">"Inscription"</A>
                         }.into_any(),

@@ -30,6 +30,10 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
     let id = session.id;
     let navigate = use_navigate();
     let book = move |_| {
+        if !api::believed_signed_in() {
+            navigate("/connexion?suite=/immersion-elite", Default::default());
+            return;
+        }
         busy.set(true);
         error.set(None);
         let navigate = navigate.clone();

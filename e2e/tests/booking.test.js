@@ -1,0 +1,69 @@
+// As a new visitor: browse the sessions in French, register, book a seat,
+// pay on the local checkout page and see the seat confirmed.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { startApi, startBrowser, withPage } from './harness.js';
+
+let api;
+let browser;
+
+before(async () => {
+  api = await startApi();
+  browser = await startBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  api?.stop();
+});
+
+test('the catalog shows French dates, prices and remaining places', async () => {
+  await withPage(browser, 'catalog', async (page, errors) => {
+    await page.goto(`${api.base}/immersion-elite`);
+    const cards = page.locator('article.session');
+    await cards.first().waitFor();
+    assert.equal(await cards.count(), 8);
+    const first = cards.nth(0);
+    assert.match(await first.locator('.dates').innerText(), /^\d{1,2}(er)? \S+ - \d{1,2}(er)? \S+ \d{4}$/);
+    assert.equal(await first.locator('.price').innerText(), '1\u202f997\u00a0€');
+    assert.equal(await first.locator('.remaining').innerText(), '5 places restantes');
+    // The fourth is full: "Complet", and it cannot be booked.
+    const full = cards.nth(3);
+    assert.equal(await full.locator('.remaining').innerText(), 'Complet');
+    assert.equal(await full.locator('button.book').isDisabled(), true);
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('a client route opened directly serves the app', async () => {
+  await withPage(browser, 'direct-route', async (page) => {
+    const res = await page.goto(`${api.base}/connexion`);
+    assert.equal(res.status(), 200);
+    await page.getByLabel('E-mail').waitFor();
+  });
+});
+
+test('register, book, pay on the local checkout page, see the seat confirmed', async () => {
+  await withPage(browser, 'book-and-pay', async (page, errors) => {
+    await page.goto(`${api.base}/inscription`);
+    await page.getByLabel('E-mail').fill('nouvelle@example.com');
+    await page.getByLabel('Mot de passe').fill('un mot de passe solide');
+    await page.getByRole('button', { name: 'Créer mon compte' }).click();
+    await page.waitForURL(/\/immersion-elite$/);
+
+    const card = page.locator('article.session').nth(0);
+    await card.getByRole('button', { name: 'Réserver maintenant' }).click();
+    await page.waitForURL(/\/local-checkout\//);
+    assert.match(await page.locator('#amount').innerText(), /1\u202f997\u00a0€/);
+    await page.locator('#pay').click();
+    await page.waitForURL(/\/immersion-elite\/merci\?booking_id=/);
+    await page.getByText('Votre place est confirmée').waitFor();
+
+    await page.goto(`${api.base}/immersion-elite`);
+    const after = page.locator('article.session').nth(0);
+    await after.locator('.remaining').waitFor();
+    assert.equal(await after.locator('.remaining').innerText(), '4 places restantes');
+    assert.deepEqual(errors, []);
+  });
+});

@@ -1,0 +1,85 @@
+// Starts the real api (fresh SQLite, local gateway, demo data) serving the
+// built SPA, and a headless Debian Chromium driven by playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '..', '..');
+export const ADMIN = { email: 'e2e-admin@example.com', password: 'e2e-admin-password' };
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+    srv.on('error', fail);
+  });
+}
+
+export async function startApi() {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'immersion-e2e-'));
+  const target = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+  const child = spawn(join(target, 'debug', 'immersion'), ['serve'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: `sqlite://${join(dir, 'e2e.db')}?mode=rwc`,
+      BIND_ADDR: `127.0.0.1:${port}`,
+      JWT_SECRET: 'e2e-secret-e2e-secret-e2e-secret-e2e',
+      ADMIN_EMAILS: ADMIN.email,
+      DEMO_DATA: 'true',
+      WEB_DIST: join(root, 'web', 'dist'),
+      RUST_LOG: 'info',
+      LOG_FORMAT: 'text',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  // The server logs "listening" once bound: wait for that line.
+  await new Promise((ok, fail) => {
+    const onData = (chunk) => {
+      log += chunk.toString();
+      if (log.includes('listening')) ok();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => fail(new Error(`api exited (${code}):\n${log}`)));
+  });
+  return { base: `http://127.0.0.1:${port}`, stop: () => child.kill(), log: () => log };
+}
+
+export async function startBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+/// Runs `fn(page)`; on failure saves a screenshot under e2e/artifacts.
+export async function withPage(browser, name, fn) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await fn(page, errors);
+  } catch (e) {
+    const dir = join(root, 'e2e', 'artifacts');
+    mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true }).catch(() => {});
+    throw e;
+  } finally {
+    await context.close();
+  }
+}
