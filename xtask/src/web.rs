@@ -131,11 +131,10 @@ pub fn build() -> Result<(), String> {
         PROFILE,
     ]);
     status(cmd)?;
-    let wasm_in = root
-        .join("target")
-        .join(TARGET)
-        .join(PROFILE)
-        .join("web.wasm");
+    // Cargo puts the artifact under CARGO_TARGET_DIR when that is set.
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let wasm_in = target_dir.join(TARGET).join(PROFILE).join("web.wasm");
 
     let staging = root.join("target").join("web-staging");
     let _ = std::fs::remove_dir_all(&staging);
