@@ -4,7 +4,9 @@
 
 use common::auth::{AuthResponse, Credentials, UserDto};
 use common::bookings::{BookingDto, CheckoutResponse};
+use common::resources::ResourceDto;
 use common::sessions::SessionDto;
+use common::subscriptions::{AccessDto, Plan, RedirectDto, SubscribeRequest};
 use common::{ErrorCode, Problem};
 use gloo_net::http::{Request, Response};
 use serde::de::DeserializeOwned;
@@ -152,4 +154,20 @@ pub async fn checkout(session_id: Uuid) -> Result<CheckoutResponse, ApiError> {
 
 pub async fn booking(id: Uuid) -> Result<BookingDto, ApiError> {
     read(Request::get(&format!("/api/bookings/{id}")).send().await).await
+}
+
+pub async fn access() -> Result<AccessDto, ApiError> {
+    read(Request::get("/api/me/access").send().await).await
+}
+
+pub async fn subscribe(plan: Plan) -> Result<RedirectDto, ApiError> {
+    post_json("/api/subscriptions/checkout", &SubscribeRequest { plan }).await
+}
+
+pub async fn portal() -> Result<RedirectDto, ApiError> {
+    post_json("/api/subscriptions/portal", &serde_json::json!({})).await
+}
+
+pub async fn member_resources() -> Result<Vec<ResourceDto>, ApiError> {
+    read(Request::get("/api/app/resources").send().await).await
 }

@@ -23,6 +23,9 @@ fn App() -> impl IntoView {
                     <Route path=path!("/immersion-elite/annulation") view=pages::thanks::CancelledPage/>
                     <Route path=path!("/connexion") view=pages::auth::LoginPage/>
                     <Route path=path!("/inscription") view=pages::auth::RegisterPage/>
+                    <Route path=path!("/abonnement") view=pages::members::SubscribePage/>
+                    <Route path=path!("/abonnement/merci") view=pages::members::SubscribedPage/>
+                    <Route path=path!("/app") view=pages::members::AppPage/>
                 </Routes>
             </main>
         </Router>

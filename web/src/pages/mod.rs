@@ -1,4 +1,5 @@
 pub mod auth;
+pub mod members;
 pub mod not_found;
 pub mod sessions;
 pub mod thanks;

@@ -1,0 +1,60 @@
+// As a new member: subscribe through the local gateway, enter /app, cancel
+// in the local Customer Portal and land on the blocked screen.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { startApi, startBrowser, withPage } from './harness.js';
+
+let api;
+let browser;
+
+before(async () => {
+  api = await startApi();
+  browser = await startBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  api?.stop();
+});
+
+test('without a subscription, /app shows the blocked screen', async () => {
+  await withPage(browser, 'blocked-anonymous', async (page, errors) => {
+    await page.goto(`${api.base}/app`);
+    await page.getByRole('heading', { name: 'Accès réservé aux abonnés' }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('subscribe, enter the members area, cancel in the portal, get blocked', async () => {
+  await withPage(browser, 'subscribe-cancel', async (page, errors) => {
+    await page.goto(`${api.base}/inscription`);
+    await page.getByLabel('E-mail').fill('membre@example.com');
+    await page.getByLabel('Mot de passe').fill('un mot de passe solide');
+    await page.getByRole('button', { name: 'Créer mon compte' }).click();
+    await page.waitForURL(/\/immersion-elite$/);
+
+    await page.goto(`${api.base}/abonnement`);
+    await page.locator('#plan-monthly').click();
+    await page.waitForURL(/\/local-checkout\/cs_local_sub_/);
+    await page.getByText('Abonnement mensuel').waitFor();
+    await page.locator('#pay').click();
+    await page.waitForURL(/\/abonnement\/merci$/);
+
+    await page.goto(`${api.base}/app`);
+    await page.getByRole('heading', { name: 'Espace membres' }).waitFor();
+
+    await page.locator('#manage').click();
+    await page.waitForURL(/\/local-portal\//);
+    assert.equal(await page.locator('#status').innerText(), 'active');
+    await page.locator('#cancel-now').click();
+    await page.locator('#status').getByText('canceled').waitFor();
+    await page.locator('#return').click();
+    await page.waitForURL(/\/mon-compte$/);
+
+    await page.goto(`${api.base}/app`);
+    await page.getByRole('heading', { name: 'Accès réservé aux abonnés' }).waitFor();
+    assert.equal(await page.locator('.reason').innerText(), 'Votre abonnement a été résilié.');
+    assert.deepEqual(errors, []);
+  });
+});

@@ -1,0 +1,139 @@
+//! `/abonnement` (choose a plan), `/abonnement/merci`, and `/app`: the
+//! members' area, or the blocked screen with the reason. The guard follows
+//! `GET /api/me/access`: the server decides, the app displays.
+
+use common::subscriptions::{AccessReason, Plan};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+
+use crate::api;
+
+fn go(url: &str) {
+    let _ = window().location().set_href(url);
+}
+
+#[component]
+pub fn SubscribePage() -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let navigate = use_navigate();
+    let choose = move |plan: Plan| {
+        let navigate = navigate.clone();
+        move |_| {
+            if !api::believed_signed_in() {
+                navigate("/connexion?suite=/abonnement", Default::default());
+                return;
+            }
+            error.set(None);
+            leptos::task::spawn_local(async move {
+                match api::subscribe(plan).await {
+                    Ok(r) => go(&r.url),
+                    Err(e) => error.set(Some(e.message)),
+                }
+            });
+        }
+    };
+    view! {
+        <h1>"Abonnement"</h1>
+        <p>"L'espace membres : les replays, fiches et ressources des sessions."</p>
+        <div class="plans">
+            <button id="plan-monthly" on:click=choose(Plan::Monthly)>"S'abonner (mensuel)"</button>
+            <button id="plan-yearly" on:click=choose(Plan::Yearly)>"S'abonner (annuel)"</button>
+        </div>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+    }
+}
+
+#[component]
+pub fn SubscribedPage() -> impl IntoView {
+    view! {
+        <h1>"Merci !"</h1>
+        <p role="status">"Votre abonnement est pris en compte."</p>
+        <p><A href="/app">"Entrer dans l'espace membres"</A></p>
+    }
+}
+
+fn reason_fr(reason: AccessReason) -> &'static str {
+    match reason {
+        AccessReason::NoSubscription => "Vous n'avez pas d'abonnement.",
+        AccessReason::PeriodEnded => "Votre période d'abonnement est terminée.",
+        AccessReason::PaymentFailed => "Le dernier paiement de votre abonnement a échoué.",
+        AccessReason::Canceled => "Votre abonnement a été résilié.",
+        AccessReason::Incomplete => "Le premier paiement de votre abonnement n'a pas abouti.",
+        AccessReason::Paused => "Votre abonnement est en pause.",
+        AccessReason::Admin | AccessReason::Subscribed | AccessReason::GracePeriod => "",
+    }
+}
+
+#[component]
+fn SubscriptionBlocked(reason: AccessReason) -> impl IntoView {
+    view! {
+        <section class="blocked" aria-labelledby="blocked-title">
+            <h1 id="blocked-title">"Accès réservé aux abonnés"</h1>
+            <p class="reason">{reason_fr(reason)}</p>
+            <p><A href="/abonnement">"S'abonner"</A></p>
+        </section>
+    }
+}
+
+#[component]
+fn MembersArea() -> impl IntoView {
+    let resources = LocalResource::new(api::member_resources);
+    let error = RwSignal::new(None::<String>);
+    let manage = move |_| {
+        leptos::task::spawn_local(async move {
+            match api::portal().await {
+                Ok(r) => go(&r.url),
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <h1>"Espace membres"</h1>
+        <button id="manage" on:click=manage>"Gérer mon abonnement"</button>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <Suspense fallback=|| view! { <p class="loading">"Chargement…"</p> }>
+            {move || resources.get().map(|r| match r {
+                Ok(list) if list.is_empty() => view! { <p class="empty">"Aucune ressource pour le moment."</p> }.into_any(),
+                Ok(list) => view! {
+                    <ul class="resources">
+                        {list.into_iter().map(|res| view! {
+                            <li>
+                                {match res.url {
+                                    Some(url) => view! { <a href=url>{res.title}</a> }.into_any(),
+                                    None => view! { <strong>{res.title}</strong> }.into_any(),
+                                }}
+                                {res.body.map(|b| view! { <p>{b}</p> })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// Asks the server whether the signed-in user may enter.
+#[component]
+fn AccessGate() -> impl IntoView {
+    let access = LocalResource::new(api::access);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Vérification de votre accès…"</p> }>
+            {move || access.get().map(|a| match a {
+                Ok(a) if a.active => view! { <MembersArea/> }.into_any(),
+                Ok(a) => view! { <SubscriptionBlocked reason=a.reason/> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn AppPage() -> impl IntoView {
+    if api::believed_signed_in() {
+        view! { <AccessGate/> }.into_any()
+    } else {
+        view! { <SubscriptionBlocked reason=AccessReason::NoSubscription/> }.into_any()
+    }
+}
