@@ -3,24 +3,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { startApi, startBrowser, withPage } from './harness.js';
+import { useApiAndBrowser, withPage } from './harness.js';
 
-let api;
-let browser;
-
-before(async () => {
-  api = await startApi();
-  browser = await startBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  api?.stop();
-});
+const env = useApiAndBrowser({ before, after });
 
 test('the catalog shows French dates, prices and remaining places', async () => {
-  await withPage(browser, 'catalog', async (page, errors) => {
-    await page.goto(`${api.base}/immersion-elite`);
+  await withPage(env.browser, 'catalog', async (page, errors) => {
+    await page.goto(`${env.api.base}/immersion-elite`);
     const cards = page.locator('article.session');
     await cards.first().waitFor();
     assert.equal(await cards.count(), 8);
@@ -37,16 +26,16 @@ test('the catalog shows French dates, prices and remaining places', async () => 
 });
 
 test('a client route opened directly serves the app', async () => {
-  await withPage(browser, 'direct-route', async (page) => {
-    const res = await page.goto(`${api.base}/connexion`);
+  await withPage(env.browser, 'direct-route', async (page) => {
+    const res = await page.goto(`${env.api.base}/connexion`);
     assert.equal(res.status(), 200);
     await page.getByLabel('E-mail').waitFor();
   });
 });
 
 test('register, book, pay on the local checkout page, see the seat confirmed', async () => {
-  await withPage(browser, 'book-and-pay', async (page, errors) => {
-    await page.goto(`${api.base}/inscription`);
+  await withPage(env.browser, 'book-and-pay', async (page, errors) => {
+    await page.goto(`${env.api.base}/inscription`);
     await page.getByLabel('E-mail').fill('nouvelle@example.com');
     await page.getByLabel('Mot de passe').fill('un mot de passe solide');
     await page.getByRole('button', { name: 'Créer mon compte' }).click();
@@ -60,7 +49,7 @@ test('register, book, pay on the local checkout page, see the seat confirmed', a
     await page.waitForURL(/\/immersion-elite\/merci\?booking_id=/);
     await page.getByText('Votre place est confirmée').waitFor();
 
-    await page.goto(`${api.base}/immersion-elite`);
+    await page.goto(`${env.api.base}/immersion-elite`);
     const after = page.locator('article.session').nth(0);
     await after.locator('.remaining').waitFor();
     assert.equal(await after.locator('.remaining').innerText(), '4 places restantes');

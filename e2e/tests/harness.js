@@ -83,3 +83,18 @@ export async function withPage(browser, name, fn) {
     await context.close();
   }
 }
+
+/// Registers before/after hooks that start the api and the browser for the
+/// tests of one file, and stop them; returns where they will be.
+export function useApiAndBrowser({ before, after }) {
+  const env = { api: null, browser: null };
+  before(async () => {
+    env.api = await startApi();
+    env.browser = await startBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    env.api?.stop();
+  });
+  return env;
+}

@@ -3,45 +3,34 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { startApi, startBrowser, withPage } from './harness.js';
+import { useApiAndBrowser, withPage } from './harness.js';
 
-let api;
-let browser;
-
-before(async () => {
-  api = await startApi();
-  browser = await startBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  api?.stop();
-});
+const env = useApiAndBrowser({ before, after });
 
 test('without a subscription, /app shows the blocked screen', async () => {
-  await withPage(browser, 'blocked-anonymous', async (page, errors) => {
-    await page.goto(`${api.base}/app`);
+  await withPage(env.browser, 'blocked-anonymous', async (page, errors) => {
+    await page.goto(`${env.api.base}/app`);
     await page.getByRole('heading', { name: 'Accès réservé aux abonnés' }).waitFor();
     assert.deepEqual(errors, []);
   });
 });
 
 test('subscribe, enter the members area, cancel in the portal, get blocked', async () => {
-  await withPage(browser, 'subscribe-cancel', async (page, errors) => {
-    await page.goto(`${api.base}/inscription`);
+  await withPage(env.browser, 'subscribe-cancel', async (page, errors) => {
+    await page.goto(`${env.api.base}/inscription`);
     await page.getByLabel('E-mail').fill('membre@example.com');
     await page.getByLabel('Mot de passe').fill('un mot de passe solide');
     await page.getByRole('button', { name: 'Créer mon compte' }).click();
     await page.waitForURL(/\/immersion-elite$/);
 
-    await page.goto(`${api.base}/abonnement`);
+    await page.goto(`${env.api.base}/abonnement`);
     await page.locator('#plan-monthly').click();
     await page.waitForURL(/\/local-checkout\/cs_local_sub_/);
     await page.getByText('Abonnement mensuel').waitFor();
     await page.locator('#pay').click();
     await page.waitForURL(/\/abonnement\/merci$/);
 
-    await page.goto(`${api.base}/app`);
+    await page.goto(`${env.api.base}/app`);
     await page.getByRole('heading', { name: 'Espace membres' }).waitFor();
 
     await page.locator('#manage').click();
@@ -52,7 +41,7 @@ test('subscribe, enter the members area, cancel in the portal, get blocked', asy
     await page.locator('#return').click();
     await page.waitForURL(/\/mon-compte$/);
 
-    await page.goto(`${api.base}/app`);
+    await page.goto(`${env.api.base}/app`);
     await page.getByRole('heading', { name: 'Accès réservé aux abonnés' }).waitFor();
     assert.equal(await page.locator('.reason').innerText(), 'Votre abonnement a été résilié.');
     assert.deepEqual(errors, []);
