@@ -16,15 +16,20 @@ fn immersion() -> Command {
     cmd
 }
 
+/// Runs a command of the binary against the test app's database.
+fn on_database(app: &crate::support::TestApp, args: &[&str]) -> std::process::Output {
+    immersion()
+        .args(args)
+        .env("DATABASE_URL", &app.database_url)
+        .output()
+        .unwrap()
+}
+
 #[actix_web::test]
 async fn promote_admin_gives_an_existing_user_the_admin_role() {
     let app = spawn_app().await;
     let token = app.register("marie@example.com").await;
-    let out = immersion()
-        .args(["promote-admin", "Marie@Example.com"])
-        .env("DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+    let out = on_database(&app, &["promote-admin", "Marie@Example.com"]);
     assert!(
         out.status.success(),
         "{}",
@@ -32,11 +37,7 @@ async fn promote_admin_gives_an_existing_user_the_admin_role() {
     );
     assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "admin");
 
-    let out = immersion()
-        .args(["promote-admin", "nobody@example.com"])
-        .env("DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+    let out = on_database(&app, &["promote-admin", "nobody@example.com"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nobody@example.com"));
 }
@@ -44,11 +45,7 @@ async fn promote_admin_gives_an_existing_user_the_admin_role() {
 #[actix_web::test]
 async fn migrate_is_idempotent_on_a_migrated_database() {
     let app = spawn_app().await;
-    let out = immersion()
-        .arg("migrate")
-        .env("DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+    let out = on_database(&app, &["migrate"]);
     assert!(
         out.status.success(),
         "{}",
@@ -91,13 +88,7 @@ async fn audit_passes_on_a_sound_database_and_names_the_drift_otherwise() {
     let s = app.create_session(&admin, json!({})).await;
     let (_, token) = app.quick_user("marie@example.com").await;
     app.hold(s["id"].as_str().unwrap(), &token).await;
-    let run = || {
-        immersion()
-            .arg("audit")
-            .env("DATABASE_URL", &app.database_url)
-            .output()
-            .unwrap()
-    };
+    let run = || on_database(&app, &["audit"]);
     let ok = run();
     assert!(
         ok.status.success(),
@@ -133,11 +124,7 @@ async fn sweep_expires_lapsed_holds_from_the_command_line() {
         )
         .await
         .unwrap();
-    let out = immersion()
-        .arg("sweep")
-        .env("DATABASE_URL", &app.database_url)
-        .output()
-        .unwrap();
+    let out = on_database(&app, &["sweep"]);
     assert!(
         out.status.success(),
         "{}",
