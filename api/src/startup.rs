@@ -117,6 +117,7 @@ impl Application {
             settings,
             tokens,
             decoy_hash,
+            checkout_ids: Default::default(),
         });
         let app_state = state.clone();
         let doc = http::docs::openapi();

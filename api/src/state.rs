@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::rate_limit::Limiter;
 use crate::auth::token::Tokens;
 use crate::config::{Secret, Settings};
+use crate::domain::checkout_ids::CheckoutIds;
 use crate::payments::PaymentGateway;
 use crate::payments::local::LocalGateway;
 
@@ -24,6 +25,8 @@ pub struct AppState {
     pub limits: LoginLimits,
     /// Verified against when a login names an unknown e-mail (same timing).
     pub decoy_hash: String,
+    /// New holds' Checkout Session ids, written in batches.
+    pub checkout_ids: CheckoutIds,
 }
 
 pub struct LoginLimits {

@@ -64,6 +64,9 @@ pub struct BookingDto {
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
     pub location: String,
+    /// The last day (venue time) on which cancelling refunds in full;
+    /// after it, cancelling refunds nothing (the refund rule below).
+    pub full_refund_until: NaiveDate,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -96,11 +99,17 @@ pub fn refund_on_cancel(
     cutoff_days: i64,
     amount_cents: i64,
 ) -> i64 {
-    if (starts_on - today).num_days() >= cutoff_days {
+    if today <= full_refund_until(starts_on, cutoff_days) {
         amount_cents
     } else {
         0
     }
+}
+
+/// The last day a cancellation is refunded in full: `cutoff_days` before
+/// the first day of the session.
+pub fn full_refund_until(starts_on: NaiveDate, cutoff_days: i64) -> NaiveDate {
+    starts_on - chrono::Duration::days(cutoff_days)
 }
 
 #[cfg(test)]
@@ -128,6 +137,7 @@ mod tests {
             199_700
         );
         assert_eq!(refund_on_cancel(d("2030-03-16"), start, 0, 199_700), 0);
+        assert_eq!(full_refund_until(start, 14), d("2030-03-01"));
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use actix_web::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use common::ErrorCode;
-use common::bookings::{BookingDto, BookingStatus, CheckoutResponse, refund_on_cancel};
+use common::bookings::{
+    BookingDto, BookingStatus, CheckoutResponse, full_refund_until, refund_on_cancel,
+};
 use common::format::format_session_dates;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -29,7 +31,7 @@ fn status_of(b: &bookings::Model) -> BookingStatus {
     BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Expired)
 }
 
-pub fn to_dto(b: bookings::Model, s: &sessions::Model) -> BookingDto {
+pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> BookingDto {
     BookingDto {
         id: b.id,
         session_id: b.session_id,
@@ -43,6 +45,7 @@ pub fn to_dto(b: bookings::Model, s: &sessions::Model) -> BookingDto {
         starts_on: s.starts_on,
         ends_on: s.ends_on,
         location: s.location.clone(),
+        full_refund_until: full_refund_until(s.starts_on, cutoff_days),
         created_at: b.created_at,
         updated_at: b.updated_at,
     }
@@ -161,13 +164,9 @@ pub async fn hold(
             return Err(gateway_failed(e));
         }
     };
-    bookings::Entity::update_many()
-        .col_expr(
-            Column::StripeCheckoutSessionId,
-            Expr::value(checkout.id.clone()),
-        )
-        .filter(Column::Id.eq(booking_id))
-        .exec(&state.db)
+    state
+        .checkout_ids
+        .record(&state.db, booking_id, checkout.id.clone())
         .await?;
     Ok(CheckoutResponse {
         booking_id,
@@ -474,7 +473,7 @@ async fn visible_booking(
 #[tracing::instrument(skip(state, actor), fields(user = %actor.id))]
 pub async fn get(state: &AppState, actor: &AuthUser, id: Uuid) -> ApiResult<BookingDto> {
     let (b, s) = visible_booking(state, actor, id).await?;
-    Ok(to_dto(b, &s))
+    Ok(to_dto(b, &s, state.settings.cancellation_cutoff_days))
 }
 
 #[tracing::instrument(skip(state, user), fields(user = %user.id))]
@@ -487,7 +486,7 @@ pub async fn list_mine(state: &AppState, user: &AuthUser) -> ApiResult<Vec<Booki
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(b, s)| s.map(|s| to_dto(b, &s)))
+        .filter_map(|(b, s)| s.map(|s| to_dto(b, &s, state.settings.cancellation_cutoff_days)))
         .collect())
 }
 
@@ -504,7 +503,11 @@ pub async fn attendees(state: &AppState, session_id: Uuid) -> ApiResult<Vec<Book
         .order_by_asc(Column::Id)
         .all(&state.db)
         .await?;
-    Ok(rows.into_iter().map(|b| to_dto(b, &session)).collect())
+    let cutoff = state.settings.cancellation_cutoff_days;
+    Ok(rows
+        .into_iter()
+        .map(|b| to_dto(b, &session, cutoff))
+        .collect())
 }
 
 /// DESIGN §4.5: the owner or an admin cancels. The seat comes back; a paid

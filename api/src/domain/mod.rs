@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bookings;
+pub mod checkout_ids;
 pub mod clock;
 pub mod demo;
 pub mod mail;

@@ -4,6 +4,8 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::Utc;
 use common::bookings::BookingDto;
 use common::sessions::{NewSession, SessionDto, SessionPatch};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AdminUser;
@@ -116,11 +118,26 @@ pub async fn delete_session(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AttendeesQuery {
+    /// `csv` answers a CSV file whatever the `Accept` header says; a plain
+    /// download link cannot set that header.
+    pub format: Option<ExportFormat>,
+}
+
 /// A session's bookings (every status), as JSON or, with
-/// `Accept: text/csv`, as a CSV file for a spreadsheet.
+/// `Accept: text/csv` or `?format=csv`, as a CSV file for a spreadsheet.
 #[utoipa::path(
     tag = "admin",
-    params(("id" = Uuid, Path, description = "Session id")),
+    params(("id" = Uuid, Path, description = "Session id"), AttendeesQuery),
     responses(
         (status = 200, description = "The bookings", content(
             (Vec<BookingDto> = "application/json"),
@@ -139,15 +156,19 @@ pub async fn list_session_bookings(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<Uuid>,
+    query: web::Query<AttendeesQuery>,
     req: actix_web::HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let rows = bookings::attendees(&state, id).await?;
-    let wants_csv = req
-        .headers()
-        .get(actix_web::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/csv"));
+    let wants_csv = match query.format {
+        Some(format) => format == ExportFormat::Csv,
+        None => req
+            .headers()
+            .get(actix_web::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/csv")),
+    };
     if !wants_csv {
         return Ok(HttpResponse::Ok().json(rows));
     }

@@ -107,6 +107,8 @@ async fn full_flow_through_the_local_gateway() {
     assert_eq!(mine.body.as_array().unwrap().len(), 1);
     assert_eq!(mine.body[0]["id"], booking_id.as_str());
     assert_eq!(mine.body[0]["starts_on"], day(40));
+    // The refund rule the SPA shows before cancelling: 14 days by default.
+    assert_eq!(mine.body[0]["full_refund_until"], day(26));
 
     // Cancel 40 days ahead: full refund, seat back.
     let c = app
@@ -426,6 +428,21 @@ async fn admins_list_attendees_as_json_and_csv() {
         "{}",
         lines[1]
     );
+    // A download link cannot set Accept: the query says CSV instead.
+    let linked = app
+        .client
+        .get(format!("{}{path}?format=csv", app.base))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(linked.status(), StatusCode::OK);
+    assert_eq!(linked.text().await.unwrap(), csv);
+    let forced_json = app.get(&format!("{path}?format=json"), Some(&admin)).await;
+    assert_eq!(forced_json.body, json.body);
+    app.get(&format!("{path}?format=xml"), Some(&admin))
+        .await
+        .assert_problem(400, "bad_request");
     app.get(
         &format!("/api/admin/sessions/{}/bookings", uuid::Uuid::new_v4()),
         Some(&admin),

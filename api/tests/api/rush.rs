@@ -186,3 +186,25 @@ async fn randomized_rushes_with_cancels_and_expiries_keep_the_invariants() {
         assert!(drift.is_empty(), "run {run} (seed {seed}): {drift:?}");
     }
 }
+
+#[actix_web::test]
+async fn concurrent_holds_each_store_their_own_checkout_session_id() {
+    // The ids are written in shared batches: each booking must still get
+    // exactly the id its own answer names.
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({"max_places": 60})).await;
+    let sid = s["id"].as_str().unwrap();
+    let answers = rush(&app, sid, buyers(&app, 0, 60).await).await;
+    let mut ids = std::collections::HashSet::new();
+    for held in &answers {
+        assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
+        let row = app
+            .booking_row(held.body["booking_id"].as_str().unwrap())
+            .await;
+        let named = held.body["checkout_session_id"].as_str().unwrap();
+        assert_eq!(row.stripe_checkout_session_id.as_deref(), Some(named));
+        assert!(ids.insert(named.to_owned()), "{named} given twice");
+    }
+    assert_eq!(app.session_row(sid).await.reserved_places, 60);
+}

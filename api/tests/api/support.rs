@@ -177,11 +177,8 @@ pub async fn spawn_full(
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         base,
-        client: reqwest::Client::new(),
-        browser: reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .expect("client"),
+        client: client().build().expect("client"),
+        browser: client().cookie_store(true).build().expect("client"),
         state,
         database_url,
         _db: db,
@@ -509,9 +506,15 @@ impl PaymentGateway for CountingGateway {
     }
 }
 
+/// Idle connections are dropped before the server's 5 s keep-alive ends:
+/// reusing one the server is closing at that instant fails the request.
+fn client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().pool_idle_timeout(std::time::Duration::from_secs(2))
+}
+
 /// A client that shows redirects instead of following them.
 pub fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
+    client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")

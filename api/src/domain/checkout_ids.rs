@@ -1,0 +1,126 @@
+//! Stores the Checkout Session id of each new hold, many holds per
+//! statement. Stripe names the session only after the hold has committed,
+//! so every hold needs a second write; in a rush, one write each would
+//! double the commits. A hold queues its id and waits: either another request's
+//! batch stores it, or it takes the write lock and writes everything
+//! queued, its own id included. Nobody answers before its
+//! id is stored, so nothing is lost by batching.
+
+use std::sync::Mutex;
+
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use entity::immersion_bookings::{self as bookings, Column};
+
+/// Ids per statement: far below every backend's bind-parameter limit.
+const MAX_BATCH: usize = 128;
+
+struct Pending {
+    booking_id: Uuid,
+    checkout_id: String,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+#[derive(Default)]
+pub struct CheckoutIds {
+    queue: Mutex<Vec<Pending>>,
+    writing: tokio::sync::Mutex<()>,
+}
+
+impl CheckoutIds {
+    /// Returns once `checkout_id` is stored on the booking.
+    pub async fn record(
+        &self,
+        db: &impl ConnectionTrait,
+        booking_id: Uuid,
+        checkout_id: String,
+    ) -> Result<(), DbErr> {
+        let (done, mut stored) = oneshot::channel();
+        self.lock_queue().push(Pending {
+            booking_id,
+            checkout_id: checkout_id.clone(),
+            done,
+        });
+        let answer = tokio::select! {
+            // Written by another request's batch while we waited.
+            answer = &mut stored => answer,
+            writer = self.writing.lock() => {
+                let batch = std::mem::take(&mut *self.lock_queue());
+                for chunk in chunks(batch) {
+                    let result = write(db, &chunk).await.map_err(|e| e.to_string());
+                    for p in chunk {
+                        // A waiter that went away (client gone) needs no answer.
+                        let _ = p.done.send(result.clone());
+                    }
+                }
+                drop(writer);
+                // Ours was in that batch or in an earlier one.
+                stored.await
+            }
+        };
+        match answer {
+            Ok(result) => result.map_err(DbErr::Custom),
+            // The request that took our id was dropped mid-write (its client
+            // went away): write ours alone.
+            Err(_) => {
+                let (done, _) = oneshot::channel();
+                let alone = Pending {
+                    booking_id,
+                    checkout_id,
+                    done,
+                };
+                write(db, std::slice::from_ref(&alone)).await
+            }
+        }
+    }
+
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
+        // The queue is a plain Vec: a panic elsewhere cannot leave it torn.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn chunks(mut batch: Vec<Pending>) -> Vec<Vec<Pending>> {
+    let mut out = Vec::new();
+    while batch.len() > MAX_BATCH {
+        let rest = batch.split_off(MAX_BATCH);
+        out.push(std::mem::replace(&mut batch, rest));
+    }
+    if !batch.is_empty() {
+        out.push(batch);
+    }
+    out
+}
+
+/// `UPDATE … SET stripe_checkout_session_id = CASE id WHEN … END
+/// WHERE id IN (…)`: one statement for the whole batch, on every backend.
+/// The batch is padded (repeating its last entry, which changes nothing)
+/// to a power of two, so that a handful of statement shapes cover every
+/// size and stay in the connections' prepared-statement caches.
+async fn write(db: &impl ConnectionTrait, batch: &[Pending]) -> Result<(), DbErr> {
+    let Some(last) = batch.last() else {
+        return Ok(());
+    };
+    let padded = batch.len().next_power_of_two();
+    let entries = || {
+        batch
+            .iter()
+            .chain(std::iter::repeat(last))
+            .take(padded)
+            .map(|p| (p.booking_id, &p.checkout_id))
+    };
+    let mut case = CaseStatement::new();
+    for (id, checkout_id) in entries() {
+        case = case.case(Expr::col(Column::Id).eq(id), Expr::val(checkout_id.clone()));
+    }
+    let case = case.finally(Expr::col(Column::StripeCheckoutSessionId));
+    bookings::Entity::update_many()
+        .col_expr(Column::StripeCheckoutSessionId, case.into())
+        .filter(Column::Id.is_in(entries().map(|(id, _)| id)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
