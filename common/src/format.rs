@@ -28,12 +28,17 @@ fn day_month(d: NaiveDate) -> String {
     }
 }
 
+/// "3 mars 2025", "1er avril 2025".
+pub fn format_date(d: NaiveDate) -> String {
+    format!("{} {}", day_month(d), d.year())
+}
+
 /// "3 mars - 7 mars 2025"; "31 mars - 4 avril 2025"; across a year end
 /// both years: "29 décembre 2025 - 2 janvier 2026". A one-day session
 /// shows one date.
 pub fn format_session_dates(start: NaiveDate, end: NaiveDate) -> String {
     if start == end {
-        format!("{} {}", day_month(start), start.year())
+        format_date(start)
     } else if start.year() == end.year() {
         format!("{} - {} {}", day_month(start), day_month(end), end.year())
     } else {
@@ -62,6 +67,12 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn single_dates_with_the_first_as_an_ordinal() {
+        assert_eq!(format_date(d(2025, 3, 3)), "3 mars 2025");
+        assert_eq!(format_date(d(2025, 4, 1)), "1er avril 2025");
     }
 
     #[test]

@@ -33,6 +33,13 @@ test('subscribe, enter the members area, cancel in the portal, get blocked', asy
     await page.goto(`${env.api.base}/app`);
     await page.getByRole('heading', { name: 'Espace membres' }).waitFor();
 
+    // Mon compte shows the plan and its renewal date.
+    await page.goto(`${env.api.base}/mon-compte`);
+    await page.locator('.plan').waitFor();
+    assert.equal(await page.locator('.plan').innerText(), 'Formule : Mensuel · actif');
+    assert.match(await page.locator('.period').innerText(), /^Renouvellement le \d{1,2}(er)? \S+ \d{4}\.$/);
+
+    await page.goto(`${env.api.base}/app`);
     await page.locator('#manage').click();
     await page.waitForURL(/\/local-portal\//);
     assert.equal(await page.locator('#status').innerText(), 'active');
@@ -40,6 +47,7 @@ test('subscribe, enter the members area, cancel in the portal, get blocked', asy
     await page.locator('#status').getByText('canceled').waitFor();
     await page.locator('#return').click();
     await page.waitForURL(/\/mon-compte$/);
+    await page.getByText('Aucun abonnement.').or(page.locator('.plan', { hasText: 'inactif' })).waitFor();
 
     await page.goto(`${env.api.base}/app`);
     await page.getByRole('heading', { name: 'Accès réservé aux abonnés' }).waitFor();

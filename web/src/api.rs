@@ -3,12 +3,13 @@
 //! are turned into French messages by their stable code.
 
 use common::auth::{AuthResponse, Credentials, UserDto};
-use common::bookings::{BookingDto, CheckoutResponse};
-use common::resources::ResourceDto;
-use common::sessions::SessionDto;
-use common::subscriptions::{AccessDto, Plan, RedirectDto, SubscribeRequest};
+use common::bookings::{BookingDto, CancelRequest, CheckoutResponse};
+use common::resources::{NewResource, ResourceDto, ResourceOrder, ResourcePatch};
+use common::sessions::{NewSession, SessionDto, SessionPatch};
+use common::subscriptions::{AccessDto, Plan, RedirectDto, SubscribeRequest, SubscriberDto};
 use common::{ErrorCode, Problem};
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -54,8 +55,55 @@ pub fn message_for(code: ErrorCode) -> &'static str {
         ErrorCode::SubscriptionActive => "Vous avez déjà un abonnement actif.",
         ErrorCode::NoSubscription => "Aucun abonnement à gérer.",
         ErrorCode::BookingNotCancellable => "Cette réservation ne peut plus être annulée.",
+        ErrorCode::SessionHasBookings => {
+            "Cette session a des réservations : désactivez-la plutôt que de la supprimer."
+        }
         _ => "Une erreur est survenue. Réessayez plus tard.",
     }
+}
+
+/// A field's rule broken, in French (the API's own text is English).
+fn field_message(e: &common::FieldError) -> String {
+    let text = match (e.field.as_str(), e.rule.as_str()) {
+        ("email", _) => "L'e-mail n'est pas valide.",
+        ("password", "too_short") => "Le mot de passe doit faire au moins 10 caractères.",
+        ("password", _) => "Le mot de passe est trop long.",
+        ("ends_on", _) => "Le dernier jour ne peut pas précéder le premier.",
+        ("location", "required") => "Indiquez le lieu.",
+        ("location", _) => "Le lieu est trop long.",
+        ("description", _) => "La description est trop longue.",
+        ("price_cents", _) => "Le prix doit être compris entre 0 et 999 999,99 €.",
+        ("currency", _) => "Devise inconnue.",
+        ("max_places", "below_reserved") => {
+            "Le nombre de places ne peut pas être inférieur aux places déjà réservées."
+        }
+        ("max_places", _) => "Le nombre de places doit être compris entre 1 et 1000.",
+        ("title", "required") => "Indiquez un titre.",
+        ("title", _) => "Le titre est trop long.",
+        ("url", "required") => "Ce type de ressource demande une adresse.",
+        ("url", _) => "L'adresse doit commencer par https:// ou http://.",
+        ("body", "required") => "Une ressource texte demande un texte.",
+        ("body", _) => "Le texte est trop long.",
+        _ => return e.message.clone(),
+    };
+    text.to_owned()
+}
+
+/// The French message of a failed answer (problem+json by contract).
+async fn failure(res: Response) -> ApiError {
+    let problem = res.json::<Problem>().await.ok();
+    let code = problem.as_ref().map(|p| p.code);
+    let message = match &problem {
+        Some(p) if p.code == ErrorCode::ValidationFailed && !p.errors.is_empty() => p
+            .errors
+            .iter()
+            .map(field_message)
+            .collect::<Vec<_>>()
+            .join(" "),
+        Some(p) => message_for(p.code).to_owned(),
+        None => ApiError::network().message,
+    };
+    ApiError { code, message }
 }
 
 async fn read<T: DeserializeOwned>(res: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
@@ -63,23 +111,32 @@ async fn read<T: DeserializeOwned>(res: Result<Response, gloo_net::Error>) -> Re
     if res.ok() {
         return res.json::<T>().await.map_err(|_| ApiError::network());
     }
-    let problem = res.json::<Problem>().await.ok();
-    let code = problem.as_ref().map(|p| p.code);
-    let message = match &problem {
-        Some(p) if p.code == ErrorCode::ValidationFailed && !p.errors.is_empty() => p
-            .errors
-            .iter()
-            .map(|e| e.message.clone())
-            .collect::<Vec<_>>()
-            .join(" "),
-        Some(p) => message_for(p.code).to_owned(),
-        None => ApiError::network().message,
-    };
-    Err(ApiError { code, message })
+    Err(failure(res).await)
+}
+
+/// For answers without a body (204).
+async fn done(res: Result<Response, gloo_net::Error>) -> Result<(), ApiError> {
+    let res = res.map_err(|_| ApiError::network())?;
+    if res.ok() {
+        return Ok(());
+    }
+    Err(failure(res).await)
+}
+
+async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    read(Request::get(url).send().await).await
+}
+
+async fn send_json<B: Serialize, T: DeserializeOwned>(
+    req: RequestBuilder,
+    body: &B,
+) -> Result<T, ApiError> {
+    let req = req.json(body).map_err(|_| ApiError::network())?;
+    read(req.send().await).await
 }
 
 pub async fn sessions() -> Result<Vec<SessionDto>, ApiError> {
-    read(Request::get("/api/sessions").send().await).await
+    get("/api/sessions").await
 }
 
 /// The app remembers that it signed in, so that an anonymous visit does
@@ -122,14 +179,8 @@ pub async fn me() -> Result<Option<UserDto>, ApiError> {
     }
 }
 
-async fn post_json<B: serde::Serialize, T: DeserializeOwned>(
-    url: &str,
-    body: &B,
-) -> Result<T, ApiError> {
-    let req = Request::post(url)
-        .json(body)
-        .map_err(|_| ApiError::network())?;
-    read(req.send().await).await
+async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiError> {
+    send_json(Request::post(url), body).await
 }
 
 pub async fn login(email: String, password: String) -> Result<AuthResponse, ApiError> {
@@ -153,11 +204,11 @@ pub async fn checkout(session_id: Uuid) -> Result<CheckoutResponse, ApiError> {
 }
 
 pub async fn booking(id: Uuid) -> Result<BookingDto, ApiError> {
-    read(Request::get(&format!("/api/bookings/{id}")).send().await).await
+    get(&format!("/api/bookings/{id}")).await
 }
 
 pub async fn access() -> Result<AccessDto, ApiError> {
-    read(Request::get("/api/me/access").send().await).await
+    get("/api/me/access").await
 }
 
 pub async fn subscribe(plan: Plan) -> Result<RedirectDto, ApiError> {
@@ -169,5 +220,89 @@ pub async fn portal() -> Result<RedirectDto, ApiError> {
 }
 
 pub async fn member_resources() -> Result<Vec<ResourceDto>, ApiError> {
-    read(Request::get("/api/app/resources").send().await).await
+    get("/api/app/resources").await
+}
+
+pub async fn logout() -> Result<(), ApiError> {
+    let result = done(Request::post("/api/auth/logout").send().await).await;
+    mark_signed_in(false);
+    result
+}
+
+pub async fn my_bookings() -> Result<Vec<BookingDto>, ApiError> {
+    get("/api/me/bookings").await
+}
+
+pub async fn cancel_booking(id: Uuid) -> Result<BookingDto, ApiError> {
+    post_json(
+        &format!("/api/bookings/{id}/cancel"),
+        &CancelRequest::default(),
+    )
+    .await
+}
+
+pub async fn admin_sessions() -> Result<Vec<SessionDto>, ApiError> {
+    get("/api/admin/sessions").await
+}
+
+pub async fn create_session(new: NewSession) -> Result<SessionDto, ApiError> {
+    post_json("/api/admin/sessions", &new).await
+}
+
+pub async fn update_session(id: Uuid, patch: SessionPatch) -> Result<SessionDto, ApiError> {
+    send_json(Request::patch(&format!("/api/admin/sessions/{id}")), &patch).await
+}
+
+pub async fn delete_session(id: Uuid) -> Result<(), ApiError> {
+    done(
+        Request::delete(&format!("/api/admin/sessions/{id}"))
+            .send()
+            .await,
+    )
+    .await
+}
+
+pub async fn attendees(session_id: Uuid) -> Result<Vec<BookingDto>, ApiError> {
+    get(&format!("/api/admin/sessions/{session_id}/bookings")).await
+}
+
+/// A plain link downloads the CSV (the cookie signs the request).
+pub fn attendees_csv_url(session_id: Uuid) -> String {
+    format!("/api/admin/sessions/{session_id}/bookings?format=csv")
+}
+
+pub async fn subscribers(active: Option<bool>) -> Result<Vec<SubscriberDto>, ApiError> {
+    match active {
+        Some(a) => get(&format!("/api/admin/subscriptions?active={a}")).await,
+        None => get("/api/admin/subscriptions").await,
+    }
+}
+
+pub async fn admin_resources() -> Result<Vec<ResourceDto>, ApiError> {
+    get("/api/admin/resources").await
+}
+
+pub async fn create_resource(new: NewResource) -> Result<ResourceDto, ApiError> {
+    post_json("/api/admin/resources", &new).await
+}
+
+pub async fn update_resource(id: Uuid, patch: ResourcePatch) -> Result<ResourceDto, ApiError> {
+    send_json(
+        Request::patch(&format!("/api/admin/resources/{id}")),
+        &patch,
+    )
+    .await
+}
+
+pub async fn delete_resource(id: Uuid) -> Result<(), ApiError> {
+    done(
+        Request::delete(&format!("/api/admin/resources/{id}"))
+            .send()
+            .await,
+    )
+    .await
+}
+
+pub async fn reorder_resources(ids: Vec<Uuid>) -> Result<Vec<ResourceDto>, ApiError> {
+    send_json(Request::put("/api/admin/resources"), &ResourceOrder { ids }).await
 }

@@ -3,6 +3,7 @@
 //! the app displays.
 
 mod api;
+mod browser;
 mod components;
 mod pages;
 
@@ -12,6 +13,7 @@ use leptos_router::path;
 
 #[component]
 fn App() -> impl IntoView {
+    provide_context(components::nav::AuthChanged(RwSignal::new(0)));
     view! {
         <Router>
             <components::nav::Nav/>
@@ -26,6 +28,10 @@ fn App() -> impl IntoView {
                     <Route path=path!("/abonnement") view=pages::members::SubscribePage/>
                     <Route path=path!("/abonnement/merci") view=pages::members::SubscribedPage/>
                     <Route path=path!("/app") view=pages::members::AppPage/>
+                    <Route path=path!("/mon-compte") view=pages::account::AccountPage/>
+                    <Route path=path!("/admin/immersion-sessions") view=pages::admin::sessions::AdminSessionsPage/>
+                    <Route path=path!("/admin/abonnements") view=pages::admin::subscribers::AdminSubscribersPage/>
+                    <Route path=path!("/admin/ressources") view=pages::admin::resources::AdminResourcesPage/>
                 </Routes>
             </main>
         </Router>

@@ -1,2 +1,3 @@
+pub mod feedback;
 pub mod nav;
 pub mod session_card;

@@ -1,19 +1,57 @@
+use common::auth::Role;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api;
+use crate::browser::go;
 
-/// The header: the catalog, and who is signed in (or the ways to sign in).
+/// Bumped on sign-in and sign-out so that the header asks again who is
+/// signed in (it is mounted once, above every page).
+#[derive(Clone, Copy)]
+pub struct AuthChanged(pub RwSignal<u32>);
+
+impl AuthChanged {
+    /// Read where the component is built (async tasks have no context).
+    pub fn here() -> Self {
+        use_context::<Self>().unwrap_or(Self(RwSignal::new(0)))
+    }
+
+    pub fn notify(self) {
+        self.0.update(|n| *n += 1);
+    }
+}
+
+/// The header: the catalog, and who is signed in (their account, the
+/// dashboard for admins, sign out) or the ways to sign in.
 #[component]
 pub fn Nav() -> impl IntoView {
-    let me = LocalResource::new(api::me);
+    let changed = AuthChanged::here();
+    let me = LocalResource::new(move || {
+        changed.0.track();
+        api::me()
+    });
+    let sign_out = move |_| {
+        leptos::task::spawn_local(async move {
+            // Signed out or not, start afresh from the catalog.
+            let _ = api::logout().await;
+            go("/immersion-elite");
+        });
+    };
     view! {
         <header class="nav">
             <A href="/immersion-elite">"Immersion Élite"</A>
-            <nav>
+            <nav aria-label="Compte">
                 <Transition fallback=|| ()>
                     {move || me.get().map(|who| match who {
-                        Ok(Some(user)) => view! { <span class="who">{user.email}</span> }.into_any(),
+                        Ok(Some(user)) => view! {
+                            <A href="/app">"Espace membres"</A>
+                            {(user.role == Role::Admin).then(|| view! {
+                                <A href="/admin/immersion-sessions">"Administration"</A>
+                            })}
+                            <A href="/mon-compte">"Mon compte"</A>
+                            <span class="who">{user.email}</span>
+                            <button class="link" on:click=sign_out>"Déconnexion"</button>
+                        }.into_any(),
                         Ok(None) | Err(_) => view! {
                             <A href="/connexion">"Connexion"</A>
                             <A href="/inscription">"Inscription"</A>

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api;
+use crate::components::nav::AuthChanged;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -19,6 +20,7 @@ fn AuthForm(mode: Mode) -> impl IntoView {
     let busy = RwSignal::new(false);
     let query = use_query_map();
     let navigate = use_navigate();
+    let auth = AuthChanged::here();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         busy.set(true);
@@ -36,7 +38,10 @@ fn AuthForm(mode: Mode) -> impl IntoView {
                 Mode::Register => api::register(e, p).await,
             };
             match result {
-                Ok(_) => navigate(&next, Default::default()),
+                Ok(_) => {
+                    auth.notify();
+                    navigate(&next, Default::default());
+                }
                 Err(err) => {
                     error.set(Some(err.message));
                     busy.set(false);

@@ -8,10 +8,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
 use crate::api;
-
-fn go(url: &str) {
-    let _ = window().location().set_href(url);
-}
+use crate::browser::go;
 
 #[component]
 pub fn SubscribePage() -> impl IntoView {

@@ -1,3 +1,5 @@
+pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod members;
 pub mod not_found;

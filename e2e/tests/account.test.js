@@ -1,0 +1,105 @@
+// As a buyer: my booking is confirmed in "Mon compte"; cancelling shows the
+// refund rule first, then refunds and gives the seat back. Also the phone
+// width and the keyboard.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { useApiAndBrowser, withPage } from './harness.js';
+
+const env = useApiAndBrowser({ before, after });
+
+test('a confirmed booking shows in Mon compte, and cancelling it refunds and frees the seat', async () => {
+  await withPage(env.browser, 'account-cancel', async (page, errors) => {
+    await page.goto(`${env.api.base}/inscription`);
+    await page.getByLabel('E-mail').fill('annule@example.com');
+    await page.getByLabel('Mot de passe').fill('un mot de passe solide');
+    await page.getByRole('button', { name: 'Créer mon compte' }).click();
+    await page.waitForURL(/\/immersion-elite$/);
+    // The header now knows who is signed in.
+    await page.getByRole('link', { name: 'Mon compte' }).waitFor();
+
+    // The fifth session starts in about two months: past the 14-day cutoff.
+    const card = page.locator('article.session').nth(4);
+    assert.equal(await card.locator('.remaining').innerText(), '8 places restantes');
+    const dates = await card.locator('.dates').innerText();
+    await card.getByRole('button', { name: 'Réserver maintenant' }).click();
+    await page.waitForURL(/\/local-checkout\//);
+    await page.locator('#pay').click();
+    await page.getByText('Votre place est confirmée').waitFor();
+
+    await page.getByRole('link', { name: 'Mon compte' }).click();
+    await page.waitForURL(/\/mon-compte$/);
+    const booking = page.locator('li.booking');
+    await booking.waitFor();
+    assert.equal(await booking.count(), 1);
+    assert.equal(await booking.locator('.dates').innerText(), dates);
+    assert.equal(await booking.locator('.status').innerText(), 'Confirmée');
+    assert.equal(await booking.locator('.amount').innerText(), '1\u202f997\u00a0€');
+
+    // The rule comes before anything is cancelled.
+    await booking.getByRole('button', { name: 'Annuler la réservation' }).click();
+    const rule = await booking.locator('.refund-rule').innerText();
+    assert.match(rule, /remboursée intégralement \(1\u202f997\u00a0€\) jusqu'au \d{1,2}(er)? \S+ \d{4} inclus/);
+    // Changing one's mind keeps the seat.
+    await booking.getByRole('button', { name: 'Garder ma place' }).click();
+    assert.equal(await booking.locator('.status').innerText(), 'Confirmée');
+    await booking.getByRole('button', { name: 'Annuler la réservation' }).click();
+    await booking.getByRole('button', { name: "Confirmer l'annulation" }).click();
+    await page.locator('li.booking .status', { hasText: 'Remboursée' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Annuler la réservation' }).count(), 0);
+
+    await page.getByRole('link', { name: 'Immersion Élite' }).click();
+    const again = page.locator('article.session').nth(4);
+    await again.locator('.remaining').waitFor();
+    assert.equal(await again.locator('.remaining').innerText(), '8 places restantes');
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('Mon compte without an account offers to sign in; with one, says there is no subscription', async () => {
+  await withPage(env.browser, 'account-empty', async (page, errors) => {
+    await page.goto(`${env.api.base}/mon-compte`);
+    await page.getByRole('link', { name: 'Connectez-vous' }).click();
+    await page.waitForURL(/\/connexion\?suite=\/mon-compte$/);
+    await page.getByRole('link', { name: 'Inscription' }).click();
+    await page.getByLabel('E-mail').fill('vide@example.com');
+    await page.getByLabel('Mot de passe').fill('un mot de passe solide');
+    await page.getByRole('button', { name: 'Créer mon compte' }).click();
+    await page.getByRole('link', { name: 'Mon compte' }).click();
+    await page.getByText('Aucune réservation pour le moment.').waitFor();
+    await page.getByText('Aucun abonnement.').waitFor();
+    // Signing out returns to the catalog, signed out.
+    await page.getByRole('button', { name: 'Déconnexion' }).click();
+    await page.getByRole('link', { name: 'Connexion' }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+});
+
+test('at phone width nothing overflows, and booking works from the keyboard', async () => {
+  await withPage(env.browser, 'phone-keyboard', async (page, errors) => {
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto(`${env.api.base}/immersion-elite`);
+    await page.locator('article.session').first().waitFor();
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    assert.equal(overflow, 0);
+    // Tab to the first booking button and press Enter: signed out, so the
+    // app asks to sign in first and comes back to the catalog after.
+    let focused = '';
+    for (let i = 0; i < 30 && focused !== 'Réserver maintenant'; i += 1) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => document.activeElement?.textContent ?? '');
+    }
+    assert.equal(focused, 'Réserver maintenant');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/connexion\?suite=\/immersion-elite$/);
+    let id = '';
+    for (let i = 0; i < 10 && id !== 'email'; i += 1) {
+      await page.keyboard.press('Tab');
+      id = await page.evaluate(() => document.activeElement?.id ?? '');
+    }
+    assert.equal(id, 'email');
+    assert.deepEqual(errors, []);
+  });
+});

@@ -1,0 +1,129 @@
+// As the admin: create a session and see it on the public page, edit it,
+// delete one without bookings (and be told why one with bookings cannot
+// be), download the attendees' CSV; then the subscribers and resources.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+
+import { ADMIN, useApiAndBrowser, withPage } from './harness.js';
+
+const env = useApiAndBrowser({ before, after });
+
+async function signInAsAdmin(page) {
+  await page.goto(`${env.api.base}/inscription?suite=/admin/immersion-sessions`);
+  await page.getByLabel('E-mail').fill(ADMIN.email);
+  await page.getByLabel('Mot de passe').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Créer mon compte' }).click();
+  await page.waitForURL(/\/admin\/immersion-sessions$/);
+}
+
+// Chromium logs every 4xx answer; these tests cause 422 and 409 on purpose
+// (and check the message shown), so only those are set aside.
+const unexpected = (errors) => errors.filter((e) => !/status of (422|409) /.test(e));
+
+const row = (page, text) => page.locator('tbody tr', { hasText: text });
+
+async function fillSession(page, { starts, ends, location, price, places }) {
+  await page.getByLabel('Premier jour').fill(starts);
+  await page.getByLabel('Dernier jour').fill(ends);
+  await page.getByLabel('Lieu').fill(location);
+  await page.getByLabel('Prix (€)').fill(price);
+  await page.getByLabel('Places').fill(places);
+}
+
+test('the admin manages sessions: create, see it public, edit, delete, attendees CSV', async () => {
+  await withPage(env.browser, 'admin-sessions', async (page, errors) => {
+    await signInAsAdmin(page);
+    await page.locator('tbody tr').first().waitFor();
+    assert.equal(await page.locator('tbody tr').count(), 8);
+    assert.equal(await row(page, '8 / 8').locator('.status').innerText(), 'Complète');
+
+    // The API's validation comes back in French, next to the form.
+    await page.getByRole('button', { name: 'Nouvelle session' }).click();
+    await fillSession(page, { starts: '2031-06-13', ends: '2031-06-09', location: 'Lyon', price: '1997', places: '8' });
+    await page.getByRole('button', { name: 'Enregistrer' }).click();
+    await page.getByText('Le dernier jour ne peut pas précéder le premier.').waitFor();
+    await page.getByLabel('Dernier jour').fill('2031-06-13');
+    await page.getByLabel('Premier jour').fill('2031-06-09');
+    await page.getByRole('button', { name: 'Enregistrer' }).click();
+    await row(page, 'Lyon').waitFor();
+    assert.equal(await row(page, 'Lyon').locator('.dates').innerText(), '9 juin - 13 juin 2031');
+    assert.equal(await row(page, 'Lyon').locator('.status').innerText(), 'Ouverte');
+
+    // It is on the public page.
+    await page.getByRole('link', { name: 'Immersion Élite' }).first().click();
+    const card = page.locator('article.session', { hasText: 'Lyon' });
+    await card.waitFor();
+    assert.equal(await card.locator('.dates').innerText(), '9 juin - 13 juin 2031');
+    assert.equal(await card.locator('.remaining').innerText(), '8 places restantes');
+
+    // Edit it.
+    await page.getByRole('link', { name: 'Administration' }).click();
+    await row(page, 'Lyon').getByRole('button', { name: 'Modifier' }).click();
+    await page.getByLabel('Lieu').fill('Lyon Confluence');
+    await page.getByLabel('Places').fill('10');
+    await page.getByLabel('Prix (€)').fill('2 490,50');
+    await page.getByRole('button', { name: 'Enregistrer' }).click();
+    await row(page, 'Lyon Confluence').locator('.places', { hasText: '0 / 10' }).waitFor();
+    assert.equal(await row(page, 'Lyon Confluence').locator('.price').innerText(), '2\u202f490,50\u00a0€');
+
+    // Deactivate, then delete: it has no bookings.
+    await row(page, 'Lyon Confluence').getByRole('button', { name: 'Désactiver' }).click();
+    await row(page, 'Lyon Confluence').locator('.status', { hasText: 'Désactivée' }).waitFor();
+    page.once('dialog', (d) => d.accept());
+    await row(page, 'Lyon Confluence').getByRole('button', { name: 'Supprimer' }).click();
+    await row(page, 'Lyon Confluence').waitFor({ state: 'detached' });
+    assert.equal(await page.locator('tbody tr').count(), 8);
+
+    // A session with bookings cannot be deleted: the reason is shown.
+    page.once('dialog', (d) => d.accept());
+    await row(page, '3 / 8').getByRole('button', { name: 'Supprimer' }).click();
+    await page.getByText('Cette session a des réservations').waitFor();
+    assert.equal(await page.locator('tbody tr').count(), 8);
+
+    // Its attendees, and their CSV.
+    await row(page, '3 / 8').getByRole('button', { name: 'Participants' }).click();
+    await page.locator('.attendees li').first().waitFor();
+    assert.equal(await page.locator('.attendees li').count(), 3);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Télécharger le CSV' }).click(),
+    ]);
+    assert.match(download.suggestedFilename(), /^participants-.*\.csv$/);
+    const csv = (await readFile(await download.path(), 'utf8')).trim().split(/\r?\n/);
+    assert.equal(csv[0], 'booking_id,email,status,amount_cents,currency,refunded_cents,created_at');
+    assert.equal(csv.length, 4);
+    assert.ok(csv.slice(1).every((l) => l.includes(',confirmed,199700,EUR,')), csv.join('\n'));
+    assert.deepEqual(unexpected(errors), []);
+  });
+});
+
+test('the admin sees the subscribers and edits the members resources', async () => {
+  await withPage(env.browser, 'admin-members', async (page, errors) => {
+    await page.goto(`${env.api.base}/connexion?suite=/admin/abonnements`);
+    await page.getByLabel('E-mail').fill(ADMIN.email);
+    await page.getByLabel('Mot de passe').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.waitForURL(/\/admin\/abonnements$/);
+    await page.locator('table.subscribers tbody tr', { hasText: ADMIN.email }).waitFor();
+    await page.getByLabel('Afficher').selectOption('actifs');
+    await page.getByText('Aucun compte.').or(page.locator('table.subscribers')).first().waitFor();
+
+    await page.getByRole('link', { name: 'Ressources' }).click();
+    await page.waitForURL(/\/admin\/ressources$/);
+    await page.getByRole('button', { name: 'Nouvelle ressource' }).click();
+    await page.getByLabel('Titre').fill('Replay du module 1');
+    await page.getByLabel('Type').selectOption('video');
+    await page.getByLabel('Adresse (lien, vidéo, document)').fill('ftp://exemple');
+    await page.getByRole('button', { name: 'Enregistrer' }).click();
+    await page.getByText("L'adresse doit commencer par https:// ou http://.").waitFor();
+    await page.getByLabel('Adresse (lien, vidéo, document)').fill('https://video.example.com/1');
+    await page.getByRole('button', { name: 'Enregistrer' }).click();
+    await page.locator('.admin-resources li', { hasText: 'Replay du module 1' }).waitFor();
+
+    // Admins always enter the members area, and see it there.
+    await page.getByRole('link', { name: 'Espace membres' }).click();
+    await page.getByRole('link', { name: 'Replay du module 1' }).waitFor();
+    assert.deepEqual(unexpected(errors), []);
+  });
+});

@@ -1,0 +1,328 @@
+//! `/admin/immersion-sessions`: every session (inactive ones too) with its
+//! fill bar and status; create, edit, deactivate, delete; the attendees of
+//! a session with their CSV.
+
+use chrono::NaiveDate;
+use common::format::format_session_dates;
+use common::money::format_price;
+use common::sessions::{NewSession, SessionDto, SessionPatch, SessionStatus};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::AdminMenu;
+use crate::api;
+use crate::components::feedback::{ErrorLine, Failure, Loading};
+use crate::pages::account::status_fr as booking_status_fr;
+
+fn status_fr(s: &SessionDto) -> &'static str {
+    match (s.is_active, s.status) {
+        (false, _) => "Désactivée",
+        (true, SessionStatus::Open) => "Ouverte",
+        (true, SessionStatus::Full) => "Complète",
+        (true, SessionStatus::Closed) => "Close",
+    }
+}
+
+/// "1997", "1 997", "1997,50" → cents.
+fn parse_euros(text: &str) -> Option<i64> {
+    let clean: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '€')
+        .map(|c| if c == ',' { '.' } else { c })
+        .collect();
+    let (units, cents) = clean.split_once('.').unwrap_or((&clean, ""));
+    if units.is_empty() || cents.len() > 2 {
+        return None;
+    }
+    let units: i64 = units.parse().ok()?;
+    let cents: i64 = if cents.is_empty() {
+        0
+    } else {
+        format!("{cents:0<2}").parse().ok()?
+    };
+    units.checked_mul(100)?.checked_add(cents)
+}
+
+/// Cents as typed back into the price field: "1997", "1997,50".
+fn euros(cents: i64) -> String {
+    match cents % 100 {
+        0 => (cents / 100).to_string(),
+        c => format!("{},{c:02}", cents / 100),
+    }
+}
+
+#[derive(Clone, PartialEq)]
+enum Editing {
+    New,
+    Existing(SessionDto),
+}
+
+#[component]
+pub fn AdminSessionsPage() -> impl IntoView {
+    let sessions = LocalResource::new(api::admin_sessions);
+    let editing = RwSignal::new(None::<Editing>);
+    let attendees_of = RwSignal::new(None::<SessionDto>);
+    let error = RwSignal::new(None::<String>);
+    let saved = Callback::new(move |()| {
+        editing.set(None);
+        sessions.refetch();
+    });
+    view! {
+        <AdminMenu/>
+        <h1>"Sessions Immersion Élite"</h1>
+        <button id="new-session" on:click=move |_| editing.set(Some(Editing::New))>"Nouvelle session"</button>
+        {move || editing.get().map(|e| view! { <SessionForm editing=e saved close=Callback::new(move |()| editing.set(None))/> })}
+        <ErrorLine message=error/>
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || sessions.get().map(|r| match r {
+                Ok(list) if list.is_empty() => view! { <p class="empty">"Aucune session."</p> }.into_any(),
+                Ok(list) => view! {
+                    <div class="table-wrap">
+                        <table class="admin-sessions">
+                            <thead><tr>
+                                <th scope="col">"Dates"</th><th scope="col">"Lieu"</th><th scope="col">"Prix"</th>
+                                <th scope="col">"Places"</th><th scope="col">"Statut"</th><th scope="col">"Actions"</th>
+                            </tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|s| view! {
+                                    <SessionRow session=s editing attendees_of error changed=Callback::new(move |()| sessions.refetch())/>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any(),
+                Err(e) => view! { <Failure error=e/> }.into_any(),
+            })}
+        </Suspense>
+        {move || attendees_of.get().map(|s| view! { <Attendees session=s/> })}
+    }
+}
+
+#[component]
+fn SessionRow(
+    session: SessionDto,
+    editing: RwSignal<Option<Editing>>,
+    attendees_of: RwSignal<Option<SessionDto>>,
+    error: RwSignal<Option<String>>,
+    changed: Callback<()>,
+) -> impl IntoView {
+    let id = session.id;
+    let filled = if session.max_places > 0 {
+        session.reserved_places * 100 / session.max_places
+    } else {
+        100
+    };
+    let active = session.is_active;
+    let toggle = move |_| {
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let patch = SessionPatch {
+                is_active: Some(!active),
+                ..Default::default()
+            };
+            match api::update_session(id, patch).await {
+                Ok(_) => changed.run(()),
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    let delete = move |_| {
+        let sure = window()
+            .confirm_with_message("Supprimer définitivement cette session ?")
+            .unwrap_or(false);
+        if !sure {
+            return;
+        }
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match api::delete_session(id).await {
+                Ok(()) => changed.run(()),
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    let edit_target = session.clone();
+    let attendees_target = session.clone();
+    view! {
+        <tr data-session-id=id.to_string()>
+            <td class="dates">{format_session_dates(session.starts_on, session.ends_on)}</td>
+            <td>{session.location.clone()}</td>
+            <td class="price">{format_price(session.price_cents, &session.currency)}</td>
+            <td>
+                <div class="fill" role="progressbar" aria-valuemin="0" aria-valuemax=session.max_places
+                    aria-valuenow=session.reserved_places>
+                    <div class="fill-bar" style=format!("width: {filled}%")></div>
+                </div>
+                <span class="places">{format!("{} / {}", session.reserved_places, session.max_places)}</span>
+            </td>
+            <td class="status">{status_fr(&session)}</td>
+            <td class="actions">
+                <button class="edit" on:click=move |_| editing.set(Some(Editing::Existing(edit_target.clone())))>"Modifier"</button>
+                <button class="toggle" on:click=toggle>{if active { "Désactiver" } else { "Réactiver" }}</button>
+                <button class="delete" on:click=delete>"Supprimer"</button>
+                <button class="attendees" on:click=move |_| attendees_of.set(Some(attendees_target.clone()))>"Participants"</button>
+            </td>
+        </tr>
+    }
+}
+
+/// The fields as typed; checked by the API, except what must be parsed here.
+struct Typed {
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+    location: String,
+    description: String,
+    price_cents: i64,
+    max_places: i32,
+    is_active: bool,
+}
+
+#[component]
+fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> impl IntoView {
+    let existing = match &editing {
+        Editing::New => None,
+        Editing::Existing(s) => Some(s.clone()),
+    };
+    let field = |f: fn(&SessionDto) -> String, default: &str| {
+        RwSignal::new(existing.as_ref().map_or(default.to_owned(), f))
+    };
+    let starts_on = field(|s| s.starts_on.to_string(), "");
+    let ends_on = field(|s| s.ends_on.to_string(), "");
+    let location = field(|s| s.location.clone(), "");
+    let description = field(|s| s.description.clone().unwrap_or_default(), "");
+    let price = field(|s| euros(s.price_cents), "1997");
+    let max_places = field(|s| s.max_places.to_string(), "8");
+    let is_active = RwSignal::new(existing.as_ref().is_none_or(|s| s.is_active));
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let id = existing.as_ref().map(|s| s.id);
+
+    let typed = move || -> Result<Typed, String> {
+        let date = |v: RwSignal<String>, what: &str| {
+            v.get_untracked()
+                .parse::<NaiveDate>()
+                .map_err(|_| format!("Indiquez la date de {what}."))
+        };
+        Ok(Typed {
+            starts_on: date(starts_on, "début")?,
+            ends_on: date(ends_on, "fin")?,
+            location: location.get_untracked(),
+            description: description.get_untracked(),
+            price_cents: parse_euros(&price.get_untracked())
+                .ok_or("Prix invalide : par exemple 1997 ou 1997,50.")?,
+            max_places: max_places
+                .get_untracked()
+                .trim()
+                .parse()
+                .map_err(|_| "Nombre de places invalide.".to_owned())?,
+            is_active: is_active.get_untracked(),
+        })
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let t = match typed() {
+            Ok(t) => t,
+            Err(e) => return error.set(Some(e)),
+        };
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let result = match id {
+                None => {
+                    api::create_session(NewSession {
+                        starts_on: t.starts_on,
+                        ends_on: t.ends_on,
+                        location: t.location,
+                        description: Some(t.description).filter(|d| !d.trim().is_empty()),
+                        price_cents: t.price_cents,
+                        currency: "EUR".into(),
+                        max_places: t.max_places,
+                        is_active: t.is_active,
+                    })
+                    .await
+                }
+                Some(id) => {
+                    api::update_session(
+                        id,
+                        SessionPatch {
+                            starts_on: Some(t.starts_on),
+                            ends_on: Some(t.ends_on),
+                            location: Some(t.location),
+                            description: Some(t.description),
+                            price_cents: Some(t.price_cents),
+                            max_places: Some(t.max_places),
+                            is_active: Some(t.is_active),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                }
+            };
+            busy.set(false);
+            match result {
+                Ok(_) => saved.run(()),
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    let title = if id.is_some() {
+        "Modifier la session"
+    } else {
+        "Nouvelle session"
+    };
+    view! {
+        <form class="panel session-form" on:submit=submit aria-label=title>
+            <h2>{title}</h2>
+            <label for="starts_on">"Premier jour"</label>
+            <input id="starts_on" type="date" required prop:value=starts_on
+                on:input=move |ev| starts_on.set(event_target_value(&ev))/>
+            <label for="ends_on">"Dernier jour"</label>
+            <input id="ends_on" type="date" required prop:value=ends_on
+                on:input=move |ev| ends_on.set(event_target_value(&ev))/>
+            <label for="location">"Lieu"</label>
+            <input id="location" type="text" required prop:value=location
+                on:input=move |ev| location.set(event_target_value(&ev))/>
+            <label for="description">"Description"</label>
+            <textarea id="description" prop:value=description
+                on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+            <label for="price">"Prix (€)"</label>
+            <input id="price" type="text" inputmode="decimal" required prop:value=price
+                on:input=move |ev| price.set(event_target_value(&ev))/>
+            <label for="max_places">"Places"</label>
+            <input id="max_places" type="number" min="1" required prop:value=max_places
+                on:input=move |ev| max_places.set(event_target_value(&ev))/>
+            <label class="check"><input id="is_active" type="checkbox" prop:checked=is_active
+                on:change=move |ev| is_active.set(event_target_checked(&ev))/>" Visible au public"</label>
+            <ErrorLine message=error/>
+            <div class="buttons">
+                <button type="submit" disabled=move || busy.get()>"Enregistrer"</button>
+                <button type="button" class="secondary" on:click=move |_| close.run(())>"Annuler"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn Attendees(session: SessionDto) -> impl IntoView {
+    let id: Uuid = session.id;
+    let list = LocalResource::new(move || api::attendees(id));
+    view! {
+        <section class="panel attendees" aria-labelledby="attendees-title">
+            <h2 id="attendees-title">"Participants · "{format_session_dates(session.starts_on, session.ends_on)}</h2>
+            <a class="csv" href=api::attendees_csv_url(id) download>"Télécharger le CSV"</a>
+            <Suspense fallback=|| view! { <Loading/> }>
+                {move || list.get().map(|r| match r {
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"Aucune réservation."</p> }.into_any(),
+                    Ok(rows) => view! {
+                        <ul>
+                            {rows.into_iter().map(|b| view! {
+                                <li>{b.user_email}" · "{booking_status_fr(b.status)}</li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <Failure error=e/> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
