@@ -21,9 +21,12 @@ use actix_web::HttpRequest;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Every documented route. The server and the OpenAPI document are built
-/// from this one list, so they cannot drift apart.
+/// from this one list, so they cannot drift apart. The router tries the
+/// routes in this order (a regex per templated path), so the one a rush
+/// hits comes first.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(ops::health)
+    cfg.service(bookings::checkout)
+        .service(ops::health)
         .service(ops::ready)
         .service(auth::register)
         .service(auth::login)
@@ -36,7 +39,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admin_sessions::update_session)
         .service(admin_sessions::delete_session)
         .service(admin_sessions::list_session_bookings)
-        .service(bookings::checkout)
         .service(bookings::list_my_bookings)
         .service(bookings::get_booking)
         .service(bookings::cancel_booking)
