@@ -4,17 +4,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { useApiAndBrowser, withPage } from './harness.js';
+import { register, useApiAndBrowser, withPage } from './harness.js';
 
 const env = useApiAndBrowser({ before, after });
 
 test('a confirmed booking shows in Mon compte, and cancelling it refunds and frees the seat', async () => {
   await withPage(env.browser, 'account-cancel', async (page, errors) => {
-    await page.goto(`${env.api.base}/inscription`);
-    await page.getByLabel('E-mail').fill('annule@example.com');
-    await page.getByLabel('Mot de passe').fill('un mot de passe solide');
-    await page.getByRole('button', { name: 'Créer mon compte' }).click();
-    await page.waitForURL(/\/immersion-elite$/);
+    await register(page, env.api.base, 'annule@example.com');
     // The header now knows who is signed in.
     await page.getByRole('link', { name: 'Mon compte' }).waitFor();
 

@@ -5,16 +5,15 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 
-import { ADMIN, useApiAndBrowser, withPage } from './harness.js';
+import { ADMIN, register, useApiAndBrowser, withPage } from './harness.js';
 
 const env = useApiAndBrowser({ before, after });
 
 async function signInAsAdmin(page) {
-  await page.goto(`${env.api.base}/inscription?suite=/admin/immersion-sessions`);
-  await page.getByLabel('E-mail').fill(ADMIN.email);
-  await page.getByLabel('Mot de passe').fill(ADMIN.password);
-  await page.getByRole('button', { name: 'Créer mon compte' }).click();
-  await page.waitForURL(/\/admin\/immersion-sessions$/);
+  await register(page, env.api.base, ADMIN.email, {
+    password: ADMIN.password,
+    next: '/admin/immersion-sessions',
+  });
 }
 
 // Chromium logs every 4xx answer; these tests cause 422 and 409 on purpose

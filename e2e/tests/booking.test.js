@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { useApiAndBrowser, withPage } from './harness.js';
+import { register, useApiAndBrowser, withPage } from './harness.js';
 
 const env = useApiAndBrowser({ before, after });
 
@@ -35,11 +35,7 @@ test('a client route opened directly serves the app', async () => {
 
 test('register, book, pay on the local checkout page, see the seat confirmed', async () => {
   await withPage(env.browser, 'book-and-pay', async (page, errors) => {
-    await page.goto(`${env.api.base}/inscription`);
-    await page.getByLabel('E-mail').fill('nouvelle@example.com');
-    await page.getByLabel('Mot de passe').fill('un mot de passe solide');
-    await page.getByRole('button', { name: 'Créer mon compte' }).click();
-    await page.waitForURL(/\/immersion-elite$/);
+    await register(page, env.api.base, 'nouvelle@example.com');
 
     const card = page.locator('article.session').nth(0);
     await card.getByRole('button', { name: 'Réserver maintenant' }).click();

@@ -98,3 +98,13 @@ export function useApiAndBrowser({ before, after }) {
   });
   return env;
 }
+
+/// Creates an account through /inscription and waits for the page it
+/// leads to (the catalog, or `next`).
+export async function register(page, base, email, { password = 'un mot de passe solide', next } = {}) {
+  await page.goto(`${base}/inscription${next ? `?suite=${next}` : ''}`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Mot de passe').fill(password);
+  await page.getByRole('button', { name: 'Créer mon compte' }).click();
+  await page.waitForURL(next ? new RegExp(`${next}$`) : /\/immersion-elite$/);
+}

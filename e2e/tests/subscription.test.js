@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { useApiAndBrowser, withPage } from './harness.js';
+import { register, useApiAndBrowser, withPage } from './harness.js';
 
 const env = useApiAndBrowser({ before, after });
 
@@ -17,11 +17,7 @@ test('without a subscription, /app shows the blocked screen', async () => {
 
 test('subscribe, enter the members area, cancel in the portal, get blocked', async () => {
   await withPage(env.browser, 'subscribe-cancel', async (page, errors) => {
-    await page.goto(`${env.api.base}/inscription`);
-    await page.getByLabel('E-mail').fill('membre@example.com');
-    await page.getByLabel('Mot de passe').fill('un mot de passe solide');
-    await page.getByRole('button', { name: 'Créer mon compte' }).click();
-    await page.waitForURL(/\/immersion-elite$/);
+    await register(page, env.api.base, 'membre@example.com');
 
     await page.goto(`${env.api.base}/abonnement`);
     await page.locator('#plan-monthly').click();

@@ -9,8 +9,9 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api;
-use crate::browser::{go, today};
+use crate::browser::today;
 use crate::components::feedback::{ErrorLine, Failure, Loading};
+use crate::pages::members::ManageSubscription;
 
 pub fn status_fr(status: BookingStatus) -> &'static str {
     match status {
@@ -163,15 +164,6 @@ fn MySubscription() -> impl IntoView {
 
 #[component]
 fn Subscription(access: AccessDto) -> impl IntoView {
-    let error = RwSignal::new(None::<String>);
-    let manage = move |_| {
-        leptos::task::spawn_local(async move {
-            match api::portal().await {
-                Ok(r) => go(&r.url),
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
     let period = access.current_period_end.map(|end| {
         let day = format_date(end.date_naive());
         if access.cancel_at_period_end {
@@ -184,7 +176,6 @@ fn Subscription(access: AccessDto) -> impl IntoView {
         <p class="plan">"Formule : "{plan_fr(access.subscription_type)}
             {if access.active { " · actif" } else { " · inactif" }}</p>
         {period.map(|p| view! { <p class="period">{p}</p> })}
-        <button id="manage" on:click=manage>"Gérer mon abonnement"</button>
-        <ErrorLine message=error/>
+        <ManageSubscription/>
     }
 }

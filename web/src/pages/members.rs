@@ -9,6 +9,7 @@ use leptos_router::hooks::use_navigate;
 
 use crate::api;
 use crate::browser::go;
+use crate::components::feedback::ErrorLine;
 
 #[component]
 pub fn SubscribePage() -> impl IntoView {
@@ -73,9 +74,9 @@ fn SubscriptionBlocked(reason: AccessReason) -> impl IntoView {
     }
 }
 
+/// "Gérer mon abonnement": off to the Customer Portal.
 #[component]
-fn MembersArea() -> impl IntoView {
-    let resources = LocalResource::new(api::member_resources);
+pub fn ManageSubscription() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let manage = move |_| {
         leptos::task::spawn_local(async move {
@@ -86,9 +87,17 @@ fn MembersArea() -> impl IntoView {
         });
     };
     view! {
-        <h1>"Espace membres"</h1>
         <button id="manage" on:click=manage>"Gérer mon abonnement"</button>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <ErrorLine message=error/>
+    }
+}
+
+#[component]
+fn MembersArea() -> impl IntoView {
+    let resources = LocalResource::new(api::member_resources);
+    view! {
+        <h1>"Espace membres"</h1>
+        <ManageSubscription/>
         <Suspense fallback=|| view! { <p class="loading">"Chargement…"</p> }>
             {move || resources.get().map(|r| match r {
                 Ok(list) if list.is_empty() => view! { <p class="empty">"Aucune ressource pour le moment."</p> }.into_any(),
