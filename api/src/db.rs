@@ -18,6 +18,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     opts.max_connections(if url.starts_with("sqlite:") { 8 } else { 32 })
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
+        // A ping before every checkout would add a round trip to each
+        // statement of a request; only connections idle long enough to
+        // have been dropped by the server or a firewall are checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     let db = Database::connect(opts).await?;
     if db.get_database_backend() == DbBackend::Sqlite {

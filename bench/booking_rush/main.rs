@@ -65,6 +65,11 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), String> {
     let args = args()?;
+    // With RUST_LOG (e.g. `error`), the api's own logs show why a request
+    // failed; without it, nothing is logged, as logging would be measured.
+    if std::env::var_os("RUST_LOG").is_some() {
+        api::telemetry::init(api::config::LogFormat::Text);
+    }
     let name = format!("immersion_bench_{}", Uuid::new_v4().simple());
     let admin = Database::connect(&args.admin_url)
         .await
