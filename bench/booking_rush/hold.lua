@@ -22,9 +22,15 @@ function setup(thread)
   next_id = next_id + 1
 end
 
+-- Rounds (BOOKING_RUSH_ROUND of BOOKING_RUSH_ROUNDS) take disjoint slices
+-- of each thread's users, so no pair is used twice across rounds.
+local round = tonumber(os.getenv("BOOKING_RUSH_ROUND"))
+local rounds = tonumber(os.getenv("BOOKING_RUSH_ROUNDS"))
+
 function init(args)
-  per_thread = math.floor(#tokens / threads)
-  first_user = id * per_thread
+  local thread_users = math.floor(#tokens / threads)
+  per_thread = math.floor(thread_users / rounds)
+  first_user = id * thread_users + round * per_thread
 end
 
 function request()

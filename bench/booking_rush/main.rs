@@ -1,9 +1,11 @@
-//! `cargo run --release -p bench --bin booking_rush [-- CLIENTS SECONDS]`
+//! `cargo run --release -p bench --bin booking_rush [-- CLIENTS SECONDS ROUNDS]`
 //!
 //! Holds per second through the real api (HTTP, auth, the hold
 //! transaction) for CLIENTS concurrent clients on PostgreSQL, beside
 //! pgbench running the same SQL transaction against the same database in
-//! the same run. Prints both, the ratio, and the api's latency percentiles.
+//! the same run: ROUNDS (default 3) rounds of SECONDS (default 10) each,
+//! api and pgbench in turn. Prints both, the ratio, and the api's latency
+//! percentiles.
 //! Goal: ratio ≥ 0.5 and p99 < 1 s at 256 clients.
 
 use std::collections::HashMap;
@@ -26,6 +28,7 @@ const DB_CONNECTIONS: usize = 32;
 struct Args {
     clients: usize,
     seconds: u64,
+    rounds: usize,
     admin_url: String,
 }
 
@@ -37,11 +40,18 @@ fn args() -> Result<Args, String> {
     let seconds = it
         .next()
         .map_or(Ok(10), |s| s.parse().map_err(|_| format!("SECONDS: {s}")))?;
+    let rounds = it
+        .next()
+        .map_or(Ok(3), |s| s.parse().map_err(|_| format!("ROUNDS: {s}")))?;
+    if rounds == 0 || rounds > USERS_PER_CLIENT {
+        return Err(format!("ROUNDS: 1 to {USERS_PER_CLIENT}"));
+    }
     let admin_url = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     Ok(Args {
         clients,
         seconds,
+        rounds,
         admin_url,
     })
 }
@@ -160,38 +170,66 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
 
     let use_wrk = std::env::var("BENCH_DRIVER").as_deref() != Ok("reqwest")
         && Command::new("wrk").arg("--version").output().is_ok();
-    let (api_rate, p50, p99, errors, driver) = if use_wrk {
-        let flat: Vec<String> = tokens.into_iter().flatten().collect();
-        let r = wrk_load(&base, &session_ids, &flat, args.clients, args.seconds)?;
-        (r.0, r.1, r.2, r.3, "wrk, external, 2 threads")
+    let driver = if use_wrk {
+        "wrk, external, 2 threads"
     } else {
-        let (holds, latencies, errors) = api_load(
-            &base,
-            &session_ids,
-            tokens,
-            Duration::from_secs(args.seconds),
-        )
-        .await;
-        let pct = |p: f64| -> f64 {
-            if latencies.is_empty() {
-                return 0.0;
-            }
-            let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
-            latencies[i].as_secs_f64() * 1000.0
-        };
-        let rate = holds as f64 / args.seconds as f64;
-        (rate, pct(0.50), pct(0.99), errors, "reqwest, in process")
+        "reqwest, in process"
     };
+    let flat: Vec<String> = tokens.iter().flatten().cloned().collect();
+    let pg = PgBench::prepare(db, &session_ids).await?;
+    // The machine's speed drifts within a minute: short api and pgbench
+    // rounds in turn see the same drift, and their totals are compared.
+    let (mut api_rounds, mut pg_rounds) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds {
+        api_rounds.push(if use_wrk {
+            let slice = Slice {
+                round,
+                rounds: args.rounds,
+            };
+            wrk_load(
+                &base,
+                &session_ids,
+                &flat,
+                args.clients,
+                args.seconds,
+                slice,
+            )?
+        } else {
+            reqwest_round(
+                &base,
+                &session_ids,
+                &tokens,
+                args.seconds,
+                round,
+                args.rounds,
+            )
+            .await
+        });
+        pg_rounds.push(pg.run(url, args.seconds)?);
+    }
+    pg.remove();
 
-    let pg_tps = pgbench(url, db, &session_ids, args.seconds).await?;
-
+    let n = args.rounds as f64;
+    let api_rate = api_rounds.iter().map(|r| r.rate).sum::<f64>() / n;
+    let p50 = api_rounds.iter().map(|r| r.p50).sum::<f64>() / n;
+    let p99 = api_rounds.iter().map(|r| r.p99).fold(0.0, f64::max);
+    let errors: usize = api_rounds.iter().map(|r| r.errors).sum();
+    let pg_tps = pg_rounds.iter().sum::<f64>() / n;
     let ratio = api_rate / pg_tps;
     println!(
-        "booking_rush on PostgreSQL, {} clients, {} s (load: {driver})",
-        args.clients, args.seconds
+        "booking_rush on PostgreSQL, {} clients, {} rounds of {} s each side, in turn (load: {driver})",
+        args.clients, args.rounds, args.seconds
     );
+    for (i, (a, p)) in api_rounds.iter().zip(&pg_rounds).enumerate() {
+        println!(
+            "  round {}: api {:7.1} holds/s, pgbench {p:7.1} tps, ratio {:.2}",
+            i + 1,
+            a.rate,
+            a.rate / p
+        );
+    }
     println!(
-        "  api      {api_rate:9.1} holds/s   p50 {p50:6.1} ms   p99 {p99:6.1} ms   errors {errors}"
+        "  api      {api_rate:9.1} holds/s   p50 {p50:6.1} ms   p99 {p99:6.1} ms (worst round)   errors {errors}"
     );
     println!(
         "  pgbench  {pg_tps:9.1} tps       ({DB_CONNECTIONS} connections, the same SQL transaction)"
@@ -213,7 +251,8 @@ fn wrk_load(
     tokens: &[String],
     clients: usize,
     seconds: u64,
-) -> Result<(f64, f64, f64, usize), String> {
+    slice: Slice,
+) -> Result<Round, String> {
     let dir = std::env::temp_dir().join(format!("booking_rush_wrk_{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let write = |name: &str, lines: Vec<String>| {
@@ -239,6 +278,8 @@ fn wrk_load(
         .arg(base)
         .env("BOOKING_RUSH_DIR", &dir)
         .env("BOOKING_RUSH_THREADS", "2")
+        .env("BOOKING_RUSH_ROUND", slice.round.to_string())
+        .env("BOOKING_RUSH_ROUNDS", slice.rounds.to_string())
         .output()
         .map_err(|e| format!("wrk: {e}"))?;
     let _ = std::fs::remove_dir_all(&dir);
@@ -279,7 +320,64 @@ fn wrk_load(
     let failed = number_after("Non-2xx or 3xx responses:").unwrap_or(0.0);
     let p50 = millis("50%").unwrap_or(0.0);
     let p99 = millis("99%").unwrap_or(0.0);
-    Ok(((total - failed) / seconds as f64, p50, p99, failed as usize))
+    Ok(Round {
+        rate: (total - failed) / seconds as f64,
+        p50,
+        p99,
+        errors: failed as usize,
+    })
+}
+
+/// One round of api load.
+struct Round {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    errors: usize,
+}
+
+/// Which part of the users a round may use.
+#[derive(Clone, Copy)]
+struct Slice {
+    round: usize,
+    rounds: usize,
+}
+
+/// One round with the in-process client: each client uses its own share
+/// of its users for this round.
+async fn reqwest_round(
+    base: &str,
+    sessions: &[Uuid],
+    tokens: &[Vec<String>],
+    seconds: u64,
+    round: usize,
+    rounds: usize,
+) -> Round {
+    let share: Vec<Vec<String>> = tokens
+        .iter()
+        .map(|mine| {
+            let (from, to) = (
+                round * mine.len() / rounds,
+                (round + 1) * mine.len() / rounds,
+            );
+            mine[from..to].to_vec()
+        })
+        .collect();
+    let (holds, latencies, errors) =
+        api_load(base, sessions, share, Duration::from_secs(seconds)).await;
+    let pct = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies[i].as_secs_f64() * 1000.0
+    };
+    Round {
+        rate: holds as f64 / seconds as f64,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        errors,
+    }
 }
 
 /// Every client holds seats back to back until the time is up.
@@ -333,42 +431,45 @@ async fn api_load(
 
 /// pgbench runs the hold transaction the api runs: find the user, take a
 /// seat with the conditional update, read the price, insert the booking.
-async fn pgbench(
-    url: &str,
-    db: &sea_orm::DatabaseConnection,
-    sessions: &[Uuid],
-    seconds: u64,
-) -> Result<f64, String> {
-    let run =
-        |sql: String| async move { db.execute_unprepared(&sql).await.map_err(|e| e.to_string()) };
-    run("CREATE TABLE bench_sessions (n int PRIMARY KEY, id uuid NOT NULL)".into()).await?;
-    let values: Vec<String> = sessions
-        .iter()
-        .enumerate()
-        .map(|(i, id)| format!("({}, '{id}')", i + 1))
-        .collect();
-    run(format!(
-        "INSERT INTO bench_sessions VALUES {}",
-        values.join(",")
-    ))
-    .await?;
-    // Enough fresh users that every transaction has its own.
-    run(
-        "CREATE TABLE bench_users (n bigint PRIMARY KEY, id uuid NOT NULL, email text NOT NULL)"
-            .into(),
-    )
-    .await?;
-    run("INSERT INTO users (id, email, password_hash, role, license, created_at, updated_at) \
-         SELECT gen_random_uuid(), 'pgbench' || n || '@bench.test', '!', 'user', 'none', now(), now() \
-         FROM generate_series(1, 400000) n"
-        .into())
-    .await?;
-    run("INSERT INTO bench_users SELECT row_number() OVER (), id, email FROM users WHERE email LIKE 'pgbench%'".into()).await?;
-    run("CREATE SEQUENCE bench_seq".into()).await?;
-    run("ANALYZE".into()).await?;
+struct PgBench {
+    dir: std::path::PathBuf,
+    file: std::path::PathBuf,
+}
 
-    let script = format!(
-        r#"\set s random(1, {sessions})
+impl PgBench {
+    /// Tables of sessions and fresh users, and the script.
+    async fn prepare(db: &sea_orm::DatabaseConnection, sessions: &[Uuid]) -> Result<Self, String> {
+        let run = |sql: String| async move {
+            db.execute_unprepared(&sql).await.map_err(|e| e.to_string())
+        };
+        run("CREATE TABLE bench_sessions (n int PRIMARY KEY, id uuid NOT NULL)".into()).await?;
+        let values: Vec<String> = sessions
+            .iter()
+            .enumerate()
+            .map(|(i, id)| format!("({}, '{id}')", i + 1))
+            .collect();
+        run(format!(
+            "INSERT INTO bench_sessions VALUES {}",
+            values.join(",")
+        ))
+        .await?;
+        // Enough fresh users that every transaction has its own.
+        run(
+            "CREATE TABLE bench_users (n bigint PRIMARY KEY, id uuid NOT NULL, email text NOT NULL)"
+                .into(),
+        )
+        .await?;
+        run("INSERT INTO users (id, email, password_hash, role, license, created_at, updated_at) \
+             SELECT gen_random_uuid(), 'pgbench' || n || '@bench.test', '!', 'user', 'none', now(), now() \
+             FROM generate_series(1, 400000) n"
+            .into())
+        .await?;
+        run("INSERT INTO bench_users SELECT row_number() OVER (), id, email FROM users WHERE email LIKE 'pgbench%'".into()).await?;
+        run("CREATE SEQUENCE bench_seq".into()).await?;
+        run("ANALYZE".into()).await?;
+
+        let script = format!(
+            r#"\set s random(1, {sessions})
 BEGIN;
 SELECT id AS uid, email AS uemail FROM bench_users WHERE n = (SELECT nextval('bench_seq')) \gset
 SELECT id AS sid FROM bench_sessions WHERE n = :s \gset
@@ -377,41 +478,51 @@ SELECT price_cents, currency FROM immersion_sessions WHERE id = :sid;
 INSERT INTO immersion_bookings (id, session_id, user_id, user_email, status, hold_expires_at, amount_cents, currency, created_at, updated_at) VALUES (gen_random_uuid(), :sid, :uid, :uemail, 'held', now() + interval '30 minutes', 199700, 'EUR', now(), now());
 COMMIT;
 "#,
-        sessions = sessions.len()
-    );
-    let dir = std::env::temp_dir().join(format!("booking_rush_{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let file = dir.join("hold.sql");
-    std::fs::write(&file, script).map_err(|e| e.to_string())?;
-    let out = Command::new("pgbench")
-        .args([
-            "-n",
-            "-M",
-            "prepared",
-            "-c",
-            &DB_CONNECTIONS.to_string(),
-            "-j",
-            "2",
-            "-T",
-            &seconds.to_string(),
-            "-f",
-        ])
-        .arg(&file)
-        .arg(url)
-        .output()
-        .map_err(|e| format!("pgbench: {e} (install postgresql-contrib)"))?;
-    let _ = std::fs::remove_dir_all(&dir);
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    if !out.status.success() {
-        return Err(format!(
-            "pgbench failed: {}{}",
-            text,
-            String::from_utf8_lossy(&out.stderr)
-        ));
+            sessions = sessions.len()
+        );
+        let dir = std::env::temp_dir().join(format!("booking_rush_{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let file = dir.join("hold.sql");
+        std::fs::write(&file, script).map_err(|e| e.to_string())?;
+        Ok(Self { dir, file })
     }
-    text.lines()
-        .find(|l| l.starts_with("tps = "))
-        .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| format!("no tps in pgbench output: {text}"))
+
+    /// The transactions per second of one run of `seconds`.
+    fn run(&self, url: &str, seconds: u64) -> Result<f64, String> {
+        let file = &self.file;
+        let out = Command::new("pgbench")
+            .args([
+                "-n",
+                "-M",
+                "prepared",
+                "-c",
+                &DB_CONNECTIONS.to_string(),
+                "-j",
+                "2",
+                "-T",
+                &seconds.to_string(),
+                "-f",
+            ])
+            .arg(file)
+            .arg(url)
+            .output()
+            .map_err(|e| format!("pgbench: {e} (install postgresql-contrib)"))?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if !out.status.success() {
+            return Err(format!(
+                "pgbench failed: {}{}",
+                text,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        text.lines()
+            .find(|l| l.starts_with("tps = "))
+            .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("no tps in pgbench output: {text}"))
+    }
+
+    fn remove(self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
