@@ -127,6 +127,10 @@ async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     read(Request::get(url).send().await).await
 }
 
+async fn delete(url: &str) -> Result<(), ApiError> {
+    done(Request::delete(url).send().await).await
+}
+
 async fn send_json<B: Serialize, T: DeserializeOwned>(
     req: RequestBuilder,
     body: &B,
@@ -254,12 +258,7 @@ pub async fn update_session(id: Uuid, patch: SessionPatch) -> Result<SessionDto,
 }
 
 pub async fn delete_session(id: Uuid) -> Result<(), ApiError> {
-    done(
-        Request::delete(&format!("/api/admin/sessions/{id}"))
-            .send()
-            .await,
-    )
-    .await
+    delete(&format!("/api/admin/sessions/{id}")).await
 }
 
 pub async fn attendees(session_id: Uuid) -> Result<Vec<BookingDto>, ApiError> {
@@ -295,12 +294,7 @@ pub async fn update_resource(id: Uuid, patch: ResourcePatch) -> Result<ResourceD
 }
 
 pub async fn delete_resource(id: Uuid) -> Result<(), ApiError> {
-    done(
-        Request::delete(&format!("/api/admin/resources/{id}"))
-            .send()
-            .await,
-    )
-    .await
+    delete(&format!("/api/admin/resources/{id}")).await
 }
 
 pub async fn reorder_resources(ids: Vec<Uuid>) -> Result<Vec<ResourceDto>, ApiError> {

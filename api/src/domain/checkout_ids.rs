@@ -18,9 +18,11 @@ use entity::immersion_bookings::{self as bookings, Column};
 /// Ids per statement: far below every backend's bind-parameter limit.
 const MAX_BATCH: usize = 128;
 
+/// A booking id and the Checkout Session id to store on it.
+type Entry = (Uuid, String);
+
 struct Pending {
-    booking_id: Uuid,
-    checkout_id: String,
+    entry: Entry,
     done: oneshot::Sender<Result<(), String>>,
 }
 
@@ -40,8 +42,7 @@ impl CheckoutIds {
     ) -> Result<(), DbErr> {
         let (done, mut stored) = oneshot::channel();
         self.lock_queue().push(Pending {
-            booking_id,
-            checkout_id: checkout_id.clone(),
+            entry: (booking_id, checkout_id.clone()),
             done,
         });
         let answer = tokio::select! {
@@ -50,7 +51,8 @@ impl CheckoutIds {
             writer = self.writing.lock() => {
                 let batch = std::mem::take(&mut *self.lock_queue());
                 for chunk in chunks(batch) {
-                    let result = write(db, &chunk).await.map_err(|e| e.to_string());
+                    let entries: Vec<&Entry> = chunk.iter().map(|p| &p.entry).collect();
+                    let result = write(db, &entries).await.map_err(|e| e.to_string());
                     for p in chunk {
                         // A waiter that went away (client gone) needs no answer.
                         let _ = p.done.send(result.clone());
@@ -65,15 +67,7 @@ impl CheckoutIds {
             Ok(result) => result.map_err(DbErr::Custom),
             // The request that took our id was dropped mid-write (its client
             // went away): write ours alone.
-            Err(_) => {
-                let (done, _) = oneshot::channel();
-                let alone = Pending {
-                    booking_id,
-                    checkout_id,
-                    done,
-                };
-                write(db, std::slice::from_ref(&alone)).await
-            }
+            Err(_) => write(db, &[&(booking_id, checkout_id)]).await,
         }
     }
 
@@ -100,7 +94,7 @@ fn chunks(mut batch: Vec<Pending>) -> Vec<Vec<Pending>> {
 /// The batch is padded (repeating its last entry, which changes nothing)
 /// to a power of two, so that a handful of statement shapes cover every
 /// size and stay in the connections' prepared-statement caches.
-async fn write(db: &impl ConnectionTrait, batch: &[Pending]) -> Result<(), DbErr> {
+async fn write(db: &impl ConnectionTrait, batch: &[&Entry]) -> Result<(), DbErr> {
     let Some(last) = batch.last() else {
         return Ok(());
     };
@@ -110,7 +104,7 @@ async fn write(db: &impl ConnectionTrait, batch: &[Pending]) -> Result<(), DbErr
             .iter()
             .chain(std::iter::repeat(last))
             .take(padded)
-            .map(|p| (p.booking_id, &p.checkout_id))
+            .map(|(id, checkout_id)| (*id, checkout_id))
     };
     let mut case = CaseStatement::new();
     for (id, checkout_id) in entries() {

@@ -30,3 +30,20 @@ pub fn ErrorLine(message: RwSignal<Option<String>>) -> impl IntoView {
             .map(|e| view! { <p class="error" role="alert">{e}</p> })
     }
 }
+
+/// The end of an admin form: its error, "Enregistrer" (off while saving)
+/// and "Annuler".
+#[component]
+pub fn FormFooter(
+    error: RwSignal<Option<String>>,
+    busy: RwSignal<bool>,
+    close: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <ErrorLine message=error/>
+        <div class="buttons">
+            <button type="submit" disabled=move || busy.get()>"Enregistrer"</button>
+            <button type="button" class="secondary" on:click=move |_| close.run(())>"Annuler"</button>
+        </div>
+    }
+}

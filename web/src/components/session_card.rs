@@ -8,17 +8,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::api;
+use crate::components::feedback::ErrorLine;
+use crate::components::fill_bar::FillBar;
 
 #[component]
 pub fn SessionCard(session: SessionDto) -> impl IntoView {
     let dates = format_session_dates(session.starts_on, session.ends_on);
     let price = format_price(session.price_cents, &session.currency);
     let remaining = format_remaining_places(session.available_places);
-    let filled = if session.max_places > 0 {
-        session.reserved_places * 100 / session.max_places
-    } else {
-        100
-    };
     let bookable = session.status == SessionStatus::Open;
     let label = match session.status {
         SessionStatus::Open => "Réserver maintenant",
@@ -57,10 +54,7 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
             <h2 class="dates">{dates}</h2>
             <p class="location">{session.location.clone()}</p>
             <p class="price">{price}</p>
-            <div class="fill" role="progressbar" aria-valuemin="0" aria-valuemax=session.max_places
-                aria-valuenow=session.reserved_places>
-                <div class="fill-bar" style=format!("width: {filled}%")></div>
-            </div>
+            <FillBar reserved=session.reserved_places max=session.max_places/>
             <p class="remaining">
                 {if session.available_places == 0 {
                     view! { <span class="badge-full">{remaining}</span> }.into_any()
@@ -69,7 +63,7 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
                 }}
             </p>
             <button class="book" disabled=move || !bookable || busy.get() on:click=book>{label}</button>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ErrorLine message=error/>
         </article>
     }
 }

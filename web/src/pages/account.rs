@@ -48,7 +48,7 @@ fn MyBookings() -> impl IntoView {
     view! {
         <section aria-labelledby="bookings-title">
             <h2 id="bookings-title">"Mes réservations"</h2>
-            <Suspense fallback=|| view! { <Loading/> }>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || bookings.get().map(|r| match r {
                     Ok(list) if list.is_empty() => view! {
                         <p class="empty">"Aucune réservation pour le moment. "
@@ -61,7 +61,7 @@ fn MyBookings() -> impl IntoView {
                     }.into_any(),
                     Err(e) => view! { <Failure error=e/> }.into_any(),
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }

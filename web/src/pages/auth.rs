@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api;
+use crate::components::feedback::ErrorLine;
 use crate::components::nav::AuthChanged;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -64,7 +65,7 @@ fn AuthForm(mode: Mode) -> impl IntoView {
                 autocomplete=if mode == Mode::Login { "current-password" } else { "new-password" }
                 minlength=if mode == Mode::Register { "10" } else { "1" }
                 prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ErrorLine message=error/>
             <button type="submit" disabled=move || busy.get()>{button}</button>
         </form>
     }

@@ -38,7 +38,7 @@ pub fn SubscribePage() -> impl IntoView {
             <button id="plan-monthly" on:click=choose(Plan::Monthly)>"S'abonner (mensuel)"</button>
             <button id="plan-yearly" on:click=choose(Plan::Yearly)>"S'abonner (annuel)"</button>
         </div>
-        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <ErrorLine message=error/>
     }
 }
 

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::AdminMenu;
 use crate::api;
-use crate::components::feedback::{ErrorLine, Failure, Loading};
+use crate::components::feedback::{ErrorLine, Failure, FormFooter, Loading};
 
 const KINDS: [(ResourceKind, &str); 4] = [
     (ResourceKind::Link, "Lien"),
@@ -40,7 +40,7 @@ pub fn AdminResourcesPage() -> impl IntoView {
             <ResourceForm existing=r saved=changed close=Callback::new(move |()| editing.set(None))/>
         })}
         <ErrorLine message=error/>
-        <Suspense fallback=|| view! { <Loading/> }>
+        <Transition fallback=|| view! { <Loading/> }>
             {move || list.get().map(|r| match r {
                 Ok(rows) if rows.is_empty() => view! { <p class="empty">"Aucune ressource."</p> }.into_any(),
                 Ok(rows) => {
@@ -56,7 +56,7 @@ pub fn AdminResourcesPage() -> impl IntoView {
                 }
                 Err(e) => view! { <Failure error=e/> }.into_any(),
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -203,11 +203,7 @@ fn ResourceForm(
             <input id="url" type="url" prop:value=url on:input=move |ev| url.set(event_target_value(&ev))/>
             <label for="body">"Texte"</label>
             <textarea id="body" prop:value=body on:input=move |ev| body.set(event_target_value(&ev))></textarea>
-            <ErrorLine message=error/>
-            <div class="buttons">
-                <button type="submit" disabled=move || busy.get()>"Enregistrer"</button>
-                <button type="button" class="secondary" on:click=move |_| close.run(())>"Annuler"</button>
-            </div>
+            <FormFooter error busy close/>
         </form>
     }
 }

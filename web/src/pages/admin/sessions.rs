@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::AdminMenu;
 use crate::api;
-use crate::components::feedback::{ErrorLine, Failure, Loading};
+use crate::components::feedback::{ErrorLine, Failure, FormFooter, Loading};
+use crate::components::fill_bar::FillBar;
 use crate::pages::account::status_fr as booking_status_fr;
 
 fn status_fr(s: &SessionDto) -> &'static str {
@@ -73,7 +74,7 @@ pub fn AdminSessionsPage() -> impl IntoView {
         <button id="new-session" on:click=move |_| editing.set(Some(Editing::New))>"Nouvelle session"</button>
         {move || editing.get().map(|e| view! { <SessionForm editing=e saved close=Callback::new(move |()| editing.set(None))/> })}
         <ErrorLine message=error/>
-        <Suspense fallback=|| view! { <Loading/> }>
+        <Transition fallback=|| view! { <Loading/> }>
             {move || sessions.get().map(|r| match r {
                 Ok(list) if list.is_empty() => view! { <p class="empty">"Aucune session."</p> }.into_any(),
                 Ok(list) => view! {
@@ -93,7 +94,7 @@ pub fn AdminSessionsPage() -> impl IntoView {
                 }.into_any(),
                 Err(e) => view! { <Failure error=e/> }.into_any(),
             })}
-        </Suspense>
+        </Transition>
         {move || attendees_of.get().map(|s| view! { <Attendees session=s/> })}
     }
 }
@@ -107,11 +108,6 @@ fn SessionRow(
     changed: Callback<()>,
 ) -> impl IntoView {
     let id = session.id;
-    let filled = if session.max_places > 0 {
-        session.reserved_places * 100 / session.max_places
-    } else {
-        100
-    };
     let active = session.is_active;
     let toggle = move |_| {
         error.set(None);
@@ -149,10 +145,7 @@ fn SessionRow(
             <td>{session.location.clone()}</td>
             <td class="price">{format_price(session.price_cents, &session.currency)}</td>
             <td>
-                <div class="fill" role="progressbar" aria-valuemin="0" aria-valuemax=session.max_places
-                    aria-valuenow=session.reserved_places>
-                    <div class="fill-bar" style=format!("width: {filled}%")></div>
-                </div>
+                <FillBar reserved=session.reserved_places max=session.max_places/>
                 <span class="places">{format!("{} / {}", session.reserved_places, session.max_places)}</span>
             </td>
             <td class="status">{status_fr(&session)}</td>
@@ -293,11 +286,7 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
                 on:input=move |ev| max_places.set(event_target_value(&ev))/>
             <label class="check"><input id="is_active" type="checkbox" prop:checked=is_active
                 on:change=move |ev| is_active.set(event_target_checked(&ev))/>" Visible au public"</label>
-            <ErrorLine message=error/>
-            <div class="buttons">
-                <button type="submit" disabled=move || busy.get()>"Enregistrer"</button>
-                <button type="button" class="secondary" on:click=move |_| close.run(())>"Annuler"</button>
-            </div>
+            <FormFooter error busy close/>
         </form>
     }
 }

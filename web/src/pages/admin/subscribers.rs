@@ -36,7 +36,7 @@ pub fn AdminSubscribersPage() -> impl IntoView {
             <option value="actifs">"les abonnements actifs"</option>
             <option value="inactifs">"les comptes sans accès"</option>
         </select>
-        <Suspense fallback=|| view! { <Loading/> }>
+        <Transition fallback=|| view! { <Loading/> }>
             {move || list.get().map(|r| match r {
                 Ok(rows) if rows.is_empty() => view! { <p class="empty">"Aucun compte."</p> }.into_any(),
                 Ok(rows) => view! {
@@ -52,7 +52,7 @@ pub fn AdminSubscribersPage() -> impl IntoView {
                 }.into_any(),
                 Err(e) => view! { <Failure error=e/> }.into_any(),
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
