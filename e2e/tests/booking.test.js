@@ -33,6 +33,36 @@ test('a client route opened directly serves the app', async () => {
   });
 });
 
+test('links change page without reloading the app, and Back and Forward follow', async () => {
+  await withPage(env.browser, 'routing', async (page, errors) => {
+    await page.goto(`${env.api.base}/immersion-elite`);
+    await page.locator('article.session').first().waitFor();
+    // A mark on the window survives only if the document is never reloaded.
+    await page.evaluate(() => { window.sameDocument = true; });
+
+    await page.getByRole('link', { name: 'Connexion' }).click();
+    await page.waitForURL(/\/connexion$/);
+    await page.getByRole('heading', { name: 'Connexion' }).waitFor();
+    await page.getByRole('link', { name: 'Inscription' }).click();
+    await page.getByRole('heading', { name: 'Inscription' }).waitFor();
+
+    await page.goBack();
+    await page.getByRole('heading', { name: 'Connexion' }).waitFor();
+    await page.goBack();
+    await page.locator('article.session').first().waitFor();
+    assert.equal(new URL(page.url()).pathname, '/immersion-elite');
+    await page.goForward();
+    await page.getByRole('heading', { name: 'Connexion' }).waitFor();
+    assert.equal(await page.evaluate(() => window.sameDocument), true);
+
+    // A path the app has no page for gets the not-found page, with a way back.
+    await page.goto(`${env.api.base}/nulle-part`);
+    await page.getByRole('link', { name: 'Voir les sessions Immersion Élite' }).click();
+    await page.locator('article.session').first().waitFor();
+    assert.deepEqual(errors, []);
+  });
+});
+
 test('register, book, pay on the local checkout page, see the seat confirmed', async () => {
   await withPage(env.browser, 'book-and-pay', async (page, errors) => {
     await register(page, env.api.base, 'nouvelle@example.com');

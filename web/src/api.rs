@@ -106,37 +106,50 @@ async fn failure(res: Response) -> ApiError {
     ApiError { code, message }
 }
 
-async fn read<T: DeserializeOwned>(res: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
-    let res = res.map_err(|_| ApiError::network())?;
+/// Sends one request and gives the answer's body when it succeeded. It
+/// is not generic, so the fetch plumbing is compiled once rather than
+/// once per DTO (the wasm size budget); callers decode the text.
+async fn call(req: RequestBuilder, json: Option<String>) -> Result<String, ApiError> {
+    let sent = match json {
+        Some(body) => {
+            req.header("Content-Type", "application/json")
+                .body(body)
+                .map_err(|_| ApiError::network())?
+                .send()
+                .await
+        }
+        None => req.send().await,
+    };
+    let res = sent.map_err(|_| ApiError::network())?;
     if res.ok() {
-        return res.json::<T>().await.map_err(|_| ApiError::network());
+        return res.text().await.map_err(|_| ApiError::network());
     }
     Err(failure(res).await)
+}
+
+fn decode<T: DeserializeOwned>(body: Result<String, ApiError>) -> Result<T, ApiError> {
+    serde_json::from_str(&body?).map_err(|_| ApiError::network())
 }
 
 /// For answers without a body (204).
-async fn done(res: Result<Response, gloo_net::Error>) -> Result<(), ApiError> {
-    let res = res.map_err(|_| ApiError::network())?;
-    if res.ok() {
-        return Ok(());
-    }
-    Err(failure(res).await)
+async fn done(req: RequestBuilder) -> Result<(), ApiError> {
+    call(req, None).await.map(drop)
 }
 
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
-    read(Request::get(url).send().await).await
+    decode(call(Request::get(url), None).await)
 }
 
 async fn delete(url: &str) -> Result<(), ApiError> {
-    done(Request::delete(url).send().await).await
+    done(Request::delete(url)).await
 }
 
 async fn send_json<B: Serialize, T: DeserializeOwned>(
     req: RequestBuilder,
     body: &B,
 ) -> Result<T, ApiError> {
-    let req = req.json(body).map_err(|_| ApiError::network())?;
-    read(req.send().await).await
+    let json = serde_json::to_string(body).map_err(|_| ApiError::network())?;
+    decode(call(req, Some(json)).await)
 }
 
 pub async fn sessions() -> Result<Vec<SessionDto>, ApiError> {
@@ -173,7 +186,7 @@ pub async fn me() -> Result<Option<UserDto>, ApiError> {
     if !believed_signed_in() {
         return Ok(None);
     }
-    match read::<UserDto>(Request::get("/api/me").send().await).await {
+    match get::<UserDto>("/api/me").await {
         Ok(user) => Ok(Some(user)),
         Err(e) if e.is(ErrorCode::Unauthorized) => {
             mark_signed_in(false);
@@ -228,7 +241,7 @@ pub async fn member_resources() -> Result<Vec<ResourceDto>, ApiError> {
 }
 
 pub async fn logout() -> Result<(), ApiError> {
-    let result = done(Request::post("/api/auth/logout").send().await).await;
+    let result = done(Request::post("/api/auth/logout")).await;
     mark_signed_in(false);
     result
 }

@@ -6,39 +6,49 @@ mod api;
 mod browser;
 mod components;
 mod pages;
+mod router;
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+
+use pages::{account, admin, auth, members, not_found, sessions, thanks};
+
+/// The page drawn at `path`, if the app has one there.
+fn page(path: &str) -> Option<fn() -> AnyView> {
+    let page: fn() -> AnyView = match path {
+        "/" | "/immersion-elite" => || view! { <sessions::SessionsPage/> }.into_any(),
+        "/immersion-elite/merci" => || view! { <thanks::ThanksPage/> }.into_any(),
+        "/immersion-elite/annulation" => || view! { <thanks::CancelledPage/> }.into_any(),
+        "/connexion" => || view! { <auth::LoginPage/> }.into_any(),
+        "/inscription" => || view! { <auth::RegisterPage/> }.into_any(),
+        "/abonnement" => || view! { <members::SubscribePage/> }.into_any(),
+        "/abonnement/merci" => || view! { <members::SubscribedPage/> }.into_any(),
+        "/app" => || view! { <members::AppPage/> }.into_any(),
+        "/mon-compte" => || view! { <account::AccountPage/> }.into_any(),
+        "/admin/immersion-sessions" => {
+            || view! { <admin::sessions::AdminSessionsPage/> }.into_any()
+        }
+        "/admin/abonnements" => || view! { <admin::subscribers::AdminSubscribersPage/> }.into_any(),
+        "/admin/ressources" => || view! { <admin::resources::AdminResourcesPage/> }.into_any(),
+        _ => return None,
+    };
+    Some(page)
+}
 
 #[component]
 fn App() -> impl IntoView {
     provide_context(components::nav::AuthChanged(RwSignal::new(0)));
+    let path = router::current_path(|p| page(p).is_some());
     view! {
-        <Router>
-            <components::nav::Nav/>
-            <main>
-                <Routes fallback=|| view! { <pages::not_found::NotFound/> }>
-                    <Route path=path!("/") view=pages::sessions::SessionsPage/>
-                    <Route path=path!("/immersion-elite") view=pages::sessions::SessionsPage/>
-                    <Route path=path!("/immersion-elite/merci") view=pages::thanks::ThanksPage/>
-                    <Route path=path!("/immersion-elite/annulation") view=pages::thanks::CancelledPage/>
-                    <Route path=path!("/connexion") view=pages::auth::LoginPage/>
-                    <Route path=path!("/inscription") view=pages::auth::RegisterPage/>
-                    <Route path=path!("/abonnement") view=pages::members::SubscribePage/>
-                    <Route path=path!("/abonnement/merci") view=pages::members::SubscribedPage/>
-                    <Route path=path!("/app") view=pages::members::AppPage/>
-                    <Route path=path!("/mon-compte") view=pages::account::AccountPage/>
-                    <Route path=path!("/admin/immersion-sessions") view=pages::admin::sessions::AdminSessionsPage/>
-                    <Route path=path!("/admin/abonnements") view=pages::admin::subscribers::AdminSubscribersPage/>
-                    <Route path=path!("/admin/ressources") view=pages::admin::resources::AdminResourcesPage/>
-                </Routes>
-            </main>
-        </Router>
+        <components::nav::Nav/>
+        <main>
+            {move || match page(&path.get()) {
+                Some(draw) => draw(),
+                None => view! { <not_found::NotFound/> }.into_any(),
+            }}
+        </main>
     }
 }
 
 fn main() {
-    console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(App);
 }

@@ -1,5 +1,5 @@
 //! Builds the single-page app into `web/dist`: cargo (wasm32, size
-//! profile) → wasm-bindgen (the CLI at exactly the version in Cargo.lock)
+//! profile, a pinned nightly: see `NIGHTLY`) → wasm-bindgen (the CLI at exactly the version in Cargo.lock)
 //! → wasm-opt -Oz (npm's binaryen; Debian's is too old) → content-hashed
 //! file names and an `index.html` that loads them. Tools are installed
 //! under `target/tools` the first time, from crates.io and npm only.
@@ -12,6 +12,16 @@ use crate::{cargo, status};
 const BINARYEN: &str = "binaryen@132.0.0";
 const TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "release-wasm";
+
+/// The browser build alone uses this nightly, for what stable cannot do
+/// yet: rebuild `std` with `panic=immediate-abort` (no panic messages,
+/// locations or formatting machinery) and compile out `Debug` output.
+/// That is a tenth of the gzipped module, and the budget is 200 KB
+/// (bench/web_size.sh). The api and the tests stay on stable.
+const NIGHTLY: &str = "nightly-2026-05-20";
+/// `erase_components`: Leptos erases component types, which is smaller.
+const WASM_RUSTFLAGS: &str = "--cfg erase_components -Zunstable-options \
+    -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none";
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -64,6 +74,37 @@ fn wasm_bindgen(tools: &Path, version: &str) -> Result<PathBuf, String> {
     .arg(tools);
     status(cmd)?;
     Ok(bin)
+}
+
+/// Installs `NIGHTLY` with the std sources and the wasm target, once.
+fn nightly() -> Result<(), String> {
+    let mut probe = Command::new("rustup");
+    probe.args(["run", NIGHTLY, "rustc", "--version"]);
+    let has_src = output_of(Command::new("rustup").args([
+        "component",
+        "list",
+        "--installed",
+        "--toolchain",
+        NIGHTLY,
+    ]))
+    .is_some_and(|list| list.lines().any(|l| l.starts_with("rust-src")));
+    if output_of(&mut probe).is_some() && has_src {
+        return Ok(());
+    }
+    eprintln!("xtask: installing Rust {NIGHTLY} for the wasm build (rustup, once)");
+    let mut cmd = Command::new("rustup");
+    cmd.args([
+        "toolchain",
+        "install",
+        NIGHTLY,
+        "--profile",
+        "minimal",
+        "--component",
+        "rust-src",
+        "--target",
+        TARGET,
+    ]);
+    status(cmd)
 }
 
 /// npm's binaryen `wasm-opt`, installed under `tools` if needed.
@@ -119,17 +160,16 @@ pub fn build() -> Result<(), String> {
     let bindgen = wasm_bindgen(&tools, &version)?;
     let opt = wasm_opt(&tools)?;
 
-    let mut cmd = cargo();
-    cmd.args([
-        "build",
-        "--locked",
-        "-p",
-        "web",
-        "--target",
-        TARGET,
-        "--profile",
-        PROFILE,
-    ]);
+    nightly()?;
+
+    let mut cmd = Command::new("rustup");
+    cmd.args(["run", NIGHTLY, "cargo", "build", "--locked"])
+        .args(["-Zbuild-std=std,panic_abort", "-p", "web"])
+        .args(["--target", TARGET, "--profile", PROFILE])
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+            WASM_RUSTFLAGS,
+        );
     status(cmd)?;
     // Cargo puts the artifact under CARGO_TARGET_DIR when that is set.
     let target_dir =

@@ -3,7 +3,6 @@
 
 use common::ErrorCode;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::api::ApiError;
 
@@ -16,7 +15,7 @@ pub fn Loading() -> impl IntoView {
 pub fn Failure(error: ApiError) -> impl IntoView {
     let sign_in = error.is(ErrorCode::Unauthorized).then(|| {
         let back = window().location().pathname().unwrap_or_default();
-        view! { <A href=format!("/connexion?suite={back}")>"Se connecter"</A> }
+        view! { <a href=format!("/connexion?suite={back}")>"Se connecter"</a> }
     });
     view! { <p class="error" role="alert">{error.message}" "{sign_in}</p> }
 }

@@ -1,6 +1,5 @@
 use common::auth::Role;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::api;
 use crate::browser::go;
@@ -39,22 +38,22 @@ pub fn Nav() -> impl IntoView {
     };
     view! {
         <header class="nav">
-            <A href="/immersion-elite">"Immersion Élite"</A>
+            <a href="/immersion-elite">"Immersion Élite"</a>
             <nav aria-label="Compte">
                 <Transition fallback=|| ()>
                     {move || me.get().map(|who| match who {
                         Ok(Some(user)) => view! {
-                            <A href="/app">"Espace membres"</A>
+                            <a href="/app">"Espace membres"</a>
                             {(user.role == Role::Admin).then(|| view! {
-                                <A href="/admin/immersion-sessions">"Administration"</A>
+                                <a href="/admin/immersion-sessions">"Administration"</a>
                             })}
-                            <A href="/mon-compte">"Mon compte"</A>
+                            <a href="/mon-compte">"Mon compte"</a>
                             <span class="who">{user.email}</span>
                             <button class="link" on:click=sign_out>"Déconnexion"</button>
                         }.into_any(),
                         Ok(None) | Err(_) => view! {
-                            <A href="/connexion">"Connexion"</A>
-                            <A href="/inscription">"Inscription"</A>
+                            <a href="/connexion">"Connexion"</a>
+                            <a href="/inscription">"Inscription"</a>
                         }.into_any(),
                     })}
                 </Transition>

@@ -5,11 +5,11 @@ use common::format::{format_remaining_places, format_session_dates};
 use common::money::format_price;
 use common::sessions::{SessionDto, SessionStatus};
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use crate::api;
 use crate::components::feedback::ErrorLine;
 use crate::components::fill_bar::FillBar;
+use crate::router::navigate;
 
 #[component]
 pub fn SessionCard(session: SessionDto) -> impl IntoView {
@@ -25,22 +25,20 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let id = session.id;
-    let navigate = use_navigate();
     let book = move |_| {
         if !api::believed_signed_in() {
-            navigate("/connexion?suite=/immersion-elite", Default::default());
+            navigate("/connexion?suite=/immersion-elite");
             return;
         }
         busy.set(true);
         error.set(None);
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match api::checkout(id).await {
                 Ok(held) => {
                     let _ = window().location().set_href(&held.checkout_url);
                 }
                 Err(e) if e.is(common::ErrorCode::Unauthorized) => {
-                    navigate("/connexion?suite=/immersion-elite", Default::default());
+                    navigate("/connexion?suite=/immersion-elite");
                 }
                 Err(e) => {
                     error.set(Some(e.message));

@@ -6,7 +6,6 @@ use common::format::{format_date, format_session_dates};
 use common::money::format_price;
 use common::subscriptions::{AccessDto, SubscriptionType};
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::api;
 use crate::browser::today;
@@ -28,7 +27,7 @@ pub fn AccountPage() -> impl IntoView {
     if !api::believed_signed_in() {
         return view! {
             <h1>"Mon compte"</h1>
-            <p><A href="/connexion?suite=/mon-compte">"Connectez-vous"</A>
+            <p><a href="/connexion?suite=/mon-compte">"Connectez-vous"</a>
                 " pour voir vos réservations et votre abonnement."</p>
         }
         .into_any();
@@ -52,7 +51,7 @@ fn MyBookings() -> impl IntoView {
                 {move || bookings.get().map(|r| match r {
                     Ok(list) if list.is_empty() => view! {
                         <p class="empty">"Aucune réservation pour le moment. "
-                            <A href="/immersion-elite">"Voir les sessions"</A></p>
+                            <a href="/immersion-elite">"Voir les sessions"</a></p>
                     }.into_any(),
                     Ok(list) => view! {
                         <ul class="bookings">
@@ -152,7 +151,7 @@ fn MySubscription() -> impl IntoView {
             <Suspense fallback=|| view! { <Loading/> }>
                 {move || access.get().map(|r| match r {
                     Ok(a) if a.subscription_type == SubscriptionType::Free => view! {
-                        <p class="empty">"Aucun abonnement. "<A href="/abonnement">"S'abonner"</A></p>
+                        <p class="empty">"Aucun abonnement. "<a href="/abonnement">"S'abonner"</a></p>
                     }.into_any(),
                     Ok(a) => view! { <Subscription access=a/> }.into_any(),
                     Err(e) => view! { <Failure error=e/> }.into_any(),

@@ -1,11 +1,11 @@
 //! `/connexion` and `/inscription`: labelled fields, inline errors.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api;
 use crate::components::feedback::ErrorLine;
 use crate::components::nav::AuthChanged;
+use crate::router;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -19,20 +19,15 @@ fn AuthForm(mode: Mode) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let query = use_query_map();
-    let navigate = use_navigate();
     let auth = AuthChanged::here();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         busy.set(true);
         error.set(None);
         let (e, p) = (email.get_untracked(), password.get_untracked());
-        let next = query
-            .get_untracked()
-            .get("suite")
+        let next = router::query("suite")
             .filter(|s| s.starts_with('/'))
             .unwrap_or_else(|| "/immersion-elite".to_owned());
-        let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let result = match mode {
                 Mode::Login => api::login(e, p).await,
@@ -41,7 +36,7 @@ fn AuthForm(mode: Mode) -> impl IntoView {
             match result {
                 Ok(_) => {
                     auth.notify();
-                    navigate(&next, Default::default());
+                    router::navigate(&next);
                 }
                 Err(err) => {
                     error.set(Some(err.message));

@@ -4,8 +4,6 @@
 
 use common::subscriptions::{AccessReason, Plan};
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_navigate;
 
 use crate::api;
 use crate::browser::go;
@@ -14,12 +12,10 @@ use crate::components::feedback::ErrorLine;
 #[component]
 pub fn SubscribePage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
-    let navigate = use_navigate();
     let choose = move |plan: Plan| {
-        let navigate = navigate.clone();
         move |_| {
             if !api::believed_signed_in() {
-                navigate("/connexion?suite=/abonnement", Default::default());
+                crate::router::navigate("/connexion?suite=/abonnement");
                 return;
             }
             error.set(None);
@@ -47,7 +43,7 @@ pub fn SubscribedPage() -> impl IntoView {
     view! {
         <h1>"Merci !"</h1>
         <p role="status">"Votre abonnement est pris en compte."</p>
-        <p><A href="/app">"Entrer dans l'espace membres"</A></p>
+        <p><a href="/app">"Entrer dans l'espace membres"</a></p>
     }
 }
 
@@ -69,7 +65,7 @@ fn SubscriptionBlocked(reason: AccessReason) -> impl IntoView {
         <section class="blocked" aria-labelledby="blocked-title">
             <h1 id="blocked-title">"Accès réservé aux abonnés"</h1>
             <p class="reason">{reason_fr(reason)}</p>
-            <p><A href="/abonnement">"S'abonner"</A></p>
+            <p><a href="/abonnement">"S'abonner"</a></p>
         </section>
     }
 }

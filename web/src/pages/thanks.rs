@@ -3,8 +3,6 @@
 
 use common::bookings::BookingStatus;
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
 use crate::api;
@@ -15,11 +13,7 @@ const POLL_TRIES: u32 = 60;
 
 #[component]
 pub fn ThanksPage() -> impl IntoView {
-    let query = use_query_map();
-    let id = query
-        .get_untracked()
-        .get("booking_id")
-        .and_then(|s| s.parse::<Uuid>().ok());
+    let id = crate::router::query("booking_id").and_then(|s| s.parse::<Uuid>().ok());
     let status = RwSignal::new(None::<BookingStatus>);
     let failed = RwSignal::new(false);
     if let Some(id) = id {
@@ -50,7 +44,7 @@ pub fn ThanksPage() -> impl IntoView {
                 _ => "Paiement en cours de confirmation…",
             }}
         </p>
-        <p><A href="/immersion-elite">"Retour aux sessions"</A></p>
+        <p><a href="/immersion-elite">"Retour aux sessions"</a></p>
     }
 }
 
@@ -67,6 +61,6 @@ pub fn CancelledPage() -> impl IntoView {
     view! {
         <h1>"Paiement annulé"</h1>
         <p role="status">"Aucun montant n'a été débité et la place a été libérée."</p>
-        <p><A href="/immersion-elite">"Retour aux sessions"</A></p>
+        <p><a href="/immersion-elite">"Retour aux sessions"</a></p>
     }
 }

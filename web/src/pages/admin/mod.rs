@@ -6,16 +6,15 @@ pub mod sessions;
 pub mod subscribers;
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 /// The dashboard's own menu, above each admin page.
 #[component]
 pub fn AdminMenu() -> impl IntoView {
     view! {
         <nav class="admin-menu" aria-label="Administration">
-            <A href="/admin/immersion-sessions">"Sessions"</A>
-            <A href="/admin/abonnements">"Abonnés"</A>
-            <A href="/admin/ressources">"Ressources"</A>
+            <a href="/admin/immersion-sessions">"Sessions"</a>
+            <a href="/admin/abonnements">"Abonnés"</a>
+            <a href="/admin/ressources">"Ressources"</a>
         </nav>
     }
 }

@@ -1,0 +1,90 @@
+//! Client-side routing. The app's pages sit at fixed paths, so the History
+//! API, one path signal and one click handler do all the routing it needs.
+//! (leptos_router did this too, but weighed about a tenth of the gzipped
+//! module, and the budget is 200 KB: bench/web_size.sh.)
+//!
+//! `navigate` pushes a history entry and fires `popstate`, the event the
+//! browser fires for Back and Forward, so a single listener follows every
+//! change of page and nothing needs a context to navigate.
+
+use leptos::ev;
+use leptos::prelude::*;
+use leptos::wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Element, MouseEvent, PopStateEvent};
+
+/// The current path, kept in step with the address bar. `has_page` says
+/// which paths the app draws; links to any other path (the API's CSV
+/// download, say) are left to the browser.
+pub fn current_path(has_page: fn(&str) -> bool) -> Memo<String> {
+    let path = RwSignal::new(location_path());
+    // The handles are dropped on purpose: the listeners live as long as
+    // the page, like the app itself.
+    let _ = window_event_listener(ev::popstate, move |_| path.set(location_path()));
+    let _ = window_event_listener(ev::click, move |ev| {
+        if let Some(href) = same_app_link(&ev).filter(|h| has_page(path_of(h))) {
+            ev.prevent_default();
+            navigate(&href);
+        }
+    });
+    Memo::new(move |_| path.get())
+}
+
+/// Goes to `to` (a path with an optional query) inside the app.
+pub fn navigate(to: &str) {
+    let w = window();
+    let pushed = w
+        .history()
+        .and_then(|h| h.push_state_with_url(&JsValue::NULL, "", Some(to)));
+    if pushed.is_err() {
+        let _ = w.location().set_href(to);
+        return;
+    }
+    if let Ok(event) = PopStateEvent::new("popstate") {
+        let _ = w.dispatch_event(&event);
+    }
+    w.scroll_to_with_x_and_y(0.0, 0.0);
+}
+
+/// The value of `name` in the address's query string, decoded.
+pub fn query(name: &str) -> Option<String> {
+    let search = window().location().search().ok()?;
+    search.trim_start_matches('?').split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name)
+            .then(|| js_sys::decode_uri_component(&value.replace('+', " ")).ok())
+            .flatten()
+            .map(String::from)
+    })
+}
+
+fn location_path() -> String {
+    window()
+        .location()
+        .pathname()
+        .unwrap_or_else(|_| "/".into())
+}
+
+fn path_of(href: &str) -> &str {
+    href.split(['?', '#']).next().unwrap_or(href)
+}
+
+/// The `href` of the link a plain left click landed on, when it is a path
+/// of this site that opens in this tab.
+fn same_app_link(ev: &MouseEvent) -> Option<String> {
+    if ev.default_prevented()
+        || ev.button() != 0
+        || ev.meta_key()
+        || ev.ctrl_key()
+        || ev.shift_key()
+        || ev.alt_key()
+    {
+        return None;
+    }
+    let target = ev.target()?.dyn_into::<Element>().ok()?;
+    let link = target.closest("a[href]").ok()??;
+    if link.has_attribute("target") || link.has_attribute("download") {
+        return None;
+    }
+    let href = link.get_attribute("href")?;
+    (href.starts_with('/') && !href.starts_with("//")).then_some(href)
+}
