@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints the gzipped size of the web app's wasm + JS (web/dist, built by
-# `cargo xtask build-web`) against the 200 KB budget.
+# `cargo xtask build-web`) against the 200 KB budget; exits 1 when over, so
+# CI catches a page that pushes the app past it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=$((200 * 1024))
@@ -20,3 +21,4 @@ awk -v t="$total" -v b="$budget" 'BEGIN {
   printf "web app: %d bytes (%.1f KB) gzipped, budget %d KB: ratio %.2f (%s)\n",
     t, t / 1024, b / 1024, t / b, (t <= b ? "within" : "OVER")
 }'
+[ "$total" -le "$budget" ]
