@@ -429,8 +429,14 @@ async fn api_load(
     (holds, latencies, errors)
 }
 
-/// pgbench runs the hold transaction the api runs: find the user, take a
-/// seat with the conditional update, read the price, insert the booking.
+/// pgbench runs the statements the api runs for a hold: find the user;
+/// take the seat with the conditional update, which also checks that the
+/// user holds none there yet and returns the price; insert the booking;
+/// store its Checkout Session id. The api writes that id after the hold
+/// commits, batched with other holds' ids; pgbench writes it inside the
+/// hold's transaction, so it pays one commit per hold, not two. (Only
+/// the first statement picking a session from `bench_sessions` is not
+/// the api's: the api gets the session from the URL.)
 struct PgBench {
     dir: std::path::PathBuf,
     file: std::path::PathBuf,
@@ -470,12 +476,12 @@ impl PgBench {
 
         let script = format!(
             r#"\set s random(1, {sessions})
-BEGIN;
 SELECT id AS uid, email AS uemail FROM bench_users WHERE n = (SELECT nextval('bench_seq')) \gset
 SELECT id AS sid FROM bench_sessions WHERE n = :s \gset
-UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CASE WHEN closed_by_admin OR starts_on <= CURRENT_DATE THEN 'closed' WHEN reserved_places + 1 >= max_places THEN 'full' ELSE 'open' END, updated_at = now() WHERE id = :sid AND reserved_places < max_places AND is_active AND NOT closed_by_admin AND starts_on > CURRENT_DATE;
-SELECT price_cents, currency FROM immersion_sessions WHERE id = :sid;
-INSERT INTO immersion_bookings (id, session_id, user_id, user_email, status, hold_expires_at, amount_cents, currency, created_at, updated_at) VALUES (gen_random_uuid(), :sid, :uid, :uemail, 'held', now() + interval '30 minutes', 199700, 'EUR', now(), now());
+BEGIN;
+UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CASE WHEN closed_by_admin OR starts_on <= CURRENT_DATE THEN 'closed' WHEN reserved_places + 1 >= max_places THEN 'full' ELSE 'open' END, updated_at = now() WHERE id = :sid AND reserved_places < max_places AND is_active AND NOT closed_by_admin AND starts_on > CURRENT_DATE AND NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE session_id = :sid AND user_id = :uid AND status IN ('held', 'confirmed')) RETURNING price_cents AS price, currency AS cur \gset
+INSERT INTO immersion_bookings (id, session_id, user_id, user_email, status, hold_expires_at, amount_cents, currency, created_at, updated_at) VALUES (gen_random_uuid(), :sid, :uid, :uemail, 'held', now() + interval '30 minutes', :price, :cur, now(), now()) RETURNING id AS bid \gset
+UPDATE immersion_bookings SET stripe_checkout_session_id = 'cs_test_' || replace(:bid, '-', ''), updated_at = now() WHERE id = :bid;
 COMMIT;
 "#,
             sessions = sessions.len()
