@@ -1,5 +1,6 @@
 // As a new member: subscribe through the local gateway, enter /app, cancel
-// in the local Customer Portal and land on the blocked screen.
+// at the period's end (still in), then cancel now in the local Customer
+// Portal and land on the blocked screen.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -35,10 +36,23 @@ test('subscribe, enter the members area, cancel in the portal, get blocked', asy
     assert.equal(await page.locator('.plan').innerText(), 'Formule : Mensuel · actif');
     assert.match(await page.locator('.period').innerText(), /^Renouvellement le \d{1,2}(er)? \S+ \d{4}\.$/);
 
+    // Cancelling at the period's end keeps access until then, and says so.
     await page.goto(`${env.api.base}/app`);
     await page.locator('#manage').click();
     await page.waitForURL(/\/local-portal\//);
     assert.equal(await page.locator('#status').innerText(), 'active');
+    await page.getByRole('button', { name: 'Résilier à la fin de la période' }).click();
+    await page.locator('#cancel-scheduled').getByText('oui').waitFor();
+    await page.locator('#return').click();
+    await page.waitForURL(/\/mon-compte$/);
+    await page.locator('.period').waitFor();
+    assert.equal(await page.locator('.plan').innerText(), 'Formule : Mensuel · actif');
+    assert.match(await page.locator('.period').innerText(), /^Résilié : l'accès se termine le \d{1,2}(er)? \S+ \d{4}\.$/);
+    await page.goto(`${env.api.base}/app`);
+    await page.getByRole('heading', { name: 'Espace membres' }).waitFor();
+
+    await page.locator('#manage').click();
+    await page.waitForURL(/\/local-portal\//);
     await page.locator('#cancel-now').click();
     await page.locator('#status').getByText('canceled').waitFor();
     await page.locator('#return').click();

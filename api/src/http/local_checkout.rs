@@ -294,7 +294,7 @@ async fn portal_page(
         None => body.push_str("<p id=\"status\">Aucun abonnement.</p>"),
         Some(s) => {
             body.push_str(&format!(
-                r#"<p>{plan}</p><p>Statut : <strong id="status">{status}</strong></p><p>Fin de période : <span id="period-end">{end}</span></p><p>Résiliation en fin de période : <span id="cancel-at-period-end">{cancel}</span></p>"#,
+                r#"<p>{plan}</p><p>Statut : <strong id="status">{status}</strong></p><p>Fin de période : <span id="period-end">{end}</span></p><p>Résiliation en fin de période : <span id="cancel-scheduled">{cancel}</span></p>"#,
                 plan = plan_label(s.plan),
                 status = escape(&s.status),
                 end = s.current_period_end.format("%Y-%m-%d %H:%M UTC"),
