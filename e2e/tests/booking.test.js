@@ -43,8 +43,14 @@ test('links change page without reloading the app, and Back and Forward follow',
     await page.getByRole('link', { name: 'Connexion' }).click();
     await page.waitForURL(/\/connexion$/);
     await page.getByRole('heading', { name: 'Connexion' }).waitFor();
+    // The menu marks the page shown, for screen readers and the eye.
+    const current = (name) => page.getByRole('link', { name, exact: true }).getAttribute('aria-current');
+    assert.equal(await current('Connexion'), 'page');
+    assert.equal(await current('Inscription'), null);
     await page.getByRole('link', { name: 'Inscription' }).click();
     await page.getByRole('heading', { name: 'Inscription' }).waitFor();
+    assert.equal(await current('Inscription'), 'page');
+    assert.equal(await current('Connexion'), null);
 
     await page.goBack();
     await page.getByRole('heading', { name: 'Connexion' }).waitFor();

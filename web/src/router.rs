@@ -15,6 +15,7 @@ use web_sys::{Element, MouseEvent, PopStateEvent};
 /// The current path, kept in step with the address bar. `has_page` says
 /// which paths the app draws; links to any other path (the API's CSV
 /// download, say) are left to the browser.
+/// It is also provided as `CurrentPath`, for `Link`.
 pub fn current_path(has_page: fn(&str) -> bool) -> Memo<String> {
     let path = RwSignal::new(location_path());
     // The handles are dropped on purpose: the listeners live as long as
@@ -26,7 +27,25 @@ pub fn current_path(has_page: fn(&str) -> bool) -> Memo<String> {
             navigate(&href);
         }
     });
-    Memo::new(move |_| path.get())
+    let current = Memo::new(move |_| path.get());
+    provide_context(CurrentPath(current));
+    current
+}
+
+#[derive(Clone, Copy)]
+pub struct CurrentPath(Memo<String>);
+
+/// A menu link, marked `aria-current="page"` while its page is shown:
+/// screen readers announce it, and the style underlines it.
+#[component]
+pub fn Link(href: &'static str, children: Children) -> impl IntoView {
+    let current = use_context::<CurrentPath>();
+    let here = move || {
+        current
+            .is_some_and(|c| c.0.with(|path| path == href))
+            .then_some("page")
+    };
+    view! { <a href=href aria-current=here>{children()}</a> }
 }
 
 /// Goes to `to` (a path with an optional query) inside the app.

@@ -3,6 +3,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::browser::go;
+use crate::router::Link;
 
 /// Bumped on sign-in and sign-out so that the header asks again who is
 /// signed in (it is mounted once, above every page).
@@ -38,22 +39,22 @@ pub fn Nav() -> impl IntoView {
     };
     view! {
         <header class="nav">
-            <a href="/immersion-elite">"Immersion Élite"</a>
+            <Link href="/immersion-elite">"Immersion Élite"</Link>
             <nav aria-label="Compte">
                 <Transition fallback=|| ()>
                     {move || me.get().map(|who| match who {
                         Ok(Some(user)) => view! {
-                            <a href="/app">"Espace membres"</a>
+                            <Link href="/app">"Espace membres"</Link>
                             {(user.role == Role::Admin).then(|| view! {
-                                <a href="/admin/immersion-sessions">"Administration"</a>
+                                <Link href="/admin/immersion-sessions">"Administration"</Link>
                             })}
-                            <a href="/mon-compte">"Mon compte"</a>
+                            <Link href="/mon-compte">"Mon compte"</Link>
                             <span class="who">{user.email}</span>
                             <button class="link" on:click=sign_out>"Déconnexion"</button>
                         }.into_any(),
                         Ok(None) | Err(_) => view! {
-                            <a href="/connexion">"Connexion"</a>
-                            <a href="/inscription">"Inscription"</a>
+                            <Link href="/connexion">"Connexion"</Link>
+                            <Link href="/inscription">"Inscription"</Link>
                         }.into_any(),
                     })}
                 </Transition>

@@ -7,14 +7,16 @@ pub mod subscribers;
 
 use leptos::prelude::*;
 
+use crate::router::Link;
+
 /// The dashboard's own menu, above each admin page.
 #[component]
 pub fn AdminMenu() -> impl IntoView {
     view! {
         <nav class="admin-menu" aria-label="Administration">
-            <a href="/admin/immersion-sessions">"Sessions"</a>
-            <a href="/admin/abonnements">"Abonnés"</a>
-            <a href="/admin/ressources">"Ressources"</a>
+            <Link href="/admin/immersion-sessions">"Sessions"</Link>
+            <Link href="/admin/abonnements">"Abonnés"</Link>
+            <Link href="/admin/ressources">"Ressources"</Link>
         </nav>
     }
 }
