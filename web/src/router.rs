@@ -14,8 +14,8 @@ use web_sys::{Element, MouseEvent, PopStateEvent};
 
 /// The current path, kept in step with the address bar. `has_page` says
 /// which paths the app draws; links to any other path (the API's CSV
-/// download, say) are left to the browser.
-/// It is also provided as `CurrentPath`, for `Link`.
+/// download, say) are left to the browser. The path is also provided as
+/// `CurrentPath`, for `Link`.
 pub fn current_path(has_page: fn(&str) -> bool) -> Memo<String> {
     let path = RwSignal::new(location_path());
     // The handles are dropped on purpose: the listeners live as long as
