@@ -181,11 +181,11 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
     // rounds in turn see the same drift, and their totals are compared.
     let (mut api_rounds, mut pg_rounds) = (Vec::new(), Vec::new());
     for round in 0..args.rounds {
+        let slice = Slice {
+            round,
+            rounds: args.rounds,
+        };
         api_rounds.push(if use_wrk {
-            let slice = Slice {
-                round,
-                rounds: args.rounds,
-            };
             wrk_load(
                 &base,
                 &session_ids,
@@ -195,15 +195,7 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
                 slice,
             )?
         } else {
-            reqwest_round(
-                &base,
-                &session_ids,
-                &tokens,
-                args.seconds,
-                round,
-                args.rounds,
-            )
-            .await
+            reqwest_round(&base, &session_ids, &tokens, args.seconds, slice).await
         });
         pg_rounds.push(pg.run(url, args.seconds)?);
     }
@@ -350,8 +342,7 @@ async fn reqwest_round(
     sessions: &[Uuid],
     tokens: &[Vec<String>],
     seconds: u64,
-    round: usize,
-    rounds: usize,
+    Slice { round, rounds }: Slice,
 ) -> Round {
     let share: Vec<Vec<String>> = tokens
         .iter()

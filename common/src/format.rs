@@ -42,13 +42,7 @@ pub fn format_session_dates(start: NaiveDate, end: NaiveDate) -> String {
     } else if start.year() == end.year() {
         format!("{} - {} {}", day_month(start), day_month(end), end.year())
     } else {
-        format!(
-            "{} {} - {} {}",
-            day_month(start),
-            start.year(),
-            day_month(end),
-            end.year()
-        )
+        format!("{} - {}", format_date(start), format_date(end))
     }
 }
 

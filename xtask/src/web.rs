@@ -1,6 +1,6 @@
 //! Builds the single-page app into `web/dist`: cargo (wasm32, size
-//! profile, a pinned nightly: see `NIGHTLY`) → wasm-bindgen (the CLI at exactly the version in Cargo.lock)
-//! → wasm-opt -Oz (npm's binaryen; Debian's is too old) → content-hashed
+//! profile, a pinned nightly: see `NIGHTLY`) → wasm-bindgen (the CLI at
+//! exactly the version in Cargo.lock) → wasm-opt -Oz (npm's binaryen; Debian's is too old) → content-hashed
 //! file names and an `index.html` that loads them. Tools are installed
 //! under `target/tools` the first time, from crates.io and npm only.
 
@@ -78,8 +78,7 @@ fn wasm_bindgen(tools: &Path, version: &str) -> Result<PathBuf, String> {
 
 /// Installs `NIGHTLY` with the std sources and the wasm target, once.
 fn nightly() -> Result<(), String> {
-    let mut probe = Command::new("rustup");
-    probe.args(["run", NIGHTLY, "rustc", "--version"]);
+    // Listing the components fails when the toolchain is missing.
     let has_src = output_of(Command::new("rustup").args([
         "component",
         "list",
@@ -88,7 +87,7 @@ fn nightly() -> Result<(), String> {
         NIGHTLY,
     ]))
     .is_some_and(|list| list.lines().any(|l| l.starts_with("rust-src")));
-    if output_of(&mut probe).is_some() && has_src {
+    if has_src {
         return Ok(());
     }
     eprintln!("xtask: installing Rust {NIGHTLY} for the wasm build (rustup, once)");

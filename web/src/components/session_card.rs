@@ -7,6 +7,7 @@ use common::sessions::{SessionDto, SessionStatus};
 use leptos::prelude::*;
 
 use crate::api;
+use crate::browser::go;
 use crate::components::feedback::ErrorLine;
 use crate::components::fill_bar::FillBar;
 use crate::router::navigate;
@@ -34,9 +35,7 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
         error.set(None);
         leptos::task::spawn_local(async move {
             match api::checkout(id).await {
-                Ok(held) => {
-                    let _ = window().location().set_href(&held.checkout_url);
-                }
+                Ok(held) => go(&held.checkout_url),
                 Err(e) if e.is(common::ErrorCode::Unauthorized) => {
                     navigate("/connexion?suite=/immersion-elite");
                 }

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::browser::today;
-use crate::components::feedback::{ErrorLine, Failure, Loading};
+use crate::components::feedback::{ErrorLine, Failure, Loading, loaded, send};
 use crate::pages::members::ManageSubscription;
 
 pub fn status_fr(status: BookingStatus) -> &'static str {
@@ -48,18 +48,18 @@ fn MyBookings() -> impl IntoView {
         <section aria-labelledby="bookings-title">
             <h2 id="bookings-title">"Mes réservations"</h2>
             <Transition fallback=|| view! { <Loading/> }>
-                {move || bookings.get().map(|r| match r {
-                    Ok(list) if list.is_empty() => view! {
+                {move || bookings.get().map(|r| loaded(
+                    r,
+                    view! {
                         <p class="empty">"Aucune réservation pour le moment. "
                             <a href="/immersion-elite">"Voir les sessions"</a></p>
                     }.into_any(),
-                    Ok(list) => view! {
+                    |list| view! {
                         <ul class="bookings">
                             {list.into_iter().map(|b| view! { <BookingItem booking=b changed/> }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(e) => view! { <Failure error=e/> }.into_any(),
-                })}
+                ))}
             </Transition>
         </section>
     }
@@ -92,17 +92,9 @@ fn BookingItem(booking: BookingDto, changed: Callback<()>) -> impl IntoView {
     let id = booking.id;
     let rule = refund_rule(&booking);
     let cancel = move |_| {
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match api::cancel_booking(id).await {
-                Ok(_) => changed.run(()),
-                Err(e) => {
-                    error.set(Some(e.message));
-                    busy.set(false);
-                }
-            }
-        });
+        send(api::cancel_booking(id), error, Some(busy), move |_| {
+            changed.run(())
+        })
     };
     let actions = booking.status.takes_a_seat().then(|| {
         view! {

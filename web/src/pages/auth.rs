@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api;
-use crate::components::feedback::ErrorLine;
+use crate::components::feedback::{ErrorLine, send};
 use crate::components::nav::AuthChanged;
 use crate::router;
 
@@ -22,27 +22,19 @@ fn AuthForm(mode: Mode) -> impl IntoView {
     let auth = AuthChanged::here();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        busy.set(true);
-        error.set(None);
         let (e, p) = (email.get_untracked(), password.get_untracked());
         let next = router::query("suite")
             .filter(|s| s.starts_with('/'))
             .unwrap_or_else(|| "/immersion-elite".to_owned());
-        leptos::task::spawn_local(async move {
-            let result = match mode {
+        let sign_in = async move {
+            match mode {
                 Mode::Login => api::login(e, p).await,
                 Mode::Register => api::register(e, p).await,
-            };
-            match result {
-                Ok(_) => {
-                    auth.notify();
-                    router::navigate(&next);
-                }
-                Err(err) => {
-                    error.set(Some(err.message));
-                    busy.set(false);
-                }
             }
+        };
+        send(sign_in, error, Some(busy), move |_| {
+            auth.notify();
+            router::navigate(&next);
         });
     };
     let (title, button) = match mode {

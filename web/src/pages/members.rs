@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::browser::go;
-use crate::components::feedback::ErrorLine;
+use crate::components::feedback::{ErrorLine, send};
 
 #[component]
 pub fn SubscribePage() -> impl IntoView {
@@ -18,13 +18,7 @@ pub fn SubscribePage() -> impl IntoView {
                 crate::router::navigate("/connexion?suite=/abonnement");
                 return;
             }
-            error.set(None);
-            leptos::task::spawn_local(async move {
-                match api::subscribe(plan).await {
-                    Ok(r) => go(&r.url),
-                    Err(e) => error.set(Some(e.message)),
-                }
-            });
+            send(api::subscribe(plan), error, None, |r| go(&r.url));
         }
     };
     view! {
@@ -74,14 +68,7 @@ fn SubscriptionBlocked(reason: AccessReason) -> impl IntoView {
 #[component]
 pub fn ManageSubscription() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
-    let manage = move |_| {
-        leptos::task::spawn_local(async move {
-            match api::portal().await {
-                Ok(r) => go(&r.url),
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
+    let manage = move |_| send(api::portal(), error, None, |r| go(&r.url));
     view! {
         <button id="manage" on:click=manage>"Gérer mon abonnement"</button>
         <ErrorLine message=error/>

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::AdminMenu;
 use crate::api;
-use crate::components::feedback::{ErrorLine, Failure, FormFooter, Loading};
+use crate::components::feedback::{ErrorLine, FormFooter, Loading, loaded, send};
 
 const KINDS: [(ResourceKind, &str); 4] = [
     (ResourceKind::Link, "Lien"),
@@ -41,9 +41,10 @@ pub fn AdminResourcesPage() -> impl IntoView {
         })}
         <ErrorLine message=error/>
         <Transition fallback=|| view! { <Loading/> }>
-            {move || list.get().map(|r| match r {
-                Ok(rows) if rows.is_empty() => view! { <p class="empty">"Aucune ressource."</p> }.into_any(),
-                Ok(rows) => {
+            {move || list.get().map(|r| loaded(
+                r,
+                view! { <p class="empty">"Aucune ressource."</p> }.into_any(),
+                |rows| {
                     let order: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
                     let last = rows.len() - 1;
                     view! {
@@ -53,9 +54,8 @@ pub fn AdminResourcesPage() -> impl IntoView {
                             }).collect_view()}
                         </ol>
                     }.into_any()
-                }
-                Err(e) => view! { <Failure error=e/> }.into_any(),
-            })}
+                },
+            ))}
         </Transition>
     }
 }
@@ -71,21 +71,12 @@ fn ResourceItem(
     changed: Callback<()>,
 ) -> impl IntoView {
     let id = res.id;
-    let run = move |action: std::pin::Pin<Box<dyn Future<Output = Result<(), api::ApiError>>>>| {
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match action.await {
-                Ok(()) => changed.run(()),
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
     let swap = move |with: usize| {
         let mut ids = order.clone();
         ids.swap(i, with);
-        run(Box::pin(async move {
-            api::reorder_resources(ids).await.map(|_| ())
-        }));
+        send(api::reorder_resources(ids), error, None, move |_| {
+            changed.run(())
+        });
     };
     let swap_up = swap.clone();
     let delete = move |_| {
@@ -93,7 +84,9 @@ fn ResourceItem(
             .confirm_with_message("Supprimer cette ressource ?")
             .unwrap_or(false);
         if sure {
-            run(Box::pin(api::delete_resource(id)));
+            send(api::delete_resource(id), error, None, move |()| {
+                changed.run(())
+            });
         }
     };
     let target = res.clone();
@@ -140,8 +133,6 @@ fn ResourceForm(
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        busy.set(true);
-        error.set(None);
         let present =
             |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
         let (t, k, u, b) = (
@@ -150,8 +141,8 @@ fn ResourceForm(
             present(url),
             present(body),
         );
-        leptos::task::spawn_local(async move {
-            let result = match id {
+        let save = async move {
+            match id {
                 None => {
                     api::create_resource(NewResource {
                         title: t,
@@ -173,13 +164,9 @@ fn ResourceForm(
                     )
                     .await
                 }
-            };
-            busy.set(false);
-            match result {
-                Ok(_) => saved.run(()),
-                Err(e) => error.set(Some(e.message)),
             }
-        });
+        };
+        send(save, error, Some(busy), move |_| saved.run(()));
     };
     let heading = if id.is_some() {
         "Modifier la ressource"

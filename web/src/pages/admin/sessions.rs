@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::AdminMenu;
 use crate::api;
-use crate::components::feedback::{ErrorLine, Failure, FormFooter, Loading};
+use crate::components::feedback::{ErrorLine, FormFooter, Loading, loaded, send};
 use crate::components::fill_bar::FillBar;
 use crate::pages::account::status_fr as booking_status_fr;
 
@@ -75,9 +75,10 @@ pub fn AdminSessionsPage() -> impl IntoView {
         {move || editing.get().map(|e| view! { <SessionForm editing=e saved close=Callback::new(move |()| editing.set(None))/> })}
         <ErrorLine message=error/>
         <Transition fallback=|| view! { <Loading/> }>
-            {move || sessions.get().map(|r| match r {
-                Ok(list) if list.is_empty() => view! { <p class="empty">"Aucune session."</p> }.into_any(),
-                Ok(list) => view! {
+            {move || sessions.get().map(|r| loaded(
+                r,
+                view! { <p class="empty">"Aucune session."</p> }.into_any(),
+                |list| view! {
                     <div class="table-wrap">
                         <table class="admin-sessions">
                             <thead><tr>
@@ -92,8 +93,7 @@ pub fn AdminSessionsPage() -> impl IntoView {
                         </table>
                     </div>
                 }.into_any(),
-                Err(e) => view! { <Failure error=e/> }.into_any(),
-            })}
+            ))}
         </Transition>
         {move || attendees_of.get().map(|s| view! { <Attendees session=s/> })}
     }
@@ -110,16 +110,12 @@ fn SessionRow(
     let id = session.id;
     let active = session.is_active;
     let toggle = move |_| {
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let patch = SessionPatch {
-                is_active: Some(!active),
-                ..Default::default()
-            };
-            match api::update_session(id, patch).await {
-                Ok(_) => changed.run(()),
-                Err(e) => error.set(Some(e.message)),
-            }
+        let patch = SessionPatch {
+            is_active: Some(!active),
+            ..Default::default()
+        };
+        send(api::update_session(id, patch), error, None, move |_| {
+            changed.run(())
         });
     };
     let delete = move |_| {
@@ -129,12 +125,8 @@ fn SessionRow(
         if !sure {
             return;
         }
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match api::delete_session(id).await {
-                Ok(()) => changed.run(()),
-                Err(e) => error.set(Some(e.message)),
-            }
+        send(api::delete_session(id), error, None, move |()| {
+            changed.run(())
         });
     };
     let edit_target = session.clone();
@@ -217,10 +209,8 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
             Ok(t) => t,
             Err(e) => return error.set(Some(e)),
         };
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let result = match id {
+        let save = async move {
+            match id {
                 None => {
                     api::create_session(NewSession {
                         starts_on: t.starts_on,
@@ -250,13 +240,9 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
                     )
                     .await
                 }
-            };
-            busy.set(false);
-            match result {
-                Ok(_) => saved.run(()),
-                Err(e) => error.set(Some(e.message)),
             }
-        });
+        };
+        send(save, error, Some(busy), move |_| saved.run(()));
     };
     let title = if id.is_some() {
         "Modifier la session"
@@ -300,17 +286,17 @@ fn Attendees(session: SessionDto) -> impl IntoView {
             <h2 id="attendees-title">"Participants · "{format_session_dates(session.starts_on, session.ends_on)}</h2>
             <a class="csv" href=api::attendees_csv_url(id) download>"Télécharger le CSV"</a>
             <Suspense fallback=|| view! { <Loading/> }>
-                {move || list.get().map(|r| match r {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"Aucune réservation."</p> }.into_any(),
-                    Ok(rows) => view! {
+                {move || list.get().map(|r| loaded(
+                    r,
+                    view! { <p class="empty">"Aucune réservation."</p> }.into_any(),
+                    |rows| view! {
                         <ul>
                             {rows.into_iter().map(|b| view! {
                                 <li>{b.user_email}" · "{booking_status_fr(b.status)}</li>
                             }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(e) => view! { <Failure error=e/> }.into_any(),
-                })}
+                ))}
             </Suspense>
         </section>
     }

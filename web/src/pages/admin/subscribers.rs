@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::AdminMenu;
 use crate::api;
-use crate::components::feedback::{Failure, Loading};
+use crate::components::feedback::{Loading, loaded};
 
 fn plan_fr(t: SubscriptionType) -> &'static str {
     match t {
@@ -37,9 +37,10 @@ pub fn AdminSubscribersPage() -> impl IntoView {
             <option value="inactifs">"les comptes sans accès"</option>
         </select>
         <Transition fallback=|| view! { <Loading/> }>
-            {move || list.get().map(|r| match r {
-                Ok(rows) if rows.is_empty() => view! { <p class="empty">"Aucun compte."</p> }.into_any(),
-                Ok(rows) => view! {
+            {move || list.get().map(|r| loaded(
+                r,
+                view! { <p class="empty">"Aucun compte."</p> }.into_any(),
+                |rows| view! {
                     <div class="table-wrap">
                         <table class="subscribers">
                             <thead><tr>
@@ -50,8 +51,7 @@ pub fn AdminSubscribersPage() -> impl IntoView {
                         </table>
                     </div>
                 }.into_any(),
-                Err(e) => view! { <Failure error=e/> }.into_any(),
-            })}
+            ))}
         </Transition>
     }
 }
