@@ -18,7 +18,7 @@ COPY --from=build /src/target/release/immersion /app/immersion
 COPY --from=build /src/web/dist /app/web/dist
 RUN mkdir -p /app/data && chown immersion /app/data
 USER immersion
-ENV BIND_ADDR=0.0.0.0:8080
+ENV APP_ENV=production BIND_ADDR=0.0.0.0:8080
 EXPOSE 8080
 ENTRYPOINT ["/app/immersion"]
 CMD ["serve"]

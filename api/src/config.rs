@@ -213,7 +213,23 @@ impl Settings {
                     .collect()
             })
             .unwrap_or_default();
-        if stripe_secret_key.is_some() && stripe_webhook_secrets.is_empty() {
+        // Production never runs the local gateway: its pay page needs no
+        // login and signs "paid" events, so it would give seats away.
+        if app_env == AppEnv::Production {
+            let missing: Vec<&str> = [
+                ("STRIPE_SECRET_KEY", stripe_secret_key.is_none()),
+                ("STRIPE_WEBHOOK_SECRET", stripe_webhook_secrets.is_empty()),
+            ]
+            .into_iter()
+            .filter_map(|(name, absent)| absent.then_some(name))
+            .collect();
+            if !missing.is_empty() {
+                p.errors.push(format!(
+                    "{}: required when APP_ENV=production (the local payment gateway is for development only)",
+                    missing.join(", ")
+                ));
+            }
+        } else if stripe_secret_key.is_some() && stripe_webhook_secrets.is_empty() {
             p.errors
                 .push("STRIPE_WEBHOOK_SECRET: required when STRIPE_SECRET_KEY is set".to_owned());
         }
@@ -391,9 +407,33 @@ mod tests {
             ("APP_ENV", "production"),
             ("JWT_SECRET", &"k".repeat(40)),
             ("DEMO_DATA", "true"),
+            ("STRIPE_SECRET_KEY", "sk_live_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+            ("STRIPE_PRICE_MONTHLY", "price_m"),
+            ("STRIPE_PRICE_YEARLY", "price_y"),
         ]))
         .unwrap();
         assert!(!s.demo_data);
+    }
+
+    #[test]
+    fn production_never_runs_the_local_gateway() {
+        let base = [("APP_ENV", "production"), ("JWT_SECRET", "k".repeat(40).leak() as &str)];
+        let err = Settings::from_vars(&vars(&base)).unwrap_err();
+        let line = err
+            .0
+            .iter()
+            .find(|l| l.contains("STRIPE_SECRET_KEY"))
+            .unwrap_or_else(|| panic!("{err}"));
+        assert!(line.contains("STRIPE_WEBHOOK_SECRET"), "{line}");
+        let with_key = [base[0], base[1], ("STRIPE_SECRET_KEY", "sk_live_x")];
+        let err = Settings::from_vars(&vars(&with_key)).unwrap_err();
+        assert!(
+            err.0.iter().any(|l| l.starts_with("STRIPE_WEBHOOK_SECRET")),
+            "{err}"
+        );
+        // Development keeps the local gateway.
+        assert!(Settings::from_vars(&vars(&[])).unwrap().stripe_secret_key.is_none());
     }
 
     #[test]

@@ -13,4 +13,3 @@ pub mod payments;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
-pub mod webhooks;

@@ -29,7 +29,8 @@ pub enum ErrorCode {
     SessionFull,
     SessionClosed,
     AlreadyBooked,
-    /// The session still has held or confirmed bookings: deactivate it instead.
+    /// The session has bookings (in any status), whose payment records are
+    /// kept: deactivate it instead.
     SessionHasBookings,
     /// The booking is not in a state that can be cancelled.
     BookingNotCancellable,

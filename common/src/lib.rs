@@ -7,6 +7,7 @@ pub mod bookings;
 pub mod error;
 pub mod format;
 pub mod money;
+pub mod payments;
 pub mod resources;
 pub mod sessions;
 pub mod subscriptions;

@@ -5,6 +5,8 @@ pub mod immersion_bookings;
 pub mod immersion_sessions;
 pub mod mail_outbox;
 pub mod member_resources;
+pub mod owed_gateway_calls;
+pub mod payment_anomalies;
 pub mod stripe_events;
 pub mod stripe_subscriptions;
 pub mod subscription_status;

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_initial;
 mod m20261122_000002_booking_payments;
 mod m20261122_000003_stripe_subscriptions;
+mod m20261130_000004_money_integrity;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261122_000002_booking_payments::Migration),
             Box::new(m20261122_000003_stripe_subscriptions::Migration),
+            Box::new(m20261130_000004_money_integrity::Migration),
         ]
     }
 }

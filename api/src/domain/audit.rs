@@ -1,6 +1,8 @@
-//! The audit (`immersion audit`): checks invariant 1 for every session and
+//! The audit (`immersion audit`): checks invariant 1 for every session,
 //! that every paid booking ended confirmed, refunded or cancelled under
-//! the policy. Each drift is one line naming what is wrong.
+//! the policy, that no call to the payment provider is still owed, and
+//! names the payment anomalies of the last 30 days. Each drift is one line
+//! naming what is wrong.
 
 use common::bookings::BookingStatus;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
@@ -54,6 +56,29 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
                 b.status
             ));
         }
+    }
+    for call in super::owed::still_owed(db).await? {
+        drift.push(format!(
+            "owed {} {} of {} ({}): not done after {} attempts{}",
+            call.reason,
+            call.kind,
+            call.target,
+            call.booking_id.map(|b| format!("booking {b}")).unwrap_or_default(),
+            call.attempts,
+            call.last_error.map(|e| format!(", last error: {e}")).unwrap_or_default()
+        ));
+    }
+    for a in super::anomalies::list(db, 500).await? {
+        if a.created_at < chrono::Utc::now() - chrono::Duration::days(30) {
+            break;
+        }
+        drift.push(format!(
+            "payment anomaly {} ({}): {}; refund {:?}",
+            a.kind.as_str(),
+            a.event_id,
+            a.detail,
+            a.refund
+        ));
     }
     Ok(drift)
 }

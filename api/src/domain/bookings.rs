@@ -17,26 +17,30 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::clock::today_at_venue;
+use super::owed::{self, RefundReason};
 use super::seats::{self, NoSeat};
 use super::{is_unique_violation, mail};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::payments::{CheckoutRequest, PaymentGateway, RefundRequest};
+use crate::payments::{CheckoutRequest, GatewayError, MIN_HOLD, PaymentGateway, checkout_expiry};
 use crate::state::AppState;
-use crate::webhooks::event::{ChargeObject, CheckoutSessionObject};
 use entity::immersion_bookings::{self as bookings, Column};
 use entity::{immersion_sessions as sessions, users};
 
-fn status_of(b: &bookings::Model) -> BookingStatus {
-    BookingStatus::parse(&b.status).unwrap_or(BookingStatus::Expired)
+/// A booking's status; a value the enum does not know is an error, never
+/// a silent default.
+pub(super) fn status_of(b: &bookings::Model) -> ApiResult<BookingStatus> {
+    BookingStatus::parse(&b.status).ok_or_else(|| {
+        ApiError::internal(format!("booking {} has an unknown status {:?}", b.id, b.status))
+    })
 }
 
-pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> BookingDto {
-    BookingDto {
+pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> ApiResult<BookingDto> {
+    Ok(BookingDto {
         id: b.id,
         session_id: b.session_id,
         user_id: b.user_id,
-        status: status_of(&b),
+        status: status_of(&b)?,
         user_email: b.user_email,
         hold_expires_at: b.hold_expires_at,
         amount_cents: b.amount_cents,
@@ -48,21 +52,27 @@ pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> Book
         full_refund_until: full_refund_until(s.starts_on, cutoff_days),
         created_at: b.created_at,
         updated_at: b.updated_at,
-    }
+    })
 }
 
-pub(crate) fn gateway_failed(e: impl std::fmt::Display) -> ApiError {
+/// A 502 that says what happened: the provider refused (the log has its
+/// message) or did not answer.
+pub(crate) fn gateway_failed(e: GatewayError) -> ApiError {
     tracing::error!(error = %e, "payment gateway call failed");
-    ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        ErrorCode::PaymentGatewayError,
-        "the payment provider did not answer; nothing was charged, try again",
-    )
+    let detail = match e {
+        GatewayError::Refused(_) => {
+            "the payment provider refused the request; nothing was charged"
+        }
+        GatewayError::Unavailable(_) => {
+            "the payment provider did not answer; nothing was charged, try again"
+        }
+    };
+    ApiError::new(StatusCode::BAD_GATEWAY, ErrorCode::PaymentGatewayError, detail)
 }
 
 /// Moves a booking from one of `from` to `to`; true when this call did it
 /// (a concurrent caller that got there first leaves it false).
-async fn transition(
+pub(super) async fn transition(
     db: &impl ConnectionTrait,
     id: Uuid,
     from: &[BookingStatus],
@@ -85,6 +95,8 @@ async fn transition(
 
 /// DESIGN §4.1: take a seat and hold it, then open a Checkout Session
 /// that expires with the hold. A gateway failure gives the seat back.
+/// The hold lasts at least `MIN_HOLD`, so that a Checkout Session inside
+/// Stripe's window (30 min to 24 h after its creation) never outlives it.
 #[tracing::instrument(skip(state, gateway, user), fields(user = %user.id))]
 pub async fn hold(
     state: &AppState,
@@ -94,7 +106,7 @@ pub async fn hold(
     now: DateTime<Utc>,
 ) -> ApiResult<CheckoutResponse> {
     let today = today_at_venue(now);
-    let hold_expires_at = now + Duration::minutes(state.settings.hold_minutes);
+    let hold_expires_at = now + Duration::minutes(state.settings.hold_minutes).max(MIN_HOLD);
     let txn = state.db.begin().await?;
     let session = match seats::take(&txn, session_id, today, true, Some(user.id)).await? {
         Ok(session) => session,
@@ -153,16 +165,29 @@ pub async fn hold(
         ),
         amount_cents: session.price_cents,
         currency: session.currency.clone(),
-        expires_at: hold_expires_at,
+        // Measured when the call is made, not when the seat was taken.
+        expires_at: checkout_expiry(hold_expires_at, Utc::now()),
         success_url: format!("{public}/immersion-elite/merci?booking_id={booking_id}"),
         cancel_url: format!("{public}/immersion-elite/annulation?booking_id={booking_id}"),
     };
     let checkout = match gateway.create_checkout(&request).await {
         Ok(c) => c,
         Err(e) => {
-            release_hold(state, booking_id, session_id, today).await?;
+            release_hold(state, booking_id, now).await?;
             return Err(gateway_failed(e));
         }
+    };
+    // The call was slower than the margin allows for: the hold follows
+    // the Checkout Session, so the seat stays held while it can be paid.
+    let hold_expires_at = if request.expires_at > hold_expires_at {
+        bookings::Entity::update_many()
+            .col_expr(Column::HoldExpiresAt, Expr::value(request.expires_at))
+            .filter(Column::Id.eq(booking_id))
+            .exec(&state.db)
+            .await?;
+        request.expires_at
+    } else {
+        hold_expires_at
     };
     state
         .checkout_ids
@@ -183,187 +208,38 @@ fn already_booked() -> ApiError {
     )
 }
 
-async fn release_hold(
-    state: &AppState,
-    booking_id: Uuid,
-    session_id: Uuid,
-    today: chrono::NaiveDate,
-) -> ApiResult<()> {
+async fn release_hold(state: &AppState, booking_id: Uuid, now: DateTime<Utc>) -> ApiResult<()> {
     let txn = state.db.begin().await?;
-    if transition(
-        &txn,
-        booking_id,
-        &[BookingStatus::Held],
-        BookingStatus::Expired,
-        vec![],
-    )
-    .await?
-    {
-        seats::release(&txn, session_id, today).await?;
+    if let Some(booking) = bookings::Entity::find_by_id(booking_id).one(&txn).await? {
+        end_hold(&txn, &booking, BookingStatus::Expired, now).await?;
     }
     txn.commit().await?;
     Ok(())
 }
 
-/// What applying an event did, recorded with the event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    Confirmed,
-    ConfirmedLate,
-    RefundedLate,
-    Expired,
-    Refunded,
-    AlreadyApplied,
-    AwaitingPayment,
-    UnknownBooking,
-}
-
-impl Effect {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Confirmed => "confirmed",
-            Self::ConfirmedLate => "confirmed_late",
-            Self::RefundedLate => "refunded_late",
-            Self::Expired => "expired",
-            Self::Refunded => "refunded",
-            Self::AlreadyApplied => "already_applied",
-            Self::AwaitingPayment => "awaiting_payment",
-            Self::UnknownBooking => "unknown_booking",
-        }
-    }
-}
-
-async fn booking_of(
+/// The one way a hold ends unpaid (cancel, expiry event, sweeper, failed
+/// checkout): `held` → `to` and the seat back, in the caller's
+/// transaction. False when the booking was no longer held.
+pub async fn end_hold(
     txn: &DatabaseTransaction,
-    cs: &CheckoutSessionObject,
-) -> Result<Option<bookings::Model>, sea_orm::DbErr> {
-    let by_id = match cs.booking_id() {
-        Some(id) => bookings::Entity::find_by_id(id).one(txn).await?,
-        None => None,
-    };
-    match by_id {
-        Some(b) => Ok(Some(b)),
-        None => {
-            bookings::Entity::find()
-                .filter(Column::StripeCheckoutSessionId.eq(cs.id.as_str()))
-                .one(txn)
-                .await
-        }
-    }
-}
-
-/// DESIGN §4.2 and §4.4: a paid Checkout Session confirms its booking; a
-/// payment for a lapsed hold takes a free seat if there is one, and is
-/// refunded otherwise.
-pub async fn apply_payment(
-    txn: &DatabaseTransaction,
-    gateway: &dyn PaymentGateway,
-    cs: &CheckoutSessionObject,
-    now: DateTime<Utc>,
-) -> ApiResult<Effect> {
-    if !cs.is_paid() {
-        return Ok(Effect::AwaitingPayment);
-    }
-    let Some(booking) = booking_of(txn, cs).await? else {
-        tracing::warn!(checkout = %cs.id, "paid checkout session for no known booking");
-        return Ok(Effect::UnknownBooking);
-    };
-    let today = today_at_venue(now);
-    let paid = vec![
-        (
-            Column::StripePaymentIntentId,
-            Expr::value(cs.payment_intent.clone()),
-        ),
-        (Column::StripeCheckoutSessionId, Expr::value(cs.id.clone())),
-        (Column::ConfirmedAt, Expr::value(now)),
-    ];
-    match status_of(&booking) {
-        BookingStatus::Confirmed | BookingStatus::Refunded => Ok(Effect::AlreadyApplied),
-        BookingStatus::Cancelled if booking.stripe_payment_intent_id.is_some() => {
-            Ok(Effect::AlreadyApplied)
-        }
-        BookingStatus::Held => {
-            if !transition(
-                txn,
-                booking.id,
-                &[BookingStatus::Held],
-                BookingStatus::Confirmed,
-                paid,
-            )
-            .await?
-            {
-                return Ok(Effect::AlreadyApplied);
-            }
-            confirmed(txn, &booking).await?;
-            Ok(Effect::Confirmed)
-        }
-        BookingStatus::Expired | BookingStatus::Cancelled => {
-            let lapsed = [BookingStatus::Expired, BookingStatus::Cancelled];
-            // A free seat, unless the user already holds one again in this
-            // session (that would make two): otherwise refund this payment.
-            let seat =
-                seats::take(txn, booking.session_id, today, false, Some(booking.user_id)).await?;
-            if seat.is_ok() {
-                if !transition(txn, booking.id, &lapsed, BookingStatus::Confirmed, paid).await? {
-                    return Err(ApiError::internal(
-                        "booking changed while confirming a late payment",
-                    ));
-                }
-                confirmed(txn, &booking).await?;
-                return Ok(Effect::ConfirmedLate);
-            }
-            let amount = cs.amount_total.unwrap_or(booking.amount_cents);
-            let refund = refund_payment(
-                gateway,
-                &booking,
-                cs.payment_intent.as_deref(),
-                amount,
-                "late",
-            )
-            .await?;
-            let mut fields = paid;
-            fields.extend(refund_fields(&refund.id, amount, now));
-            transition(txn, booking.id, &lapsed, BookingStatus::Refunded, fields).await?;
-            Ok(Effect::RefundedLate)
-        }
-    }
-}
-
-fn refund_fields(
-    refund_id: &str,
-    amount: i64,
-    now: DateTime<Utc>,
-) -> Vec<(Column, sea_orm::sea_query::SimpleExpr)> {
-    vec![
-        (Column::RefundId, Expr::value(refund_id.to_owned())),
-        (Column::RefundedCents, Expr::value(amount)),
-        (Column::CancelledAt, Expr::value(now)),
-    ]
-}
-
-async fn refund_payment(
-    gateway: &dyn PaymentGateway,
     booking: &bookings::Model,
-    payment_intent: Option<&str>,
-    amount_cents: i64,
-    why: &str,
-) -> ApiResult<crate::payments::Refund> {
-    let payment_intent_id = payment_intent
-        .or(booking.stripe_payment_intent_id.as_deref())
-        .ok_or_else(|| ApiError::internal("refund of a booking without a payment"))?;
-    gateway
-        .refund(&RefundRequest {
-            payment_intent_id: payment_intent_id.to_owned(),
-            amount_cents,
-            idempotency_key: format!("refund-{why}-{}", booking.id),
-            booking_id: booking.id,
-        })
-        .await
-        .map_err(gateway_failed)
+    to: BookingStatus,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
+    let extra = if to == BookingStatus::Cancelled {
+        vec![(Column::CancelledAt, Expr::value(now))]
+    } else {
+        vec![]
+    };
+    if !transition(txn, booking.id, &[BookingStatus::Held], to, extra).await? {
+        return Ok(false);
+    }
+    seats::release(txn, booking.session_id, today_at_venue(now)).await?;
+    Ok(true)
 }
 
 /// The license and the confirmation mail, in the confirming transaction.
-async fn confirmed(txn: &DatabaseTransaction, booking: &bookings::Model) -> ApiResult<()> {
+pub(super) async fn confirmed(txn: &DatabaseTransaction, booking: &bookings::Model) -> ApiResult<()> {
     users::Entity::update_many()
         .col_expr(
             users::Column::License,
@@ -380,78 +256,6 @@ async fn confirmed(txn: &DatabaseTransaction, booking: &bookings::Model) -> ApiR
     let (subject, body) = mail::confirmation(&session, booking.amount_cents, &booking.currency);
     mail::queue(txn, &booking.user_email, subject, body).await?;
     Ok(())
-}
-
-/// DESIGN §4.3: an expired or failed Checkout Session releases its hold.
-pub async fn apply_checkout_expired(
-    txn: &DatabaseTransaction,
-    cs: &CheckoutSessionObject,
-    now: DateTime<Utc>,
-) -> ApiResult<Effect> {
-    let Some(booking) = booking_of(txn, cs).await? else {
-        return Ok(Effect::UnknownBooking);
-    };
-    if transition(
-        txn,
-        booking.id,
-        &[BookingStatus::Held],
-        BookingStatus::Expired,
-        vec![],
-    )
-    .await?
-    {
-        seats::release(txn, booking.session_id, today_at_venue(now)).await?;
-        Ok(Effect::Expired)
-    } else {
-        Ok(Effect::AlreadyApplied)
-    }
-}
-
-/// A refund made outside the api (Stripe dashboard): the booking is
-/// refunded and its seat freed.
-pub async fn apply_charge_refunded(
-    txn: &DatabaseTransaction,
-    charge: &ChargeObject,
-    now: DateTime<Utc>,
-) -> ApiResult<Effect> {
-    let Some(pi) = charge.payment_intent.as_deref() else {
-        return Ok(Effect::UnknownBooking);
-    };
-    let Some(booking) = bookings::Entity::find()
-        .filter(Column::StripePaymentIntentId.eq(pi))
-        .one(txn)
-        .await?
-    else {
-        return Ok(Effect::UnknownBooking);
-    };
-    if !charge.refunded {
-        // A partial refund: the seat stays sold; record what went back.
-        bookings::Entity::update_many()
-            .col_expr(Column::RefundedCents, Expr::value(charge.amount_refunded))
-            .col_expr(Column::UpdatedAt, Expr::value(now))
-            .filter(Column::Id.eq(booking.id))
-            .exec(txn)
-            .await?;
-        return Ok(Effect::AlreadyApplied);
-    }
-    let fields = vec![
-        (Column::RefundedCents, Expr::value(charge.amount_refunded)),
-        (Column::CancelledAt, Expr::value(now)),
-    ];
-    if transition(
-        txn,
-        booking.id,
-        &[BookingStatus::Confirmed],
-        BookingStatus::Refunded,
-        fields,
-    )
-    .await?
-    {
-        seats::release(txn, booking.session_id, today_at_venue(now)).await?;
-        Ok(Effect::Refunded)
-    } else {
-        Ok(Effect::AlreadyApplied)
-    }
 }
 
 async fn visible_booking(
@@ -473,7 +277,7 @@ async fn visible_booking(
 #[tracing::instrument(skip(state, actor), fields(user = %actor.id))]
 pub async fn get(state: &AppState, actor: &AuthUser, id: Uuid) -> ApiResult<BookingDto> {
     let (b, s) = visible_booking(state, actor, id).await?;
-    Ok(to_dto(b, &s, state.settings.cancellation_cutoff_days))
+    to_dto(b, &s, state.settings.cancellation_cutoff_days)
 }
 
 #[tracing::instrument(skip(state, user), fields(user = %user.id))]
@@ -484,10 +288,9 @@ pub async fn list_mine(state: &AppState, user: &AuthUser) -> ApiResult<Vec<Booki
         .order_by_desc(Column::CreatedAt)
         .all(&state.db)
         .await?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .filter_map(|(b, s)| s.map(|s| to_dto(b, &s, state.settings.cancellation_cutoff_days)))
-        .collect())
+        .collect()
 }
 
 /// A session's bookings, for admins: every status, oldest first.
@@ -504,10 +307,9 @@ pub async fn attendees(state: &AppState, session_id: Uuid) -> ApiResult<Vec<Book
         .all(&state.db)
         .await?;
     let cutoff = state.settings.cancellation_cutoff_days;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|b| to_dto(b, &session, cutoff))
-        .collect())
+        .collect()
 }
 
 /// DESIGN §4.5: the owner or an admin cancels. The seat comes back; a paid
@@ -527,25 +329,15 @@ pub async fn cancel(
     let (booking, session) = visible_booking(state, actor, id).await?;
     let today = today_at_venue(now);
     let txn = state.db.begin().await?;
-    let cancelled_at = vec![(Column::CancelledAt, Expr::value(now))];
-    match status_of(&booking) {
+    // What the provider is owed is committed with the change, and asked
+    // of it only after the commit: no call while a row is locked.
+    let owed = match status_of(&booking)? {
         BookingStatus::Held => {
-            if !transition(
-                &txn,
-                id,
-                &[BookingStatus::Held],
-                BookingStatus::Cancelled,
-                cancelled_at,
-            )
-            .await?
-            {
+            if !end_hold(&txn, &booking, BookingStatus::Cancelled, now).await? {
                 return Err(not_cancellable());
             }
-            seats::release(&txn, booking.session_id, today).await?;
-            txn.commit().await?;
             // So the abandoned Checkout page can no longer take a payment.
-            crate::payments::expire_quietly(gateway, booking.stripe_checkout_session_id.as_deref())
-                .await;
+            owed::owe_expiry(&txn, id, booking.stripe_checkout_session_id.as_deref(), now).await?
         }
         BookingStatus::Confirmed => {
             let policy = refund_on_cancel(
@@ -559,35 +351,35 @@ pub async fn cancel(
             } else {
                 policy
             };
-            let paid = booking.stripe_payment_intent_id.is_some();
-            let (to, mut fields) = if amount > 0 && paid {
-                (
+            let payment = booking.stripe_payment_intent_id.as_deref();
+            let (to, mut fields) = match payment {
+                Some(_) if amount > 0 => (
                     BookingStatus::Refunded,
                     vec![(Column::RefundedCents, Expr::value(amount))],
-                )
-            } else {
-                (BookingStatus::Cancelled, vec![])
+                ),
+                _ => (BookingStatus::Cancelled, vec![]),
             };
-            fields.extend(cancelled_at);
+            fields.push((Column::CancelledAt, Expr::value(now)));
             // The transition locks the row first, so two cancels cannot both refund.
             if !transition(&txn, id, &[BookingStatus::Confirmed], to, fields).await? {
                 return Err(not_cancellable());
             }
             seats::release(&txn, booking.session_id, today).await?;
-            if to == BookingStatus::Refunded {
-                let refund = refund_payment(gateway, &booking, None, amount, "cancel").await?;
-                bookings::Entity::update_many()
-                    .col_expr(Column::RefundId, Expr::value(refund.id))
-                    .filter(Column::Id.eq(id))
-                    .exec(&txn)
-                    .await?;
+            match payment {
+                Some(pi) if to == BookingStatus::Refunded => {
+                    owed::owe_refund(&txn, Some(id), pi, amount, RefundReason::Cancel, now).await?
+                }
+                _ => None,
             }
-            txn.commit().await?;
         }
         BookingStatus::Cancelled | BookingStatus::Expired | BookingStatus::Refunded => {
             return Err(not_cancellable());
         }
-    }
+    };
+    txn.commit().await?;
+    // Best effort now; the owed-calls job finishes what fails here.
+    let owed: Vec<Uuid> = owed.into_iter().collect();
+    owed::settle_now(&state.db, gateway, &owed).await?;
     get(state, actor, id).await
 }
 

@@ -1,13 +1,17 @@
 //! Business rules and transactions. Handlers call these; these call the
 //! database through `entity`.
 
+pub mod anomalies;
 pub mod audit;
 pub mod bookings;
 pub mod checkout_ids;
 pub mod clock;
 pub mod demo;
 pub mod mail;
+pub mod owed;
+pub mod payment_events;
 pub mod resources;
+pub mod seat_payments;
 pub mod seats;
 pub mod sessions;
 pub mod subscriptions;

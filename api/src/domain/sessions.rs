@@ -17,6 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+use entity::immersion_bookings as bookings;
 use entity::immersion_sessions::{self as sessions, Column};
 
 pub fn to_dto(m: sessions::Model, today: NaiveDate) -> SessionDto {
@@ -216,22 +217,31 @@ pub async fn update(
 /// (invariant 1) and is re-checked under the row lock.
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: &DatabaseConnection, id: Uuid) -> ApiResult<()> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    // Payment records are never deleted (DESIGN invariant 11): a session
+    // with any booking, in any status, stays; the foreign key (RESTRICT)
+    // backs this up against a booking made meanwhile.
+    let any_booking = Query::select()
+        .expr(Expr::val(1))
+        .from(bookings::Entity)
+        .and_where(Expr::col((bookings::Entity, bookings::Column::SessionId)).eq(id))
+        .to_owned();
     let res = sessions::Entity::delete_many()
         .filter(Column::Id.eq(id))
-        .filter(Column::ReservedPlaces.eq(0))
+        .filter(Expr::exists(any_booking).not())
         .exec(db)
-        .await?;
-    if res.rows_affected == 1 {
-        return Ok(());
+        .await;
+    match res {
+        Ok(r) if r.rows_affected == 1 => return Ok(()),
+        Ok(_) => {}
+        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))) => {}
+        Err(e) => return Err(e.into()),
     }
     match sessions::Entity::find_by_id(id).one(db).await? {
         None => Err(ApiError::not_found("session")),
-        Some(s) => Err(ApiError::conflict(
+        Some(_) => Err(ApiError::conflict(
             ErrorCode::SessionHasBookings,
-            format!(
-                "{} places are held or confirmed: deactivate the session instead",
-                s.reserved_places
-            ),
+            "the session has bookings, whose payment records are kept: deactivate it instead",
         )),
     }
 }

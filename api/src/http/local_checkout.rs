@@ -13,9 +13,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::error::{ApiError, ApiResult};
 use crate::payments::local::subscriptions::{self as local_subs, Action, LocalSubscription};
-use crate::payments::local::{LocalGateway, PAY_PATH, PORTAL_PATH, PendingSubscription, events};
+use crate::payments::local::{LocalGateway, PAY_PATH, PORTAL_PATH, PendingSubscription};
 use crate::state::AppState;
-use crate::webhooks::{self, signature};
+use crate::payments::stripe::signature;
 use entity::{immersion_bookings as bookings, immersion_sessions as sessions};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -167,7 +167,13 @@ async fn deliver(state: &AppState, events: Vec<serde_json::Value>) -> ApiResult<
         let body = serde_json::to_vec(&event).map_err(ApiError::internal)?;
         let now = Utc::now();
         let header = signature::sign(&body, secret.expose(), now.timestamp());
-        webhooks::receive(state, state.gateway.as_ref(), &body, Some(&header), now).await?;
+        if let Err(e) = super::webhooks::receive(state, &body, Some(&header), now).await {
+            // As Stripe would: the event stays listed as undelivered.
+            if let Some(local) = &state.local_gateway {
+                local.remember_undelivered(event);
+            }
+            return Err(e);
+        }
     }
     Ok(())
 }
@@ -352,28 +358,10 @@ async fn portal_action(
 async fn finish(state: &AppState, checkout_id: &str, paid: bool) -> ApiResult<HttpResponse> {
     let seat = seat(state, checkout_id).await?;
     let booking_id = seat.booking.id;
-    if is_payable(state, &seat, checkout_id) {
-        let now = Utc::now();
-        let checkout = events::SeatCheckout {
-            checkout_session_id: checkout_id.to_owned(),
-            booking_id,
-            session_id: seat.session.id,
-            user_id: seat.booking.user_id,
-            customer_email: seat.booking.user_email.clone(),
-            amount_cents: seat.booking.amount_cents,
-            currency: seat.booking.currency.clone(),
-            expires_at: seat.booking.hold_expires_at.unwrap_or(now),
-        };
-        let kind = if paid {
-            "checkout.session.completed"
-        } else {
-            "checkout.session.expired"
-        };
-        let event = events::event(kind, events::checkout_session(&checkout, paid, now), now);
+    if is_payable(state, &seat, checkout_id)
+        && let Some(event) = local(state)?.close_seat(checkout_id, paid, Utc::now())
+    {
         deliver(state, vec![event]).await?;
-        if !paid {
-            state.gateway.expire_checkout(checkout_id).await.ok();
-        }
     }
     let public = &state.settings.public_url;
     let back = if paid {

@@ -2,6 +2,7 @@
 //! per resource; `routes` mounts them all for both the server and the spec.
 
 pub mod admin_members;
+pub mod admin_payments;
 pub mod admin_sessions;
 pub mod auth;
 pub mod body;
@@ -52,6 +53,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admin_members::update_resource)
         .service(admin_members::delete_resource)
         .service(admin_members::list_subscribers)
+        .service(admin_payments::list_payment_anomalies)
         .service(webhooks::receive_stripe_event);
 }
 

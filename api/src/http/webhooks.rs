@@ -1,15 +1,50 @@
 //! Stripe's webhook endpoint: signed events, applied at most once.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, post, web};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use common::ErrorCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::ApiResult;
+use crate::domain::{owed, payment_events};
+use crate::error::{ApiError, ApiResult};
 use crate::http::body::read_limited;
 use crate::http::problems as p;
+use crate::payments::stripe::parse::{self, DeliveryError};
+use crate::payments::stripe::signature::SignatureError;
 use crate::state::AppState;
-use crate::webhooks::{self, Delivery};
+
+/// Why a delivery was refused, as a 400 with a stable code.
+fn refused(e: DeliveryError) -> ApiError {
+    let code = match &e {
+        DeliveryError::Signature(SignatureError::Missing) => ErrorCode::SignatureMissing,
+        DeliveryError::Signature(SignatureError::Malformed) => ErrorCode::SignatureMalformed,
+        DeliveryError::Signature(SignatureError::Stale) => ErrorCode::SignatureExpired,
+        DeliveryError::Signature(SignatureError::Mismatch) => ErrorCode::SignatureMismatch,
+        DeliveryError::Payload(_) => ErrorCode::InvalidPayload,
+    };
+    ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string())
+}
+
+/// The one way in for a delivery (Stripe's, or the local gateway's):
+/// verify and parse at the payment boundary, apply in the domain, then
+/// make the calls it owes (after the commit; the job retries failures).
+pub(crate) async fn receive(
+    state: &AppState,
+    body: &[u8],
+    signature_header: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiResult<payment_events::Delivery> {
+    let secrets: Vec<&str> = state.webhook_secrets.iter().map(|s| s.expose()).collect();
+    let event = parse::verify_and_parse(body, signature_header, &secrets, now.timestamp())
+        .map_err(refused)?;
+    let delivery = payment_events::apply(&state.db, &state.payment_policy(), &event, now).await?;
+    if let payment_events::Delivery::Applied { owed: calls, .. } = &delivery {
+        owed::settle_now(&state.db, state.gateway.as_ref(), calls).await?;
+    }
+    Ok(delivery)
+}
 
 /// Stripe events are a few kilobytes; anything far larger is not one.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -49,15 +84,14 @@ pub async fn receive_stripe_event(
         .headers()
         .get("Stripe-Signature")
         .and_then(|v| v.to_str().ok());
-    let gateway = state.gateway.clone();
-    let delivery = webhooks::receive(&state, gateway.as_ref(), &body, header, Utc::now()).await?;
+    let delivery = receive(&state, &body, header, Utc::now()).await?;
     Ok(web::Json(match delivery {
-        Delivery::Applied(outcome) => WebhookAck {
+        payment_events::Delivery::Applied { outcome, .. } => WebhookAck {
             received: true,
             duplicate: false,
             outcome: Some(outcome),
         },
-        Delivery::Duplicate => WebhookAck {
+        payment_events::Delivery::Duplicate => WebhookAck {
             received: true,
             duplicate: true,
             outcome: None,

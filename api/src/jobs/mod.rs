@@ -1,5 +1,6 @@
-//! Background work: the hold sweeper, the subscription expiry sweep and
-//! the mail worker. Each is a loop
+//! Background work: the hold sweeper, the subscription expiry sweep, the
+//! owed payment calls (refunds, Checkout Session expiries) and the mail
+//! worker. Each is a loop
 //! around a `*_once` function that tests call directly with a given `now`.
 //! Both are safe with several api instances running them at once.
 
@@ -56,6 +57,26 @@ pub fn spawn(state: web::Data<AppState>) -> Vec<JoinHandle<()>> {
             }
         }
     });
+    let owed_state = state.clone();
+    let owed = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            tick.tick().await;
+            match crate::domain::owed::settle_due(
+                &owed_state.db,
+                owed_state.gateway.as_ref(),
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                Ok(s) if s.done + s.failed > 0 => {
+                    tracing::info!(done = s.done, failed = s.failed, "owed payment calls settled")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "owed payment calls failed"),
+            }
+        }
+    });
     let mailer = mail::mailer_for(&state.settings);
     let mail = tokio::spawn(async move {
         let mut tick = tokio::time::interval(MAIL_EVERY);
@@ -67,5 +88,5 @@ pub fn spawn(state: web::Data<AppState>) -> Vec<JoinHandle<()>> {
             }
         }
     });
-    vec![sweeper, expiry, mail]
+    vec![sweeper, expiry, owed, mail]
 }

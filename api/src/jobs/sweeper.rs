@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 use common::bookings::BookingStatus;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 
-use crate::domain::clock::today_at_venue;
-use crate::domain::seats;
+use crate::domain::{bookings::end_hold, owed};
 use crate::error::ApiResult;
 use crate::payments::PaymentGateway;
 use entity::immersion_bookings::{self as bookings, Column};
@@ -29,31 +28,21 @@ pub async fn sweep_once(
         .limit(BATCH)
         .all(db)
         .await?;
-    let today = today_at_venue(now);
     let mut expired = 0;
+    let mut calls = Vec::new();
     for booking in lapsed {
         let txn = db.begin().await?;
-        let res = bookings::Entity::update_many()
-            .col_expr(
-                Column::Status,
-                sea_orm::sea_query::Expr::value(BookingStatus::Expired.as_str()),
-            )
-            .col_expr(Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
-            .filter(Column::Id.eq(booking.id))
-            .filter(Column::Status.eq(BookingStatus::Held.as_str()))
-            .exec(&txn)
-            .await?;
-        if res.rows_affected == 1 {
-            seats::release(&txn, booking.session_id, today).await?;
+        if end_hold(&txn, &booking, BookingStatus::Expired, now).await? {
             expired += 1;
+            // Close the Checkout page too, after the commit.
+            calls.extend(
+                owed::owe_expiry(&txn, booking.id, booking.stripe_checkout_session_id.as_deref(), now)
+                    .await?,
+            );
         }
         txn.commit().await?;
-        if res.rows_affected == 1 {
-            // Close the Checkout page too.
-            crate::payments::expire_quietly(gateway, booking.stripe_checkout_session_id.as_deref())
-                .await;
-        }
     }
+    owed::settle_now(db, gateway, &calls).await?;
     if expired > 0 {
         tracing::info!(expired, "lapsed holds expired");
     }

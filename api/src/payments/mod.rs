@@ -3,12 +3,13 @@
 //! pay page and emits Stripe-shaped, signed events through the same webhook
 //! pipeline, so the whole product works offline.
 
+pub mod events;
 pub mod local;
 pub mod stripe;
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 /// A Checkout Session in payment mode for one seat.
@@ -23,13 +24,36 @@ pub struct CheckoutRequest {
     pub amount_cents: i64,
     /// ISO 4217, upper-case (Stripe wants it lower-case; gateways convert).
     pub currency: String,
-    /// The hold's end: the Checkout Session expires with it.
+    /// When the Checkout Session expires: inside Stripe's window
+    /// (`checkout_expiry`), and never after the hold's end.
     pub expires_at: DateTime<Utc>,
     pub success_url: String,
     pub cancel_url: String,
 }
 
+/// Stripe refuses a Checkout Session that expires less than 30 minutes or
+/// more than 24 hours after it is created. This margin keeps us inside
+/// that window despite clock skew and the time the request takes.
+pub const EXPIRY_MARGIN: Duration = Duration::minutes(2);
+
+/// The shortest hold: Stripe's 30 minutes, its margin, and a minute for
+/// the time between taking the seat and asking for the Checkout Session.
+pub const MIN_HOLD: Duration = Duration::minutes(33);
+
+/// The `expires_at` to send for a hold ending at `hold_end`, measured
+/// from `now`, the moment of the call: within Stripe's window with a margin.
+pub fn checkout_expiry(hold_end: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let earliest = now + Duration::minutes(30) + EXPIRY_MARGIN;
+    let latest = now + Duration::hours(24) - EXPIRY_MARGIN;
+    hold_end.clamp(earliest, latest)
+}
+
 impl CheckoutRequest {
+    /// One Checkout Session per booking, however often the call is retried.
+    pub fn idempotency_key(&self) -> String {
+        format!("checkout-{}", self.booking_id)
+    }
+
     /// The metadata written on every seat Checkout Session (DESIGN §8).
     pub fn metadata(&self) -> BTreeMap<&'static str, String> {
         BTreeMap::from([
@@ -53,7 +77,7 @@ pub struct RefundRequest {
     pub amount_cents: i64,
     /// The same key for the same refund: the provider applies it once.
     pub idempotency_key: String,
-    pub booking_id: Uuid,
+    pub booking_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,16 +107,26 @@ impl SubscriptionCheckoutRequest {
     }
 }
 
+/// Why a call to the provider failed: it answered no, or it did not
+/// answer (then the call may have happened: retry with the same key).
 #[derive(Debug, thiserror::Error)]
-#[error("payment gateway: {0}")]
-pub struct GatewayError(pub String);
+pub enum GatewayError {
+    #[error("the payment provider refused the request: {0}")]
+    Refused(String),
+    #[error("the payment provider did not answer: {0}")]
+    Unavailable(String),
+}
 
 #[async_trait::async_trait]
 pub trait PaymentGateway: Send + Sync {
     async fn create_checkout(&self, req: &CheckoutRequest)
     -> Result<CheckoutSession, GatewayError>;
     /// Closes an open Checkout Session so it can no longer be paid.
-    async fn expire_checkout(&self, checkout_session_id: &str) -> Result<(), GatewayError>;
+    async fn expire_checkout(
+        &self,
+        checkout_session_id: &str,
+        idempotency_key: &str,
+    ) -> Result<(), GatewayError>;
     async fn refund(&self, req: &RefundRequest) -> Result<Refund, GatewayError>;
     /// A Stripe customer for a user (metadata `user_id`); returns its id.
     async fn create_customer(&self, user_id: Uuid, email: &str) -> Result<String, GatewayError>;
@@ -106,16 +140,19 @@ pub trait PaymentGateway: Send + Sync {
         customer_id: &str,
         return_url: &str,
     ) -> Result<String, GatewayError>;
-}
-
-/// Closes a Checkout Session whose booking no longer waits for payment.
-/// Best effort: if it fails and a payment still lands, the webhook handles
-/// it as a late payment.
-pub async fn expire_quietly(gateway: &dyn PaymentGateway, checkout_session_id: Option<&str>) {
-    let Some(id) = checkout_session_id else {
-        return;
-    };
-    if let Err(e) = gateway.expire_checkout(id).await {
-        tracing::warn!(error = %e, checkout = id, "could not expire the checkout session");
-    }
+    /// What a Checkout Session says now: paid, closed, or still open (None).
+    async fn checkout_session(
+        &self,
+        checkout_session_id: &str,
+    ) -> Result<Option<events::Payment>, GatewayError>;
+    /// Events whose delivery has not succeeded, created since `since`.
+    async fn undelivered_events(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<events::PaymentEvent>, GatewayError>;
+    /// Every subscription of a customer, ended ones included.
+    async fn customer_subscriptions(
+        &self,
+        customer_id: &str,
+    ) -> Result<Vec<events::SubscriptionChange>, GatewayError>;
 }

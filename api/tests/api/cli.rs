@@ -144,3 +144,18 @@ async fn sweep_expires_lapsed_holds_from_the_command_line() {
         0
     );
 }
+
+#[test]
+fn production_without_the_stripe_settings_refuses_to_start_and_names_them() {
+    let out = immersion()
+        .args(["serve", "--no-demo"])
+        .env("APP_ENV", "production")
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for name in ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] {
+        assert!(stderr.contains(name), "{name} not named: {stderr}");
+    }
+}

@@ -93,6 +93,11 @@ fn the_dockerfile_is_multi_stage_and_exposes_the_published_port() {
         text.contains("--locked"),
         "the image builds from Cargo.lock"
     );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ENV ") && l.contains("APP_ENV=production")),
+        "the image runs in production mode"
+    );
 
     let ports: Vec<&str> = api["ports"]
         .as_sequence()
@@ -146,8 +151,18 @@ fn the_api_environment_is_what_the_settings_read_and_it_parses() {
     );
     assert_eq!(settings.database_url, expected);
 
-    // Without JWT_SECRET the stack refuses to start (compose's `:?`).
-    assert!(env["JWT_SECRET"].contains(":?"));
+    // Without JWT_SECRET or the Stripe settings the stack refuses to start
+    // (compose's `:?`): production never runs the local gateway.
+    for required in [
+        "JWT_SECRET",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_PRICE_MONTHLY",
+        "STRIPE_PRICE_YEARLY",
+    ] {
+        assert!(env[required].contains(":?"), "{required} is not required");
+    }
+    assert!(settings.stripe_secret_key.is_some());
 }
 
 #[test]

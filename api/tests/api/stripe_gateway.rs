@@ -8,7 +8,7 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use api::config::Secret;
 use api::payments::stripe::StripeGateway;
 use api::payments::{CheckoutRequest, PaymentGateway, RefundRequest};
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use serde_json::json;
 
 use crate::support::fixture;
@@ -33,6 +33,7 @@ async fn record(
     rec: web::Data<Recorder>,
 ) -> HttpResponse {
     let path = req.path().to_owned();
+    let form = web::Form(form.into_inner());
     rec.requests.lock().unwrap().push(Recorded {
         method: req.method().to_string(),
         path: path.clone(),
@@ -41,8 +42,13 @@ async fn record(
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_owned()))
             .collect(),
-        form: form.into_inner().into_iter().collect(),
+        form: form.0.iter().cloned().collect(),
     });
+    if let Some(refused) = stripe_rules(&path, &form) {
+        return HttpResponse::BadRequest().json(json!({
+            "error": {"type": "invalid_request_error", "param": "expires_at", "message": refused}
+        }));
+    }
     if *rec.fail.lock().unwrap() {
         return HttpResponse::BadRequest().json(json!({
             "error": {"type": "invalid_request_error", "message": "No such payment_intent: 'pi_nope'"}
@@ -67,6 +73,19 @@ async fn record(
     cs["id"] = json!("cs_test_recorded");
     cs["url"] = json!("https://checkout.stripe.com/c/pay/cs_test_recorded");
     HttpResponse::Ok().json(cs)
+}
+
+/// Stripe's documented rule for a new Checkout Session: `expires_at` lies
+/// 30 minutes to 24 hours after its creation (now, at the fake's clock).
+fn stripe_rules(path: &str, form: &[(String, String)]) -> Option<String> {
+    if path != "/v1/checkout/sessions" {
+        return None;
+    }
+    let expires_at: i64 = form.iter().find(|(k, _)| k == "expires_at")?.1.parse().ok()?;
+    let after = expires_at - Utc::now().timestamp();
+    (!(30 * 60..=24 * 3600).contains(&after)).then(|| {
+        format!("The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation ({after} s).")
+    })
 }
 
 async fn fake_stripe() -> (String, Recorder) {
@@ -94,7 +113,7 @@ fn request() -> CheckoutRequest {
         product_name: "Immersion Élite, 3 mars - 7 mars 2031".into(),
         amount_cents: 199_700,
         currency: "EUR".into(),
-        expires_at: Utc.timestamp_opt(1_925_000_000, 0).unwrap(),
+        expires_at: api::payments::checkout_expiry(Utc::now(), Utc::now()),
         success_url: "http://localhost:8080/immersion-elite/merci?booking_id=6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11".into(),
         cancel_url: "http://localhost:8080/immersion-elite/annulation?booking_id=6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11".into(),
     }
@@ -109,13 +128,16 @@ async fn checkout_expire_and_refund_send_what_stripe_expects() {
     assert_eq!(cs.id, "cs_test_recorded");
     assert_eq!(cs.url, "https://checkout.stripe.com/c/pay/cs_test_recorded");
 
-    gateway.expire_checkout("cs_test_recorded").await.unwrap();
+    gateway
+        .expire_checkout("cs_test_recorded", "expire-cs_test_recorded")
+        .await
+        .unwrap();
     let refund = gateway
         .refund(&RefundRequest {
             payment_intent_id: "pi_test_1".into(),
             amount_cents: 199_700,
             idempotency_key: "refund-cancel-6f1c0a5e".into(),
-            booking_id: request().booking_id,
+            booking_id: Some(request().booking_id),
         })
         .await
         .unwrap();
@@ -140,7 +162,6 @@ async fn checkout_expire_and_refund_send_what_stripe_expects() {
             "Immersion Élite, 3 mars - 7 mars 2031",
         ),
         ("line_items[0][quantity]", "1"),
-        ("expires_at", "1925000000"),
         (
             "client_reference_id",
             "6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11",
@@ -166,12 +187,19 @@ async fn checkout_expire_and_refund_send_what_stripe_expects() {
     for (k, v) in want {
         assert_eq!(f.get(k).map(String::as_str), Some(v), "{k} in {f:?}");
     }
+    assert_eq!(f["expires_at"], sent.expires_at.timestamp().to_string());
+    // A retried call names the same booking: Stripe answers the same session.
+    assert_eq!(
+        create.headers["idempotency-key"],
+        "checkout-6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11"
+    );
 
     let expire = &seen[1];
     assert_eq!(
         (expire.method.as_str(), expire.path.as_str()),
         ("POST", "/v1/checkout/sessions/cs_test_recorded/expire")
     );
+    assert_eq!(expire.headers["idempotency-key"], "expire-cs_test_recorded");
 
     let refund = &seen[2];
     assert_eq!(refund.path, "/v1/refunds");
@@ -190,12 +218,67 @@ async fn stripe_errors_become_gateway_errors_with_stripes_message() {
             payment_intent_id: "pi_nope".into(),
             amount_cents: 1,
             idempotency_key: "k".into(),
-            booking_id: request().booking_id,
+            booking_id: Some(request().booking_id),
         })
         .await
         .unwrap_err();
-    assert!(err.0.contains("No such payment_intent"), "{}", err.0);
-    assert!(err.0.contains("400"), "{}", err.0);
+    let api::payments::GatewayError::Refused(message) = &err else {
+        panic!("Stripe answered, yet: {err}");
+    };
+    assert!(message.contains("No such payment_intent"), "{message}");
+    assert!(message.contains("400"), "{message}");
+}
+
+#[actix_web::test]
+async fn a_refused_checkout_says_so_and_gives_the_seat_back() {
+    let (base, rec) = fake_stripe().await;
+    *rec.fail.lock().unwrap() = true;
+    let app = stripe_app(&base, "30").await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let sid = s["id"].as_str().unwrap();
+    let (_, token) = app.quick_user("marie@example.com").await;
+    let a = app
+        .post(&format!("/api/sessions/{sid}/checkout"), Some(&token), json!({}))
+        .await;
+    a.assert_problem(502, "payment_gateway_error");
+    let detail = a.body["detail"].as_str().unwrap();
+    assert!(detail.contains("refused"), "{detail}");
+    assert!(!detail.contains("did not answer"), "{detail}");
+    assert_eq!(app.session_row(sid).await.reserved_places, 0);
+}
+
+async fn stripe_app(base: &str, hold_minutes: &str) -> crate::support::TestApp {
+    crate::support::spawn_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_app"),
+        ("STRIPE_API_BASE", base),
+        ("STRIPE_PRICE_MONTHLY", "price_monthly"),
+        ("STRIPE_PRICE_YEARLY", "price_yearly"),
+        ("HOLD_MINUTES", hold_minutes),
+    ])
+    .await
+}
+
+#[actix_web::test]
+async fn checkout_sessions_expire_inside_stripes_window_and_holds_outlive_them() {
+    let (base, rec) = fake_stripe().await;
+    for hold_minutes in ["30", "31", "1439", "1440"] {
+        let app = stripe_app(&base, hold_minutes).await;
+        let admin = app.admin_token().await;
+        let s = app.create_session(&admin, json!({})).await;
+        let (_, token) = app.quick_user("marie@example.com").await;
+        // The fake refuses a window Stripe would refuse: 201 means accepted.
+        let held = app.hold(s["id"].as_str().unwrap(), &token).await;
+        let sent = rec.requests.lock().unwrap().last().unwrap().clone();
+        let expires_at: i64 = sent.form["expires_at"].parse().unwrap();
+        let hold_end = chrono::DateTime::parse_from_rfc3339(held["hold_expires_at"].as_str().unwrap())
+            .unwrap()
+            .timestamp();
+        assert!(
+            hold_end >= expires_at,
+            "HOLD_MINUTES={hold_minutes}: the hold ends before its Checkout Session"
+        );
+    }
 }
 
 #[actix_web::test]

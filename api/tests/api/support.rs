@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use actix_web::web;
 use api::config::Settings;
 use api::payments::local::LocalGateway;
+use api::payments::events::{Payment, PaymentEvent, SubscriptionChange};
 use api::payments::{
     CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, Refund, RefundRequest,
     SubscriptionCheckoutRequest,
@@ -343,7 +344,7 @@ impl TestApp {
     pub async fn deliver(&self, event: &Value) -> Answer {
         let body = serde_json::to_vec(event).expect("json");
         let header =
-            api::webhooks::signature::sign(&body, WEBHOOK_SECRET, chrono::Utc::now().timestamp());
+            api::payments::stripe::signature::sign(&body, WEBHOOK_SECRET, chrono::Utc::now().timestamp());
         self.deliver_raw(body, Some(&header)).await
     }
 
@@ -389,10 +390,11 @@ impl TestApp {
     }
 }
 
-/// Stripe's example objects (`../shared/fixtures/stripe/`).
+/// Stripe's example objects (`api/tests/fixtures/stripe/`, copied
+/// unchanged from the shared fixtures so a bare clone runs its tests).
 pub fn fixture(name: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/stripe")
+        .join("tests/fixtures/stripe")
         .join(format!("{name}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("fixture is JSON")
@@ -444,6 +446,17 @@ pub struct CountingGateway {
     pub expires: AtomicUsize,
     pub refunds: AtomicUsize,
     pub fail_checkout: AtomicBool,
+    /// How long each refund call takes, in milliseconds.
+    pub refund_delay_ms: AtomicU64,
+    /// Refund calls that fail before reaching the provider.
+    pub refund_failures: AtomicUsize,
+    /// Refund calls that are made, but whose answer is lost on the way back.
+    pub lost_refund_answers: AtomicUsize,
+}
+
+fn take_one(n: &AtomicUsize) -> bool {
+    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+        .is_ok()
 }
 
 impl CountingGateway {
@@ -454,6 +467,9 @@ impl CountingGateway {
             expires: AtomicUsize::new(0),
             refunds: AtomicUsize::new(0),
             fail_checkout: AtomicBool::new(false),
+            refund_delay_ms: AtomicU64::new(0),
+            refund_failures: AtomicUsize::new(0),
+            lost_refund_answers: AtomicUsize::new(0),
         })
     }
 
@@ -470,17 +486,28 @@ impl PaymentGateway for CountingGateway {
     ) -> Result<CheckoutSession, GatewayError> {
         self.creates.fetch_add(1, Ordering::SeqCst);
         if self.fail_checkout.load(Ordering::SeqCst) {
-            return Err(GatewayError("simulated outage".into()));
+            return Err(GatewayError::Unavailable("simulated outage".into()));
         }
         self.inner.create_checkout(req).await
     }
-    async fn expire_checkout(&self, id: &str) -> Result<(), GatewayError> {
+    async fn expire_checkout(&self, id: &str, key: &str) -> Result<(), GatewayError> {
         self.expires.fetch_add(1, Ordering::SeqCst);
-        self.inner.expire_checkout(id).await
+        self.inner.expire_checkout(id, key).await
     }
     async fn refund(&self, req: &RefundRequest) -> Result<Refund, GatewayError> {
         self.refunds.fetch_add(1, Ordering::SeqCst);
-        self.inner.refund(req).await
+        let delay = self.refund_delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
+        if take_one(&self.refund_failures) {
+            return Err(GatewayError::Unavailable("simulated refund outage".into()));
+        }
+        let refund = self.inner.refund(req).await?;
+        if take_one(&self.lost_refund_answers) {
+            return Err(GatewayError::Unavailable("connection reset".into()));
+        }
+        Ok(refund)
     }
     async fn create_customer(
         &self,
@@ -503,6 +530,21 @@ impl PaymentGateway for CountingGateway {
         self.inner
             .create_portal_session(customer_id, return_url)
             .await
+    }
+    async fn checkout_session(&self, id: &str) -> Result<Option<Payment>, GatewayError> {
+        self.inner.checkout_session(id).await
+    }
+    async fn undelivered_events(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<PaymentEvent>, GatewayError> {
+        self.inner.undelivered_events(since).await
+    }
+    async fn customer_subscriptions(
+        &self,
+        customer_id: &str,
+    ) -> Result<Vec<SubscriptionChange>, GatewayError> {
+        self.inner.customer_subscriptions(customer_id).await
     }
 }
 

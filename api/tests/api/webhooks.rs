@@ -53,7 +53,7 @@ async fn signatures_made_by_the_official_sdk_are_accepted_and_everything_else_re
 
     // Our own signer agrees with the SDK byte for byte.
     assert_eq!(
-        api::webhooks::signature::sign(payload.as_bytes(), WEBHOOK_SECRET, now),
+        api::payments::stripe::signature::sign(payload.as_bytes(), WEBHOOK_SECRET, now),
         header
     );
 
@@ -111,7 +111,7 @@ async fn signatures_made_by_the_official_sdk_are_accepted_and_everything_else_re
 
     // A signed body that is not an event.
     let junk = br#"{"hello":"world"}"#.to_vec();
-    let h = api::webhooks::signature::sign(&junk, WEBHOOK_SECRET, now);
+    let h = api::payments::stripe::signature::sign(&junk, WEBHOOK_SECRET, now);
     app.deliver_raw(junk, Some(&h))
         .await
         .assert_problem(400, "invalid_payload");
@@ -213,7 +213,7 @@ async fn twenty_concurrent_deliveries_apply_once() {
             serde_json::to_vec(&e).unwrap(),
         );
         set.spawn(async move {
-            let h = api::webhooks::signature::sign(&body, WEBHOOK_SECRET, Utc::now().timestamp());
+            let h = api::payments::stripe::signature::sign(&body, WEBHOOK_SECRET, Utc::now().timestamp());
             let res = client
                 .post(format!("{base}/api/webhooks/stripe"))
                 .header("Stripe-Signature", h)

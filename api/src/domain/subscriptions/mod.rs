@@ -7,8 +7,6 @@ pub mod sync;
 #[cfg(test)]
 mod sync_tests;
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::auth::Role;
 use common::subscriptions::{Access, AccessDto, SubscriptionType, decide_access};
@@ -19,21 +17,18 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::anomalies::{self, Anomaly};
+use super::payment_events::{Applied, Policy};
 use crate::error::ApiResult;
-use crate::webhooks::event::{CheckoutSessionObject, Event, InvoiceObject, SubscriptionObject};
+use crate::payments::events::{
+    InvoiceOutcome, PaymentEvent, SubscriptionChange, SubscriptionCheckout,
+};
+use common::payments::AnomalyKind;
 use entity::{stripe_subscriptions as records, subscription_status as status, users};
 use sync::{EventKey, SubEvent, SubRecord};
 
 fn ts(secs: i64) -> Option<DateTime<Utc>> {
     Utc.timestamp_opt(secs, 0).single()
-}
-
-fn plan_of(interval: Option<&str>) -> Option<SubscriptionType> {
-    match interval {
-        Some("month") => Some(SubscriptionType::PremiumMonthly),
-        Some("year") => Some(SubscriptionType::PremiumYearly),
-        _ => None,
-    }
 }
 
 fn plan_text(p: Option<SubscriptionType>) -> Option<String> {
@@ -49,9 +44,6 @@ struct Hints {
     email: Option<String>,
 }
 
-fn user_id_in(metadata: Option<&HashMap<String, String>>) -> Option<Uuid> {
-    metadata?.get("user_id")?.parse().ok()
-}
 
 /// DESIGN §5: `metadata.user_id`, else the stored subscription or
 /// customer, else the customer's e-mail.
@@ -204,7 +196,9 @@ async fn project(
         .map(to_record)
         .collect();
     let current = sync::current(&rows);
+    // A subscription on a price we do not sell has no plan: no access.
     let status_text = current
+        .filter(|c| c.plan.is_some() || c.status.as_deref().is_some_and(sync::is_ended))
         .and_then(|c| c.effective_status())
         .map(str::to_owned);
     let period_end = current.and_then(|c| c.current_period_end);
@@ -254,65 +248,23 @@ async fn project(
     Ok(())
 }
 
-/// Applies a subscription-related event inside the webhook transaction.
-/// Returns the outcome recorded with the event.
-pub async fn apply_event(
+fn key_of(event: &PaymentEvent) -> EventKey {
+    EventKey::new(event.created, event.rank(), &event.id)
+}
+
+/// Folds one event into its subscription's record and recomputes the
+/// user's status, in the event's transaction.
+async fn fold(
     txn: &DatabaseTransaction,
-    event: &Event,
-    grace: Duration,
+    policy: &Policy,
+    event: &PaymentEvent,
+    hints: Hints,
+    sub_event: SubEvent,
     now: DateTime<Utc>,
-) -> ApiResult<String> {
-    let key = EventKey::new(event.created, &event.event_type, &event.id);
-    let (hints, sub_event) = match event.event_type.as_str() {
-        "customer.subscription.created"
-        | "customer.subscription.updated"
-        | "customer.subscription.deleted" => {
-            let s: SubscriptionObject = crate::webhooks::object(event)?;
-            let deleted = event.event_type.ends_with(".deleted");
-            let hints = Hints {
-                user_id: user_id_in(Some(&s.metadata)),
-                subscription_id: Some(s.id.clone()),
-                customer_id: s.customer.clone(),
-                email: None,
-            };
-            let ev = SubEvent::Subscription {
-                key,
-                customer_id: s.customer.clone(),
-                status: if deleted {
-                    "canceled".to_owned()
-                } else {
-                    s.status.clone()
-                },
-                plan: plan_of(s.interval()),
-                current_period_end: s.period_end().and_then(ts),
-                cancel_at_period_end: s.cancel_at_period_end,
-            };
-            (hints, ev)
-        }
-        "invoice.payment_succeeded" | "invoice.paid" | "invoice.payment_failed" => {
-            let i: InvoiceObject = crate::webhooks::object(event)?;
-            let Some(sub) = i.subscription_id().map(str::to_owned) else {
-                return Ok("ignored_not_a_subscription".into());
-            };
-            let hints = Hints {
-                user_id: user_id_in(i.metadata()),
-                subscription_id: Some(sub),
-                customer_id: i.customer.clone(),
-                email: i.customer_email.clone(),
-            };
-            let ev = SubEvent::Invoice {
-                key,
-                customer_id: i.customer.clone(),
-                paid: event.event_type != "invoice.payment_failed",
-                period_end: i.period_end().and_then(ts),
-            };
-            (hints, ev)
-        }
-        _ => return Ok("ignored".into()),
-    };
+) -> ApiResult<Applied> {
     let Some(user_id) = find_user(txn, &hints).await? else {
         tracing::warn!(event = %event.id, "subscription event for no known user");
-        return Ok("unknown_user".into());
+        return Ok(Applied::outcome("unknown_user"));
     };
     lock_status(txn, user_id, now).await?;
     let sub_id = hints.subscription_id.clone().unwrap_or_default();
@@ -323,8 +275,83 @@ pub async fn apply_event(
     let next = sync::apply(record.clone(), &sub_event);
     let changed = next != record;
     save_record(txn, user_id, &next, now).await?;
-    project(txn, user_id, ts(event.created), grace, now).await?;
-    Ok(if changed { "applied" } else { "stale" }.into())
+    project(txn, user_id, ts(event.created), policy.past_due_grace, now).await?;
+    Ok(Applied::outcome(if changed { "applied" } else { "stale" }))
+}
+
+/// `customer.subscription.*`: access only on a price we sell (DESIGN
+/// invariant 9); another price is folded without a plan, which gives no
+/// access, and recorded as an anomaly.
+pub async fn apply_change(
+    txn: &DatabaseTransaction,
+    policy: &Policy,
+    event: &PaymentEvent,
+    change: &SubscriptionChange,
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    let plan = policy.prices.plan_of(change.price_id.as_deref());
+    let hints = Hints {
+        user_id: change.user_id,
+        subscription_id: Some(change.subscription_id.clone()),
+        customer_id: change.customer.clone(),
+        email: None,
+    };
+    let sub_event = SubEvent::Subscription {
+        key: key_of(event),
+        customer_id: change.customer.clone(),
+        status: change.status.clone(),
+        plan,
+        current_period_end: change.current_period_end,
+        cancel_at_period_end: change.cancel_at_period_end,
+    };
+    let applied = fold(txn, policy, event, hints, sub_event, now).await?;
+    if plan.is_none() && !sync::is_ended(&change.status) {
+        anomalies::record(
+            txn,
+            Anomaly {
+                kind: AnomalyKind::UnknownPrice,
+                event_id: event.id.clone(),
+                booking_id: None,
+                checkout_session_id: None,
+                payment_intent_id: None,
+                subscription_id: Some(change.subscription_id.clone()),
+                amount_cents: None,
+                currency: None,
+                detail: format!(
+                    "subscription {} is on price {:?}, which is neither plan: no access",
+                    change.subscription_id, change.price_id
+                ),
+                refund_call_id: None,
+            },
+            now,
+        )
+        .await?;
+        return Ok(Applied::outcome("anomaly_unknown_price"));
+    }
+    Ok(applied)
+}
+
+/// `invoice.payment_succeeded|paid|payment_failed` of a subscription.
+pub async fn apply_invoice(
+    txn: &DatabaseTransaction,
+    policy: &Policy,
+    event: &PaymentEvent,
+    invoice: &InvoiceOutcome,
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    let hints = Hints {
+        user_id: invoice.user_id,
+        subscription_id: Some(invoice.subscription_id.clone()),
+        customer_id: invoice.customer.clone(),
+        email: invoice.customer_email.clone(),
+    };
+    let sub_event = SubEvent::Invoice {
+        key: key_of(event),
+        customer_id: invoice.customer.clone(),
+        paid: invoice.paid,
+        period_end: invoice.period_end,
+    };
+    fold(txn, policy, event, hints, sub_event, now).await
 }
 
 /// `checkout.session.completed` in subscription mode: ties the customer
@@ -332,24 +359,20 @@ pub async fn apply_event(
 /// arrive without metadata.
 pub async fn link_checkout(
     txn: &DatabaseTransaction,
-    cs: &CheckoutSessionObject,
+    link: &SubscriptionCheckout,
     now: DateTime<Utc>,
-) -> ApiResult<String> {
+) -> ApiResult<Applied> {
     let hints = Hints {
-        user_id: user_id_in(Some(&cs.metadata)).or_else(|| {
-            cs.client_reference_id
-                .as_deref()
-                .and_then(|r| r.parse().ok())
-        }),
+        user_id: link.user_id,
         subscription_id: None,
-        customer_id: cs.customer.clone(),
+        customer_id: link.customer.clone(),
         email: None,
     };
     let Some(user_id) = find_user(txn, &hints).await? else {
-        return Ok("unknown_user".into());
+        return Ok(Applied::outcome("unknown_user"));
     };
     lock_status(txn, user_id, now).await?;
-    if let Some(customer) = &cs.customer {
+    if let Some(customer) = &link.customer {
         status::Entity::update_many()
             .col_expr(
                 status::Column::StripeCustomerId,
@@ -360,17 +383,17 @@ pub async fn link_checkout(
             .exec(txn)
             .await?;
     }
-    if let Some(sub) = &cs.subscription
+    if let Some(sub) = &link.subscription
         && records::Entity::find_by_id(sub.clone())
             .one(txn)
             .await?
             .is_none()
     {
         let mut r = SubRecord::new(sub);
-        r.customer_id.clone_from(&cs.customer);
+        r.customer_id.clone_from(&link.customer);
         save_record(txn, user_id, &r, now).await?;
     }
-    Ok("linked".into())
+    Ok(Applied::outcome("linked"))
 }
 
 /// The access check (DESIGN invariant 6), for `GET /api/me/access` and the

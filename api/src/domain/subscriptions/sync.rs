@@ -27,14 +27,9 @@ use common::subscriptions::SubscriptionType;
 pub struct EventKey(String);
 
 impl EventKey {
-    pub fn new(created: i64, event_type: &str, event_id: &str) -> Self {
-        let rank = match event_type {
-            "customer.subscription.created" => 1,
-            "invoice.payment_succeeded" | "invoice.payment_failed" => 2,
-            "customer.subscription.updated" => 3,
-            "customer.subscription.deleted" => 4,
-            _ => 0,
-        };
+    /// `rank` is the event's place in a subscription's lifecycle within one
+    /// second (`PaymentEvent::rank`).
+    pub fn new(created: i64, rank: u8, event_id: &str) -> Self {
         Self(format!("{:020}.{rank}.{event_id}", created.max(0)))
     }
 

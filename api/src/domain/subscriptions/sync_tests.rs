@@ -91,7 +91,7 @@ fn lifecycle(sub: &str, start: i64, gaps: &[i64], len: usize, ids: u64) -> Vec<D
     ];
     for (i, (kind, make)) in steps.iter().take(len).enumerate() {
         t += gaps.get(i).copied().unwrap_or(1);
-        let key = EventKey::new(t, kind, &format!("evt_{sub}_{i}_{ids}"));
+        let key = EventKey::new(t, rank(kind), &format!("evt_{sub}_{i}_{ids}"));
         out.push((sub.to_owned(), make(key, t)));
     }
     out
@@ -179,7 +179,7 @@ fn a_late_update_never_revives_a_deleted_subscription() {
     let late = (
         "sub_1".to_owned(),
         SubEvent::Subscription {
-            key: EventKey::new(1_900_000_100, "customer.subscription.updated", "evt_late"),
+            key: EventKey::new(1_900_000_100, rank("customer.subscription.updated"), "evt_late"),
             customer_id: None,
             status: "active".into(),
             plan: None,
@@ -211,4 +211,15 @@ fn a_failed_payment_newer_than_the_subscription_news_means_past_due() {
     let (records, _) = fold(&events);
     assert_eq!(records["sub_1"].status.as_deref(), Some("active"));
     assert_eq!(records["sub_1"].effective_status(), Some("past_due"));
+}
+
+/// The rank `PaymentEvent::rank` gives each event type.
+fn rank(kind: &str) -> u8 {
+    match kind {
+        "customer.subscription.created" => 1,
+        "invoice.payment_succeeded" | "invoice.payment_failed" => 2,
+        "customer.subscription.updated" => 3,
+        "customer.subscription.deleted" => 4,
+        _ => 0,
+    }
 }

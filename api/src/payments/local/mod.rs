@@ -12,6 +12,9 @@ use chrono::{DateTime, Utc};
 use common::subscriptions::Plan;
 use uuid::Uuid;
 
+use super::events::{Payment, PaymentEvent, SubscriptionChange};
+use super::stripe::objects::{CheckoutSessionObject, Event};
+use super::stripe::parse;
 use super::{
     CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, Refund, RefundRequest,
     SubscriptionCheckoutRequest,
@@ -43,12 +46,25 @@ pub struct LocalRefund {
     pub id: String,
     pub payment_intent_id: String,
     pub amount_cents: i64,
-    pub booking_id: Uuid,
+    pub booking_id: Option<Uuid>,
+}
+
+/// A seat's Checkout Session as the local "Stripe" knows it: what it was
+/// asked for, and its `checkout.session` object once paid or expired.
+#[derive(Debug, Clone)]
+struct LocalSeat {
+    checkout: events::SeatCheckout,
+    closed: Option<serde_json::Value>,
 }
 
 pub struct LocalGateway {
     public_url: String,
     expired: Mutex<HashSet<String>>,
+    /// Seat Checkout Sessions by id, and their ids by idempotency key.
+    seats: Mutex<HashMap<String, LocalSeat>>,
+    seat_keys: Mutex<HashMap<String, String>>,
+    /// Events whose delivery to the webhook pipeline failed.
+    undelivered: Mutex<Vec<serde_json::Value>>,
     /// Refunds by idempotency key: a repeated key returns the first refund.
     refunds: Mutex<HashMap<String, LocalRefund>>,
     subscription_checkouts: Mutex<HashMap<String, PendingSubscription>>,
@@ -63,6 +79,9 @@ impl LocalGateway {
         Self {
             public_url: public_url.trim_end_matches('/').to_owned(),
             expired: Mutex::new(HashSet::new()),
+            seats: Mutex::new(HashMap::new()),
+            seat_keys: Mutex::new(HashMap::new()),
+            undelivered: Mutex::new(Vec::new()),
             refunds: Mutex::new(HashMap::new()),
             subscription_checkouts: Mutex::new(HashMap::new()),
             portals: Mutex::new(HashMap::new()),
@@ -100,6 +119,34 @@ impl LocalGateway {
     pub fn refunds(&self) -> Vec<LocalRefund> {
         lock(&self.refunds).values().cloned().collect()
     }
+
+    /// The buyer pays (or abandons) a seat's Checkout Session: its object
+    /// is closed as Stripe would close it, and the event to send is
+    /// returned. None when the session is unknown, expired or closed.
+    pub fn close_seat(&self, checkout_session_id: &str, paid: bool, now: DateTime<Utc>) -> Option<serde_json::Value> {
+        if self.is_expired(checkout_session_id) {
+            return None;
+        }
+        let mut seats = lock(&self.seats);
+        let seat = seats.get_mut(checkout_session_id)?;
+        if seat.closed.is_some() {
+            return None;
+        }
+        let object = events::checkout_session(&seat.checkout, paid, now);
+        seat.closed = Some(object.clone());
+        let kind = if paid {
+            "checkout.session.completed"
+        } else {
+            "checkout.session.expired"
+        };
+        Some(events::event(kind, object, now))
+    }
+
+    /// Keeps an event the pipeline could not take, as Stripe keeps the
+    /// events it could not deliver (`undelivered_events` lists them).
+    pub fn remember_undelivered(&self, event: serde_json::Value) {
+        lock(&self.undelivered).push(event);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -112,14 +159,45 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl PaymentGateway for LocalGateway {
     async fn create_checkout(
         &self,
-        _req: &CheckoutRequest,
+        req: &CheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
-        let id = format!("cs_local_{}", Uuid::new_v4().simple());
+        check_expiry(req.expires_at, Utc::now())?;
+        let id = lock(&self.seat_keys)
+            .entry(req.idempotency_key())
+            .or_insert_with(|| format!("cs_local_{}", Uuid::new_v4().simple()))
+            .clone();
+        lock(&self.seats).entry(id.clone()).or_insert_with(|| LocalSeat {
+            checkout: events::SeatCheckout {
+                checkout_session_id: id.clone(),
+                booking_id: req.booking_id,
+                session_id: req.session_id,
+                user_id: req.user_id,
+                customer_email: req.customer_email.clone(),
+                amount_cents: req.amount_cents,
+                currency: req.currency.clone(),
+                expires_at: req.expires_at,
+            },
+            closed: None,
+        });
         let url = format!("{}{PAY_PATH}/{id}", self.public_url);
         Ok(CheckoutSession { id, url })
     }
 
-    async fn expire_checkout(&self, checkout_session_id: &str) -> Result<(), GatewayError> {
+    async fn expire_checkout(
+        &self,
+        checkout_session_id: &str,
+        _idempotency_key: &str,
+    ) -> Result<(), GatewayError> {
+        let paid = lock(&self.seats)
+            .get(checkout_session_id)
+            .and_then(|s| s.closed.as_ref())
+            .is_some_and(|o| o["payment_status"] == "paid");
+        if paid {
+            // As Stripe: only an open session can be expired.
+            return Err(GatewayError::Refused(format!(
+                "checkout session {checkout_session_id} is complete"
+            )));
+        }
         lock(&self.expired).insert(checkout_session_id.to_owned());
         Ok(())
     }
@@ -177,4 +255,61 @@ impl PaymentGateway for LocalGateway {
         );
         Ok(format!("{}{PORTAL_PATH}/{token}", self.public_url))
     }
+
+    async fn checkout_session(
+        &self,
+        checkout_session_id: &str,
+    ) -> Result<Option<Payment>, GatewayError> {
+        let seats = lock(&self.seats);
+        let Some(seat) = seats.get(checkout_session_id) else {
+            return Err(GatewayError::Refused(format!(
+                "No such checkout.session: {checkout_session_id}"
+            )));
+        };
+        let expired = self.is_expired(checkout_session_id);
+        let object = match (&seat.closed, expired) {
+            (Some(o), _) => o.clone(),
+            (None, true) => events::checkout_session(&seat.checkout, false, Utc::now()),
+            (None, false) => return Ok(None),
+        };
+        let cs: CheckoutSessionObject = serde_json::from_value(object)
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        let closed = cs.status.as_deref() == Some("expired");
+        Ok(Some(parse::checkout_payment(&cs, closed)))
+    }
+
+    async fn undelivered_events(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<PaymentEvent>, GatewayError> {
+        let raw = lock(&self.undelivered).clone();
+        Ok(raw
+            .into_iter()
+            .filter_map(|v| serde_json::from_value::<Event>(v).ok())
+            .filter(|e| e.created >= since.timestamp())
+            .filter_map(|e| parse::parse_event(&e).ok())
+            .collect())
+    }
+
+    /// The local gateway's subscription events are applied as they are
+    /// made (a failed one is kept as undelivered): it holds no other state.
+    async fn customer_subscriptions(
+        &self,
+        _customer_id: &str,
+    ) -> Result<Vec<SubscriptionChange>, GatewayError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Stripe's documented rule: a Checkout Session expires 30 minutes to 24
+/// hours after it is created. The local gateway refuses the same requests.
+pub fn check_expiry(expires_at: DateTime<Utc>, created: DateTime<Utc>) -> Result<(), GatewayError> {
+    let after = expires_at - created;
+    if after < chrono::Duration::minutes(30) || after > chrono::Duration::hours(24) {
+        return Err(GatewayError::Refused(format!(
+            "expires_at must be between 30 minutes and 24 hours after creation (got {} s)",
+            after.num_seconds()
+        )));
+    }
+    Ok(())
 }

@@ -1,5 +1,9 @@
 //! Stripe, through async-stripe. `STRIPE_API_BASE` points the client at
-//! another host (a simulator, or a recording server in tests).
+//! another host (a simulator, or a recording server in tests). Every POST
+//! carries an idempotency key derived from our own record, so a retried
+//! call never creates a second Checkout Session or refund. Reads for
+//! reconciliation come back as JSON and go through `parse`, the same code
+//! as webhook deliveries.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,7 +18,14 @@ use stripe_checkout::checkout_session::{
 };
 use stripe_core::refund::CreateRefund;
 
-use super::{
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use stripe_client_core::{RequestBuilder, StripeMethod};
+
+use super::objects::{CheckoutSessionObject, Event, List, SubscriptionObject};
+use super::parse;
+use crate::payments::events::{Payment, PaymentEvent, SubscriptionChange, SubscriptionChangeKind};
+use crate::payments::{
     CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, Refund, RefundRequest,
     SubscriptionCheckoutRequest,
 };
@@ -38,17 +49,26 @@ impl StripeGateway {
             };
             builder = builder.url(base);
         }
-        let client = builder.build().map_err(|e| GatewayError(message(&e)))?;
+        let client = builder.build().map_err(failed)?;
         Ok(Self { client })
     }
 }
 
 impl StripeGateway {
     /// Creates a Checkout Session and answers where to send the browser.
-    async fn open(&self, params: CreateCheckoutSession) -> Result<CheckoutSession, GatewayError> {
-        let session = params.send(&self.client).await.map_err(failed)?;
+    async fn open(
+        &self,
+        params: CreateCheckoutSession,
+        idempotency_key: &str,
+    ) -> Result<CheckoutSession, GatewayError> {
+        let session = params
+            .customize()
+            .request_strategy(idempotent(idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(failed)?;
         let url = session.url.ok_or_else(|| {
-            GatewayError("Stripe returned a Checkout Session without a URL".into())
+            GatewayError::Refused("Stripe returned a Checkout Session without a URL".into())
         })?;
         Ok(CheckoutSession {
             id: session.id.to_string(),
@@ -57,19 +77,29 @@ impl StripeGateway {
     }
 }
 
-/// Stripe's own message, without the debug dump of the whole error.
-fn message(e: &StripeError) -> String {
+/// Stripe's own message when it answered, without the debug dump of the
+/// whole error; a transport failure or timeout is "did not answer".
+fn failed(e: StripeError) -> GatewayError {
     match e {
-        StripeError::Stripe(api, status) => format!(
+        StripeError::Stripe(api, status) => GatewayError::Refused(format!(
             "{} (HTTP {status})",
             api.message.as_deref().unwrap_or("error reported by Stripe")
-        ),
-        other => other.to_string(),
+        )),
+        StripeError::ConfigError(m) => GatewayError::Refused(m),
+        other => GatewayError::Unavailable(other.to_string()),
     }
 }
 
-fn failed(e: StripeError) -> GatewayError {
-    GatewayError(message(&e))
+fn idempotent(key: &str) -> Result<RequestStrategy, GatewayError> {
+    IdempotencyKey::new(key)
+        .map(RequestStrategy::Idempotent)
+        .map_err(|e| GatewayError::Refused(format!("idempotency key: {e:?}")))
+}
+
+/// Reads any JSON answer into our own object shapes.
+fn from_json<T: DeserializeOwned>(raw: &miniserde::json::Value) -> Result<T, GatewayError> {
+    serde_json::from_str(&miniserde::json::to_string(raw))
+        .map_err(|e| GatewayError::Unavailable(format!("unexpected answer from Stripe: {e}")))
 }
 
 /// The Checkout Session of one seat, as sent to Stripe.
@@ -143,11 +173,17 @@ impl PaymentGateway for StripeGateway {
         &self,
         req: &CheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
-        self.open(checkout_params(req)).await
+        self.open(checkout_params(req), &req.idempotency_key()).await
     }
 
-    async fn expire_checkout(&self, checkout_session_id: &str) -> Result<(), GatewayError> {
+    async fn expire_checkout(
+        &self,
+        checkout_session_id: &str,
+        idempotency_key: &str,
+    ) -> Result<(), GatewayError> {
         ExpireCheckoutSession::new(checkout_session_id)
+            .customize()
+            .request_strategy(idempotent(idempotency_key)?)
             .send(&self.client)
             .await
             .map(|_| ())
@@ -155,13 +191,11 @@ impl PaymentGateway for StripeGateway {
     }
 
     async fn refund(&self, req: &RefundRequest) -> Result<Refund, GatewayError> {
-        let key = IdempotencyKey::new(&req.idempotency_key)
-            .map_err(|e| GatewayError(format!("idempotency key: {e:?}")))?;
         let refund = CreateRefund::new()
             .payment_intent(req.payment_intent_id.clone())
             .amount(req.amount_cents)
             .customize()
-            .request_strategy(RequestStrategy::Idempotent(key))
+            .request_strategy(idempotent(&req.idempotency_key)?)
             .send(&self.client)
             .await
             .map_err(failed)?;
@@ -178,6 +212,8 @@ impl PaymentGateway for StripeGateway {
         let customer = stripe_core::customer::CreateCustomer::new()
             .email(email.to_owned())
             .metadata(HashMap::from([("user_id".to_owned(), user_id.to_string())]))
+            .customize()
+            .request_strategy(idempotent(&format!("customer-{user_id}"))?)
             .send(&self.client)
             .await
             .map_err(failed)?;
@@ -188,7 +224,10 @@ impl PaymentGateway for StripeGateway {
         &self,
         req: &SubscriptionCheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
-        self.open(subscription_params(req)).await
+        // No record of ours names this attempt: a fresh key per request
+        // still makes Stripe apply a network-level retry once.
+        let key = format!("subscription-checkout-{}", uuid::Uuid::new_v4());
+        self.open(subscription_params(req), &key).await
     }
 
     async fn create_portal_session(
@@ -199,9 +238,81 @@ impl PaymentGateway for StripeGateway {
         let portal = stripe_billing::billing_portal_session::CreateBillingPortalSession::new()
             .customer(customer_id.to_owned())
             .return_url(return_url.to_owned())
+            .customize()
+            .request_strategy(idempotent(&format!("portal-{}", uuid::Uuid::new_v4()))?)
             .send(&self.client)
             .await
             .map_err(failed)?;
         Ok(portal.url)
+    }
+
+    async fn checkout_session(
+        &self,
+        checkout_session_id: &str,
+    ) -> Result<Option<Payment>, GatewayError> {
+        let raw = self
+            .get(&format!("/checkout/sessions/{checkout_session_id}"), &serde_json::json!({}))
+            .await?;
+        let cs: CheckoutSessionObject = from_json(&raw)?;
+        Ok(match cs.status.as_deref() {
+            Some("complete") => Some(parse::checkout_payment(&cs, false)),
+            Some("expired") => Some(parse::checkout_payment(&cs, true)),
+            _ => None,
+        })
+    }
+
+    async fn undelivered_events(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<PaymentEvent>, GatewayError> {
+        let mut query = serde_json::json!({
+            "delivery_success": false,
+            "created": {"gte": since.timestamp()},
+            "limit": 100,
+        });
+        let mut out = Vec::new();
+        loop {
+            let page: List<Event> = from_json(&self.get("/events", &query).await?)?;
+            let more = page.has_more;
+            let last = page.data.last().map(|e| e.id.clone());
+            for event in &page.data {
+                match parse::parse_event(event) {
+                    Ok(e) => out.push(e),
+                    Err(e) => tracing::warn!(event = %event.id, error = %e, "undelivered event not readable"),
+                }
+            }
+            match (more, last) {
+                (true, Some(last)) => query["starting_after"] = serde_json::json!(last),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn customer_subscriptions(
+        &self,
+        customer_id: &str,
+    ) -> Result<Vec<SubscriptionChange>, GatewayError> {
+        let query = serde_json::json!({"customer": customer_id, "status": "all", "limit": 100});
+        let page: List<SubscriptionObject> = from_json(&self.get("/subscriptions", &query).await?)?;
+        Ok(page
+            .data
+            .iter()
+            .map(|s| parse::subscription_change(s, SubscriptionChangeKind::Updated))
+            .collect())
+    }
+}
+
+impl StripeGateway {
+    async fn get(
+        &self,
+        path: &str,
+        query: &serde_json::Value,
+    ) -> Result<miniserde::json::Value, GatewayError> {
+        RequestBuilder::new(StripeMethod::Get, path)
+            .query(query)
+            .customize::<miniserde::json::Value>()
+            .send(&self.client)
+            .await
+            .map_err(failed)
     }
 }

@@ -1,4 +1,5 @@
-//! The parts of Stripe events we read. Parsed leniently: unknown fields
+//! The parts of Stripe objects we read (`parse` turns them into payment
+//! events). Parsed leniently: unknown fields
 //! are ignored and objects may be ids or expanded, so both old and new API
 //! shapes are accepted.
 
@@ -54,6 +55,9 @@ pub struct CheckoutSessionObject {
     pub id: String,
     #[serde(default)]
     pub mode: Option<String>,
+    /// `open`, `complete` or `expired`.
+    #[serde(default)]
+    pub status: Option<String>,
     #[serde(default)]
     pub payment_status: Option<String>,
     #[serde(default, deserialize_with = "deserialize_metadata")]
@@ -70,28 +74,6 @@ pub struct CheckoutSessionObject {
     pub customer: Option<String>,
     #[serde(default, deserialize_with = "deserialize_id")]
     pub subscription: Option<String>,
-}
-
-impl CheckoutSessionObject {
-    pub fn is_paid(&self) -> bool {
-        matches!(
-            self.payment_status.as_deref(),
-            Some("paid" | "no_payment_required")
-        )
-    }
-
-    /// Our booking id: `metadata.booking_id`, else `client_reference_id`.
-    pub fn booking_id(&self) -> Option<uuid::Uuid> {
-        self.metadata
-            .get("booking_id")
-            .or(self.client_reference_id.as_ref())
-            .and_then(|s| s.parse().ok())
-    }
-
-    pub fn is_seat(&self) -> bool {
-        self.metadata.get("type").map(String::as_str) == Some("immersion")
-            || (self.mode.as_deref() == Some("payment") && self.booking_id().is_some())
-    }
 }
 
 /// `charge` (for `charge.refunded`).
@@ -147,6 +129,8 @@ pub struct SubscriptionItem {
 pub struct List<T> {
     #[serde(default = "Vec::new")]
     pub data: Vec<T>,
+    #[serde(default)]
+    pub has_more: bool,
 }
 
 /// `subscription` (for `customer.subscription.*`).
@@ -272,32 +256,6 @@ impl InvoiceObject {
             .iter()
             .filter_map(|l| l.period.as_ref().and_then(|p| p.end))
             .max()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn ids_may_be_expanded_objects_and_metadata_may_be_null() {
-        let o: CheckoutSessionObject = serde_json::from_value(json!({
-            "id": "cs_1",
-            "payment_intent": {"id": "pi_1", "object": "payment_intent"},
-            "metadata": null,
-            "client_reference_id": "6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11",
-            "mode": "payment",
-            "payment_status": "paid",
-        }))
-        .unwrap();
-        assert_eq!(o.payment_intent.as_deref(), Some("pi_1"));
-        assert!(o.is_paid());
-        assert!(o.is_seat());
-        assert_eq!(
-            o.booking_id().unwrap().to_string(),
-            "6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11"
-        );
     }
 }
 

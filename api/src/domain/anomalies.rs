@@ -1,0 +1,97 @@
+//! Payments that claimed to be ours and did not match what was sold, and
+//! subscriptions on prices we do not sell: recorded in the transaction
+//! that declines them, listed for admins, reported by the audit.
+
+use chrono::{DateTime, Utc};
+use common::payments::{AnomalyDto, AnomalyKind, AnomalyRefund};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use entity::owed_gateway_calls as owed;
+use entity::payment_anomalies::{self as anomalies, Column};
+
+/// One anomaly, as the domain found it.
+#[derive(Debug, Clone)]
+pub struct Anomaly {
+    pub kind: AnomalyKind,
+    pub event_id: String,
+    pub booking_id: Option<Uuid>,
+    pub checkout_session_id: Option<String>,
+    pub payment_intent_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub amount_cents: Option<i64>,
+    pub currency: Option<String>,
+    pub detail: String,
+    pub refund_call_id: Option<Uuid>,
+}
+
+pub async fn record(
+    db: &impl ConnectionTrait,
+    a: Anomaly,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    tracing::warn!(kind = a.kind.as_str(), event = %a.event_id, detail = %a.detail, "payment anomaly");
+    anomalies::Entity::insert(anomalies::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        kind: Set(a.kind.as_str().to_owned()),
+        event_id: Set(a.event_id),
+        booking_id: Set(a.booking_id),
+        checkout_session_id: Set(a.checkout_session_id),
+        payment_intent_id: Set(a.payment_intent_id),
+        subscription_id: Set(a.subscription_id),
+        amount_cents: Set(a.amount_cents),
+        currency: Set(a.currency),
+        detail: Set(a.detail),
+        refund_call_id: Set(a.refund_call_id),
+        created_at: Set(now),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The newest first, at most `limit`.
+pub async fn list(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<AnomalyDto>, DbErr> {
+    let rows = anomalies::Entity::find()
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let call_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.refund_call_id).collect();
+    let calls = owed::Entity::find()
+        .filter(owed::Column::Id.is_in(call_ids))
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            let refund = match r.refund_call_id {
+                None => AnomalyRefund::None,
+                Some(id) => match calls.iter().find(|c| c.id == id) {
+                    Some(c) if c.status == "done" => AnomalyRefund::Refunded,
+                    _ => AnomalyRefund::Owed,
+                },
+            };
+            let kind = AnomalyKind::parse(&r.kind).ok_or_else(|| {
+                DbErr::Type(format!("payment_anomalies.kind: unknown value {:?}", r.kind))
+            })?;
+            Ok(AnomalyDto {
+                id: r.id,
+                kind,
+                event_id: r.event_id,
+                booking_id: r.booking_id,
+                checkout_session_id: r.checkout_session_id,
+                payment_intent_id: r.payment_intent_id,
+                subscription_id: r.subscription_id,
+                amount_cents: r.amount_cents,
+                currency: r.currency,
+                detail: r.detail,
+                refund,
+                created_at: r.created_at,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,279 @@
+//! Calls the payment provider owes us (DESIGN invariant 10). A refund or
+//! the expiry of a Checkout Session is first committed as owed, in the
+//! transaction of the change that makes it due; the provider is called
+//! after the commit, with an idempotency key derived from our record, so a
+//! retry never refunds twice; the result is recorded last. Whatever a
+//! crash or a failing provider leaves owed, `settle_due` (a job, and the
+//! `reconcile` command) finishes.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::payments::{PaymentGateway, RefundRequest};
+use entity::immersion_bookings as bookings;
+use entity::owed_gateway_calls::{self as owed, Column};
+
+const OWED: &str = "owed";
+const DONE: &str = "done";
+const REFUND: &str = "refund";
+const EXPIRE: &str = "expire_checkout";
+
+/// How long a claimed call is left to the instance that claimed it before
+/// another may try: longer than the provider's client timeout.
+const CLAIM: Duration = Duration::seconds(60);
+/// Calls one pass settles; the next pass takes the rest.
+const BATCH: u64 = 100;
+
+/// Why money goes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundReason {
+    /// The owner or an admin cancelled a paid seat.
+    Cancel,
+    /// A payment arrived after its hold lapsed and no seat was left.
+    Late,
+    /// A payment that claimed to be ours and did not match what was sold.
+    Anomaly,
+}
+
+impl RefundReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Cancel => "cancel",
+            Self::Late => "late",
+            Self::Anomaly => "anomaly",
+        }
+    }
+}
+
+fn retry_after(attempts: i32) -> Duration {
+    // 1, 2, 4 … minutes, at most an hour apart.
+    Duration::minutes(1_i64 << attempts.clamp(0, 6))
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    reason: &str,
+    booking_id: Option<Uuid>,
+    target: &str,
+    amount_cents: Option<i64>,
+    idempotency_key: String,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    let id = Uuid::new_v4();
+    let inserted = owed::Entity::insert(owed::ActiveModel {
+        id: Set(id),
+        kind: Set(kind.to_owned()),
+        reason: Set(reason.to_owned()),
+        booking_id: Set(booking_id),
+        target: Set(target.to_owned()),
+        amount_cents: Set(amount_cents),
+        idempotency_key: Set(idempotency_key),
+        status: Set(OWED.to_owned()),
+        result_id: Set(None),
+        attempts: Set(0),
+        last_error: Set(None),
+        next_attempt_at: Set(now),
+        created_at: Set(now),
+        done_at: Set(None),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(Column::IdempotencyKey)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    // The same key owed twice is one call.
+    Ok((inserted == 1).then_some(id))
+}
+
+/// Owes a refund of `payment_intent`, keyed by what it refunds: the same
+/// payment refunded for the same reason is one refund, however often
+/// this runs.
+pub async fn owe_refund(
+    db: &impl ConnectionTrait,
+    booking_id: Option<Uuid>,
+    payment_intent: &str,
+    amount_cents: i64,
+    reason: RefundReason,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    let key = format!("refund-{}-{payment_intent}", reason.as_str());
+    insert(
+        db,
+        REFUND,
+        reason.as_str(),
+        booking_id,
+        payment_intent,
+        Some(amount_cents),
+        key,
+        now,
+    )
+    .await
+}
+
+/// Owes the expiry of a Checkout Session whose booking no longer waits
+/// for payment, so its page can no longer take money.
+pub async fn owe_expiry(
+    db: &impl ConnectionTrait,
+    booking_id: Uuid,
+    checkout_session_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    let Some(cs) = checkout_session_id else {
+        return Ok(None);
+    };
+    let key = format!("expire-{cs}");
+    insert(db, EXPIRE, "hold_ended", Some(booking_id), cs, None, key, now).await
+}
+
+/// What one settling pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Settled {
+    pub done: u64,
+    pub failed: u64,
+}
+
+/// Takes the call for this instance: a conditional update, so two
+/// instances never both hold the same claim.
+async fn claim(db: &impl ConnectionTrait, call: &owed::Model, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    let res = owed::Entity::update_many()
+        .col_expr(Column::NextAttemptAt, Expr::value(now + CLAIM))
+        .col_expr(Column::Attempts, Expr::value(call.attempts + 1))
+        .filter(Column::Id.eq(call.id))
+        .filter(Column::Status.eq(OWED))
+        .filter(Column::Attempts.eq(call.attempts))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Makes one owed call and records its result. No transaction is open
+/// while the provider is called.
+async fn settle_one(
+    db: &impl ConnectionTrait,
+    gateway: &dyn PaymentGateway,
+    call: &owed::Model,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    if !claim(db, call, now).await? {
+        return Ok(false);
+    }
+    let result = match call.kind.as_str() {
+        REFUND => gateway
+            .refund(&RefundRequest {
+                payment_intent_id: call.target.clone(),
+                amount_cents: call.amount_cents.unwrap_or_default(),
+                idempotency_key: call.idempotency_key.clone(),
+                booking_id: call.booking_id,
+            })
+            .await
+            .map(|r| Some(r.id)),
+        _ => gateway
+            .expire_checkout(&call.target, &call.idempotency_key)
+            .await
+            .map(|()| None),
+    };
+    match result {
+        Ok(result_id) => {
+            owed::Entity::update_many()
+                .col_expr(Column::Status, Expr::value(DONE))
+                .col_expr(Column::ResultId, Expr::value(result_id.clone()))
+                .col_expr(Column::DoneAt, Expr::value(now))
+                .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+                .filter(Column::Id.eq(call.id))
+                .filter(Column::Status.eq(OWED))
+                .exec(db)
+                .await?;
+            if let (Some(refund_id), Some(booking)) = (result_id, call.booking_id)
+                && call.reason != RefundReason::Anomaly.as_str()
+            {
+                bookings::Entity::update_many()
+                    .col_expr(bookings::Column::RefundId, Expr::value(refund_id))
+                    .filter(bookings::Column::Id.eq(booking))
+                    .exec(db)
+                    .await?;
+            }
+            Ok(true)
+        }
+        Err(e) => {
+            tracing::warn!(call = %call.id, kind = %call.kind, error = %e, "owed payment call failed; will retry");
+            owed::Entity::update_many()
+                .col_expr(Column::LastError, Expr::value(e.to_string()))
+                .col_expr(
+                    Column::NextAttemptAt,
+                    Expr::value(now + retry_after(call.attempts)),
+                )
+                .filter(Column::Id.eq(call.id))
+                .filter(Column::Status.eq(OWED))
+                .exec(db)
+                .await?;
+            Ok(false)
+        }
+    }
+}
+
+async fn settle(
+    db: &impl ConnectionTrait,
+    gateway: &dyn PaymentGateway,
+    calls: Vec<owed::Model>,
+    now: DateTime<Utc>,
+) -> Result<Settled, DbErr> {
+    let mut settled = Settled::default();
+    for call in calls {
+        if settle_one(db, gateway, &call, now).await? {
+            settled.done += 1;
+        } else {
+            settled.failed += 1;
+        }
+    }
+    Ok(settled)
+}
+
+/// Right after the commit that owed them: these calls, now.
+pub async fn settle_now(
+    db: &impl ConnectionTrait,
+    gateway: &dyn PaymentGateway,
+    ids: &[Uuid],
+) -> Result<Settled, DbErr> {
+    if ids.is_empty() {
+        return Ok(Settled::default());
+    }
+    let calls = owed::Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .filter(Column::Status.eq(OWED))
+        .all(db)
+        .await?;
+    settle(db, gateway, calls, Utc::now()).await
+}
+
+/// Every owed call whose time has come (the job, and `reconcile`).
+pub async fn settle_due(
+    db: &impl ConnectionTrait,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+) -> Result<Settled, DbErr> {
+    let calls = owed::Entity::find()
+        .filter(Column::Status.eq(OWED))
+        .filter(Column::NextAttemptAt.lte(now))
+        .order_by_asc(Column::NextAttemptAt)
+        .limit(BATCH)
+        .all(db)
+        .await?;
+    settle(db, gateway, calls, now).await
+}
+
+/// Calls still owed (the audit reports them).
+pub async fn still_owed(db: &impl ConnectionTrait) -> Result<Vec<owed::Model>, DbErr> {
+    owed::Entity::find()
+        .filter(Column::Status.eq(OWED))
+        .order_by_asc(Column::CreatedAt)
+        .all(db)
+        .await
+}

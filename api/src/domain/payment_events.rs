@@ -1,0 +1,131 @@
+//! Applies payment events (DESIGN §7 and invariants 4, 9, 10): the event
+//! id is recorded and its effects applied in one transaction, so a
+//! duplicate delivery finds the id and changes nothing. Money that goes
+//! back is only owed here; the caller settles it after the commit.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::subscriptions::SubscriptionType;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use uuid::Uuid;
+
+use super::is_unique_violation;
+use super::{seat_payments, subscriptions};
+use crate::error::ApiResult;
+use crate::payments::events::{Payment, PaymentEvent};
+
+/// The prices we sell subscriptions at: only these give access.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prices {
+    pub monthly: Option<String>,
+    pub yearly: Option<String>,
+}
+
+impl Prices {
+    /// The plan a price is, when it is one of ours.
+    pub fn plan_of(&self, price_id: Option<&str>) -> Option<SubscriptionType> {
+        let price_id = price_id?;
+        if self.monthly.as_deref() == Some(price_id) {
+            Some(SubscriptionType::PremiumMonthly)
+        } else if self.yearly.as_deref() == Some(price_id) {
+            Some(SubscriptionType::PremiumYearly)
+        } else {
+            None
+        }
+    }
+}
+
+/// What applying payment events depends on, from the settings.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub past_due_grace: Duration,
+    pub prices: Prices,
+}
+
+/// What became of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// First delivery: recorded, with what it did and the calls it owes.
+    Applied { outcome: String, owed: Vec<Uuid> },
+    /// Seen before: nothing done.
+    Duplicate,
+}
+
+/// What one event did: the outcome recorded with it, and owed calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub outcome: String,
+    pub owed: Vec<Uuid>,
+}
+
+impl Applied {
+    pub fn outcome(outcome: impl Into<String>) -> Self {
+        Self {
+            outcome: outcome.into(),
+            owed: Vec::new(),
+        }
+    }
+}
+
+/// Records `event` and applies it, all or nothing.
+#[tracing::instrument(skip(db, policy, event), fields(event = %event.id, kind = %event.event_type))]
+pub async fn apply(
+    db: &DatabaseConnection,
+    policy: &Policy,
+    event: &PaymentEvent,
+    now: DateTime<Utc>,
+) -> ApiResult<Delivery> {
+    let txn = db.begin().await?;
+    // The id goes in first: a concurrent duplicate waits on it, then fails
+    // the unique key and is answered as a duplicate.
+    let recorded = entity::stripe_events::Entity::insert(entity::stripe_events::ActiveModel {
+        id: Set(event.id.clone()),
+        event_type: Set(event.event_type.clone()),
+        created: Set(Utc.timestamp_opt(event.created, 0).single().unwrap_or(now)),
+        received_at: Set(now),
+        processed_at: Set(Some(now)),
+        outcome: Set(None),
+    })
+    .exec(&txn)
+    .await;
+    match recorded {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Ok(Delivery::Duplicate),
+        Err(e) => return Err(e.into()),
+    }
+    let applied = dispatch(&txn, policy, event, now).await?;
+    entity::stripe_events::Entity::update(entity::stripe_events::ActiveModel {
+        id: Set(event.id.clone()),
+        outcome: Set(Some(applied.outcome.clone())),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?;
+    txn.commit().await?;
+    tracing::info!(outcome = %applied.outcome, "payment event applied");
+    Ok(Delivery::Applied {
+        outcome: applied.outcome,
+        owed: applied.owed,
+    })
+}
+
+async fn dispatch(
+    txn: &sea_orm::DatabaseTransaction,
+    policy: &Policy,
+    event: &PaymentEvent,
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    match &event.payment {
+        Payment::SeatPaid(seat) => seat_payments::apply_payment(txn, &event.id, seat, now).await,
+        Payment::SeatCheckoutClosed(seat) => seat_payments::apply_checkout_closed(txn, seat, now).await,
+        Payment::ChargeRefunded(charge) => seat_payments::apply_charge_refunded(txn, charge, now).await,
+        Payment::SubscriptionCheckout(link) => subscriptions::link_checkout(txn, link, now).await,
+        Payment::SubscriptionChanged(change) => {
+            subscriptions::apply_change(txn, policy, event, change, now).await
+        }
+        Payment::Invoice(invoice) => {
+            subscriptions::apply_invoice(txn, policy, event, invoice, now).await
+        }
+        Payment::NotOurs(why) => Ok(Applied::outcome(format!("ignored_{why}"))),
+        Payment::Ignored => Ok(Applied::outcome("ignored")),
+    }
+}

@@ -1,0 +1,264 @@
+//! What a seat's payment events do (DESIGN §4.2–4.4, invariant 9). A paid
+//! Checkout Session confirms its booking only when it is the one that was
+//! sold: our metadata (checked in `payments::stripe::parse`), the session
+//! id recorded on the booking, the booking's amount and currency, and
+//! `paid`. What claims to be ours and does not match is refunded and
+//! recorded as an anomaly; refunds are owed here and made after the commit.
+
+use chrono::{DateTime, Utc};
+use common::bookings::BookingStatus;
+use common::payments::AnomalyKind;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+
+use super::anomalies::{self, Anomaly};
+use super::bookings::{confirmed, status_of, transition};
+use super::clock::today_at_venue;
+use super::owed::{self, RefundReason};
+use super::payment_events::Applied;
+use super::seats;
+use crate::error::{ApiError, ApiResult};
+use crate::payments::events::{ChargeRefund, PaymentStatus, SeatCheckout};
+use entity::immersion_bookings::{self as bookings, Column};
+
+/// Why a paid session is not the one sold for its booking, if it is not.
+fn mismatch(seat: &SeatCheckout, booking: &bookings::Model) -> Option<(AnomalyKind, String)> {
+    let recorded = booking.stripe_checkout_session_id.as_deref();
+    let same_session = match recorded {
+        Some(id) => id == seat.checkout_session_id,
+        // The crash window between the hold's commit and the id's write:
+        // the metadata must name this booking's own user.
+        None => seat.user_id == Some(booking.user_id),
+    };
+    if !same_session {
+        let kind = if booking.stripe_payment_intent_id.is_some() {
+            AnomalyKind::SecondPayment
+        } else {
+            AnomalyKind::ForeignCheckoutSession
+        };
+        return Some((
+            kind,
+            format!(
+                "checkout session {} is not the booking's ({})",
+                seat.checkout_session_id,
+                recorded.unwrap_or("none recorded")
+            ),
+        ));
+    }
+    if seat.amount_total != Some(booking.amount_cents) {
+        return Some((
+            AnomalyKind::AmountMismatch,
+            format!(
+                "paid {:?} cents, the booking costs {}",
+                seat.amount_total, booking.amount_cents
+            ),
+        ));
+    }
+    if seat.currency.as_deref() != Some(booking.currency.to_uppercase().as_str()) {
+        return Some((
+            AnomalyKind::CurrencyMismatch,
+            format!(
+                "paid in {:?}, the booking is in {}",
+                seat.currency, booking.currency
+            ),
+        ));
+    }
+    None
+}
+
+/// Declines a payment: records the anomaly and owes its refund when money
+/// was taken.
+async fn decline(
+    txn: &DatabaseTransaction,
+    event_id: &str,
+    seat: &SeatCheckout,
+    booking: Option<&bookings::Model>,
+    kind: AnomalyKind,
+    detail: String,
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    let refund = match (&seat.payment_intent, seat.amount_total) {
+        (Some(pi), Some(amount)) if amount > 0 && seat.payment_status == PaymentStatus::Paid => {
+            owed::owe_refund(txn, booking.map(|b| b.id), pi, amount, RefundReason::Anomaly, now)
+                .await?
+        }
+        _ => None,
+    };
+    anomalies::record(
+        txn,
+        Anomaly {
+            kind,
+            event_id: event_id.to_owned(),
+            booking_id: booking.map(|b| b.id).or(Some(seat.booking_id)),
+            checkout_session_id: Some(seat.checkout_session_id.clone()),
+            payment_intent_id: seat.payment_intent.clone(),
+            subscription_id: None,
+            amount_cents: seat.amount_total,
+            currency: seat.currency.clone(),
+            detail,
+            refund_call_id: refund,
+        },
+        now,
+    )
+    .await?;
+    Ok(Applied {
+        outcome: format!("anomaly_{}", kind.as_str()),
+        owed: refund.into_iter().collect(),
+    })
+}
+
+/// DESIGN §4.2 and §4.4: a paid Checkout Session confirms its booking; a
+/// payment for a lapsed hold takes a free seat if there is one, and is
+/// refunded otherwise.
+pub async fn apply_payment(
+    txn: &DatabaseTransaction,
+    event_id: &str,
+    seat: &SeatCheckout,
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    match &seat.payment_status {
+        PaymentStatus::Paid => {}
+        // An async payment method: the outcome comes in a later event.
+        PaymentStatus::Unpaid => return Ok(Applied::outcome("awaiting_payment")),
+        other => {
+            let booking = bookings::Entity::find_by_id(seat.booking_id).one(txn).await?;
+            let detail = format!("completed with payment_status {other:?}, not paid");
+            return decline(txn, event_id, seat, booking.as_ref(), AnomalyKind::NotPaid, detail, now)
+                .await;
+        }
+    }
+    let Some(booking) = bookings::Entity::find_by_id(seat.booking_id).one(txn).await? else {
+        let detail = format!("booking {} does not exist", seat.booking_id);
+        return decline(txn, event_id, seat, None, AnomalyKind::UnknownBooking, detail, now).await;
+    };
+    if let Some((kind, detail)) = mismatch(seat, &booking) {
+        return decline(txn, event_id, seat, Some(&booking), kind, detail, now).await;
+    }
+    let status = status_of(&booking)?;
+    if booking.stripe_payment_intent_id.is_some() {
+        // Already paid (then maybe cancelled or refunded): this event
+        // again, or a second payment of the same session.
+        if booking.stripe_payment_intent_id == seat.payment_intent {
+            return Ok(Applied::outcome("already_applied"));
+        }
+        let detail = format!("booking {} is already paid", booking.id);
+        return decline(txn, event_id, seat, Some(&booking), AnomalyKind::SecondPayment, detail, now)
+            .await;
+    }
+    let paid = vec![
+        (Column::StripePaymentIntentId, Expr::value(seat.payment_intent.clone())),
+        (Column::StripeCheckoutSessionId, Expr::value(seat.checkout_session_id.clone())),
+        (Column::ConfirmedAt, Expr::value(now)),
+    ];
+    match status {
+        BookingStatus::Confirmed | BookingStatus::Refunded => Ok(Applied::outcome("already_applied")),
+        BookingStatus::Held => {
+            if !transition(txn, booking.id, &[BookingStatus::Held], BookingStatus::Confirmed, paid).await? {
+                return Ok(Applied::outcome("already_applied"));
+            }
+            confirmed(txn, &booking).await?;
+            Ok(Applied::outcome("confirmed"))
+        }
+        BookingStatus::Expired | BookingStatus::Cancelled => {
+            let lapsed = [BookingStatus::Expired, BookingStatus::Cancelled];
+            // A free seat, unless the user already holds one again in this
+            // session (that would make two): otherwise refund this payment.
+            let today = today_at_venue(now);
+            let seat_taken =
+                seats::take(txn, booking.session_id, today, false, Some(booking.user_id)).await?;
+            if seat_taken.is_ok() {
+                if !transition(txn, booking.id, &lapsed, BookingStatus::Confirmed, paid).await? {
+                    return Err(ApiError::internal(
+                        "booking changed while confirming a late payment",
+                    ));
+                }
+                confirmed(txn, &booking).await?;
+                return Ok(Applied::outcome("confirmed_late"));
+            }
+            let pi = seat
+                .payment_intent
+                .as_deref()
+                .ok_or_else(|| ApiError::internal("a paid checkout session without a payment"))?;
+            let mut fields = paid;
+            fields.extend([
+                (Column::RefundedCents, Expr::value(booking.amount_cents)),
+                (Column::CancelledAt, Expr::value(now)),
+            ]);
+            if !transition(txn, booking.id, &lapsed, BookingStatus::Refunded, fields).await? {
+                return Err(ApiError::internal("booking changed while refunding a late payment"));
+            }
+            let owed =
+                owed::owe_refund(txn, Some(booking.id), pi, booking.amount_cents, RefundReason::Late, now)
+                    .await?;
+            Ok(Applied {
+                outcome: "refunded_late".into(),
+                owed: owed.into_iter().collect(),
+            })
+        }
+    }
+}
+
+/// DESIGN §4.3: an expired or failed Checkout Session releases its hold,
+/// when it is the booking's own session.
+pub async fn apply_checkout_closed(
+    txn: &DatabaseTransaction,
+    seat: &SeatCheckout,
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    let Some(booking) = bookings::Entity::find_by_id(seat.booking_id).one(txn).await? else {
+        return Ok(Applied::outcome("unknown_booking"));
+    };
+    if booking
+        .stripe_checkout_session_id
+        .as_deref()
+        .is_some_and(|id| id != seat.checkout_session_id)
+    {
+        return Ok(Applied::outcome("not_this_booking"));
+    }
+    if super::bookings::end_hold(txn, &booking, BookingStatus::Expired, now).await? {
+        Ok(Applied::outcome("expired"))
+    } else {
+        Ok(Applied::outcome("already_applied"))
+    }
+}
+
+/// A refund made outside the api (Stripe dashboard): the booking is
+/// refunded and its seat freed.
+pub async fn apply_charge_refunded(
+    txn: &DatabaseTransaction,
+    charge: &ChargeRefund,
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    let Some(pi) = charge.payment_intent.as_deref() else {
+        return Ok(Applied::outcome("unknown_booking"));
+    };
+    let Some(booking) = bookings::Entity::find()
+        .filter(Column::StripePaymentIntentId.eq(pi))
+        .one(txn)
+        .await?
+    else {
+        return Ok(Applied::outcome("unknown_booking"));
+    };
+    if !charge.refunded {
+        // A partial refund: the seat stays sold; record what went back.
+        bookings::Entity::update_many()
+            .col_expr(Column::RefundedCents, Expr::value(charge.amount_refunded))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::Id.eq(booking.id))
+            .exec(txn)
+            .await?;
+        return Ok(Applied::outcome("already_applied"));
+    }
+    let fields = vec![
+        (Column::RefundedCents, Expr::value(charge.amount_refunded)),
+        (Column::CancelledAt, Expr::value(now)),
+    ];
+    if transition(txn, booking.id, &[BookingStatus::Confirmed], BookingStatus::Refunded, fields)
+        .await?
+    {
+        seats::release(txn, booking.session_id, today_at_venue(now)).await?;
+        Ok(Applied::outcome("refunded"))
+    } else {
+        Ok(Applied::outcome("already_applied"))
+    }
+}

@@ -1,0 +1,141 @@
+//! The payment events the domain applies: what a verified Stripe delivery
+//! (or the local gateway, or a reconciliation fetch) says happened, in our
+//! own small vocabulary. `stripe::parse` is the only place that reads
+//! Stripe's JSON into these; the domain checks them against what was sold
+//! (DESIGN invariant 9) and never sees Stripe's shapes.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// One event, with the id it is recorded under (at most once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentEvent {
+    /// Stripe's event id (`evt_…`), or a reconciliation id.
+    pub id: String,
+    /// Stripe's event type as sent, kept for the record.
+    pub event_type: String,
+    /// Stripe's `created`, in seconds.
+    pub created: i64,
+    pub payment: Payment,
+}
+
+/// What happened, as far as the domain cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payment {
+    /// A seat's Checkout Session completed (payment may still be pending).
+    SeatPaid(SeatCheckout),
+    /// A seat's Checkout Session expired or its async payment failed.
+    SeatCheckoutClosed(SeatCheckout),
+    /// A subscription-mode Checkout Session completed: ties a customer to a user.
+    SubscriptionCheckout(SubscriptionCheckout),
+    /// A charge was refunded (in full or in part), possibly outside the api.
+    ChargeRefunded(ChargeRefund),
+    /// `customer.subscription.created|updated|deleted`.
+    SubscriptionChanged(SubscriptionChange),
+    /// `invoice.payment_succeeded|paid|payment_failed` of a subscription.
+    Invoice(InvoiceOutcome),
+    /// Something of another product on the same Stripe account: acknowledged.
+    NotOurs(&'static str),
+    /// An event type we do not act on.
+    Ignored,
+}
+
+/// How Stripe says a Checkout Session stands with its money.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentStatus {
+    Paid,
+    Unpaid,
+    NoPaymentRequired,
+    Other(String),
+}
+
+impl PaymentStatus {
+    pub fn parse(s: Option<&str>) -> Self {
+        match s {
+            Some("paid") => Self::Paid,
+            Some("unpaid") | None => Self::Unpaid,
+            Some("no_payment_required") => Self::NoPaymentRequired,
+            Some(other) => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+/// What a seat's Checkout Session says about itself. Only sessions that
+/// carry our metadata become one of these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatCheckout {
+    pub checkout_session_id: String,
+    /// `metadata.booking_id`.
+    pub booking_id: Uuid,
+    /// `metadata.user_id`, when it parses.
+    pub user_id: Option<Uuid>,
+    pub payment_status: PaymentStatus,
+    pub amount_total: Option<i64>,
+    /// ISO 4217, upper-case.
+    pub currency: Option<String>,
+    pub payment_intent: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionCheckout {
+    /// `metadata.user_id`, else `client_reference_id`.
+    pub user_id: Option<Uuid>,
+    pub customer: Option<String>,
+    pub subscription: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeRefund {
+    pub payment_intent: Option<String>,
+    /// True when the whole charge went back.
+    pub refunded: bool,
+    pub amount_refunded: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionChangeKind {
+    Created,
+    Updated,
+    Deleted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionChange {
+    pub kind: SubscriptionChangeKind,
+    pub subscription_id: String,
+    pub customer: Option<String>,
+    /// `metadata.user_id`, when it parses.
+    pub user_id: Option<Uuid>,
+    /// Stripe's status (`canceled` for a deletion).
+    pub status: String,
+    /// The price of the first priced item: access depends on it.
+    pub price_id: Option<String>,
+    pub current_period_end: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceOutcome {
+    pub subscription_id: String,
+    pub customer: Option<String>,
+    pub customer_email: Option<String>,
+    pub user_id: Option<Uuid>,
+    pub paid: bool,
+    pub period_end: Option<DateTime<Utc>>,
+}
+
+impl PaymentEvent {
+    /// Where this event sorts among events of the same second, in the
+    /// lifecycle order of a subscription (the stale-event rule's key).
+    pub fn rank(&self) -> u8 {
+        match &self.payment {
+            Payment::SubscriptionChanged(c) => match c.kind {
+                SubscriptionChangeKind::Created => 1,
+                SubscriptionChangeKind::Updated => 3,
+                SubscriptionChangeKind::Deleted => 4,
+            },
+            Payment::Invoice(_) => 2,
+            _ => 0,
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! What admins read about payments that needed attention.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Why a payment was not accepted as it came (DESIGN invariant 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    /// Paid another amount than the booking's price.
+    AmountMismatch,
+    /// Paid in another currency than the booking's.
+    CurrencyMismatch,
+    /// A Checkout Session that is not the one recorded on its booking.
+    ForeignCheckoutSession,
+    /// Our metadata names a booking that does not exist.
+    UnknownBooking,
+    /// Completed without being paid (`no_payment_required`, …).
+    NotPaid,
+    /// A second payment for a booking already paid.
+    SecondPayment,
+    /// A subscription on a price we do not sell: no access.
+    UnknownPrice,
+}
+
+impl AnomalyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AmountMismatch => "amount_mismatch",
+            Self::CurrencyMismatch => "currency_mismatch",
+            Self::ForeignCheckoutSession => "foreign_checkout_session",
+            Self::UnknownBooking => "unknown_booking",
+            Self::NotPaid => "not_paid",
+            Self::SecondPayment => "second_payment",
+            Self::UnknownPrice => "unknown_price",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::AmountMismatch,
+            Self::CurrencyMismatch,
+            Self::ForeignCheckoutSession,
+            Self::UnknownBooking,
+            Self::NotPaid,
+            Self::SecondPayment,
+            Self::UnknownPrice,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// Where the money of an anomaly stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyRefund {
+    /// Nothing was paid, or nothing to give back.
+    None,
+    /// Owed: the provider has not confirmed it yet (retried).
+    Owed,
+    Refunded,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AnomalyDto {
+    pub id: Uuid,
+    pub kind: AnomalyKind,
+    /// The Stripe event (or reconciliation) that brought it.
+    pub event_id: String,
+    pub booking_id: Option<Uuid>,
+    pub checkout_session_id: Option<String>,
+    pub payment_intent_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub amount_cents: Option<i64>,
+    pub currency: Option<String>,
+    /// What did not match, in words.
+    pub detail: String,
+    pub refund: AnomalyRefund,
+    pub created_at: DateTime<Utc>,
+}
