@@ -114,7 +114,14 @@ async fn demo_data_can_be_turned_off_and_production_never_seeds() {
             .len(),
         0
     );
-    let prod = spawn_with(&[("DEMO_DATA", "true"), ("APP_ENV", "production")]).await;
+    let prod = spawn_with(&[
+        ("DEMO_DATA", "true"),
+        ("APP_ENV", "production"),
+        ("STRIPE_SECRET_KEY", "sk_test_unused"),
+        ("STRIPE_PRICE_MONTHLY", "price_monthly"),
+        ("STRIPE_PRICE_YEARLY", "price_yearly"),
+    ])
+    .await;
     assert_eq!(
         prod.get("/api/sessions", None)
             .await

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{TestApp, WEBHOOK_SECRET, spawn_app};
+use crate::support::{TestApp, WEBHOOK_SECRET, spawn_with};
 
 struct LocalStripe {
     child: Child,
@@ -84,9 +84,34 @@ async fn eventually_access(app: &TestApp, token: &str, active: bool) -> Value {
 
 #[actix_web::test]
 async fn localstripe_webhooks_grant_then_withdraw_access() {
-    let app = spawn_app().await;
     let ls = start_localstripe();
     let client = reqwest::Client::new();
+    let product = stripe_post(
+        &client,
+        &format!("{}/v1/products", ls.base),
+        &[("name", "Membres Immersion")],
+    )
+    .await;
+    let plan = stripe_post(
+        &client,
+        &format!("{}/v1/plans", ls.base),
+        &[
+            ("amount", "2900"),
+            ("currency", "eur"),
+            ("interval", "month"),
+            ("product", product["id"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    // The api talks to localstripe as to Stripe, and sells this plan.
+    let plan_id = plan["id"].as_str().unwrap();
+    let app = spawn_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_localstripe"),
+        ("STRIPE_API_BASE", &ls.base),
+        ("STRIPE_PRICE_MONTHLY", plan_id),
+        ("STRIPE_PRICE_YEARLY", "price_yearly_unused"),
+    ])
+    .await;
     let webhook_url = format!("{}/api/webhooks/stripe", app.base);
     let res = client
         .post(format!("{}/_config/webhooks/immersion", ls.base))
@@ -119,29 +144,12 @@ async fn localstripe_webhooks_grant_then_withdraw_access() {
         ],
     )
     .await;
-    let product = stripe_post(
-        &client,
-        &format!("{}/v1/products", ls.base),
-        &[("name", "Membres Immersion")],
-    )
-    .await;
-    let plan = stripe_post(
-        &client,
-        &format!("{}/v1/plans", ls.base),
-        &[
-            ("amount", "2900"),
-            ("currency", "eur"),
-            ("interval", "month"),
-            ("product", product["id"].as_str().unwrap()),
-        ],
-    )
-    .await;
     let sub = stripe_post(
         &client,
         &format!("{}/v1/subscriptions", ls.base),
         &[
             ("customer", customer["id"].as_str().unwrap()),
-            ("items[0][plan]", plan["id"].as_str().unwrap()),
+            ("items[0][plan]", plan_id),
             ("metadata[user_id]", &user),
         ],
     )

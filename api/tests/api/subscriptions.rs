@@ -28,8 +28,19 @@ fn subscription(
     let mut item = fixture("subscription_item");
     item["current_period_end"] = json!(period_end);
     item["price"]["recurring"] = json!({"interval": interval, "interval_count": 1});
+    item["price"]["id"] = json!(price_of(interval));
     s["items"] = json!({"object": "list", "data": [item]});
     s
+}
+
+/// The price of a plan: access is given only on the prices we sell (the
+/// local gateway's, as these apps have no Stripe key).
+fn price_of(interval: &str) -> &'static str {
+    match interval {
+        "month" => "price_local_monthly",
+        "year" => "price_local_yearly",
+        _ => "price_unrelated",
+    }
 }
 
 /// The same in the older shape: the period on the subscription, the
@@ -46,6 +57,7 @@ fn old_subscription(
     item.as_object_mut().unwrap().remove("current_period_end");
     item.as_object_mut().unwrap().remove("price");
     item["plan"]["interval"] = json!(interval);
+    item["plan"]["id"] = json!(price_of(interval));
     s["items"]["data"] = json!([item]);
     s["current_period_end"] = json!(period_end);
     s

@@ -176,10 +176,15 @@ impl SubscriptionObject {
         })
     }
 
+    /// The price of the first priced item; older API versions name it
+    /// on the item's plan.
     pub fn price_id(&self) -> Option<&str> {
-        self.items()
-            .iter()
-            .find_map(|i| i.price.as_ref().and_then(|p| p.id.as_deref()))
+        self.items().iter().find_map(|i| {
+            i.price
+                .as_ref()
+                .and_then(|p| p.id.as_deref())
+                .or_else(|| i.plan.as_ref().and_then(|p| p.id.as_deref()))
+        })
     }
 }
 
