@@ -418,7 +418,10 @@ mod tests {
 
     #[test]
     fn production_never_runs_the_local_gateway() {
-        let base = [("APP_ENV", "production"), ("JWT_SECRET", "k".repeat(40).leak() as &str)];
+        let base = [
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "k".repeat(40).leak() as &str),
+        ];
         let err = Settings::from_vars(&vars(&base)).unwrap_err();
         let line = err
             .0
@@ -433,7 +436,12 @@ mod tests {
             "{err}"
         );
         // Development keeps the local gateway.
-        assert!(Settings::from_vars(&vars(&[])).unwrap().stripe_secret_key.is_none());
+        assert!(
+            Settings::from_vars(&vars(&[]))
+                .unwrap()
+                .stripe_secret_key
+                .is_none()
+        );
     }
 
     #[test]

@@ -61,7 +61,11 @@ fn owed_calls() -> TableCreateStatement {
 
 /// SQLite cannot alter a foreign key: the table is rebuilt from its own
 /// definition with the action changed, and its indexes are made again.
-async fn sqlite_rebuild_bookings(db: &impl ConnectionTrait, from: &str, to: &str) -> Result<(), DbErr> {
+async fn sqlite_rebuild_bookings(
+    db: &impl ConnectionTrait,
+    from: &str,
+    to: &str,
+) -> Result<(), DbErr> {
     let rows = db
         .query_all_raw(Statement::from_string(
             DbBackend::Sqlite,
@@ -79,9 +83,13 @@ async fn sqlite_rebuild_bookings(db: &impl ConnectionTrait, from: &str, to: &str
             indexes.push(sql);
         }
     }
-    let table_sql = table_sql.ok_or_else(|| DbErr::Migration("immersion_bookings is missing".into()))?;
-    let changed = change_session_fk(&table_sql, from, to)?
-        .replacen("\"immersion_bookings\"", "\"immersion_bookings_rebuilt\"", 1);
+    let table_sql =
+        table_sql.ok_or_else(|| DbErr::Migration("immersion_bookings is missing".into()))?;
+    let changed = change_session_fk(&table_sql, from, to)?.replacen(
+        "\"immersion_bookings\"",
+        "\"immersion_bookings_rebuilt\"",
+        1,
+    );
     // One script, so every step runs on the same connection of the pool
     // (another connection could still see the old schema).
     let mut script = vec![

@@ -76,7 +76,10 @@ pub async fn list(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<AnomalyDt
                 },
             };
             let kind = AnomalyKind::parse(&r.kind).ok_or_else(|| {
-                DbErr::Type(format!("payment_anomalies.kind: unknown value {:?}", r.kind))
+                DbErr::Type(format!(
+                    "payment_anomalies.kind: unknown value {:?}",
+                    r.kind
+                ))
             })?;
             Ok(AnomalyDto {
                 id: r.id,

@@ -63,9 +63,13 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
             call.reason,
             call.kind,
             call.target,
-            call.booking_id.map(|b| format!("booking {b}")).unwrap_or_default(),
+            call.booking_id
+                .map(|b| format!("booking {b}"))
+                .unwrap_or_default(),
             call.attempts,
-            call.last_error.map(|e| format!(", last error: {e}")).unwrap_or_default()
+            call.last_error
+                .map(|e| format!(", last error: {e}"))
+                .unwrap_or_default()
         ));
     }
     for a in super::anomalies::list(db, 500).await? {

@@ -31,7 +31,10 @@ use entity::{immersion_sessions as sessions, users};
 /// a silent default.
 pub(super) fn status_of(b: &bookings::Model) -> ApiResult<BookingStatus> {
     BookingStatus::parse(&b.status).ok_or_else(|| {
-        ApiError::internal(format!("booking {} has an unknown status {:?}", b.id, b.status))
+        ApiError::internal(format!(
+            "booking {} has an unknown status {:?}",
+            b.id, b.status
+        ))
     })
 }
 
@@ -60,14 +63,16 @@ pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> ApiR
 pub(crate) fn gateway_failed(e: GatewayError) -> ApiError {
     tracing::error!(error = %e, "payment gateway call failed");
     let detail = match e {
-        GatewayError::Refused(_) => {
-            "the payment provider refused the request; nothing was charged"
-        }
+        GatewayError::Refused(_) => "the payment provider refused the request; nothing was charged",
         GatewayError::Unavailable(_) => {
             "the payment provider did not answer; nothing was charged, try again"
         }
     };
-    ApiError::new(StatusCode::BAD_GATEWAY, ErrorCode::PaymentGatewayError, detail)
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        ErrorCode::PaymentGatewayError,
+        detail,
+    )
 }
 
 /// Moves a booking from one of `from` to `to`; true when this call did it
@@ -239,7 +244,10 @@ pub async fn end_hold(
 }
 
 /// The license and the confirmation mail, in the confirming transaction.
-pub(super) async fn confirmed(txn: &DatabaseTransaction, booking: &bookings::Model) -> ApiResult<()> {
+pub(super) async fn confirmed(
+    txn: &DatabaseTransaction,
+    booking: &bookings::Model,
+) -> ApiResult<()> {
     users::Entity::update_many()
         .col_expr(
             users::Column::License,

@@ -55,25 +55,30 @@ fn retry_after(attempts: i32) -> Duration {
     Duration::minutes(1_i64 << attempts.clamp(0, 6))
 }
 
-async fn insert(
-    db: &impl ConnectionTrait,
-    kind: &str,
-    reason: &str,
+/// A call to owe.
+struct NewCall<'a> {
+    kind: &'static str,
+    reason: &'static str,
     booking_id: Option<Uuid>,
-    target: &str,
+    target: &'a str,
     amount_cents: Option<i64>,
     idempotency_key: String,
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    call: NewCall<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, DbErr> {
     let id = Uuid::new_v4();
     let inserted = owed::Entity::insert(owed::ActiveModel {
         id: Set(id),
-        kind: Set(kind.to_owned()),
-        reason: Set(reason.to_owned()),
-        booking_id: Set(booking_id),
-        target: Set(target.to_owned()),
-        amount_cents: Set(amount_cents),
-        idempotency_key: Set(idempotency_key),
+        kind: Set(call.kind.to_owned()),
+        reason: Set(call.reason.to_owned()),
+        booking_id: Set(call.booking_id),
+        target: Set(call.target.to_owned()),
+        amount_cents: Set(call.amount_cents),
+        idempotency_key: Set(call.idempotency_key),
         status: Set(OWED.to_owned()),
         result_id: Set(None),
         attempts: Set(0),
@@ -104,18 +109,15 @@ pub async fn owe_refund(
     reason: RefundReason,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, DbErr> {
-    let key = format!("refund-{}-{payment_intent}", reason.as_str());
-    insert(
-        db,
-        REFUND,
-        reason.as_str(),
+    let call = NewCall {
+        kind: REFUND,
+        reason: reason.as_str(),
         booking_id,
-        payment_intent,
-        Some(amount_cents),
-        key,
-        now,
-    )
-    .await
+        target: payment_intent,
+        amount_cents: Some(amount_cents),
+        idempotency_key: format!("refund-{}-{payment_intent}", reason.as_str()),
+    };
+    insert(db, call, now).await
 }
 
 /// Owes the expiry of a Checkout Session whose booking no longer waits
@@ -129,8 +131,15 @@ pub async fn owe_expiry(
     let Some(cs) = checkout_session_id else {
         return Ok(None);
     };
-    let key = format!("expire-{cs}");
-    insert(db, EXPIRE, "hold_ended", Some(booking_id), cs, None, key, now).await
+    let call = NewCall {
+        kind: EXPIRE,
+        reason: "hold_ended",
+        booking_id: Some(booking_id),
+        target: cs,
+        amount_cents: None,
+        idempotency_key: format!("expire-{cs}"),
+    };
+    insert(db, call, now).await
 }
 
 /// What one settling pass did.
@@ -142,7 +151,11 @@ pub struct Settled {
 
 /// Takes the call for this instance: a conditional update, so two
 /// instances never both hold the same claim.
-async fn claim(db: &impl ConnectionTrait, call: &owed::Model, now: DateTime<Utc>) -> Result<bool, DbErr> {
+async fn claim(
+    db: &impl ConnectionTrait,
+    call: &owed::Model,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let res = owed::Entity::update_many()
         .col_expr(Column::NextAttemptAt, Expr::value(now + CLAIM))
         .col_expr(Column::Attempts, Expr::value(call.attempts + 1))

@@ -116,8 +116,12 @@ async fn dispatch(
 ) -> ApiResult<Applied> {
     match &event.payment {
         Payment::SeatPaid(seat) => seat_payments::apply_payment(txn, &event.id, seat, now).await,
-        Payment::SeatCheckoutClosed(seat) => seat_payments::apply_checkout_closed(txn, seat, now).await,
-        Payment::ChargeRefunded(charge) => seat_payments::apply_charge_refunded(txn, charge, now).await,
+        Payment::SeatCheckoutClosed(seat) => {
+            seat_payments::apply_checkout_closed(txn, seat, now).await
+        }
+        Payment::ChargeRefunded(charge) => {
+            seat_payments::apply_charge_refunded(txn, charge, now).await
+        }
         Payment::SubscriptionCheckout(link) => subscriptions::link_checkout(txn, link, now).await,
         Payment::SubscriptionChanged(change) => {
             subscriptions::apply_change(txn, policy, event, change, now).await

@@ -79,8 +79,15 @@ async fn decline(
 ) -> ApiResult<Applied> {
     let refund = match (&seat.payment_intent, seat.amount_total) {
         (Some(pi), Some(amount)) if amount > 0 && seat.payment_status == PaymentStatus::Paid => {
-            owed::owe_refund(txn, booking.map(|b| b.id), pi, amount, RefundReason::Anomaly, now)
-                .await?
+            owed::owe_refund(
+                txn,
+                booking.map(|b| b.id),
+                pi,
+                amount,
+                RefundReason::Anomaly,
+                now,
+            )
+            .await?
         }
         _ => None,
     };
@@ -121,15 +128,37 @@ pub async fn apply_payment(
         // An async payment method: the outcome comes in a later event.
         PaymentStatus::Unpaid => return Ok(Applied::outcome("awaiting_payment")),
         other => {
-            let booking = bookings::Entity::find_by_id(seat.booking_id).one(txn).await?;
+            let booking = bookings::Entity::find_by_id(seat.booking_id)
+                .one(txn)
+                .await?;
             let detail = format!("completed with payment_status {other:?}, not paid");
-            return decline(txn, event_id, seat, booking.as_ref(), AnomalyKind::NotPaid, detail, now)
-                .await;
+            return decline(
+                txn,
+                event_id,
+                seat,
+                booking.as_ref(),
+                AnomalyKind::NotPaid,
+                detail,
+                now,
+            )
+            .await;
         }
     }
-    let Some(booking) = bookings::Entity::find_by_id(seat.booking_id).one(txn).await? else {
+    let Some(booking) = bookings::Entity::find_by_id(seat.booking_id)
+        .one(txn)
+        .await?
+    else {
         let detail = format!("booking {} does not exist", seat.booking_id);
-        return decline(txn, event_id, seat, None, AnomalyKind::UnknownBooking, detail, now).await;
+        return decline(
+            txn,
+            event_id,
+            seat,
+            None,
+            AnomalyKind::UnknownBooking,
+            detail,
+            now,
+        )
+        .await;
     };
     if let Some((kind, detail)) = mismatch(seat, &booking) {
         return decline(txn, event_id, seat, Some(&booking), kind, detail, now).await;
@@ -142,18 +171,42 @@ pub async fn apply_payment(
             return Ok(Applied::outcome("already_applied"));
         }
         let detail = format!("booking {} is already paid", booking.id);
-        return decline(txn, event_id, seat, Some(&booking), AnomalyKind::SecondPayment, detail, now)
-            .await;
+        return decline(
+            txn,
+            event_id,
+            seat,
+            Some(&booking),
+            AnomalyKind::SecondPayment,
+            detail,
+            now,
+        )
+        .await;
     }
     let paid = vec![
-        (Column::StripePaymentIntentId, Expr::value(seat.payment_intent.clone())),
-        (Column::StripeCheckoutSessionId, Expr::value(seat.checkout_session_id.clone())),
+        (
+            Column::StripePaymentIntentId,
+            Expr::value(seat.payment_intent.clone()),
+        ),
+        (
+            Column::StripeCheckoutSessionId,
+            Expr::value(seat.checkout_session_id.clone()),
+        ),
         (Column::ConfirmedAt, Expr::value(now)),
     ];
     match status {
-        BookingStatus::Confirmed | BookingStatus::Refunded => Ok(Applied::outcome("already_applied")),
+        BookingStatus::Confirmed | BookingStatus::Refunded => {
+            Ok(Applied::outcome("already_applied"))
+        }
         BookingStatus::Held => {
-            if !transition(txn, booking.id, &[BookingStatus::Held], BookingStatus::Confirmed, paid).await? {
+            if !transition(
+                txn,
+                booking.id,
+                &[BookingStatus::Held],
+                BookingStatus::Confirmed,
+                paid,
+            )
+            .await?
+            {
                 return Ok(Applied::outcome("already_applied"));
             }
             confirmed(txn, &booking).await?;
@@ -185,11 +238,19 @@ pub async fn apply_payment(
                 (Column::CancelledAt, Expr::value(now)),
             ]);
             if !transition(txn, booking.id, &lapsed, BookingStatus::Refunded, fields).await? {
-                return Err(ApiError::internal("booking changed while refunding a late payment"));
+                return Err(ApiError::internal(
+                    "booking changed while refunding a late payment",
+                ));
             }
-            let owed =
-                owed::owe_refund(txn, Some(booking.id), pi, booking.amount_cents, RefundReason::Late, now)
-                    .await?;
+            let owed = owed::owe_refund(
+                txn,
+                Some(booking.id),
+                pi,
+                booking.amount_cents,
+                RefundReason::Late,
+                now,
+            )
+            .await?;
             Ok(Applied {
                 outcome: "refunded_late".into(),
                 owed: owed.into_iter().collect(),
@@ -205,7 +266,10 @@ pub async fn apply_checkout_closed(
     seat: &SeatCheckout,
     now: DateTime<Utc>,
 ) -> ApiResult<Applied> {
-    let Some(booking) = bookings::Entity::find_by_id(seat.booking_id).one(txn).await? else {
+    let Some(booking) = bookings::Entity::find_by_id(seat.booking_id)
+        .one(txn)
+        .await?
+    else {
         return Ok(Applied::outcome("unknown_booking"));
     };
     if booking
@@ -253,8 +317,14 @@ pub async fn apply_charge_refunded(
         (Column::RefundedCents, Expr::value(charge.amount_refunded)),
         (Column::CancelledAt, Expr::value(now)),
     ];
-    if transition(txn, booking.id, &[BookingStatus::Confirmed], BookingStatus::Refunded, fields)
-        .await?
+    if transition(
+        txn,
+        booking.id,
+        &[BookingStatus::Confirmed],
+        BookingStatus::Refunded,
+        fields,
+    )
+    .await?
     {
         seats::release(txn, booking.session_id, today_at_venue(now)).await?;
         Ok(Applied::outcome("refunded"))

@@ -234,7 +234,11 @@ pub async fn delete(db: &DatabaseConnection, id: Uuid) -> ApiResult<()> {
     match res {
         Ok(r) if r.rows_affected == 1 => return Ok(()),
         Ok(_) => {}
-        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))) => {}
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+            ) => {}
         Err(e) => return Err(e.into()),
     }
     match sessions::Entity::find_by_id(id).one(db).await? {

@@ -14,8 +14,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use crate::error::{ApiError, ApiResult};
 use crate::payments::local::subscriptions::{self as local_subs, Action, LocalSubscription};
 use crate::payments::local::{LocalGateway, PAY_PATH, PORTAL_PATH, PendingSubscription};
-use crate::state::AppState;
 use crate::payments::stripe::signature;
+use crate::state::AppState;
 use entity::{immersion_bookings as bookings, immersion_sessions as sessions};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

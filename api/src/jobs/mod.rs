@@ -70,7 +70,11 @@ pub fn spawn(state: web::Data<AppState>) -> Vec<JoinHandle<()>> {
             .await
             {
                 Ok(s) if s.done + s.failed > 0 => {
-                    tracing::info!(done = s.done, failed = s.failed, "owed payment calls settled")
+                    tracing::info!(
+                        done = s.done,
+                        failed = s.failed,
+                        "owed payment calls settled"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "owed payment calls failed"),

@@ -36,8 +36,13 @@ pub async fn sweep_once(
             expired += 1;
             // Close the Checkout page too, after the commit.
             calls.extend(
-                owed::owe_expiry(&txn, booking.id, booking.stripe_checkout_session_id.as_deref(), now)
-                    .await?,
+                owed::owe_expiry(
+                    &txn,
+                    booking.id,
+                    booking.stripe_checkout_session_id.as_deref(),
+                    now,
+                )
+                .await?,
             );
         }
         txn.commit().await?;

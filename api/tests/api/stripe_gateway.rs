@@ -81,7 +81,12 @@ fn stripe_rules(path: &str, form: &[(String, String)]) -> Option<String> {
     if path != "/v1/checkout/sessions" {
         return None;
     }
-    let expires_at: i64 = form.iter().find(|(k, _)| k == "expires_at")?.1.parse().ok()?;
+    let expires_at: i64 = form
+        .iter()
+        .find(|(k, _)| k == "expires_at")?
+        .1
+        .parse()
+        .ok()?;
     let after = expires_at - Utc::now().timestamp();
     (!(30 * 60..=24 * 3600).contains(&after)).then(|| {
         format!("The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout Session creation ({after} s).")
@@ -239,7 +244,11 @@ async fn a_refused_checkout_says_so_and_gives_the_seat_back() {
     let sid = s["id"].as_str().unwrap();
     let (_, token) = app.quick_user("marie@example.com").await;
     let a = app
-        .post(&format!("/api/sessions/{sid}/checkout"), Some(&token), json!({}))
+        .post(
+            &format!("/api/sessions/{sid}/checkout"),
+            Some(&token),
+            json!({}),
+        )
         .await;
     a.assert_problem(502, "payment_gateway_error");
     let detail = a.body["detail"].as_str().unwrap();
@@ -271,9 +280,10 @@ async fn checkout_sessions_expire_inside_stripes_window_and_holds_outlive_them()
         let held = app.hold(s["id"].as_str().unwrap(), &token).await;
         let sent = rec.requests.lock().unwrap().last().unwrap().clone();
         let expires_at: i64 = sent.form["expires_at"].parse().unwrap();
-        let hold_end = chrono::DateTime::parse_from_rfc3339(held["hold_expires_at"].as_str().unwrap())
-            .unwrap()
-            .timestamp();
+        let hold_end =
+            chrono::DateTime::parse_from_rfc3339(held["hold_expires_at"].as_str().unwrap())
+                .unwrap()
+                .timestamp();
         assert!(
             hold_end >= expires_at,
             "HOLD_MINUTES={hold_minutes}: the hold ends before its Checkout Session"

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use actix_web::web;
 use api::config::Settings;
-use api::payments::local::LocalGateway;
 use api::payments::events::{Payment, PaymentEvent, SubscriptionChange};
+use api::payments::local::LocalGateway;
 use api::payments::{
     CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, Refund, RefundRequest,
     SubscriptionCheckoutRequest,
@@ -343,8 +343,11 @@ impl TestApp {
     /// Posts `event` to the webhook, signed with the test secret now.
     pub async fn deliver(&self, event: &Value) -> Answer {
         let body = serde_json::to_vec(event).expect("json");
-        let header =
-            api::payments::stripe::signature::sign(&body, WEBHOOK_SECRET, chrono::Utc::now().timestamp());
+        let header = api::payments::stripe::signature::sign(
+            &body,
+            WEBHOOK_SECRET,
+            chrono::Utc::now().timestamp(),
+        );
         self.deliver_raw(body, Some(&header)).await
     }
 
@@ -452,6 +455,8 @@ pub struct CountingGateway {
     pub refund_failures: AtomicUsize,
     /// Refund calls that are made, but whose answer is lost on the way back.
     pub lost_refund_answers: AtomicUsize,
+    /// Told when a refund call begins.
+    pub refund_started: tokio::sync::Notify,
 }
 
 fn take_one(n: &AtomicUsize) -> bool {
@@ -470,6 +475,7 @@ impl CountingGateway {
             refund_delay_ms: AtomicU64::new(0),
             refund_failures: AtomicUsize::new(0),
             lost_refund_answers: AtomicUsize::new(0),
+            refund_started: tokio::sync::Notify::new(),
         })
     }
 
@@ -496,6 +502,7 @@ impl PaymentGateway for CountingGateway {
     }
     async fn refund(&self, req: &RefundRequest) -> Result<Refund, GatewayError> {
         self.refunds.fetch_add(1, Ordering::SeqCst);
+        self.refund_started.notify_one();
         let delay = self.refund_delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
             tokio::time::sleep(std::time::Duration::from_millis(delay)).await;

@@ -213,7 +213,11 @@ async fn twenty_concurrent_deliveries_apply_once() {
             serde_json::to_vec(&e).unwrap(),
         );
         set.spawn(async move {
-            let h = api::payments::stripe::signature::sign(&body, WEBHOOK_SECRET, Utc::now().timestamp());
+            let h = api::payments::stripe::signature::sign(
+                &body,
+                WEBHOOK_SECRET,
+                Utc::now().timestamp(),
+            );
             let res = client
                 .post(format!("{base}/api/webhooks/stripe"))
                 .header("Stripe-Signature", h)

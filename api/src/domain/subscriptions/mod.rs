@@ -44,7 +44,6 @@ struct Hints {
     email: Option<String>,
 }
 
-
 /// DESIGN §5: `metadata.user_id`, else the stored subscription or
 /// customer, else the customer's e-mail.
 async fn find_user(db: &impl ConnectionTrait, h: &Hints) -> Result<Option<Uuid>, DbErr> {

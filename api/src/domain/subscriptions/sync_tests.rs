@@ -179,7 +179,11 @@ fn a_late_update_never_revives_a_deleted_subscription() {
     let late = (
         "sub_1".to_owned(),
         SubEvent::Subscription {
-            key: EventKey::new(1_900_000_100, rank("customer.subscription.updated"), "evt_late"),
+            key: EventKey::new(
+                1_900_000_100,
+                rank("customer.subscription.updated"),
+                "evt_late",
+            ),
             customer_id: None,
             status: "active".into(),
             plan: None,

@@ -123,7 +123,12 @@ impl LocalGateway {
     /// The buyer pays (or abandons) a seat's Checkout Session: its object
     /// is closed as Stripe would close it, and the event to send is
     /// returned. None when the session is unknown, expired or closed.
-    pub fn close_seat(&self, checkout_session_id: &str, paid: bool, now: DateTime<Utc>) -> Option<serde_json::Value> {
+    pub fn close_seat(
+        &self,
+        checkout_session_id: &str,
+        paid: bool,
+        now: DateTime<Utc>,
+    ) -> Option<serde_json::Value> {
         if self.is_expired(checkout_session_id) {
             return None;
         }
@@ -166,19 +171,21 @@ impl PaymentGateway for LocalGateway {
             .entry(req.idempotency_key())
             .or_insert_with(|| format!("cs_local_{}", Uuid::new_v4().simple()))
             .clone();
-        lock(&self.seats).entry(id.clone()).or_insert_with(|| LocalSeat {
-            checkout: events::SeatCheckout {
-                checkout_session_id: id.clone(),
-                booking_id: req.booking_id,
-                session_id: req.session_id,
-                user_id: req.user_id,
-                customer_email: req.customer_email.clone(),
-                amount_cents: req.amount_cents,
-                currency: req.currency.clone(),
-                expires_at: req.expires_at,
-            },
-            closed: None,
-        });
+        lock(&self.seats)
+            .entry(id.clone())
+            .or_insert_with(|| LocalSeat {
+                checkout: events::SeatCheckout {
+                    checkout_session_id: id.clone(),
+                    booking_id: req.booking_id,
+                    session_id: req.session_id,
+                    user_id: req.user_id,
+                    customer_email: req.customer_email.clone(),
+                    amount_cents: req.amount_cents,
+                    currency: req.currency.clone(),
+                    expires_at: req.expires_at,
+                },
+                closed: None,
+            });
         let url = format!("{}{PAY_PATH}/{id}", self.public_url);
         Ok(CheckoutSession { id, url })
     }
@@ -272,8 +279,8 @@ impl PaymentGateway for LocalGateway {
             (None, true) => events::checkout_session(&seat.checkout, false, Utc::now()),
             (None, false) => return Ok(None),
         };
-        let cs: CheckoutSessionObject = serde_json::from_value(object)
-            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        let cs: CheckoutSessionObject =
+            serde_json::from_value(object).map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         let closed = cs.status.as_deref() == Some("expired");
         Ok(Some(parse::checkout_payment(&cs, closed)))
     }

@@ -24,12 +24,12 @@ use stripe_client_core::{RequestBuilder, StripeMethod};
 
 use super::objects::{CheckoutSessionObject, Event, List, SubscriptionObject};
 use super::parse;
+use crate::config::Secret;
 use crate::payments::events::{Payment, PaymentEvent, SubscriptionChange, SubscriptionChangeKind};
 use crate::payments::{
     CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, Refund, RefundRequest,
     SubscriptionCheckoutRequest,
 };
-use crate::config::Secret;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -173,7 +173,8 @@ impl PaymentGateway for StripeGateway {
         &self,
         req: &CheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
-        self.open(checkout_params(req), &req.idempotency_key()).await
+        self.open(checkout_params(req), &req.idempotency_key())
+            .await
     }
 
     async fn expire_checkout(
@@ -251,7 +252,10 @@ impl PaymentGateway for StripeGateway {
         checkout_session_id: &str,
     ) -> Result<Option<Payment>, GatewayError> {
         let raw = self
-            .get(&format!("/checkout/sessions/{checkout_session_id}"), &serde_json::json!({}))
+            .get(
+                &format!("/checkout/sessions/{checkout_session_id}"),
+                &serde_json::json!({}),
+            )
             .await?;
         let cs: CheckoutSessionObject = from_json(&raw)?;
         Ok(match cs.status.as_deref() {
@@ -278,7 +282,9 @@ impl PaymentGateway for StripeGateway {
             for event in &page.data {
                 match parse::parse_event(event) {
                     Ok(e) => out.push(e),
-                    Err(e) => tracing::warn!(event = %event.id, error = %e, "undelivered event not readable"),
+                    Err(e) => {
+                        tracing::warn!(event = %event.id, error = %e, "undelivered event not readable")
+                    }
                 }
             }
             match (more, last) {

@@ -127,7 +127,10 @@ pub fn checkout_payment(cs: &CheckoutSessionObject, closed: bool) -> Payment {
     }
 }
 
-pub fn subscription_change(s: &SubscriptionObject, kind: SubscriptionChangeKind) -> SubscriptionChange {
+pub fn subscription_change(
+    s: &SubscriptionObject,
+    kind: SubscriptionChangeKind,
+) -> SubscriptionChange {
     SubscriptionChange {
         kind,
         subscription_id: s.id.clone(),
@@ -209,7 +212,11 @@ mod tests {
     #[test]
     fn invoice_paid_ranks_with_the_other_invoice_events() {
         let invoice = json!({"id": "in_1", "subscription": "sub_1"});
-        for kind in ["invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed"] {
+        for kind in [
+            "invoice.paid",
+            "invoice.payment_succeeded",
+            "invoice.payment_failed",
+        ] {
             let e = parse_event(&event(kind, invoice.clone())).unwrap();
             assert_eq!(e.rank(), 2, "{kind}");
         }

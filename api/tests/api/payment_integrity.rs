@@ -1,0 +1,453 @@
+//! Money integrity (DESIGN invariants 9–11): a payment confirms only what
+//! was sold; what claims to be ours and does not match is refunded and
+//! recorded; refunds are owed before the provider is called, so a slow or
+//! failing provider neither blocks others nor refunds twice; sessions with
+//! bookings keep their payment records.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{Duration, Utc};
+use reqwest::StatusCode;
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+
+use crate::support::{
+    CountingGateway, TestApp, event, seat_checkout, spawn_app, spawn_with_gateway,
+};
+
+struct Seat {
+    sid: String,
+    user: uuid::Uuid,
+    token: String,
+    held: Value,
+}
+
+impl Seat {
+    fn booking(&self) -> &str {
+        self.held["booking_id"].as_str().unwrap()
+    }
+    fn paid(&self) -> Value {
+        seat_checkout(&self.held, &self.sid, &self.user, true)
+    }
+}
+
+async fn held_seat(app: &TestApp, email: &str) -> Seat {
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let sid = s["id"].as_str().unwrap().to_owned();
+    seat_in(app, &sid, email).await
+}
+
+async fn seat_in(app: &TestApp, sid: &str, email: &str) -> Seat {
+    let (user, token) = app.quick_user(email).await;
+    let held = app.hold(sid, &token).await;
+    Seat {
+        sid: sid.to_owned(),
+        user,
+        token,
+        held,
+    }
+}
+
+async fn anomalies(app: &TestApp) -> Vec<Value> {
+    let admin = app.admin_token().await;
+    let a = app.get("/api/admin/payment-anomalies", Some(&admin)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    a.body.as_array().unwrap().clone()
+}
+
+/// Delivers a paid session changed by `tamper`; returns the outcome.
+async fn pay_with(app: &TestApp, seat: &Seat, tamper: impl FnOnce(&mut Value)) -> (String, Value) {
+    let mut cs = seat.paid();
+    tamper(&mut cs);
+    let a = app
+        .deliver(&event("checkout.session.completed", cs.clone()))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    (a.body["outcome"].as_str().unwrap().to_owned(), cs)
+}
+
+#[actix_web::test]
+async fn a_payment_that_does_not_match_what_was_sold_confirms_nothing_and_is_refunded() {
+    type Tamper = fn(&mut Value);
+    let cases: [(&str, Tamper); 3] = [
+        ("amount_mismatch", |cs| cs["amount_total"] = json!(100)),
+        ("currency_mismatch", |cs| cs["currency"] = json!("usd")),
+        ("foreign_checkout_session", |cs| {
+            cs["id"] = json!("cs_test_a_payment_link_session")
+        }),
+    ];
+    let app = spawn_app().await;
+    for (i, (kind, tamper)) in cases.into_iter().enumerate() {
+        let seat = held_seat(&app, &format!("buyer{i}@example.com")).await;
+        let (outcome, cs) = pay_with(&app, &seat, tamper).await;
+        assert_eq!(outcome, format!("anomaly_{kind}"));
+        let b = app.booking_row(seat.booking()).await;
+        assert_eq!(b.status, "held", "{kind}: the seat was not sold");
+        assert_eq!(b.stripe_payment_intent_id, None);
+        // The money went back, once, in full.
+        let pi = cs["payment_intent"].as_str().unwrap();
+        let refunds: Vec<_> = app
+            .local_gateway()
+            .refunds()
+            .into_iter()
+            .filter(|r| r.payment_intent_id == pi)
+            .collect();
+        assert_eq!(refunds.len(), 1, "{kind}");
+        assert_eq!(
+            refunds[0].amount_cents,
+            cs["amount_total"].as_i64().unwrap()
+        );
+        let listed = anomalies(&app).await;
+        let found = listed
+            .iter()
+            .find(|a| a["payment_intent_id"] == pi)
+            .unwrap_or_else(|| panic!("{kind} not listed: {listed:?}"));
+        assert_eq!(found["kind"], kind);
+        assert_eq!(found["refund"], "refunded");
+        assert_eq!(found["booking_id"], seat.booking());
+    }
+    let audit = app.audit().await;
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|l| l.starts_with("payment anomaly"))
+            .count(),
+        3,
+        "{audit:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_payment_link_naming_the_booking_only_in_client_reference_id_is_not_ours() {
+    let app = spawn_app().await;
+    let seat = held_seat(&app, "marie@example.com").await;
+    // What a cheap Payment Link on the same account produces.
+    let (outcome, _) = pay_with(&app, &seat, |cs| {
+        cs["metadata"] = json!({});
+        cs["amount_total"] = json!(100);
+        cs["currency"] = json!("usd");
+        cs["id"] = json!("cs_test_payment_link");
+    })
+    .await;
+    assert_eq!(outcome, "ignored_not_a_seat");
+    assert_eq!(app.booking_row(seat.booking()).await.status, "held");
+    assert!(app.local_gateway().refunds().is_empty());
+    assert!(anomalies(&app).await.is_empty());
+}
+
+#[actix_web::test]
+async fn no_payment_required_is_not_a_payment() {
+    let app = spawn_app().await;
+    let seat = held_seat(&app, "marie@example.com").await;
+    let (outcome, _) = pay_with(&app, &seat, |cs| {
+        cs["payment_status"] = json!("no_payment_required");
+        cs["amount_total"] = json!(0);
+        cs["payment_intent"] = Value::Null;
+    })
+    .await;
+    assert_eq!(outcome, "anomaly_not_paid");
+    assert_eq!(app.booking_row(seat.booking()).await.status, "held");
+    let listed = anomalies(&app).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0]["kind"].as_str(), listed[0]["refund"].as_str()),
+        (Some("not_paid"), Some("none"))
+    );
+}
+
+#[actix_web::test]
+async fn a_second_paid_session_for_a_confirmed_booking_is_refunded() {
+    let app = spawn_app().await;
+    let seat = held_seat(&app, "marie@example.com").await;
+    let (first, _) = pay_with(&app, &seat, |_| {}).await;
+    assert_eq!(first, "confirmed");
+    // The same booking paid again through another session.
+    let (second, cs) = pay_with(&app, &seat, |cs| cs["id"] = json!("cs_test_second")).await;
+    assert_eq!(second, "anomaly_second_payment");
+    let b = app.booking_row(seat.booking()).await;
+    assert_eq!(b.status, "confirmed");
+    assert_ne!(
+        b.stripe_payment_intent_id.as_deref(),
+        cs["payment_intent"].as_str()
+    );
+    let refunds = app.local_gateway().refunds();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(
+        Some(refunds[0].payment_intent_id.as_str()),
+        cs["payment_intent"].as_str()
+    );
+    assert_eq!(app.session_row(&seat.sid).await.reserved_places, 1);
+}
+
+#[actix_web::test]
+async fn without_a_recorded_session_id_the_metadata_must_name_the_bookings_user() {
+    let app = spawn_app().await;
+    let seat = held_seat(&app, "marie@example.com").await;
+    let other = held_seat(&app, "paul@example.com").await;
+    // The crash window: the hold committed, its Checkout Session id did not.
+    for id in [seat.booking(), other.booking()] {
+        use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+        let id: uuid::Uuid = id.parse().unwrap();
+        let res = entity::immersion_bookings::Entity::update_many()
+            .col_expr(
+                entity::immersion_bookings::Column::StripeCheckoutSessionId,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(entity::immersion_bookings::Column::Id.eq(id))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(res.rows_affected, 1);
+    }
+    let (outcome, _) = pay_with(&app, &seat, |_| {}).await;
+    assert_eq!(outcome, "confirmed");
+    assert_eq!(
+        app.booking_row(seat.booking())
+            .await
+            .stripe_checkout_session_id
+            .as_deref(),
+        seat.held["checkout_session_id"].as_str()
+    );
+    // Metadata naming Paul's booking with Marie as its user.
+    let (outcome, _) = pay_with(&app, &other, |cs| {
+        cs["metadata"]["user_id"] = json!(seat.user.to_string());
+    })
+    .await;
+    assert_eq!(outcome, "anomaly_foreign_checkout_session");
+    assert_eq!(app.booking_row(other.booking()).await.status, "held");
+}
+
+#[actix_web::test]
+async fn a_subscription_on_a_price_we_do_not_sell_gives_no_access() {
+    let app = spawn_app().await;
+    let (marie, token) = app.quick_user("marie@example.com").await;
+    let mut sub = crate::support::fixture("subscription");
+    sub["id"] = json!("sub_cheap");
+    sub["customer"] = json!("cus_cheap");
+    sub["status"] = json!("active");
+    sub["metadata"] = json!({"user_id": marie.to_string()});
+    let mut item = crate::support::fixture("subscription_item");
+    item["current_period_end"] = json!((Utc::now() + Duration::days(30)).timestamp());
+    item["price"]["id"] = json!("price_unrelated");
+    item["price"]["recurring"] = json!({"interval": "month", "interval_count": 1});
+    sub["items"] = json!({"object": "list", "data": [item]});
+    let a = app
+        .deliver(&event("customer.subscription.created", sub))
+        .await;
+    assert_eq!(a.body["outcome"], "anomaly_unknown_price", "{}", a.body);
+    let access = app.get("/api/me/access", Some(&token)).await;
+    assert_eq!(access.body["active"], false, "{}", access.body);
+    app.get("/api/app/resources", Some(&token))
+        .await
+        .assert_problem(403, "subscription_inactive");
+    let listed = anomalies(&app).await;
+    assert_eq!(listed[0]["kind"], "unknown_price");
+    assert_eq!(listed[0]["subscription_id"], "sub_cheap");
+}
+
+/// A confirmed, paid booking of a session starting in 30 days (refundable).
+async fn paid_seat(app: &TestApp, sid: &str, email: &str) -> Seat {
+    let seat = seat_in(app, sid, email).await;
+    let (outcome, _) = pay_with(app, &seat, |_| {}).await;
+    assert_eq!(outcome, "confirmed");
+    seat
+}
+
+#[actix_web::test]
+async fn a_slow_refund_does_not_hold_up_other_checkouts_on_the_session() {
+    let gateway = CountingGateway::new();
+    let app = spawn_with_gateway(gateway.clone()).await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let sid = s["id"].as_str().unwrap().to_owned();
+    let seat = paid_seat(&app, &sid, "marie@example.com").await;
+    gateway.refund_delay_ms.store(10_000, Ordering::SeqCst);
+
+    let cancel = {
+        let (client, url, token) = (
+            app.client.clone(),
+            format!("{}/api/bookings/{}/cancel", app.base, seat.booking()),
+            seat.token.clone(),
+        );
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({}))
+                .send()
+                .await
+        })
+    };
+    // The cancel is now inside the provider's 10 s refund call.
+    gateway.refund_started.notified().await;
+    let mut others = tokio::task::JoinSet::new();
+    for i in 0..3 {
+        let (_, token) = app.quick_user(&format!("other{i}@example.com")).await;
+        let (client, url) = (
+            app.client.clone(),
+            format!("{}/api/sessions/{sid}/checkout", app.base),
+        );
+        others.spawn(async move {
+            let started = Instant::now();
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({}))
+                .send()
+                .await;
+            (res.map(|r| r.status()), started.elapsed())
+        });
+    }
+    for (status, took) in others.join_all().await {
+        assert_eq!(status.unwrap(), StatusCode::CREATED);
+        assert!(
+            took < StdDuration::from_secs(3),
+            "a checkout waited {took:?} for a refund"
+        );
+    }
+    let res = cancel.await.unwrap().unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let b = app.booking_row(seat.booking()).await;
+    assert_eq!(b.status, "refunded");
+    assert!(b.refund_id.is_some());
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+}
+
+async fn settle(
+    app: &TestApp,
+    gateway: &CountingGateway,
+    at: chrono::DateTime<Utc>,
+) -> api::domain::owed::Settled {
+    api::domain::owed::settle_due(&app.state.db, gateway, at)
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_refund_that_fails_twice_is_made_once_by_the_retries() {
+    let gateway = CountingGateway::new();
+    let app = spawn_with_gateway(gateway.clone()).await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
+    gateway.refund_failures.store(2, Ordering::SeqCst);
+
+    let c = app
+        .post(
+            &format!("/api/bookings/{}/cancel", seat.booking()),
+            Some(&seat.token),
+            json!({}),
+        )
+        .await;
+    // The cancel is done; its refund is owed, and the provider said no.
+    assert_eq!(c.body["status"], "refunded", "{}", c.body);
+    assert!(gateway.inner.refunds().is_empty());
+    assert!(
+        app.audit()
+            .await
+            .iter()
+            .any(|l| l.starts_with("owed cancel refund"))
+    );
+    // Not yet due: nothing is tried.
+    assert_eq!(settle(&app, &gateway, Utc::now()).await, Default::default());
+    let second = settle(&app, &gateway, Utc::now() + Duration::minutes(2)).await;
+    assert_eq!((second.done, second.failed), (0, 1));
+    let third = settle(&app, &gateway, Utc::now() + Duration::minutes(10)).await;
+    assert_eq!((third.done, third.failed), (1, 0));
+    assert_eq!(gateway.refund_calls(), 3);
+    let refunds = gateway.inner.refunds();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].amount_cents, 199_700);
+    let b = app.booking_row(seat.booking()).await;
+    assert_eq!(
+        (b.status.as_str(), b.refund_id.as_deref()),
+        ("refunded", Some(refunds[0].id.as_str()))
+    );
+    // Nothing is left owed.
+    assert_eq!(
+        settle(&app, &gateway, Utc::now() + Duration::hours(2)).await,
+        Default::default()
+    );
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+}
+
+#[actix_web::test]
+async fn a_refund_whose_answer_was_lost_is_not_made_twice() {
+    let gateway = CountingGateway::new();
+    let app = spawn_with_gateway(gateway.clone()).await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
+    gateway.lost_refund_answers.store(1, Ordering::SeqCst);
+    app.post(
+        &format!("/api/bookings/{}/cancel", seat.booking()),
+        Some(&seat.token),
+        json!({}),
+    )
+    .await;
+    // Made at the provider, but we never heard: still owed here.
+    assert_eq!(gateway.inner.refunds().len(), 1);
+    assert_eq!(app.booking_row(seat.booking()).await.refund_id, None);
+    let retried = settle(&app, &gateway, Utc::now() + Duration::minutes(2)).await;
+    assert_eq!(retried.done, 1);
+    assert_eq!(gateway.refund_calls(), 2);
+    // The same idempotency key: the provider answered the first refund.
+    let refunds = gateway.inner.refunds();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(
+        app.booking_row(seat.booking()).await.refund_id.as_deref(),
+        Some(refunds[0].id.as_str())
+    );
+}
+
+#[actix_web::test]
+async fn a_session_with_refunded_or_cancelled_bookings_cannot_be_deleted() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let sid = s["id"].as_str().unwrap().to_owned();
+    let refunded = paid_seat(&app, &sid, "marie@example.com").await;
+    let cancelled = seat_in(&app, &sid, "paul@example.com").await;
+    for seat in [&refunded, &cancelled] {
+        let c = app
+            .post(
+                &format!("/api/bookings/{}/cancel", seat.booking()),
+                Some(&seat.token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+    }
+    assert_eq!(app.booking_row(refunded.booking()).await.status, "refunded");
+    assert_eq!(app.session_row(&sid).await.reserved_places, 0);
+
+    app.delete(&format!("/api/admin/sessions/{sid}"), Some(&admin))
+        .await
+        .assert_problem(409, "session_has_bookings");
+    assert_eq!(
+        app.booking_row(refunded.booking()).await.refunded_cents,
+        Some(199_700)
+    );
+    assert_eq!(
+        app.booking_row(cancelled.booking()).await.status,
+        "cancelled"
+    );
+
+    // The database itself refuses (the foreign key is RESTRICT, on SQLite
+    // and PostgreSQL alike, after the migration that changed it).
+    let direct =
+        entity::immersion_sessions::Entity::delete_by_id(sid.parse::<uuid::Uuid>().unwrap())
+            .exec(&app.state.db)
+            .await;
+    assert!(direct.is_err(), "a session with bookings was deleted");
+    assert_eq!(
+        entity::immersion_bookings::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
