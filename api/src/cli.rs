@@ -1,5 +1,6 @@
 //! The command line: `serve` (default), `migrate`, `openapi`,
-//! `promote-admin EMAIL`.
+//! `promote-admin EMAIL`, `healthcheck`, and the jobs run once: `sweep`,
+//! `expire-subscriptions`, `audit`, `reconcile`.
 
 use std::process::ExitCode;
 
@@ -7,7 +8,7 @@ use crate::config::Settings;
 use crate::domain::users;
 use crate::startup::Application;
 
-const USAGE: &str = "usage: immersion [serve [--no-demo] | migrate | openapi [--json] | promote-admin EMAIL | healthcheck]";
+const USAGE: &str = "usage: immersion [serve [--no-demo] | migrate | openapi [--json] | promote-admin EMAIL | healthcheck | sweep | expire-subscriptions | audit | reconcile]";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
@@ -29,6 +30,9 @@ pub enum Command {
     ExpireSubscriptions,
     /// Checks the seat counters and payments; non-zero exit on drift.
     Audit,
+    /// Brings in what Stripe says and webhooks missed; non-zero exit on
+    /// drift it could not repair.
+    Reconcile,
     Help,
 }
 
@@ -46,6 +50,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         ["healthcheck"] => Ok(Command::HealthCheck),
         ["sweep"] => Ok(Command::Sweep),
         ["audit"] => Ok(Command::Audit),
+        ["reconcile"] => Ok(Command::Reconcile),
         ["expire-subscriptions"] => Ok(Command::ExpireSubscriptions),
         ["help" | "--help" | "-h"] => Ok(Command::Help),
         _ => Err(USAGE.to_owned()),
@@ -214,6 +219,42 @@ async fn with_settings(command: Command) -> ExitCode {
                     ExitCode::FAILURE
                 }
                 Err(e) => fail(&e.to_string()),
+            }
+        }
+        Command::Reconcile => {
+            let result = async {
+                let db = crate::db::connect(&settings.database_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let gateways =
+                    crate::startup::payment_gateway(&settings, None).map_err(|e| e.to_string())?;
+                let policy = crate::startup::payment_policy(&settings, gateways.local.is_some());
+                crate::domain::reconcile::run(
+                    &db,
+                    gateways.active.as_ref(),
+                    &policy,
+                    chrono::Utc::now(),
+                )
+                .await
+                .map_err(|e| e.to_string())
+            }
+            .await;
+            match result {
+                Ok(report) => {
+                    for line in &report.changed {
+                        println!("repaired: {line}");
+                    }
+                    for line in &report.unrepaired {
+                        eprintln!("drift: {line}");
+                    }
+                    if report.unrepaired.is_empty() {
+                        println!("reconcile: {} changes", report.changed.len());
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(e) => fail(&e),
             }
         }
         Command::Help | Command::OpenApi { .. } | Command::HealthCheck => ExitCode::SUCCESS,

@@ -207,6 +207,30 @@ fn app(
         .default_service(web::to(http::fallback::fallback))
 }
 
+/// What payment events are applied with: the grace of a past-due
+/// subscription, and the prices that give access (the local gateway's own
+/// when payments are local).
+pub fn payment_policy(settings: &Settings, local: bool) -> crate::domain::payment_events::Policy {
+    use crate::domain::payment_events::{Policy, Prices};
+    use crate::payments::local::subscriptions::price_id;
+    use common::subscriptions::Plan;
+    let prices = if local {
+        Prices {
+            monthly: Some(price_id(Plan::Monthly).to_owned()),
+            yearly: Some(price_id(Plan::Yearly).to_owned()),
+        }
+    } else {
+        Prices {
+            monthly: settings.stripe_price_monthly.clone(),
+            yearly: settings.stripe_price_yearly.clone(),
+        }
+    };
+    Policy {
+        past_due_grace: chrono::Duration::hours(settings.past_due_grace_hours),
+        prices,
+    }
+}
+
 /// The gateway in use, and the local one when that is it (its pay page is served).
 pub struct Gateways {
     pub active: Arc<dyn PaymentGateway>,

@@ -30,28 +30,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// What payment events are applied with: the grace of a past-due
-    /// subscription, and the prices that give access (the local gateway's
-    /// own when payments are local).
+    /// What payment events are applied with (see `startup::payment_policy`).
     pub fn payment_policy(&self) -> crate::domain::payment_events::Policy {
-        use crate::domain::payment_events::{Policy, Prices};
-        use crate::payments::local::subscriptions::price_id;
-        use common::subscriptions::Plan;
-        let prices = if self.local_gateway.is_some() {
-            Prices {
-                monthly: Some(price_id(Plan::Monthly).to_owned()),
-                yearly: Some(price_id(Plan::Yearly).to_owned()),
-            }
-        } else {
-            Prices {
-                monthly: self.settings.stripe_price_monthly.clone(),
-                yearly: self.settings.stripe_price_yearly.clone(),
-            }
-        };
-        Policy {
-            past_due_grace: chrono::Duration::hours(self.settings.past_due_grace_hours),
-            prices,
-        }
+        crate::startup::payment_policy(&self.settings, self.local_gateway.is_some())
     }
 }
 

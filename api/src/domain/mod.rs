@@ -10,6 +10,7 @@ pub mod demo;
 pub mod mail;
 pub mod owed;
 pub mod payment_events;
+pub mod reconcile;
 pub mod resources;
 pub mod seat_payments;
 pub mod seats;

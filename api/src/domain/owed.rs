@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::payments::{PaymentGateway, RefundRequest};
+use crate::payments::{GatewayError, PaymentGateway, RefundRequest};
 use entity::immersion_bookings as bookings;
 use entity::owed_gateway_calls::{self as owed, Column};
 
@@ -188,10 +188,19 @@ async fn settle_one(
             })
             .await
             .map(|r| Some(r.id)),
-        _ => gateway
+        _ => match gateway
             .expire_checkout(&call.target, &call.idempotency_key)
             .await
-            .map(|()| None),
+        {
+            // Refused because it is no longer open (paid or expired): it
+            // can take no payment, which is all the expiry was for. A
+            // payment it took arrives as a late payment.
+            Err(GatewayError::Refused(why)) => match gateway.checkout_session(&call.target).await {
+                Ok(Some(_)) => Ok(None),
+                _ => Err(GatewayError::Refused(why)),
+            },
+            other => other.map(|()| None),
+        },
     };
     match result {
         Ok(result_id) => {

@@ -1,6 +1,6 @@
 //! Background work: the hold sweeper, the subscription expiry sweep, the
-//! owed payment calls (refunds, Checkout Session expiries) and the mail
-//! worker. Each is a loop
+//! owed payment calls (refunds, Checkout Session expiries), the hourly
+//! reconciliation with Stripe and the mail worker. Each is a loop
 //! around a `*_once` function that tests call directly with a given `now`.
 //! Both are safe with several api instances running them at once.
 
@@ -81,6 +81,32 @@ pub fn spawn(state: web::Data<AppState>) -> Vec<JoinHandle<()>> {
             }
         }
     });
+    let reconcile_state = state.clone();
+    let reconcile = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EXPIRY_EVERY);
+        loop {
+            tick.tick().await;
+            let s = &reconcile_state;
+            match crate::domain::reconcile::run(
+                &s.db,
+                s.gateway.as_ref(),
+                &s.payment_policy(),
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                Ok(r) => {
+                    for line in &r.changed {
+                        tracing::warn!(repair = %line, "reconcile repaired drift");
+                    }
+                    for line in &r.unrepaired {
+                        tracing::error!(drift = %line, "reconcile could not repair");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "reconcile failed"),
+            }
+        }
+    });
     let mailer = mail::mailer_for(&state.settings);
     let mail = tokio::spawn(async move {
         let mut tick = tokio::time::interval(MAIL_EVERY);
@@ -92,5 +118,5 @@ pub fn spawn(state: web::Data<AppState>) -> Vec<JoinHandle<()>> {
             }
         }
     });
-    vec![sweeper, expiry, owed, mail]
+    vec![sweeper, expiry, owed, reconcile, mail]
 }

@@ -451,3 +451,91 @@ async fn a_session_with_refunded_or_cancelled_bookings_cannot_be_deleted() {
         2
     );
 }
+
+async fn reconcile(app: &TestApp) -> api::domain::reconcile::Report {
+    api::domain::reconcile::run(
+        &app.state.db,
+        app.state.gateway.as_ref(),
+        &app.state.payment_policy(),
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn reconcile_applies_what_the_local_gateway_took_but_never_delivered() {
+    let app = spawn_app().await;
+    let local = app.local_gateway();
+    let cs = |s: &Seat| s.held["checkout_session_id"].as_str().unwrap().to_owned();
+    // Paid at the gateway, the delivery lost, and the hold lapsed since
+    // (the sweeper ran, and asked the gateway to close the page).
+    let lapsed = held_seat(&app, "paul@example.com").await;
+    assert!(local.close_seat(&cs(&lapsed), true, Utc::now()).is_some());
+    api::jobs::sweeper::sweep_once(
+        &app.state.db,
+        app.state.gateway.as_ref(),
+        Utc::now() + Duration::minutes(40),
+    )
+    .await
+    .unwrap();
+    assert_eq!(app.booking_row(lapsed.booking()).await.status, "expired");
+    // Paid, delivery lost, hold still running.
+    let paid_only = held_seat(&app, "marie@example.com").await;
+    assert!(
+        local
+            .close_seat(&cs(&paid_only), true, Utc::now())
+            .is_some()
+    );
+
+    let report = reconcile(&app).await;
+    assert!(report.unrepaired.is_empty(), "{report:?}");
+    assert_eq!(report.changed.len(), 2, "{report:?}");
+    assert_eq!(
+        app.booking_row(paid_only.booking()).await.status,
+        "confirmed"
+    );
+    assert_eq!(app.booking_row(lapsed.booking()).await.status, "confirmed");
+    assert!(
+        report
+            .changed
+            .iter()
+            .any(|l| l.ends_with(": confirmed_late")),
+        "{report:?}"
+    );
+    // Twice: nothing more.
+    let again = reconcile(&app).await;
+    assert_eq!(again, Default::default());
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+}
+
+#[actix_web::test]
+async fn reconcile_replays_an_event_the_pipeline_could_not_take() {
+    let app = spawn_app().await;
+    let seat = held_seat(&app, "marie@example.com").await;
+    let (outcome, paid) = pay_with(&app, &seat, |_| {}).await;
+    assert_eq!(outcome, "confirmed");
+    // A refund made in Stripe's dashboard, whose event never got through.
+    let charge = json!({
+        "id": "ch_test_1", "object": "charge", "amount": 199_700,
+        "amount_refunded": 199_700, "refunded": true,
+        "payment_intent": paid["payment_intent"],
+    });
+    let lost = event("charge.refunded", charge);
+    app.local_gateway().remember_undelivered(lost.clone());
+    let report = reconcile(&app).await;
+    assert!(report.unrepaired.is_empty(), "{report:?}");
+    let id = lost["id"].as_str().unwrap();
+    assert!(
+        report
+            .changed
+            .iter()
+            .any(|l| l.contains(id) && l.ends_with(": refunded")),
+        "{report:?}"
+    );
+    assert_eq!(app.booking_row(seat.booking()).await.status, "refunded");
+    assert_eq!(app.session_row(&seat.sid).await.reserved_places, 0);
+    // Recorded under Stripe's own id: its late delivery is a duplicate.
+    assert_eq!(app.deliver(&lost).await.body["duplicate"], true);
+    assert_eq!(reconcile(&app).await, Default::default());
+}

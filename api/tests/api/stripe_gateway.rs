@@ -25,6 +25,28 @@ struct Recorded {
 struct Recorder {
     requests: Arc<Mutex<Vec<Recorded>>>,
     fail: Arc<Mutex<bool>>,
+    /// What `GET /v1/checkout/sessions/{id}` answers (Stripe's state now).
+    checkout: Arc<Mutex<Option<serde_json::Value>>>,
+}
+
+/// Reads: a Checkout Session as set by the test; empty lists otherwise.
+async fn read(req: HttpRequest, rec: web::Data<Recorder>) -> HttpResponse {
+    let path = req.path().to_owned();
+    rec.requests.lock().unwrap().push(Recorded {
+        method: "GET".into(),
+        path: path.clone(),
+        headers: HashMap::new(),
+        form: HashMap::new(),
+    });
+    if path.starts_with("/v1/checkout/sessions/") {
+        return match rec.checkout.lock().unwrap().clone() {
+            Some(cs) => HttpResponse::Ok().json(cs),
+            None => HttpResponse::NotFound().json(json!({
+                "error": {"type": "invalid_request_error", "message": "No such checkout.session"}
+            })),
+        };
+    }
+    HttpResponse::Ok().json(json!({"object": "list", "data": [], "has_more": false, "url": path}))
 }
 
 async fn record(
@@ -99,6 +121,11 @@ async fn fake_stripe() -> (String, Recorder) {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .service(
+                web::resource("/v1/{tail:.*}")
+                    .route(web::get().to(read))
+                    .default_service(web::to(record)),
+            )
             .default_service(web::to(record))
     })
     .workers(1)
@@ -387,4 +414,82 @@ async fn customer_subscription_checkout_and_portal_send_what_stripe_expects() {
     assert_eq!(p.path, "/v1/billing_portal/sessions");
     assert_eq!(p.form["customer"], "cus_test_recorded");
     assert_eq!(p.form["return_url"], "http://localhost:8080/mon-compte");
+}
+
+#[actix_web::test]
+async fn immersion_reconcile_confirms_a_paid_checkout_whose_webhook_never_came() {
+    let (base, rec) = fake_stripe().await;
+    let app = stripe_app(&base, "30").await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let sid = s["id"].as_str().unwrap().to_owned();
+    let (user, token) = app.quick_user("marie@example.com").await;
+    let held = app.hold(&sid, &token).await;
+    let booking = held["booking_id"].as_str().unwrap().to_owned();
+
+    let reconcile = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_immersion"))
+            .arg("reconcile")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("JWT_SECRET", "test-secret-test-secret-test-secret-42")
+            .env("DATABASE_URL", &app.database_url)
+            .env("STRIPE_SECRET_KEY", "sk_test_app")
+            .env("STRIPE_API_BASE", &base)
+            .env("STRIPE_WEBHOOK_SECRET", crate::support::WEBHOOK_SECRET)
+            .env("STRIPE_PRICE_MONTHLY", "price_monthly")
+            .env("STRIPE_PRICE_YEARLY", "price_yearly")
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap()
+    };
+    // A provider that cannot be read is drift not repaired: non-zero.
+    let failed = reconcile();
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("No such checkout.session"));
+
+    // Still open at Stripe: nothing to do.
+    let mut open = crate::support::seat_checkout(&held, &sid, &user, false);
+    open["status"] = json!("open");
+    *rec.checkout.lock().unwrap() = Some(open);
+    let out = reconcile();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(app.booking_row(&booking).await.status, "held");
+
+    // The buyer paid; the webhook was lost.
+    let mut paid = crate::support::seat_checkout(&held, &sid, &user, true);
+    paid["status"] = json!("complete");
+    *rec.checkout.lock().unwrap() = Some(paid);
+    let out = reconcile();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("booking {booking}")) && stdout.contains("confirmed"),
+        "{stdout}"
+    );
+    let b = app.booking_row(&booking).await;
+    assert_eq!(b.status, "confirmed");
+    assert!(
+        rec.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|r| r.path == "/v1/events"),
+        "undelivered events were not asked for"
+    );
+
+    // Twice changes nothing the second time, and the audit is clean.
+    let again = reconcile();
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("reconcile: 0 changes"));
+    assert_eq!(app.session_row(&sid).await.reserved_places, 1);
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
 }

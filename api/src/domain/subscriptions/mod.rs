@@ -330,6 +330,49 @@ pub async fn apply_change(
     Ok(applied)
 }
 
+/// True when what Stripe says of a subscription now differs from our
+/// record of it (reconciliation folds only what differs).
+pub async fn differs(
+    db: &impl ConnectionTrait,
+    policy: &Policy,
+    change: &SubscriptionChange,
+) -> Result<bool, DbErr> {
+    let Some(r) = records::Entity::find_by_id(change.subscription_id.clone())
+        .one(db)
+        .await?
+        .map(to_record)
+    else {
+        return Ok(true);
+    };
+    Ok(r.status.as_deref() != Some(change.status.as_str())
+        || r.plan != policy.prices.plan_of(change.price_id.as_deref())
+        || r.cancel_at_period_end != change.cancel_at_period_end
+        || (change.current_period_end.is_some()
+            && r.current_period_end != change.current_period_end))
+}
+
+/// The Stripe customers we know, for reconciliation.
+pub async fn known_customers(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    let mut customers: Vec<String> = status::Entity::find()
+        .filter(status::Column::StripeCustomerId.is_not_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.stripe_customer_id)
+        .chain(
+            records::Entity::find()
+                .filter(records::Column::CustomerId.is_not_null())
+                .all(db)
+                .await?
+                .into_iter()
+                .filter_map(|r| r.customer_id),
+        )
+        .collect();
+    customers.sort();
+    customers.dedup();
+    Ok(customers)
+}
+
 /// `invoice.payment_succeeded|paid|payment_failed` of a subscription.
 pub async fn apply_invoice(
     txn: &DatabaseTransaction,
