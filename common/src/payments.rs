@@ -63,6 +63,8 @@ pub enum AnomalyRefund {
     /// Owed: the provider has not confirmed it yet (retried).
     Owed,
     Refunded,
+    /// The provider refused it for good: a person must look.
+    Failed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,4 +84,6 @@ pub struct AnomalyDto {
     pub detail: String,
     pub refund: AnomalyRefund,
     pub created_at: DateTime<Utc>,
+    /// When an admin acknowledged it; the audit reports it until then.
+    pub acknowledged_at: Option<DateTime<Utc>>,
 }

@@ -18,7 +18,8 @@ pub struct Model {
     pub amount_cents: Option<i64>,
     #[sea_orm(unique)]
     pub idempotency_key: String,
-    /// `owed` or `done`.
+    /// `owed`, `done`, or `failed` (refused for good, or past the provider's
+    /// 24-hour idempotency window: a person must look).
     pub status: String,
     /// The refund id, once made.
     pub result_id: Option<String>,

@@ -19,6 +19,9 @@ pub struct Model {
     /// The owed refund of this payment, when one was due.
     pub refund_call_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// When an admin looked at it (the audit stops reporting it).
+    pub acknowledged_at: Option<DateTimeUtc>,
+    pub acknowledged_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

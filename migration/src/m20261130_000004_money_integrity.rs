@@ -26,7 +26,9 @@ fn anomalies() -> TableCreateStatement {
         .col(string_len_null("currency", 3))
         .col(text("detail"))
         .col(uuid_null("refund_call_id"))
-        .col(timestamp_with_time_zone("created_at"));
+        .col(timestamp_with_time_zone("created_at"))
+        .col(timestamp_with_time_zone_null("acknowledged_at"))
+        .col(uuid_null("acknowledged_by"));
     t
 }
 
@@ -51,7 +53,10 @@ fn owed_calls() -> TableCreateStatement {
             "ck_owed_kind",
             Expr::cust("kind IN ('refund', 'expire_checkout')"),
         ))
-        .check(("ck_owed_status", Expr::cust("status IN ('owed', 'done')")))
+        .check((
+            "ck_owed_status",
+            Expr::cust("status IN ('owed', 'done', 'failed')"),
+        ))
         .check((
             "ck_owed_amount",
             Expr::cust("amount_cents IS NULL OR amount_cents > 0"),
@@ -90,8 +95,8 @@ async fn sqlite_rebuild_bookings(
         "\"immersion_bookings_rebuilt\"",
         1,
     );
-    // One script, so every step runs on the same connection of the pool
-    // (another connection could still see the old schema).
+    // One script on the migration's transaction; nothing references the
+    // bookings table, so dropping it breaks no foreign key (checked below).
     let mut script = vec![
         changed,
         "INSERT INTO immersion_bookings_rebuilt SELECT * FROM immersion_bookings".to_owned(),
@@ -100,6 +105,18 @@ async fn sqlite_rebuild_bookings(
     ];
     script.extend(indexes);
     db.execute_unprepared(&script.join(";\n")).await?;
+    let broken = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA foreign_key_check",
+        ))
+        .await?;
+    if !broken.is_empty() {
+        return Err(DbErr::Migration(format!(
+            "{} rows break a foreign key after the rebuild",
+            broken.len()
+        )));
+    }
     Ok(())
 }
 
@@ -109,8 +126,14 @@ fn change_session_fk(sql: &str, from: &str, to: &str) -> Result<String, DbErr> {
         .find("FOREIGN KEY (\"session_id\")")
         .ok_or_else(|| DbErr::Migration("the session_id foreign key was not found".into()))?;
     let rest = &sql[start..];
+    // Only this clause: up to the next constraint of the table.
+    let clause_end = ["CONSTRAINT", "FOREIGN KEY"]
+        .iter()
+        .filter_map(|k| rest[1..].find(k).map(|i| i + 1))
+        .min()
+        .unwrap_or(rest.len());
     let action = format!("ON DELETE {from}");
-    let at = rest
+    let at = rest[..clause_end]
         .find(&action)
         .ok_or_else(|| DbErr::Migration(format!("the session_id foreign key is not {action}")))?;
     Ok(format!(
@@ -139,6 +162,12 @@ async fn set_session_fk(manager: &SchemaManager<'_>, from: &str, to: &str) -> Re
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// All or nothing on SQLite too (its DDL is transactional): a crash
+    /// mid-rebuild must not leave the bookings in a side table.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.create_table(anomalies()).await?;
         manager.create_table(owed_calls()).await?;

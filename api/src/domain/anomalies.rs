@@ -28,11 +28,28 @@ pub struct Anomaly {
     pub refund_call_id: Option<Uuid>,
 }
 
+/// Records `a`, unless the same payment (or subscription) was already
+/// recorded for the same reason: a redelivery or a reconciliation of it
+/// is one anomaly. True when this call recorded it.
 pub async fn record(
     db: &impl ConnectionTrait,
     a: Anomaly,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
+    let mut same = anomalies::Entity::find().filter(Column::Kind.eq(a.kind.as_str()));
+    same = match (
+        &a.payment_intent_id,
+        &a.subscription_id,
+        &a.checkout_session_id,
+    ) {
+        (Some(pi), _, _) => same.filter(Column::PaymentIntentId.eq(pi.as_str())),
+        (None, Some(sub), _) => same.filter(Column::SubscriptionId.eq(sub.as_str())),
+        (None, None, Some(cs)) => same.filter(Column::CheckoutSessionId.eq(cs.as_str())),
+        (None, None, None) => same.filter(Column::EventId.eq(a.event_id.as_str())),
+    };
+    if same.one(db).await?.is_some() {
+        return Ok(false);
+    }
     tracing::warn!(kind = a.kind.as_str(), event = %a.event_id, detail = %a.detail, "payment anomaly");
     anomalies::Entity::insert(anomalies::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -47,10 +64,44 @@ pub async fn record(
         detail: Set(a.detail),
         refund_call_id: Set(a.refund_call_id),
         created_at: Set(now),
+        acknowledged_at: Set(None),
+        acknowledged_by: Set(None),
     })
     .exec_without_returning(db)
     .await?;
-    Ok(())
+    Ok(true)
+}
+
+/// An admin has looked at it: the audit stops reporting it. False when
+/// there is no such anomaly.
+pub async fn acknowledge(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    admin: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<AnomalyDto>, DbErr> {
+    use sea_orm::sea_query::Expr;
+    anomalies::Entity::update_many()
+        .col_expr(Column::AcknowledgedAt, Expr::value(now))
+        .col_expr(Column::AcknowledgedBy, Expr::value(admin))
+        .filter(Column::Id.eq(id))
+        .filter(Column::AcknowledgedAt.is_null())
+        .exec(db)
+        .await?;
+    let Some(row) = anomalies::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    Ok(to_dtos(db, vec![row]).await?.pop())
+}
+
+/// The anomalies no admin has acknowledged yet (the audit reports them).
+pub async fn unacknowledged(db: &impl ConnectionTrait) -> Result<Vec<AnomalyDto>, DbErr> {
+    let rows = anomalies::Entity::find()
+        .filter(Column::AcknowledgedAt.is_null())
+        .order_by_asc(Column::CreatedAt)
+        .all(db)
+        .await?;
+    to_dtos(db, rows).await
 }
 
 /// The newest first, at most `limit`.
@@ -61,6 +112,13 @@ pub async fn list(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<AnomalyDt
         .limit(limit)
         .all(db)
         .await?;
+    to_dtos(db, rows).await
+}
+
+async fn to_dtos(
+    db: &impl ConnectionTrait,
+    rows: Vec<anomalies::Model>,
+) -> Result<Vec<AnomalyDto>, DbErr> {
     let call_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.refund_call_id).collect();
     let calls = owed::Entity::find()
         .filter(owed::Column::Id.is_in(call_ids))
@@ -72,6 +130,7 @@ pub async fn list(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<AnomalyDt
                 None => AnomalyRefund::None,
                 Some(id) => match calls.iter().find(|c| c.id == id) {
                     Some(c) if c.status == "done" => AnomalyRefund::Refunded,
+                    Some(c) if c.status == "failed" => AnomalyRefund::Failed,
                     _ => AnomalyRefund::Owed,
                 },
             };
@@ -94,6 +153,7 @@ pub async fn list(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<AnomalyDt
                 detail: r.detail,
                 refund,
                 created_at: r.created_at,
+                acknowledged_at: r.acknowledged_at,
             })
         })
         .collect()

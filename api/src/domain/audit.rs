@@ -1,7 +1,7 @@
 //! The audit (`immersion audit`): checks invariant 1 for every session,
 //! that every paid booking ended confirmed, refunded or cancelled under
-//! the policy, that no call to the payment provider is still owed, and
-//! names the payment anomalies of the last 30 days. Each drift is one line
+//! the policy, that no call to the payment provider is still owed or has
+//! failed, and names the payment anomalies no admin has acknowledged yet. Each drift is one line
 //! naming what is wrong.
 
 use common::bookings::BookingStatus;
@@ -72,10 +72,19 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
                 .unwrap_or_default()
         ));
     }
-    for a in super::anomalies::list(db, 500).await? {
-        if a.created_at < chrono::Utc::now() - chrono::Duration::days(30) {
-            break;
-        }
+    for call in super::owed::failed(db).await? {
+        drift.push(format!(
+            "failed {} {} of {} ({}): {}",
+            call.reason,
+            call.kind,
+            call.target,
+            call.booking_id
+                .map(|b| format!("booking {b}"))
+                .unwrap_or_default(),
+            call.last_error.unwrap_or_default()
+        ));
+    }
+    for a in super::anomalies::unacknowledged(db).await? {
         drift.push(format!(
             "payment anomaly {} ({}): {}; refund {:?}",
             a.kind.as_str(),

@@ -354,16 +354,20 @@ pub async fn cancel(
                 state.settings.cancellation_cutoff_days,
                 booking.amount_cents,
             );
-            let amount = if force_refund {
+            let due = if force_refund {
                 booking.amount_cents
             } else {
                 policy
             };
+            // What a partial refund (made in Stripe's dashboard) already
+            // gave back is not refunded again: Stripe would refuse it.
+            let already = booking.refunded_cents.unwrap_or(0);
+            let amount = due.min(booking.amount_cents - already).max(0);
             let payment = booking.stripe_payment_intent_id.as_deref();
             let (to, mut fields) = match payment {
                 Some(_) if amount > 0 => (
                     BookingStatus::Refunded,
-                    vec![(Column::RefundedCents, Expr::value(amount))],
+                    vec![(Column::RefundedCents, Expr::value(already + amount))],
                 ),
                 _ => (BookingStatus::Cancelled, vec![]),
             };
@@ -387,7 +391,7 @@ pub async fn cancel(
     txn.commit().await?;
     // Best effort now; the owed-calls job finishes what fails here.
     let owed: Vec<Uuid> = owed.into_iter().collect();
-    owed::settle_now(&state.db, gateway, &owed).await?;
+    owed::settle_now(&state.db, gateway, &owed, now).await?;
     get(state, actor, id).await
 }
 

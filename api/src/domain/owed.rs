@@ -20,6 +20,7 @@ use entity::owed_gateway_calls::{self as owed, Column};
 
 const OWED: &str = "owed";
 const DONE: &str = "done";
+const FAILED: &str = "failed";
 const REFUND: &str = "refund";
 const EXPIRE: &str = "expire_checkout";
 
@@ -28,6 +29,11 @@ const EXPIRE: &str = "expire_checkout";
 const CLAIM: Duration = Duration::seconds(60);
 /// Calls one pass settles; the next pass takes the rest.
 const BATCH: u64 = 100;
+/// After this many refusals the provider will not change its mind.
+const MAX_REFUSALS: i32 = 5;
+/// Stripe keeps an idempotency key for 24 hours: past that, a retry could
+/// act twice, so a person must look instead.
+const KEY_LIFETIME: Duration = Duration::hours(23);
 
 /// Why money goes back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +77,7 @@ async fn insert(
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, DbErr> {
     let id = Uuid::new_v4();
+    let key = call.idempotency_key.clone();
     let inserted = owed::Entity::insert(owed::ActiveModel {
         id: Set(id),
         kind: Set(call.kind.to_owned()),
@@ -94,8 +101,15 @@ async fn insert(
     )
     .exec_without_returning(db)
     .await?;
-    // The same key owed twice is one call.
-    Ok((inserted == 1).then_some(id))
+    if inserted == 1 {
+        return Ok(Some(id));
+    }
+    // The same key owed twice is one call: answer the first.
+    Ok(owed::Entity::find()
+        .filter(Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?
+        .map(|c| c.id))
 }
 
 /// Owes a refund of `payment_intent`, keyed by what it refunds: the same
@@ -149,22 +163,35 @@ pub struct Settled {
     pub failed: u64,
 }
 
-/// Takes the call for this instance: a conditional update, so two
-/// instances never both hold the same claim.
+/// Takes the call for this instance: a conditional update on a due call,
+/// so two instances (or a job and the request that owed it) never both
+/// hold the same claim.
 async fn claim(
     db: &impl ConnectionTrait,
     call: &owed::Model,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let res = owed::Entity::update_many()
-        .col_expr(Column::NextAttemptAt, Expr::value(now + CLAIM))
+        .col_expr(
+            Column::NextAttemptAt,
+            Expr::value(now.max(Utc::now()) + CLAIM),
+        )
         .col_expr(Column::Attempts, Expr::value(call.attempts + 1))
         .filter(Column::Id.eq(call.id))
         .filter(Column::Status.eq(OWED))
         .filter(Column::Attempts.eq(call.attempts))
+        .filter(Column::NextAttemptAt.lte(now))
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
+}
+
+/// Updates a call this instance claimed (its attempt number proves it).
+fn claimed(call: &owed::Model) -> sea_orm::UpdateMany<owed::Entity> {
+    owed::Entity::update_many()
+        .filter(Column::Id.eq(call.id))
+        .filter(Column::Status.eq(OWED))
+        .filter(Column::Attempts.eq(call.attempts + 1))
 }
 
 /// Makes one owed call and records its result. No transaction is open
@@ -204,13 +231,11 @@ async fn settle_one(
     };
     match result {
         Ok(result_id) => {
-            owed::Entity::update_many()
+            claimed(call)
                 .col_expr(Column::Status, Expr::value(DONE))
                 .col_expr(Column::ResultId, Expr::value(result_id.clone()))
-                .col_expr(Column::DoneAt, Expr::value(now))
+                .col_expr(Column::DoneAt, Expr::value(Utc::now()))
                 .col_expr(Column::LastError, Expr::value(Option::<String>::None))
-                .filter(Column::Id.eq(call.id))
-                .filter(Column::Status.eq(OWED))
                 .exec(db)
                 .await?;
             if let (Some(refund_id), Some(booking)) = (result_id, call.booking_id)
@@ -225,15 +250,24 @@ async fn settle_one(
             Ok(true)
         }
         Err(e) => {
-            tracing::warn!(call = %call.id, kind = %call.kind, error = %e, "owed payment call failed; will retry");
-            owed::Entity::update_many()
+            let refused = matches!(e, GatewayError::Refused(_));
+            let give_up = (refused && call.attempts + 1 >= MAX_REFUSALS)
+                || now - call.created_at > KEY_LIFETIME;
+            if give_up {
+                tracing::error!(call = %call.id, kind = %call.kind, error = %e, "owed payment call failed for good");
+            } else {
+                tracing::warn!(call = %call.id, kind = %call.kind, error = %e, "owed payment call failed; will retry");
+            }
+            claimed(call)
                 .col_expr(Column::LastError, Expr::value(e.to_string()))
                 .col_expr(
                     Column::NextAttemptAt,
                     Expr::value(now + retry_after(call.attempts)),
                 )
-                .filter(Column::Id.eq(call.id))
-                .filter(Column::Status.eq(OWED))
+                .col_expr(
+                    Column::Status,
+                    Expr::value(if give_up { FAILED } else { OWED }),
+                )
                 .exec(db)
                 .await?;
             Ok(false)
@@ -258,11 +292,12 @@ async fn settle(
     Ok(settled)
 }
 
-/// Right after the commit that owed them: these calls, now.
+/// Right after the commit that owed them at `now`: these calls.
 pub async fn settle_now(
     db: &impl ConnectionTrait,
     gateway: &dyn PaymentGateway,
     ids: &[Uuid],
+    now: DateTime<Utc>,
 ) -> Result<Settled, DbErr> {
     if ids.is_empty() {
         return Ok(Settled::default());
@@ -272,7 +307,7 @@ pub async fn settle_now(
         .filter(Column::Status.eq(OWED))
         .all(db)
         .await?;
-    settle(db, gateway, calls, Utc::now()).await
+    settle(db, gateway, calls, now).await
 }
 
 /// Every owed call whose time has come (the job, and `reconcile`).
@@ -289,6 +324,16 @@ pub async fn settle_due(
         .all(db)
         .await?;
     settle(db, gateway, calls, now).await
+}
+
+/// Calls the provider refused for good, or that outlived its idempotency
+/// window: a person must look (the audit reports them).
+pub async fn failed(db: &impl ConnectionTrait) -> Result<Vec<owed::Model>, DbErr> {
+    owed::Entity::find()
+        .filter(Column::Status.eq(FAILED))
+        .order_by_asc(Column::CreatedAt)
+        .all(db)
+        .await
 }
 
 /// Calls still owed (the audit reports them).

@@ -13,7 +13,7 @@ use super::payment_events::{self, Delivery, Policy};
 use super::{owed, subscriptions};
 use crate::error::ApiResult;
 use crate::payments::PaymentGateway;
-use crate::payments::events::{Payment, PaymentEvent};
+use crate::payments::events::{Payment, PaymentEvent, PaymentStatus};
 use entity::immersion_bookings::{self as bookings, Column};
 
 /// How far back lapsed holds are checked for a payment Stripe took.
@@ -34,7 +34,12 @@ pub struct Report {
 fn changed_nothing(outcome: &str) -> bool {
     matches!(
         outcome,
-        "already_applied" | "stale" | "unknown_booking" | "not_this_booking" | "unknown_user"
+        "already_applied"
+            | "stale"
+            | "unknown_booking"
+            | "not_this_booking"
+            | "unknown_user"
+            | "awaiting_payment"
     ) || outcome.starts_with("ignored")
 }
 
@@ -52,7 +57,7 @@ async fn apply(
         owed: calls,
     } = payment_events::apply(db, policy, &event, now).await?
     {
-        owed::settle_now(db, gateway, &calls).await?;
+        owed::settle_now(db, gateway, &calls, now).await?;
         if !changed_nothing(&outcome) {
             report.changed.push(format!("{what}: {outcome}"));
         }
@@ -102,9 +107,18 @@ async fn checkouts(
                 continue;
             }
         };
+        // The id names what is applied: a payment still pending is left
+        // for later (and not recorded), its success then gets its own id.
         let (suffix, event_type) = match &payment {
-            Payment::SeatPaid(_) => ("paid", "checkout.session.completed"),
-            Payment::SeatCheckoutClosed(_) => ("closed", "checkout.session.expired"),
+            Payment::SeatPaid(p) if p.payment_status == PaymentStatus::Unpaid => continue,
+            Payment::SeatPaid(p) => (
+                format!(
+                    "paid_{}",
+                    p.payment_intent.as_deref().unwrap_or("no_payment_intent")
+                ),
+                "checkout.session.completed",
+            ),
+            Payment::SeatCheckoutClosed(_) => ("closed".to_owned(), "checkout.session.expired"),
             _ => continue,
         };
         let event = PaymentEvent {
@@ -136,12 +150,14 @@ async fn subscriptions(
             }
         };
         for change in changes {
-            if !subscriptions::differs(db, policy, &change).await? {
+            // What differs from our record, keyed by that record's own
+            // version too: the same state coming back later is news again.
+            let Some(version) = subscriptions::differs(db, policy, &change).await? else {
                 continue;
-            }
+            };
             let event = PaymentEvent {
                 id: format!(
-                    "reconcile_{}_{}_{}_{}_{}",
+                    "reconcile_{}_{}_{}_{}_{}_{version}",
                     change.subscription_id,
                     change.status,
                     change.current_period_end.map_or(0, |t| t.timestamp()),

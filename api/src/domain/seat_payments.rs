@@ -91,7 +91,7 @@ async fn decline(
         }
         _ => None,
     };
-    anomalies::record(
+    let recorded = anomalies::record(
         txn,
         Anomaly {
             kind,
@@ -109,7 +109,13 @@ async fn decline(
     )
     .await?;
     Ok(Applied {
-        outcome: format!("anomaly_{}", kind.as_str()),
+        // The same payment declined before (a redelivery under another
+        // event id, a reconciliation): nothing new.
+        outcome: if recorded {
+            format!("anomaly_{}", kind.as_str())
+        } else {
+            "already_applied".to_owned()
+        },
         owed: refund.into_iter().collect(),
     })
 }
@@ -163,24 +169,51 @@ pub async fn apply_payment(
     if let Some((kind, detail)) = mismatch(seat, &booking) {
         return decline(txn, event_id, seat, Some(&booking), kind, detail, now).await;
     }
-    let status = status_of(&booking)?;
+    // The booking may move under us (the sweeper or a cancel ending the
+    // hold): then it is read again and the payment applied to what it is.
+    let mut booking = booking;
+    for _ in 0..3 {
+        if let Some(applied) = settle_booking(txn, event_id, seat, &booking, now).await? {
+            return Ok(applied);
+        }
+        booking = bookings::Entity::find_by_id(seat.booking_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| ApiError::internal("booking vanished while applying a payment"))?;
+    }
+    Err(ApiError::internal(
+        "booking kept changing while applying a payment",
+    ))
+}
+
+/// Applies a matching payment to the booking as read; None when the
+/// booking changed meanwhile (read it again).
+async fn settle_booking(
+    txn: &DatabaseTransaction,
+    event_id: &str,
+    seat: &SeatCheckout,
+    booking: &bookings::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<Applied>> {
+    let status = status_of(booking)?;
     if booking.stripe_payment_intent_id.is_some() {
         // Already paid (then maybe cancelled or refunded): this event
         // again, or a second payment of the same session.
         if booking.stripe_payment_intent_id == seat.payment_intent {
-            return Ok(Applied::outcome("already_applied"));
+            return Ok(Some(Applied::outcome("already_applied")));
         }
         let detail = format!("booking {} is already paid", booking.id);
         return decline(
             txn,
             event_id,
             seat,
-            Some(&booking),
+            Some(booking),
             AnomalyKind::SecondPayment,
             detail,
             now,
         )
-        .await;
+        .await
+        .map(Some);
     }
     let paid = vec![
         (
@@ -194,8 +227,9 @@ pub async fn apply_payment(
         (Column::ConfirmedAt, Expr::value(now)),
     ];
     match status {
+        // Confirmed or refunded without a payment of ours: nothing to add.
         BookingStatus::Confirmed | BookingStatus::Refunded => {
-            Ok(Applied::outcome("already_applied"))
+            Ok(Some(Applied::outcome("already_applied")))
         }
         BookingStatus::Held => {
             if !transition(
@@ -207,10 +241,10 @@ pub async fn apply_payment(
             )
             .await?
             {
-                return Ok(Applied::outcome("already_applied"));
+                return Ok(None);
             }
-            confirmed(txn, &booking).await?;
-            Ok(Applied::outcome("confirmed"))
+            confirmed(txn, booking).await?;
+            Ok(Some(Applied::outcome("confirmed")))
         }
         BookingStatus::Expired | BookingStatus::Cancelled => {
             let lapsed = [BookingStatus::Expired, BookingStatus::Cancelled];
@@ -225,8 +259,8 @@ pub async fn apply_payment(
                         "booking changed while confirming a late payment",
                     ));
                 }
-                confirmed(txn, &booking).await?;
-                return Ok(Applied::outcome("confirmed_late"));
+                confirmed(txn, booking).await?;
+                return Ok(Some(Applied::outcome("confirmed_late")));
             }
             let pi = seat
                 .payment_intent
@@ -251,10 +285,10 @@ pub async fn apply_payment(
                 now,
             )
             .await?;
-            Ok(Applied {
+            Ok(Some(Applied {
                 outcome: "refunded_late".into(),
                 owed: owed.into_iter().collect(),
-            })
+            }))
         }
     }
 }

@@ -248,6 +248,10 @@ async fn current_subscription(
         .map(|m| sync::SubRecord {
             subscription_id: m.id.clone(),
             status: m.status.clone(),
+            plan: m
+                .plan
+                .as_deref()
+                .and_then(common::subscriptions::SubscriptionType::parse),
             subscription_key: m.subscription_key.as_deref().map(sync::EventKey::parse),
             ..sync::SubRecord::default()
         })

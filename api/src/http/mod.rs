@@ -54,6 +54,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admin_members::delete_resource)
         .service(admin_members::list_subscribers)
         .service(admin_payments::list_payment_anomalies)
+        .service(admin_payments::acknowledge_payment_anomaly)
         .service(webhooks::receive_stripe_event);
 }
 

@@ -41,7 +41,7 @@ pub(crate) async fn receive(
         .map_err(refused)?;
     let delivery = payment_events::apply(&state.db, &state.payment_policy(), &event, now).await?;
     if let payment_events::Delivery::Applied { owed: calls, .. } = &delivery {
-        owed::settle_now(&state.db, state.gateway.as_ref(), calls).await?;
+        owed::settle_now(&state.db, state.gateway.as_ref(), calls, now).await?;
     }
     Ok(delivery)
 }

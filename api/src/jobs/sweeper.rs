@@ -1,5 +1,5 @@
-//! Expires holds past `hold_expires_at` and gives their seats back
-//! (DESIGN §4.3). Each booking moves in its own transaction with a
+//! Expires holds past `hold_expires_at` (and a grace) and gives their
+//! seats back (DESIGN §4.3). Each booking moves in its own transaction with a
 //! conditional update, so two sweepers (or a sweeper and a webhook) never
 //! release the same seat twice.
 
@@ -15,6 +15,11 @@ use entity::immersion_bookings::{self as bookings, Column};
 /// How many holds one pass looks at; the next pass takes the rest.
 const BATCH: u64 = 500;
 
+/// A hold is swept this long after its end, not at once: a payment made
+/// in the Checkout Session's last seconds has time to arrive (and
+/// Stripe's own `checkout.session.expired` usually ends the hold first).
+pub const GRACE: chrono::Duration = chrono::Duration::minutes(5);
+
 /// Expires the lapsed holds; returns how many this call expired.
 #[tracing::instrument(skip(db, gateway))]
 pub async fn sweep_once(
@@ -24,7 +29,7 @@ pub async fn sweep_once(
 ) -> ApiResult<u64> {
     let lapsed = bookings::Entity::find()
         .filter(Column::Status.eq(BookingStatus::Held.as_str()))
-        .filter(Column::HoldExpiresAt.lt(now))
+        .filter(Column::HoldExpiresAt.lt(now - GRACE))
         .limit(BATCH)
         .all(db)
         .await?;
@@ -47,7 +52,7 @@ pub async fn sweep_once(
         }
         txn.commit().await?;
     }
-    owed::settle_now(db, gateway, &calls).await?;
+    owed::settle_now(db, gateway, &calls, now).await?;
     if expired > 0 {
         tracing::info!(expired, "lapsed holds expired");
     }

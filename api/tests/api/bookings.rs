@@ -470,7 +470,7 @@ async fn the_sweeper_expires_lapsed_holds_once_even_when_run_twice_at_once() {
         .unwrap();
     assert_eq!(n, 0);
 
-    let later = now + Duration::minutes(34);
+    let later = now + Duration::minutes(40);
     let (x, y) = tokio::join!(
         api::jobs::sweeper::sweep_once(&app.state.db, gateway.as_ref(), later),
         api::jobs::sweeper::sweep_once(&app.state.db, gateway.as_ref(), later),

@@ -107,7 +107,21 @@ async fn a_payment_that_does_not_match_what_was_sold_confirms_nothing_and_is_ref
         assert_eq!(found["kind"], kind);
         assert_eq!(found["refund"], "refunded");
         assert_eq!(found["booking_id"], seat.booking());
+        // The same payment again, under another event id: one anomaly, one refund.
+        let again = app
+            .deliver(&event("checkout.session.completed", cs.clone()))
+            .await;
+        assert_eq!(again.body["outcome"], "already_applied", "{}", again.body);
+        assert_eq!(
+            anomalies(&app)
+                .await
+                .iter()
+                .filter(|a| a["payment_intent_id"] == pi)
+                .count(),
+            1
+        );
     }
+    assert_eq!(app.local_gateway().refunds().len(), 3);
     let audit = app.audit().await;
     assert_eq!(
         audit
@@ -117,6 +131,29 @@ async fn a_payment_that_does_not_match_what_was_sold_confirms_nothing_and_is_ref
         3,
         "{audit:?}"
     );
+    // Once an admin has looked at them, the audit is clean.
+    let admin = app.admin_token().await;
+    for a in anomalies(&app).await {
+        let path = format!(
+            "/api/admin/payment-anomalies/{}/acknowledge",
+            a["id"].as_str().unwrap()
+        );
+        let acked = app.post(&path, Some(&admin), json!({})).await;
+        assert_eq!(acked.status, StatusCode::OK, "{}", acked.body);
+        assert!(acked.body["acknowledged_at"].is_string());
+    }
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+    let unknown = format!(
+        "/api/admin/payment-anomalies/{}/acknowledge",
+        uuid::Uuid::new_v4()
+    );
+    app.post(&unknown, Some(&admin), json!({}))
+        .await
+        .assert_problem(404, "not_found");
+    let (_, user) = app.quick_user("nosy@example.com").await;
+    app.get("/api/admin/payment-anomalies", Some(&user))
+        .await
+        .assert_problem(403, "forbidden");
 }
 
 #[actix_web::test]
@@ -245,6 +282,90 @@ async fn a_subscription_on_a_price_we_do_not_sell_gives_no_access() {
     let listed = anomalies(&app).await;
     assert_eq!(listed[0]["kind"], "unknown_price");
     assert_eq!(listed[0]["subscription_id"], "sub_cheap");
+}
+
+fn subscription_on(id: &str, customer: &str, user: Option<uuid::Uuid>, price: &str) -> Value {
+    let mut sub = crate::support::fixture("subscription");
+    sub["id"] = json!(id);
+    sub["customer"] = json!(customer);
+    sub["status"] = json!("active");
+    sub["cancel_at_period_end"] = json!(false);
+    sub["metadata"] = user.map_or(json!({}), |u| json!({"user_id": u.to_string()}));
+    let mut item = crate::support::fixture("subscription_item");
+    item["current_period_end"] = json!((Utc::now() + Duration::days(30)).timestamp());
+    item["price"]["id"] = json!(price);
+    item["price"]["recurring"] = json!({"interval": "month", "interval_count": 1});
+    sub["items"] = json!({"object": "list", "data": [item]});
+    sub
+}
+
+#[actix_web::test]
+async fn another_products_subscription_neither_alarms_nor_takes_access_away() {
+    let app = spawn_app().await;
+    // Someone else's subscription to another product: not ours, no anomaly.
+    let foreign = subscription_on("sub_other_product", "cus_stranger", None, "price_unrelated");
+    let a = app
+        .deliver(&event("customer.subscription.created", foreign))
+        .await;
+    assert_eq!(a.body["outcome"], "unknown_user", "{}", a.body);
+    assert!(anomalies(&app).await.is_empty());
+
+    // Marie pays our monthly plan, then also subscribes to another product
+    // on the same account: her access stays.
+    let (marie, token) = app.quick_user("marie@example.com").await;
+    let ours = subscription_on("sub_ours", "cus_marie", Some(marie), "price_local_monthly");
+    app.deliver(&event("customer.subscription.created", ours))
+        .await;
+    assert_eq!(
+        app.get("/api/me/access", Some(&token)).await.body["active"],
+        true
+    );
+    let mut other = subscription_on(
+        "sub_newer_other",
+        "cus_marie",
+        Some(marie),
+        "price_unrelated",
+    );
+    other["created"] = json!(Utc::now().timestamp() + 10);
+    let mut later = event("customer.subscription.created", other);
+    later["created"] = json!(Utc::now().timestamp() + 10);
+    assert_eq!(
+        app.deliver(&later).await.body["outcome"],
+        "anomaly_unknown_price"
+    );
+    let access = app.get("/api/me/access", Some(&token)).await;
+    assert_eq!(access.body["active"], true, "{}", access.body);
+    assert_eq!(access.body["subscription_type"], "premium_monthly");
+}
+
+#[actix_web::test]
+async fn a_cancel_after_a_partial_dashboard_refund_refunds_only_the_rest() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
+    let pi = app
+        .booking_row(seat.booking())
+        .await
+        .stripe_payment_intent_id
+        .unwrap();
+    let partial = json!({
+        "id": "ch_test_partial", "object": "charge", "amount": 199_700,
+        "amount_refunded": 50_000, "refunded": false, "payment_intent": pi,
+    });
+    app.deliver(&event("charge.refunded", partial)).await;
+    let c = app
+        .post(
+            &format!("/api/bookings/{}/cancel", seat.booking()),
+            Some(&seat.token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(c.body["status"], "refunded", "{}", c.body);
+    assert_eq!(c.body["refunded_cents"], 199_700);
+    let refunds = app.local_gateway().refunds();
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].amount_cents, 149_700);
 }
 
 /// A confirmed, paid booking of a session starting in 30 days (refundable).

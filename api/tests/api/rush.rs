@@ -120,7 +120,10 @@ async fn randomized_rushes_with_cancels_and_expiries_keep_the_invariants() {
             entity::immersion_bookings::Entity::update_many()
                 .col_expr(
                     entity::immersion_bookings::Column::HoldExpiresAt,
-                    Expr::value(Some(Utc::now() - Duration::minutes(1))),
+                    // Past its end and the sweeper's grace.
+                    Expr::value(Some(
+                        Utc::now() - Duration::minutes(1) - api::jobs::sweeper::GRACE,
+                    )),
                 )
                 .filter(
                     entity::immersion_bookings::Column::Id.eq(held["booking_id"]

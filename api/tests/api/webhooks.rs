@@ -292,7 +292,7 @@ async fn a_late_payment_with_no_seat_left_is_refunded_once() {
     let app = spawn_with_gateway(gateway.clone()).await;
     let seat = held_seat(&app, 1, "marie@example.com").await;
     // The hold lapses (the sweeper runs), and someone else takes the seat.
-    let later = Utc::now() + Duration::minutes(34);
+    let later = Utc::now() + Duration::minutes(40);
     api::jobs::sweeper::sweep_once(&app.state.db, gateway.as_ref(), later)
         .await
         .unwrap();
@@ -325,7 +325,7 @@ async fn completed_after_the_hold_lapsed_with_a_seat_free_confirms() {
     api::jobs::sweeper::sweep_once(
         &app.state.db,
         gateway.as_ref(),
-        Utc::now() + Duration::minutes(34),
+        Utc::now() + Duration::minutes(40),
     )
     .await
     .unwrap();

@@ -195,9 +195,9 @@ async fn project(
         .map(to_record)
         .collect();
     let current = sync::current(&rows);
-    // A subscription on a price we do not sell has no plan: no access.
+    // `current` never picks a live subscription without a plan (a price we
+    // do not sell): such a one gives no access.
     let status_text = current
-        .filter(|c| c.plan.is_some() || c.status.as_deref().is_some_and(sync::is_ended))
         .and_then(|c| c.effective_status())
         .map(str::to_owned);
     let period_end = current.and_then(|c| c.current_period_end);
@@ -304,8 +304,9 @@ pub async fn apply_change(
         cancel_at_period_end: change.cancel_at_period_end,
     };
     let applied = fold(txn, policy, event, hints, sub_event, now).await?;
-    if plan.is_none() && !sync::is_ended(&change.status) {
-        anomalies::record(
+    // Not one of our users: another product's subscription, not ours to judge.
+    if plan.is_none() && !sync::is_ended(&change.status) && applied.outcome != "unknown_user" {
+        let recorded = anomalies::record(
             txn,
             Anomaly {
                 kind: AnomalyKind::UnknownPrice,
@@ -325,30 +326,41 @@ pub async fn apply_change(
             now,
         )
         .await?;
-        return Ok(Applied::outcome("anomaly_unknown_price"));
+        return Ok(Applied::outcome(if recorded {
+            "anomaly_unknown_price"
+        } else {
+            "stale"
+        }));
     }
     Ok(applied)
 }
 
-/// True when what Stripe says of a subscription now differs from our
-/// record of it (reconciliation folds only what differs).
+/// When what Stripe says of a subscription now differs from our record of
+/// it, the version of our record it differs from (its last event key, or
+/// `new`); None when they agree (reconciliation folds only what differs).
 pub async fn differs(
     db: &impl ConnectionTrait,
     policy: &Policy,
     change: &SubscriptionChange,
-) -> Result<bool, DbErr> {
+) -> Result<Option<String>, DbErr> {
     let Some(r) = records::Entity::find_by_id(change.subscription_id.clone())
         .one(db)
         .await?
         .map(to_record)
     else {
-        return Ok(true);
+        return Ok(Some("new".to_owned()));
     };
-    Ok(r.status.as_deref() != Some(change.status.as_str())
+    let differs = r.status.as_deref() != Some(change.status.as_str())
         || r.plan != policy.prices.plan_of(change.price_id.as_deref())
         || r.cancel_at_period_end != change.cancel_at_period_end
         || (change.current_period_end.is_some()
-            && r.current_period_end != change.current_period_end))
+            && r.current_period_end != change.current_period_end);
+    Ok(differs.then(|| {
+        r.subscription_key
+            .as_ref()
+            .map_or("none", EventKey::as_str)
+            .replace('.', "-")
+    }))
 }
 
 /// The Stripe customers we know, for reconciliation.

@@ -176,9 +176,11 @@ pub fn apply(mut r: SubRecord, event: &SubEvent) -> SubRecord {
 
 /// A user's current subscription among their records: one that has not
 /// ended if any, the one with the latest subscription news among those.
+/// A live subscription on a price we do not sell (no plan) is never it:
+/// another product's subscription must not hide the one the user pays us.
 pub fn current(records: &[SubRecord]) -> Option<&SubRecord> {
     records
         .iter()
-        .filter(|r| r.status.is_some())
+        .filter(|r| r.status.is_some() && (r.plan.is_some() || r.ended()))
         .max_by(|a, b| (!a.ended(), &a.subscription_key).cmp(&(!b.ended(), &b.subscription_key)))
 }

@@ -81,10 +81,18 @@ impl StripeGateway {
 /// whole error; a transport failure or timeout is "did not answer".
 fn failed(e: StripeError) -> GatewayError {
     match e {
-        StripeError::Stripe(api, status) => GatewayError::Refused(format!(
-            "{} (HTTP {status})",
-            api.message.as_deref().unwrap_or("error reported by Stripe")
-        )),
+        StripeError::Stripe(api, status) => {
+            let message = format!(
+                "{} (HTTP {status})",
+                api.message.as_deref().unwrap_or("error reported by Stripe")
+            );
+            // A 5xx or 429 leaves the outcome unknown: retry with the key.
+            if status >= 500 || status == 429 {
+                GatewayError::Unavailable(message)
+            } else {
+                GatewayError::Refused(message)
+            }
+        }
         StripeError::ConfigError(m) => GatewayError::Refused(m),
         other => GatewayError::Unavailable(other.to_string()),
     }
