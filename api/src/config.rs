@@ -46,13 +46,18 @@ pub enum JwtSecretSource {
     DevFile(PathBuf),
 }
 
-/// Login throttling: per client IP (every attempt) and per account
-/// (failed attempts), within a fixed window.
+/// Login throttling, within a fixed window: per client IP (every
+/// attempt), per account and client IP (failed attempts: an attacker's
+/// failures never lock the owner out from another address), and a
+/// per-account ceiling past which failures slow answers down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
     pub per_ip: u32,
     pub per_account: u32,
+    pub account_slowdown_after: u32,
     pub window_seconds: u64,
+    /// Account mails (verification, reset) per hour, per account and per IP.
+    pub mails_per_hour: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +69,8 @@ pub struct Settings {
     /// (known only after binding, as the port may be 0).
     pub public_url: String,
     pub public_url_configured: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub jwt_secret: JwtSecretSource,
     pub jwt_ttl_minutes: i64,
     pub admin_emails: Vec<String>,
@@ -98,6 +105,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "DATABASE_URL",
     "BIND_ADDR",
     "PUBLIC_URL",
+    "ALLOW_HTTP_PUBLIC_URL",
+    "TRUSTED_PROXIES",
     "JWT_SECRET",
     "JWT_TTL_MINUTES",
     "ADMIN_EMAILS",
@@ -115,6 +124,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "LOGIN_MAX_PER_IP",
     "LOGIN_MAX_FAILURES_PER_ACCOUNT",
     "LOGIN_WINDOW_SECONDS",
+    "LOGIN_ACCOUNT_SLOWDOWN_AFTER",
+    "ACCOUNT_MAILS_PER_HOUR",
     "WEB_DIST",
     "LOG_FORMAT",
     "JOBS_ENABLED",
@@ -170,6 +181,38 @@ impl Settings {
             p.errors
                 .push("PUBLIC_URL: expected an http:// or https:// URL".to_owned());
         }
+        // Production is reached over TLS. Plain http only when explicitly
+        // allowed: a TLS-terminating proxy on the same machine.
+        let allow_http = p.flag("ALLOW_HTTP_PUBLIC_URL", false);
+        if app_env == AppEnv::Production && public_url.starts_with("http://") && !allow_http {
+            p.errors.push(
+                "PUBLIC_URL: must be https:// when APP_ENV=production (set ALLOW_HTTP_PUBLIC_URL=true only behind a TLS-terminating proxy on loopback)"
+                    .to_owned(),
+            );
+        }
+        let trusted_proxies = p
+            .get("TRUSTED_PROXIES")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .filter_map(|c| {
+                        let parsed = c
+                            .parse::<ipnet::IpNet>()
+                            .or_else(|_| c.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+                        match parsed {
+                            Ok(net) => Some(net),
+                            Err(_) => {
+                                p.errors.push(format!(
+                                    "TRUSTED_PROXIES: {c:?} is not an address or CIDR"
+                                ));
+                                None
+                            }
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let jwt_secret = match p.get("JWT_SECRET") {
             Some(s) if s.len() < 32 => {
                 p.errors
@@ -191,8 +234,8 @@ impl Settings {
                 list.split(',')
                     .map(str::trim)
                     .filter(|e| !e.is_empty())
-                    .filter_map(|e| match common::auth::normalize_email(e) {
-                        Some(email) => Some(email),
+                    .filter_map(|e| match crate::domain::email::Email::parse(e) {
+                        Some(email) => Some(email.into_string()),
                         None => {
                             p.errors
                                 .push(format!("ADMIN_EMAILS: {e:?} is not an e-mail address"));
@@ -271,7 +314,9 @@ impl Settings {
         let login_limits = RateLimits {
             per_ip: p.number("LOGIN_MAX_PER_IP", 30, 1, 100_000) as u32,
             per_account: p.number("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5, 1, 100_000) as u32,
+            account_slowdown_after: p.number("LOGIN_ACCOUNT_SLOWDOWN_AFTER", 20, 1, 100_000) as u32,
             window_seconds: p.number("LOGIN_WINDOW_SECONDS", 900, 1, 86_400) as u64,
+            mails_per_hour: p.number("ACCOUNT_MAILS_PER_HOUR", 5, 1, 1000) as u32,
         };
         let web_dist = PathBuf::from(p.get("WEB_DIST").unwrap_or_else(|| "web/dist".to_owned()));
         let log_format = match p.get("LOG_FORMAT").as_deref() {
@@ -293,6 +338,7 @@ impl Settings {
             bind_addr,
             public_url,
             public_url_configured,
+            trusted_proxies,
             jwt_secret,
             jwt_ttl_minutes,
             admin_emails,
@@ -314,8 +360,20 @@ impl Settings {
         })
     }
 
+    /// Production cookies are always `Secure`; in development, when the
+    /// app is reached over https.
     pub fn cookie_secure(&self) -> bool {
-        self.public_url.starts_with("https://")
+        self.app_env == AppEnv::Production || self.public_url.starts_with("https://")
+    }
+
+    /// `scheme://host[:port]` of `PUBLIC_URL`: what a browser sends as
+    /// `Origin` from our own pages.
+    pub fn public_origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map_or(0, |i| i + 3);
+        let end = self.public_url[after_scheme..]
+            .find('/')
+            .map_or(self.public_url.len(), |i| i + after_scheme);
+        &self.public_url[..end]
     }
 }
 
@@ -405,6 +463,7 @@ mod tests {
         assert!(err.to_string().contains("JWT_SECRET: required"), "{err}");
         let s = Settings::from_vars(&vars(&[
             ("APP_ENV", "production"),
+            ("PUBLIC_URL", "https://immersion.example"),
             ("JWT_SECRET", &"k".repeat(40)),
             ("DEMO_DATA", "true"),
             ("STRIPE_SECRET_KEY", "sk_live_x"),
@@ -414,6 +473,45 @@ mod tests {
         ]))
         .unwrap();
         assert!(!s.demo_data);
+        assert!(s.cookie_secure());
+        assert_eq!(s.public_origin(), "https://immersion.example");
+    }
+
+    #[test]
+    fn production_wants_https_unless_told_a_proxy_terminates_tls() {
+        let base = [
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "k".repeat(40).leak() as &str),
+            ("STRIPE_SECRET_KEY", "sk_live_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+            ("STRIPE_PRICE_MONTHLY", "price_m"),
+            ("STRIPE_PRICE_YEARLY", "price_y"),
+            ("PUBLIC_URL", "http://127.0.0.1:8080/"),
+        ];
+        let err = Settings::from_vars(&vars(&base)).unwrap_err();
+        assert!(
+            err.0
+                .iter()
+                .any(|l| l.starts_with("PUBLIC_URL: must be https")),
+            "{err}"
+        );
+        let mut allowed = base.to_vec();
+        allowed.push(("ALLOW_HTTP_PUBLIC_URL", "true"));
+        let s = Settings::from_vars(&vars(&allowed)).unwrap();
+        // Still a production cookie.
+        assert!(s.cookie_secure());
+        assert_eq!(s.public_origin(), "http://127.0.0.1:8080");
+        let dev = Settings::from_vars(&vars(&[("PUBLIC_URL", "http://localhost:8080")])).unwrap();
+        assert!(!dev.cookie_secure());
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs_or_addresses() {
+        let s = Settings::from_vars(&vars(&[("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]))
+            .unwrap();
+        assert_eq!(s.trusted_proxies.len(), 3);
+        let err = Settings::from_vars(&vars(&[("TRUSTED_PROXIES", "10.0.0.0/99")])).unwrap_err();
+        assert!(err.0[0].starts_with("TRUSTED_PROXIES"), "{err}");
     }
 
     #[test]

@@ -185,6 +185,7 @@ fn app(
         InitError = (),
     >,
 > {
+    let state_for_headers = state.settings.clone();
     let (app, _) = App::new()
         .into_utoipa_app()
         .openapi(http::docs::base())
@@ -200,7 +201,9 @@ fn app(
         .app_data(web::QueryConfig::default().error_handler(extractors::query))
         .configure(http::routes)
         .split_for_parts();
-    app.wrap(tracing_actix_web::TracingLogger::default())
+    let headers = security_headers(&state_for_headers);
+    app.wrap(headers)
+        .wrap(tracing_actix_web::TracingLogger::default())
         .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", doc))
         .service(web::redirect("/api/docs", "/api/docs/"))
         .configure(http::local_checkout::routes)
@@ -229,6 +232,29 @@ pub fn payment_policy(settings: &Settings, local: bool) -> crate::domain::paymen
         past_due_grace: chrono::Duration::hours(settings.past_due_grace_hours),
         prices,
     }
+}
+
+/// The policy every answer carries: the SPA, the local pages and the docs
+/// load only our own files (wasm allowed, no inline script), cannot be
+/// framed, and leak no path to other sites; HSTS when served over https.
+fn security_headers(settings: &Settings) -> actix_web::middleware::DefaultHeaders {
+    let mut headers = actix_web::middleware::DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+             style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "same-origin"));
+    if settings.public_url.starts_with("https://") {
+        headers = headers.add((
+            "Strict-Transport-Security",
+            "max-age=31536000; includeSubDomains",
+        ));
+    }
+    headers
 }
 
 /// The gateway in use, and the local one when that is it (its pay page is served).
@@ -281,6 +307,8 @@ fn dev_secret(path: &Path) -> Result<String, StartupError> {
     if let Ok(existing) = std::fs::read_to_string(path) {
         let existing = existing.trim().to_owned();
         if existing.len() >= 32 {
+            // A file from an older version may be readable by others.
+            restrict(path).map_err(err)?;
             return Ok(existing);
         }
     }
@@ -288,12 +316,34 @@ fn dev_secret(path: &Path) -> Result<String, StartupError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
-    std::fs::write(path, &secret).map_err(err)?;
+    write_private(path, &secret).map_err(err)?;
     tracing::warn!(
         path = %path.display(),
         "JWT_SECRET is not set: generated a development secret (set JWT_SECRET in production)"
     );
     Ok(secret)
+}
+
+/// Writes a file only its owner can read (0600 on Unix).
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())?;
+    restrict(path)
+}
+
+fn restrict(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn print_demo_accounts(accounts: &demo::DemoAccounts) {

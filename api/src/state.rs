@@ -39,8 +39,12 @@ impl AppState {
 pub struct LoginLimits {
     /// Every login or register attempt, per client IP.
     pub per_ip: Limiter,
-    /// Failed logins, per account e-mail.
+    /// Failed logins, per account e-mail and client IP: locks the pair.
+    pub per_account_ip: Limiter,
+    /// Failed logins, per account from everywhere: slows answers down.
     pub per_account: Limiter,
+    /// Account mails (verification, reset), per account and per IP.
+    pub mail: Limiter,
 }
 
 impl LoginLimits {
@@ -48,7 +52,9 @@ impl LoginLimits {
         let l = settings.login_limits;
         Self {
             per_ip: Limiter::new(l.per_ip, l.window_seconds),
-            per_account: Limiter::new(l.per_account, l.window_seconds),
+            per_account_ip: Limiter::new(l.per_account, l.window_seconds),
+            per_account: Limiter::new(l.account_slowdown_after, l.window_seconds),
+            mail: Limiter::new(l.mails_per_hour, 3600),
         }
     }
 }

@@ -158,9 +158,8 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
             mine.push(
-                state
-                    .tokens
-                    .issue(user.id, Utc::now())
+                api::domain::auth_sessions::sign_in(db, &state.tokens, user.id, Utc::now())
+                    .await
                     .map_err(|e| e.to_string())?
                     .0,
             );

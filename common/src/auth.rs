@@ -81,6 +81,53 @@ pub struct UserDto {
     pub email: String,
     pub role: Role,
     pub license: License,
+    /// False until the link of the verification mail is followed.
+    #[serde(default)]
+    pub email_verified: bool,
+}
+
+/// The token of a mailed link (`POST /api/auth/verify-email`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub token: String,
+}
+
+/// "Mot de passe oublié" (`POST /api/auth/password-reset`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "marie@example.com", format = Email, max_length = 254)
+    )]
+    pub email: String,
+}
+
+/// The reset link's token and the new password
+/// (`POST /api/auth/password-reset/confirm`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub token: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 1024))]
+    pub password: String,
+}
+
+/// A password change from "Mon compte" (`POST /api/me/password`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
+    pub current_password: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 1024))]
+    pub new_password: String,
 }
 
 /// The answer to a successful register or login. The same token is also

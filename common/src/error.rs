@@ -51,7 +51,14 @@ pub enum ErrorCode {
     SubscriptionActive,
     /// No subscription (nor Stripe customer) to manage.
     NoSubscription,
-    /// A dependency (database) is not reachable.
+    /// A mailed link's token is unknown, already used or expired.
+    InvalidToken,
+    /// The address is already verified: no new verification mail.
+    EmailAlreadyVerified,
+    /// A cookie-authenticated change did not come from the app's own
+    /// origin (`Origin`/`Referer`): refused, as a forged cross-site request.
+    OriginMismatch,
+    /// A dependency (database) is not reachable, or the server is busy.
     ServiceUnavailable,
     /// Something failed on our side; details are in the server log only.
     Internal,
@@ -85,6 +92,9 @@ impl ErrorCode {
             Self::SubscriptionInactive => "subscription_inactive",
             Self::SubscriptionActive => "subscription_active",
             Self::NoSubscription => "no_subscription",
+            Self::InvalidToken => "invalid_token",
+            Self::EmailAlreadyVerified => "email_already_verified",
+            Self::OriginMismatch => "origin_mismatch",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal",
         }
@@ -118,6 +128,9 @@ impl ErrorCode {
             Self::SubscriptionInactive => "Subscription inactive",
             Self::SubscriptionActive => "Already subscribed",
             Self::NoSubscription => "No subscription",
+            Self::InvalidToken => "Invalid or expired link",
+            Self::EmailAlreadyVerified => "E-mail already verified",
+            Self::OriginMismatch => "Request from another site",
             Self::ServiceUnavailable => "Service unavailable",
             Self::Internal => "Internal error",
         }

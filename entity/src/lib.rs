@@ -1,6 +1,8 @@
 //! SeaORM entities, one file per table (schema in the `migration` crate).
 //! Enumerated columns are plain strings here; `common` owns their values.
 
+pub mod account_tokens;
+pub mod auth_sessions;
 pub mod immersion_bookings;
 pub mod immersion_sessions;
 pub mod mail_outbox;

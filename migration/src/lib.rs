@@ -8,6 +8,7 @@ mod m20261122_000001_initial;
 mod m20261122_000002_booking_payments;
 mod m20261122_000003_stripe_subscriptions;
 mod m20261130_000004_money_integrity;
+mod m20261130_000005_accounts;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_booking_payments::Migration),
             Box::new(m20261122_000003_stripe_subscriptions::Migration),
             Box::new(m20261130_000004_money_integrity::Migration),
+            Box::new(m20261130_000005_accounts::Migration),
         ]
     }
 }

@@ -1,6 +1,10 @@
 //! `AuthUser` and `AdminUser` extractors: a handler that takes one is
 //! authenticated (401 otherwise) and, for admins, authorized (403).
-//! The token comes from `Authorization: Bearer` or the SPA's cookie.
+//! The token comes from `Authorization: Bearer` or the SPA's cookie; its
+//! sign-in session is checked in the query that reads the user. A change
+//! authenticated by the cookie must come from our own origin (a browser
+//! sends the cookie with cross-site requests too); Bearer requests are
+//! exempt, as no browser attaches a Bearer token on its own.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +13,6 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use common::auth::{License, Role, UserDto};
-use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use super::token::COOKIE_NAME;
@@ -22,6 +25,9 @@ pub struct AuthUser {
     pub email: String,
     pub role: Role,
     pub license: License,
+    pub email_verified: bool,
+    /// The sign-in session of the token (`Uuid::nil()` when built without one).
+    pub session_id: Uuid,
 }
 
 impl AuthUser {
@@ -29,13 +35,22 @@ impl AuthUser {
         self.role == Role::Admin
     }
 
-    pub fn from_model(m: entity::users::Model) -> Self {
-        Self {
+    /// The user as stored; a role or licence the enum does not know is an
+    /// error, never a silent default.
+    pub fn from_model(m: entity::users::Model) -> Result<Self, ApiError> {
+        let role = Role::parse(&m.role)
+            .ok_or_else(|| ApiError::internal(format!("user {} has role {:?}", m.id, m.role)))?;
+        let license = License::parse(&m.license).ok_or_else(|| {
+            ApiError::internal(format!("user {} has licence {:?}", m.id, m.license))
+        })?;
+        Ok(Self {
             id: m.id,
             email: m.email,
-            role: Role::parse(&m.role).unwrap_or(Role::User),
-            license: License::parse(&m.license).unwrap_or(License::None),
-        }
+            role,
+            license,
+            email_verified: m.email_verified_at.is_some(),
+            session_id: Uuid::nil(),
+        })
     }
 
     pub fn dto(&self) -> UserDto {
@@ -44,19 +59,55 @@ impl AuthUser {
             email: self.email.clone(),
             role: self.role,
             license: self.license,
+            email_verified: self.email_verified,
         }
     }
 }
 
-fn bearer_or_cookie(req: &HttpRequest) -> Option<String> {
+/// Where a token came from.
+enum Credential {
+    Bearer(String),
+    Cookie(String),
+}
+
+fn bearer_or_cookie(req: &HttpRequest) -> Option<Credential> {
     if let Some(value) = req.headers().get(header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
         let (scheme, token) = value.split_once(' ')?;
         return scheme
             .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned());
+            .then(|| Credential::Bearer(token.trim().to_owned()));
     }
-    req.cookie(COOKIE_NAME).map(|c| c.value().to_owned())
+    req.cookie(COOKIE_NAME)
+        .map(|c| Credential::Cookie(c.value().to_owned()))
+}
+
+/// The origin a request says it comes from: `Origin`, else `Referer`'s.
+fn request_origin(req: &HttpRequest) -> Option<String> {
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        return origin.to_str().ok().map(str::to_owned);
+    }
+    let referer = req.headers().get(header::REFERER)?.to_str().ok()?;
+    let after_scheme = referer.find("://")? + 3;
+    let end = referer[after_scheme..]
+        .find('/')
+        .map_or(referer.len(), |i| i + after_scheme);
+    Some(referer[..end].to_owned())
+}
+
+/// A cookie-authenticated change must come from our own pages.
+fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    if req.method().is_safe() {
+        return Ok(());
+    }
+    match request_origin(req) {
+        Some(origin) if origin.eq_ignore_ascii_case(state.settings.public_origin()) => Ok(()),
+        _ => Err(ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            common::ErrorCode::OriginMismatch,
+            "this change must come from the application's own pages",
+        )),
+    }
 }
 
 impl FromRequest for AuthUser {
@@ -65,18 +116,34 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_or_cookie(req);
+        let credential = bearer_or_cookie(req);
+        let origin_checked = match (&state, &credential) {
+            (Some(state), Some(Credential::Cookie(_))) => check_origin(req, state),
+            _ => Ok(()),
+        };
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
-            let user_id = token
-                .and_then(|t| state.tokens.verify(&t))
+            let token = match credential {
+                Some(Credential::Bearer(t) | Credential::Cookie(t)) => t,
+                None => return Err(ApiError::unauthorized().into()),
+            };
+            let claims = state
+                .tokens
+                .verify(&token)
                 .ok_or_else(ApiError::unauthorized)?;
-            let user = entity::users::Entity::find_by_id(user_id)
-                .one(&state.db)
-                .await
-                .map_err(ApiError::from)?
-                .ok_or_else(ApiError::unauthorized)?;
-            Ok(Self::from_model(user))
+            origin_checked?;
+            let user = crate::domain::auth_sessions::user_of(
+                &state.db,
+                claims.session_id,
+                claims.user_id,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(ApiError::unauthorized)?;
+            let mut user = Self::from_model(user)?;
+            user.session_id = claims.session_id;
+            Ok(user)
         })
     }
 }

@@ -1,6 +1,7 @@
-//! Short-lived HS256 JWTs. The token names the user; role and license are
-//! read fresh from the database on each request, so a promotion or a
-//! deleted account takes effect at once.
+//! Short-lived HS256 JWTs. The token names the user and the sign-in
+//! session (`sid`); the session, role and license are read fresh from the
+//! database on each request (one query), so a sign-out, a password change,
+//! a promotion or a deleted account takes effect at once.
 
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -14,8 +15,16 @@ pub const COOKIE_NAME: &str = "immersion_token";
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: Uuid,
+    sid: Uuid,
     iat: i64,
     exp: i64,
+}
+
+/// Who a valid token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenClaims {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
 }
 
 pub struct Tokens {
@@ -42,10 +51,17 @@ impl Tokens {
         self.ttl
     }
 
-    pub fn issue(&self, user_id: Uuid, now: DateTime<Utc>) -> ApiResult<(String, DateTime<Utc>)> {
+    /// A token for `user_id` in the sign-in session `session_id`.
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> ApiResult<(String, DateTime<Utc>)> {
         let expires_at = now + self.ttl;
         let claims = Claims {
             sub: user_id,
+            sid: session_id,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
         };
@@ -54,11 +70,14 @@ impl Tokens {
         Ok((token, expires_at))
     }
 
-    /// The user id of a valid, unexpired token.
-    pub fn verify(&self, token: &str) -> Option<Uuid> {
+    /// The user and session of a valid, unexpired token.
+    pub fn verify(&self, token: &str) -> Option<TokenClaims> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .ok()
-            .map(|data| data.claims.sub)
+            .map(|data| TokenClaims {
+                user_id: data.claims.sub,
+                session_id: data.claims.sid,
+            })
     }
 }
 
@@ -69,12 +88,15 @@ mod tests {
     #[test]
     fn a_token_round_trips_and_expires() {
         let tokens = Tokens::new(b"0123456789abcdef0123456789abcdef", 60);
-        let id = Uuid::new_v4();
-        let (token, exp) = tokens.issue(id, Utc::now()).unwrap();
+        let (id, sid) = (Uuid::new_v4(), Uuid::new_v4());
+        let (token, exp) = tokens.issue(id, sid, Utc::now()).unwrap();
         assert!(exp > Utc::now());
-        assert_eq!(tokens.verify(&token), Some(id));
+        let claims = tokens.verify(&token).unwrap();
+        assert_eq!((claims.user_id, claims.session_id), (id, sid));
 
-        let (old, _) = tokens.issue(id, Utc::now() - Duration::hours(2)).unwrap();
+        let (old, _) = tokens
+            .issue(id, sid, Utc::now() - Duration::hours(2))
+            .unwrap();
         assert_eq!(tokens.verify(&old), None);
     }
 
@@ -82,7 +104,9 @@ mod tests {
     fn a_token_signed_with_another_secret_is_refused() {
         let ours = Tokens::new(b"0123456789abcdef0123456789abcdef", 60);
         let theirs = Tokens::new(b"ffffffffffffffffffffffffffffffff", 60);
-        let (token, _) = theirs.issue(Uuid::new_v4(), Utc::now()).unwrap();
+        let (token, _) = theirs
+            .issue(Uuid::new_v4(), Uuid::new_v4(), Utc::now())
+            .unwrap();
         assert_eq!(ours.verify(&token), None);
         assert_eq!(ours.verify("not.a.token"), None);
     }

@@ -1,12 +1,16 @@
 //! Business rules and transactions. Handlers call these; these call the
 //! database through `entity`.
 
+pub mod account_tokens;
+pub mod accounts;
 pub mod anomalies;
 pub mod audit;
+pub mod auth_sessions;
 pub mod bookings;
 pub mod checkout_ids;
 pub mod clock;
 pub mod demo;
+pub mod email;
 pub mod mail;
 pub mod owed;
 pub mod payment_events;

@@ -1,26 +1,31 @@
-//! Accounts: registration, login (throttled, uniform failures), promotion.
+//! Accounts: registration (with its verification mail), login (throttled
+//! per account and client address, uniform failures), promotion.
 
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
 use chrono::Utc;
 use common::ErrorCode;
-use common::auth::{License, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Role, normalize_email};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use common::auth::{License, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Role};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
+use super::email::Email;
 use super::is_unique_violation;
 use crate::auth::{AuthUser, password};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use entity::users;
 
-fn checked_email(raw: &str) -> ApiResult<String> {
-    normalize_email(raw)
+fn checked_email(raw: &str) -> ApiResult<Email> {
+    Email::parse(raw)
         .ok_or_else(|| ApiError::invalid("email", "format", "not a valid e-mail address"))
 }
 
-fn check_new_password(password: &str) -> ApiResult<()> {
+pub(crate) fn check_new_password(password: &str) -> ApiResult<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ApiError::invalid(
             "password",
@@ -38,17 +43,13 @@ fn check_new_password(password: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn role_for(state: &AppState, email: &str) -> Role {
-    if state.settings.admin_emails.iter().any(|a| a == email) {
-        Role::Admin
-    } else {
-        Role::User
-    }
+fn listed_admin(state: &AppState, email: &str) -> bool {
+    state.settings.admin_emails.iter().any(|a| a == email)
 }
 
 /// Inserts a user with an already-hashed password.
 pub async fn insert_user(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     email: &str,
     password_hash: String,
     role: Role,
@@ -61,6 +62,7 @@ pub async fn insert_user(
         password_hash: Set(password_hash),
         role: Set(role.as_str().to_owned()),
         license: Set(license.as_str().to_owned()),
+        email_verified_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -68,6 +70,9 @@ pub async fn insert_user(
     .await
 }
 
+/// Creates an account, always as a plain user: an address listed in
+/// `ADMIN_EMAILS` becomes admin only once its owner follows the link of
+/// the verification mail, queued here in the same transaction.
 #[tracing::instrument(skip_all, fields(ip = %ip))]
 pub async fn register(
     state: &AppState,
@@ -80,33 +85,55 @@ pub async fn register(
     let email = checked_email(email)?;
     check_new_password(&password)?;
     let hash = password::hash(password).await?;
-    let user = insert_user(
-        &state.db,
-        &email,
-        hash,
-        role_for(state, &email),
-        License::None,
-    )
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            ApiError::conflict(ErrorCode::EmailTaken, "an account already uses this e-mail")
-        } else {
-            e.into()
-        }
-    })?;
-    Ok(AuthUser::from_model(user))
+    let txn = state.db.begin().await?;
+    let user = insert_user(&txn, email.as_str(), hash, Role::User, License::None)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::conflict(ErrorCode::EmailTaken, "an account already uses this e-mail")
+            } else {
+                e.into()
+            }
+        })?;
+    super::accounts::send_verification(&txn, &state.settings.public_url, &user, Utc::now()).await?;
+    txn.commit().await?;
+    AuthUser::from_model(user)
+}
+
+/// The failure counter of an account as tried from one client address.
+fn account_key(email: &str, ip: &str) -> String {
+    format!("{email}|{ip}")
 }
 
 fn throttle(state: &AppState, ip: &str, account: Option<&str>) -> ApiResult<()> {
     let now = Instant::now();
     let waits = [
         state.limits.per_ip.check(ip, now).err(),
-        account.and_then(|a| state.limits.per_account.check(a, now).err()),
+        account.and_then(|a| {
+            state
+                .limits
+                .per_account_ip
+                .check(&account_key(a, ip), now)
+                .err()
+        }),
     ];
     match waits.into_iter().flatten().max() {
         Some(retry_after_secs) => Err(ApiError::RateLimited { retry_after_secs }),
         None => Ok(()),
+    }
+}
+
+/// Past the per-account ceiling (failures from every address), answers
+/// slow down instead of locking the owner out: a distributed guesser
+/// gets a few tries a minute at most.
+async fn slow_down(state: &AppState, account: &str) {
+    if state
+        .limits
+        .per_account
+        .check(account, Instant::now())
+        .is_err()
+    {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
 }
 
@@ -119,9 +146,10 @@ pub async fn login(
     email: &str,
     password: String,
 ) -> ApiResult<AuthUser> {
-    let key = email.trim().to_lowercase();
+    let key = Email::parse(email).map_or_else(|| email.trim().to_lowercase(), Email::into_string);
     throttle(state, ip, Some(&key))?;
     state.limits.per_ip.hit(ip, Instant::now());
+    slow_down(state, &key).await;
     let invalid = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -129,8 +157,13 @@ pub async fn login(
             "unknown e-mail or wrong password",
         )
     };
+    let failed = |state: &AppState| {
+        let now = Instant::now();
+        state.limits.per_account_ip.hit(&account_key(&key, ip), now);
+        state.limits.per_account.hit(&key, now);
+    };
     if password.len() > MAX_PASSWORD_BYTES {
-        state.limits.per_account.hit(&key, Instant::now());
+        failed(state);
         return Err(invalid());
     }
     let found = users::Entity::find()
@@ -142,17 +175,21 @@ pub async fn login(
         .map_or_else(|| state.decoy_hash.clone(), |u| u.password_hash.clone());
     let matches = password::verify(password, phc).await?;
     let Some(user) = found.filter(|_| matches) else {
-        state.limits.per_account.hit(&key, Instant::now());
+        failed(state);
         return Err(invalid());
     };
-    state.limits.per_account.reset(&key);
+    state.limits.per_account_ip.reset(&account_key(&key, ip));
     let user = ensure_configured_admin(state, user).await?;
-    Ok(AuthUser::from_model(user))
+    AuthUser::from_model(user)
 }
 
-/// A user listed in `ADMIN_EMAILS` becomes admin at their next login.
+/// A verified user listed in `ADMIN_EMAILS` becomes admin at their next
+/// login.
 async fn ensure_configured_admin(state: &AppState, user: users::Model) -> ApiResult<users::Model> {
-    if user.role == Role::Admin.as_str() || role_for(state, &user.email) != Role::Admin {
+    if user.role == Role::Admin.as_str()
+        || user.email_verified_at.is_none()
+        || !listed_admin(state, &user.email)
+    {
         return Ok(user);
     }
     Ok(set_role(&state.db, user.id, Role::Admin).await?)
@@ -173,7 +210,8 @@ async fn set_role(
     .await
 }
 
-/// Gives the admin role to every existing user listed in `ADMIN_EMAILS`.
+/// Gives the admin role to every existing user listed in `ADMIN_EMAILS`
+/// whose address is verified.
 pub async fn promote_configured_admins(
     db: &DatabaseConnection,
     emails: &[String],
@@ -191,6 +229,7 @@ pub async fn promote_configured_admins(
             sea_orm::sea_query::Expr::value(Utc::now()),
         )
         .filter(users::Column::Email.is_in(emails.iter().map(String::as_str)))
+        .filter(users::Column::EmailVerifiedAt.is_not_null())
         .filter(users::Column::Role.ne(Role::Admin.as_str()))
         .exec(db)
         .await?;
@@ -210,8 +249,9 @@ pub async fn promote_admin(
     db: &DatabaseConnection,
     email: &str,
 ) -> Result<users::Model, PromoteError> {
-    let email =
-        normalize_email(email).ok_or_else(|| PromoteError::UnknownUser(email.to_owned()))?;
+    let email = Email::parse(email)
+        .ok_or_else(|| PromoteError::UnknownUser(email.to_owned()))?
+        .into_string();
     let user = users::Entity::find()
         .filter(users::Column::Email.eq(email.as_str()))
         .one(db)

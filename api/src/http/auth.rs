@@ -7,7 +7,7 @@ use common::auth::{AuthResponse, Credentials, UserDto};
 
 use crate::auth::AuthUser;
 use crate::auth::token::COOKIE_NAME;
-use crate::domain::users;
+use crate::domain::{auth_sessions, users};
 use crate::error::ApiResult;
 use crate::http::client_ip;
 use crate::http::problems as p;
@@ -23,12 +23,13 @@ fn session_cookie(state: &AppState, value: String, max_age: CookieDuration) -> C
         .finish()
 }
 
-fn signed_in(
+async fn signed_in(
     state: &AppState,
     user: &AuthUser,
     status: actix_web::http::StatusCode,
 ) -> ApiResult<HttpResponse> {
-    let (token, expires_at) = state.tokens.issue(user.id, Utc::now())?;
+    let (token, expires_at) =
+        auth_sessions::sign_in(&state.db, &state.tokens, user.id, Utc::now()).await?;
     let max_age = CookieDuration::seconds(state.tokens.ttl().num_seconds());
     Ok(HttpResponse::build(status)
         .cookie(session_cookie(state, token.clone(), max_age))
@@ -61,8 +62,14 @@ pub async fn register(
     body: web::Json<Credentials>,
 ) -> ApiResult<HttpResponse> {
     let Credentials { email, password } = body.into_inner();
-    let user = users::register(&state, &client_ip(&req), &email, password).await?;
-    signed_in(&state, &user, actix_web::http::StatusCode::CREATED)
+    let user = users::register(
+        &state,
+        &client_ip(&req, &state.settings.trusted_proxies),
+        &email,
+        password,
+    )
+    .await?;
+    signed_in(&state, &user, actix_web::http::StatusCode::CREATED).await
 }
 
 /// Signs in with e-mail and password. An unknown e-mail and a wrong
@@ -87,12 +94,18 @@ pub async fn login(
     body: web::Json<Credentials>,
 ) -> ApiResult<HttpResponse> {
     let Credentials { email, password } = body.into_inner();
-    let user = users::login(&state, &client_ip(&req), &email, password).await?;
-    signed_in(&state, &user, actix_web::http::StatusCode::OK)
+    let user = users::login(
+        &state,
+        &client_ip(&req, &state.settings.trusted_proxies),
+        &email,
+        password,
+    )
+    .await?;
+    signed_in(&state, &user, actix_web::http::StatusCode::OK).await
 }
 
-/// Ends the browser session (clears the cookie). Bearer tokens are
-/// short-lived and simply expire.
+/// Signs out: the token's session is revoked (the token, Bearer or
+/// cookie, gets 401 from now on) and the cookie is cleared.
 #[utoipa::path(
     tag = "auth",
     responses(
@@ -103,10 +116,11 @@ pub async fn login(
 )]
 #[post("/api/auth/logout")]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
-pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> HttpResponse {
-    HttpResponse::NoContent()
+pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    auth_sessions::revoke(&state.db, user.session_id, Utc::now()).await?;
+    Ok(HttpResponse::NoContent()
         .cookie(session_cookie(&state, String::new(), CookieDuration::ZERO))
-        .finish()
+        .finish())
 }
 
 /// Who am I.

@@ -8,7 +8,9 @@
 use common::Problem;
 use utoipa::ToResponse;
 
-/// The request could not be read: malformed JSON body, path or query (`bad_request`).
+/// The request could not be read: malformed JSON body, path or query
+/// (`bad_request`); a mailed link's token unknown, used or expired
+/// (`invalid_token`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct BadRequest(Problem);
@@ -19,7 +21,8 @@ pub struct BadRequest(Problem);
 #[response(content_type = "application/problem+json")]
 pub struct Unauthorized(Problem);
 
-/// Authenticated, but not allowed (`forbidden`).
+/// Authenticated, but not allowed (`forbidden`); a cookie-authenticated
+/// change sent from another site (`origin_mismatch`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Forbidden(Problem);
@@ -30,7 +33,8 @@ pub struct Forbidden(Problem);
 pub struct NotFound(Problem);
 
 /// A conflict with the current state; `code` says which (`email_taken`,
-/// `session_has_bookings`, `session_full`, `session_closed`, `already_booked`).
+/// `session_has_bookings`, `session_full`, `session_closed`, `already_booked`,
+/// `email_already_verified`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Conflict(Problem);

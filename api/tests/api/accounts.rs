@@ -167,19 +167,28 @@ async fn bad_expired_and_orphan_tokens_are_refused() {
 
     let me = app.get("/api/me", Some(&token)).await;
     let id: uuid::Uuid = serde_json::from_value(me.body["id"].clone()).unwrap();
-    let (expired, _) = app
-        .state
-        .tokens
-        .issue(id, chrono::Utc::now() - chrono::Duration::hours(3))
-        .unwrap();
+    let (expired, _) = api::domain::auth_sessions::sign_in(
+        &app.state.db,
+        &app.state.tokens,
+        id,
+        chrono::Utc::now() - chrono::Duration::hours(3),
+    )
+    .await
+    .unwrap();
     app.get("/api/me", Some(&expired))
         .await
         .assert_problem(401, "unauthorized");
 
+    // A well-signed token naming no session (never opened, or forged
+    // with a stolen secret for another user) is refused.
     let (orphan, _) = app
         .state
         .tokens
-        .issue(uuid::Uuid::new_v4(), chrono::Utc::now())
+        .issue(
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            chrono::Utc::now(),
+        )
         .unwrap();
     app.get("/api/me", Some(&orphan))
         .await
@@ -187,7 +196,7 @@ async fn bad_expired_and_orphan_tokens_are_refused() {
 }
 
 #[actix_web::test]
-async fn admin_emails_from_settings_get_the_admin_role() {
+async fn admin_emails_from_settings_get_the_admin_role_once_verified() {
     let app = spawn_app().await;
     let a = app
         .post(
@@ -197,21 +206,36 @@ async fn admin_emails_from_settings_get_the_admin_role() {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED);
-    assert_eq!(a.body["user"]["role"], "admin");
+    assert_eq!(a.body["user"]["role"], "user");
+    // `admin_token` follows the mailed link, then signs in.
+    let token = app.admin_token().await;
+    assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "admin");
 }
 
 #[actix_web::test]
 async fn a_user_listed_later_in_admin_emails_becomes_admin_at_next_start_and_login() {
     let app = spawn_app().await;
     let token = app.register("late@example.com").await;
+    let unverified = app.register("squatter@example.com").await;
     assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "user");
+    let link = app.mailed_token("late@example.com", "verifier-email").await;
+    app.post("/api/auth/verify-email", None, json!({"token": link}))
+        .await;
     let promoted = api::domain::users::promote_configured_admins(
         &app.state.db,
-        &["late@example.com".to_owned()],
+        &[
+            "late@example.com".to_owned(),
+            "squatter@example.com".to_owned(),
+        ],
     )
     .await
     .unwrap();
+    // Only the verified address: nobody proved they own the other one.
     assert_eq!(promoted, 1);
+    assert_eq!(
+        app.get("/api/me", Some(&unverified)).await.body["role"],
+        "user"
+    );
     // The role is read fresh on each request: the same token now sees it.
     assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "admin");
 }

@@ -157,7 +157,65 @@ async fn authorization_matrix() {
         Some(json!({})),
         [401, 0, 404, 200],
     ));
-    // Logout last: it only clears a cookie, tokens stay valid.
+    // Accounts: the mailed links take no token; the rest is the caller's.
+    cases.extend([
+        (
+            Method::POST,
+            "/api/auth/verify-email".to_owned(),
+            Some(json!({"token": "00"})),
+            [400, 400, 400, 400],
+        ),
+        (
+            Method::POST,
+            "/api/auth/verify-email/resend".to_owned(),
+            Some(json!({})),
+            [401, 202, 202, 409],
+        ),
+        (
+            Method::POST,
+            "/api/auth/password-reset".to_owned(),
+            Some(json!({"email": "nobody@example.com"})),
+            [202, 202, 202, 202],
+        ),
+        (
+            Method::POST,
+            "/api/auth/password-reset/confirm".to_owned(),
+            Some(json!({"token": "00", "password": "a long enough password"})),
+            [400, 400, 400, 400],
+        ),
+        (
+            Method::POST,
+            "/api/me/password".to_owned(),
+            Some(json!({"current_password": "wrong", "new_password": "a long enough password"})),
+            [401, 422, 422, 422],
+        ),
+        (
+            Method::GET,
+            "/api/admin/payment-anomalies".to_owned(),
+            None,
+            [401, 403, 403, 200],
+        ),
+        (
+            Method::POST,
+            format!(
+                "/api/admin/payment-anomalies/{}/acknowledge",
+                uuid::Uuid::new_v4()
+            ),
+            Some(json!({})),
+            [401, 403, 403, 404],
+        ),
+    ]);
+    // "me" is always the caller.
+    for (who, email) in [
+        (Who::User, "user@example.com"),
+        (Who::OtherUser, "other@example.com"),
+    ] {
+        let me = app.get("/api/me", token(who).as_deref()).await;
+        assert_eq!(me.body["email"], email);
+        assert_eq!(me.body["role"], "user");
+    }
+    assert_eq!(app.get("/api/me", Some(&admin)).await.body["role"], "admin");
+    // Logout last: it revokes the token.
     cases.push((
         Method::POST,
         "/api/auth/logout".into(),
@@ -189,14 +247,10 @@ async fn authorization_matrix() {
         }
     }
 
-    // "me" is always the caller.
-    for (who, email) in [
-        (Who::User, "user@example.com"),
-        (Who::OtherUser, "other@example.com"),
-    ] {
-        let me = app.get("/api/me", token(who).as_deref()).await;
-        assert_eq!(me.body["email"], email);
-        assert_eq!(me.body["role"], "user");
+    // Signed out: every token is dead.
+    for who in [Who::User, Who::OtherUser, Who::Admin] {
+        app.get("/api/me", token(who).as_deref())
+            .await
+            .assert_problem(401, "unauthorized");
     }
-    assert_eq!(app.get("/api/me", Some(&admin)).await.body["role"], "admin");
 }

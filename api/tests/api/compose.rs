@@ -32,8 +32,9 @@ fn str_map(v: &Value) -> HashMap<String, String> {
         .collect()
 }
 
-/// Compose's `${VAR:-default}` and `${VAR:?message}`, with nothing set.
-fn interpolate(value: &str, required: &str) -> String {
+/// Compose's `${VAR:-default}` and `${VAR:?message}`, with nothing set
+/// but what a `:?` variable requires (`required(name)`).
+fn interpolate(value: &str, required: &dyn Fn(&str) -> String) -> String {
     let Some(start) = value.find("${") else {
         return value.to_owned();
     };
@@ -41,8 +42,8 @@ fn interpolate(value: &str, required: &str) -> String {
     let inner = &value[start + 2..end];
     let replacement = if let Some((_, default)) = inner.split_once(":-") {
         default.to_owned()
-    } else if inner.contains(":?") {
-        required.to_owned()
+    } else if let Some((name, _)) = inner.split_once(":?") {
+        required(name)
     } else {
         String::new()
     };
@@ -135,7 +136,10 @@ fn the_api_environment_is_what_the_settings_read_and_it_parses() {
         .map(|(k, v)| {
             (
                 k.clone(),
-                interpolate(v, "a-secret-of-at-least-32-characters!!"),
+                interpolate(v, &|name| match name {
+                    "PUBLIC_URL" => "https://immersion.example".to_owned(),
+                    _ => "a-secret-of-at-least-32-characters!!".to_owned(),
+                }),
             )
         })
         .collect();
@@ -154,6 +158,7 @@ fn the_api_environment_is_what_the_settings_read_and_it_parses() {
     // Without JWT_SECRET or the Stripe settings the stack refuses to start
     // (compose's `:?`): production never runs the local gateway.
     for required in [
+        "PUBLIC_URL",
         "JWT_SECRET",
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",

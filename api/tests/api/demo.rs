@@ -117,6 +117,7 @@ async fn demo_data_can_be_turned_off_and_production_never_seeds() {
     let prod = spawn_with(&[
         ("DEMO_DATA", "true"),
         ("APP_ENV", "production"),
+        ("ALLOW_HTTP_PUBLIC_URL", "true"),
         ("STRIPE_SECRET_KEY", "sk_test_unused"),
         ("STRIPE_PRICE_MONTHLY", "price_monthly"),
         ("STRIPE_PRICE_YEARLY", "price_yearly"),

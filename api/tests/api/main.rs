@@ -13,6 +13,7 @@ mod errors;
 mod localstripe;
 mod mail;
 mod openapi;
+mod owners;
 mod payment_integrity;
 mod rate_limit;
 mod rush;

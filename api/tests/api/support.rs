@@ -176,10 +176,20 @@ pub async fn spawn_full(
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state();
     actix_web::rt::spawn(app.run_until_stopped());
+    // A browser sends its page's origin with every POST.
+    let mut origin = reqwest::header::HeaderMap::new();
+    origin.insert(
+        reqwest::header::ORIGIN,
+        base.parse().expect("origin header"),
+    );
     TestApp {
-        base,
         client: client().build().expect("client"),
-        browser: client().cookie_store(true).build().expect("client"),
+        browser: client()
+            .cookie_store(true)
+            .default_headers(origin)
+            .build()
+            .expect("client"),
+        base,
         state,
         database_url,
         _db: db,
@@ -246,17 +256,56 @@ impl TestApp {
         a.body["token"].as_str().expect("token").to_owned()
     }
 
-    /// A token for the configured admin (registered on first use).
+    /// A token for the configured admin (registered and verified through
+    /// the mailed link on first use: only then is the address an admin).
     pub async fn admin_token(&self) -> String {
         let creds = json!({"email": ADMIN_EMAIL, "password": PASSWORD});
-        let a = self.post("/api/auth/register", None, creds.clone()).await;
-        let a = if a.status == StatusCode::CONFLICT {
-            self.post("/api/auth/login", None, creds).await
-        } else {
+        self.post("/api/auth/register", None, creds.clone()).await;
+        let a = self.post("/api/auth/login", None, creds.clone()).await;
+        assert!(a.status.is_success(), "{}", a.body);
+        let a = if a.body["user"]["email_verified"] == true {
             a
+        } else {
+            let token = self.mailed_token(ADMIN_EMAIL, "verifier-email").await;
+            let v = self
+                .post("/api/auth/verify-email", None, json!({"token": token}))
+                .await;
+            assert_eq!(v.status, StatusCode::OK, "{}", v.body);
+            self.post("/api/auth/login", None, creds).await
         };
         assert!(a.status.is_success(), "{}", a.body);
+        assert_eq!(a.body["user"]["role"], "admin", "{}", a.body);
         a.body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// The mails queued for `recipient`, oldest first.
+    pub async fn mails_to(&self, recipient: &str) -> Vec<entity::mail_outbox::Model> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        entity::mail_outbox::Entity::find()
+            .filter(entity::mail_outbox::Column::Recipient.eq(recipient))
+            .order_by_asc(entity::mail_outbox::Column::CreatedAt)
+            .all(&self.state.db)
+            .await
+            .expect("outbox")
+    }
+
+    /// The token of the newest link to `page` mailed to `recipient`.
+    pub async fn mailed_token(&self, recipient: &str, page: &str) -> String {
+        let mails = self.mails_to(recipient).await;
+        let marker = format!("/{page}?token=");
+        mails
+            .iter()
+            .rev()
+            .find_map(|m| {
+                let at = m.body.find(&marker)? + marker.len();
+                Some(
+                    m.body[at..]
+                        .chars()
+                        .take_while(char::is_ascii_hexdigit)
+                        .collect::<String>(),
+                )
+            })
+            .unwrap_or_else(|| panic!("no /{page} link mailed to {recipient}: {mails:?}"))
     }
 
     /// Creates a session as admin from `overrides` on top of a valid body.
@@ -319,11 +368,14 @@ impl TestApp {
         )
         .await
         .expect("user inserted");
-        let (token, _) = self
-            .state
-            .tokens
-            .issue(user.id, chrono::Utc::now())
-            .expect("token");
+        let (token, _) = api::domain::auth_sessions::sign_in(
+            &self.state.db,
+            &self.state.tokens,
+            user.id,
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("token");
         (user.id, token)
     }
 

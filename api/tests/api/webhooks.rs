@@ -166,8 +166,10 @@ impl Seat {
     }
 }
 
+/// Confirmation mails (accounts get their own verification mails too).
 async fn mail_count(app: &TestApp) -> u64 {
     entity::mail_outbox::Entity::find()
+        .filter(entity::mail_outbox::Column::Subject.contains("confirmée"))
         .count(&app.state.db)
         .await
         .unwrap()

@@ -1,0 +1,113 @@
+//! Single-use tokens sent by mail: e-mail verification (24 h) and password
+//! reset (1 h). The mail carries 32 random bytes; only their SHA-256 is
+//! stored, so a copy of the database cannot use them. Using one marks it
+//! used in the same statement that checks it, so it works once.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use entity::account_tokens::{self as tokens, Column};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    VerifyEmail,
+    ResetPassword,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::ResetPassword => "reset_password",
+        }
+    }
+
+    fn lifetime(self) -> Duration {
+        match self {
+            Self::VerifyEmail => Duration::hours(24),
+            Self::ResetPassword => Duration::hours(1),
+        }
+    }
+}
+
+fn digest(raw: &str) -> String {
+    hex::encode(Sha256::digest(raw.as_bytes()))
+}
+
+/// A new token for `user_id`; returns what the mail carries. Earlier
+/// unused tokens of the same purpose stop working: only the newest mail
+/// counts.
+pub async fn issue(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Result<String, DbErr> {
+    tokens::Entity::update_many()
+        .col_expr(Column::UsedAt, Expr::value(now))
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::Purpose.eq(purpose.as_str()))
+        .filter(Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    let raw = hex::encode(rand::random::<[u8; 32]>());
+    tokens::Entity::insert(tokens::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        user_id: Set(user_id),
+        purpose: Set(purpose.as_str().to_owned()),
+        token_hash: Set(digest(&raw)),
+        created_at: Set(now),
+        expires_at: Set(now + purpose.lifetime()),
+        used_at: Set(None),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(raw)
+}
+
+/// Uses a token: the user it was for, when it is valid, unused, unexpired
+/// and of this purpose. A second use finds it used.
+pub async fn consume(
+    db: &impl ConnectionTrait,
+    raw: &str,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    let hash = digest(raw.trim());
+    let Some(token) = tokens::Entity::find()
+        .filter(Column::TokenHash.eq(hash.as_str()))
+        .filter(Column::Purpose.eq(purpose.as_str()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let used = tokens::Entity::update_many()
+        .col_expr(Column::UsedAt, Expr::value(now))
+        .filter(Column::Id.eq(token.id))
+        .filter(Column::UsedAt.is_null())
+        .filter(Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?;
+    Ok((used.rows_affected == 1).then_some(token.user_id))
+}
+
+/// True when `raw` would be accepted now (checked before costly work).
+pub async fn is_usable(
+    db: &impl ConnectionTrait,
+    raw: &str,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    Ok(tokens::Entity::find()
+        .filter(Column::TokenHash.eq(digest(raw.trim()).as_str()))
+        .filter(Column::Purpose.eq(purpose.as_str()))
+        .filter(Column::UsedAt.is_null())
+        .filter(Column::ExpiresAt.gt(now))
+        .one(db)
+        .await?
+        .is_some())
+}

@@ -1,0 +1,225 @@
+//! What proves an account's owner: the verification mail (the address is
+//! theirs; only then can `ADMIN_EMAILS` make it an admin), the password
+//! reset mail, and the password change. Each mail goes through the outbox
+//! in the transaction that issues its token.
+
+use chrono::{DateTime, Utc};
+use common::ErrorCode;
+use common::auth::Role;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::account_tokens::{self, Purpose};
+use super::{auth_sessions, mail};
+use crate::auth::password;
+use crate::error::{ApiError, ApiResult};
+use entity::users;
+
+fn verification_mail(public_url: &str, token: &str) -> (String, String) {
+    let link = format!("{public_url}/verifier-email?token={token}");
+    (
+        "Confirmez votre adresse e-mail".to_owned(),
+        format!(
+            "Bonjour,\n\n\
+             Pour confirmer que cette adresse est bien la vôtre, ouvrez ce lien \
+             dans les 24 heures :\n\n{link}\n\n\
+             Si vous n'avez pas créé de compte Immersion, ignorez ce message.\n\n\
+             L'équipe Immersion"
+        ),
+    )
+}
+
+fn reset_mail(public_url: &str, token: &str) -> (String, String) {
+    let link = format!("{public_url}/mot-de-passe/nouveau?token={token}");
+    (
+        "Choisissez un nouveau mot de passe".to_owned(),
+        format!(
+            "Bonjour,\n\n\
+             Une demande de nouveau mot de passe a été faite pour votre compte \
+             Immersion. Pour en choisir un, ouvrez ce lien dans l'heure :\n\n{link}\n\n\
+             Toutes vos sessions ouvertes seront alors fermées. Si vous n'êtes \
+             pas à l'origine de cette demande, ignorez ce message : votre mot \
+             de passe reste le même.\n\n\
+             L'équipe Immersion"
+        ),
+    )
+}
+
+/// Issues a verification token and queues its mail, in `db`'s transaction.
+pub async fn send_verification(
+    db: &impl ConnectionTrait,
+    public_url: &str,
+    user: &users::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let token = account_tokens::issue(db, user.id, Purpose::VerifyEmail, now).await?;
+    let (subject, body) = verification_mail(public_url, &token);
+    mail::queue(db, &user.email, subject, body).await?;
+    Ok(())
+}
+
+fn invalid_token() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidToken,
+        "this link is invalid, already used or expired",
+    )
+}
+
+/// Marks the address verified, and makes the user an admin when it is
+/// listed in `ADMIN_EMAILS`: only a proven owner gets the role.
+async fn mark_verified(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    admin_emails: &[String],
+    now: DateTime<Utc>,
+) -> ApiResult<users::Model> {
+    let user = users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::internal("token of a deleted user"))?;
+    let mut update = users::Entity::update_many()
+        .col_expr(users::Column::UpdatedAt, Expr::value(now))
+        .filter(users::Column::Id.eq(user_id));
+    if user.email_verified_at.is_none() {
+        update = update.col_expr(users::Column::EmailVerifiedAt, Expr::value(now));
+    }
+    if admin_emails.iter().any(|a| a == &user.email) {
+        update = update.col_expr(users::Column::Role, Expr::value(Role::Admin.as_str()));
+    }
+    update.exec(db).await?;
+    users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::internal("user vanished"))
+}
+
+/// `POST /api/auth/verify-email`: the link from the mail.
+pub async fn verify_email(
+    db: &DatabaseConnection,
+    admin_emails: &[String],
+    token: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<users::Model> {
+    let txn = db.begin().await?;
+    let user_id = account_tokens::consume(&txn, token, Purpose::VerifyEmail, now)
+        .await?
+        .ok_or_else(invalid_token)?;
+    let user = mark_verified(&txn, user_id, admin_emails, now).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Sends the verification mail again, unless the address is verified.
+pub async fn resend_verification(
+    db: &DatabaseConnection,
+    public_url: &str,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let user = users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    if user.email_verified_at.is_some() {
+        return Err(ApiError::conflict(
+            ErrorCode::EmailAlreadyVerified,
+            "this address is already verified",
+        ));
+    }
+    let txn = db.begin().await?;
+    send_verification(&txn, public_url, &user, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// "Mot de passe oublié": a reset mail when the address has an account,
+/// and the same answer either way (nothing tells who has an account).
+pub async fn request_reset(
+    db: &DatabaseConnection,
+    public_url: &str,
+    email: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let Some(user) = users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let txn = db.begin().await?;
+    let token = account_tokens::issue(&txn, user.id, Purpose::ResetPassword, now).await?;
+    let (subject, body) = reset_mail(public_url, &token);
+    mail::queue(&txn, &user.email, subject, body).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The reset link with a new password: the password changes, every
+/// session ends, and the address counts as verified (the mail reached it).
+pub async fn reset_password(
+    db: &DatabaseConnection,
+    admin_emails: &[String],
+    token: &str,
+    new_password: String,
+    now: DateTime<Utc>,
+) -> ApiResult<users::Model> {
+    super::users::check_new_password(&new_password)?;
+    // Hash only for a token that may work: no free hashing for guesses.
+    if !account_tokens::is_usable(db, token, Purpose::ResetPassword, now).await? {
+        return Err(invalid_token());
+    }
+    let hash = password::hash(new_password).await?;
+    let txn = db.begin().await?;
+    let user_id = account_tokens::consume(&txn, token, Purpose::ResetPassword, now)
+        .await?
+        .ok_or_else(invalid_token)?;
+    users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(hash))
+        .filter(users::Column::Id.eq(user_id))
+        .exec(&txn)
+        .await?;
+    auth_sessions::revoke_all(&txn, user_id, None, now).await?;
+    let user = mark_verified(&txn, user_id, admin_emails, now).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// "Mon compte": the current password and a new one. Every other session
+/// ends; this one stays signed in.
+pub async fn change_password(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    session_id: Uuid,
+    current: String,
+    new_password: String,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    super::users::check_new_password(&new_password)?;
+    let user = users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    if !password::verify(current, user.password_hash).await? {
+        return Err(ApiError::invalid(
+            "current_password",
+            "mismatch",
+            "the current password is wrong",
+        ));
+    }
+    let hash = password::hash(new_password).await?;
+    let txn = db.begin().await?;
+    users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(hash))
+        .col_expr(users::Column::UpdatedAt, Expr::value(now))
+        .filter(users::Column::Id.eq(user_id))
+        .exec(&txn)
+        .await?;
+    auth_sessions::revoke_all(&txn, user_id, Some(session_id), now).await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! The owner's proofs: e-mail verification, "mot de passe oublié", and the
+//! password change from "Mon compte".
+
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use chrono::Utc;
+use common::auth::{NewPassword, PasswordChange, PasswordReset, TokenBody, UserDto};
+use std::time::Instant;
+
+use crate::auth::AuthUser;
+use crate::domain::{accounts, email::Email};
+use crate::error::{ApiError, ApiResult};
+use crate::http::client_ip;
+use crate::http::problems as p;
+use crate::state::AppState;
+
+/// Confirms the address with the token of the verification mail. An
+/// address listed in `ADMIN_EMAILS` gets the admin role only now.
+#[utoipa::path(
+    tag = "auth",
+    request_body = TokenBody,
+    responses(
+        (status = 200, body = UserDto, description = "Verified"),
+        (status = 400, response = p::BadRequest),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+    )
+)]
+#[post("/api/auth/verify-email")]
+#[tracing::instrument(skip_all)]
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    body: web::Json<TokenBody>,
+) -> ApiResult<web::Json<UserDto>> {
+    let user = accounts::verify_email(
+        &state.db,
+        &state.settings.admin_emails,
+        &body.token,
+        Utc::now(),
+    )
+    .await?;
+    Ok(web::Json(AuthUser::from_model(user)?.dto()))
+}
+
+/// Sends the verification mail again (a few times an hour at most).
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 202, description = "Sent"),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 409, response = p::Conflict),
+        (status = 429, response = p::RateLimited),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/api/auth/verify-email/resend")]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn resend_verification(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> ApiResult<HttpResponse> {
+    let key = user.id.to_string();
+    state
+        .limits
+        .mail
+        .check(&key, Instant::now())
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    state.limits.mail.hit(&key, Instant::now());
+    accounts::resend_verification(&state.db, &state.settings.public_url, user.id, Utc::now())
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// "Mot de passe oublié": mails a reset link when the address has an
+/// account. The answer is the same either way.
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordReset,
+    responses(
+        (status = 202, description = "A mail is on its way if the address has an account"),
+        (status = 400, response = p::BadRequest),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::ValidationFailed),
+        (status = 429, response = p::RateLimited),
+    )
+)]
+#[post("/api/auth/password-reset")]
+#[tracing::instrument(skip_all)]
+pub async fn request_password_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<PasswordReset>,
+) -> ApiResult<HttpResponse> {
+    let email = Email::parse(&body.email)
+        .ok_or_else(|| ApiError::invalid("email", "format", "not a valid e-mail address"))?;
+    let now = Instant::now();
+    let ip = client_ip(&req, &state.settings.trusted_proxies);
+    for key in [ip, email.as_str().to_owned()] {
+        state
+            .limits
+            .mail
+            .check(&key, now)
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+        state.limits.mail.hit(&key, now);
+    }
+    accounts::request_reset(
+        &state.db,
+        &state.settings.public_url,
+        email.as_str(),
+        Utc::now(),
+    )
+    .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// The reset link with a new password. Every session of the account ends.
+#[utoipa::path(
+    tag = "auth",
+    request_body = NewPassword,
+    responses(
+        (status = 204, description = "Changed; sign in with the new password"),
+        (status = 400, response = p::BadRequest),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::ValidationFailed),
+        (status = 503, response = p::Unavailable),
+    )
+)]
+#[post("/api/auth/password-reset/confirm")]
+#[tracing::instrument(skip_all)]
+pub async fn confirm_password_reset(
+    state: web::Data<AppState>,
+    body: web::Json<NewPassword>,
+) -> ApiResult<HttpResponse> {
+    let NewPassword { token, password } = body.into_inner();
+    accounts::reset_password(
+        &state.db,
+        &state.settings.admin_emails,
+        &token,
+        password,
+        Utc::now(),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Changes the password (the current one is asked). Every other session
+/// of the account ends; this one stays signed in.
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+        (status = 422, response = p::ValidationFailed),
+        (status = 503, response = p::Unavailable),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/api/me/password")]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<PasswordChange>,
+) -> ApiResult<HttpResponse> {
+    let PasswordChange {
+        current_password,
+        new_password,
+    } = body.into_inner();
+    accounts::change_password(
+        &state.db,
+        user.id,
+        user.session_id,
+        current_password,
+        new_password,
+        Utc::now(),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

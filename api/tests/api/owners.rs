@@ -1,0 +1,393 @@
+//! What proves an account's owner, and what an attacker cannot do:
+//! verified e-mail before `ADMIN_EMAILS` counts, password reset by mail,
+//! sign-out and password changes that revoke tokens, one address one
+//! account, throttling that spares the owner.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{ADMIN_EMAIL, PASSWORD, TestApp, spawn_app, spawn_with};
+
+#[actix_web::test]
+async fn an_admin_email_gets_the_role_only_once_its_owner_follows_the_link() {
+    let app = spawn_app().await;
+    // The attacker registers the boss's address first.
+    let a = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": format!(" {}", ADMIN_EMAIL.to_uppercase()), "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert_eq!(a.body["user"]["role"], "user");
+    assert_eq!(a.body["user"]["email_verified"], false);
+    let token = a.body["token"].as_str().unwrap().to_owned();
+    // A login changes nothing either.
+    let again = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": ADMIN_EMAIL, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(again.body["user"]["role"], "user");
+    let admin_only = app.get("/api/admin/sessions", Some(&token)).await;
+    admin_only.assert_problem(403, "forbidden");
+
+    // The mail went to the address; only its owner can follow the link.
+    let link = app.mailed_token(ADMIN_EMAIL, "verifier-email").await;
+    let bad = app
+        .post(
+            "/api/auth/verify-email",
+            None,
+            json!({"token": "0".repeat(64)}),
+        )
+        .await;
+    bad.assert_problem(400, "invalid_token");
+    let ok = app
+        .post("/api/auth/verify-email", None, json!({"token": link}))
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(
+        (
+            ok.body["role"].as_str(),
+            ok.body["email_verified"].as_bool()
+        ),
+        (Some("admin"), Some(true))
+    );
+    // Single use.
+    app.post("/api/auth/verify-email", None, json!({"token": link}))
+        .await
+        .assert_problem(400, "invalid_token");
+    assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "admin");
+    // Verified: no more verification mails.
+    app.post("/api/auth/verify-email/resend", Some(&token), json!({}))
+        .await
+        .assert_problem(409, "email_already_verified");
+}
+
+#[actix_web::test]
+async fn sign_out_revokes_the_token_for_bearer_and_cookie_alike() {
+    let app = spawn_app().await;
+    let token = app.register("marie@example.com").await;
+    let other = app.login("marie@example.com").await;
+    assert_eq!(
+        app.get("/api/me", Some(&token)).await.status,
+        StatusCode::OK
+    );
+    let out = app.post("/api/auth/logout", Some(&token), json!({})).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    app.get("/api/me", Some(&token))
+        .await
+        .assert_problem(401, "unauthorized");
+    // Another session of the same account is not affected.
+    assert_eq!(
+        app.get("/api/me", Some(&other)).await.status,
+        StatusCode::OK
+    );
+}
+
+#[actix_web::test]
+async fn a_password_change_ends_every_other_session() {
+    let app = spawn_app().await;
+    let here = app.register("marie@example.com").await;
+    let elsewhere = app.login("marie@example.com").await;
+    let wrong = app
+        .post(
+            "/api/me/password",
+            Some(&here),
+            json!({"current_password": "not my password", "new_password": "a brand new passphrase"}),
+        )
+        .await;
+    wrong.assert_problem(422, "validation_failed");
+    assert_eq!(wrong.body["errors"][0]["field"], "current_password");
+    let ok = app
+        .post(
+            "/api/me/password",
+            Some(&here),
+            json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"}),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::NO_CONTENT, "{}", ok.body);
+    assert_eq!(app.get("/api/me", Some(&here)).await.status, StatusCode::OK);
+    app.get("/api/me", Some(&elsewhere))
+        .await
+        .assert_problem(401, "unauthorized");
+    let old = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "marie@example.com", "password": PASSWORD}),
+        )
+        .await;
+    old.assert_problem(401, "invalid_credentials");
+}
+
+#[actix_web::test]
+async fn forgot_then_reset_signs_every_session_out_and_the_link_works_once() {
+    let app = spawn_app().await;
+    let before = app.register("marie@example.com").await;
+    // Unknown and known addresses get the same answer.
+    for email in ["nobody@example.com", "Marie@Example.com"] {
+        let a = app
+            .post("/api/auth/password-reset", None, json!({"email": email}))
+            .await;
+        assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    }
+    assert!(app.mails_to("nobody@example.com").await.is_empty());
+    let token = app
+        .mailed_token("marie@example.com", "mot-de-passe/nouveau")
+        .await;
+    let short = app
+        .post(
+            "/api/auth/password-reset/confirm",
+            None,
+            json!({"token": token, "password": "short"}),
+        )
+        .await;
+    short.assert_problem(422, "validation_failed");
+    let ok = app
+        .post(
+            "/api/auth/password-reset/confirm",
+            None,
+            json!({"token": token, "password": "a brand new passphrase"}),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::NO_CONTENT, "{}", ok.body);
+    app.get("/api/me", Some(&before))
+        .await
+        .assert_problem(401, "unauthorized");
+    app.post(
+        "/api/auth/password-reset/confirm",
+        None,
+        json!({"token": token, "password": "yet another passphrase"}),
+    )
+    .await
+    .assert_problem(400, "invalid_token");
+    let login = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "marie@example.com", "password": "a brand new passphrase"}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK);
+    // The mail reached the address: it counts as verified.
+    assert_eq!(login.body["user"]["email_verified"], true);
+}
+
+#[actix_web::test]
+async fn unusable_addresses_are_refused_and_look_alikes_are_one_account() {
+    let app = spawn_app().await;
+    for bad in [
+        "x<victim@example.com>",
+        "a,b@x.io",
+        "Marie <m@x.io>",
+        "m@x.io\u{0}",
+    ] {
+        let a = app
+            .post(
+                "/api/auth/register",
+                None,
+                json!({"email": bad, "password": PASSWORD}),
+            )
+            .await;
+        a.assert_problem(422, "validation_failed");
+        assert_eq!(a.body["errors"][0]["field"], "email", "{bad:?}");
+    }
+    let first = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": "jos\u{e9}@x.io", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    app.post(
+        "/api/auth/register",
+        None,
+        json!({"email": "jose\u{301}@x.io", "password": PASSWORD}),
+    )
+    .await
+    .assert_problem(409, "email_taken");
+}
+
+#[actix_web::test]
+async fn an_attackers_failures_never_lock_the_owner_out_from_another_address() {
+    let app = spawn_with(&[("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")]).await;
+    app.register("victim@example.com").await;
+    let wrong = json!({"email": "victim@example.com", "password": "guess guess guess"});
+    for _ in 0..5 {
+        app.post("/api/auth/login", None, wrong.clone())
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    app.post("/api/auth/login", None, wrong.clone())
+        .await
+        .assert_problem(429, "rate_limited");
+    // The owner, from another address, gets in.
+    let owner = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let a = app
+        .call_with(
+            &owner,
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({"email": "victim@example.com", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+}
+
+impl TestApp {
+    /// A new sign-in of an existing account (password `PASSWORD`).
+    pub async fn login(&self, email: &str) -> String {
+        let a = self
+            .post(
+                "/api/auth/login",
+                None,
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        a.body["token"].as_str().unwrap().to_owned()
+    }
+}
+
+#[actix_web::test]
+async fn production_cookies_are_secure_even_behind_an_http_public_url() {
+    let app = spawn_with(&[
+        ("APP_ENV", "production"),
+        ("PUBLIC_URL", "http://127.0.0.1:8080"),
+        ("ALLOW_HTTP_PUBLIC_URL", "true"),
+        ("STRIPE_SECRET_KEY", "sk_test_unused"),
+        ("STRIPE_PRICE_MONTHLY", "price_monthly"),
+        ("STRIPE_PRICE_YEARLY", "price_yearly"),
+    ])
+    .await;
+    let a = app
+        .post(
+            "/api/auth/register",
+            None,
+            json!({"email": "marie@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let cookie = a.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[actix_web::test]
+async fn pages_carry_the_security_headers() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let (_, token) = app.quick_user("marie@example.com").await;
+    let held = app.hold(s["id"].as_str().unwrap(), &token).await;
+    // The local pay page, a JSON answer and the docs alike.
+    for path in [
+        held["checkout_url"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches(&app.base)
+            .to_owned(),
+        "/api/sessions".to_owned(),
+        "/api/docs/".to_owned(),
+    ] {
+        let res = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        let h = res.headers();
+        let csp = h
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{path}: no CSP"))
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("default-src 'self'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        let scripts = csp
+            .split(';')
+            .find(|d| d.trim().starts_with("script-src"))
+            .unwrap_or_else(|| panic!("{csp}"));
+        assert!(!scripts.contains("unsafe-inline"), "{csp}");
+        assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "{path}");
+        assert!(h.get("referrer-policy").is_some(), "{path}");
+        assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
+        // HSTS only for an https PUBLIC_URL.
+        assert!(h.get("strict-transport-security").is_none());
+    }
+}
+
+#[actix_web::test]
+async fn a_cookie_post_from_a_foreign_origin_is_refused_and_bearer_is_exempt() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let checkout = format!("/api/sessions/{}/checkout", s["id"].as_str().unwrap());
+    // The browser signs in (same origin).
+    let a = app
+        .call_with(
+            &app.browser,
+            Method::POST,
+            "/api/auth/register",
+            None,
+            Some(json!({"email": "marie@example.com", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    let token = a.body["token"].as_str().unwrap().to_owned();
+    let cookie = a
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let foreign = |origin: Option<&str>| {
+        let mut req = app
+            .client
+            .post(format!("{}{checkout}", app.base))
+            .header("cookie", cookie.clone())
+            .json(&json!({}));
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    for origin in [Some("https://evil.example"), None] {
+        let res = crate::support::into_answer(foreign(origin).await.unwrap()).await;
+        res.assert_problem(403, "origin_mismatch");
+    }
+    assert_eq!(
+        app.session_row(s["id"].as_str().unwrap())
+            .await
+            .reserved_places,
+        0
+    );
+    // From the app's own origin it works; so does a Bearer token from anywhere.
+    let ok = crate::support::into_answer(foreign(Some(&app.base)).await.unwrap()).await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    let cancel = format!(
+        "/api/bookings/{}/cancel",
+        ok.body["booking_id"].as_str().unwrap()
+    );
+    let res = app
+        .client
+        .post(format!("{}{cancel}", app.base))
+        .bearer_auth(&token)
+        .header("origin", "https://evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
