@@ -5,15 +5,22 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 
-import { ADMIN, register, useApiAndBrowser, withPage } from './harness.js';
+import { ADMIN, mailedLink, register, useApiAndBrowser, withPage } from './harness.js';
 
 const env = useApiAndBrowser({ before, after });
 
+/// Registers the address of ADMIN_EMAILS; it becomes an admin only once
+/// the link of the verification mail is followed.
 async function signInAsAdmin(page) {
   await register(page, env.api.base, ADMIN.email, {
     password: ADMIN.password,
-    next: '/admin/immersion-sessions',
+    next: '/mon-compte',
   });
+  await page.getByRole('heading', { name: 'Adresse e-mail à confirmer' }).waitFor();
+  await page.goto(await mailedLink(env.api, ADMIN.email, 'verifier-email'));
+  await page.getByText('est confirmée.').waitFor();
+  await page.getByRole('link', { name: 'Administration' }).click();
+  await page.waitForURL(/\/admin\/immersion-sessions$/);
 }
 
 // Chromium logs every 4xx answer; these tests cause 422 and 409 on purpose

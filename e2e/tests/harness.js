@@ -36,22 +36,54 @@ export async function startApi() {
       DEMO_DATA: 'true',
       WEB_DIST: join(root, 'web', 'dist'),
       RUST_LOG: 'info',
-      LOG_FORMAT: 'text',
+      // One JSON line per event: mails (logged without SMTP_URL) are read
+      // from it by `mailedLink`.
+      LOG_FORMAT: 'json',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
+  // Waiters on the log: each is called as output arrives.
+  const waiters = new Set();
+  const onData = (chunk) => {
+    log += chunk.toString();
+    for (const w of waiters) w();
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  /// Resolves with the first match of `re` in the api's log, as soon as
+  /// the line is written (mails are logged there without SMTP_URL).
+  const waitForLog = (re, timeoutMs = 20000) => new Promise((ok, fail) => {
+    const check = () => {
+      const m = log.match(re);
+      if (m) { waiters.delete(check); clearTimeout(timer); ok(m); }
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      fail(new Error(`not in the api log: ${re}`));
+    }, timeoutMs);
+    waiters.add(check);
+    check();
+  });
   // The server logs "listening" once bound: wait for that line.
   await new Promise((ok, fail) => {
-    const onData = (chunk) => {
-      log += chunk.toString();
-      if (log.includes('listening')) ok();
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+    waitForLog(/listening/).then(ok, fail);
     child.on('exit', (code) => fail(new Error(`api exited (${code}):\n${log}`)));
   });
-  return { base: `http://127.0.0.1:${port}`, stop: () => child.kill(), log: () => log };
+  return { base: `http://127.0.0.1:${port}`, stop: () => child.kill(), log: () => log, waitForLog };
+}
+
+/// The link to `page` last mailed to `email`, from the api's log: the mail
+/// worker logs each mail it sends, one JSON line each (no SMTP_URL here).
+/// `count`: how many such mails to wait for (a resent mail replaces the
+/// first one's link).
+export async function mailedLink(api, email, page, { count = 1 } = {}) {
+  const escaped = email.replace(/[.+]/g, '\\$&');
+  const re = new RegExp(`"to":"${escaped}"[^\\n]*?(/${page}\\?token=[0-9a-f]{64})`, 'g');
+  const enough = new RegExp(Array(count).fill(re.source).join('[\\s\\S]*'));
+  await api.waitForLog(enough);
+  const all = [...api.log().matchAll(re)];
+  return `${api.base}${all[all.length - 1][1]}`;
 }
 
 export async function startBrowser() {

@@ -2,7 +2,9 @@
 //! session cookie itself (same origin); errors arrive as problem+json and
 //! are turned into French messages by their stable code.
 
-use common::auth::{AuthResponse, Credentials, UserDto};
+use common::auth::{
+    AuthResponse, Credentials, NewPassword, PasswordChange, PasswordReset, TokenBody, UserDto,
+};
 use common::bookings::{BookingDto, CancelRequest, CheckoutResponse};
 use common::resources::{NewResource, ResourceDto, ResourceOrder, ResourcePatch};
 use common::sessions::{NewSession, SessionDto, SessionPatch};
@@ -58,6 +60,11 @@ pub fn message_for(code: ErrorCode) -> &'static str {
         ErrorCode::SessionHasBookings => {
             "Cette session a des réservations : désactivez-la plutôt que de la supprimer."
         }
+        ErrorCode::InvalidToken => {
+            "Ce lien n'est plus valable : il a déjà servi ou a expiré. Demandez-en un nouveau."
+        }
+        ErrorCode::EmailAlreadyVerified => "Votre adresse e-mail est déjà confirmée.",
+        ErrorCode::OriginMismatch => "Cette action doit être faite depuis le site Immersion.",
         _ => "Une erreur est survenue. Réessayez plus tard.",
     }
 }
@@ -66,8 +73,11 @@ pub fn message_for(code: ErrorCode) -> &'static str {
 fn field_message(e: &common::FieldError) -> String {
     let text = match (e.field.as_str(), e.rule.as_str()) {
         ("email", _) => "L'e-mail n'est pas valide.",
-        ("password", "too_short") => "Le mot de passe doit faire au moins 10 caractères.",
-        ("password", _) => "Le mot de passe est trop long.",
+        ("password" | "new_password", "too_short") => {
+            "Le mot de passe doit faire au moins 10 caractères."
+        }
+        ("password" | "new_password", _) => "Le mot de passe est trop long.",
+        ("current_password", _) => "Le mot de passe actuel est incorrect.",
         ("ends_on", _) => "Le dernier jour ne peut pas précéder le premier.",
         ("location", "required") => "Indiquez le lieu.",
         ("location", _) => "Le lieu est trop long.",
@@ -210,6 +220,46 @@ pub async fn register(email: String, password: String) -> Result<AuthResponse, A
     let signed = post_json("/api/auth/register", &Credentials { email, password }).await;
     mark_signed_in(signed.is_ok());
     signed
+}
+
+/// For answers without a body (202, 204) to a JSON request.
+async fn post_done<B: Serialize>(url: &str, body: &B) -> Result<(), ApiError> {
+    let json = serde_json::to_string(body).map_err(|_| ApiError::network())?;
+    call(Request::post(url), Some(json)).await.map(drop)
+}
+
+pub async fn verify_email(token: String) -> Result<UserDto, ApiError> {
+    post_json("/api/auth/verify-email", &TokenBody { token }).await
+}
+
+pub async fn resend_verification() -> Result<(), ApiError> {
+    post_done("/api/auth/verify-email/resend", &serde_json::json!({})).await
+}
+
+pub async fn request_password_reset(email: String) -> Result<(), ApiError> {
+    post_done("/api/auth/password-reset", &PasswordReset { email }).await
+}
+
+pub async fn reset_password(token: String, password: String) -> Result<(), ApiError> {
+    post_done(
+        "/api/auth/password-reset/confirm",
+        &NewPassword { token, password },
+    )
+    .await
+}
+
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), ApiError> {
+    post_done(
+        "/api/me/password",
+        &PasswordChange {
+            current_password,
+            new_password,
+        },
+    )
+    .await
 }
 
 pub async fn checkout(session_id: Uuid) -> Result<CheckoutResponse, ApiError> {

@@ -34,10 +34,89 @@ pub fn AccountPage() -> impl IntoView {
     }
     view! {
         <h1>"Mon compte"</h1>
+        <VerificationNotice/>
         <MyBookings/>
         <MySubscription/>
+        <ChangePassword/>
     }
     .into_any()
+}
+
+/// While the address is unverified: say so, and offer a new mail.
+#[component]
+fn VerificationNotice() -> impl IntoView {
+    let me = LocalResource::new(api::me);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let sent = RwSignal::new(false);
+    let resend = move |_| {
+        send(api::resend_verification(), error, Some(busy), move |()| {
+            sent.set(true)
+        })
+    };
+    move || {
+        let unverified = matches!(me.get(), Some(Ok(Some(ref u))) if !u.email_verified);
+        unverified.then(|| view! {
+            <section class="notice" aria-labelledby="verify-title">
+                <h2 id="verify-title">"Adresse e-mail à confirmer"</h2>
+                <p>"Ouvrez le lien de l'e-mail que nous vous avons envoyé pour confirmer votre adresse."</p>
+                <Show
+                    when=move || sent.get()
+                    fallback=move || view! {
+                        <button class="secondary" disabled=move || busy.get() on:click=resend>
+                            "Renvoyer l'e-mail"
+                        </button>
+                    }
+                >
+                    <p class="done" role="status">"Un nouvel e-mail vient d'être envoyé."</p>
+                </Show>
+                <ErrorLine message=error/>
+            </section>
+        })
+    }
+}
+
+/// The current password and a new one; every other session ends.
+#[component]
+fn ChangePassword() -> impl IntoView {
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let changed = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        changed.set(false);
+        send(
+            api::change_password(current.get_untracked(), new.get_untracked()),
+            error,
+            Some(busy),
+            move |()| {
+                busy.set(false);
+                current.set(String::new());
+                new.set(String::new());
+                changed.set(true);
+            },
+        );
+    };
+    view! {
+        <section aria-labelledby="password-title">
+            <h2 id="password-title">"Mot de passe"</h2>
+            <form class="auth" on:submit=submit>
+                <label for="current-password">"Mot de passe actuel"</label>
+                <input id="current-password" type="password" required autocomplete="current-password"
+                    prop:value=current on:input=move |ev| current.set(event_target_value(&ev))/>
+                <label for="new-password">"Nouveau mot de passe"</label>
+                <input id="new-password" type="password" required minlength="10" autocomplete="new-password"
+                    prop:value=new on:input=move |ev| new.set(event_target_value(&ev))/>
+                <ErrorLine message=error/>
+                <button type="submit" disabled=move || busy.get()>"Changer le mot de passe"</button>
+            </form>
+            <Show when=move || changed.get()>
+                <p class="done" role="status">"Mot de passe changé : vos autres sessions sont fermées."</p>
+            </Show>
+        </section>
+    }
 }
 
 #[component]

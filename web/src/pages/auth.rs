@@ -1,4 +1,6 @@
-//! `/connexion` and `/inscription`: labelled fields, inline errors.
+//! `/connexion` and `/inscription`: labelled fields, inline errors; and
+//! the pages the account mails link to: `/verifier-email`,
+//! `/mot-de-passe-oublie`, `/mot-de-passe/nouveau`.
 
 use leptos::prelude::*;
 
@@ -55,6 +57,9 @@ fn AuthForm(mode: Mode) -> impl IntoView {
             <ErrorLine message=error/>
             <button type="submit" disabled=move || busy.get()>{button}</button>
         </form>
+        {(mode == Mode::Login).then(|| view! {
+            <p><a href="/mot-de-passe-oublie">"Mot de passe oublié ?"</a></p>
+        })}
     }
 }
 
@@ -66,4 +71,109 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     view! { <AuthForm mode=Mode::Register/> }
+}
+
+/// The link of the verification mail: confirms the address at once.
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let token = router::query("token").unwrap_or_default();
+    let auth = AuthChanged::here();
+    let result = LocalResource::new(move || api::verify_email(token.clone()));
+    view! {
+        <h1>"Confirmation de l'adresse e-mail"</h1>
+        <Suspense fallback=|| view! { <crate::components::feedback::Loading/> }>
+            {move || result.get().map(|r| match r {
+                Ok(user) => {
+                    auth.notify();
+                    view! {
+                        <p class="done" role="status">"Votre adresse "<strong>{user.email}</strong>" est confirmée."</p>
+                        <p><a href="/mon-compte">"Aller à mon compte"</a></p>
+                    }.into_any()
+                }
+                Err(e) => view! {
+                    <p class="error" role="alert">{e.message}</p>
+                    <p><a href="/mon-compte">"Mon compte"</a>" permet d'en recevoir un nouveau."</p>
+                }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// "Mot de passe oublié": the same answer whether the address has an
+/// account or not.
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let sent = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send(
+            api::request_password_reset(email.get_untracked()),
+            error,
+            Some(busy),
+            move |()| sent.set(true),
+        );
+    };
+    view! {
+        <h1>"Mot de passe oublié"</h1>
+        <Show
+            when=move || sent.get()
+            fallback=move || view! {
+                <form class="auth" on:submit=submit>
+                    <label for="email">"E-mail"</label>
+                    <input id="email" name="email" type="email" autocomplete="email" required
+                        prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/>
+                    <ErrorLine message=error/>
+                    <button type="submit" disabled=move || busy.get()>"Recevoir un lien"</button>
+                </form>
+            }
+        >
+            <p class="done" role="status">
+                "Si un compte existe avec cette adresse, un e-mail vient de lui être envoyé : \
+                 ouvrez le lien qu'il contient dans l'heure."
+            </p>
+        </Show>
+    }
+}
+
+/// The link of the reset mail: a new password, then sign in again.
+#[component]
+pub fn NewPasswordPage() -> impl IntoView {
+    let token = router::query("token").unwrap_or_default();
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let done = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send(
+            api::reset_password(token.clone(), password.get_untracked()),
+            error,
+            Some(busy),
+            move |()| done.set(true),
+        );
+    };
+    view! {
+        <h1>"Nouveau mot de passe"</h1>
+        <Show
+            when=move || done.get()
+            fallback=move || view! {
+                <form class="auth" on:submit=submit.clone()>
+                    <label for="password">"Nouveau mot de passe"</label>
+                    <input id="password" name="password" type="password" required minlength="10"
+                        autocomplete="new-password"
+                        prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
+                    <ErrorLine message=error/>
+                    <button type="submit" disabled=move || busy.get()>"Changer le mot de passe"</button>
+                </form>
+            }
+        >
+            <p class="done" role="status">
+                "Votre mot de passe est changé, et toutes vos sessions sont fermées. "
+                <a href="/connexion">"Se connecter"</a>
+            </p>
+        </Show>
+    }
 }
