@@ -58,6 +58,9 @@ pub struct RateLimits {
     pub window_seconds: u64,
     /// Account mails (verification, reset) per hour, per account and per IP.
     pub mails_per_hour: u32,
+    /// Holds and cancels per hour, per user and per client IP.
+    pub seat_changes_per_user: u32,
+    pub seat_changes_per_ip: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -126,6 +129,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "LOGIN_WINDOW_SECONDS",
     "LOGIN_ACCOUNT_SLOWDOWN_AFTER",
     "ACCOUNT_MAILS_PER_HOUR",
+    "SEAT_CHANGES_PER_USER_PER_HOUR",
+    "SEAT_CHANGES_PER_IP_PER_HOUR",
     "WEB_DIST",
     "LOG_FORMAT",
     "JOBS_ENABLED",
@@ -317,6 +322,9 @@ impl Settings {
             account_slowdown_after: p.number("LOGIN_ACCOUNT_SLOWDOWN_AFTER", 20, 1, 100_000) as u32,
             window_seconds: p.number("LOGIN_WINDOW_SECONDS", 900, 1, 86_400) as u64,
             mails_per_hour: p.number("ACCOUNT_MAILS_PER_HOUR", 5, 1, 1000) as u32,
+            seat_changes_per_user: p.number("SEAT_CHANGES_PER_USER_PER_HOUR", 20, 1, 1_000_000)
+                as u32,
+            seat_changes_per_ip: p.number("SEAT_CHANGES_PER_IP_PER_HOUR", 300, 1, 1_000_000) as u32,
         };
         let web_dist = PathBuf::from(p.get("WEB_DIST").unwrap_or_else(|| "web/dist".to_owned()));
         let log_format = match p.get("LOG_FORMAT").as_deref() {

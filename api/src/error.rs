@@ -25,6 +25,9 @@ pub enum ApiError {
     SubscriptionInactive(common::subscriptions::AccessReason),
     #[error("rate limited for {retry_after_secs}s")]
     RateLimited { retry_after_secs: u64 },
+    /// Too much work already waiting (password hashing): retry shortly.
+    #[error("busy; retry in {retry_after_secs}s")]
+    Busy { retry_after_secs: u64 },
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
     #[error("internal: {0}")]
@@ -107,6 +110,12 @@ impl ApiError {
                 detail: Some(format!("retry in {retry_after_secs} seconds")),
                 ..Problem::new(429, ErrorCode::RateLimited)
             },
+            Self::Busy { retry_after_secs } => Problem {
+                detail: Some(format!(
+                    "the server is busy: retry in {retry_after_secs} seconds"
+                )),
+                ..Problem::new(503, ErrorCode::ServiceUnavailable)
+            },
             Self::Database(e) if is_unavailable(e) => {
                 Problem::new(503, ErrorCode::ServiceUnavailable)
             }
@@ -143,7 +152,7 @@ impl ResponseError for ApiError {
         }
         let mut res = problem_response(&problem);
         match self {
-            Self::RateLimited { retry_after_secs } => {
+            Self::RateLimited { retry_after_secs } | Self::Busy { retry_after_secs } => {
                 if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
                     res.headers_mut().insert(header::RETRY_AFTER, v);
                 }

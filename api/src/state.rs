@@ -30,6 +30,33 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Counts a hold or cancel by `user` from `ip`; 429 past either limit.
+    /// Admins are not limited (they cancel on behalf of others).
+    pub fn seat_change(
+        &self,
+        user: &crate::auth::AuthUser,
+        ip: &str,
+    ) -> crate::error::ApiResult<()> {
+        if user.is_admin() {
+            return Ok(());
+        }
+        let now = std::time::Instant::now();
+        let user_key = user.id.to_string();
+        let wait = [
+            self.limits.seats_per_user.check(&user_key, now).err(),
+            self.limits.seats_per_ip.check(ip, now).err(),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        if let Some(retry_after_secs) = wait {
+            return Err(crate::error::ApiError::RateLimited { retry_after_secs });
+        }
+        self.limits.seats_per_user.hit(&user_key, now);
+        self.limits.seats_per_ip.hit(ip, now);
+        Ok(())
+    }
+
     /// What payment events are applied with (see `startup::payment_policy`).
     pub fn payment_policy(&self) -> crate::domain::payment_events::Policy {
         crate::startup::payment_policy(&self.settings, self.local_gateway.is_some())
@@ -45,6 +72,10 @@ pub struct LoginLimits {
     pub per_account: Limiter,
     /// Account mails (verification, reset), per account and per IP.
     pub mail: Limiter,
+    /// Holds and cancels, per user and per client IP: hoarding seats by
+    /// re-holding, or a hold/cancel loop, meets 429.
+    pub seats_per_user: Limiter,
+    pub seats_per_ip: Limiter,
 }
 
 impl LoginLimits {
@@ -55,6 +86,8 @@ impl LoginLimits {
             per_account_ip: Limiter::new(l.per_account, l.window_seconds),
             per_account: Limiter::new(l.account_slowdown_after, l.window_seconds),
             mail: Limiter::new(l.mails_per_hour, 3600),
+            seats_per_user: Limiter::new(l.seat_changes_per_user, 3600),
+            seats_per_ip: Limiter::new(l.seat_changes_per_ip, 3600),
         }
     }
 }

@@ -1,39 +1,133 @@
-//! argon2id password hashes (PHC strings). Hashing is CPU-heavy, so it runs
-//! on the blocking pool, off the async workers.
+//! argon2id password hashes (PHC strings). Hashing is CPU- and
+//! memory-heavy (19 MiB each), so it runs on the blocking pool, at most
+//! one per CPU at a time, with a short queue behind: past that, the
+//! request gets 503 with `Retry-After` instead of piling up memory.
+
+use std::sync::OnceLock;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use tokio::sync::{Semaphore, TryAcquireError};
 
 use crate::error::{ApiError, ApiResult};
 
-pub async fn hash(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
+/// Hashing work: `running` at once, `waiting` more in line.
+pub struct HashLimit {
+    running: Semaphore,
+    admitted: Semaphore,
+}
+
+impl HashLimit {
+    pub fn new(running: usize, waiting: usize) -> Self {
+        Self {
+            running: Semaphore::new(running),
+            admitted: Semaphore::new(running + waiting),
+        }
+    }
+
+    /// Runs `work` on the blocking pool when a CPU is free; refuses at once
+    /// (`Busy`) when the line is full.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> ApiResult<T> {
+        let _admitted = match self.admitted.try_acquire() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::NoPermits | TryAcquireError::Closed) => {
+                return Err(ApiError::Busy {
+                    retry_after_secs: 1,
+                });
+            }
+        };
+        let _running = self.running.acquire().await.map_err(ApiError::internal)?;
+        tokio::task::spawn_blocking(work)
+            .await
             .map_err(ApiError::internal)
+    }
+}
+
+fn limit() -> &'static HashLimit {
+    static LIMIT: OnceLock<HashLimit> = OnceLock::new();
+    LIMIT.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+        HashLimit::new(cpus, cpus * 4)
     })
-    .await
-    .map_err(ApiError::internal)?
+}
+
+pub async fn hash(password: String) -> ApiResult<String> {
+    limit()
+        .run(move || {
+            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(ApiError::internal)
+        })
+        .await?
 }
 
 /// True when `password` matches `phc`. A stored value that is not a valid
 /// hash (demo attendees have none) never matches.
 pub async fn verify(password: String, phc: String) -> ApiResult<bool> {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
+    limit()
+        .run(move || {
+            PasswordHash::new(&phc).is_ok_and(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
         })
-    })
-    .await
-    .map_err(ApiError::internal)
+        .await
 }
 
 /// A hash of a random password, verified against when the e-mail is
 /// unknown, so that both failures take the same time.
 pub async fn decoy_hash() -> ApiResult<String> {
     hash(uuid::Uuid::new_v4().to_string()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn past_the_line_work_is_refused_not_queued() {
+        let limit = std::sync::Arc::new(HashLimit::new(1, 1));
+        let (release, hold) = tokio::sync::oneshot::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        // One runs (and waits until told), one waits for the CPU.
+        let first = {
+            let limit = limit.clone();
+            tokio::spawn(async move {
+                limit
+                    .run(move || {
+                        let _ = started.send(());
+                        let _ = hold.blocking_recv();
+                    })
+                    .await
+            })
+        };
+        running.await.unwrap();
+        let second = {
+            let limit = limit.clone();
+            tokio::spawn(async move { limit.run(|| 2).await })
+        };
+        // Wait until the second holds its place in line.
+        while limit.admitted.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        // A third is refused at once, with a time to retry.
+        let third = limit.run(|| 3).await;
+        assert!(matches!(
+            third,
+            Err(ApiError::Busy {
+                retry_after_secs: 1
+            })
+        ));
+        release.send(()).unwrap();
+        assert!(first.await.unwrap().is_ok());
+        assert_eq!(second.await.unwrap().unwrap(), 2);
+        // Room again.
+        assert_eq!(limit.run(|| 4).await.unwrap(), 4);
+    }
 }

@@ -52,6 +52,7 @@ async fn signed_in(
         (status = 415, response = p::UnsupportedMediaType),
         (status = 422, response = p::ValidationFailed),
         (status = 429, response = p::RateLimited),
+        (status = 503, response = p::Unavailable),
     )
 )]
 #[post("/api/auth/register")]
@@ -84,6 +85,7 @@ pub async fn register(
         (status = 413, response = p::PayloadTooLarge),
         (status = 415, response = p::UnsupportedMediaType),
         (status = 429, response = p::RateLimited),
+        (status = 503, response = p::Unavailable),
     )
 )]
 #[post("/api/auth/login")]

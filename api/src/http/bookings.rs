@@ -1,6 +1,6 @@
 //! Holding a seat, and the bookings their owners (and admins) read and cancel.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use common::bookings::{BookingDto, CancelRequest, CheckoutResponse};
 use uuid::Uuid;
@@ -9,11 +9,14 @@ use crate::auth::AuthUser;
 use crate::domain::bookings;
 use crate::error::ApiResult;
 use crate::http::body::optional_json;
+use crate::http::client_ip;
 use crate::http::problems as p;
 use crate::state::AppState;
 
-/// Holds a seat for 30 minutes and opens a Checkout Session for it; pay
-/// at `checkout_url`. The seat is confirmed when the payment arrives.
+/// Holds a seat (`HOLD_MINUTES`, at least 33 minutes: Stripe's window) and
+/// opens a Checkout Session for it; pay at `checkout_url`. The seat is
+/// confirmed when the payment arrives. Holds and cancels are limited per
+/// user and per client address (429).
 #[utoipa::path(
     tag = "bookings",
     params(("id" = Uuid, Path, description = "Session id")),
@@ -22,7 +25,9 @@ use crate::state::AppState;
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 404, response = p::NotFound),
+        (status = 403, response = p::Forbidden),
         (status = 409, response = p::Conflict),
+        (status = 429, response = p::RateLimited),
         (status = 502, response = p::BadGateway),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -31,9 +36,11 @@ use crate::state::AppState;
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 pub async fn checkout(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
+    state.seat_change(&user, &client_ip(&req, &state.settings.trusted_proxies))?;
     let gateway = state.gateway.clone();
     let held = bookings::hold(&state, gateway.as_ref(), &user, id.into_inner(), Utc::now()).await?;
     Ok(HttpResponse::Created().json(held))
@@ -97,6 +104,7 @@ pub async fn get_booking(
         (status = 404, response = p::NotFound),
         (status = 409, response = p::Conflict),
         (status = 413, response = p::PayloadTooLarge),
+        (status = 429, response = p::RateLimited),
         (status = 502, response = p::BadGateway),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -105,10 +113,12 @@ pub async fn get_booking(
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 pub async fn cancel_booking(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     id: web::Path<Uuid>,
     body: web::Payload,
 ) -> ApiResult<web::Json<BookingDto>> {
+    state.seat_change(&user, &client_ip(&req, &state.settings.trusted_proxies))?;
     let request: CancelRequest = optional_json(body, 4096).await?;
     let gateway = state.gateway.clone();
     let booking = bookings::cancel(

@@ -391,3 +391,55 @@ async fn a_cookie_post_from_a_foreign_origin_is_refused_and_bearer_is_exempt() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn a_hold_and_cancel_loop_meets_429() {
+    let app = spawn_with(&[
+        ("SEAT_CHANGES_PER_USER_PER_HOUR", "4"),
+        ("SEAT_CHANGES_PER_IP_PER_HOUR", "7"),
+    ])
+    .await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let sid = s["id"].as_str().unwrap();
+    let (_, token) = app.quick_user("hoarder@example.com").await;
+    // hold, cancel, hold, cancel: four changes; the fifth is refused.
+    for _ in 0..2 {
+        let held = app.hold(sid, &token).await;
+        let c = app
+            .post(
+                &format!(
+                    "/api/bookings/{}/cancel",
+                    held["booking_id"].as_str().unwrap()
+                ),
+                Some(&token),
+                json!({}),
+            )
+            .await;
+        assert_eq!(c.status, StatusCode::OK, "{}", c.body);
+    }
+    let refused = app
+        .post(
+            &format!("/api/sessions/{sid}/checkout"),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    refused.assert_problem(429, "rate_limited");
+    assert!(refused.headers.get("retry-after").is_some());
+    assert_eq!(app.session_row(sid).await.reserved_places, 0);
+    // Throwaway accounts from the same address meet the per-address limit.
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        let (_, t) = app.quick_user(&format!("throwaway{n}@example.com")).await;
+        let a = app
+            .post(
+                &format!("/api/sessions/{sid}/checkout"),
+                Some(&t),
+                json!({}),
+            )
+            .await;
+        statuses.push(a.status.as_u16());
+    }
+    assert_eq!(statuses, [201, 201, 201, 429]);
+}
