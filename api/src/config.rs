@@ -94,6 +94,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Background jobs (hold sweeper, mail worker) run in this process.
     pub jobs_enabled: bool,
+    /// How long one request may take, its body included (a client that
+    /// sends a body slowly holds a worker no longer than this).
+    pub request_timeout: std::time::Duration,
 }
 
 /// Every problem found in the settings, one line each.
@@ -134,6 +137,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "WEB_DIST",
     "LOG_FORMAT",
     "JOBS_ENABLED",
+    "REQUEST_TIMEOUT_SECONDS",
 ];
 
 /// The directory for the embedded database and dev secrets.
@@ -337,6 +341,8 @@ impl Settings {
             }
         };
         let jobs_enabled = p.flag("JOBS_ENABLED", true);
+        let request_timeout =
+            std::time::Duration::from_secs(p.number("REQUEST_TIMEOUT_SECONDS", 30, 1, 3600) as u64);
         if !p.errors.is_empty() {
             return Err(SettingsError(p.errors));
         }
@@ -365,6 +371,7 @@ impl Settings {
             web_dist,
             log_format,
             jobs_enabled,
+            request_timeout,
         })
     }
 

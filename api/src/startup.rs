@@ -202,12 +202,16 @@ fn app(
         .configure(http::routes)
         .split_for_parts();
     let headers = security_headers(&state_for_headers);
-    app.wrap(headers)
-        .wrap(tracing_actix_web::TracingLogger::default())
-        .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", doc))
-        .service(web::redirect("/api/docs", "/api/docs/"))
-        .configure(http::local_checkout::routes)
-        .default_service(web::to(http::fallback::fallback))
+    let timeout = state_for_headers.request_timeout;
+    app.wrap(actix_web::middleware::from_fn(move |req, next| {
+        within(timeout, req, next)
+    }))
+    .wrap(headers)
+    .wrap(tracing_actix_web::TracingLogger::default())
+    .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", doc))
+    .service(web::redirect("/api/docs", "/api/docs/"))
+    .configure(http::local_checkout::routes)
+    .default_service(web::to(http::fallback::fallback))
 }
 
 /// What payment events are applied with: the grace of a past-due
@@ -231,6 +235,24 @@ pub fn payment_policy(settings: &Settings, local: bool) -> crate::domain::paymen
     Policy {
         past_due_grace: chrono::Duration::hours(settings.past_due_grace_hours),
         prices,
+    }
+}
+
+/// Answers 408 when a request (reading its body included) takes longer
+/// than `limit`: a slow client cannot hold a worker.
+async fn within(
+    limit: std::time::Duration,
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    match tokio::time::timeout(limit, next.call(req)).await {
+        Ok(answer) => answer,
+        Err(_) => Err(crate::error::ApiError::new(
+            actix_web::http::StatusCode::REQUEST_TIMEOUT,
+            common::ErrorCode::RequestTimeout,
+            "the request took too long; send it again",
+        )
+        .into()),
     }
 }
 

@@ -58,6 +58,8 @@ pub enum ErrorCode {
     /// A cookie-authenticated change did not come from the app's own
     /// origin (`Origin`/`Referer`): refused, as a forged cross-site request.
     OriginMismatch,
+    /// The request (its body, typically) took longer than the server waits.
+    RequestTimeout,
     /// A dependency (database) is not reachable, or the server is busy.
     ServiceUnavailable,
     /// Something failed on our side; details are in the server log only.
@@ -95,6 +97,7 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::EmailAlreadyVerified => "email_already_verified",
             Self::OriginMismatch => "origin_mismatch",
+            Self::RequestTimeout => "request_timeout",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal",
         }
@@ -131,6 +134,7 @@ impl ErrorCode {
             Self::InvalidToken => "Invalid or expired link",
             Self::EmailAlreadyVerified => "E-mail already verified",
             Self::OriginMismatch => "Request from another site",
+            Self::RequestTimeout => "Request too slow",
             Self::ServiceUnavailable => "Service unavailable",
             Self::Internal => "Internal error",
         }

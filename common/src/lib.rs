@@ -13,3 +13,19 @@ pub mod sessions;
 pub mod subscriptions;
 
 pub use error::{ErrorCode, FieldError, Problem};
+
+/// True when `text` holds a control character other than a line break or
+/// a tab: such text is refused (PostgreSQL cannot even store `\0`).
+pub fn has_control_chars(text: &str, multiline: bool) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+}
+
+/// A 422 entry for a field holding control characters.
+pub fn control_chars_error(field: &str) -> FieldError {
+    FieldError::new(
+        field,
+        "control_characters",
+        format!("{field} must not contain control characters"),
+    )
+}

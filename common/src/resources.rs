@@ -98,7 +98,9 @@ pub fn validate_resource(
 ) -> Result<(String, Option<String>, Option<String>), Vec<FieldError>> {
     let mut errors = Vec::new();
     let title = title.trim().to_owned();
-    if title.is_empty() {
+    if crate::has_control_chars(&title, false) {
+        errors.push(crate::control_chars_error("title"));
+    } else if title.is_empty() {
         errors.push(FieldError::new("title", "required", "title is required"));
     } else if title.chars().count() > MAX_TITLE_CHARS {
         errors.push(FieldError::new(
@@ -144,7 +146,18 @@ pub fn validate_resource(
         }
         (url, body)
     };
+    if url
+        .as_ref()
+        .is_some_and(|u| crate::has_control_chars(u, false))
+    {
+        errors.push(crate::control_chars_error("url"));
+    }
     if body
+        .as_ref()
+        .is_some_and(|b| crate::has_control_chars(b, true))
+    {
+        errors.push(crate::control_chars_error("body"));
+    } else if body
         .as_ref()
         .is_some_and(|b| b.chars().count() > MAX_BODY_CHARS)
     {

@@ -173,6 +173,9 @@ pub const MAX_PLACES_LIMIT: i32 = 1000;
 pub const MAX_LOCATION_CHARS: usize = 200;
 /// Longest accepted description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 5000;
+/// Session dates lie in these years: anything else is a typing error.
+pub const MIN_YEAR: i32 = 2000;
+pub const MAX_YEAR: i32 = 2100;
 /// Highest accepted price, in minor units (Stripe's own ceiling).
 pub const MAX_PRICE_CENTS: i64 = 99_999_999;
 
@@ -181,6 +184,15 @@ pub const MAX_PRICE_CENTS: i64 = 99_999_999;
 /// reported, not just the first.
 pub fn validate_session(mut f: SessionFields) -> Result<SessionFields, Vec<FieldError>> {
     let mut errors = Vec::new();
+    for (field, day) in [("starts_on", f.starts_on), ("ends_on", f.ends_on)] {
+        if !(MIN_YEAR..=MAX_YEAR).contains(&chrono::Datelike::year(&day)) {
+            errors.push(FieldError::new(
+                field,
+                "out_of_range",
+                format!("{field} must lie between {MIN_YEAR} and {MAX_YEAR}"),
+            ));
+        }
+    }
     if f.ends_on < f.starts_on {
         errors.push(FieldError::new(
             "ends_on",
@@ -189,7 +201,9 @@ pub fn validate_session(mut f: SessionFields) -> Result<SessionFields, Vec<Field
         ));
     }
     f.location = f.location.trim().to_owned();
-    if f.location.is_empty() {
+    if crate::has_control_chars(&f.location, false) {
+        errors.push(crate::control_chars_error("location"));
+    } else if f.location.is_empty() {
         errors.push(FieldError::new(
             "location",
             "required",
@@ -207,6 +221,12 @@ pub fn validate_session(mut f: SessionFields) -> Result<SessionFields, Vec<Field
         .map(|d| d.trim().to_owned())
         .filter(|d| !d.is_empty());
     if f.description
+        .as_ref()
+        .is_some_and(|d| crate::has_control_chars(d, true))
+    {
+        errors.push(crate::control_chars_error("description"));
+    } else if f
+        .description
         .as_ref()
         .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
     {

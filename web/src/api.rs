@@ -72,6 +72,10 @@ pub fn message_for(code: ErrorCode) -> &'static str {
 /// A field's rule broken, in French (the API's own text is English).
 fn field_message(e: &common::FieldError) -> String {
     let text = match (e.field.as_str(), e.rule.as_str()) {
+        (_, "control_characters") => "Ce champ contient des caractères non autorisés.",
+        ("starts_on" | "ends_on", "out_of_range") => {
+            "Les dates doivent être comprises entre 2000 et 2100."
+        }
         ("email", _) => "L'e-mail n'est pas valide.",
         ("password" | "new_password", "too_short") => {
             "Le mot de passe doit faire au moins 10 caractères."

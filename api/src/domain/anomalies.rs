@@ -104,6 +104,10 @@ pub async fn unacknowledged(db: &impl ConnectionTrait) -> Result<Vec<AnomalyDto>
     to_dtos(db, rows).await
 }
 
+/// How many anomalies the admin list reads (newest first): an account
+/// with more has a problem no list will solve.
+pub const LIST_CAP: u64 = 10_000;
+
 /// The newest first, at most `limit`.
 pub async fn list(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<AnomalyDto>, DbErr> {
     let rows = anomalies::Entity::find()

@@ -1,6 +1,6 @@
 //! Admins manage the members' resources and see the subscribers.
 
-use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use common::resources::{NewResource, ResourceDto, ResourceOrder, ResourcePatch};
 use common::subscriptions::SubscriberDto;
 use serde::Deserialize;
@@ -10,16 +10,20 @@ use uuid::Uuid;
 use crate::auth::AdminUser;
 use crate::domain::{resources, subscriptions};
 use crate::error::ApiResult;
+use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
 /// Every resource, in order.
 #[utoipa::path(
     tag = "admin",
+    params(PageQuery),
     responses(
-        (status = 200, body = Vec<ResourceDto>),
+        (status = 200, body = Vec<ResourceDto>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more remain"))),
+        (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
+        (status = 422, response = p::ValidationFailed),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -27,9 +31,13 @@ use crate::state::AppState;
 #[tracing::instrument(skip_all, fields(admin = %admin.0.id))]
 pub async fn list_resources(
     state: web::Data<AppState>,
+    req: HttpRequest,
     admin: AdminUser,
-) -> ApiResult<web::Json<Vec<ResourceDto>>> {
-    Ok(web::Json(resources::list(&state.db).await?))
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.page()?;
+    let list = resources::list(&state.db).await?;
+    pages::respond(&req, &page, list, |r| r.id.to_string())
 }
 
 /// Adds a resource at the end.
@@ -140,7 +148,6 @@ pub async fn reorder_resources(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
 pub struct SubscribersQuery {
     /// `true`: only active subscriptions; `false`: only the others.
     pub active: Option<bool>,
@@ -149,12 +156,13 @@ pub struct SubscribersQuery {
 /// Every user with their subscription state.
 #[utoipa::path(
     tag = "admin",
-    params(SubscribersQuery),
+    params(SubscribersQuery, PageQuery),
     responses(
-        (status = 200, body = Vec<SubscriberDto>),
+        (status = 200, body = Vec<SubscriberDto>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more remain"))),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
+        (status = 422, response = p::ValidationFailed),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -162,10 +170,12 @@ pub struct SubscribersQuery {
 #[tracing::instrument(skip_all, fields(admin = %admin.0.id))]
 pub async fn list_subscribers(
     state: web::Data<AppState>,
+    req: HttpRequest,
     admin: AdminUser,
     query: web::Query<SubscribersQuery>,
-) -> ApiResult<web::Json<Vec<SubscriberDto>>> {
-    Ok(web::Json(
-        subscriptions::subscribers(&state.db, query.active).await?,
-    ))
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.page()?;
+    let list = subscriptions::subscribers(&state.db, query.active).await?;
+    pages::respond(&req, &page, list, |s| s.user_id.to_string())
 }

@@ -1,34 +1,26 @@
 //! Admins see the payments that needed attention.
 
-use actix_web::{get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use common::payments::AnomalyDto;
-use serde::Deserialize;
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::auth::AdminUser;
 use crate::domain::anomalies;
 use crate::error::{ApiError, ApiResult};
+use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct AnomaliesQuery {
-    /// At most this many, newest first (default 100, at most 500).
-    pub limit: Option<u64>,
-}
-
 /// Payments that claimed to be ours and did not match what was sold
 /// (amount, currency, Checkout Session, booking, not paid, second
-/// payment), and subscriptions on a price we do not sell. Each says
-/// whether its money went back.
+/// payment), and subscriptions on a price we do not sell, newest first.
+/// Each says whether its money went back.
 #[utoipa::path(
     tag = "admin",
-    params(AnomaliesQuery),
+    params(PageQuery),
     responses(
-        (status = 200, body = Vec<AnomalyDto>),
+        (status = 200, body = Vec<AnomalyDto>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more remain"))),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
@@ -40,14 +32,13 @@ pub struct AnomaliesQuery {
 #[tracing::instrument(skip_all, fields(admin = %admin.0.id))]
 pub async fn list_payment_anomalies(
     state: web::Data<AppState>,
+    req: HttpRequest,
     admin: AdminUser,
-    query: web::Query<AnomaliesQuery>,
-) -> ApiResult<web::Json<Vec<AnomalyDto>>> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "range", "between 1 and 500"));
-    }
-    Ok(web::Json(anomalies::list(&state.db, limit).await?))
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.page()?;
+    let list = anomalies::list(&state.db, anomalies::LIST_CAP).await?;
+    pages::respond(&req, &page, list, |a| a.id.to_string())
 }
 
 /// Marks an anomaly as looked at: `immersion audit` stops reporting it.

@@ -11,16 +11,20 @@ use uuid::Uuid;
 use crate::auth::AdminUser;
 use crate::domain::{bookings, clock::today_at_venue, sessions};
 use crate::error::ApiResult;
+use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
 /// Every session, inactive and past ones too.
 #[utoipa::path(
     tag = "admin",
+    params(PageQuery),
     responses(
-        (status = 200, body = Vec<SessionDto>),
+        (status = 200, body = Vec<SessionDto>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more remain"))),
+        (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
+        (status = 422, response = p::ValidationFailed),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -29,9 +33,13 @@ use crate::state::AppState;
 pub async fn list_admin_sessions(
     state: web::Data<AppState>,
     admin: AdminUser,
-) -> ApiResult<web::Json<Vec<SessionDto>>> {
+    req: actix_web::HttpRequest,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.page()?;
     let today = today_at_venue(Utc::now());
-    Ok(web::Json(sessions::list_all(&state.db, today).await?))
+    let list = sessions::list_all(&state.db, today).await?;
+    pages::respond(&req, &page, list, |s| s.id.to_string())
 }
 
 /// Creates a session.
@@ -126,10 +134,13 @@ pub enum ExportFormat {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
 pub struct AttendeesQuery {
-    /// `csv` answers a CSV file whatever the `Accept` header says; a plain
-    /// download link cannot set that header.
+    /// `csv` answers a CSV file (every booking, whatever `limit` says)
+    /// whatever the `Accept` header says; a plain download link cannot set
+    /// that header. Without it, `Accept: text/csv` decides.
+    // Described as a plain optional enum (not a nullable reference):
+    // client generators read that.
+    #[param(value_type = ExportFormat, inline, required = false)]
     pub format: Option<ExportFormat>,
 }
 
@@ -137,16 +148,17 @@ pub struct AttendeesQuery {
 /// `Accept: text/csv` or `?format=csv`, as a CSV file for a spreadsheet.
 #[utoipa::path(
     tag = "admin",
-    params(("id" = Uuid, Path, description = "Session id"), AttendeesQuery),
+    params(("id" = Uuid, Path, description = "Session id"), AttendeesQuery, PageQuery),
     responses(
         (status = 200, description = "The bookings", content(
             (Vec<BookingDto> = "application/json"),
             (String = "text/csv"),
-        )),
+        ), headers(("Link" = String, description = "`<…>; rel=\"next\"` when more remain"))),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
         (status = 404, response = p::NotFound),
+        (status = 422, response = p::ValidationFailed),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -157,8 +169,10 @@ pub async fn list_session_bookings(
     admin: AdminUser,
     id: web::Path<Uuid>,
     query: web::Query<AttendeesQuery>,
+    page: web::Query<PageQuery>,
     req: actix_web::HttpRequest,
 ) -> ApiResult<HttpResponse> {
+    let page = page.page()?;
     let id = id.into_inner();
     let rows = bookings::attendees(&state, id).await?;
     let wants_csv = match query.format {
@@ -170,7 +184,7 @@ pub async fn list_session_bookings(
             .is_some_and(|v| v.contains("text/csv")),
     };
     if !wants_csv {
-        return Ok(HttpResponse::Ok().json(rows));
+        return pages::respond(&req, &page, rows, |b| b.id.to_string());
     }
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

@@ -10,6 +10,7 @@ use crate::domain::bookings;
 use crate::error::ApiResult;
 use crate::http::body::optional_json;
 use crate::http::client_ip;
+use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
@@ -49,9 +50,12 @@ pub async fn checkout(
 /// My bookings, newest first.
 #[utoipa::path(
     tag = "bookings",
+    params(PageQuery),
     responses(
-        (status = 200, body = Vec<BookingDto>),
+        (status = 200, body = Vec<BookingDto>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more remain"))),
+        (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
+        (status = 422, response = p::ValidationFailed),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -59,9 +63,13 @@ pub async fn checkout(
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 pub async fn list_my_bookings(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
-) -> ApiResult<web::Json<Vec<BookingDto>>> {
-    Ok(web::Json(bookings::list_mine(&state, &user).await?))
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.page()?;
+    let list = bookings::list_mine(&state, &user).await?;
+    pages::respond(&req, &page, list, |b| b.id.to_string())
 }
 
 /// One booking (its owner or an admin). The SPA polls it after Checkout.

@@ -1,22 +1,26 @@
 //! The members' area: everything here needs access (a subscription, or
 //! the admin role); otherwise 403 `subscription_inactive` with the reason.
 
-use actix_web::{get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use common::resources::ResourceDto;
 
 use crate::auth::MemberUser;
 use crate::domain::resources;
 use crate::error::ApiResult;
+use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
 /// The members' resources, in order.
 #[utoipa::path(
     tag = "members",
+    params(PageQuery),
     responses(
-        (status = 200, body = Vec<ResourceDto>),
+        (status = 200, body = Vec<ResourceDto>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more remain"))),
+        (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
+        (status = 422, response = p::ValidationFailed),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -24,7 +28,11 @@ use crate::state::AppState;
 #[tracing::instrument(skip_all, fields(user = %member.0.id))]
 pub async fn list_member_resources(
     state: web::Data<AppState>,
+    req: HttpRequest,
     member: MemberUser,
-) -> ApiResult<web::Json<Vec<ResourceDto>>> {
-    Ok(web::Json(resources::list(&state.db).await?))
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.page()?;
+    let list = resources::list(&state.db).await?;
+    pages::respond(&req, &page, list, |r| r.id.to_string())
 }

@@ -13,6 +13,7 @@ pub mod fallback;
 pub mod local_checkout;
 pub mod members;
 pub mod ops;
+pub mod pages;
 pub mod problems;
 pub mod sessions;
 pub mod spa;

@@ -1,25 +1,37 @@
 //! The public catalog.
 
-use actix_web::{get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::Utc;
 use common::sessions::SessionDto;
 use uuid::Uuid;
 
 use crate::domain::{clock::today_at_venue, sessions};
 use crate::error::ApiResult;
+use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
 /// Active sessions that have not ended, by start date.
 #[utoipa::path(
     tag = "sessions",
-    responses((status = 200, body = Vec<SessionDto>))
+    params(PageQuery),
+    responses(
+        (status = 200, body = Vec<SessionDto>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more remain"))),
+        (status = 400, response = p::BadRequest),
+        (status = 422, response = p::ValidationFailed),
+    )
 )]
 #[get("/api/sessions")]
 #[tracing::instrument(skip_all)]
-pub async fn list_sessions(state: web::Data<AppState>) -> ApiResult<web::Json<Vec<SessionDto>>> {
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    page: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = page.page()?;
     let today = today_at_venue(Utc::now());
-    Ok(web::Json(sessions::list_public(&state.db, today).await?))
+    let list = sessions::list_public(&state.db, today).await?;
+    pages::respond(&req, &page, list, |s| s.id.to_string())
 }
 
 /// One active session that has not ended.

@@ -158,6 +158,27 @@ async fn each_validation_rule_is_enforced_with_its_field() {
         (json!({"price_cents": -1}), "price_cents", "out_of_range"),
         (json!({"currency": "XYZ"}), "currency", "unknown"),
         (json!({"location": "  "}), "location", "required"),
+        // PostgreSQL cannot store \0: a clear 422, never a 500.
+        (
+            json!({"location": "Paris\u{0000}"}),
+            "location",
+            "control_characters",
+        ),
+        (
+            json!({"description": "ligne\u{0007}"}),
+            "description",
+            "control_characters",
+        ),
+        (
+            json!({"starts_on": "1900-01-01", "ends_on": "1900-01-05"}),
+            "starts_on",
+            "out_of_range",
+        ),
+        (
+            json!({"starts_on": "2031-01-01", "ends_on": "9999-01-05"}),
+            "ends_on",
+            "out_of_range",
+        ),
     ];
     for (overrides, field, rule) in cases {
         let mut body = crate::support::session_body();
@@ -326,4 +347,53 @@ async fn unknown_sessions_are_404_for_every_verb() {
     app.get(&format!("/api/sessions/{}", Uuid::new_v4()), None)
         .await
         .assert_problem(404, "not_found");
+}
+
+#[actix_web::test]
+async fn lists_come_in_pages_linked_by_rfc_8288() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let mut created = Vec::new();
+    for d in [30, 40, 50] {
+        let s = app
+            .create_session(&admin, json!({"starts_on": day(d), "ends_on": day(d + 2)}))
+            .await;
+        created.push(s["id"].as_str().unwrap().to_owned());
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/sessions?limit=1".to_owned();
+    loop {
+        let a = app.get(&path, None).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        let page = a.body.as_array().unwrap();
+        assert_eq!(page.len(), 1);
+        seen.push(page[0]["id"].as_str().unwrap().to_owned());
+        let Some(link) = a.headers.get("link") else {
+            break;
+        };
+        let link = link.to_str().unwrap();
+        assert!(link.ends_with("; rel=\"next\""), "{link}");
+        path = link[1..link.find('>').unwrap()].to_owned();
+        assert!(path.starts_with("/api/sessions?"), "{path}");
+    }
+    assert_eq!(seen, created);
+    // Without `limit`, today's clients get the whole (short) list and no Link.
+    let all = app.get("/api/sessions", None).await;
+    assert_eq!(all.body.as_array().unwrap().len(), 3);
+    assert!(all.headers.get("link").is_none());
+    // Other parameters survive in the link.
+    app.quick_user("marie@example.com").await;
+    let subs = app
+        .get(
+            "/api/admin/subscriptions?active=false&limit=1",
+            Some(&admin),
+        )
+        .await;
+    let link = subs.headers.get("link").unwrap().to_str().unwrap();
+    assert!(link.contains("active=false"), "{link}");
+    for bad in ["limit=0", "limit=501", "after=garbage"] {
+        app.get(&format!("/api/sessions?{bad}"), None)
+            .await
+            .assert_problem(422, "validation_failed");
+    }
 }

@@ -143,3 +143,34 @@ async fn a_known_path_with_another_method_is_405_with_allow() {
         "{allow}"
     );
 }
+
+#[actix_web::test]
+async fn a_body_sent_too_slowly_gets_408_instead_of_holding_a_worker() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::support::spawn_with(&[("REQUEST_TIMEOUT_SECONDS", "1")]).await;
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // Announces 100 bytes, sends 9, then nothing.
+    stream
+        .write_all(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"email\":",
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        let mut buf = [0u8; 1024];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no answer to a stalled body");
+    let head = String::from_utf8_lossy(&answer);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(head.contains("application/problem+json"), "{head}");
+}

@@ -1,0 +1,174 @@
+//! Bounded lists (DESIGN §8): every list takes `limit` (default 100, at
+//! most 500) and `after`, an opaque cursor, and answers the same JSON
+//! array as before, with `Link: <…>; rel="next"` (RFC 8288) when more
+//! remain. Lists are read in their own stable order; the cursor names the
+//! last item given.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, ApiResult};
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 500;
+
+/// `?limit=&after=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// How many items at most (1 to 500, default 100).
+    #[param(minimum = 1, maximum = 500, default = 100)]
+    pub limit: Option<usize>,
+    /// The cursor from the previous page's `Link: rel="next"`.
+    #[param(max_length = 200)]
+    pub after: Option<String>,
+}
+
+/// One page's worth: how many, after which item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub limit: usize,
+    after: Option<String>,
+}
+
+const CURSOR_PREFIX: &str = "c1.";
+
+fn encode(key: &str) -> String {
+    format!("{CURSOR_PREFIX}{}", hex::encode(key))
+}
+
+fn decode(cursor: &str) -> Option<String> {
+    let raw = hex::decode(cursor.strip_prefix(CURSOR_PREFIX)?).ok()?;
+    String::from_utf8(raw).ok()
+}
+
+impl PageQuery {
+    pub fn page(&self) -> ApiResult<Page> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::invalid(
+                "limit",
+                "out_of_range",
+                format!("limit must be between 1 and {MAX_LIMIT}"),
+            ));
+        }
+        let after = match &self.after {
+            None => None,
+            Some(c) => Some(decode(c).ok_or_else(|| {
+                ApiError::invalid("after", "format", "not a cursor this API gave")
+            })?),
+        };
+        Ok(Page { limit, after })
+    }
+}
+
+impl Page {
+    /// Everything, for callers that need the whole list (CSV export).
+    pub fn all() -> Self {
+        Self {
+            limit: usize::MAX,
+            after: None,
+        }
+    }
+
+    /// This page of `items` (in their order), and the cursor of the next
+    /// one when more remain. A cursor naming an item no longer in the list
+    /// is refused rather than silently restarting.
+    pub fn cut<T>(
+        &self,
+        items: Vec<T>,
+        key: impl Fn(&T) -> String,
+    ) -> ApiResult<(Vec<T>, Option<String>)> {
+        let start = match &self.after {
+            None => 0,
+            Some(after) => {
+                items.iter().position(|i| &key(i) == after).ok_or_else(|| {
+                    ApiError::invalid("after", "gone", "the cursor's item is no longer listed")
+                })? + 1
+            }
+        };
+        let mut rest: Vec<T> = items.into_iter().skip(start).collect();
+        let next = if rest.len() > self.limit {
+            rest.truncate(self.limit);
+            rest.last().map(|last| encode(&key(last)))
+        } else {
+            None
+        };
+        Ok((rest, next))
+    }
+}
+
+/// The JSON array, with a `Link` to the next page when there is one.
+pub fn respond<T: Serialize>(
+    req: &HttpRequest,
+    page: &Page,
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+) -> ApiResult<HttpResponse> {
+    let (items, next) = page.cut(items, key)?;
+    let mut res = HttpResponse::Ok();
+    if let Some(cursor) = next {
+        // Keep the other query parameters, replace limit and after.
+        let others: Vec<String> = req
+            .query_string()
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("limit=") && !p.starts_with("after="))
+            .map(str::to_owned)
+            .collect();
+        let mut query = others;
+        query.push(format!("limit={}", page.limit));
+        query.push(format!("after={cursor}"));
+        res.insert_header((
+            header::LINK,
+            format!("<{}?{}>; rel=\"next\"", req.path(), query.join("&")),
+        ));
+    }
+    Ok(res.json(items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_follow_each_other_to_the_end() {
+        let items: Vec<u32> = (1..=5).collect();
+        let key = |i: &u32| i.to_string();
+        let q = PageQuery {
+            limit: Some(2),
+            after: None,
+        };
+        let (first, next) = q.page().unwrap().cut(items.clone(), key).unwrap();
+        assert_eq!(first, [1, 2]);
+        let q = PageQuery {
+            limit: Some(2),
+            after: next,
+        };
+        let (second, next) = q.page().unwrap().cut(items.clone(), key).unwrap();
+        assert_eq!(second, [3, 4]);
+        let q = PageQuery {
+            limit: Some(2),
+            after: next,
+        };
+        let (last, next) = q.page().unwrap().cut(items, key).unwrap();
+        assert_eq!((last, next), (vec![5], None));
+    }
+
+    #[test]
+    fn bad_limits_and_cursors_are_refused() {
+        for limit in [0, 501] {
+            let q = PageQuery {
+                limit: Some(limit),
+                after: None,
+            };
+            assert!(q.page().is_err(), "{limit}");
+        }
+        let q = PageQuery {
+            limit: None,
+            after: Some("nonsense".into()),
+        };
+        assert!(q.page().is_err());
+    }
+}
