@@ -1,6 +1,6 @@
-//! The command line: `serve` (default), `migrate`, `openapi`,
+//! The command line (clap): `serve` (default), `migrate`, `openapi`,
 //! `promote-admin EMAIL`, `healthcheck`, and the jobs run once: `sweep`,
-//! `expire-subscriptions`, `audit`, `reconcile`.
+//! `expire-subscriptions`, `audit`, `reconcile`. `--help` lists them.
 
 use std::process::ExitCode;
 
@@ -8,61 +8,71 @@ use crate::config::Settings;
 use crate::domain::users;
 use crate::startup::Application;
 
-const USAGE: &str = "usage: immersion [serve [--no-demo] | migrate | openapi [--json] | promote-admin EMAIL | healthcheck | sweep | expire-subscriptions | audit | reconcile]";
+/// The api server and its maintenance commands.
+#[derive(Debug, clap::Parser)]
+#[command(name = "immersion", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, clap::Subcommand)]
 pub enum Command {
+    /// Serves the api (the default), with the background jobs.
     Serve {
+        /// Never seed demo data, even in development.
+        #[arg(long)]
         no_demo: bool,
     },
+    /// Applies pending migrations to DATABASE_URL.
     Migrate,
+    /// Prints the OpenAPI document (openapi.yaml is this output).
+    #[command(name = "openapi")]
     OpenApi {
+        /// JSON instead of YAML.
+        #[arg(long)]
         json: bool,
     },
+    /// Gives an existing user the admin role.
     PromoteAdmin {
+        /// The user's e-mail address.
         email: String,
     },
-    /// Asks the local server's `/health` (for container health checks).
+    /// Asks the local server's /health (for container health checks).
+    #[command(name = "healthcheck")]
     HealthCheck,
     /// Expires lapsed holds once (what the every-minute job does).
     Sweep,
     /// Deactivates subscriptions whose period is over (the hourly job).
     ExpireSubscriptions,
-    /// Checks the seat counters and payments; non-zero exit on drift.
+    /// Checks seat counters, payments, owed refunds and anomalies; exits
+    /// non-zero on drift.
     Audit,
-    /// Brings in what Stripe says and webhooks missed; non-zero exit on
+    /// Brings in what Stripe says and webhooks missed; exits non-zero on
     /// drift it could not repair.
     Reconcile,
-    Help,
 }
 
-pub fn parse(args: &[String]) -> Result<Command, String> {
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    match words.as_slice() {
-        [] | ["serve"] => Ok(Command::Serve { no_demo: false }),
-        ["serve", "--no-demo"] => Ok(Command::Serve { no_demo: true }),
-        ["migrate"] => Ok(Command::Migrate),
-        ["openapi"] => Ok(Command::OpenApi { json: false }),
-        ["openapi", "--json"] => Ok(Command::OpenApi { json: true }),
-        ["promote-admin", email] => Ok(Command::PromoteAdmin {
-            email: (*email).to_owned(),
-        }),
-        ["healthcheck"] => Ok(Command::HealthCheck),
-        ["sweep"] => Ok(Command::Sweep),
-        ["audit"] => Ok(Command::Audit),
-        ["reconcile"] => Ok(Command::Reconcile),
-        ["expire-subscriptions"] => Ok(Command::ExpireSubscriptions),
-        ["help" | "--help" | "-h"] => Ok(Command::Help),
-        _ => Err(USAGE.to_owned()),
+/// What the command line asks for. `Err` carries clap's own text: the
+/// usage for a mistake, or the help and version when asked (then `true`:
+/// not an error).
+pub fn parse(args: &[String]) -> Result<Command, (String, bool)> {
+    use clap::Parser;
+    let argv = std::iter::once("immersion".to_owned()).chain(args.iter().cloned());
+    match Cli::try_parse_from(argv) {
+        Ok(cli) => Ok(cli.command.unwrap_or(Command::Serve { no_demo: false })),
+        Err(e) => {
+            let asked = matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            );
+            Err((e.render().to_string(), asked))
+        }
     }
 }
 
 pub async fn run(command: Command) -> ExitCode {
     match command {
-        Command::Help => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
         Command::OpenApi { json } => print_openapi(json),
         Command::HealthCheck => health_check(),
         other => with_settings(other).await,
@@ -257,7 +267,7 @@ async fn with_settings(command: Command) -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        Command::Help | Command::OpenApi { .. } | Command::HealthCheck => ExitCode::SUCCESS,
+        Command::OpenApi { .. } | Command::HealthCheck => ExitCode::SUCCESS,
     }
 }
 
@@ -287,7 +297,27 @@ mod tests {
                 email: "a@b.fr".into()
             })
         );
-        assert!(parse(&args(&["promote-admin"])).is_err());
-        assert!(parse(&args(&["bogus"])).is_err());
+        assert_eq!(parse(&args(&["reconcile"])), Ok(Command::Reconcile));
+        assert!(parse(&args(&["promote-admin"])).is_err_and(|(_, asked)| !asked));
+        assert!(parse(&args(&["bogus"])).is_err_and(|(_, asked)| !asked));
+    }
+
+    #[test]
+    fn the_help_lists_every_command() {
+        let (help, asked) = parse(&args(&["--help"])).unwrap_err();
+        assert!(asked);
+        for command in [
+            "serve",
+            "migrate",
+            "openapi",
+            "promote-admin",
+            "healthcheck",
+            "sweep",
+            "expire-subscriptions",
+            "audit",
+            "reconcile",
+        ] {
+            assert!(help.contains(command), "{command} missing from:\n{help}");
+        }
     }
 }

@@ -23,10 +23,23 @@ const NIGHTLY: &str = "nightly-2026-05-20";
 const WASM_RUSTFLAGS: &str = "--cfg erase_components -Zunstable-options \
     -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none";
 
+/// The workspace this xtask runs in, found at run time: the nearest
+/// directory upwards from the current one whose `Cargo.toml` declares a
+/// `[workspace]`. (The path baked in at compile time would point at
+/// whichever checkout built the binary, when `CARGO_TARGET_DIR` is shared.)
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    let start = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    workspace_above(&start).unwrap_or(start)
+}
+
+fn workspace_above(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find_map(|dir| {
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+        manifest
+            .lines()
+            .any(|l| l.trim() == "[workspace]")
+            .then(|| dir.to_path_buf())
+    })
 }
 
 /// The `wasm-bindgen` version pinned in Cargo.lock.
@@ -246,6 +259,18 @@ mod tests {
         assert_eq!(content_hash(b"abc"), content_hash(b"abc"));
         assert_ne!(content_hash(b"abc"), content_hash(b"abd"));
         assert_eq!(content_hash(b"").len(), 16);
+    }
+
+    #[test]
+    fn the_workspace_is_found_from_any_directory_inside_it() {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let found = workspace_above(&here.join("src")).unwrap();
+        assert!(found.join("Cargo.lock").is_file(), "{}", found.display());
+        assert_ne!(found, here);
+        let outside = std::env::temp_dir().join(format!("xtask-{}", std::process::id()));
+        std::fs::create_dir_all(&outside).unwrap();
+        assert!(workspace_above(&outside).is_none_or(|w| !w.join("xtask").is_dir()));
+        let _ = std::fs::remove_dir(&outside);
     }
 
     #[test]

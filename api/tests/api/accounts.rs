@@ -155,6 +155,16 @@ async fn the_cookie_signs_the_browser_in_and_logout_clears_it() {
     app.call_with(browser, Method::GET, "/api/me", None, None)
         .await
         .assert_problem(401, "unauthorized");
+    // A copy of the old cookie is worth nothing either: the session is revoked.
+    let old = cookie.split(';').next().unwrap();
+    let res = app
+        .client
+        .get(format!("{}/api/me", app.base))
+        .header("cookie", old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[actix_web::test]
