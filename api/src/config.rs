@@ -86,6 +86,9 @@ pub struct Settings {
     /// The sender of our mails.
     pub mail_from: String,
     pub hold_minutes: i64,
+    /// After letting a hold of a session lapse or cancelling it unpaid, a
+    /// user may hold that session again only this much later (0: at once).
+    pub hold_cooldown_minutes: i64,
     pub cancellation_cutoff_days: i64,
     pub past_due_grace_hours: i64,
     pub demo_data: bool,
@@ -124,6 +127,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "SMTP_URL",
     "MAIL_FROM",
     "HOLD_MINUTES",
+    "HOLD_COOLDOWN_MINUTES",
     "CANCELLATION_CUTOFF_DAYS",
     "PAST_DUE_GRACE_HOURS",
     "DEMO_DATA",
@@ -300,6 +304,14 @@ impl Settings {
             }
         }
         let smtp_url = p.get("SMTP_URL").map(Secret::new);
+        // Without it mails are only logged, verification and reset links
+        // included: fine on a laptop, a leak in production.
+        if app_env == AppEnv::Production && smtp_url.is_none() {
+            p.errors.push(
+                "SMTP_URL: required when APP_ENV=production (account mails carry sign-in links)"
+                    .to_owned(),
+            );
+        }
         if smtp_url.as_ref().is_some_and(|u| {
             !(u.expose().starts_with("smtp://") || u.expose().starts_with("smtps://"))
         }) {
@@ -315,6 +327,7 @@ impl Settings {
             ));
         }
         let hold_minutes = p.number("HOLD_MINUTES", 30, 30, 24 * 60);
+        let hold_cooldown_minutes = p.number("HOLD_COOLDOWN_MINUTES", 120, 0, 7 * 24 * 60);
         let cancellation_cutoff_days = p.number("CANCELLATION_CUTOFF_DAYS", 14, 0, 365);
         let past_due_grace_hours = p.number("PAST_DUE_GRACE_HOURS", 0, 0, 24 * 30);
         let demo_requested = p.flag("DEMO_DATA", true);
@@ -364,6 +377,7 @@ impl Settings {
             smtp_url,
             mail_from,
             hold_minutes,
+            hold_cooldown_minutes,
             cancellation_cutoff_days,
             past_due_grace_hours,
             demo_data,
@@ -479,6 +493,7 @@ mod tests {
         let s = Settings::from_vars(&vars(&[
             ("APP_ENV", "production"),
             ("PUBLIC_URL", "https://immersion.example"),
+            ("SMTP_URL", "smtp://mail.immersion.example:587"),
             ("JWT_SECRET", &"k".repeat(40)),
             ("DEMO_DATA", "true"),
             ("STRIPE_SECRET_KEY", "sk_live_x"),
@@ -501,6 +516,7 @@ mod tests {
             ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
             ("STRIPE_PRICE_MONTHLY", "price_m"),
             ("STRIPE_PRICE_YEARLY", "price_y"),
+            ("SMTP_URL", "smtp://127.0.0.1:2525"),
             ("PUBLIC_URL", "http://127.0.0.1:8080/"),
         ];
         let err = Settings::from_vars(&vars(&base)).unwrap_err();

@@ -10,10 +10,10 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// A known, client-facing failure with its code and an optional detail.
+    /// A known, client-facing failure with its code (which decides the
+    /// status: `ErrorCode::status`) and an optional detail.
     #[error("{code}: {detail:?}")]
     Client {
-        status: StatusCode,
         code: ErrorCode,
         detail: Option<String>,
     },
@@ -37,40 +37,34 @@ pub enum ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Client {
-            status,
             code,
             detail: Some(detail.into()),
         }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, detail)
+        Self::new(ErrorCode::BadRequest, detail)
     }
     pub fn unauthorized() -> Self {
         Self::Client {
-            status: StatusCode::UNAUTHORIZED,
             code: ErrorCode::Unauthorized,
             detail: None,
         }
     }
     pub fn forbidden() -> Self {
         Self::Client {
-            status: StatusCode::FORBIDDEN,
             code: ErrorCode::Forbidden,
             detail: None,
         }
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            format!("{what} not found"),
-        )
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
+    /// A conflict with the current state (`code` is one of the 409 codes).
     pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, detail)
+        Self::new(code, detail)
     }
     pub fn invalid(field: &str, rule: &str, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, rule, message)])
@@ -81,13 +75,9 @@ impl ApiError {
 
     fn problem(&self) -> Problem {
         match self {
-            Self::Client {
-                status,
-                code,
-                detail,
-            } => Problem {
+            Self::Client { code, detail } => Problem {
                 detail: detail.clone(),
-                ..Problem::new(status.as_u16(), *code)
+                ..Problem::new(code.status(), *code)
             },
             Self::Validation(errors) => Problem {
                 detail: Some("some fields are invalid; see errors".to_owned()),
@@ -186,16 +176,11 @@ pub mod extractors {
     pub fn json(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         let api = match &err {
             JsonPayloadError::ContentType => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,
                 "expected Content-Type: application/json",
             ),
             JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    ErrorCode::PayloadTooLarge,
-                    "the JSON body is too large",
-                )
+                ApiError::new(ErrorCode::PayloadTooLarge, "the JSON body is too large")
             }
             JsonPayloadError::Deserialize(e) => {
                 ApiError::bad_request(format!("invalid JSON body: {e}"))

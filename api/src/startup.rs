@@ -248,7 +248,6 @@ async fn within(
     match tokio::time::timeout(limit, next.call(req)).await {
         Ok(answer) => answer,
         Err(_) => Err(crate::error::ApiError::new(
-            actix_web::http::StatusCode::REQUEST_TIMEOUT,
             common::ErrorCode::RequestTimeout,
             "the request took too long; send it again",
         )

@@ -68,8 +68,10 @@ pub struct LoginLimits {
     pub per_ip: Limiter,
     /// Failed logins, per account e-mail and client IP: locks the pair.
     pub per_account_ip: Limiter,
-    /// Failed logins, per account from everywhere: slows answers down.
+    /// Failed logins, per account from everywhere: past it, guesses trickle.
     pub per_account: Limiter,
+    /// One attempt per account every few seconds, once past `per_account`.
+    pub account_trickle: Limiter,
     /// Account mails (verification, reset), per account and per IP.
     pub mail: Limiter,
     /// Holds and cancels, per user and per client IP: hoarding seats by
@@ -85,6 +87,7 @@ impl LoginLimits {
             per_ip: Limiter::new(l.per_ip, l.window_seconds),
             per_account_ip: Limiter::new(l.per_account, l.window_seconds),
             per_account: Limiter::new(l.account_slowdown_after, l.window_seconds),
+            account_trickle: Limiter::new(1, 3),
             mail: Limiter::new(l.mails_per_hour, 3600),
             seats_per_user: Limiter::new(l.seat_changes_per_user, 3600),
             seats_per_ip: Limiter::new(l.seat_changes_per_ip, 3600),

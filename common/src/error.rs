@@ -103,6 +103,40 @@ impl ErrorCode {
         }
     }
 
+    /// The one HTTP status each code is answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::BadRequest
+            | Self::SignatureMissing
+            | Self::SignatureMalformed
+            | Self::SignatureExpired
+            | Self::SignatureMismatch
+            | Self::InvalidPayload
+            | Self::InvalidToken => 400,
+            Self::Unauthorized | Self::InvalidCredentials => 401,
+            Self::Forbidden | Self::SubscriptionInactive | Self::OriginMismatch => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::RequestTimeout => 408,
+            Self::EmailTaken
+            | Self::SessionFull
+            | Self::SessionClosed
+            | Self::AlreadyBooked
+            | Self::SessionHasBookings
+            | Self::BookingNotCancellable
+            | Self::SubscriptionActive
+            | Self::NoSubscription
+            | Self::EmailAlreadyVerified => 409,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::ValidationFailed => 422,
+            Self::RateLimited => 429,
+            Self::Internal => 500,
+            Self::PaymentGatewayError => 502,
+            Self::ServiceUnavailable => 503,
+        }
+    }
+
     /// A short English title for the problem body.
     pub fn title(self) -> &'static str {
         match self {

@@ -79,7 +79,7 @@ export async function startApi() {
 /// first one's link).
 export async function mailedLink(api, email, page, { count = 1 } = {}) {
   const escaped = email.replace(/[.+]/g, '\\$&');
-  const re = new RegExp(`"to":"${escaped}"[^\\n]*?(/${page}\\?token=[0-9a-f]{64})`, 'g');
+  const re = new RegExp(`"to":"${escaped}"[^\\n]*?(/${page}#token=[0-9a-f]{64})`, 'g');
   const enough = new RegExp(Array(count).fill(re.source).join('[\\s\\S]*'));
   await api.waitForLog(enough);
   const all = [...api.log().matchAll(re)];

@@ -67,7 +67,18 @@ pub fn navigate(to: &str) {
 /// The value of `name` in the address's query string, decoded.
 pub fn query(name: &str) -> Option<String> {
     let search = window().location().search().ok()?;
-    search.trim_start_matches('?').split('&').find_map(|pair| {
+    pair_value(search.trim_start_matches('?'), name)
+}
+
+/// The value of `name` in the address's fragment (`#token=…`: mailed
+/// links carry their secret there, which browsers never send).
+pub fn fragment(name: &str) -> Option<String> {
+    let hash = window().location().hash().ok()?;
+    pair_value(hash.trim_start_matches('#'), name)
+}
+
+fn pair_value(pairs: &str, name: &str) -> Option<String> {
+    pairs.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         (key == name)
             .then(|| js_sys::decode_uri_component(&value.replace('+', " ")).ok())

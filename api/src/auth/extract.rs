@@ -103,7 +103,6 @@ fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     match request_origin(req) {
         Some(origin) if origin.eq_ignore_ascii_case(state.settings.public_origin()) => Ok(()),
         _ => Err(ApiError::new(
-            actix_web::http::StatusCode::FORBIDDEN,
             common::ErrorCode::OriginMismatch,
             "this change must come from the application's own pages",
         )),

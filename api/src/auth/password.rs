@@ -3,7 +3,7 @@
 //! one per CPU at a time, with a short queue behind: past that, the
 //! request gets 503 with `Retry-After` instead of piling up memory.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -13,15 +13,15 @@ use crate::error::{ApiError, ApiResult};
 
 /// Hashing work: `running` at once, `waiting` more in line.
 pub struct HashLimit {
-    running: Semaphore,
-    admitted: Semaphore,
+    running: Arc<Semaphore>,
+    admitted: Arc<Semaphore>,
 }
 
 impl HashLimit {
     pub fn new(running: usize, waiting: usize) -> Self {
         Self {
-            running: Semaphore::new(running),
-            admitted: Semaphore::new(running + waiting),
+            running: Arc::new(Semaphore::new(running)),
+            admitted: Arc::new(Semaphore::new(running + waiting)),
         }
     }
 
@@ -31,7 +31,7 @@ impl HashLimit {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> ApiResult<T> {
-        let _admitted = match self.admitted.try_acquire() {
+        let admitted = match self.admitted.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(TryAcquireError::NoPermits | TryAcquireError::Closed) => {
                 return Err(ApiError::Busy {
@@ -39,10 +39,20 @@ impl HashLimit {
                 });
             }
         };
-        let _running = self.running.acquire().await.map_err(ApiError::internal)?;
-        tokio::task::spawn_blocking(work)
+        let running = self
+            .running
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(ApiError::internal)
+            .map_err(ApiError::internal)?;
+        // The permits go with the work: a request dropped meanwhile (client
+        // gone, timeout) cannot free them while the hash still runs.
+        tokio::task::spawn_blocking(move || {
+            let _held = (admitted, running);
+            work()
+        })
+        .await
+        .map_err(ApiError::internal)
     }
 }
 

@@ -21,6 +21,10 @@ struct Bucket {
 
 /// Past this many keys, expired buckets are dropped on the next call.
 const PRUNE_ABOVE: usize = 10_000;
+/// A flood of live keys (many addresses, many accounts) is cut back to
+/// half of this: the memory stays bounded, at worst forgetting some
+/// counters early.
+const HARD_CAP: usize = 100_000;
 
 impl Limiter {
     pub fn new(max: u32, window_seconds: u64) -> Self {
@@ -48,6 +52,16 @@ impl Limiter {
         let mut buckets = self.lock();
         if buckets.len() > PRUNE_ABOVE {
             buckets.retain(|_, b| now.duration_since(b.started) < self.window);
+            if buckets.len() > HARD_CAP {
+                let excess: Vec<String> = buckets
+                    .keys()
+                    .take(buckets.len() - HARD_CAP / 2)
+                    .cloned()
+                    .collect();
+                for key in excess {
+                    buckets.remove(&key);
+                }
+            }
         }
         let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
             started: now,

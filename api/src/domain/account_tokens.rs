@@ -37,6 +37,23 @@ fn digest(raw: &str) -> String {
     hex::encode(Sha256::digest(raw.as_bytes()))
 }
 
+/// Every unused token of `user_id` for `purpose` stops working.
+pub async fn revoke_all(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    tokens::Entity::update_many()
+        .col_expr(Column::UsedAt, Expr::value(now))
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::Purpose.eq(purpose.as_str()))
+        .filter(Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// A new token for `user_id`; returns what the mail carries. Earlier
 /// unused tokens of the same purpose stop working: only the newest mail
 /// counts.
@@ -46,13 +63,7 @@ pub async fn issue(
     purpose: Purpose,
     now: DateTime<Utc>,
 ) -> Result<String, DbErr> {
-    tokens::Entity::update_many()
-        .col_expr(Column::UsedAt, Expr::value(now))
-        .filter(Column::UserId.eq(user_id))
-        .filter(Column::Purpose.eq(purpose.as_str()))
-        .filter(Column::UsedAt.is_null())
-        .exec(db)
-        .await?;
+    revoke_all(db, user_id, purpose, now).await?;
     let raw = hex::encode(rand::random::<[u8; 32]>());
     tokens::Entity::insert(tokens::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -76,13 +87,36 @@ pub async fn consume(
     purpose: Purpose,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, DbErr> {
+    consume_where(db, raw, purpose, None, now).await
+}
+
+/// As `consume`, only for a token sent to `user_id`: another user's token
+/// is refused and stays usable by its own user.
+pub async fn consume_for(
+    db: &impl ConnectionTrait,
+    raw: &str,
+    purpose: Purpose,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    consume_where(db, raw, purpose, Some(user_id), now).await
+}
+
+async fn consume_where(
+    db: &impl ConnectionTrait,
+    raw: &str,
+    purpose: Purpose,
+    user_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
     let hash = digest(raw.trim());
-    let Some(token) = tokens::Entity::find()
+    let mut find = tokens::Entity::find()
         .filter(Column::TokenHash.eq(hash.as_str()))
-        .filter(Column::Purpose.eq(purpose.as_str()))
-        .one(db)
-        .await?
-    else {
+        .filter(Column::Purpose.eq(purpose.as_str()));
+    if let Some(user) = user_id {
+        find = find.filter(Column::UserId.eq(user));
+    }
+    let Some(token) = find.one(db).await? else {
         return Ok(None);
     };
     let used = tokens::Entity::update_many()

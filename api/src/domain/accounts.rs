@@ -19,7 +19,8 @@ use crate::error::{ApiError, ApiResult};
 use entity::users;
 
 fn verification_mail(public_url: &str, token: &str) -> (String, String) {
-    let link = format!("{public_url}/verifier-email?token={token}");
+    // In the fragment: browsers never send it, so no log or proxy sees it.
+    let link = format!("{public_url}/verifier-email#token={token}");
     (
         "Confirmez votre adresse e-mail".to_owned(),
         format!(
@@ -33,7 +34,7 @@ fn verification_mail(public_url: &str, token: &str) -> (String, String) {
 }
 
 fn reset_mail(public_url: &str, token: &str) -> (String, String) {
-    let link = format!("{public_url}/mot-de-passe/nouveau?token={token}");
+    let link = format!("{public_url}/mot-de-passe/nouveau#token={token}");
     (
         "Choisissez un nouveau mot de passe".to_owned(),
         format!(
@@ -63,7 +64,6 @@ pub async fn send_verification(
 
 fn invalid_token() -> ApiError {
     ApiError::new(
-        actix_web::http::StatusCode::BAD_REQUEST,
         ErrorCode::InvalidToken,
         "this link is invalid, already used or expired",
     )
@@ -97,15 +97,22 @@ async fn mark_verified(
         .ok_or_else(|| ApiError::internal("user vanished"))
 }
 
-/// `POST /api/auth/verify-email`: the link from the mail.
+/// `POST /api/auth/verify-email`: the link from the mail, followed while
+/// signed in to the account it was sent for. The link alone proves only
+/// the mailbox; with the account's session it proves the account too. (An
+/// attacker who registered someone else's address holds the session but
+/// never sees the mail; the mailbox's owner sees the mail but cannot sign
+/// in to the squatted account — a password reset gives them that, and
+/// ends the squatter's sessions.)
 pub async fn verify_email(
     db: &DatabaseConnection,
     admin_emails: &[String],
+    signed_in_as: Uuid,
     token: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<users::Model> {
     let txn = db.begin().await?;
-    let user_id = account_tokens::consume(&txn, token, Purpose::VerifyEmail, now)
+    let user_id = account_tokens::consume_for(&txn, token, Purpose::VerifyEmail, signed_in_as, now)
         .await?
         .ok_or_else(invalid_token)?;
     let user = mark_verified(&txn, user_id, admin_emails, now).await?;
@@ -220,6 +227,8 @@ pub async fn change_password(
         .exec(&txn)
         .await?;
     auth_sessions::revoke_all(&txn, user_id, Some(session_id), now).await?;
+    // A reset link mailed before the change must not undo it.
+    account_tokens::revoke_all(&txn, user_id, Purpose::ResetPassword, now).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -2,7 +2,6 @@
 //! events, cancellation with the refund rule, and the lists people read.
 //! Seats move only through `seats`, in the transaction of the booking change.
 
-use actix_web::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
 use common::ErrorCode;
 use common::bookings::{
@@ -68,11 +67,7 @@ pub(crate) fn gateway_failed(e: GatewayError) -> ApiError {
             "the payment provider did not answer; nothing was charged, try again"
         }
     };
-    ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        ErrorCode::PaymentGatewayError,
-        detail,
-    )
+    ApiError::new(ErrorCode::PaymentGatewayError, detail)
 }
 
 /// Moves a booking from one of `from` to `to`; true when this call did it
@@ -113,10 +108,20 @@ pub async fn hold(
     let today = today_at_venue(now);
     let hold_expires_at = now + Duration::minutes(state.settings.hold_minutes).max(MIN_HOLD);
     let txn = state.db.begin().await?;
-    let session = match seats::take(&txn, session_id, today, true, Some(user.id)).await? {
+    let taker = seats::Taker {
+        user: user.id,
+        cooldown_since: (state.settings.hold_cooldown_minutes > 0)
+            .then(|| now - Duration::minutes(state.settings.hold_cooldown_minutes)),
+    };
+    let session = match seats::take(&txn, session_id, today, true, Some(taker)).await? {
         Ok(session) => session,
         Err(NoSeat::NotFound) => return Err(ApiError::not_found("session")),
         Err(NoSeat::AlreadyBooked) => return Err(already_booked()),
+        Err(NoSeat::CoolingDown(until)) => {
+            return Err(ApiError::RateLimited {
+                retry_after_secs: (until - now).num_seconds().max(1) as u64,
+            });
+        }
         Err(NoSeat::Closed) => {
             return Err(ApiError::conflict(
                 ErrorCode::SessionClosed,

@@ -15,12 +15,21 @@ const MAX_LEN: usize = 254;
 const MAX_LOCAL: usize = 64;
 const MAX_LABEL: usize = 63;
 
+/// Letters that render as nothing (Hangul fillers): an address holding one
+/// would look like another.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
+}
+
+/// A non-ASCII letter or digit that shows (RFC 6531).
+fn visible_unicode(c: char) -> bool {
+    !c.is_ascii() && c.is_alphanumeric() && !invisible(c)
+}
+
 /// The characters of an unquoted local part (RFC 5322 `atext`), and any
-/// non-ASCII letter (RFC 6531).
+/// visible non-ASCII letter.
 fn local_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || "!#$%&'*+-/=?^_`{|}~".contains(c)
-        || (!c.is_ascii() && c.is_alphanumeric())
+    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || visible_unicode(c)
 }
 
 fn domain_label(label: &str) -> bool {
@@ -28,9 +37,9 @@ fn domain_label(label: &str) -> bool {
         && label.chars().count() <= MAX_LABEL
         && !label.starts_with('-')
         && !label.ends_with('-')
-        && label.chars().all(|c| {
-            c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric())
-        })
+        && label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || visible_unicode(c))
 }
 
 impl Email {
@@ -101,6 +110,8 @@ mod tests {
             "marie@x_y.io",
             "marie\u{0}@x.io",
             "ma\trie@x.io",
+            "boss\u{115F}@corp.test",
+            "boss@corp\u{3164}.test",
         ] {
             assert_eq!(Email::parse(bad), None, "{bad:?}");
         }

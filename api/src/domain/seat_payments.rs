@@ -251,8 +251,18 @@ async fn settle_booking(
             // A free seat, unless the user already holds one again in this
             // session (that would make two): otherwise refund this payment.
             let today = today_at_venue(now);
-            let seat_taken =
-                seats::take(txn, booking.session_id, today, false, Some(booking.user_id)).await?;
+            let seat_taken = seats::take(
+                txn,
+                booking.session_id,
+                today,
+                false,
+                // A late payment is not a new hold: no cooldown.
+                Some(seats::Taker {
+                    user: booking.user_id,
+                    cooldown_since: None,
+                }),
+            )
+            .await?;
             if seat_taken.is_ok() {
                 if !transition(txn, booking.id, &lapsed, BookingStatus::Confirmed, paid).await? {
                     return Err(ApiError::internal(

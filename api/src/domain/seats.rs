@@ -37,6 +37,18 @@ pub enum NoSeat {
     Full,
     /// The user already holds or has a seat in this session.
     AlreadyBooked,
+    /// The user let a hold of this session lapse (or cancelled it) unpaid
+    /// too recently: they may hold it again at this instant.
+    CoolingDown(chrono::DateTime<chrono::Utc>),
+}
+
+/// Who takes the seat, and since when their lapsed holds of the session
+/// still count against them (holding seats without paying, over and over,
+/// would keep a session full for nobody).
+#[derive(Debug, Clone, Copy)]
+pub struct Taker {
+    pub user: Uuid,
+    pub cooldown_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Takes one seat and returns the session as updated. With `open_only`,
@@ -49,7 +61,7 @@ pub async fn take(
     session_id: Uuid,
     today: NaiveDate,
     open_only: bool,
-    for_user: Option<Uuid>,
+    for_user: Option<Taker>,
 ) -> Result<Result<sessions::Model, NoSeat>, DbErr> {
     let mut update = sessions::Entity::update_many()
         .col_expr(
@@ -66,23 +78,33 @@ pub async fn take(
             .filter(Column::ClosedByAdmin.eq(false))
             .filter(Column::StartsOn.gt(today));
     }
-    if let Some(user) = for_user {
-        update = update.filter(Expr::exists(active_booking(session_id, user)).not());
+    if let Some(taker) = for_user {
+        update = update.filter(Expr::exists(blocking_booking(session_id, taker)).not());
     }
     if let Some(updated) = update.exec_with_returning(db).await?.into_iter().next() {
         return Ok(Ok(updated));
     }
     // Nothing changed: say why, from the rows as they are now.
-    if let Some(user) = for_user
-        && bookings::Entity::find()
+    if let Some(taker) = for_user {
+        let mine = bookings::Entity::find()
             .filter(bookings::Column::SessionId.eq(session_id))
-            .filter(bookings::Column::UserId.eq(user))
-            .filter(bookings::Column::Status.is_in(ACTIVE))
-            .one(db)
-            .await?
-            .is_some()
-    {
-        return Ok(Err(NoSeat::AlreadyBooked));
+            .filter(bookings::Column::UserId.eq(taker.user))
+            .all(db)
+            .await?;
+        if mine.iter().any(|b| ACTIVE.contains(&b.status.as_str())) {
+            return Ok(Err(NoSeat::AlreadyBooked));
+        }
+        if let Some(since) = taker.cooldown_since
+            && let Some(last) = mine
+                .iter()
+                .filter(|b| lapsed_unpaid(b) && b.updated_at > since)
+                .map(|b| b.updated_at)
+                .max()
+        {
+            return Ok(Err(NoSeat::CoolingDown(
+                last + (chrono::Utc::now() - since),
+            )));
+        }
     }
     let Some(s) = sessions::Entity::find_by_id(session_id).one(db).await? else {
         return Ok(Err(NoSeat::NotFound));
@@ -99,13 +121,36 @@ pub async fn take(
 /// Statuses that occupy a seat.
 const ACTIVE: [&str; 2] = ["held", "confirmed"];
 
-fn active_booking(session_id: Uuid, user: Uuid) -> SelectStatement {
+/// Statuses of a hold that ended without payment.
+const LAPSED: [&str; 2] = ["expired", "cancelled"];
+
+/// A hold that got its Checkout Session and ended unpaid. (A hold whose
+/// Checkout Session could not be opened was our failure, not the user's.)
+fn lapsed_unpaid(b: &bookings::Model) -> bool {
+    LAPSED.contains(&b.status.as_str())
+        && b.stripe_payment_intent_id.is_none()
+        && b.stripe_checkout_session_id.is_some()
+}
+
+/// A booking that stops `taker` from taking a seat of the session: one
+/// that holds or has a seat, or (within the cooldown) a hold they let
+/// lapse or cancelled unpaid.
+fn blocking_booking(session_id: Uuid, taker: Taker) -> SelectStatement {
+    use bookings::{Column as B, Entity as E};
+    let mut blocking = Expr::col((E, B::Status)).is_in(ACTIVE);
+    if let Some(since) = taker.cooldown_since {
+        blocking = blocking.or(Expr::col((E, B::Status))
+            .is_in(LAPSED)
+            .and(Expr::col((E, B::StripePaymentIntentId)).is_null())
+            .and(Expr::col((E, B::StripeCheckoutSessionId)).is_not_null())
+            .and(Expr::col((E, B::UpdatedAt)).gt(since)));
+    }
     Query::select()
         .expr(Expr::val(1))
-        .from(bookings::Entity)
-        .and_where(Expr::col((bookings::Entity, bookings::Column::SessionId)).eq(session_id))
-        .and_where(Expr::col((bookings::Entity, bookings::Column::UserId)).eq(user))
-        .and_where(Expr::col((bookings::Entity, bookings::Column::Status)).is_in(ACTIVE))
+        .from(E)
+        .and_where(Expr::col((E, B::SessionId)).eq(session_id))
+        .and_where(Expr::col((E, B::UserId)).eq(taker.user))
+        .and_where(blocking)
         .to_owned()
 }
 

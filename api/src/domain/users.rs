@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use actix_web::http::StatusCode;
 use chrono::Utc;
 use common::ErrorCode;
 use common::auth::{License, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Role};
@@ -123,18 +122,22 @@ fn throttle(state: &AppState, ip: &str, account: Option<&str>) -> ApiResult<()> 
     }
 }
 
-/// Past the per-account ceiling (failures from every address), answers
-/// slow down instead of locking the owner out: a distributed guesser
-/// gets a few tries a minute at most.
-async fn slow_down(state: &AppState, account: &str) {
-    if state
-        .limits
-        .per_account
-        .check(account, Instant::now())
-        .is_err()
-    {
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+/// Past the per-account ceiling (failures from every address), guesses at
+/// the account are let through one every few seconds, from everywhere
+/// together: a distributed guesser gets a handful a minute, and the owner,
+/// never locked out, waits seconds at most.
+fn trickle(state: &AppState, account: &str) -> ApiResult<()> {
+    let now = Instant::now();
+    if state.limits.per_account.check(account, now).is_ok() {
+        return Ok(());
     }
+    state
+        .limits
+        .account_trickle
+        .check(account, now)
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    state.limits.account_trickle.hit(account, now);
+    Ok(())
 }
 
 /// Checks credentials. Unknown e-mail and wrong password give the same
@@ -146,24 +149,28 @@ pub async fn login(
     email: &str,
     password: String,
 ) -> ApiResult<AuthUser> {
-    let key = Email::parse(email).map_or_else(|| email.trim().to_lowercase(), Email::into_string);
-    throttle(state, ip, Some(&key))?;
-    state.limits.per_ip.hit(ip, Instant::now());
-    slow_down(state, &key).await;
     let invalid = || {
         ApiError::new(
-            StatusCode::UNAUTHORIZED,
             ErrorCode::InvalidCredentials,
             "unknown e-mail or wrong password",
         )
     };
-    let failed = |state: &AppState| {
-        let now = Instant::now();
-        state.limits.per_account_ip.hit(&account_key(&key, ip), now);
-        state.limits.per_account.hit(&key, now);
+    // Not an address: no account can match, and no counter is keyed by it
+    // (a flood of junk keys would only cost memory).
+    let key = Email::parse(email).map(Email::into_string);
+    throttle(state, ip, key.as_deref())?;
+    state.limits.per_ip.hit(ip, Instant::now());
+    let Some(key) = key else {
+        return Err(invalid());
     };
+    trickle(state, &key)?;
+    // Counted before the password is checked, so that a burst of
+    // concurrent guesses cannot all pass the check first; undone on success.
+    let pair = account_key(&key, ip);
+    let now = Instant::now();
+    state.limits.per_account_ip.hit(&pair, now);
+    state.limits.per_account.hit(&key, now);
     if password.len() > MAX_PASSWORD_BYTES {
-        failed(state);
         return Err(invalid());
     }
     let found = users::Entity::find()
@@ -175,10 +182,10 @@ pub async fn login(
         .map_or_else(|| state.decoy_hash.clone(), |u| u.password_hash.clone());
     let matches = password::verify(password, phc).await?;
     let Some(user) = found.filter(|_| matches) else {
-        failed(state);
         return Err(invalid());
     };
-    state.limits.per_account_ip.reset(&account_key(&key, ip));
+    state.limits.per_account_ip.reset(&pair);
+    state.limits.per_account.reset(&key);
     let user = ensure_configured_admin(state, user).await?;
     AuthUser::from_model(user)
 }
@@ -218,6 +225,28 @@ pub async fn promote_configured_admins(
 ) -> Result<u64, sea_orm::DbErr> {
     if emails.is_empty() {
         return Ok(0);
+    }
+    // An address listed here that made its account admin before addresses
+    // had to be verified may be a squatter's: back to user until verified.
+    let demoted = users::Entity::update_many()
+        .col_expr(
+            users::Column::Role,
+            sea_orm::sea_query::Expr::value(Role::User.as_str()),
+        )
+        .col_expr(
+            users::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(users::Column::Email.is_in(emails.iter().map(String::as_str)))
+        .filter(users::Column::EmailVerifiedAt.is_null())
+        .filter(users::Column::Role.eq(Role::Admin.as_str()))
+        .exec(db)
+        .await?;
+    if demoted.rows_affected > 0 {
+        tracing::warn!(
+            demoted = demoted.rows_affected,
+            "admins from ADMIN_EMAILS with an unverified address are users until they verify it"
+        );
     }
     let res = users::Entity::update_many()
         .col_expr(

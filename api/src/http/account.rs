@@ -13,27 +13,34 @@ use crate::http::client_ip;
 use crate::http::problems as p;
 use crate::state::AppState;
 
-/// Confirms the address with the token of the verification mail. An
-/// address listed in `ADMIN_EMAILS` gets the admin role only now.
+/// Confirms the address with the token of the verification mail, signed
+/// in to the account it was sent for (the link alone proves the mailbox,
+/// not the account). An address listed in `ADMIN_EMAILS` gets the admin
+/// role only now.
 #[utoipa::path(
     tag = "auth",
     request_body = TokenBody,
     responses(
         (status = 200, body = UserDto, description = "Verified"),
         (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
         (status = 413, response = p::PayloadTooLarge),
         (status = 415, response = p::UnsupportedMediaType),
-    )
+    ),
+    security(("bearer" = []), ("cookie" = []))
 )]
 #[post("/api/auth/verify-email")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
 pub async fn verify_email(
     state: web::Data<AppState>,
+    user: AuthUser,
     body: web::Json<TokenBody>,
 ) -> ApiResult<web::Json<UserDto>> {
     let user = accounts::verify_email(
         &state.db,
         &state.settings.admin_emails,
+        user.id,
         &body.token,
         Utc::now(),
     )

@@ -177,5 +177,10 @@ pub async fn list_subscribers(
 ) -> ApiResult<HttpResponse> {
     let page = page.page()?;
     let list = subscriptions::subscribers(&state.db, query.active).await?;
-    pages::respond(&req, &page, list, |s| s.user_id.to_string())
+    let filters: Vec<(&str, String)> = query
+        .active
+        .map(|a| ("active", a.to_string()))
+        .into_iter()
+        .collect();
+    pages::respond_with(&req, &page, &filters, list, |s| s.user_id.to_string())
 }

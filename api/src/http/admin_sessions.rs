@@ -184,7 +184,12 @@ pub async fn list_session_bookings(
             .is_some_and(|v| v.contains("text/csv")),
     };
     if !wants_csv {
-        return pages::respond(&req, &page, rows, |b| b.id.to_string());
+        let filters: Vec<(&str, String)> = query
+            .format
+            .map(|_| ("format", "json".to_owned()))
+            .into_iter()
+            .collect();
+        return pages::respond_with(&req, &page, &filters, rows, |b| b.id.to_string());
     }
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

@@ -10,7 +10,6 @@ pub async fn read_limited(payload: web::Payload, limit: usize) -> ApiResult<Byte
     match payload.to_bytes_limited(limit).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(_)) => Err(ApiError::new(
-            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
             common::ErrorCode::PayloadTooLarge,
             format!("the body is larger than {limit} bytes"),
         )),

@@ -93,7 +93,6 @@ pub async fn fallback(
                 .join(", "),
         }),
         None => Err(ApiError::new(
-            actix_web::http::StatusCode::NOT_FOUND,
             common::ErrorCode::NotFound,
             "no such resource",
         )),

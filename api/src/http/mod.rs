@@ -78,15 +78,24 @@ pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> String {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     let mut client = peer;
     if is_trusted(&peer) {
-        let forwarded = req
+        let hops: Vec<&str> = req
             .headers()
             .get_all("x-forwarded-for")
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-            .collect::<Vec<_>>();
-        if let Some(first_untrusted) = forwarded.iter().rev().find(|ip| !is_trusted(ip)) {
-            client = *first_untrusted;
+            .map(str::trim)
+            .collect();
+        // From the right: our proxies' own entries, then the client. An
+        // entry that does not read as an address ends the walk (what lies
+        // left of it may be anyone's invention).
+        for hop in hops.iter().rev() {
+            let Ok(ip) = hop.parse::<IpAddr>() else {
+                break;
+            };
+            if !is_trusted(&ip) {
+                client = ip;
+                break;
+            }
         }
     }
     match client {
@@ -120,6 +129,17 @@ mod tests {
         // The client's own claim (1.2.3.4) is not believed: the last hop
         // before our proxies is.
         assert_eq!(client_ip(&proxied, &trusted), "198.51.100.7");
+    }
+
+    #[test]
+    fn an_unreadable_hop_ends_the_walk() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        // The proxy wrote "ip:port": what is left of it is not believed.
+        let req = TestRequest::default()
+            .peer_addr("10.0.0.2:5000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "1.2.3.4, 198.51.100.7:4711"))
+            .to_http_request();
+        assert_eq!(client_ip(&req, &trusted), "10.0.0.2");
     }
 
     #[test]

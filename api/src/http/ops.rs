@@ -37,7 +37,6 @@ pub async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     state.db.execute_unprepared("SELECT 1").await.map_err(|e| {
         tracing::warn!(error = %e, "database not ready");
         ApiError::new(
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
             common::ErrorCode::ServiceUnavailable,
             "the database is not reachable",
         )

@@ -100,25 +100,36 @@ impl Page {
     }
 }
 
-/// The JSON array, with a `Link` to the next page when there is one.
+/// The JSON array, with a `Link` to the next page when there is one. The
+/// link is rebuilt from the parameters the list itself reads (`others`,
+/// already validated), never copied from the raw query.
 pub fn respond<T: Serialize>(
     req: &HttpRequest,
     page: &Page,
     items: Vec<T>,
     key: impl Fn(&T) -> String,
 ) -> ApiResult<HttpResponse> {
+    respond_with(req, page, &[], items, key)
+}
+
+/// As `respond`, keeping the list's own filters (`name=value`, values
+/// from typed parameters) in the link.
+pub fn respond_with<T: Serialize>(
+    req: &HttpRequest,
+    page: &Page,
+    others: &[(&str, String)],
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+) -> ApiResult<HttpResponse> {
     let (items, next) = page.cut(items, key)?;
     let mut res = HttpResponse::Ok();
     if let Some(cursor) = next {
-        // Keep the other query parameters, replace limit and after.
-        let others: Vec<String> = req
-            .query_string()
-            .split('&')
-            .filter(|p| !p.is_empty() && !p.starts_with("limit=") && !p.starts_with("after="))
-            .map(str::to_owned)
+        let mut query: Vec<String> = others
+            .iter()
+            .map(|(name, value)| format!("{name}={}", encode_value(value)))
             .collect();
-        let mut query = others;
         query.push(format!("limit={}", page.limit));
+        // The cursor is hex: nothing to escape.
         query.push(format!("after={cursor}"));
         res.insert_header((
             header::LINK,
@@ -126,6 +137,19 @@ pub fn respond<T: Serialize>(
         ));
     }
     Ok(res.json(items))
+}
+
+/// Percent-encodes a query value (unreserved characters kept).
+fn encode_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! Stripe's webhook endpoint: signed events, applied at most once.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, post, web};
 use chrono::{DateTime, Utc};
 use common::ErrorCode;
@@ -24,7 +23,7 @@ fn refused(e: DeliveryError) -> ApiError {
         DeliveryError::Signature(SignatureError::Mismatch) => ErrorCode::SignatureMismatch,
         DeliveryError::Payload(_) => ErrorCode::InvalidPayload,
     };
-    ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string())
+    ApiError::new(code, e.to_string())
 }
 
 /// The one way in for a delivery (Stripe's, or the local gateway's):

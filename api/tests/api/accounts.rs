@@ -229,8 +229,14 @@ async fn a_user_listed_later_in_admin_emails_becomes_admin_at_next_start_and_log
     let unverified = app.register("squatter@example.com").await;
     assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "user");
     let link = app.mailed_token("late@example.com", "verifier-email").await;
-    app.post("/api/auth/verify-email", None, json!({"token": link}))
+    let verified = app
+        .post(
+            "/api/auth/verify-email",
+            Some(&token),
+            json!({"token": link}),
+        )
         .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
     let promoted = api::domain::users::promote_configured_admins(
         &app.state.db,
         &[
@@ -248,4 +254,29 @@ async fn a_user_listed_later_in_admin_emails_becomes_admin_at_next_start_and_log
     );
     // The role is read fresh on each request: the same token now sees it.
     assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "admin");
+}
+
+#[actix_web::test]
+async fn an_unverified_admin_from_before_is_demoted_at_start() {
+    let app = spawn_app().await;
+    // Made admin by the old build, which did not ask for verification.
+    let squatter = api::domain::users::insert_user(
+        &app.state.db,
+        ADMIN_EMAIL,
+        "!".into(),
+        common::auth::Role::Admin,
+        common::auth::License::None,
+    )
+    .await
+    .unwrap();
+    api::domain::users::promote_configured_admins(&app.state.db, &[ADMIN_EMAIL.to_owned()])
+        .await
+        .unwrap();
+    use sea_orm::EntityTrait;
+    let row = entity::users::Entity::find_by_id(squatter.id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.role, "user");
 }

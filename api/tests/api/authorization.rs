@@ -163,7 +163,7 @@ async fn authorization_matrix() {
             Method::POST,
             "/api/auth/verify-email".to_owned(),
             Some(json!({"token": "00"})),
-            [400, 400, 400, 400],
+            [401, 400, 400, 400],
         ),
         (
             Method::POST,

@@ -138,6 +138,7 @@ fn the_api_environment_is_what_the_settings_read_and_it_parses() {
                 k.clone(),
                 interpolate(v, &|name| match name {
                     "PUBLIC_URL" => "https://immersion.example".to_owned(),
+                    "SMTP_URL" => "smtp://mail.example:587".to_owned(),
                     _ => "a-secret-of-at-least-32-characters!!".to_owned(),
                 }),
             )
@@ -159,6 +160,7 @@ fn the_api_environment_is_what_the_settings_read_and_it_parses() {
     // (compose's `:?`): production never runs the local gateway.
     for required in [
         "PUBLIC_URL",
+        "SMTP_URL",
         "JWT_SECRET",
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",

@@ -119,6 +119,7 @@ async fn demo_data_can_be_turned_off_and_production_never_seeds() {
         ("APP_ENV", "production"),
         ("ALLOW_HTTP_PUBLIC_URL", "true"),
         ("STRIPE_SECRET_KEY", "sk_test_unused"),
+        ("SMTP_URL", "smtp://127.0.0.1:2525"),
         ("STRIPE_PRICE_MONTHLY", "price_monthly"),
         ("STRIPE_PRICE_YEARLY", "price_yearly"),
     ])

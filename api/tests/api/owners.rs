@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::support::{ADMIN_EMAIL, PASSWORD, TestApp, spawn_app, spawn_with};
 
 #[actix_web::test]
-async fn an_admin_email_gets_the_role_only_once_its_owner_follows_the_link() {
+async fn a_squatted_admin_address_never_makes_the_squatter_admin() {
     let app = spawn_app().await;
     // The attacker registers the boss's address first.
     let a = app
@@ -22,31 +22,99 @@ async fn an_admin_email_gets_the_role_only_once_its_owner_follows_the_link() {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     assert_eq!(a.body["user"]["role"], "user");
     assert_eq!(a.body["user"]["email_verified"], false);
-    let token = a.body["token"].as_str().unwrap().to_owned();
-    // A login changes nothing either.
-    let again = app
+    let squatter = a.body["token"].as_str().unwrap().to_owned();
+    app.get("/api/admin/sessions", Some(&squatter))
+        .await
+        .assert_problem(403, "forbidden");
+
+    // The boss gets the mail and follows the link: without the account's
+    // session it proves only the mailbox, and changes nothing.
+    let link = app.mailed_token(ADMIN_EMAIL, "verifier-email").await;
+    app.post("/api/auth/verify-email", None, json!({"token": link}))
+        .await
+        .assert_problem(401, "unauthorized");
+    let (_, boss_elsewhere) = app.quick_user("boss.personal@example.com").await;
+    app.post(
+        "/api/auth/verify-email",
+        Some(&boss_elsewhere),
+        json!({"token": link}),
+    )
+    .await
+    .assert_problem(400, "invalid_token");
+    assert_eq!(
+        app.get("/api/me", Some(&squatter)).await.body["role"],
+        "user"
+    );
+
+    // "Mot de passe oublié": the mailbox's owner takes the account back.
+    app.post(
+        "/api/auth/password-reset",
+        None,
+        json!({"email": ADMIN_EMAIL}),
+    )
+    .await;
+    let reset = app.mailed_token(ADMIN_EMAIL, "mot-de-passe/nouveau").await;
+    let done = app
+        .post(
+            "/api/auth/password-reset/confirm",
+            None,
+            json!({"token": reset, "password": "the boss's own passphrase"}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.body);
+    // The squatter is out, and their password is gone.
+    app.get("/api/me", Some(&squatter))
+        .await
+        .assert_problem(401, "unauthorized");
+    app.post(
+        "/api/auth/login",
+        None,
+        json!({"email": ADMIN_EMAIL, "password": PASSWORD}),
+    )
+    .await
+    .assert_problem(401, "invalid_credentials");
+    let boss = app
         .post(
             "/api/auth/login",
+            None,
+            json!({"email": ADMIN_EMAIL, "password": "the boss's own passphrase"}),
+        )
+        .await;
+    assert_eq!(
+        (
+            boss.body["user"]["role"].as_str(),
+            boss.body["user"]["email_verified"].as_bool()
+        ),
+        (Some("admin"), Some(true))
+    );
+}
+
+#[actix_web::test]
+async fn the_owner_following_the_link_while_signed_in_becomes_admin() {
+    let app = spawn_app().await;
+    let a = app
+        .post(
+            "/api/auth/register",
             None,
             json!({"email": ADMIN_EMAIL, "password": PASSWORD}),
         )
         .await;
-    assert_eq!(again.body["user"]["role"], "user");
-    let admin_only = app.get("/api/admin/sessions", Some(&token)).await;
-    admin_only.assert_problem(403, "forbidden");
-
-    // The mail went to the address; only its owner can follow the link.
+    let token = a.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(a.body["user"]["role"], "user");
     let link = app.mailed_token(ADMIN_EMAIL, "verifier-email").await;
-    let bad = app
+    app.post(
+        "/api/auth/verify-email",
+        Some(&token),
+        json!({"token": "0".repeat(64)}),
+    )
+    .await
+    .assert_problem(400, "invalid_token");
+    let ok = app
         .post(
             "/api/auth/verify-email",
-            None,
-            json!({"token": "0".repeat(64)}),
+            Some(&token),
+            json!({"token": link}),
         )
-        .await;
-    bad.assert_problem(400, "invalid_token");
-    let ok = app
-        .post("/api/auth/verify-email", None, json!({"token": link}))
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     assert_eq!(
@@ -57,11 +125,14 @@ async fn an_admin_email_gets_the_role_only_once_its_owner_follows_the_link() {
         (Some("admin"), Some(true))
     );
     // Single use.
-    app.post("/api/auth/verify-email", None, json!({"token": link}))
-        .await
-        .assert_problem(400, "invalid_token");
+    app.post(
+        "/api/auth/verify-email",
+        Some(&token),
+        json!({"token": link}),
+    )
+    .await
+    .assert_problem(400, "invalid_token");
     assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "admin");
-    // Verified: no more verification mails.
     app.post("/api/auth/verify-email/resend", Some(&token), json!({}))
         .await
         .assert_problem(409, "email_already_verified");
@@ -265,6 +336,7 @@ async fn production_cookies_are_secure_even_behind_an_http_public_url() {
         ("PUBLIC_URL", "http://127.0.0.1:8080"),
         ("ALLOW_HTTP_PUBLIC_URL", "true"),
         ("STRIPE_SECRET_KEY", "sk_test_unused"),
+        ("SMTP_URL", "smtp://127.0.0.1:2525"),
         ("STRIPE_PRICE_MONTHLY", "price_monthly"),
         ("STRIPE_PRICE_YEARLY", "price_yearly"),
     ])
@@ -397,6 +469,8 @@ async fn a_hold_and_cancel_loop_meets_429() {
     let app = spawn_with(&[
         ("SEAT_CHANGES_PER_USER_PER_HOUR", "4"),
         ("SEAT_CHANGES_PER_IP_PER_HOUR", "7"),
+        // The loop itself is what is counted here, not the cooldown.
+        ("HOLD_COOLDOWN_MINUTES", "0"),
     ])
     .await;
     let admin = app.admin_token().await;
@@ -442,4 +516,60 @@ async fn a_hold_and_cancel_loop_meets_429() {
         statuses.push(a.status.as_u16());
     }
     assert_eq!(statuses, [201, 201, 201, 429]);
+}
+
+#[actix_web::test]
+async fn a_hold_let_go_unpaid_cannot_be_taken_again_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({"max_places": 1})).await;
+    let sid = s["id"].as_str().unwrap();
+    let (_, hoarder) = app.quick_user("hoarder@example.com").await;
+    let held = app.hold(sid, &hoarder).await;
+    let booking = held["booking_id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/bookings/{booking}/cancel"),
+        Some(&hoarder),
+        json!({}),
+    )
+    .await;
+    // Re-holding at once to keep the session full: 429 for two hours.
+    let again = app
+        .post(
+            &format!("/api/sessions/{sid}/checkout"),
+            Some(&hoarder),
+            json!({}),
+        )
+        .await;
+    again.assert_problem(429, "rate_limited");
+    let retry: i64 = again.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((7000..=7200).contains(&retry), "{retry}");
+    // Meanwhile a real buyer gets the seat.
+    let (_, buyer) = app.quick_user("buyer@example.com").await;
+    let bought = app.hold(sid, &buyer).await;
+    app.post(
+        &format!(
+            "/api/bookings/{}/cancel",
+            bought["booking_id"].as_str().unwrap()
+        ),
+        Some(&buyer),
+        json!({}),
+    )
+    .await;
+    // Once the cooldown is over, the first user may hold it again.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    entity::immersion_bookings::Entity::update_many()
+        .col_expr(
+            entity::immersion_bookings::Column::UpdatedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::hours(3)),
+        )
+        .filter(entity::immersion_bookings::Column::Id.eq(booking.parse::<uuid::Uuid>().unwrap()))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    app.hold(sid, &hoarder).await;
 }

@@ -250,8 +250,10 @@ async fn the_user_is_found_by_customer_or_email_without_metadata() {
     );
     assert_eq!(access(&app, &token).await["active"], true);
 
-    // An invoice with nothing but the customer's e-mail.
-    let (_, paul_token) = app.quick_user("paul@example.com").await;
+    // An invoice with nothing but the customer's e-mail: it names only a
+    // verified address (anyone can register an unverified one).
+    let (paul, paul_token) = app.quick_user("paul@example.com").await;
+    app.mark_verified(paul).await;
     let mut i = invoice("sub_unknown", ts(now + Duration::days(30)), true);
     i["customer"] = json!("cus_unknown");
     i["customer_email"] = json!("Paul@Example.com");

@@ -267,8 +267,13 @@ impl TestApp {
             a
         } else {
             let token = self.mailed_token(ADMIN_EMAIL, "verifier-email").await;
+            let signed_in = a.body["token"].as_str().expect("token");
             let v = self
-                .post("/api/auth/verify-email", None, json!({"token": token}))
+                .post(
+                    "/api/auth/verify-email",
+                    Some(signed_in),
+                    json!({"token": token}),
+                )
                 .await;
             assert_eq!(v.status, StatusCode::OK, "{}", v.body);
             self.post("/api/auth/login", None, creds).await
@@ -292,7 +297,7 @@ impl TestApp {
     /// The token of the newest link to `page` mailed to `recipient`.
     pub async fn mailed_token(&self, recipient: &str, page: &str) -> String {
         let mails = self.mails_to(recipient).await;
-        let marker = format!("/{page}?token=");
+        let marker = format!("/{page}#token=");
         mails
             .iter()
             .rev()
@@ -377,6 +382,20 @@ impl TestApp {
         .await
         .expect("token");
         (user.id, token)
+    }
+
+    /// Marks a user's address verified, as following the mailed link would.
+    pub async fn mark_verified(&self, user_id: uuid::Uuid) {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        entity::users::Entity::update_many()
+            .col_expr(
+                entity::users::Column::EmailVerifiedAt,
+                Expr::value(Some(chrono::Utc::now())),
+            )
+            .filter(entity::users::Column::Id.eq(user_id))
+            .exec(&self.state.db)
+            .await
+            .expect("verified");
     }
 
     /// Holds a seat of `session_id` for `token`; panics unless it worked.

@@ -73,10 +73,32 @@ pub fn RegisterPage() -> impl IntoView {
     view! { <AuthForm mode=Mode::Register/> }
 }
 
-/// The link of the verification mail: confirms the address at once.
+/// Where a verification token waits while its owner signs in.
+const PENDING_TOKEN: &str = "immersion.verify_token";
+
+fn session_storage() -> Option<web_sys::Storage> {
+    window().session_storage().ok().flatten()
+}
+
+/// The link of the verification mail. It confirms the address when the
+/// account it was sent for is signed in here (the link alone proves the
+/// mailbox, not the account); otherwise it asks to sign in first and
+/// keeps the token for the way back.
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
-    let token = router::query("token").unwrap_or_default();
+    let stored = session_storage().and_then(|s| s.get_item(PENDING_TOKEN).ok().flatten());
+    let token = router::fragment("token").or(stored).unwrap_or_default();
+    if !api::believed_signed_in() {
+        if let Some(s) = session_storage() {
+            let _ = s.set_item(PENDING_TOKEN, &token);
+        }
+        return view! {
+            <h1>"Confirmation de l'adresse e-mail"</h1>
+            <p>"Connectez-vous au compte de cette adresse pour la confirmer. "
+                <a href="/connexion?suite=/verifier-email">"Se connecter"</a></p>
+        }
+        .into_any();
+    }
     let auth = AuthChanged::here();
     let result = LocalResource::new(move || api::verify_email(token.clone()));
     view! {
@@ -84,6 +106,9 @@ pub fn VerifyEmailPage() -> impl IntoView {
         <Suspense fallback=|| view! { <crate::components::feedback::Loading/> }>
             {move || result.get().map(|r| match r {
                 Ok(user) => {
+                    if let Some(s) = session_storage() {
+                        let _ = s.remove_item(PENDING_TOKEN);
+                    }
                     auth.notify();
                     view! {
                         <p class="done" role="status">"Votre adresse "<strong>{user.email}</strong>" est confirmée."</p>
@@ -92,11 +117,13 @@ pub fn VerifyEmailPage() -> impl IntoView {
                 }
                 Err(e) => view! {
                     <p class="error" role="alert">{e.message}</p>
-                    <p><a href="/mon-compte">"Mon compte"</a>" permet d'en recevoir un nouveau."</p>
+                    <p>"Ce lien doit être ouvert connecté au compte auquel il a été envoyé. "
+                        <a href="/mon-compte">"Mon compte"</a>" permet d'en recevoir un nouveau."</p>
                 }.into_any(),
             })}
         </Suspense>
     }
+    .into_any()
 }
 
 /// "Mot de passe oublié": the same answer whether the address has an
@@ -141,7 +168,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 /// The link of the reset mail: a new password, then sign in again.
 #[component]
 pub fn NewPasswordPage() -> impl IntoView {
-    let token = router::query("token").unwrap_or_default();
+    let token = router::fragment("token").unwrap_or_default();
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);

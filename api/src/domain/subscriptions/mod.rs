@@ -73,15 +73,15 @@ async fn find_user(db: &impl ConnectionTrait, h: &Hints) -> Result<Option<Uuid>,
             return Ok(Some(r.user_id));
         }
     }
-    if let Some(email) = &h.email {
-        let email = email.trim().to_lowercase();
-        if let Some(u) = users::Entity::find()
-            .filter(users::Column::Email.eq(email))
+    // Only a verified address: anyone can register an unverified one.
+    if let Some(email) = h.email.as_deref().and_then(super::email::Email::parse)
+        && let Some(u) = users::Entity::find()
+            .filter(users::Column::Email.eq(email.as_str()))
+            .filter(users::Column::EmailVerifiedAt.is_not_null())
             .one(db)
             .await?
-        {
-            return Ok(Some(u.id));
-        }
+    {
+        return Ok(Some(u.id));
     }
     Ok(None)
 }
