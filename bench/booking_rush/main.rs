@@ -455,7 +455,7 @@ impl PgBench {
         .await?;
         // Enough fresh users that every transaction has its own.
         run(
-            "CREATE TABLE bench_users (n bigint PRIMARY KEY, id uuid NOT NULL, email text NOT NULL)"
+            "CREATE TABLE bench_users (n bigint PRIMARY KEY, id uuid NOT NULL, email text NOT NULL, session uuid)"
                 .into(),
         )
         .await?;
@@ -464,17 +464,25 @@ impl PgBench {
              FROM generate_series(1, 400000) n"
             .into())
         .await?;
-        run("INSERT INTO bench_users SELECT row_number() OVER (), id, email FROM users WHERE email LIKE 'pgbench%'".into()).await?;
+        run("INSERT INTO bench_users SELECT row_number() OVER (), id, email, gen_random_uuid() FROM users WHERE email LIKE 'pgbench%'".into()).await?;
+        // Each user signed in, as the api's tokens name a session.
+        run(
+            "INSERT INTO auth_sessions (id, user_id, created_at, expires_at, revoked_at) \
+             SELECT session, id, now(), now() + interval '1 day', NULL FROM bench_users"
+                .into(),
+        )
+        .await?;
         run("CREATE SEQUENCE bench_seq".into()).await?;
         run("ANALYZE".into()).await?;
 
         let script = format!(
             r#"\set s random(1, {sessions})
-SELECT id AS uid, email AS uemail FROM bench_users WHERE n = (SELECT nextval('bench_seq')) \gset
+SELECT session AS tok FROM bench_users WHERE n = (SELECT nextval('bench_seq')) \gset
+SELECT u.id AS uid, u.email AS uemail FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = :tok AND s.revoked_at IS NULL AND s.expires_at > now() \gset
 SELECT id AS sid FROM bench_sessions WHERE n = :s \gset
 BEGIN;
-UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CASE WHEN closed_by_admin OR starts_on <= CURRENT_DATE THEN 'closed' WHEN reserved_places + 1 >= max_places THEN 'full' ELSE 'open' END, updated_at = now() WHERE id = :sid AND reserved_places < max_places AND is_active AND NOT closed_by_admin AND starts_on > CURRENT_DATE AND NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE session_id = :sid AND user_id = :uid AND status IN ('held', 'confirmed')) RETURNING price_cents AS price, currency AS cur \gset
-INSERT INTO immersion_bookings (id, session_id, user_id, user_email, status, hold_expires_at, amount_cents, currency, created_at, updated_at) VALUES (gen_random_uuid(), :sid, :uid, :uemail, 'held', now() + interval '30 minutes', :price, :cur, now(), now()) RETURNING id AS bid \gset
+UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CASE WHEN closed_by_admin OR starts_on <= CURRENT_DATE THEN 'closed' WHEN reserved_places + 1 >= max_places THEN 'full' ELSE 'open' END, updated_at = now() WHERE id = :sid AND reserved_places < max_places AND is_active AND NOT closed_by_admin AND starts_on > CURRENT_DATE AND NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE session_id = :sid AND user_id = :uid AND (status IN ('held', 'confirmed') OR (status IN ('expired', 'cancelled') AND stripe_payment_intent_id IS NULL AND stripe_checkout_session_id IS NOT NULL AND updated_at > now() - interval '120 minutes'))) RETURNING price_cents AS price, currency AS cur \gset
+INSERT INTO immersion_bookings (id, session_id, user_id, user_email, status, hold_expires_at, amount_cents, currency, created_at, updated_at) VALUES (gen_random_uuid(), :sid, :uid, :uemail, 'held', now() + interval '33 minutes', :price, :cur, now(), now()) RETURNING id AS bid \gset
 UPDATE immersion_bookings SET stripe_checkout_session_id = 'cs_test_' || replace(:bid, '-', ''), updated_at = now() WHERE id = :bid;
 COMMIT;
 "#,
