@@ -206,6 +206,7 @@ fn app(
     app.wrap(actix_web::middleware::from_fn(move |req, next| {
         within(timeout, req, next)
     }))
+    .wrap(actix_web::middleware::from_fn(head_as_get))
     .wrap(headers)
     .wrap(tracing_actix_web::TracingLogger::default())
     .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", doc))
@@ -236,6 +237,19 @@ pub fn payment_policy(settings: &Settings, local: bool) -> crate::domain::paymen
         past_due_grace: chrono::Duration::hours(settings.past_due_grace_hours),
         prices,
     }
+}
+
+/// HEAD is answered wherever GET is (uptime monitors send HEAD): routed as
+/// the GET, whose body the HTTP layer then leaves out for a HEAD request,
+/// headers and length kept.
+async fn head_as_get(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
 }
 
 /// Answers 408 when a request (reading its body included) takes longer

@@ -174,3 +174,32 @@ async fn a_body_sent_too_slowly_gets_408_instead_of_holding_a_worker() {
     assert!(head.starts_with("HTTP/1.1 408"), "{head}");
     assert!(head.contains("application/problem+json"), "{head}");
 }
+
+#[actix_web::test]
+async fn head_is_answered_wherever_get_is() {
+    let app = crate::support::spawn_app().await;
+    for path in ["/health", "/ready", "/api/sessions", "/api/openapi.json"] {
+        let get = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        let head = app
+            .client
+            .head(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "HEAD {path}"
+        );
+        assert!(
+            head.bytes().await.unwrap().is_empty(),
+            "HEAD {path} sent a body"
+        );
+    }
+}
