@@ -59,30 +59,13 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
     }
     for call in super::owed::still_owed(db).await? {
         drift.push(format!(
-            "owed {} {} of {} ({}): not done after {} attempts{}",
-            call.reason,
-            call.kind,
-            call.target,
-            call.booking_id
-                .map(|b| format!("booking {b}"))
-                .unwrap_or_default(),
-            call.attempts,
-            call.last_error
-                .map(|e| format!(", last error: {e}"))
-                .unwrap_or_default()
+            "owed {}: not done after {} attempts",
+            describe(&call),
+            call.attempts
         ));
     }
     for call in super::owed::failed(db).await? {
-        drift.push(format!(
-            "failed {} {} of {} ({}): {}",
-            call.reason,
-            call.kind,
-            call.target,
-            call.booking_id
-                .map(|b| format!("booking {b}"))
-                .unwrap_or_default(),
-            call.last_error.unwrap_or_default()
-        ));
+        drift.push(format!("failed {}: a person must look", describe(&call)));
     }
     for a in super::anomalies::unacknowledged(db).await? {
         drift.push(format!(
@@ -94,4 +77,21 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
         ));
     }
     Ok(drift)
+}
+
+/// What an owed call is about, for one drift line.
+fn describe(call: &entity::owed_gateway_calls::Model) -> String {
+    let booking = call
+        .booking_id
+        .map(|b| format!(", booking {b}"))
+        .unwrap_or_default();
+    let error = call
+        .last_error
+        .as_deref()
+        .map(|e| format!(", last error: {e}"))
+        .unwrap_or_default();
+    format!(
+        "{} {} of {}{booking}{error}",
+        call.reason, call.kind, call.target
+    )
 }
