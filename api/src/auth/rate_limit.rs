@@ -76,6 +76,14 @@ impl Limiter {
         bucket.count = bucket.count.saturating_add(1);
     }
 
+    /// Counts one attempt against `key` unless its window is used up:
+    /// `check` then `hit`.
+    pub fn admit(&self, key: &str, now: Instant) -> Result<(), u64> {
+        self.check(key, now)?;
+        self.hit(key, now);
+        Ok(())
+    }
+
     /// Forgets `key` (after a successful login).
     pub fn reset(&self, key: &str) {
         self.lock().remove(key);

@@ -117,7 +117,8 @@ pub async fn hold(
         Ok(session) => session,
         Err(NoSeat::NotFound) => return Err(ApiError::not_found("session")),
         Err(NoSeat::AlreadyBooked) => return Err(already_booked()),
-        Err(NoSeat::CoolingDown(until)) => {
+        Err(NoSeat::CoolingDown(ended)) => {
+            let until = ended + Duration::minutes(state.settings.hold_cooldown_minutes);
             return Err(ApiError::RateLimited {
                 retry_after_secs: (until - now).num_seconds().max(1) as u64,
             });

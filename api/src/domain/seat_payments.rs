@@ -129,31 +129,30 @@ pub async fn apply_payment(
     seat: &SeatCheckout,
     now: DateTime<Utc>,
 ) -> ApiResult<Applied> {
-    match &seat.payment_status {
-        PaymentStatus::Paid => {}
+    if seat.payment_status == PaymentStatus::Unpaid {
         // An async payment method: the outcome comes in a later event.
-        PaymentStatus::Unpaid => return Ok(Applied::outcome("awaiting_payment")),
-        other => {
-            let booking = bookings::Entity::find_by_id(seat.booking_id)
-                .one(txn)
-                .await?;
-            let detail = format!("completed with payment_status {other:?}, not paid");
-            return decline(
-                txn,
-                event_id,
-                seat,
-                booking.as_ref(),
-                AnomalyKind::NotPaid,
-                detail,
-                now,
-            )
-            .await;
-        }
+        return Ok(Applied::outcome("awaiting_payment"));
     }
-    let Some(booking) = bookings::Entity::find_by_id(seat.booking_id)
+    let booking = bookings::Entity::find_by_id(seat.booking_id)
         .one(txn)
-        .await?
-    else {
+        .await?;
+    if seat.payment_status != PaymentStatus::Paid {
+        let detail = format!(
+            "completed with payment_status {:?}, not paid",
+            seat.payment_status
+        );
+        return decline(
+            txn,
+            event_id,
+            seat,
+            booking.as_ref(),
+            AnomalyKind::NotPaid,
+            detail,
+            now,
+        )
+        .await;
+    }
+    let Some(booking) = booking else {
         let detail = format!("booking {} does not exist", seat.booking_id);
         return decline(
             txn,

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use common::sessions::SessionStatus;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use entity::immersion_bookings as bookings;
@@ -38,7 +38,7 @@ pub enum NoSeat {
     /// The user already holds or has a seat in this session.
     AlreadyBooked,
     /// The user let a hold of this session lapse (or cancelled it) unpaid
-    /// too recently: they may hold it again at this instant.
+    /// too recently: at this instant.
     CoolingDown(chrono::DateTime<chrono::Utc>),
 }
 
@@ -86,24 +86,27 @@ pub async fn take(
     }
     // Nothing changed: say why, from the rows as they are now.
     if let Some(taker) = for_user {
-        let mine = bookings::Entity::find()
-            .filter(bookings::Column::SessionId.eq(session_id))
-            .filter(bookings::Column::UserId.eq(taker.user))
-            .all(db)
-            .await?;
-        if mine.iter().any(|b| ACTIVE.contains(&b.status.as_str())) {
+        let mine = || {
+            bookings::Entity::find()
+                .filter(bookings::Column::SessionId.eq(session_id))
+                .filter(bookings::Column::UserId.eq(taker.user))
+        };
+        if mine()
+            .filter(bookings::Column::Status.is_in(ACTIVE))
+            .one(db)
+            .await?
+            .is_some()
+        {
             return Ok(Err(NoSeat::AlreadyBooked));
         }
         if let Some(since) = taker.cooldown_since
-            && let Some(last) = mine
-                .iter()
-                .filter(|b| lapsed_unpaid(b) && b.updated_at > since)
-                .map(|b| b.updated_at)
-                .max()
+            && let Some(last) = mine()
+                .filter(lapsed_unpaid_since(since))
+                .order_by_desc(bookings::Column::UpdatedAt)
+                .one(db)
+                .await?
         {
-            return Ok(Err(NoSeat::CoolingDown(
-                last + (chrono::Utc::now() - since),
-            )));
+            return Ok(Err(NoSeat::CoolingDown(last.updated_at)));
         }
     }
     let Some(s) = sessions::Entity::find_by_id(session_id).one(db).await? else {
@@ -124,12 +127,16 @@ const ACTIVE: [&str; 2] = ["held", "confirmed"];
 /// Statuses of a hold that ended without payment.
 const LAPSED: [&str; 2] = ["expired", "cancelled"];
 
-/// A hold that got its Checkout Session and ended unpaid. (A hold whose
-/// Checkout Session could not be opened was our failure, not the user's.)
-fn lapsed_unpaid(b: &bookings::Model) -> bool {
-    LAPSED.contains(&b.status.as_str())
-        && b.stripe_payment_intent_id.is_none()
-        && b.stripe_checkout_session_id.is_some()
+/// A hold that got its Checkout Session and ended unpaid after `since`.
+/// (A hold whose Checkout Session could not be opened was our failure,
+/// not the user's.)
+fn lapsed_unpaid_since(since: chrono::DateTime<chrono::Utc>) -> SimpleExpr {
+    use bookings::{Column as B, Entity as E};
+    Expr::col((E, B::Status))
+        .is_in(LAPSED)
+        .and(Expr::col((E, B::StripePaymentIntentId)).is_null())
+        .and(Expr::col((E, B::StripeCheckoutSessionId)).is_not_null())
+        .and(Expr::col((E, B::UpdatedAt)).gt(since))
 }
 
 /// A booking that stops `taker` from taking a seat of the session: one
@@ -139,11 +146,7 @@ fn blocking_booking(session_id: Uuid, taker: Taker) -> SelectStatement {
     use bookings::{Column as B, Entity as E};
     let mut blocking = Expr::col((E, B::Status)).is_in(ACTIVE);
     if let Some(since) = taker.cooldown_since {
-        blocking = blocking.or(Expr::col((E, B::Status))
-            .is_in(LAPSED)
-            .and(Expr::col((E, B::StripePaymentIntentId)).is_null())
-            .and(Expr::col((E, B::StripeCheckoutSessionId)).is_not_null())
-            .and(Expr::col((E, B::UpdatedAt)).gt(since)));
+        blocking = blocking.or(lapsed_unpaid_since(since));
     }
     Query::select()
         .expr(Expr::val(1))

@@ -134,10 +134,8 @@ fn trickle(state: &AppState, account: &str) -> ApiResult<()> {
     state
         .limits
         .account_trickle
-        .check(account, now)
-        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-    state.limits.account_trickle.hit(account, now);
-    Ok(())
+        .admit(account, now)
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
 }
 
 /// Checks credentials. Unknown e-mail and wrong password give the same

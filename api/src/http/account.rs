@@ -66,13 +66,11 @@ pub async fn resend_verification(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> ApiResult<HttpResponse> {
-    let key = user.id.to_string();
     state
         .limits
         .mail
-        .check(&key, Instant::now())
+        .admit(&user.id.to_string(), Instant::now())
         .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-    state.limits.mail.hit(&key, Instant::now());
     accounts::resend_verification(&state.db, &state.settings.public_url, user.id, Utc::now())
         .await?;
     Ok(HttpResponse::Accepted().finish())
@@ -103,13 +101,12 @@ pub async fn request_password_reset(
         .ok_or_else(|| ApiError::invalid("email", "format", "not a valid e-mail address"))?;
     let now = Instant::now();
     let ip = client_ip(&req, &state.settings.trusted_proxies);
-    for key in [ip, email.as_str().to_owned()] {
+    for key in [ip.as_str(), email.as_str()] {
         state
             .limits
             .mail
-            .check(&key, now)
+            .admit(key, now)
             .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-        state.limits.mail.hit(&key, now);
     }
     accounts::request_reset(
         &state.db,
