@@ -100,6 +100,15 @@ pub struct Settings {
     /// How long one request may take, its body included (a client that
     /// sends a body slowly holds a worker no longer than this).
     pub request_timeout: std::time::Duration,
+    /// On SIGTERM, how long in-flight requests and job runs may take to
+    /// finish before the process exits anyway.
+    pub shutdown_timeout: std::time::Duration,
+    /// Bearer token of `GET /metrics`; unset, `/metrics` answers 404.
+    pub metrics_token: Option<Secret>,
+    /// How often the hold sweeper and the owed-calls job tick.
+    pub sweep_interval: std::time::Duration,
+    /// How often the mail worker ticks.
+    pub mail_interval: std::time::Duration,
 }
 
 /// Every problem found in the settings, one line each.
@@ -142,6 +151,10 @@ pub const SETTING_NAMES: &[&str] = &[
     "LOG_FORMAT",
     "JOBS_ENABLED",
     "REQUEST_TIMEOUT_SECONDS",
+    "SHUTDOWN_TIMEOUT_SECONDS",
+    "METRICS_TOKEN",
+    "SWEEP_INTERVAL_SECONDS",
+    "MAIL_INTERVAL_SECONDS",
 ];
 
 /// The directory for the embedded database and dev secrets.
@@ -356,6 +369,17 @@ impl Settings {
         let jobs_enabled = p.flag("JOBS_ENABLED", true);
         let request_timeout =
             std::time::Duration::from_secs(p.number("REQUEST_TIMEOUT_SECONDS", 30, 1, 3600) as u64);
+        let seconds = |n: i64| std::time::Duration::from_secs(n as u64);
+        let shutdown_timeout = seconds(p.number("SHUTDOWN_TIMEOUT_SECONDS", 30, 1, 3600));
+        let sweep_interval = seconds(p.number("SWEEP_INTERVAL_SECONDS", 60, 1, 3600));
+        let mail_interval = seconds(p.number("MAIL_INTERVAL_SECONDS", 5, 1, 3600));
+        let metrics_token = p.get("METRICS_TOKEN").map(Secret::new);
+        if metrics_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            p.errors.push(
+                "METRICS_TOKEN: at least 16 characters (it guards the operator's figures)"
+                    .to_owned(),
+            );
+        }
         if !p.errors.is_empty() {
             return Err(SettingsError(p.errors));
         }
@@ -386,6 +410,10 @@ impl Settings {
             log_format,
             jobs_enabled,
             request_timeout,
+            shutdown_timeout,
+            metrics_token,
+            sweep_interval,
+            mail_interval,
         })
     }
 

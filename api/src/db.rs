@@ -5,7 +5,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, Statement, TransactionTrait,
+};
 
 /// Opens a pool. For a SQLite file, its directory is created first and the
 /// file is switched to WAL so readers do not wait for writers.
@@ -44,8 +47,48 @@ fn sqlite_dir(url: &str) -> Option<&Path> {
         .filter(|p| !p.as_os_str().is_empty())
 }
 
+/// Applies pending migrations under the setup lock.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let lock = setup_lock(db).await?;
+    migrate_holding_lock(db).await?;
+    release(lock).await
+}
+
+/// Applies pending migrations; the caller holds the setup lock (taking it
+/// again here, from another connection, would wait for ourselves).
+pub async fn migrate_holding_lock(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// The key of the advisory lock that start-up work (migrations, seeding)
+/// runs under: `immersion` in ASCII.
+const SETUP_LOCK: i64 = 0x696d_6d65_7273_696f;
+
+/// On PostgreSQL, waits for the setup lock, so that replicas started
+/// together migrate one after the other (the later ones find nothing to
+/// do) instead of racing on the same DDL. The lock lives as long as the
+/// returned transaction, on a connection of its own: the work itself runs
+/// on other connections. SQLite has one process writing its file; no lock.
+pub async fn setup_lock(db: &DatabaseConnection) -> Result<Option<DatabaseTransaction>, DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(None);
+    }
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [SETUP_LOCK.into()],
+    ))
+    .await?;
+    Ok(Some(txn))
+}
+
+/// Releases what `setup_lock` took.
+pub async fn release(lock: Option<DatabaseTransaction>) -> Result<(), DbErr> {
+    match lock {
+        Some(txn) => txn.commit().await,
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

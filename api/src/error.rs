@@ -73,6 +73,11 @@ impl ApiError {
         Self::Internal(cause.to_string())
     }
 
+    /// The stable code this error answers with.
+    pub fn code(&self) -> ErrorCode {
+        self.problem().code
+    }
+
     fn problem(&self) -> Problem {
         match self {
             Self::Client { code, detail } => Problem {

@@ -61,7 +61,9 @@ impl Application {
         gateway: Option<Arc<dyn PaymentGateway>>,
     ) -> Result<Self, StartupError> {
         let db = crate::db::connect(&settings.database_url).await?;
-        crate::db::migrate(&db).await?;
+        // Replicas started together set up one after the other.
+        let lock = crate::db::setup_lock(&db).await?;
+        crate::db::migrate_holding_lock(&db).await?;
         let promoted = users::promote_configured_admins(&db, &settings.admin_emails).await?;
         if promoted > 0 {
             tracing::info!(promoted, "users promoted to admin from ADMIN_EMAILS");
@@ -75,6 +77,7 @@ impl Application {
                 print_demo_accounts(&accounts);
             }
         }
+        crate::db::release(lock).await?;
         let secret = jwt_secret(&settings.jwt_secret)?;
         let tokens = Tokens::new(secret.as_bytes(), settings.jwt_ttl_minutes);
         let decoy_hash = password::decoy_hash()
@@ -118,8 +121,11 @@ impl Application {
             tokens,
             decoy_hash,
             checkout_ids: Default::default(),
+            metrics: Default::default(),
+            instance_id: uuid::Uuid::new_v4().to_string(),
         });
         let app_state = state.clone();
+        let shutdown_seconds = state.settings.shutdown_timeout.as_secs();
         let doc = http::docs::openapi();
         let routes = web::Data::new(http::fallback::RouteTable::from_openapi(&doc));
         let spa = web::Data::new(http::spa::Spa::load(&app_state.settings.web_dist));
@@ -132,6 +138,7 @@ impl Application {
         let server = HttpServer::new(move || {
             app(app_state.clone(), routes.clone(), spa.clone(), doc.clone())
         })
+        .shutdown_timeout(shutdown_seconds)
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: std::net::SocketAddr::from(([0, 0, 0, 0], port)),
@@ -154,7 +161,10 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves, with the background jobs when enabled, until stopped.
+    /// Serves, with the background jobs when enabled, until stopped. On
+    /// SIGTERM: stops accepting connections, lets the requests already
+    /// accepted finish (within `SHUTDOWN_TIMEOUT_SECONDS`), lets each job
+    /// finish its tick, then closes the pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let jobs = self
             .state
@@ -162,9 +172,14 @@ impl Application {
             .jobs_enabled
             .then(|| crate::jobs::spawn(self.state.clone()));
         let result = self.server.await;
-        for job in jobs.into_iter().flatten() {
-            job.abort();
+        let grace = self.state.settings.shutdown_timeout;
+        if let Some(jobs) = jobs {
+            jobs.stop(grace).await;
         }
+        if let Err(e) = self.state.db.clone().close().await {
+            tracing::warn!(error = %e, "database pool not closed cleanly");
+        }
+        tracing::info!("stopped");
         result
     }
 }
@@ -206,12 +221,14 @@ fn app(
     app.wrap(actix_web::middleware::from_fn(move |req, next| {
         within(timeout, req, next)
     }))
+    .wrap(actix_web::middleware::from_fn(measure))
     .wrap(actix_web::middleware::from_fn(head_as_get))
     .wrap(headers)
     .wrap(tracing_actix_web::TracingLogger::default())
     .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", doc))
     .service(web::redirect("/api/docs", "/api/docs/"))
     .configure(http::local_checkout::routes)
+    .service(http::metrics::metrics)
     .default_service(web::to(http::fallback::fallback))
 }
 
@@ -250,6 +267,36 @@ async fn head_as_get(
         req.head_mut().method = actix_web::http::Method::GET;
     }
     next.call(req).await
+}
+
+/// Counts every answer by route template (never the raw path: ids would
+/// make a series per booking), method and status, with its latency.
+async fn measure(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let method = req.method().as_str().to_owned();
+    let answer = next.call(req).await;
+    if let Some(state) = state {
+        let (route, status) = match &answer {
+            Ok(res) => (
+                res.request().match_pattern(),
+                res.status().as_u16(),
+            ),
+            Err(e) => (None, e.as_response_error().status_code().as_u16()),
+        };
+        let route = route.unwrap_or_else(|| "unmatched".to_owned());
+        let m = &state.metrics;
+        m.http_requests
+            .with_label_values(&[route.as_str(), method.as_str(), &status.to_string()])
+            .inc();
+        m.http_duration
+            .with_label_values(&[route.as_str(), method.as_str()])
+            .observe(started.elapsed().as_secs_f64());
+    }
+    answer
 }
 
 /// Answers 408 when a request (reading its body included) takes longer

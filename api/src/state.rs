@@ -1,14 +1,14 @@
 //! What every handler shares: the database pool, settings, token keys and
-//! login throttles. Built once in `startup`.
+//! the throttles' limits. Built once in `startup`.
 
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::auth::rate_limit::Limiter;
 use crate::auth::token::Tokens;
 use crate::config::{Secret, Settings};
 use crate::domain::checkout_ids::CheckoutIds;
+use crate::domain::throttles::{self, Throttle};
 use crate::payments::PaymentGateway;
 use crate::payments::local::LocalGateway;
 
@@ -27,12 +27,15 @@ pub struct AppState {
     pub decoy_hash: String,
     /// New holds' Checkout Session ids, written in batches.
     pub checkout_ids: CheckoutIds,
+    pub metrics: crate::metrics::Metrics,
+    /// This process, in the job leases (`domain::job_leases`).
+    pub instance_id: String,
 }
 
 impl AppState {
     /// Counts a hold or cancel by `user` from `ip`; 429 past either limit.
     /// Admins are not limited (they cancel on behalf of others).
-    pub fn seat_change(
+    pub async fn seat_change(
         &self,
         user: &crate::auth::AuthUser,
         ip: &str,
@@ -40,21 +43,16 @@ impl AppState {
         if user.is_admin() {
             return Ok(());
         }
-        let now = std::time::Instant::now();
         let user_key = user.id.to_string();
-        let wait = [
-            self.limits.seats_per_user.check(&user_key, now).err(),
-            self.limits.seats_per_ip.check(ip, now).err(),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        if let Some(retry_after_secs) = wait {
-            return Err(crate::error::ApiError::RateLimited { retry_after_secs });
-        }
-        self.limits.seats_per_user.hit(&user_key, now);
-        self.limits.seats_per_ip.hit(ip, now);
-        Ok(())
+        throttles::admit(
+            &self.db,
+            &[
+                (self.limits.seats_per_user, &user_key),
+                (self.limits.seats_per_ip, ip),
+            ],
+            chrono::Utc::now(),
+        )
+        .await
     }
 
     /// What payment events are applied with (see `startup::payment_policy`).
@@ -63,34 +61,41 @@ impl AppState {
     }
 }
 
+/// The throttles, counted in the database (`domain::throttles`) so that
+/// they hold across instances.
+#[derive(Debug, Clone, Copy)]
 pub struct LoginLimits {
     /// Every login or register attempt, per client IP.
-    pub per_ip: Limiter,
+    pub per_ip: Throttle,
     /// Failed logins, per account e-mail and client IP: locks the pair.
-    pub per_account_ip: Limiter,
+    pub per_account_ip: Throttle,
     /// Failed logins, per account from everywhere: past it, guesses trickle.
-    pub per_account: Limiter,
+    pub per_account: Throttle,
     /// One attempt per account every few seconds, once past `per_account`.
-    pub account_trickle: Limiter,
+    pub account_trickle: Throttle,
     /// Account mails (verification, reset), per account and per IP.
-    pub mail: Limiter,
+    pub mail: Throttle,
     /// Holds and cancels, per user and per client IP: hoarding seats by
     /// re-holding, or a hold/cancel loop, meets 429.
-    pub seats_per_user: Limiter,
-    pub seats_per_ip: Limiter,
+    pub seats_per_user: Throttle,
+    pub seats_per_ip: Throttle,
 }
 
 impl LoginLimits {
     pub fn from_settings(settings: &Settings) -> Self {
         let l = settings.login_limits;
         Self {
-            per_ip: Limiter::new(l.per_ip, l.window_seconds),
-            per_account_ip: Limiter::new(l.per_account, l.window_seconds),
-            per_account: Limiter::new(l.account_slowdown_after, l.window_seconds),
-            account_trickle: Limiter::new(1, 3),
-            mail: Limiter::new(l.mails_per_hour, 3600),
-            seats_per_user: Limiter::new(l.seat_changes_per_user, 3600),
-            seats_per_ip: Limiter::new(l.seat_changes_per_ip, 3600),
+            per_ip: Throttle::new("login_ip", l.per_ip, l.window_seconds),
+            per_account_ip: Throttle::new("login_account_ip", l.per_account, l.window_seconds),
+            per_account: Throttle::new(
+                "login_account",
+                l.account_slowdown_after,
+                l.window_seconds,
+            ),
+            account_trickle: Throttle::new("login_trickle", 1, 3),
+            mail: Throttle::new("account_mail", l.mails_per_hour, 3600),
+            seats_per_user: Throttle::new("seats_user", l.seat_changes_per_user, 3600),
+            seats_per_ip: Throttle::new("seats_ip", l.seat_changes_per_ip, 3600),
         }
     }
 }

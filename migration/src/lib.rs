@@ -9,6 +9,7 @@ mod m20261122_000002_booking_payments;
 mod m20261122_000003_stripe_subscriptions;
 mod m20261130_000004_money_integrity;
 mod m20261130_000005_accounts;
+mod m20261130_000006_shared_state;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_stripe_subscriptions::Migration),
             Box::new(m20261130_000004_money_integrity::Migration),
             Box::new(m20261130_000005_accounts::Migration),
+            Box::new(m20261130_000006_shared_state::Migration),
         ]
     }
 }

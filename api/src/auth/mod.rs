@@ -1,9 +1,8 @@
 //! Who is calling: password hashing, tokens, the request extractors that
-//! authenticate and authorize, and login throttling.
+//! authenticate and authorize.
 
 pub mod extract;
 pub mod password;
-pub mod rate_limit;
 pub mod token;
 
 pub use extract::{AdminUser, AuthUser, MemberUser};

@@ -11,6 +11,8 @@ pub mod checkout_ids;
 pub mod clock;
 pub mod demo;
 pub mod email;
+pub mod gauges;
+pub mod job_leases;
 pub mod mail;
 pub mod owed;
 pub mod payment_events;
@@ -20,6 +22,7 @@ pub mod seat_payments;
 pub mod seats;
 pub mod sessions;
 pub mod subscriptions;
+pub mod throttles;
 pub mod users;
 
 use sea_orm::{DbErr, SqlErr};

@@ -1,8 +1,6 @@
 //! Accounts: registration (with its verification mail), login (throttled
 //! per account and client address, uniform failures), promotion.
 
-use std::time::Instant;
-
 use chrono::Utc;
 use common::ErrorCode;
 use common::auth::{License, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Role};
@@ -14,6 +12,7 @@ use uuid::Uuid;
 
 use super::email::Email;
 use super::is_unique_violation;
+use super::throttles;
 use crate::auth::{AuthUser, password};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -79,8 +78,7 @@ pub async fn register(
     email: &str,
     password: String,
 ) -> ApiResult<AuthUser> {
-    throttle(state, ip, None)?;
-    state.limits.per_ip.hit(ip, Instant::now());
+    throttles::admit(&state.db, &[(state.limits.per_ip, ip)], Utc::now()).await?;
     let email = checked_email(email)?;
     check_new_password(&password)?;
     let hash = password::hash(password).await?;
@@ -104,38 +102,17 @@ fn account_key(email: &str, ip: &str) -> String {
     format!("{email}|{ip}")
 }
 
-fn throttle(state: &AppState, ip: &str, account: Option<&str>) -> ApiResult<()> {
-    let now = Instant::now();
-    let waits = [
-        state.limits.per_ip.check(ip, now).err(),
-        account.and_then(|a| {
-            state
-                .limits
-                .per_account_ip
-                .check(&account_key(a, ip), now)
-                .err()
-        }),
-    ];
-    match waits.into_iter().flatten().max() {
-        Some(retry_after_secs) => Err(ApiError::RateLimited { retry_after_secs }),
-        None => Ok(()),
-    }
-}
-
 /// Past the per-account ceiling (failures from every address), guesses at
 /// the account are let through one every few seconds, from everywhere
 /// together: a distributed guesser gets a handful a minute, and the owner,
 /// never locked out, waits seconds at most.
-fn trickle(state: &AppState, account: &str) -> ApiResult<()> {
-    let now = Instant::now();
-    if state.limits.per_account.check(account, now).is_ok() {
+async fn trickle(state: &AppState, account: &str) -> ApiResult<()> {
+    let now = Utc::now();
+    let ceiling = throttles::check(&state.db, &[(state.limits.per_account, account)], now).await;
+    if ceiling.is_ok() {
         return Ok(());
     }
-    state
-        .limits
-        .account_trickle
-        .admit(account, now)
-        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
+    throttles::admit(&state.db, &[(state.limits.account_trickle, account)], now).await
 }
 
 /// Checks credentials. Unknown e-mail and wrong password give the same
@@ -156,18 +133,24 @@ pub async fn login(
     // Not an address: no account can match, and no counter is keyed by it
     // (a flood of junk keys would only cost memory).
     let key = Email::parse(email).map(Email::into_string);
-    throttle(state, ip, key.as_deref())?;
-    state.limits.per_ip.hit(ip, Instant::now());
-    let Some(key) = key else {
+    let pair = key.as_deref().map(|k| account_key(k, ip));
+    let limits = state.limits;
+    let mut counters = vec![(limits.per_ip, ip)];
+    counters.extend(pair.as_deref().map(|p| (limits.per_account_ip, p)));
+    throttles::check(&state.db, &counters, Utc::now()).await?;
+    throttles::hit(&state.db, &[(limits.per_ip, ip)], Utc::now()).await?;
+    let (Some(key), Some(pair)) = (key, pair) else {
         return Err(invalid());
     };
-    trickle(state, &key)?;
+    trickle(state, &key).await?;
     // Counted before the password is checked, so that a burst of
-    // concurrent guesses cannot all pass the check first; undone on success.
-    let pair = account_key(&key, ip);
-    let now = Instant::now();
-    state.limits.per_account_ip.hit(&pair, now);
-    state.limits.per_account.hit(&key, now);
+    // concurrent guesses cannot all pass the check first; undone on
+    // success.
+    let failures = [
+        (limits.per_account_ip, pair.as_str()),
+        (limits.per_account, key.as_str()),
+    ];
+    throttles::hit(&state.db, &failures, Utc::now()).await?;
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(invalid());
     }
@@ -182,8 +165,7 @@ pub async fn login(
     let Some(user) = found.filter(|_| matches) else {
         return Err(invalid());
     };
-    state.limits.per_account_ip.reset(&pair);
-    state.limits.per_account.reset(&key);
+    throttles::reset(&state.db, &failures).await?;
     let user = ensure_configured_admin(state, user).await?;
     AuthUser::from_model(user)
 }

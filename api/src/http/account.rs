@@ -4,10 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::Utc;
 use common::auth::{NewPassword, PasswordChange, PasswordReset, TokenBody, UserDto};
-use std::time::Instant;
 
 use crate::auth::AuthUser;
-use crate::domain::{accounts, email::Email};
+use crate::domain::{accounts, email::Email, throttles};
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip;
 use crate::http::problems as p;
@@ -66,11 +65,8 @@ pub async fn resend_verification(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> ApiResult<HttpResponse> {
-    state
-        .limits
-        .mail
-        .admit(&user.id.to_string(), Instant::now())
-        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    let user_key = user.id.to_string();
+    throttles::admit(&state.db, &[(state.limits.mail, &user_key)], Utc::now()).await?;
     accounts::resend_verification(&state.db, &state.settings.public_url, user.id, Utc::now())
         .await?;
     Ok(HttpResponse::Accepted().finish())
@@ -99,15 +95,14 @@ pub async fn request_password_reset(
 ) -> ApiResult<HttpResponse> {
     let email = Email::parse(&body.email)
         .ok_or_else(|| ApiError::invalid("email", "format", "not a valid e-mail address"))?;
-    let now = Instant::now();
     let ip = client_ip(&req, &state.settings.trusted_proxies);
-    for key in [ip.as_str(), email.as_str()] {
-        state
-            .limits
-            .mail
-            .admit(key, now)
-            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-    }
+    let mail = state.limits.mail;
+    throttles::admit(
+        &state.db,
+        &[(mail, ip.as_str()), (mail, email.as_str())],
+        Utc::now(),
+    )
+    .await?;
     accounts::request_reset(
         &state.db,
         &state.settings.public_url,

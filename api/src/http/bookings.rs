@@ -41,10 +41,24 @@ pub async fn checkout(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    state.seat_change(&user, &client_ip(&req, &state.settings.trusted_proxies))?;
-    let gateway = state.gateway.clone();
-    let held = bookings::hold(&state, gateway.as_ref(), &user, id.into_inner(), Utc::now()).await?;
-    Ok(HttpResponse::Created().json(held))
+    let held = async {
+        state
+            .seat_change(&user, &client_ip(&req, &state.settings.trusted_proxies))
+            .await?;
+        let gateway = state.gateway.clone();
+        bookings::hold(&state, gateway.as_ref(), &user, id.into_inner(), Utc::now()).await
+    }
+    .await;
+    let (outcome, reason) = match &held {
+        Ok(_) => ("taken", ""),
+        Err(e) => ("refused", e.code().as_str()),
+    };
+    state
+        .metrics
+        .holds
+        .with_label_values(&[outcome, reason])
+        .inc();
+    Ok(HttpResponse::Created().json(held?))
 }
 
 /// My bookings, newest first.
@@ -126,7 +140,9 @@ pub async fn cancel_booking(
     id: web::Path<Uuid>,
     body: web::Payload,
 ) -> ApiResult<web::Json<BookingDto>> {
-    state.seat_change(&user, &client_ip(&req, &state.settings.trusted_proxies))?;
+    state
+        .seat_change(&user, &client_ip(&req, &state.settings.trusted_proxies))
+        .await?;
     let request: CancelRequest = optional_json(body, 4096).await?;
     let gateway = state.gateway.clone();
     let booking = bookings::cancel(

@@ -12,6 +12,7 @@ pub mod docs;
 pub mod fallback;
 pub mod local_checkout;
 pub mod members;
+pub mod metrics;
 pub mod ops;
 pub mod pages;
 pub mod problems;

@@ -10,6 +10,7 @@ use crate::domain::{owed, payment_events};
 use crate::error::{ApiError, ApiResult};
 use crate::http::body::read_limited;
 use crate::http::problems as p;
+use crate::payments::events::Payment;
 use crate::payments::stripe::parse::{self, DeliveryError};
 use crate::payments::stripe::signature::SignatureError;
 use crate::state::AppState;
@@ -36,13 +37,42 @@ pub(crate) async fn receive(
     now: DateTime<Utc>,
 ) -> ApiResult<payment_events::Delivery> {
     let secrets: Vec<&str> = state.webhook_secrets.iter().map(|s| s.expose()).collect();
-    let event = parse::verify_and_parse(body, signature_header, &secrets, now.timestamp())
-        .map_err(refused)?;
-    let delivery = payment_events::apply(&state.db, &state.payment_policy(), &event, now).await?;
-    if let payment_events::Delivery::Applied { owed: calls, .. } = &delivery {
-        owed::settle_now(&state.db, state.gateway.as_ref(), calls, now).await?;
+    let event = match parse::verify_and_parse(body, signature_header, &secrets, now.timestamp()) {
+        Ok(event) => event,
+        Err(e) => {
+            count(state, "unverified", "refused");
+            return Err(refused(e));
+        }
+    };
+    // Types we do not act on share one label: the series stay few.
+    let kind = match event.payment {
+        Payment::Ignored => "other",
+        _ => event.event_type.as_str(),
+    };
+    let delivery = payment_events::apply(&state.db, &state.payment_policy(), &event, now)
+        .await
+        .inspect_err(|_| count(state, kind, "failed"))?;
+    let lag = (now.timestamp_millis() - event.created.saturating_mul(1000)).max(0);
+    state.metrics.webhook_lag.observe(lag as f64 / 1000.0);
+    match &delivery {
+        payment_events::Delivery::Applied {
+            owed: calls,
+            outcome,
+        } => {
+            count(state, kind, outcome);
+            owed::settle_now(&state.db, state.gateway.as_ref(), calls, now).await?;
+        }
+        payment_events::Delivery::Duplicate => count(state, kind, "duplicate"),
     }
     Ok(delivery)
+}
+
+fn count(state: &AppState, kind: &str, outcome: &str) {
+    state
+        .metrics
+        .webhooks
+        .with_label_values(&[kind, outcome])
+        .inc();
 }
 
 /// Stripe events are a few kilobytes; anything far larger is not one.

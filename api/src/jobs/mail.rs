@@ -87,6 +87,35 @@ pub fn mailer_for(settings: &Settings) -> Box<dyn Mailer> {
     }
 }
 
+/// A mailer that counts what it sends and what fails, for `/metrics`.
+pub struct Measured {
+    inner: Box<dyn Mailer>,
+    sent: prometheus::IntCounter,
+    failed: prometheus::IntCounter,
+}
+
+impl Measured {
+    pub fn new(inner: Box<dyn Mailer>, metrics: &crate::metrics::Metrics) -> Self {
+        Self {
+            inner,
+            sent: metrics.mails_sent.clone(),
+            failed: metrics.mail_failures.clone(),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for Measured {
+    async fn send(&self, mail: &Mail) -> Result<(), String> {
+        let result = self.inner.send(mail).await;
+        match &result {
+            Ok(()) => self.sent.inc(),
+            Err(_) => self.failed.inc(),
+        }
+        result
+    }
+}
+
 /// A mailer that cannot send (bad SMTP settings): every mail stays pending.
 struct Unusable(String);
 

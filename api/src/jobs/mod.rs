@@ -1,8 +1,23 @@
 //! Background work: the hold sweeper, the subscription expiry sweep, the
 //! owed payment calls (refunds, Checkout Session expiries), the hourly
-//! reconciliation with Stripe and the mail worker. Each is a loop
-//! around a `*_once` function that tests call directly with a given `now`.
-//! Both are safe with several api instances running them at once.
+//! reconciliation with Stripe and the mail worker. Each is a loop around a
+//! `*_once` function that tests call directly with a given `now`.
+//!
+//! What each job guarantees with several instances on one database:
+//! - **Once per tick.** Every instance ticks, but a tick runs only on the
+//!   instance that claims the job's lease (`domain::job_leases`); the
+//!   others skip it. A lease outlives a crashed holder by at most
+//!   `Job::lease`, then another instance takes the job over.
+//! - **Each row once, whatever the lease does.** The jobs never rely on
+//!   the lease for correctness: the sweeper ends each hold with a
+//!   conditional update (a hold is expired once, its seat given back
+//!   once); the mail worker leases each mail before sending it (a mail
+//!   is sent once, unless the process dies between SMTP's answer and the
+//!   write that records it: then it is sent again, never lost); owed
+//!   calls carry Stripe idempotency keys (a refund is made once); the
+//!   expiry and reconciliation sweeps are idempotent.
+//! - **Stopped at a safe point.** On shutdown a job finishes the tick it
+//!   is running and starts no other.
 
 pub mod mail;
 pub mod sweeper;
@@ -10,113 +25,214 @@ pub mod sweeper;
 use std::time::Duration;
 
 use actix_web::web;
+use chrono::Utc;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::domain::job_leases;
 use crate::state::AppState;
 
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
-const MAIL_EVERY: Duration = Duration::from_secs(5);
-const EXPIRY_EVERY: Duration = Duration::from_secs(3600);
+const HOURLY: Duration = Duration::from_secs(3600);
+
+/// The background jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sweeper,
+    OwedCalls,
+    SubscriptionExpiry,
+    Reconcile,
+    Mail,
+}
+
+impl Kind {
+    /// The job's name: its lease's key and its metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sweeper => "sweeper",
+            Self::OwedCalls => "owed_calls",
+            Self::SubscriptionExpiry => "subscription_expiry",
+            Self::Reconcile => "reconcile",
+            Self::Mail => "mail",
+        }
+    }
+}
+
+/// One background job: how often it ticks, and how long a claim holds
+/// before another instance may take over.
+#[derive(Debug, Clone, Copy)]
+pub struct Job {
+    pub kind: Kind,
+    pub every: Duration,
+    pub lease: Duration,
+}
+
+/// The running jobs, and the switch that stops them.
+pub struct Jobs {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Jobs {
+    /// Asks every job to stop after its current tick, and waits for them
+    /// (at most `within`; past it, they are dropped mid-tick, which each
+    /// job survives: see the module doc).
+    pub async fn stop(self, within: Duration) {
+        let _ = self.stop.send(true);
+        let all = async {
+            for handle in self.handles {
+                let _ = handle.await;
+            }
+        };
+        if tokio::time::timeout(within, all).await.is_err() {
+            tracing::warn!("background jobs did not stop in time");
+        }
+    }
+}
+
+/// What the jobs work with: the app's state and one mailer for all ticks.
+struct Context {
+    state: web::Data<AppState>,
+    mailer: mail::Measured,
+}
 
 /// Starts the jobs on the current runtime.
-pub fn spawn(state: web::Data<AppState>) -> Vec<JoinHandle<()>> {
-    let sweeper_state = state.clone();
-    let sweeper = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SWEEP_EVERY);
-        loop {
-            tick.tick().await;
-            if let Err(e) = sweeper::sweep_once(
-                &sweeper_state.db,
-                sweeper_state.gateway.as_ref(),
-                chrono::Utc::now(),
-            )
-            .await
-            {
-                tracing::error!(error = %e, "hold sweep failed");
+pub fn spawn(state: web::Data<AppState>) -> Jobs {
+    let (stop, stopped) = watch::channel(false);
+    let settings = &state.settings;
+    let lease = |every: Duration| Ord::max(every * 3, Duration::from_secs(120));
+    let job = |kind, every: Duration| Job {
+        kind,
+        every,
+        lease: lease(every),
+    };
+    let jobs = [
+        job(Kind::Sweeper, settings.sweep_interval),
+        job(Kind::OwedCalls, settings.sweep_interval),
+        job(Kind::SubscriptionExpiry, HOURLY),
+        Job {
+            lease: Duration::from_secs(1800),
+            ..job(Kind::Reconcile, HOURLY)
+        },
+        job(Kind::Mail, settings.mail_interval),
+    ];
+    let context = std::sync::Arc::new(Context {
+        mailer: mail::Measured::new(mail::mailer_for(settings), &state.metrics),
+        state: state.clone(),
+    });
+    let handles = jobs
+        .into_iter()
+        .map(|job| {
+            let context = context.clone();
+            let stopped = stopped.clone();
+            tokio::spawn(async move { run_every(&context, job, stopped).await })
+        })
+        .collect();
+    Jobs { stop, handles }
+}
+
+/// Ticks `job` until stopped, running it on the ticks this instance claims.
+async fn run_every(context: &Context, job: Job, mut stopped: watch::Receiver<bool>) {
+    let state = &context.state;
+    let name = job.kind.as_str();
+    let lease = chrono::Duration::from_std(job.lease).unwrap_or(chrono::Duration::hours(1));
+    let every = chrono::Duration::from_std(job.every).unwrap_or(chrono::Duration::hours(1));
+    let mut tick = tokio::time::interval(job.every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.changed() => {}
+        }
+        if *stopped.borrow() {
+            return;
+        }
+        let started = Utc::now();
+        match job_leases::claim(&state.db, name, &state.instance_id, lease, started).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::error!(job = name, error = %e, "job lease not claimed");
+                continue;
             }
         }
-    });
-    let expiry_state = state.clone();
-    let expiry = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EXPIRY_EVERY);
-        loop {
-            tick.tick().await;
-            let grace = chrono::Duration::hours(expiry_state.settings.past_due_grace_hours);
-            match crate::domain::subscriptions::deactivate_expired(
-                &expiry_state.db,
-                grace,
-                chrono::Utc::now(),
-            )
-            .await
-            {
-                Ok(n) if n > 0 => {
-                    tracing::info!(deactivated = n, "expired subscriptions deactivated")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "subscription expiry sweep failed"),
-            }
+        state.metrics.job_runs.with_label_values(&[name]).inc();
+        run_once(context, job.kind, started).await;
+        let finished = job_leases::finish(
+            &state.db,
+            name,
+            &state.instance_id,
+            every,
+            started,
+            Utc::now(),
+        );
+        if let Err(e) = finished.await {
+            tracing::error!(job = name, error = %e, "job lease not released");
         }
-    });
-    let owed_state = state.clone();
-    let owed = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SWEEP_EVERY);
-        loop {
-            tick.tick().await;
-            match crate::domain::owed::settle_due(
-                &owed_state.db,
-                owed_state.gateway.as_ref(),
-                chrono::Utc::now(),
-            )
-            .await
-            {
-                Ok(s) if s.done + s.failed > 0 => {
-                    tracing::info!(
-                        done = s.done,
-                        failed = s.failed,
-                        "owed payment calls settled"
-                    )
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "owed payment calls failed"),
-            }
-        }
-    });
-    let reconcile_state = state.clone();
-    let reconcile = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EXPIRY_EVERY);
-        loop {
-            tick.tick().await;
-            let s = &reconcile_state;
-            match crate::domain::reconcile::run(
-                &s.db,
-                s.gateway.as_ref(),
-                &s.payment_policy(),
-                chrono::Utc::now(),
-            )
-            .await
-            {
-                Ok(r) => {
-                    for line in &r.changed {
-                        tracing::warn!(repair = %line, "reconcile repaired drift");
-                    }
-                    for line in &r.unrepaired {
-                        tracing::error!(drift = %line, "reconcile could not repair");
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "reconcile failed"),
-            }
-        }
-    });
-    let mailer = mail::mailer_for(&state.settings);
-    let mail = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(MAIL_EVERY);
-        loop {
-            tick.tick().await;
-            if let Err(e) = mail::deliver_once(&state.db, mailer.as_ref(), chrono::Utc::now()).await
-            {
+    }
+}
+
+/// One tick of `kind`.
+async fn run_once(context: &Context, kind: Kind, now: chrono::DateTime<Utc>) {
+    let state = &context.state;
+    match kind {
+        Kind::Sweeper => sweep(state, now).await,
+        Kind::OwedCalls => settle_owed(state, now).await,
+        Kind::SubscriptionExpiry => expire_subscriptions(state, now).await,
+        Kind::Reconcile => reconcile(state, now).await,
+        Kind::Mail => {
+            if let Err(e) = mail::deliver_once(&state.db, &context.mailer, now).await {
                 tracing::error!(error = %e, "mail delivery failed");
             }
         }
-    });
-    vec![sweeper, expiry, owed, reconcile, mail]
+    }
+}
+
+async fn sweep(state: &AppState, now: chrono::DateTime<Utc>) {
+    if let Err(e) = sweeper::sweep_once(&state.db, state.gateway.as_ref(), now).await {
+        tracing::error!(error = %e, "hold sweep failed");
+    }
+    if let Err(e) = crate::domain::throttles::prune(&state.db, now).await {
+        tracing::error!(error = %e, "throttle counters not pruned");
+    }
+}
+
+async fn settle_owed(state: &AppState, now: chrono::DateTime<Utc>) {
+    match crate::domain::owed::settle_due(&state.db, state.gateway.as_ref(), now).await {
+        Ok(s) if s.done + s.failed > 0 => {
+            tracing::info!(
+                done = s.done,
+                failed = s.failed,
+                "owed payment calls settled"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "owed payment calls failed"),
+    }
+}
+
+async fn expire_subscriptions(state: &AppState, now: chrono::DateTime<Utc>) {
+    let grace = chrono::Duration::hours(state.settings.past_due_grace_hours);
+    match crate::domain::subscriptions::deactivate_expired(&state.db, grace, now).await {
+        Ok(n) if n > 0 => tracing::info!(deactivated = n, "expired subscriptions deactivated"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "subscription expiry sweep failed"),
+    }
+}
+
+async fn reconcile(state: &AppState, now: chrono::DateTime<Utc>) {
+    let policy = state.payment_policy();
+    match crate::domain::reconcile::run(&state.db, state.gateway.as_ref(), &policy, now).await {
+        Ok(r) => {
+            for line in &r.changed {
+                tracing::warn!(repair = %line, "reconcile repaired drift");
+            }
+            for line in &r.unrepaired {
+                tracing::error!(drift = %line, "reconcile could not repair");
+            }
+            let m = &state.metrics;
+            m.reconcile_repairs.inc_by(r.changed.len() as u64);
+            m.reconcile_unrepaired.inc_by(r.unrepaired.len() as u64);
+        }
+        Err(e) => tracing::error!(error = %e, "reconcile failed"),
+    }
 }

@@ -1,6 +1,13 @@
 //! The local gateway (no Stripe key): checkout URLs open our own pay page;
 //! paying or cancelling there produces the events Stripe would send,
 //! signed with the webhook secret, through the same pipeline.
+//!
+//! A development tool for **one instance**: its sessions, refunds and
+//! portal links live in this process's memory (a pay page opened through
+//! another instance does not know them). What it keeps is pruned as
+//! Stripe forgets it: seat sessions a day after they expire, refunds'
+//! idempotency keys and subscription checkouts after 24 hours, portal
+//! links after an hour, undelivered events after 30 days.
 
 pub mod events;
 pub mod subscriptions;
@@ -72,7 +79,17 @@ pub struct LocalGateway {
     /// The last `created` time handed out: each action's events are later
     /// than the previous action's, as Stripe's would be.
     clock: Mutex<i64>,
+    /// When `prune` last ran (it runs at most once a minute).
+    pruned_at: Mutex<DateTime<Utc>>,
+    /// When each refund, subscription checkout and portal link was made.
+    made_at: Mutex<HashMap<String, DateTime<Utc>>>,
 }
+
+/// How long each thing is kept (see the module doc).
+const KEEP_CLOSED_SEAT: chrono::Duration = chrono::Duration::hours(24);
+const KEEP_KEYS: chrono::Duration = chrono::Duration::hours(24);
+const KEEP_PORTAL: chrono::Duration = chrono::Duration::hours(1);
+const KEEP_UNDELIVERED: chrono::Duration = chrono::Duration::days(30);
 
 impl LocalGateway {
     pub fn new(public_url: &str) -> Self {
@@ -86,7 +103,46 @@ impl LocalGateway {
             subscription_checkouts: Mutex::new(HashMap::new()),
             portals: Mutex::new(HashMap::new()),
             clock: Mutex::new(0),
+            pruned_at: Mutex::new(DateTime::<Utc>::UNIX_EPOCH),
+            made_at: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Forgets what Stripe would have forgotten by `now`.
+    pub fn prune(&self, now: DateTime<Utc>) {
+        {
+            let mut last = lock(&self.pruned_at);
+            if now - *last < chrono::Duration::minutes(1) {
+                return;
+            }
+            *last = now;
+        }
+        let mut seats = lock(&self.seats);
+        seats.retain(|_, s| s.checkout.expires_at + KEEP_CLOSED_SEAT > now);
+        lock(&self.seat_keys).retain(|_, id| seats.contains_key(id));
+        lock(&self.expired).retain(|id| seats.contains_key(id));
+        drop(seats);
+        let mut made_at = lock(&self.made_at);
+        made_at.retain(|key, at| {
+            let keep = if key.starts_with("bps_") {
+                KEEP_PORTAL
+            } else {
+                KEEP_KEYS
+            };
+            *at + keep > now
+        });
+        lock(&self.refunds).retain(|key, _| made_at.contains_key(key));
+        lock(&self.subscription_checkouts).retain(|id, _| made_at.contains_key(id));
+        lock(&self.portals).retain(|token, _| made_at.contains_key(token));
+        drop(made_at);
+        let oldest = (now - KEEP_UNDELIVERED).timestamp();
+        lock(&self.undelivered).retain(|e| e["created"].as_i64().is_some_and(|c| c >= oldest));
+    }
+
+    /// Remembers when `key` was made, for `prune`.
+    fn made(&self, key: &str, now: DateTime<Utc>) {
+        lock(&self.made_at).entry(key.to_owned()).or_insert(now);
+        self.prune(now);
     }
 
     pub fn subscription_checkout(&self, id: &str) -> Option<PendingSubscription> {
@@ -167,6 +223,7 @@ impl PaymentGateway for LocalGateway {
         req: &CheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
         check_expiry(req.expires_at, Utc::now())?;
+        self.prune(Utc::now());
         let id = lock(&self.seat_keys)
             .entry(req.idempotency_key())
             .or_insert_with(|| format!("cs_local_{}", Uuid::new_v4().simple()))
@@ -210,6 +267,7 @@ impl PaymentGateway for LocalGateway {
     }
 
     async fn refund(&self, req: &RefundRequest) -> Result<Refund, GatewayError> {
+        self.made(&req.idempotency_key, Utc::now());
         let mut refunds = lock(&self.refunds);
         let refund = refunds
             .entry(req.idempotency_key.clone())
@@ -233,6 +291,7 @@ impl PaymentGateway for LocalGateway {
         req: &SubscriptionCheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
         let id = format!("cs_local_sub_{}", Uuid::new_v4().simple());
+        self.made(&id, Utc::now());
         lock(&self.subscription_checkouts).insert(
             id.clone(),
             PendingSubscription {
@@ -253,6 +312,7 @@ impl PaymentGateway for LocalGateway {
         return_url: &str,
     ) -> Result<String, GatewayError> {
         let token = format!("bps_local_{}", Uuid::new_v4().simple());
+        self.made(&token, Utc::now());
         lock(&self.portals).insert(
             token.clone(),
             PortalSession {

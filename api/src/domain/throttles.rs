@@ -1,0 +1,184 @@
+//! Fixed-window throttles kept in the database, so that every api
+//! instance counts against the same numbers: N instances behind a load
+//! balancer allow what one allows, not N times as much.
+//!
+//! One row per throttle and subject (`login_ip:203.0.113.9`). Counting is
+//! a single upsert that starts a new window when the old one has ended
+//! and answers the counts, so concurrent hits on several instances never
+//! lose a count and need no transaction.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+
+use crate::error::{ApiError, ApiResult};
+use entity::throttle_hits::{self as hits, Column};
+
+/// A throttle: at most `max` attempts per subject within `window_seconds`
+/// of the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    pub name: &'static str,
+    pub max: u32,
+    pub window_seconds: u64,
+}
+
+impl Throttle {
+    pub const fn new(name: &'static str, max: u32, window_seconds: u64) -> Self {
+        Self {
+            name,
+            max,
+            window_seconds,
+        }
+    }
+
+    fn key(&self, subject: &str) -> String {
+        format!("{}:{subject}", self.name)
+    }
+
+    /// `Some(seconds to wait)` when `counter` is used up at `now`.
+    fn used_up(&self, counter: &hits::Model, now: i64) -> Option<u64> {
+        let live = counter.window_end > now;
+        let full = i64::from(counter.hits) >= i64::from(self.max);
+        (live && full).then(|| wait(counter, now))
+    }
+
+    /// `Some(seconds to wait)` when `counter`, this attempt counted, went
+    /// past the limit.
+    fn exceeded(&self, counter: &hits::Model, now: i64) -> Option<u64> {
+        (i64::from(counter.hits) > i64::from(self.max)).then(|| wait(counter, now))
+    }
+}
+
+fn wait(counter: &hits::Model, now: i64) -> u64 {
+    Ord::max(u64::try_from(counter.window_end - now).unwrap_or(0), 1)
+}
+
+/// 429 when any of `counters` is used up, with the longest wait; counts
+/// nothing. One query for all of them.
+pub async fn check(
+    db: &impl ConnectionTrait,
+    counters: &[(Throttle, &str)],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let keys: Vec<String> = counters.iter().map(|(t, s)| t.key(s)).collect();
+    let rows = hits::Entity::find()
+        .filter(Column::Key.is_in(keys.iter().cloned()))
+        .all(db)
+        .await?;
+    let now = now.timestamp();
+    refuse_longest(counters.iter().zip(&keys).filter_map(|((t, _), key)| {
+        let row = rows.iter().find(|r| &r.key == key)?;
+        t.used_up(row, now)
+    }))
+}
+
+/// Counts one attempt against each of `counters`, in one statement;
+/// answers the counters after it, in the same order.
+pub async fn hit(
+    db: &impl ConnectionTrait,
+    counters: &[(Throttle, &str)],
+    now: DateTime<Utc>,
+) -> Result<Vec<hits::Model>, DbErr> {
+    let now = now.timestamp();
+    let mut rows: Vec<hits::ActiveModel> = counters
+        .iter()
+        .map(|(t, subject)| hits::ActiveModel {
+            key: Set(t.key(subject)),
+            window_end: Set(now.saturating_add_unsigned(t.window_seconds)),
+            hits: Set(1),
+        })
+        .collect();
+    // Rows are locked in key order on every instance: two requests
+    // counting the same pair of keys can never deadlock.
+    rows.sort_by(|a, b| a.key.as_ref().cmp(b.key.as_ref()));
+    let ended = Expr::col((hits::Entity, Column::WindowEnd)).lte(now);
+    let hits_after = CaseStatement::new()
+        .case(ended.clone(), Expr::val(1))
+        .finally(Expr::col((hits::Entity, Column::Hits)).add(1));
+    let end_after = CaseStatement::new()
+        .case(ended, Expr::cust("excluded.window_end"))
+        .finally(Expr::col((hits::Entity, Column::WindowEnd)));
+    let counted = hits::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(Column::Key)
+                .value(Column::Hits, hits_after)
+                .value(Column::WindowEnd, end_after)
+                .to_owned(),
+        )
+        .exec_with_returning(db)
+        .await?;
+    counters
+        .iter()
+        .map(|(t, subject)| {
+            let key = t.key(subject);
+            counted
+                .iter()
+                .find(|c| c.key == key)
+                .cloned()
+                .ok_or_else(|| DbErr::Custom(format!("throttle counter {key} not returned")))
+        })
+        .collect()
+}
+
+/// Counts one attempt against each of `counters` and refuses it (429)
+/// when any went past its limit. A refused attempt is taken back: it
+/// uses up nothing, and windows never move.
+pub async fn admit(
+    db: &impl ConnectionTrait,
+    counters: &[(Throttle, &str)],
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let counted = hit(db, counters, now).await?;
+    let refused = refuse_longest(
+        counters
+            .iter()
+            .zip(&counted)
+            .filter_map(|((t, _), c)| t.exceeded(c, now.timestamp())),
+    );
+    if refused.is_err() {
+        take_back(db, &counted).await?;
+    }
+    refused
+}
+
+/// Undoes one count on each of `counted`, unless its window has been
+/// started again since.
+async fn take_back(db: &impl ConnectionTrait, counted: &[hits::Model]) -> Result<(), DbErr> {
+    for c in counted {
+        hits::Entity::update_many()
+            .col_expr(Column::Hits, Expr::col(Column::Hits).sub(1))
+            .filter(Column::Key.eq(c.key.as_str()))
+            .filter(Column::WindowEnd.eq(c.window_end))
+            .filter(Column::Hits.gt(0))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+fn refuse_longest(waits: impl Iterator<Item = u64>) -> ApiResult<()> {
+    match waits.max() {
+        Some(retry_after_secs) => Err(ApiError::RateLimited { retry_after_secs }),
+        None => Ok(()),
+    }
+}
+
+/// Forgets counters (a successful login clears its failures).
+pub async fn reset(db: &impl ConnectionTrait, counters: &[(Throttle, &str)]) -> Result<(), DbErr> {
+    let keys = counters.iter().map(|(t, s)| t.key(s));
+    hits::Entity::delete_many()
+        .filter(Column::Key.is_in(keys))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Drops the counters whose window has ended: they count nothing any more.
+pub async fn prune(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    Ok(hits::Entity::delete_many()
+        .filter(Column::WindowEnd.lte(now.timestamp()))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

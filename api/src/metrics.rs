@@ -1,0 +1,219 @@
+//! Prometheus metrics (the `prometheus` crate), one registry per running
+//! app, so tests that run several apps in one process never mix their
+//! figures. Counters are moved where the work happens (HTTP layer, jobs);
+//! the figures that live in the database (outbox, owed calls, anomalies,
+//! seats) are read when `/metrics` is scraped (`domain::gauges`), so that
+//! every instance reports the same numbers.
+
+use prometheus::{
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::domain::gauges::Gauges;
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    pub holds: IntCounterVec,
+    pub webhooks: IntCounterVec,
+    pub webhook_lag: Histogram,
+    pub mails_sent: IntCounter,
+    pub mail_failures: IntCounter,
+    pub reconcile_repairs: IntCounter,
+    pub reconcile_unrepaired: IntCounter,
+    pub job_runs: IntCounterVec,
+    outbox_pending: IntGauge,
+    outbox_oldest_age: Gauge,
+    owed_calls: IntGaugeVec,
+    anomalies_open: IntGauge,
+    pool_connections: IntGaugeVec,
+    seats: IntGaugeVec,
+}
+
+/// Pool figures (`in_use`, `idle`) when the backend tells them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolFigures {
+    pub in_use: i64,
+    pub idle: i64,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("immersion".into()), None)
+            .expect("a fixed, valid prefix");
+        let m = Self {
+            http_requests: IntCounterVec::new(
+                Opts::new(
+                    "http_requests_total",
+                    "HTTP requests by route template, method and status",
+                ),
+                &["route", "method", "status"],
+            )
+            .expect("valid metric"),
+            http_duration: HistogramVec::new(
+                HistogramOpts::new(
+                    "http_request_duration_seconds",
+                    "HTTP request latency by route template",
+                )
+                .buckets(vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ]),
+                &["route", "method"],
+            )
+            .expect("valid metric"),
+            holds: IntCounterVec::new(
+                Opts::new(
+                    "holds_total",
+                    "Seat holds asked for: taken, or refused with the reason's error code",
+                ),
+                &["outcome", "reason"],
+            )
+            .expect("valid metric"),
+            webhooks: IntCounterVec::new(
+                Opts::new(
+                    "webhook_events_total",
+                    "Stripe webhook events by type and outcome",
+                ),
+                &["type", "outcome"],
+            )
+            .expect("valid metric"),
+            webhook_lag: Histogram::with_opts(
+                HistogramOpts::new(
+                    "webhook_lag_seconds",
+                    "From a webhook event's `created` to its processing",
+                )
+                .buckets(vec![0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0]),
+            )
+            .expect("valid metric"),
+            mails_sent: IntCounter::new("mails_sent_total", "Mails handed to the mailer")
+                .expect("valid metric"),
+            mail_failures: IntCounter::new(
+                "mail_failures_total",
+                "Mail attempts that failed (retried later)",
+            )
+            .expect("valid metric"),
+            reconcile_repairs: IntCounter::new(
+                "reconcile_repairs_total",
+                "Drift the reconciliation with Stripe repaired",
+            )
+            .expect("valid metric"),
+            reconcile_unrepaired: IntCounter::new(
+                "reconcile_unrepaired_total",
+                "Drift the reconciliation found and could not repair",
+            )
+            .expect("valid metric"),
+            job_runs: IntCounterVec::new(
+                Opts::new(
+                    "job_runs_total",
+                    "Background job ticks this instance ran (one instance per tick)",
+                ),
+                &["job"],
+            )
+            .expect("valid metric"),
+            outbox_pending: IntGauge::new("mail_outbox_pending", "Mails waiting to be sent")
+                .expect("valid metric"),
+            outbox_oldest_age: Gauge::new(
+                "mail_outbox_oldest_pending_age_seconds",
+                "Age of the oldest mail not sent yet (0 when none)",
+            )
+            .expect("valid metric"),
+            owed_calls: IntGaugeVec::new(
+                Opts::new(
+                    "owed_gateway_calls",
+                    "Calls owed to the payment provider (refunds, Checkout expiries) not done yet",
+                ),
+                &["kind", "status"],
+            )
+            .expect("valid metric"),
+            anomalies_open: IntGauge::new(
+                "payment_anomalies_open",
+                "Payment anomalies no admin has acknowledged",
+            )
+            .expect("valid metric"),
+            pool_connections: IntGaugeVec::new(
+                Opts::new("db_pool_connections", "Database pool connections by state"),
+                &["state"],
+            )
+            .expect("valid metric"),
+            seats: IntGaugeVec::new(
+                Opts::new(
+                    "session_seats",
+                    "Held and confirmed seats per upcoming session",
+                ),
+                &["session", "starts_on", "state"],
+            )
+            .expect("valid metric"),
+            registry,
+        };
+        m.register_all();
+        m
+    }
+
+    fn register_all(&self) {
+        let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+            Box::new(self.http_requests.clone()),
+            Box::new(self.http_duration.clone()),
+            Box::new(self.holds.clone()),
+            Box::new(self.webhooks.clone()),
+            Box::new(self.webhook_lag.clone()),
+            Box::new(self.mails_sent.clone()),
+            Box::new(self.mail_failures.clone()),
+            Box::new(self.reconcile_repairs.clone()),
+            Box::new(self.reconcile_unrepaired.clone()),
+            Box::new(self.job_runs.clone()),
+            Box::new(self.outbox_pending.clone()),
+            Box::new(self.outbox_oldest_age.clone()),
+            Box::new(self.owed_calls.clone()),
+            Box::new(self.anomalies_open.clone()),
+            Box::new(self.pool_connections.clone()),
+            Box::new(self.seats.clone()),
+        ];
+        for c in collectors {
+            self.registry
+                .register(c)
+                .expect("each metric is registered once");
+        }
+    }
+
+    /// The text exposition, after setting the gauges read at scrape time.
+    pub fn render(&self, gauges: &Gauges, pool: PoolFigures, now: chrono::DateTime<chrono::Utc>) -> String {
+        self.outbox_pending.set(gauges.outbox_pending);
+        let age = gauges
+            .oldest_pending_mail
+            .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+        self.outbox_oldest_age.set(age);
+        self.owed_calls.reset();
+        for (kind, status, n) in &gauges.owed_calls {
+            self.owed_calls.with_label_values(&[kind, status]).set(*n);
+        }
+        self.anomalies_open.set(gauges.anomalies_open);
+        self.pool_connections
+            .with_label_values(&["in_use"])
+            .set(pool.in_use);
+        self.pool_connections.with_label_values(&["idle"]).set(pool.idle);
+        // Sessions that are over drop out of the series.
+        self.seats.reset();
+        for s in &gauges.seats {
+            let id = s.session_id.to_string();
+            let day = s.starts_on.to_string();
+            self.seats
+                .with_label_values(&[id.as_str(), day.as_str(), "held"])
+                .set(s.held);
+            self.seats
+                .with_label_values(&[id.as_str(), day.as_str(), "confirmed"])
+                .set(s.confirmed);
+        }
+        let mut out = Vec::new();
+        // Encoding our own families into a Vec cannot fail.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
