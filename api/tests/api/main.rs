@@ -12,6 +12,7 @@ mod demo;
 mod errors;
 mod localstripe;
 mod mail;
+mod metrics;
 mod openapi;
 mod owners;
 mod payment_integrity;
