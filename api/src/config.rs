@@ -67,6 +67,9 @@ pub struct RateLimits {
 pub struct Settings {
     pub app_env: AppEnv,
     pub database_url: String,
+    /// The pool's size (`DATABASE_MAX_CONNECTIONS`); unset, 32 on
+    /// PostgreSQL and 8 on SQLite.
+    pub database_max_connections: Option<u32>,
     pub bind_addr: SocketAddr,
     /// The external URL; when `PUBLIC_URL` is unset, the bound address
     /// (known only after binding, as the port may be 0).
@@ -121,6 +124,7 @@ pub struct SettingsError(pub Vec<String>);
 pub const SETTING_NAMES: &[&str] = &[
     "APP_ENV",
     "DATABASE_URL",
+    "DATABASE_MAX_CONNECTIONS",
     "BIND_ADDR",
     "PUBLIC_URL",
     "ALLOW_HTTP_PUBLIC_URL",
@@ -374,7 +378,14 @@ impl Settings {
         let sweep_interval = seconds(p.number("SWEEP_INTERVAL_SECONDS", 60, 1, 3600));
         let mail_interval = seconds(p.number("MAIL_INTERVAL_SECONDS", 5, 1, 3600));
         let metrics_token = p.get("METRICS_TOKEN").map(Secret::new);
-        if metrics_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+        let database_max_connections = p
+            .get("DATABASE_MAX_CONNECTIONS")
+            .is_some()
+            .then(|| p.number("DATABASE_MAX_CONNECTIONS", 32, 1, 1000) as u32);
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < 16)
+        {
             p.errors.push(
                 "METRICS_TOKEN: at least 16 characters (it guards the operator's figures)"
                     .to_owned(),
@@ -386,6 +397,7 @@ impl Settings {
         Ok(Self {
             app_env,
             database_url,
+            database_max_connections,
             bind_addr,
             public_url,
             public_url_configured,

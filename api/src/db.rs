@@ -13,12 +13,23 @@ use sea_orm::{
 /// Opens a pool. For a SQLite file, its directory is created first and the
 /// file is switched to WAL so readers do not wait for writers.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_sized(url, None).await
+}
+
+/// As `connect`, with at most `max_connections` (else 32 on PostgreSQL, 8
+/// on SQLite). Replicas × this must stay below the server's
+/// `max_connections`.
+pub async fn connect_sized(
+    url: &str,
+    max_connections: Option<u32>,
+) -> Result<DatabaseConnection, DbErr> {
     if let Some(dir) = sqlite_dir(url) {
         std::fs::create_dir_all(dir)
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
     }
     let mut opts = ConnectOptions::new(url);
-    opts.max_connections(if url.starts_with("sqlite:") { 8 } else { 32 })
+    let default = if url.starts_with("sqlite:") { 8 } else { 32 };
+    opts.max_connections(max_connections.unwrap_or(default))
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
         // A ping before every checkout would add a round trip to each

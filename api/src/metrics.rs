@@ -41,8 +41,8 @@ pub struct PoolFigures {
 
 impl Metrics {
     pub fn new() -> Self {
-        let registry = Registry::new_custom(Some("immersion".into()), None)
-            .expect("a fixed, valid prefix");
+        let registry =
+            Registry::new_custom(Some("immersion".into()), None).expect("a fixed, valid prefix");
         let m = Self {
             http_requests: IntCounterVec::new(
                 Opts::new(
@@ -84,7 +84,9 @@ impl Metrics {
                     "webhook_lag_seconds",
                     "From a webhook event's `created` to its processing",
                 )
-                .buckets(vec![0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0]),
+                .buckets(vec![
+                    0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0,
+                ]),
             )
             .expect("valid metric"),
             mails_sent: IntCounter::new("mails_sent_total", "Mails handed to the mailer")
@@ -178,7 +180,12 @@ impl Metrics {
     }
 
     /// The text exposition, after setting the gauges read at scrape time.
-    pub fn render(&self, gauges: &Gauges, pool: PoolFigures, now: chrono::DateTime<chrono::Utc>) -> String {
+    pub fn render(
+        &self,
+        gauges: &Gauges,
+        pool: PoolFigures,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> String {
         self.outbox_pending.set(gauges.outbox_pending);
         let age = gauges
             .oldest_pending_mail
@@ -192,7 +199,9 @@ impl Metrics {
         self.pool_connections
             .with_label_values(&["in_use"])
             .set(pool.in_use);
-        self.pool_connections.with_label_values(&["idle"]).set(pool.idle);
+        self.pool_connections
+            .with_label_values(&["idle"])
+            .set(pool.idle);
         // Sessions that are over drop out of the series.
         self.seats.reset();
         for s in &gauges.seats {

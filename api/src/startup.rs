@@ -60,7 +60,9 @@ impl Application {
         mut settings: Settings,
         gateway: Option<Arc<dyn PaymentGateway>>,
     ) -> Result<Self, StartupError> {
-        let db = crate::db::connect(&settings.database_url).await?;
+        let db =
+            crate::db::connect_sized(&settings.database_url, settings.database_max_connections)
+                .await?;
         // Replicas started together set up one after the other.
         let lock = crate::db::setup_lock(&db).await?;
         crate::db::migrate_holding_lock(&db).await?;
@@ -281,10 +283,7 @@ async fn measure(
     let answer = next.call(req).await;
     if let Some(state) = state {
         let (route, status) = match &answer {
-            Ok(res) => (
-                res.request().match_pattern(),
-                res.status().as_u16(),
-            ),
+            Ok(res) => (res.request().match_pattern(), res.status().as_u16()),
             Err(e) => (None, e.as_response_error().status_code().as_u16()),
         };
         let route = route.unwrap_or_else(|| "unmatched".to_owned());

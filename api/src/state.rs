@@ -87,11 +87,7 @@ impl LoginLimits {
         Self {
             per_ip: Throttle::new("login_ip", l.per_ip, l.window_seconds),
             per_account_ip: Throttle::new("login_account_ip", l.per_account, l.window_seconds),
-            per_account: Throttle::new(
-                "login_account",
-                l.account_slowdown_after,
-                l.window_seconds,
-            ),
+            per_account: Throttle::new("login_account", l.account_slowdown_after, l.window_seconds),
             account_trickle: Throttle::new("login_trickle", 1, 3),
             mail: Throttle::new("account_mail", l.mails_per_hour, 3600),
             seats_per_user: Throttle::new("seats_user", l.seat_changes_per_user, 3600),

@@ -33,6 +33,7 @@ use crate::domain::job_leases;
 use crate::state::AppState;
 
 const HOURLY: Duration = Duration::from_secs(3600);
+const MAX_LEASE: Duration = Duration::from_secs(1800);
 
 /// The background jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +100,9 @@ struct Context {
 pub fn spawn(state: web::Data<AppState>) -> Jobs {
     let (stop, stopped) = watch::channel(false);
     let settings = &state.settings;
-    let lease = |every: Duration| Ord::max(every * 3, Duration::from_secs(120));
+    // Past its lease a tick is presumed dead (its instance crashed) and
+    // another instance may run the job: 30 s past the interval, capped.
+    let lease = |every: Duration| Ord::min(every, MAX_LEASE) + Duration::from_secs(30);
     let job = |kind, every: Duration| Job {
         kind,
         every,
@@ -109,10 +112,7 @@ pub fn spawn(state: web::Data<AppState>) -> Jobs {
         job(Kind::Sweeper, settings.sweep_interval),
         job(Kind::OwedCalls, settings.sweep_interval),
         job(Kind::SubscriptionExpiry, HOURLY),
-        Job {
-            lease: Duration::from_secs(1800),
-            ..job(Kind::Reconcile, HOURLY)
-        },
+        job(Kind::Reconcile, HOURLY),
         job(Kind::Mail, settings.mail_interval),
     ];
     let context = std::sync::Arc::new(Context {

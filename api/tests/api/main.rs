@@ -10,6 +10,7 @@ mod cli;
 mod compose;
 mod demo;
 mod errors;
+mod instances;
 mod localstripe;
 mod mail;
 mod metrics;

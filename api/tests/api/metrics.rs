@@ -144,7 +144,11 @@ async fn a_hold_a_webhook_and_a_mail_each_move_their_series() {
     );
     // A second hold by the same user is refused, with its reason.
     let again = app
-        .post(&format!("/api/sessions/{sid}/checkout"), Some(&token), json!({}))
+        .post(
+            &format!("/api/sessions/{sid}/checkout"),
+            Some(&token),
+            json!({}),
+        )
         .await;
     let reason = again.body["code"].as_str().unwrap().to_owned();
     let after_refusal = scrape(&app).await;
@@ -194,13 +198,27 @@ async fn a_hold_a_webhook_and_a_mail_each_move_their_series() {
         value(&after_mail, "immersion_mails_sent_total", &[]),
         value(&after_webhook, "immersion_mails_sent_total", &[]) + pending
     );
-    assert_eq!(value(&after_mail, "immersion_mail_outbox_pending", &[]), 0.0);
     assert_eq!(
-        value(&after_mail, "immersion_mail_outbox_oldest_pending_age_seconds", &[]),
+        value(&after_mail, "immersion_mail_outbox_pending", &[]),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &after_mail,
+            "immersion_mail_outbox_oldest_pending_age_seconds",
+            &[]
+        ),
         0.0
     );
     // The pool reports its connections.
-    let pool = value(&after_mail, "immersion_db_pool_connections", &[("state", "idle")])
-        + value(&after_mail, "immersion_db_pool_connections", &[("state", "in_use")]);
+    let pool = value(
+        &after_mail,
+        "immersion_db_pool_connections",
+        &[("state", "idle")],
+    ) + value(
+        &after_mail,
+        "immersion_db_pool_connections",
+        &[("state", "in_use")],
+    );
     assert!(pool >= 1.0);
 }
