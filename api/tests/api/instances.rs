@@ -299,16 +299,22 @@ async fn three_instances_sell_each_seat_once_share_throttles_and_run_each_job_on
         app.mails_to(&recipient).await[0].status == "sent"
     })
     .await;
-    let sends: usize = instances
-        .iter()
-        .map(|i| {
-            i.logged("mail (no SMTP_URL: logged, not sent)")
-                .iter()
-                .filter(|v| v["fields"]["to"] == recipient.as_str())
-                .count()
-        })
-        .sum();
-    assert_eq!(sends, 1);
+    let sends = || -> usize {
+        instances
+            .iter()
+            .map(|i| {
+                i.logged("mail (no SMTP_URL: logged, not sent)")
+                    .iter()
+                    .filter(|v| v["fields"]["to"] == recipient.as_str())
+                    .count()
+            })
+            .sum()
+    };
+    // Log lines are read on their own threads: wait for the first.
+    eventually(Duration::from_secs(10), "the mail's log line", || async {
+        sends() >= 1
+    })
+    .await;
 
     // Each lapsed hold is expired once, by one of the three sweepers.
     lapse_holds(&app, &sid).await;
@@ -316,22 +322,43 @@ async fn three_instances_sell_each_seat_once_share_throttles_and_run_each_job_on
         app.session_row(&sid).await.reserved_places == 0
     })
     .await;
-    let expired: u64 = instances
-        .iter()
-        .flat_map(|i| i.logged("lapsed holds expired"))
-        .map(|v| v["fields"]["expired"].as_u64().unwrap())
-        .sum();
-    assert_eq!(expired, 5);
+    let expired = || -> u64 {
+        instances
+            .iter()
+            .flat_map(|i| i.logged("lapsed holds expired"))
+            .map(|v| v["fields"]["expired"].as_u64().unwrap())
+            .sum()
+    };
+    eventually(Duration::from_secs(10), "the sweeps' log lines", || async {
+        expired() >= 5
+    })
+    .await;
     assert_eq!(app.audit().await, Vec::<String>::new());
+
+    // Once each, two sweeper and mail ticks later still.
+    let runs = |job: &'static str| {
+        let instances = &instances;
+        async move {
+            let mut n = 0.0;
+            for i in instances {
+                n += i.job_runs(job).await;
+            }
+            n
+        }
+    };
+    let (sweeps, mails) = (runs("sweeper").await, runs("mail").await);
+    eventually(Duration::from_secs(10), "two more ticks", || async {
+        runs("sweeper").await >= sweeps + 2.0 && runs("mail").await >= mails + 2.0
+    })
+    .await;
+    assert_eq!(sends(), 1);
+    assert_eq!(expired(), 5);
 
     // One sweeper and one mail worker per tick (1 s) across the three:
     // without the lease, three times as many.
     let elapsed = started.elapsed().as_secs_f64();
     for job in ["sweeper", "mail"] {
-        let mut runs = 0.0;
-        for i in &instances {
-            runs += i.job_runs(job).await;
-        }
+        let runs = runs(job).await;
         assert!(
             runs >= 1.0 && runs <= elapsed * 1.2 + 2.0,
             "{job}: {runs} runs in {elapsed:.1} s"
