@@ -63,11 +63,13 @@ fn run(extra: &[String]) -> Result<(), String> {
 /// The Python packages the tests call: the official Stripe SDK signs
 /// webhook payloads exactly as Stripe does; localstripe simulates Stripe's
 /// customers and subscriptions and sends its own signed webhooks;
-/// openapi-spec-validator checks the OpenAPI document.
+/// openapi-spec-validator checks the OpenAPI document; prometheus_client
+/// parses `/metrics` as Prometheus itself would.
 const PYTHON_PACKAGES: &[(&str, &str)] = &[
     ("stripe", "stripe==16.1.0"),
     ("localstripe", "localstripe==1.15.10"),
     ("openapi_spec_validator", "openapi-spec-validator==0.9.0"),
+    ("prometheus_client", "prometheus_client==0.26.0"),
 ];
 
 fn ensure_python_packages() -> Result<(), String> {

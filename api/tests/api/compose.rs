@@ -13,7 +13,42 @@ fn root() -> &'static Path {
 
 fn compose() -> Value {
     let text = std::fs::read_to_string(root().join("docker-compose.yml")).unwrap();
-    serde_norway::from_str(&text).unwrap()
+    let mut doc: Value = serde_norway::from_str(&text).unwrap();
+    // `<<: *anchor` merge keys, as compose applies them.
+    doc.apply_merge().unwrap();
+    doc
+}
+
+fn profiles(service: &Value) -> Vec<&str> {
+    service["profiles"]
+        .as_sequence()
+        .map(|p| p.iter().map(|v| v.as_str().unwrap()).collect())
+        .unwrap_or_default()
+}
+
+/// A service's environment with the required variables given, as settings.
+fn settings_of(service: &Value) -> Settings {
+    let env = str_map(&service["environment"]);
+    for key in env.keys() {
+        assert!(
+            SETTING_NAMES.contains(&key.as_str()),
+            "{key} is not a setting the api reads"
+        );
+    }
+    let vars: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                interpolate(v, &|name| match name {
+                    "PUBLIC_URL" => "https://immersion.example".to_owned(),
+                    "SMTP_URL" => "smtp://mail.example:587".to_owned(),
+                    _ => "a-secret-of-at-least-32-characters!!".to_owned(),
+                }),
+            )
+        })
+        .collect();
+    Settings::from_vars(&vars).unwrap()
 }
 
 fn str_map(v: &Value) -> HashMap<String, String> {
@@ -125,26 +160,7 @@ fn the_dockerfile_is_multi_stage_and_exposes_the_published_port() {
 fn the_api_environment_is_what_the_settings_read_and_it_parses() {
     let c = compose();
     let env = str_map(&c["services"]["api"]["environment"]);
-    for key in env.keys() {
-        assert!(
-            SETTING_NAMES.contains(&key.as_str()),
-            "{key} is not a setting the api reads"
-        );
-    }
-    let vars: HashMap<String, String> = env
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                interpolate(v, &|name| match name {
-                    "PUBLIC_URL" => "https://immersion.example".to_owned(),
-                    "SMTP_URL" => "smtp://mail.example:587".to_owned(),
-                    _ => "a-secret-of-at-least-32-characters!!".to_owned(),
-                }),
-            )
-        })
-        .collect();
-    let settings = Settings::from_vars(&vars).unwrap();
+    let settings = settings_of(&c["services"]["api"]);
     assert_eq!(settings.app_env, AppEnv::Production);
     assert!(!settings.demo_data);
 
@@ -181,4 +197,92 @@ fn the_readme_documents_every_setting() {
             "README lacks `{name}`"
         );
     }
+}
+
+#[test]
+fn the_scaled_profile_puts_nginx_before_three_replicas_migrated_once() {
+    let c = compose();
+    let services = &c["services"];
+    for name in ["migrate", "replica", "lb"] {
+        assert_eq!(profiles(&services[name]), ["scaled"], "{name}");
+    }
+    // One instance or the scaled set, never both on port 8080.
+    assert_eq!(profiles(&services["api"]), ["single"]);
+    assert!(profiles(&services["db"]).is_empty(), "db runs in both");
+
+    // The migrations run once, before any replica, in a one-shot service.
+    let migrate = &services["migrate"];
+    assert_eq!(migrate["command"][0], "migrate");
+    assert_eq!(
+        api::cli::parse(&["migrate".to_owned()]),
+        Ok(api::cli::Command::Migrate)
+    );
+    assert_eq!(migrate["restart"], "no");
+    let replica = &services["replica"];
+    assert_eq!(replica["deploy"]["replicas"], 3);
+    assert_eq!(
+        replica["depends_on"]["migrate"]["condition"],
+        "service_completed_successfully"
+    );
+    assert_eq!(replica["depends_on"]["db"]["condition"], "service_healthy");
+    assert!(
+        replica["ports"].is_null(),
+        "replicas are reached through the load balancer only"
+    );
+    let grace = replica["stop_grace_period"].as_str().unwrap();
+    let grace: u64 = grace.trim_end_matches('s').parse().unwrap();
+
+    // Every replica reads valid production settings; together their pools
+    // stay below PostgreSQL's default 100 connections; they drain within
+    // compose's grace.
+    let settings = settings_of(replica);
+    assert_eq!(settings.app_env, AppEnv::Production);
+    assert_eq!(settings.database_url, settings_of(migrate).database_url);
+    let pool = settings.database_max_connections.unwrap();
+    assert!(3 * pool < 100, "3 × {pool} connections");
+    assert!(settings.shutdown_timeout.as_secs() < grace);
+
+    // The load balancer: nginx, on the published port, with a fixed
+    // address that the replicas (and only they) trust for X-Forwarded-For.
+    let lb = &services["lb"];
+    assert!(lb["image"].as_str().unwrap().starts_with("nginx:"));
+    assert_eq!(lb["ports"][0], "8080:80");
+    assert_eq!(lb["depends_on"]["replica"]["condition"], "service_healthy");
+    let lb_ip: std::net::IpAddr = lb["networks"]["backend"]["ipv4_address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(settings.trusted_proxies.iter().any(|n| n.contains(&lb_ip)));
+    assert!(settings_of(&services["api"]).trusted_proxies.is_empty());
+    let subnet: ipnet::IpNet = c["networks"]["backend"]["ipam"]["config"][0]["subnet"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(subnet.contains(&lb_ip));
+
+    // Its configuration: mounted from the repository, round robin over
+    // the replica service, never retrying a POST on another replica.
+    let mount = lb["volumes"][0].as_str().unwrap();
+    let (source, target) = mount.split_once(':').unwrap();
+    assert!(target.starts_with("/etc/nginx/conf.d/"));
+    let conf = std::fs::read_to_string(root().join(source)).unwrap();
+    assert!(conf.contains("listen 80;"));
+    let upstream = conf
+        .split("upstream ")
+        .nth(1)
+        .and_then(|u| u.split_once('{'))
+        .map(|(name, body)| (name.trim().to_owned(), body.split('}').next().unwrap().to_owned()))
+        .unwrap();
+    assert!(upstream.1.contains("server replica:8080"), "{}", upstream.1);
+    assert!(conf.contains(&format!("proxy_pass http://{};", upstream.0)));
+    assert!(conf.contains("proxy_set_header X-Forwarded-For $remote_addr;"));
+    assert!(!conf.contains("non_idempotent"), "a POST must never be replayed");
+
+    // PostgreSQL's data lives on a named volume.
+    let data = services["db"]["volumes"][0].as_str().unwrap();
+    let (volume, path) = data.split_once(':').unwrap();
+    assert_eq!(path, "/var/lib/postgresql/data");
+    assert!(c["volumes"].get(volume).is_some(), "volume {volume} not declared");
 }
