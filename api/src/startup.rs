@@ -124,6 +124,7 @@ impl Application {
             decoy_hash,
             checkout_ids: Default::default(),
             metrics: Default::default(),
+            catalog: Default::default(),
             instance_id: uuid::Uuid::new_v4().to_string(),
         });
         let app_state = state.clone();
@@ -272,7 +273,8 @@ async fn head_as_get(
 }
 
 /// Counts every answer by route template (never the raw path: ids would
-/// make a series per booking), method and status, with its latency.
+/// make a series per booking), method and status, with its latency; and
+/// after any request that may write, lets the catalog be read again.
 async fn measure(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
@@ -280,8 +282,13 @@ async fn measure(
     let started = std::time::Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().as_str().to_owned();
+    let writes = !req.method().is_safe();
     let answer = next.call(req).await;
     if let Some(state) = state {
+        if writes {
+            // Seats, prices or sessions may have changed.
+            state.catalog.invalidate();
+        }
         let (route, status) = match &answer {
             Ok(res) => (res.request().match_pattern(), res.status().as_u16()),
             Err(e) => (None, e.as_response_error().status_code().as_u16()),

@@ -28,6 +28,8 @@ pub struct AppState {
     /// New holds' Checkout Session ids, written in batches.
     pub checkout_ids: CheckoutIds,
     pub metrics: crate::metrics::Metrics,
+    /// The public catalog's bytes (`http::catalog_cache`).
+    pub catalog: crate::http::catalog_cache::CatalogCache,
     /// This process, in the job leases (`domain::job_leases`).
     pub instance_id: String,
 }

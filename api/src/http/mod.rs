@@ -8,6 +8,7 @@ pub mod admin_sessions;
 pub mod auth;
 pub mod body;
 pub mod bookings;
+pub mod catalog_cache;
 pub mod docs;
 pub mod fallback;
 pub mod local_checkout;

@@ -65,6 +65,11 @@ impl PageQuery {
 }
 
 impl Page {
+    /// What tells this page from another (a cache key).
+    pub fn key(&self) -> String {
+        format!("{}|{}", self.limit, self.after.as_deref().unwrap_or(""))
+    }
+
     /// Everything, for callers that need the whole list (CSV export).
     pub fn all() -> Self {
         Self {
@@ -121,9 +126,24 @@ pub fn respond_with<T: Serialize>(
     items: Vec<T>,
     key: impl Fn(&T) -> String,
 ) -> ApiResult<HttpResponse> {
-    let (items, next) = page.cut(items, key)?;
+    let (items, link) = page_of(req, page, others, items, key)?;
     let mut res = HttpResponse::Ok();
-    if let Some(cursor) = next {
+    if let Some(link) = link {
+        res.insert_header((header::LINK, link));
+    }
+    Ok(res.json(items))
+}
+
+/// This page of `items`, and the `Link` header's value when more remain.
+pub fn page_of<T>(
+    req: &HttpRequest,
+    page: &Page,
+    others: &[(&str, String)],
+    items: Vec<T>,
+    key: impl Fn(&T) -> String,
+) -> ApiResult<(Vec<T>, Option<String>)> {
+    let (items, next) = page.cut(items, key)?;
+    let link = next.map(|cursor| {
         let mut query: Vec<String> = others
             .iter()
             .map(|(name, value)| format!("{name}={}", encode_value(value)))
@@ -131,12 +151,9 @@ pub fn respond_with<T: Serialize>(
         query.push(format!("limit={}", page.limit));
         // The cursor is hex: nothing to escape.
         query.push(format!("after={cursor}"));
-        res.insert_header((
-            header::LINK,
-            format!("<{}?{}>; rel=\"next\"", req.path(), query.join("&")),
-        ));
-    }
-    Ok(res.json(items))
+        format!("<{}?{}>; rel=\"next\"", req.path(), query.join("&"))
+    });
+    Ok((items, link))
 }
 
 /// Percent-encodes a query value (unreserved characters kept).

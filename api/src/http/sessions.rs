@@ -6,17 +6,20 @@ use common::sessions::SessionDto;
 use uuid::Uuid;
 
 use crate::domain::{clock::today_at_venue, sessions};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
-/// Active sessions that have not ended, by start date.
+/// Active sessions that have not ended, by start date. Served with an
+/// `ETag` (`If-None-Match` gets 304); a change made through another api
+/// instance shows within a second.
 #[utoipa::path(
     tag = "sessions",
     params(PageQuery),
     responses(
-        (status = 200, body = Vec<SessionDto>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more remain"))),
+        (status = 200, body = Vec<SessionDto>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when more remain"), ("ETag" = String, description = "The list's version"))),
+        (status = 304, description = "Unchanged since the `If-None-Match` version"),
         (status = 400, response = p::BadRequest),
         (status = 422, response = p::ValidationFailed),
     )
@@ -30,8 +33,16 @@ pub async fn list_sessions(
 ) -> ApiResult<HttpResponse> {
     let page = page.page()?;
     let today = today_at_venue(Utc::now());
+    let cache = &state.catalog;
+    let key = page.key();
+    if let Some(hit) = cache.get(&key, today) {
+        return Ok(hit.respond(&req));
+    }
+    let generation = cache.generation();
     let list = sessions::list_public(&state.db, today).await?;
-    pages::respond(&req, &page, list, |s| s.id.to_string())
+    let (items, link) = pages::page_of(&req, &page, &[], list, |s| s.id.to_string())?;
+    let body = serde_json::to_vec(&items).map_err(ApiError::internal)?;
+    Ok(cache.put(key, generation, today, body, link).respond(&req))
 }
 
 /// One active session that has not ended.

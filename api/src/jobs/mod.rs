@@ -157,6 +157,8 @@ async fn run_every(context: &Context, job: Job, mut stopped: watch::Receiver<boo
         }
         state.metrics.job_runs.with_label_values(&[name]).inc();
         run_once(context, job.kind, started).await;
+        // A tick may have given seats back or confirmed them.
+        state.catalog.invalidate();
         let finished = job_leases::finish(
             &state.db,
             name,

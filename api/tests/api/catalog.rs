@@ -397,3 +397,71 @@ async fn lists_come_in_pages_linked_by_rfc_8288() {
             .assert_problem(422, "validation_failed");
     }
 }
+
+/// The catalog with `If-None-Match: etag` (when given).
+async fn catalog(app: &TestApp, etag: Option<&str>) -> reqwest::Response {
+    let mut req = app.client.get(format!("{}/api/sessions", app.base));
+    if let Some(tag) = etag {
+        req = req.header("If-None-Match", tag);
+    }
+    req.send().await.unwrap()
+}
+
+#[actix_web::test]
+async fn the_catalog_answers_304_to_the_version_the_client_has() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.create_session(&admin, json!({})).await;
+    let first = catalog(&app, None).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(body.as_array().unwrap().len(), 1);
+
+    let again = catalog(&app, Some(&etag)).await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+    assert!(again.bytes().await.unwrap().is_empty());
+    // A weak comparison, in a list, as browsers and proxies send it.
+    let listed = format!("\"other\", W/{etag}");
+    assert_eq!(
+        catalog(&app, Some(&listed)).await.status(),
+        StatusCode::NOT_MODIFIED
+    );
+    assert_eq!(
+        catalog(&app, Some("\"stale\"")).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[actix_web::test]
+async fn a_change_made_here_shows_in_the_catalog_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({"max_places": 3})).await;
+    let sid = s["id"].as_str().unwrap();
+    let before = catalog(&app, None).await;
+    let etag = before.headers()["etag"].to_str().unwrap().to_owned();
+    let places = |v: &Value| v[0]["available_places"].as_i64().unwrap();
+    assert_eq!(places(&before.json().await.unwrap()), 3);
+
+    // A hold on this instance: the next read is fresh, with a new version.
+    let (_, token) = app.quick_user("lea@example.com").await;
+    app.hold(sid, &token).await;
+    let after = catalog(&app, Some(&etag)).await;
+    assert_eq!(after.status(), StatusCode::OK);
+    assert_ne!(after.headers()["etag"].to_str().unwrap(), etag);
+    assert_eq!(places(&after.json().await.unwrap()), 2);
+
+    // An admin's edit too.
+    let edit = app
+        .patch(
+            &format!("/api/admin/sessions/{sid}"),
+            Some(&admin),
+            json!({"max_places": 5}),
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::OK, "{}", edit.body);
+    assert_eq!(places(&catalog(&app, None).await.json().await.unwrap()), 4);
+}

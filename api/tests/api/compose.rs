@@ -273,16 +273,27 @@ fn the_scaled_profile_puts_nginx_before_three_replicas_migrated_once() {
         .split("upstream ")
         .nth(1)
         .and_then(|u| u.split_once('{'))
-        .map(|(name, body)| (name.trim().to_owned(), body.split('}').next().unwrap().to_owned()))
+        .map(|(name, body)| {
+            (
+                name.trim().to_owned(),
+                body.split('}').next().unwrap().to_owned(),
+            )
+        })
         .unwrap();
     assert!(upstream.1.contains("server replica:8080"), "{}", upstream.1);
     assert!(conf.contains(&format!("proxy_pass http://{};", upstream.0)));
     assert!(conf.contains("proxy_set_header X-Forwarded-For $remote_addr;"));
-    assert!(!conf.contains("non_idempotent"), "a POST must never be replayed");
+    assert!(
+        !conf.contains("non_idempotent"),
+        "a POST must never be replayed"
+    );
 
     // PostgreSQL's data lives on a named volume.
     let data = services["db"]["volumes"][0].as_str().unwrap();
     let (volume, path) = data.split_once(':').unwrap();
     assert_eq!(path, "/var/lib/postgresql/data");
-    assert!(c["volumes"].get(volume).is_some(), "volume {volume} not declared");
+    assert!(
+        c["volumes"].get(volume).is_some(),
+        "volume {volume} not declared"
+    );
 }

@@ -267,6 +267,22 @@ async fn three_instances_sell_each_seat_once_share_throttles_and_run_each_job_on
     assert_eq!((won, full), (5, 205), "{outcomes:?}");
     assert_eq!(app.session_row(&sid).await.reserved_places, 5);
     assert_eq!(app.audit().await, Vec::<String>::new());
+    // Each instance's catalog shows it within a second (its cache of the
+    // catalog is stale by at most that for writes made elsewhere).
+    for base in &bases {
+        let deadline = Instant::now() + Duration::from_millis(1500);
+        eventually(Duration::from_secs(2), "the catalog to show it", || async {
+            let list: Value = reqwest::get(format!("{base}/api/sessions"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            list[0]["available_places"] == 0
+        })
+        .await;
+        assert!(Instant::now() < deadline, "{base}: stale for over a second");
+    }
 
     // The per-address login limit (6) counts the attempts made on all
     // three together: 3 rounds over the 3 instances, 9 attempts.
