@@ -164,6 +164,11 @@ impl Application {
         self.state.clone()
     }
 
+    /// Stops the server from elsewhere (benchmarks run several in turn).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves, with the background jobs when enabled, until stopped. On
     /// SIGTERM: stops accepting connections, lets the requests already
     /// accepted finish (within `SHUTDOWN_TIMEOUT_SECONDS`), lets each job

@@ -1,4 +1,4 @@
-//! `cargo run --release -p bench --bin booking_rush [-- CLIENTS SECONDS ROUNDS]`
+//! `cargo run --release -p bench --bin booking_rush [-- CLIENTS SECONDS ROUNDS [INSTANCES…]]`
 //!
 //! Holds per second through the real api (HTTP, auth, the hold
 //! transaction) for CLIENTS concurrent clients on PostgreSQL, beside
@@ -7,6 +7,12 @@
 //! api and pgbench in turn. Prints both, the ratio, and the api's latency
 //! percentiles.
 //! Goal: ratio ≥ 0.5 and p99 < 1 s at 256 clients.
+//!
+//! With INSTANCES (for example `1 2 3`), the same for 1, 2 and 3 api
+//! instances on the one database, each with its own server and pool (the
+//! 32 connections shared among them, as pgbench has 32), the clients
+//! spread evenly over them (one wrk per instance). Goal: 3 instances keep
+//! at least 0.9× the single instance's rate, p99 under 1 s.
 
 use std::collections::HashMap;
 use std::process::{Command, ExitCode};
@@ -29,6 +35,8 @@ struct Args {
     clients: usize,
     seconds: u64,
     rounds: usize,
+    /// How many api instances each configuration runs (default: one).
+    instances: Vec<usize>,
     admin_url: String,
 }
 
@@ -43,8 +51,20 @@ fn args() -> Result<Args, String> {
     let rounds = it
         .next()
         .map_or(Ok(3), |s| s.parse().map_err(|_| format!("ROUNDS: {s}")))?;
-    if rounds == 0 || rounds > USERS_PER_CLIENT {
-        return Err(format!("ROUNDS: 1 to {USERS_PER_CLIENT}"));
+    let mut instances = Vec::new();
+    for s in it {
+        match s.parse::<usize>() {
+            Ok(n @ 1..=8) => instances.push(n),
+            _ => return Err(format!("INSTANCES: 1 to 8, got {s}")),
+        }
+    }
+    if instances.is_empty() {
+        instances.push(1);
+    }
+    if rounds == 0 || rounds * instances.len() > USERS_PER_CLIENT {
+        return Err(format!(
+            "ROUNDS × configurations: at most {USERS_PER_CLIENT} (each round uses fresh users)"
+        ));
     }
     let admin_url = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
@@ -52,6 +72,7 @@ fn args() -> Result<Args, String> {
         clients,
         seconds,
         rounds,
+        instances,
         admin_url,
     })
 }
@@ -97,9 +118,24 @@ async fn run() -> Result<(), String> {
     result
 }
 
-async fn bench(args: &Args, url: &str) -> Result<(), String> {
+/// Starts `n` api instances on `url`, sharing `DB_CONNECTIONS` among their
+/// pools; answers their base URLs, a handle to stop each, and the state
+/// of the first.
+async fn start_instances(
+    url: &str,
+    n: usize,
+) -> Result<
+    (
+        Vec<String>,
+        Vec<actix_web::dev::ServerHandle>,
+        actix_web::web::Data<api::state::AppState>,
+    ),
+    String,
+> {
+    let pool = (DB_CONNECTIONS / n).max(1).to_string();
     let vars: HashMap<String, String> = [
         ("DATABASE_URL", url),
+        ("DATABASE_MAX_CONNECTIONS", pool.as_str()),
         ("BIND_ADDR", "127.0.0.1:0"),
         ("JWT_SECRET", "bench-secret-bench-secret-bench-secret"),
         ("DEMO_DATA", "false"),
@@ -113,15 +149,26 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    let settings = Settings::from_vars(&vars).map_err(|e| e.to_string())?;
-    let app = Application::build(settings)
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state();
-    actix_web::rt::spawn(app.run_until_stopped());
-    let db = &state.db;
+    let (mut bases, mut handles, mut first) = (Vec::new(), Vec::new(), None);
+    for _ in 0..n {
+        let settings = Settings::from_vars(&vars).map_err(|e| e.to_string())?;
+        let app = Application::build(settings)
+            .await
+            .map_err(|e| e.to_string())?;
+        bases.push(format!("http://127.0.0.1:{}", app.port()));
+        handles.push(app.handle());
+        first.get_or_insert_with(|| app.state());
+        actix_web::rt::spawn(app.run_until_stopped());
+    }
+    let state = first.ok_or("no instance")?;
+    Ok((bases, handles, state))
+}
 
+async fn bench(args: &Args, url: &str) -> Result<(), String> {
+    // One instance to set up with (it migrates); the measured ones start
+    // per configuration.
+    let (_, setup_handles, state) = start_instances(url, 1).await?;
+    let db = &state.db;
     // Sessions that never fill up, so every attempt is a real hold.
     let start = Utc::now().date_naive() + chrono::Duration::days(60);
     let mut session_ids = Vec::with_capacity(SESSIONS);
@@ -171,40 +218,71 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
         tokens.push(mine);
     }
 
+    for h in setup_handles {
+        h.stop(true).await;
+    }
     let use_wrk = std::env::var("BENCH_DRIVER").as_deref() != Ok("reqwest")
         && Command::new("wrk").arg("--version").output().is_ok();
     let driver = if use_wrk {
-        "wrk, external, 2 threads"
+        "wrk, external, 2 threads in all"
     } else {
         "reqwest, in process"
     };
-    let flat: Vec<String> = tokens.iter().flatten().cloned().collect();
     let pg = PgBench::prepare(db, &session_ids).await?;
-    // The machine's speed drifts within a minute: short api and pgbench
-    // rounds in turn see the same drift, and their totals are compared.
-    let (mut api_rounds, mut pg_rounds) = (Vec::new(), Vec::new());
-    for round in 0..args.rounds {
-        let slice = Slice {
-            round,
-            rounds: args.rounds,
-        };
-        api_rounds.push(if use_wrk {
-            wrk_load(
-                &base,
-                &session_ids,
-                &flat,
-                args.clients,
-                args.seconds,
-                slice,
-            )?
-        } else {
-            reqwest_round(&base, &session_ids, &tokens, args.seconds, slice).await
-        });
-        pg_rounds.push(pg.run(url, args.seconds)?);
+    let total_rounds = args.rounds * args.instances.len();
+    let mut configurations = Vec::new();
+    for (c, &n) in args.instances.iter().enumerate() {
+        let (bases, handles, _) = start_instances(url, n).await?;
+        // The machine's speed drifts within a minute: short api and
+        // pgbench rounds in turn see the same drift, and their totals are
+        // compared.
+        let (mut api_rounds, mut pg_rounds) = (Vec::new(), Vec::new());
+        for round in 0..args.rounds {
+            let slice = Slice {
+                round: c * args.rounds + round,
+                rounds: total_rounds,
+            };
+            // wrk and pgbench run on a thread of their own: the pool's
+            // connections made on this runtime (setup) must keep being
+            // served while they run, or the requests using them wait.
+            api_rounds.push(if use_wrk {
+                let (bases, sessions, tokens) =
+                    (bases.clone(), session_ids.clone(), tokens.clone());
+                let (clients, seconds) = (args.clients, args.seconds);
+                tokio::task::spawn_blocking(move || {
+                    wrk_load(&bases, &sessions, &tokens, clients, seconds, slice)
+                })
+                .await
+                .map_err(|e| e.to_string())??
+            } else {
+                reqwest_round(&bases, &session_ids, &tokens, args.seconds, slice).await
+            });
+            let (file, url_owned, seconds) = (pg.file.clone(), url.to_owned(), args.seconds);
+            pg_rounds.push(
+                tokio::task::spawn_blocking(move || PgBench::run_file(&file, &url_owned, seconds))
+                    .await
+                    .map_err(|e| e.to_string())??,
+            );
+        }
+        for h in handles {
+            h.stop(true).await;
+        }
+        configurations.push((n, report(args, n, driver, &api_rounds, &pg_rounds)));
     }
     pg.remove();
+    if let [(1, single), .., (n, last)] = configurations.as_slice() {
+        let kept = last / single;
+        println!(
+            "{n} instances keep {kept:.2}× the single instance's rate, as ratios to pgbench (goal >= 0.90: {})",
+            if kept >= 0.9 { "met" } else { "not met" }
+        );
+    }
+    Ok(())
+}
 
-    let n = args.rounds as f64;
+/// Prints one configuration's rounds; answers its api/pgbench ratio.
+fn report(args: &Args, instances: usize, driver: &str, api_rounds: &[Round], pg_rounds: &[f64]) -> f64 {
+    let n = api_rounds.len() as f64;
     let api_rate = api_rounds.iter().map(|r| r.rate).sum::<f64>() / n;
     let p50 = api_rounds.iter().map(|r| r.p50).sum::<f64>() / n;
     let p99 = api_rounds.iter().map(|r| r.p99).fold(0.0, f64::max);
@@ -212,10 +290,10 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
     let pg_tps = pg_rounds.iter().sum::<f64>() / n;
     let ratio = api_rate / pg_tps;
     println!(
-        "booking_rush on PostgreSQL, {} clients, {} rounds of {} s each side, in turn (load: {driver})",
+        "booking_rush on PostgreSQL, {instances} api instance(s), {} clients, {} rounds of {} s each side, in turn (load: {driver})",
         args.clients, args.rounds, args.seconds
     );
-    for (i, (a, p)) in api_rounds.iter().zip(&pg_rounds).enumerate() {
+    for (i, (a, p)) in api_rounds.iter().zip(pg_rounds).enumerate() {
         println!(
             "  round {}: api {:7.1} holds/s, pgbench {p:7.1} tps, ratio {:.2}",
             i + 1,
@@ -234,57 +312,92 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
         if ratio >= 0.5 { "met" } else { "not met" },
         if p99 < 1000.0 { "met" } else { "not met" }
     );
-    Ok(())
+    ratio
 }
 
 /// Drives the api with wrk (a C load generator in its own process, so the
 /// client does not take the server's CPU): `hold.lua` gives every request
-/// its own (user, session) pair. Returns (holds/s, p50 ms, p99 ms, errors).
+/// its own (user, session) pair. One wrk per instance, each with its share
+/// of the clients and of the users. Returns the rate, the mean p50, the
+/// worst p99 and the errors.
 fn wrk_load(
-    base: &str,
+    bases: &[String],
     sessions: &[Uuid],
-    tokens: &[String],
+    tokens: &[Vec<String>],
     clients: usize,
     seconds: u64,
     slice: Slice,
 ) -> Result<Round, String> {
-    let dir = std::env::temp_dir().join(format!("booking_rush_wrk_{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let write = |name: &str, lines: Vec<String>| {
-        std::fs::write(dir.join(name), lines.join("\n") + "\n").map_err(|e| e.to_string())
-    };
-    write("tokens.txt", tokens.to_vec())?;
-    write(
-        "sessions.txt",
-        sessions.iter().map(Uuid::to_string).collect(),
-    )?;
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("booking_rush/hold.lua");
-    let out = Command::new("wrk")
-        .args([
-            "-t2",
-            &format!("-c{clients}"),
-            &format!("-d{seconds}s"),
-            "--latency",
-            "--timeout",
-            "10s",
-            "-s",
-        ])
-        .arg(&script)
-        .arg(base)
-        .env("BOOKING_RUSH_DIR", &dir)
-        .env("BOOKING_RUSH_THREADS", "2")
-        .env("BOOKING_RUSH_ROUND", slice.round.to_string())
-        .env("BOOKING_RUSH_ROUNDS", slice.rounds.to_string())
-        .output()
-        .map_err(|e| format!("wrk: {e}"))?;
-    let _ = std::fs::remove_dir_all(&dir);
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    if !out.status.success() {
-        return Err(format!(
-            "wrk failed: {text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+    let n = bases.len();
+    let threads = if n == 1 { 2 } else { 1 };
+    let mut running = Vec::new();
+    for (i, base) in bases.iter().enumerate() {
+        // Client c's users go to instance c % n.
+        let mine: Vec<String> = tokens
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| c % n == i)
+            .flat_map(|(_, t)| t.iter().cloned())
+            .collect();
+        let dir =
+            std::env::temp_dir().join(format!("booking_rush_wrk_{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let write = |name: &str, lines: Vec<String>| {
+            std::fs::write(dir.join(name), lines.join("\n") + "\n").map_err(|e| e.to_string())
+        };
+        write("tokens.txt", mine)?;
+        write(
+            "sessions.txt",
+            sessions.iter().map(Uuid::to_string).collect(),
+        )?;
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("booking_rush/hold.lua");
+        let child = Command::new("wrk")
+            .args([
+                &format!("-t{threads}"),
+                &format!("-c{}", (clients / n).max(threads)),
+                &format!("-d{seconds}s"),
+                "--latency",
+                "--timeout",
+                "10s",
+                "-s",
+            ])
+            .arg(&script)
+            .arg(base)
+            .env("BOOKING_RUSH_DIR", &dir)
+            .env("BOOKING_RUSH_THREADS", threads.to_string())
+            .env("BOOKING_RUSH_ROUND", slice.round.to_string())
+            .env("BOOKING_RUSH_ROUNDS", slice.rounds.to_string())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("wrk: {e}"))?;
+        running.push((child, dir));
     }
+    let mut rounds = Vec::new();
+    for (child, dir) in running {
+        let out = child.wait_with_output().map_err(|e| format!("wrk: {e}"))?;
+        let _ = std::fs::remove_dir_all(&dir);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if !out.status.success() {
+            return Err(format!(
+                "wrk failed: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        rounds.push(parse_wrk(&text, seconds)?);
+    }
+    let count = rounds.len() as f64;
+    Ok(Round {
+        rate: rounds.iter().map(|r| r.rate).sum(),
+        p50: rounds.iter().map(|r| r.p50).sum::<f64>() / count,
+        p99: rounds.iter().map(|r| r.p99).fold(0.0, f64::max),
+        errors: rounds.iter().map(|r| r.errors).sum(),
+    })
+}
+
+/// One wrk run's successful requests per second, p50, p99 and errors.
+fn parse_wrk(text: &str, seconds: u64) -> Result<Round, String> {
     let number_after = |label: &str| -> Option<f64> {
         text.lines()
             .find_map(|l| l.trim().strip_prefix(label))
@@ -313,12 +426,10 @@ fn wrk_load(
         .and_then(|v| v.parse::<f64>().ok())
         .ok_or_else(|| format!("no request count in wrk output: {text}"))?;
     let failed = number_after("Non-2xx or 3xx responses:").unwrap_or(0.0);
-    let p50 = millis("50%").unwrap_or(0.0);
-    let p99 = millis("99%").unwrap_or(0.0);
     Ok(Round {
         rate: (total - failed) / seconds as f64,
-        p50,
-        p99,
+        p50: millis("50%").unwrap_or(0.0),
+        p99: millis("99%").unwrap_or(0.0),
         errors: failed as usize,
     })
 }
@@ -341,7 +452,7 @@ struct Slice {
 /// One round with the in-process client: each client uses its own share
 /// of its users for this round.
 async fn reqwest_round(
-    base: &str,
+    bases: &[String],
     sessions: &[Uuid],
     tokens: &[Vec<String>],
     seconds: u64,
@@ -358,7 +469,7 @@ async fn reqwest_round(
         })
         .collect();
     let (holds, latencies, errors) =
-        api_load(base, sessions, share, Duration::from_secs(seconds)).await;
+        api_load(bases, sessions, share, Duration::from_secs(seconds)).await;
     let pct = |p: f64| -> f64 {
         if latencies.is_empty() {
             return 0.0;
@@ -376,7 +487,7 @@ async fn reqwest_round(
 
 /// Every client holds seats back to back until the time is up.
 async fn api_load(
-    base: &str,
+    bases: &[String],
     sessions: &[Uuid],
     tokens: Vec<Vec<String>>,
     length: Duration,
@@ -387,8 +498,9 @@ async fn api_load(
         .unwrap_or_default();
     let deadline = Instant::now() + length;
     let mut set = tokio::task::JoinSet::new();
-    for mine in tokens {
-        let (client, base, sessions) = (client.clone(), base.to_owned(), sessions.to_vec());
+    for (c, mine) in tokens.into_iter().enumerate() {
+        let base = bases[c % bases.len()].clone();
+        let (client, sessions) = (client.clone(), sessions.to_vec());
         set.spawn(async move {
             let (mut ok, mut errors, mut lat) = (0usize, 0usize, Vec::new());
             let mut j = 0usize;
@@ -496,8 +608,7 @@ COMMIT;
     }
 
     /// The transactions per second of one run of `seconds`.
-    fn run(&self, url: &str, seconds: u64) -> Result<f64, String> {
-        let file = &self.file;
+    fn run_file(file: &std::path::Path, url: &str, seconds: u64) -> Result<f64, String> {
         let out = Command::new("pgbench")
             .args([
                 "-n",

@@ -1,8 +1,9 @@
 //! The public catalog, served from its serialized bytes. It is read far
 //! more than it changes: an entry is reused until a write on this instance
 //! (any unsafe request, any job tick) or one second has passed, so a write
-//! made on another instance shows within a second. Answers carry an
-//! `ETag`; `If-None-Match` gets 304 without the body.
+//! made on another instance shows within a second. One request at a time
+//! refreshes it. Answers carry an `ETag`; `If-None-Match` gets 304
+//! without the body.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,12 +35,21 @@ pub struct Cached {
 pub struct CatalogCache {
     generation: AtomicU64,
     entries: RwLock<HashMap<String, Arc<Cached>>>,
+    /// One refresh at a time: when an entry lapses under load, one
+    /// request reads the database and the others wait for its bytes
+    /// instead of all reading the same rows at once.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl CatalogCache {
     /// Something changed here: no entry made before is served again.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The right to refresh; check `get` again once it is yours.
+    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.refreshing.lock().await
     }
 
     /// Read before querying: an entry made from a query that a write may

@@ -38,6 +38,11 @@ pub async fn list_sessions(
     if let Some(hit) = cache.get(&key, today) {
         return Ok(hit.respond(&req));
     }
+    let _turn = cache.turn().await;
+    // Refreshed by another request while this one waited.
+    if let Some(hit) = cache.get(&key, today) {
+        return Ok(hit.respond(&req));
+    }
     let generation = cache.generation();
     let list = sessions::list_public(&state.db, today).await?;
     let (items, link) = pages::page_of(&req, &page, &[], list, |s| s.id.to_string())?;
