@@ -40,9 +40,10 @@ pub struct PoolFigures {
 }
 
 impl Metrics {
-    pub fn new() -> Self {
-        let registry =
-            Registry::new_custom(Some("immersion".into()), None).expect("a fixed, valid prefix");
+    /// Fails only on an invalid metric definition (a programming error,
+    /// reported at start).
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("immersion".into()), None)?;
         let m = Self {
             http_requests: IntCounterVec::new(
                 Opts::new(
@@ -50,8 +51,7 @@ impl Metrics {
                     "HTTP requests by route template, method and status",
                 ),
                 &["route", "method", "status"],
-            )
-            .expect("valid metric"),
+            )?,
             http_duration: HistogramVec::new(
                 HistogramOpts::new(
                     "http_request_duration_seconds",
@@ -61,24 +61,21 @@ impl Metrics {
                     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
                 ]),
                 &["route", "method"],
-            )
-            .expect("valid metric"),
+            )?,
             holds: IntCounterVec::new(
                 Opts::new(
                     "holds_total",
                     "Seat holds asked for: taken, or refused with the reason's error code",
                 ),
                 &["outcome", "reason"],
-            )
-            .expect("valid metric"),
+            )?,
             webhooks: IntCounterVec::new(
                 Opts::new(
                     "webhook_events_total",
                     "Stripe webhook events by type and outcome",
                 ),
                 &["type", "outcome"],
-            )
-            .expect("valid metric"),
+            )?,
             webhook_lag: Histogram::with_opts(
                 HistogramOpts::new(
                     "webhook_lag_seconds",
@@ -87,73 +84,61 @@ impl Metrics {
                 .buckets(vec![
                     0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0,
                 ]),
-            )
-            .expect("valid metric"),
-            mails_sent: IntCounter::new("mails_sent_total", "Mails handed to the mailer")
-                .expect("valid metric"),
+            )?,
+            mails_sent: IntCounter::new("mails_sent_total", "Mails handed to the mailer")?,
             mail_failures: IntCounter::new(
                 "mail_failures_total",
                 "Mail attempts that failed (retried later)",
-            )
-            .expect("valid metric"),
+            )?,
             reconcile_repairs: IntCounter::new(
                 "reconcile_repairs_total",
                 "Drift the reconciliation with Stripe repaired",
-            )
-            .expect("valid metric"),
+            )?,
             reconcile_unrepaired: IntCounter::new(
                 "reconcile_unrepaired_total",
                 "Drift the reconciliation found and could not repair",
-            )
-            .expect("valid metric"),
+            )?,
             job_runs: IntCounterVec::new(
                 Opts::new(
                     "job_runs_total",
                     "Background job ticks this instance ran (one instance per tick)",
                 ),
                 &["job"],
-            )
-            .expect("valid metric"),
-            outbox_pending: IntGauge::new("mail_outbox_pending", "Mails waiting to be sent")
-                .expect("valid metric"),
+            )?,
+            outbox_pending: IntGauge::new("mail_outbox_pending", "Mails waiting to be sent")?,
             outbox_oldest_age: Gauge::new(
                 "mail_outbox_oldest_pending_age_seconds",
                 "Age of the oldest mail not sent yet (0 when none)",
-            )
-            .expect("valid metric"),
+            )?,
             owed_calls: IntGaugeVec::new(
                 Opts::new(
                     "owed_gateway_calls",
                     "Calls owed to the payment provider (refunds, Checkout expiries) not done yet",
                 ),
                 &["kind", "status"],
-            )
-            .expect("valid metric"),
+            )?,
             anomalies_open: IntGauge::new(
                 "payment_anomalies_open",
                 "Payment anomalies no admin has acknowledged",
-            )
-            .expect("valid metric"),
+            )?,
             pool_connections: IntGaugeVec::new(
                 Opts::new("db_pool_connections", "Database pool connections by state"),
                 &["state"],
-            )
-            .expect("valid metric"),
+            )?,
             seats: IntGaugeVec::new(
                 Opts::new(
                     "session_seats",
                     "Held and confirmed seats per upcoming session",
                 ),
                 &["session", "starts_on", "state"],
-            )
-            .expect("valid metric"),
+            )?,
             registry,
         };
-        m.register_all();
-        m
+        m.register_all()?;
+        Ok(m)
     }
 
-    fn register_all(&self) {
+    fn register_all(&self) -> Result<(), prometheus::Error> {
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
             Box::new(self.http_requests.clone()),
             Box::new(self.http_duration.clone()),
@@ -173,10 +158,9 @@ impl Metrics {
             Box::new(self.seats.clone()),
         ];
         for c in collectors {
-            self.registry
-                .register(c)
-                .expect("each metric is registered once");
+            self.registry.register(c)?;
         }
+        Ok(())
     }
 
     /// The text exposition, after setting the gauges read at scrape time.
@@ -218,11 +202,5 @@ impl Metrics {
         // Encoding our own families into a Vec cannot fail.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
-    }
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
     }
 }

@@ -123,7 +123,8 @@ impl Application {
             tokens,
             decoy_hash,
             checkout_ids: Default::default(),
-            metrics: Default::default(),
+            metrics: crate::metrics::Metrics::new()
+                .map_err(|e| StartupError::Setup(e.to_string()))?,
             catalog: Default::default(),
             instance_id: uuid::Uuid::new_v4().to_string(),
         });
@@ -286,7 +287,13 @@ async fn measure(
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let started = std::time::Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().as_str().to_owned();
+    // Any token is a method to HTTP: unknown ones share a label, so a
+    // client cannot grow the series without bound.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let writes = !req.method().is_safe();
     let answer = next.call(req).await;
     if let Some(state) = state {

@@ -28,6 +28,7 @@ use uuid::Uuid;
 const SESSIONS: usize = 400;
 /// Users per api client: a client moves to its next user after SESSIONS holds.
 const USERS_PER_CLIENT: usize = 8;
+const JWT_SECRET: &str = "bench-secret-bench-secret-bench-secret";
 /// The api's pool size; pgbench gets as many connections.
 const DB_CONNECTIONS: usize = 32;
 
@@ -119,25 +120,17 @@ async fn run() -> Result<(), String> {
 }
 
 /// Starts `n` api instances on `url`, sharing `DB_CONNECTIONS` among their
-/// pools; answers their base URLs, a handle to stop each, and the state
-/// of the first.
+/// pools; answers their base URLs and a handle to stop each.
 async fn start_instances(
     url: &str,
     n: usize,
-) -> Result<
-    (
-        Vec<String>,
-        Vec<actix_web::dev::ServerHandle>,
-        actix_web::web::Data<api::state::AppState>,
-    ),
-    String,
-> {
+) -> Result<(Vec<String>, Vec<actix_web::dev::ServerHandle>), String> {
     let pool = (DB_CONNECTIONS / n).max(1).to_string();
     let vars: HashMap<String, String> = [
         ("DATABASE_URL", url),
         ("DATABASE_MAX_CONNECTIONS", pool.as_str()),
         ("BIND_ADDR", "127.0.0.1:0"),
-        ("JWT_SECRET", "bench-secret-bench-secret-bench-secret"),
+        ("JWT_SECRET", JWT_SECRET),
         ("DEMO_DATA", "false"),
         ("JOBS_ENABLED", "false"),
         ("STRIPE_WEBHOOK_SECRET", "whsec_bench"),
@@ -149,7 +142,7 @@ async fn start_instances(
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    let (mut bases, mut handles, mut first) = (Vec::new(), Vec::new(), None);
+    let (mut bases, mut handles) = (Vec::new(), Vec::new());
     for _ in 0..n {
         let settings = Settings::from_vars(&vars).map_err(|e| e.to_string())?;
         let app = Application::build(settings)
@@ -157,18 +150,20 @@ async fn start_instances(
             .map_err(|e| e.to_string())?;
         bases.push(format!("http://127.0.0.1:{}", app.port()));
         handles.push(app.handle());
-        first.get_or_insert_with(|| app.state());
         actix_web::rt::spawn(app.run_until_stopped());
     }
-    let state = first.ok_or("no instance")?;
-    Ok((bases, handles, state))
+    Ok((bases, handles))
 }
 
 async fn bench(args: &Args, url: &str) -> Result<(), String> {
-    // One instance to set up with (it migrates); the measured ones start
-    // per configuration.
-    let (_, setup_handles, state) = start_instances(url, 1).await?;
-    let db = &state.db;
+    // Set up through a pool of its own (the instances measured start per
+    // configuration, and close their pools when stopped).
+    let setup = api::db::connect_sized(url, Some(4))
+        .await
+        .map_err(|e| e.to_string())?;
+    api::db::migrate(&setup).await.map_err(|e| e.to_string())?;
+    let db = &setup;
+    let signer = api::auth::token::Tokens::new(JWT_SECRET.as_bytes(), 60);
     // Sessions that never fill up, so every attempt is a real hold.
     let start = Utc::now().date_naive() + chrono::Duration::days(60);
     let mut session_ids = Vec::with_capacity(SESSIONS);
@@ -209,7 +204,7 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
             mine.push(
-                api::domain::auth_sessions::sign_in(db, &state.tokens, user.id, Utc::now())
+                api::domain::auth_sessions::sign_in(db, &signer, user.id, Utc::now())
                     .await
                     .map_err(|e| e.to_string())?
                     .0,
@@ -218,9 +213,6 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
         tokens.push(mine);
     }
 
-    for h in setup_handles {
-        h.stop(true).await;
-    }
     let use_wrk = std::env::var("BENCH_DRIVER").as_deref() != Ok("reqwest")
         && Command::new("wrk").arg("--version").output().is_ok();
     let driver = if use_wrk {
@@ -232,7 +224,7 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
     let total_rounds = args.rounds * args.instances.len();
     let mut configurations = Vec::new();
     for (c, &n) in args.instances.iter().enumerate() {
-        let (bases, handles, _) = start_instances(url, n).await?;
+        let (bases, handles) = start_instances(url, n).await?;
         // The machine's speed drifts within a minute: short api and
         // pgbench rounds in turn see the same drift, and their totals are
         // compared.
@@ -281,7 +273,13 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
 }
 
 /// Prints one configuration's rounds; answers its api/pgbench ratio.
-fn report(args: &Args, instances: usize, driver: &str, api_rounds: &[Round], pg_rounds: &[f64]) -> f64 {
+fn report(
+    args: &Args,
+    instances: usize,
+    driver: &str,
+    api_rounds: &[Round],
+    pg_rounds: &[f64],
+) -> f64 {
     let n = api_rounds.len() as f64;
     let api_rate = api_rounds.iter().map(|r| r.rate).sum::<f64>() / n;
     let p50 = api_rounds.iter().map(|r| r.p50).sum::<f64>() / n;
@@ -350,8 +348,7 @@ fn wrk_load(
             "sessions.txt",
             sessions.iter().map(Uuid::to_string).collect(),
         )?;
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("booking_rush/hold.lua");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("booking_rush/hold.lua");
         let child = Command::new("wrk")
             .args([
                 &format!("-t{threads}"),

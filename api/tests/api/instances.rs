@@ -393,7 +393,7 @@ async fn kill_9_mid_rush_then_restart_loses_no_seat_and_no_payment() {
     let s = app.create_session(&admin, json!({"max_places": 40})).await;
     let sid = s["id"].as_str().unwrap().to_owned();
     let buyers = buyers(&app, 240).await;
-    let mut instances = vec![
+    let mut instances = [
         Instance::start(&app.database_url, &[]).await,
         Instance::start(&app.database_url, &[]).await,
         Instance::start(&app.database_url, &[]).await,
@@ -409,11 +409,18 @@ async fn kill_9_mid_rush_then_restart_loses_no_seat_and_no_payment() {
     instances[1].child.kill().unwrap();
     instances[1].child.wait().unwrap();
     let outcomes = set.join_all().await;
-    let broken = outcomes
+    let broken: Vec<&str> = outcomes
         .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Broken(_)))
-        .count();
-    eprintln!("{broken} requests broken by the kill");
+        .filter_map(|(_, o)| match o {
+            Outcome::Broken(why) => Some(why.as_str()),
+            Outcome::Answered(..) => None,
+        })
+        .collect();
+    eprintln!(
+        "{} requests broken by the kill, first: {:?}",
+        broken.len(),
+        broken.first()
+    );
 
     // Every hold answered is paid. A delivery to the dead instance fails
     // and, as Stripe does, is retried on another.

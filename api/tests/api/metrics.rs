@@ -13,8 +13,10 @@ use crate::support::{TestApp, seat_checkout, spawn_with};
 
 const TOKEN: &str = "metrics-token-for-tests-0123";
 
+type Labels = Vec<(String, String)>;
+
 /// One sample: its metric name and labels, and its value.
-type Samples = HashMap<(String, Vec<(String, String)>), f64>;
+type Samples = HashMap<(String, Labels), f64>;
 
 /// Scrapes `/metrics` and parses it with `prometheus_client` (Python), the
 /// parser Prometheus's own project maintains: a format error fails here.
@@ -58,8 +60,7 @@ async fn scrape(app: &TestApp) -> Samples {
         "not Prometheus text: {}\n{text}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let parsed: Vec<(String, Vec<(String, String)>, f64)> =
-        serde_json::from_slice(&out.stdout).unwrap();
+    let parsed: Vec<(String, Labels, f64)> = serde_json::from_slice(&out.stdout).unwrap();
     parsed
         .into_iter()
         .map(|(name, labels, value)| ((name, labels), value))

@@ -380,3 +380,57 @@ pub fn check_expiry(expires_at: DateTime<Utc>, created: DateTime<Utc>) -> Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seat(expires_at: DateTime<Utc>) -> CheckoutRequest {
+        CheckoutRequest {
+            booking_id: Uuid::new_v4(),
+            session_id: Uuid::new_v4(),
+            user_id: Uuid::new_v4(),
+            customer_email: "a@example.com".into(),
+            product_name: "Immersion Élite".into(),
+            amount_cents: 199_700,
+            currency: "EUR".into(),
+            expires_at,
+            success_url: "http://x/merci".into(),
+            cancel_url: "http://x/annulation".into(),
+        }
+    }
+
+    #[actix_web::test]
+    async fn what_stripe_would_have_forgotten_is_pruned() {
+        let gateway = LocalGateway::new("http://127.0.0.1:1");
+        let now = Utc::now();
+        let session = gateway
+            .create_checkout(&seat(now + chrono::Duration::minutes(40)))
+            .await
+            .unwrap();
+        let refund = RefundRequest {
+            payment_intent_id: "pi_1".into(),
+            amount_cents: 100,
+            booking_id: None,
+            idempotency_key: "refund-1".into(),
+        };
+        gateway.refund(&refund).await.unwrap();
+        let portal = gateway
+            .create_portal_session("cus_1", "http://x")
+            .await
+            .unwrap();
+        let token = portal.rsplit('/').next().unwrap().to_owned();
+        assert!(gateway.portal(&token).is_some());
+
+        // Two hours on: the portal link is gone, the rest is kept.
+        gateway.prune(now + chrono::Duration::hours(2));
+        assert!(gateway.portal(&token).is_none());
+        assert_eq!(gateway.refunds().len(), 1);
+        assert!(gateway.checkout_session(&session.id).await.is_ok());
+
+        // Two days on: the seat's session and the refund's key too.
+        gateway.prune(now + chrono::Duration::days(2));
+        assert!(gateway.refunds().is_empty());
+        assert!(gateway.checkout_session(&session.id).await.is_err());
+    }
+}
