@@ -381,7 +381,8 @@ impl Settings {
         let database_max_connections = p
             .get("DATABASE_MAX_CONNECTIONS")
             .is_some()
-            .then(|| p.number("DATABASE_MAX_CONNECTIONS", 32, 1, 1000) as u32);
+            // Two at least: start-up holds one for its lock while migrating on another.
+            .then(|| p.number("DATABASE_MAX_CONNECTIONS", 32, 2, 1000) as u32);
         if metrics_token
             .as_ref()
             .is_some_and(|t| t.expose().len() < 16)

@@ -14,6 +14,9 @@ use crate::domain::gauges::Gauges;
 
 pub struct Metrics {
     registry: Registry,
+    /// Two scrapes at once would race between clearing and setting the
+    /// per-session and per-call gauges: one renders at a time.
+    rendering: std::sync::Mutex<()>,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub holds: IntCounterVec,
@@ -45,6 +48,7 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("immersion".into()), None)?;
         let m = Self {
+            rendering: std::sync::Mutex::new(()),
             http_requests: IntCounterVec::new(
                 Opts::new(
                     "http_requests_total",
@@ -170,6 +174,7 @@ impl Metrics {
         pool: PoolFigures,
         now: chrono::DateTime<chrono::Utc>,
     ) -> String {
+        let _one_at_a_time = self.rendering.lock().unwrap_or_else(|e| e.into_inner());
         self.outbox_pending.set(gauges.outbox_pending);
         let age = gauges
             .oldest_pending_mail

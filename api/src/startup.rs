@@ -143,6 +143,8 @@ impl Application {
             app(app_state.clone(), routes.clone(), spa.clone(), doc.clone())
         })
         .shutdown_timeout(shutdown_seconds)
+        // Signals are ours (`run_until_stopped`): they stop the jobs too.
+        .disable_signals()
         .listen(listener)
         .map_err(|source| StartupError::Bind {
             addr: std::net::SocketAddr::from(([0, 0, 0, 0], port)),
@@ -180,7 +182,21 @@ impl Application {
             .settings
             .jobs_enabled
             .then(|| crate::jobs::spawn(self.state.clone()));
+        // SIGTERM (or Ctrl-C) stops the jobs and the server together, so
+        // that the jobs' last ticks run while requests drain, not after.
+        let handle = self.server.handle();
+        let stopper = jobs.as_ref().map(crate::jobs::Jobs::stopper);
+        let on_signal = actix_web::rt::spawn(async move {
+            if stop_signal().await {
+                tracing::info!("stopping: no new connections, finishing the ones taken");
+                if let Some(stopper) = stopper {
+                    let _ = stopper.send(true);
+                }
+                handle.stop(true).await;
+            }
+        });
         let result = self.server.await;
+        on_signal.abort();
         let grace = self.state.settings.shutdown_timeout;
         if let Some(jobs) = jobs {
             jobs.stop(grace).await;
@@ -190,6 +206,28 @@ impl Application {
         }
         tracing::info!("stopped");
         result
+    }
+}
+
+/// Waits for SIGTERM or SIGINT; false if they cannot be listened to.
+async fn stop_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return false;
+        };
+        tokio::select! {
+            _ = term.recv() => true,
+            _ = int.recv() => true,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.is_ok()
     }
 }
 
@@ -297,8 +335,11 @@ async fn measure(
     let writes = !req.method().is_safe();
     let answer = next.call(req).await;
     if let Some(state) = state {
-        if writes {
-            // Seats, prices or sessions may have changed.
+        // Seats, prices or sessions may have changed. A refused write (401,
+        // 404, 422…) changed nothing: it does not make the catalog be read
+        // again, so junk requests cannot keep it from being cached.
+        let wrote = matches!(&answer, Ok(res) if res.status().as_u16() < 400);
+        if writes && wrote {
             state.catalog.invalidate();
         }
         let (route, status) = match &answer {

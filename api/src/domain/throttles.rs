@@ -36,13 +36,6 @@ impl Throttle {
         format!("{}:{subject}", self.name)
     }
 
-    /// `Some(seconds to wait)` when `counter` is used up at `now`.
-    fn used_up(&self, counter: &hits::Model, now: i64) -> Option<u64> {
-        let live = counter.window_end > now;
-        let full = i64::from(counter.hits) >= i64::from(self.max);
-        (live && full).then(|| wait(counter, now))
-    }
-
     /// `Some(seconds to wait)` when `counter`, this attempt counted, went
     /// past the limit.
     fn exceeded(&self, counter: &hits::Model, now: i64) -> Option<u64> {
@@ -52,25 +45,6 @@ impl Throttle {
 
 fn wait(counter: &hits::Model, now: i64) -> u64 {
     Ord::max(u64::try_from(counter.window_end - now).unwrap_or(0), 1)
-}
-
-/// 429 when any of `counters` is used up, with the longest wait; counts
-/// nothing. One query for all of them.
-pub async fn check(
-    db: &impl ConnectionTrait,
-    counters: &[(Throttle, &str)],
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let keys: Vec<String> = counters.iter().map(|(t, s)| t.key(s)).collect();
-    let rows = hits::Entity::find()
-        .filter(Column::Key.is_in(keys.iter().cloned()))
-        .all(db)
-        .await?;
-    let now = now.timestamp();
-    refuse_longest(counters.iter().zip(&keys).filter_map(|((t, _), key)| {
-        let row = rows.iter().find(|r| &r.key == key)?;
-        t.used_up(row, now)
-    }))
 }
 
 /// Counts one attempt against each of `counters`, in one statement;

@@ -102,17 +102,20 @@ fn account_key(email: &str, ip: &str) -> String {
     format!("{email}|{ip}")
 }
 
-/// Past the per-account ceiling (failures from every address), guesses at
-/// the account are let through one every few seconds, from everywhere
-/// together: a distributed guesser gets a handful a minute, and the owner,
-/// never locked out, waits seconds at most.
-async fn trickle(state: &AppState, account: &str) -> ApiResult<()> {
-    let now = Utc::now();
-    let ceiling = throttles::check(&state.db, &[(state.limits.per_account, account)], now).await;
-    if ceiling.is_ok() {
+/// Past the per-account ceiling (failures from every address, `failures`
+/// counting this attempt), guesses at the account are let through one
+/// every few seconds, from everywhere together: a distributed guesser gets
+/// a handful a minute, and the owner waits seconds at most.
+async fn trickle(state: &AppState, account: &str, failures: i32) -> ApiResult<()> {
+    if i64::from(failures) <= i64::from(state.limits.per_account.max) {
         return Ok(());
     }
-    throttles::admit(&state.db, &[(state.limits.account_trickle, account)], now).await
+    throttles::admit(
+        &state.db,
+        &[(state.limits.account_trickle, account)],
+        Utc::now(),
+    )
+    .await
 }
 
 /// Checks credentials. Unknown e-mail and wrong password give the same
@@ -135,22 +138,26 @@ pub async fn login(
     let key = Email::parse(email).map(Email::into_string);
     let pair = key.as_deref().map(|k| account_key(k, ip));
     let limits = state.limits;
+    // Every decision is made on the counts that this attempt's own upsert
+    // answers, never on an earlier read: a burst of concurrent guesses on
+    // several instances cannot all pass a check before any is counted.
+    // The address counts every attempt; the account and address pair
+    // counts this one as a failure until the password proves otherwise.
     let mut counters = vec![(limits.per_ip, ip)];
     counters.extend(pair.as_deref().map(|p| (limits.per_account_ip, p)));
-    throttles::check(&state.db, &counters, Utc::now()).await?;
-    throttles::hit(&state.db, &[(limits.per_ip, ip)], Utc::now()).await?;
+    throttles::admit(&state.db, &counters, Utc::now()).await?;
     let (Some(key), Some(pair)) = (key, pair) else {
         return Err(invalid());
     };
-    trickle(state, &key).await?;
-    // Counted before the password is checked, so that a burst of
-    // concurrent guesses cannot all pass the check first; undone on
-    // success.
+    let account = throttles::hit(&state.db, &[(limits.per_account, key.as_str())], Utc::now())
+        .await?
+        .first()
+        .map_or(0, |c| c.hits);
+    trickle(state, &key, account).await?;
     let failures = [
         (limits.per_account_ip, pair.as_str()),
         (limits.per_account, key.as_str()),
     ];
-    throttles::hit(&state.db, &failures, Utc::now()).await?;
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(invalid());
     }

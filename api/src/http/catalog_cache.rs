@@ -1,11 +1,13 @@
-//! The public catalog, served from its serialized bytes. It is read far
-//! more than it changes: an entry is reused until a write on this instance
-//! (any unsafe request, any job tick) or one second has passed, so a write
-//! made on another instance shows within a second. One request at a time
-//! refreshes it. Answers carry an `ETag`; `If-None-Match` gets 304
-//! without the body.
+//! The public catalog, served from memory. It is read far more than it
+//! changes: the list of sessions is read from the database at most once a
+//! second, and again after any successful write on this instance (any
+//! unsafe request, any job tick), so a write made on another instance
+//! shows within a second. One request at a time reads it; the others wait
+//! for its result. Each page is cut from that list in memory and kept as
+//! bytes, with an `ETag`: `If-None-Match` gets 304 without the body.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -14,18 +16,30 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::NaiveDate;
+use common::sessions::SessionDto;
 use sha2::{Digest, Sha256};
 
-/// How stale an entry may be (writes made on other instances).
-const FRESH_FOR: Duration = Duration::from_secs(1);
-/// Distinct pages kept at most; past it the cache starts again empty.
-const MAX_ENTRIES: usize = 1024;
+use crate::error::ApiResult;
 
-/// One page of the catalog as sent.
-pub struct Cached {
+/// How stale the list may be (writes made on other instances).
+const FRESH_FOR: Duration = Duration::from_secs(1);
+/// Distinct pages kept at most; past it the pages start again empty (they
+/// are cut from the list in memory, no database read).
+const MAX_PAGES: usize = 1024;
+
+/// The catalog as read once.
+pub struct List {
+    /// Tells this reading from the others (pages name the list they come from).
+    id: u64,
     generation: u64,
     made: Instant,
     today: NaiveDate,
+    pub items: Vec<SessionDto>,
+}
+
+/// One page as sent.
+pub struct Cached {
+    list_id: u64,
     body: Bytes,
     link: Option<String>,
     etag: String,
@@ -34,64 +48,91 @@ pub struct Cached {
 #[derive(Default)]
 pub struct CatalogCache {
     generation: AtomicU64,
-    entries: RwLock<HashMap<String, Arc<Cached>>>,
-    /// One refresh at a time: when an entry lapses under load, one
-    /// request reads the database and the others wait for its bytes
-    /// instead of all reading the same rows at once.
-    refreshing: tokio::sync::Mutex<()>,
+    readings: AtomicU64,
+    list: RwLock<Option<Arc<List>>>,
+    pages: RwLock<HashMap<String, Arc<Cached>>>,
+    /// One reading at a time: when the list lapses under load, one request
+    /// reads the database and the others use its result.
+    reading: tokio::sync::Mutex<()>,
 }
 
 impl CatalogCache {
-    /// Something changed here: no entry made before is served again.
+    /// Something changed here: the list is read again before it is served.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// The right to refresh; check `get` again once it is yours.
-    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.refreshing.lock().await
+    fn current(&self) -> Option<Arc<List>> {
+        self.list.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Read before querying: an entry made from a query that a write may
-    /// have overtaken is then already stale.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+    /// The list for `today`: the one in memory while fresh, else read with
+    /// `load`.
+    pub async fn list<F, Fut>(&self, today: NaiveDate, load: F) -> ApiResult<Arc<List>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = ApiResult<Vec<SessionDto>>>,
+    {
+        let fresh = |l: &List| {
+            l.today == today
+                && l.generation == self.generation.load(Ordering::Acquire)
+                && l.made.elapsed() < FRESH_FOR
+        };
+        if let Some(list) = self.current().filter(|l| fresh(l)) {
+            return Ok(list);
+        }
+        let arrived = Instant::now();
+        let _turn = self.reading.lock().await;
+        // Read by the request we waited for, after we arrived: as fresh as
+        // a reading of our own.
+        if let Some(list) = self
+            .current()
+            .filter(|l| l.today == today && (l.made >= arrived || fresh(l)))
+        {
+            return Ok(list);
+        }
+        // Read before the query: a write that overtakes it leaves this
+        // reading already stale.
+        let generation = self.generation.load(Ordering::Acquire);
+        let items = load().await?;
+        let list = Arc::new(List {
+            id: self.readings.fetch_add(1, Ordering::AcqRel),
+            generation,
+            made: Instant::now(),
+            today,
+            items,
+        });
+        *self.list.write().unwrap_or_else(|e| e.into_inner()) = Some(list.clone());
+        Ok(list)
     }
 
-    /// The entry for `key`, if still good for `today`.
-    pub fn get(&self, key: &str, today: NaiveDate) -> Option<Arc<Cached>> {
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let hit = entries.get(key)?;
-        let fresh = hit.generation == self.generation()
-            && hit.today == today
-            && hit.made.elapsed() < FRESH_FOR;
-        fresh.then(|| hit.clone())
+    /// The page `key` of `list`, if already made.
+    pub fn page(&self, list: &List, key: &str) -> Option<Arc<Cached>> {
+        let pages = self.pages.read().unwrap_or_else(|e| e.into_inner());
+        pages.get(key).filter(|p| p.list_id == list.id).cloned()
     }
 
-    /// Keeps `body` (made from data read at `generation`) under `key`.
+    /// Keeps the page `key` of `list`.
     pub fn put(
         &self,
+        list: &List,
         key: String,
-        generation: u64,
-        today: NaiveDate,
         body: Vec<u8>,
         link: Option<String>,
     ) -> Arc<Cached> {
         let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
-        let entry = Arc::new(Cached {
-            generation,
-            made: Instant::now(),
-            today,
+        let page = Arc::new(Cached {
+            list_id: list.id,
             body: Bytes::from(body),
             link,
             etag,
         });
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
+        let mut pages = self.pages.write().unwrap_or_else(|e| e.into_inner());
+        if pages.len() >= MAX_PAGES {
+            pages.clear();
         }
-        entries.insert(key, entry.clone());
-        entry
+        pages.insert(key, page.clone());
+        page
     }
 }
 

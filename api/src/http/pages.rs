@@ -81,11 +81,11 @@ impl Page {
     /// This page of `items` (in their order), and the cursor of the next
     /// one when more remain. A cursor naming an item no longer in the list
     /// is refused rather than silently restarting.
-    pub fn cut<T>(
+    pub fn cut<'a, T>(
         &self,
-        items: Vec<T>,
+        items: &'a [T],
         key: impl Fn(&T) -> String,
-    ) -> ApiResult<(Vec<T>, Option<String>)> {
+    ) -> ApiResult<(&'a [T], Option<String>)> {
         let start = match &self.after {
             None => 0,
             Some(after) => {
@@ -94,14 +94,14 @@ impl Page {
                 })? + 1
             }
         };
-        let mut rest: Vec<T> = items.into_iter().skip(start).collect();
-        let next = if rest.len() > self.limit {
-            rest.truncate(self.limit);
-            rest.last().map(|last| encode(&key(last)))
+        let rest = &items[start..];
+        if rest.len() > self.limit {
+            let page = &rest[..self.limit];
+            let next = page.last().map(|last| encode(&key(last)));
+            Ok((page, next))
         } else {
-            None
-        };
-        Ok((rest, next))
+            Ok((rest, None))
+        }
     }
 }
 
@@ -126,7 +126,7 @@ pub fn respond_with<T: Serialize>(
     items: Vec<T>,
     key: impl Fn(&T) -> String,
 ) -> ApiResult<HttpResponse> {
-    let (items, link) = page_of(req, page, others, items, key)?;
+    let (items, link) = page_of(req, page, others, &items, key)?;
     let mut res = HttpResponse::Ok();
     if let Some(link) = link {
         res.insert_header((header::LINK, link));
@@ -135,13 +135,13 @@ pub fn respond_with<T: Serialize>(
 }
 
 /// This page of `items`, and the `Link` header's value when more remain.
-pub fn page_of<T>(
+pub fn page_of<'a, T>(
     req: &HttpRequest,
     page: &Page,
     others: &[(&str, String)],
-    items: Vec<T>,
+    items: &'a [T],
     key: impl Fn(&T) -> String,
-) -> ApiResult<(Vec<T>, Option<String>)> {
+) -> ApiResult<(&'a [T], Option<String>)> {
     let (items, next) = page.cut(items, key)?;
     let link = next.map(|cursor| {
         let mut query: Vec<String> = others
@@ -181,20 +181,20 @@ mod tests {
             limit: Some(2),
             after: None,
         };
-        let (first, next) = q.page().unwrap().cut(items.clone(), key).unwrap();
+        let (first, next) = q.page().unwrap().cut(&items, key).unwrap();
         assert_eq!(first, [1, 2]);
         let q = PageQuery {
             limit: Some(2),
             after: next,
         };
-        let (second, next) = q.page().unwrap().cut(items.clone(), key).unwrap();
+        let (second, next) = q.page().unwrap().cut(&items, key).unwrap();
         assert_eq!(second, [3, 4]);
         let q = PageQuery {
             limit: Some(2),
             after: next,
         };
-        let (last, next) = q.page().unwrap().cut(items, key).unwrap();
-        assert_eq!((last, next), (vec![5], None));
+        let (last, next) = q.page().unwrap().cut(&items, key).unwrap();
+        assert_eq!((last, next), (&[5][..], None));
     }
 
     #[test]

@@ -34,20 +34,16 @@ pub async fn list_sessions(
     let page = page.page()?;
     let today = today_at_venue(Utc::now());
     let cache = &state.catalog;
+    let list = cache
+        .list(today, || sessions::list_public(&state.db, today))
+        .await?;
     let key = page.key();
-    if let Some(hit) = cache.get(&key, today) {
+    if let Some(hit) = cache.page(&list, &key) {
         return Ok(hit.respond(&req));
     }
-    let _turn = cache.turn().await;
-    // Refreshed by another request while this one waited.
-    if let Some(hit) = cache.get(&key, today) {
-        return Ok(hit.respond(&req));
-    }
-    let generation = cache.generation();
-    let list = sessions::list_public(&state.db, today).await?;
-    let (items, link) = pages::page_of(&req, &page, &[], list, |s| s.id.to_string())?;
-    let body = serde_json::to_vec(&items).map_err(ApiError::internal)?;
-    Ok(cache.put(key, generation, today, body, link).respond(&req))
+    let (items, link) = pages::page_of(&req, &page, &[], &list.items, |s| s.id.to_string())?;
+    let body = serde_json::to_vec(items).map_err(ApiError::internal)?;
+    Ok(cache.put(&list, key, body, link).respond(&req))
 }
 
 /// One active session that has not ended.

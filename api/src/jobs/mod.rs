@@ -33,7 +33,7 @@ use crate::domain::job_leases;
 use crate::state::AppState;
 
 const HOURLY: Duration = Duration::from_secs(3600);
-const MAX_LEASE: Duration = Duration::from_secs(1800);
+const MAX_LEASE: Duration = Duration::from_secs(3600);
 
 /// The background jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,11 +69,17 @@ pub struct Job {
 
 /// The running jobs, and the switch that stops them.
 pub struct Jobs {
-    stop: watch::Sender<bool>,
+    stop: std::sync::Arc<watch::Sender<bool>>,
     handles: Vec<JoinHandle<()>>,
 }
 
 impl Jobs {
+    /// The switch: once it is on, every job stops after its current tick
+    /// and claims no other.
+    pub fn stopper(&self) -> std::sync::Arc<watch::Sender<bool>> {
+        self.stop.clone()
+    }
+
     /// Asks every job to stop after its current tick, and waits for them
     /// (at most `within`; past it, they are dropped mid-tick, which each
     /// job survives: see the module doc).
@@ -127,7 +133,10 @@ pub fn spawn(state: web::Data<AppState>) -> Jobs {
             tokio::spawn(async move { run_every(&context, job, stopped).await })
         })
         .collect();
-    Jobs { stop, handles }
+    Jobs {
+        stop: std::sync::Arc::new(stop),
+        handles,
+    }
 }
 
 /// Ticks `job` until stopped, running it on the ticks this instance claims.

@@ -280,12 +280,34 @@ fn the_scaled_profile_puts_nginx_before_three_replicas_migrated_once() {
             )
         })
         .unwrap();
-    assert!(upstream.1.contains("server replica:8080"), "{}", upstream.1);
+    assert!(
+        upstream.1.contains("server replica:8080 resolve"),
+        "{}",
+        upstream.1
+    );
+    assert!(
+        conf.contains("resolver 127.0.0.11"),
+        "replicas are looked up again"
+    );
     assert!(conf.contains(&format!("proxy_pass http://{};", upstream.0)));
-    assert!(conf.contains("proxy_set_header X-Forwarded-For $remote_addr;"));
+    // The TLS proxy's X-Forwarded-For is kept and extended, not replaced.
+    assert!(conf.contains("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;"));
     assert!(
         !conf.contains("non_idempotent"),
         "a POST must never be replayed"
+    );
+    assert!(
+        conf.contains("proxy_next_upstream error timeout;"),
+        "a 5xx answer is not replayed on every replica"
+    );
+    let range: ipnet::IpNet = c["networks"]["backend"]["ipam"]["config"][0]["ip_range"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        !range.contains(&lb_ip),
+        "Docker could give the lb's address away"
     );
 
     // PostgreSQL's data lives on a named volume.

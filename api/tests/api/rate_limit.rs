@@ -104,3 +104,31 @@ async fn one_ip_is_limited_across_accounts() {
     .await
     .assert_problem(429, "rate_limited");
 }
+
+#[actix_web::test]
+async fn a_burst_of_concurrent_guesses_gets_no_more_than_the_limit() {
+    let app = spawn_with(&[("LOGIN_MAX_PER_IP", "5")]).await;
+    let mut set = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let (client, url) = (app.client.clone(), format!("{}/api/auth/login", app.base));
+        set.spawn(async move {
+            client
+                .post(url)
+                .json(&json!({"email": format!("guess{n}@example.com"), "password": "wrong password!"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
+    }
+    let statuses = set.join_all().await;
+    let tried = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((tried, refused), (5, 15), "{statuses:?}");
+}
