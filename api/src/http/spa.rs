@@ -2,10 +2,17 @@
 //! `index.html` for client routes such as `/mon-compte`, so a page opened
 //! directly or reloaded works. Hashed assets are cached for a year; the
 //! page itself is never cached, so a new release shows at once.
+//!
+//! The files go out through `actix-files` (`ETag`, `Last-Modified`,
+//! conditional GET with 304, ranges), the precompressed `.br` or `.gz`
+//! copy when the build left one and the client takes it. Only the choice
+//! of file (the client-route fallback, never climbing out of the root) is
+//! ours: it is the SPA router's other half.
 
 use std::path::{Component, Path, PathBuf};
 
-use actix_web::http::header;
+use actix_files::NamedFile;
+use actix_web::http::header::{self, ContentEncoding, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 
 /// The built app on disk, when there is one.
@@ -47,7 +54,7 @@ impl Spa {
     /// Answers a GET or HEAD for `req`, or `None` when nothing matches.
     pub async fn serve(&self, req: &HttpRequest) -> Option<HttpResponse> {
         let (file, is_index) = self.resolve(req.path())?;
-        let bytes = tokio::fs::read(&file).await.ok()?;
+        let mut res = open(&file, req).await?.into_response(req);
         let cache = if is_index {
             "no-cache"
         } else if is_hashed(&file) {
@@ -55,16 +62,57 @@ impl Spa {
         } else {
             "public, max-age=3600"
         };
-        let mut res = HttpResponse::Ok();
-        res.content_type(content_type(&file))
-            .insert_header((header::CACHE_CONTROL, cache))
-            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
-        Some(if req.method() == actix_web::http::Method::HEAD {
-            res.finish()
-        } else {
-            res.body(bytes)
-        })
+        let headers = res.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type(&file)),
+        );
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        Some(res)
     }
+}
+
+/// `file`, or its precompressed copy (`file.br`, `file.gz`) when there is
+/// one and the client accepts that encoding.
+async fn open(file: &Path, req: &HttpRequest) -> Option<NamedFile> {
+    let accepted = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let takes = |token: &str| {
+        accepted.split(',').any(|part| {
+            let mut it = part.split(';');
+            let name = it.next().unwrap_or_default().trim();
+            let refused = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            name.eq_ignore_ascii_case(token) && !refused
+        })
+    };
+    for (suffix, token, encoding) in [
+        ("br", "br", ContentEncoding::Brotli),
+        ("gz", "gzip", ContentEncoding::Gzip),
+    ] {
+        if !takes(token) {
+            continue;
+        }
+        let mut copy = file.as_os_str().to_owned();
+        copy.push(".");
+        copy.push(suffix);
+        if let Some(f) = open_file(PathBuf::from(copy)).await {
+            return Some(f.set_content_encoding(encoding));
+        }
+    }
+    open_file(file.to_path_buf()).await
+}
+
+/// Opens `path` off the async workers (opening a file blocks).
+async fn open_file(path: PathBuf) -> Option<NamedFile> {
+    actix_web::web::block(move || NamedFile::open(path))
+        .await
+        .ok()?
+        .ok()
+        .map(NamedFile::disable_content_disposition)
 }
 
 /// Build outputs carry a content hash: `app-3f9a1c2b.wasm`.

@@ -73,3 +73,61 @@ async fn client_routes_get_the_page_and_assets_are_cached_for_long() {
         .assert_problem(404, "not_found");
     std::fs::remove_dir_all(dist).ok();
 }
+
+#[actix_web::test]
+async fn files_answer_304_to_their_etag_and_precompressed_copies_are_served() {
+    let dist =
+        std::env::temp_dir().join(format!("immersion-dist-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(dist.join("assets")).unwrap();
+    std::fs::write(dist.join("index.html"), "<!doctype html><title>I</title>").unwrap();
+    let js = "assets/web-0123456789abcdef.js";
+    std::fs::write(dist.join(js), "export default 1;").unwrap();
+    // What a build step would leave beside it (the bytes stand for brotli).
+    std::fs::write(dist.join(format!("{js}.br")), b"BROTLI").unwrap();
+    let app = spawn_with(&[("WEB_DIST", dist.to_str().unwrap())]).await;
+    let url = format!("{}/{js}", app.base);
+
+    let plain = app.client.get(&url).send().await.unwrap();
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert!(plain.headers().get("content-encoding").is_none());
+    let etag = plain.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(plain.text().await.unwrap(), "export default 1;");
+    let again = app
+        .client
+        .get(&url)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    // reqwest decodes nothing here (no compression feature): the raw bytes show.
+    let br = app
+        .client
+        .get(&url)
+        .header("Accept-Encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(br.status(), StatusCode::OK);
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(br.headers()["vary"], "Accept-Encoding");
+    assert!(
+        br.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert_eq!(br.bytes().await.unwrap().as_ref(), b"BROTLI");
+    // Refused with q=0: the plain file.
+    let refused = app
+        .client
+        .get(&url)
+        .header("Accept-Encoding", "br;q=0")
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.headers().get("content-encoding").is_none());
+    std::fs::remove_dir_all(dist).ok();
+}
