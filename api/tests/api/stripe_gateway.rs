@@ -156,7 +156,9 @@ async fn checkout_expire_and_refund_send_what_stripe_expects() {
     let (base, rec) = fake_stripe().await;
     let gateway = StripeGateway::new(&Secret::new("sk_test_recorded"), Some(&base)).unwrap();
 
-    let cs = gateway.create_checkout(&request()).await.unwrap();
+    // One request, read back below: its expiry is computed from the clock.
+    let sent = request();
+    let cs = gateway.create_checkout(&sent).await.unwrap();
     assert_eq!(cs.id, "cs_test_recorded");
     assert_eq!(cs.url, "https://checkout.stripe.com/c/pay/cs_test_recorded");
 
@@ -184,7 +186,6 @@ async fn checkout_expire_and_refund_send_what_stripe_expects() {
     );
     assert_eq!(create.headers["authorization"], "Bearer sk_test_recorded");
     let f = &create.form;
-    let sent = request();
     let want = [
         ("mode", "payment"),
         ("line_items[0][price_data][currency]", "eur"),
