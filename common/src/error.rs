@@ -62,6 +62,12 @@ pub enum ErrorCode {
     RequestTimeout,
     /// A dependency (database) is not reachable, or the server is busy.
     ServiceUnavailable,
+    /// An `Idempotency-Key` already used for a different request (another
+    /// path or body): use a new key for a new request.
+    IdempotencyKeyReused,
+    /// A request with this `Idempotency-Key` is still running: retry shortly
+    /// with the same key to get its answer.
+    IdempotencyKeyInProgress,
     /// Something failed on our side; details are in the server log only.
     Internal,
 }
@@ -100,6 +106,8 @@ impl ErrorCode {
             Self::RequestTimeout => "request_timeout",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::IdempotencyKeyInProgress => "idempotency_key_in_progress",
         }
     }
 
@@ -126,10 +134,11 @@ impl ErrorCode {
             | Self::BookingNotCancellable
             | Self::SubscriptionActive
             | Self::NoSubscription
-            | Self::EmailAlreadyVerified => 409,
+            | Self::EmailAlreadyVerified
+            | Self::IdempotencyKeyInProgress => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::ValidationFailed => 422,
+            Self::ValidationFailed | Self::IdempotencyKeyReused => 422,
             Self::RateLimited => 429,
             Self::Internal => 500,
             Self::PaymentGatewayError => 502,
@@ -171,6 +180,8 @@ impl ErrorCode {
             Self::RequestTimeout => "Request too slow",
             Self::ServiceUnavailable => "Service unavailable",
             Self::Internal => "Internal error",
+            Self::IdempotencyKeyReused => "Idempotency key used for another request",
+            Self::IdempotencyKeyInProgress => "A request with this idempotency key is running",
         }
     }
 }

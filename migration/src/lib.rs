@@ -10,6 +10,7 @@ mod m20261122_000003_stripe_subscriptions;
 mod m20261130_000004_money_integrity;
 mod m20261130_000005_accounts;
 mod m20261130_000006_shared_state;
+mod m20261130_000007_idempotency;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_money_integrity::Migration),
             Box::new(m20261130_000005_accounts::Migration),
             Box::new(m20261130_000006_shared_state::Migration),
+            Box::new(m20261130_000007_idempotency::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod demo;
 pub mod email;
 pub mod gauges;
+pub mod idempotency;
 pub mod job_leases;
 pub mod mail;
 pub mod owed;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::auth::AdminUser;
 use crate::domain::{resources, subscriptions};
 use crate::error::ApiResult;
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
@@ -42,6 +43,7 @@ pub async fn list_resources(
 
 /// Adds a resource at the end.
 #[utoipa::path(
+    params(IdempotencyKey),
     tag = "admin",
     request_body = NewResource,
     responses(
@@ -49,13 +51,17 @@ pub async fn list_resources(
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
+        (status = 409, response = p::Conflict),
         (status = 413, response = p::PayloadTooLarge),
         (status = 415, response = p::UnsupportedMediaType),
         (status = 422, response = p::ValidationFailed),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/api/admin/resources")]
+#[post(
+    "/api/admin/resources",
+    wrap = "actix_web::middleware::from_fn(crate::http::idempotency::once)"
+)]
 #[tracing::instrument(skip_all, fields(admin = %admin.0.id))]
 pub async fn create_resource(
     state: web::Data<AppState>,

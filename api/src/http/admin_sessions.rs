@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::auth::AdminUser;
 use crate::domain::{bookings, clock::today_at_venue, sessions};
 use crate::error::ApiResult;
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
@@ -44,6 +45,7 @@ pub async fn list_admin_sessions(
 
 /// Creates a session.
 #[utoipa::path(
+    params(IdempotencyKey),
     tag = "admin",
     request_body = NewSession,
     responses(
@@ -51,13 +53,17 @@ pub async fn list_admin_sessions(
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
+        (status = 409, response = p::Conflict),
         (status = 413, response = p::PayloadTooLarge),
         (status = 415, response = p::UnsupportedMediaType),
         (status = 422, response = p::ValidationFailed),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/api/admin/sessions")]
+#[post(
+    "/api/admin/sessions",
+    wrap = "actix_web::middleware::from_fn(crate::http::idempotency::once)"
+)]
 #[tracing::instrument(skip_all, fields(admin = %admin.0.id))]
 pub async fn create_session(
     state: web::Data<AppState>,

@@ -10,6 +10,7 @@ use crate::domain::bookings;
 use crate::error::ApiResult;
 use crate::http::body::optional_json;
 use crate::http::client_ip;
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
@@ -20,7 +21,7 @@ use crate::state::AppState;
 /// user and per client address (429).
 #[utoipa::path(
     tag = "bookings",
-    params(("id" = Uuid, Path, description = "Session id")),
+    params(IdempotencyKey, ("id" = Uuid, Path, description = "Session id")),
     responses(
         (status = 201, body = CheckoutResponse),
         (status = 400, response = p::BadRequest),
@@ -30,10 +31,14 @@ use crate::state::AppState;
         (status = 409, response = p::Conflict),
         (status = 429, response = p::RateLimited),
         (status = 502, response = p::BadGateway),
+        (status = 422, response = p::ValidationFailed),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/api/sessions/{id}/checkout")]
+#[post(
+    "/api/sessions/{id}/checkout",
+    wrap = "actix_web::middleware::from_fn(crate::http::idempotency::once)"
+)]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 pub async fn checkout(
     state: web::Data<AppState>,
@@ -116,7 +121,7 @@ pub async fn get_booking(
 /// force a full refund. The body is optional.
 #[utoipa::path(
     tag = "bookings",
-    params(("id" = Uuid, Path, description = "Booking id")),
+    params(IdempotencyKey, ("id" = Uuid, Path, description = "Booking id")),
     request_body(content = Option<CancelRequest>, description = "Optional; `force_refund` is for admins"),
     responses(
         (status = 200, body = BookingDto),
@@ -128,10 +133,14 @@ pub async fn get_booking(
         (status = 413, response = p::PayloadTooLarge),
         (status = 429, response = p::RateLimited),
         (status = 502, response = p::BadGateway),
+        (status = 422, response = p::ValidationFailed),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/api/bookings/{id}/cancel")]
+#[post(
+    "/api/bookings/{id}/cancel",
+    wrap = "actix_web::middleware::from_fn(crate::http::idempotency::once)"
+)]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 pub async fn cancel_booking(
     state: web::Data<AppState>,

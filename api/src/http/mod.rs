@@ -11,6 +11,7 @@ pub mod bookings;
 pub mod catalog_cache;
 pub mod docs;
 pub mod fallback;
+pub mod idempotency;
 pub mod local_checkout;
 pub mod members;
 pub mod metrics;

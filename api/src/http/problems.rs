@@ -34,7 +34,7 @@ pub struct NotFound(Problem);
 
 /// A conflict with the current state; `code` says which (`email_taken`,
 /// `session_has_bookings`, `session_full`, `session_closed`, `already_booked`,
-/// `email_already_verified`).
+/// `email_already_verified`, `idempotency_key_in_progress`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Conflict(Problem);
@@ -49,7 +49,8 @@ pub struct UnsupportedMediaType(Problem);
 #[response(content_type = "application/problem+json")]
 pub struct PayloadTooLarge(Problem);
 
-/// Some fields break a rule; `errors` lists them (`validation_failed`).
+/// Some fields break a rule; `errors` lists them (`validation_failed`); an
+/// `Idempotency-Key` sent before with another request (`idempotency_key_reused`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct ValidationFailed(Problem);

@@ -7,6 +7,7 @@ use common::subscriptions::{AccessDto, RedirectDto, SubscribeRequest};
 use crate::auth::AuthUser;
 use crate::domain::subscriptions;
 use crate::error::ApiResult;
+use crate::http::idempotency::IdempotencyKey;
 use crate::http::problems as p;
 use crate::state::AppState;
 
@@ -14,6 +15,7 @@ use crate::state::AppState;
 /// send the browser to `url`. 409 `subscription_active` when a
 /// subscription already gives access.
 #[utoipa::path(
+    params(IdempotencyKey),
     tag = "subscriptions",
     request_body = SubscribeRequest,
     responses(
@@ -24,10 +26,14 @@ use crate::state::AppState;
         (status = 413, response = p::PayloadTooLarge),
         (status = 415, response = p::UnsupportedMediaType),
         (status = 502, response = p::BadGateway),
+        (status = 422, response = p::ValidationFailed),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/api/subscriptions/checkout")]
+#[post(
+    "/api/subscriptions/checkout",
+    wrap = "actix_web::middleware::from_fn(crate::http::idempotency::once)"
+)]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 pub async fn subscribe(
     state: web::Data<AppState>,
@@ -42,16 +48,22 @@ pub async fn subscribe(
 /// Opens the Customer Portal (change plan, payment method, cancel); send
 /// the browser to `url`. 409 `no_subscription` before any subscription.
 #[utoipa::path(
+    params(IdempotencyKey),
     tag = "subscriptions",
     responses(
         (status = 200, body = RedirectDto),
+        (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 409, response = p::Conflict),
         (status = 502, response = p::BadGateway),
+        (status = 422, response = p::ValidationFailed),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post("/api/subscriptions/portal")]
+#[post(
+    "/api/subscriptions/portal",
+    wrap = "actix_web::middleware::from_fn(crate::http::idempotency::once)"
+)]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 pub async fn open_portal(
     state: web::Data<AppState>,

@@ -205,6 +205,9 @@ async fn sweep(state: &AppState, now: chrono::DateTime<Utc>) {
     if let Err(e) = crate::domain::throttles::prune(&state.db, now).await {
         tracing::error!(error = %e, "throttle counters not pruned");
     }
+    if let Err(e) = crate::domain::idempotency::prune(&state.db, now).await {
+        tracing::error!(error = %e, "idempotency keys not pruned");
+    }
 }
 
 async fn settle_owed(state: &AppState, now: chrono::DateTime<Utc>) {

@@ -10,6 +10,7 @@ mod cli;
 mod compose;
 mod demo;
 mod errors;
+mod idempotency;
 mod instances;
 mod localstripe;
 mod mail;
