@@ -93,6 +93,9 @@ pub struct Settings {
     /// user may hold that session again only this much later (0: at once).
     pub hold_cooldown_minutes: i64,
     pub cancellation_cutoff_days: i64,
+    /// A session with a minimum is decided this many days before its start,
+    /// unless it names its own date.
+    pub min_places_decision_days: i64,
     pub past_due_grace_hours: i64,
     pub demo_data: bool,
     pub login_limits: RateLimits,
@@ -142,6 +145,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "HOLD_MINUTES",
     "HOLD_COOLDOWN_MINUTES",
     "CANCELLATION_CUTOFF_DAYS",
+    "MIN_PLACES_DECISION_DAYS",
     "PAST_DUE_GRACE_HOURS",
     "DEMO_DATA",
     "LOGIN_MAX_PER_IP",
@@ -346,6 +350,7 @@ impl Settings {
         let hold_minutes = p.number("HOLD_MINUTES", 30, 30, 24 * 60);
         let hold_cooldown_minutes = p.number("HOLD_COOLDOWN_MINUTES", 120, 0, 7 * 24 * 60);
         let cancellation_cutoff_days = p.number("CANCELLATION_CUTOFF_DAYS", 14, 0, 365);
+        let min_places_decision_days = p.number("MIN_PLACES_DECISION_DAYS", 14, 1, 365);
         let past_due_grace_hours = p.number("PAST_DUE_GRACE_HOURS", 0, 0, 24 * 30);
         let demo_requested = p.flag("DEMO_DATA", true);
         // Production never seeds, whatever DEMO_DATA says.
@@ -416,6 +421,7 @@ impl Settings {
             hold_minutes,
             hold_cooldown_minutes,
             cancellation_cutoff_days,
+            min_places_decision_days,
             past_due_grace_hours,
             demo_data,
             login_limits,

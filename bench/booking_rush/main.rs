@@ -182,6 +182,10 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
             currency: Set("EUR".into()),
             description: Set(None),
             is_active: Set(true),
+            min_places: Set(None),
+            decide_on: Set(None),
+            decision: Set(None),
+            decided_at: Set(None),
             created_at: Set(Utc::now()),
             updated_at: Set(Utc::now()),
         })

@@ -68,6 +68,8 @@ pub enum ErrorCode {
     /// A request with this `Idempotency-Key` is still running: retry shortly
     /// with the same key to get its answer.
     IdempotencyKeyInProgress,
+    /// The session's minimum was already decided (confirmed or cancelled).
+    SessionAlreadyDecided,
     /// Something failed on our side; details are in the server log only.
     Internal,
 }
@@ -108,6 +110,7 @@ impl ErrorCode {
             Self::Internal => "internal",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::IdempotencyKeyInProgress => "idempotency_key_in_progress",
+            Self::SessionAlreadyDecided => "session_already_decided",
         }
     }
 
@@ -135,7 +138,8 @@ impl ErrorCode {
             | Self::SubscriptionActive
             | Self::NoSubscription
             | Self::EmailAlreadyVerified
-            | Self::IdempotencyKeyInProgress => 409,
+            | Self::IdempotencyKeyInProgress
+            | Self::SessionAlreadyDecided => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::ValidationFailed | Self::IdempotencyKeyReused => 422,
@@ -182,6 +186,7 @@ impl ErrorCode {
             Self::Internal => "Internal error",
             Self::IdempotencyKeyReused => "Idempotency key used for another request",
             Self::IdempotencyKeyInProgress => "A request with this idempotency key is running",
+            Self::SessionAlreadyDecided => "The session was already decided",
         }
     }
 }

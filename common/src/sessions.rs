@@ -54,6 +54,60 @@ pub fn derive_status(
     }
 }
 
+/// What was decided about a session with a minimum group size, on its
+/// decision date or earlier by an admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SessionDecision {
+    /// Enough attendees: the session will run ("session confirmée").
+    Confirmed,
+    /// Too few: cancelled, every paid seat refunded in full.
+    Cancelled,
+}
+
+impl SessionDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "confirmed" => Some(Self::Confirmed),
+            "cancelled" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// The decision to apply when the decision date comes: enough confirmed
+/// attendees run the session, too few cancel it. No minimum, no decision.
+pub fn decide(min_places: Option<i32>, confirmed: i32) -> Option<SessionDecision> {
+    min_places.map(|min| {
+        if confirmed >= min {
+            SessionDecision::Confirmed
+        } else {
+            SessionDecision::Cancelled
+        }
+    })
+}
+
+/// The decision date when an admin gives none: `days` before the start.
+pub fn default_decide_on(starts_on: NaiveDate, days: i64) -> NaiveDate {
+    starts_on - chrono::Duration::days(days)
+}
+
+/// `POST /api/admin/sessions/{id}/decision`: decide now, before the date.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub decision: SessionDecision,
+}
+
 /// A session as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -74,6 +128,13 @@ pub struct SessionDto {
     pub available_places: i32,
     pub status: SessionStatus,
     pub is_active: bool,
+    /// The fewest confirmed attendees the session runs with; none when
+    /// any number will do.
+    pub min_places: Option<i32>,
+    /// When the minimum is looked at (with `min_places`).
+    pub decide_on: Option<NaiveDate>,
+    /// What was decided, once it was.
+    pub decision: Option<SessionDecision>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -123,6 +184,16 @@ pub struct NewSession {
     pub max_places: i32,
     #[serde(default = "default_true")]
     pub is_active: bool,
+    /// The fewest confirmed attendees the session runs with (1 to
+    /// `max_places`); below it on `decide_on`, it is cancelled and every
+    /// paid seat refunded. Omit for no minimum.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
+    pub min_places: Option<i32>,
+    /// When the minimum is looked at; defaults to `MIN_PLACES_DECISION_DAYS`
+    /// days before `starts_on`. Must be before `starts_on`.
+    #[serde(default)]
+    pub decide_on: Option<NaiveDate>,
 }
 
 /// `PATCH /api/admin/sessions/{id}`: only the fields present change.
@@ -153,6 +224,10 @@ pub struct SessionPatch {
     pub is_active: Option<bool>,
     /// `true` closes bookings; `false` reopens them (unless it has started).
     pub closed: Option<bool>,
+    /// 0 removes the minimum.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
+    pub min_places: Option<i32>,
+    pub decide_on: Option<NaiveDate>,
 }
 
 /// The editable fields of a session, checked together.
@@ -268,9 +343,53 @@ pub fn validate_session(mut f: SessionFields) -> Result<SessionFields, Vec<Field
     }
 }
 
+/// Checks a minimum group size against the session's places and dates.
+pub fn validate_minimum(
+    min_places: Option<i32>,
+    decide_on: Option<NaiveDate>,
+    max_places: i32,
+    starts_on: NaiveDate,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Some(min) = min_places
+        && !(1..=max_places).contains(&min)
+    {
+        errors.push(FieldError::new(
+            "min_places",
+            "out_of_range",
+            format!("min_places must be between 1 and max_places ({max_places})"),
+        ));
+    }
+    if let Some(day) = decide_on
+        && (day >= starts_on || chrono::Datelike::year(&day) < MIN_YEAR)
+    {
+        errors.push(FieldError::new(
+            "decide_on",
+            "not_before_start",
+            "decide_on must be a day before starts_on",
+        ));
+    }
+    errors
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_minimum_decides_at_and_above_it() {
+        assert_eq!(decide(None, 0), None);
+        assert_eq!(decide(Some(3), 2), Some(SessionDecision::Cancelled));
+        assert_eq!(decide(Some(3), 3), Some(SessionDecision::Confirmed));
+        assert_eq!(decide(Some(3), 8), Some(SessionDecision::Confirmed));
+        let start = d(2027, 3, 10);
+        assert_eq!(default_decide_on(start, 14), d(2027, 2, 24));
+        assert!(validate_minimum(Some(3), Some(d(2027, 3, 9)), 8, start).is_empty());
+        let bad = validate_minimum(Some(9), Some(start), 8, start);
+        let rules: Vec<_> = bad.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(rules, ["min_places", "decide_on"]);
+        assert_eq!(validate_minimum(Some(0), None, 8, start).len(), 1);
+    }
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()

@@ -16,6 +16,10 @@ pub struct Model {
     pub currency: String,
     pub description: Option<String>,
     pub is_active: bool,
+    pub min_places: Option<i32>,
+    pub decide_on: Option<Date>,
+    pub decision: Option<String>,
+    pub decided_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

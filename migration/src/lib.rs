@@ -11,6 +11,7 @@ mod m20261130_000004_money_integrity;
 mod m20261130_000005_accounts;
 mod m20261130_000006_shared_state;
 mod m20261130_000007_idempotency;
+mod m20261130_000008_minimum_attendees;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_accounts::Migration),
             Box::new(m20261130_000006_shared_state::Migration),
             Box::new(m20261130_000007_idempotency::Migration),
+            Box::new(m20261130_000008_minimum_attendees::Migration),
         ]
     }
 }

@@ -140,8 +140,15 @@ pub async fn seed_if_empty(
                     currency: "EUR".into(),
                     max_places: PLACES,
                 };
-                let session =
-                    super::sessions::insert(txn, fields, true, slot.reserved, today).await?;
+                let session = super::sessions::insert(
+                    txn,
+                    fields,
+                    Default::default(),
+                    true,
+                    slot.reserved,
+                    today,
+                )
+                .await?;
                 for attendee in attendees.iter().take(slot.reserved as usize) {
                     bookings::Entity::insert(bookings::ActiveModel {
                         id: Set(Uuid::new_v4()),

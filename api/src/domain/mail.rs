@@ -52,3 +52,48 @@ pub fn confirmation(
     );
     (subject, body)
 }
+
+/// The French news that a session will run: enough attendees.
+pub fn session_confirmed(session: &immersion_sessions::Model) -> (String, String) {
+    let dates = format_session_dates(session.starts_on, session.ends_on);
+    let subject = format!("Votre session Immersion Élite est confirmée ({dates})");
+    let body = format!(
+        "Bonjour,\n\n\
+         Bonne nouvelle : le groupe est complet pour avoir lieu. La session \
+         Immersion Élite du {dates} à {location} est confirmée.\n\n\
+         Vous pouvez réserver votre transport et votre hébergement.\n\n\
+         À très bientôt,\nL'équipe Immersion",
+        location = session.location,
+    );
+    (subject, body)
+}
+
+/// The French news that a session is cancelled: `refund` is what the
+/// attendee gets back, none for an unpaid hold.
+pub fn session_cancelled(
+    session: &immersion_sessions::Model,
+    refund: Option<(i64, &str)>,
+) -> (String, String) {
+    let dates = format_session_dates(session.starts_on, session.ends_on);
+    let subject = format!("Session Immersion Élite annulée ({dates})");
+    let money = match refund {
+        Some((cents, currency)) => format!(
+            "Votre paiement de {} vous est intégralement remboursé ; le \
+             remboursement apparaît sous 5 à 10 jours sur votre relevé.",
+            format_price(cents, currency)
+        ),
+        None => {
+            "Votre réservation en attente de paiement est annulée ; rien n'a été débité.".to_owned()
+        }
+    };
+    let body = format!(
+        "Bonjour,\n\n\
+         Nous sommes désolés : le nombre minimum de participants n'est pas \
+         atteint, et la session Immersion Élite du {dates} à {location} est \
+         annulée.\n\n{money}\n\n\
+         Les prochaines dates sont sur notre site.\n\n\
+         L'équipe Immersion",
+        location = session.location,
+    );
+    (subject, body)
+}

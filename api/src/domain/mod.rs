@@ -9,6 +9,7 @@ pub mod auth_sessions;
 pub mod bookings;
 pub mod checkout_ids;
 pub mod clock;
+pub mod decisions;
 pub mod demo;
 pub mod email;
 pub mod gauges;

@@ -44,6 +44,8 @@ pub enum RefundReason {
     Late,
     /// A payment that claimed to be ours and did not match what was sold.
     Anomaly,
+    /// The session was cancelled (too few attendees, or by an admin).
+    SessionCancelled,
 }
 
 impl RefundReason {
@@ -52,6 +54,7 @@ impl RefundReason {
             Self::Cancel => "cancel",
             Self::Late => "late",
             Self::Anomaly => "anomaly",
+            Self::SessionCancelled => "session_cancelled",
         }
     }
 }

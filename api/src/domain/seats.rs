@@ -3,7 +3,7 @@
 //! and 3); callers run it in the same transaction as the booking change.
 
 use chrono::NaiveDate;
-use common::sessions::SessionStatus;
+use common::sessions::{SessionDecision, SessionStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -71,7 +71,14 @@ pub async fn take(
         .col_expr(Column::Status, status_after(1, today))
         .col_expr(Column::UpdatedAt, Expr::value(chrono::Utc::now()))
         .filter(Column::Id.eq(session_id))
-        .filter(Expr::col(Column::ReservedPlaces).lt(Expr::col(Column::MaxPlaces)));
+        .filter(Expr::col(Column::ReservedPlaces).lt(Expr::col(Column::MaxPlaces)))
+        // A cancelled session seats nobody, not even a late payment: its
+        // seats were refunded.
+        .filter(
+            Column::Decision
+                .is_null()
+                .or(Column::Decision.ne(SessionDecision::Cancelled.as_str())),
+        );
     if open_only {
         update = update
             .filter(Column::IsActive.eq(true))

@@ -6,8 +6,8 @@
 use chrono::{NaiveDate, Utc};
 use common::ErrorCode;
 use common::sessions::{
-    NewSession, SessionDto, SessionFields, SessionPatch, SessionStatus, derive_status,
-    validate_session,
+    NewSession, SessionDecision, SessionDto, SessionFields, SessionPatch, SessionStatus,
+    default_decide_on, derive_status, validate_minimum, validate_session,
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -41,6 +41,9 @@ pub fn to_dto(m: sessions::Model, today: NaiveDate) -> SessionDto {
         available_places: Ord::max(m.max_places - m.reserved_places, 0),
         status,
         is_active: m.is_active,
+        min_places: m.min_places,
+        decide_on: m.decide_on,
+        decision: m.decision.as_deref().and_then(SessionDecision::parse),
         created_at: m.created_at,
         updated_at: m.updated_at,
     }
@@ -75,6 +78,15 @@ pub async fn get_public(
         .ok_or_else(|| ApiError::not_found("session"))
 }
 
+/// One session, whatever its state (for admins).
+pub async fn get_any(db: &DatabaseConnection, id: Uuid, today: NaiveDate) -> ApiResult<SessionDto> {
+    sessions::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|m| to_dto(m, today))
+        .ok_or_else(|| ApiError::not_found("session"))
+}
+
 /// Every session, inactive and past ones too, by start date.
 #[tracing::instrument(skip(db))]
 pub async fn list_all(db: &DatabaseConnection, today: NaiveDate) -> ApiResult<Vec<SessionDto>> {
@@ -86,11 +98,59 @@ pub async fn list_all(db: &DatabaseConnection, today: NaiveDate) -> ApiResult<Ve
     Ok(rows.into_iter().map(|m| to_dto(m, today)).collect())
 }
 
+/// A minimum group size and the day it is decided on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Minimum {
+    pub min_places: Option<i32>,
+    pub decide_on: Option<NaiveDate>,
+}
+
+impl Minimum {
+    /// The decision date defaults to `decision_days` before the start; no
+    /// minimum, no date.
+    fn dated(self, starts_on: NaiveDate, decision_days: i64) -> Self {
+        Self {
+            min_places: self.min_places,
+            decide_on: self.min_places.map(|_| {
+                self.decide_on
+                    .unwrap_or_else(|| default_decide_on(starts_on, decision_days))
+            }),
+        }
+    }
+}
+
+/// Validates the fields and the minimum together: every broken rule is
+/// reported at once.
+fn validated(
+    f: SessionFields,
+    minimum: Minimum,
+    decision_days: i64,
+) -> ApiResult<(SessionFields, Minimum)> {
+    let mut errors = validate_minimum(
+        minimum.min_places,
+        minimum.decide_on,
+        f.max_places,
+        f.starts_on,
+    );
+    match validate_session(f) {
+        Ok(f) if errors.is_empty() => {
+            let minimum = minimum.dated(f.starts_on, decision_days);
+            Ok((f, minimum))
+        }
+        Ok(_) => Err(ApiError::Validation(errors)),
+        Err(mut field_errors) => {
+            field_errors.append(&mut errors);
+            Err(ApiError::Validation(field_errors))
+        }
+    }
+}
+
 /// Inserts a validated session with `reserved` places already taken (the
 /// demo seeds fill levels through real bookings in the same transaction).
 pub(crate) async fn insert(
     db: &impl ConnectionTrait,
     f: SessionFields,
+    minimum: Minimum,
     is_active: bool,
     reserved: i32,
     today: NaiveDate,
@@ -110,6 +170,10 @@ pub(crate) async fn insert(
         currency: Set(f.currency),
         description: Set(f.description),
         is_active: Set(is_active),
+        min_places: Set(minimum.min_places),
+        decide_on: Set(minimum.decide_on),
+        decision: Set(None),
+        decided_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -122,18 +186,26 @@ pub async fn create(
     db: &DatabaseConnection,
     new: NewSession,
     today: NaiveDate,
+    decision_days: i64,
 ) -> ApiResult<SessionDto> {
-    let fields = validate_session(SessionFields {
-        starts_on: new.starts_on,
-        ends_on: new.ends_on,
-        location: new.location,
-        description: new.description,
-        price_cents: new.price_cents,
-        currency: new.currency,
-        max_places: new.max_places,
-    })
-    .map_err(ApiError::Validation)?;
-    let model = insert(db, fields, new.is_active, 0, today).await?;
+    let minimum = Minimum {
+        min_places: new.min_places,
+        decide_on: new.decide_on,
+    };
+    let (fields, minimum) = validated(
+        SessionFields {
+            starts_on: new.starts_on,
+            ends_on: new.ends_on,
+            location: new.location,
+            description: new.description,
+            price_cents: new.price_cents,
+            currency: new.currency,
+            max_places: new.max_places,
+        },
+        minimum,
+        decision_days,
+    )?;
+    let model = insert(db, fields, minimum, new.is_active, 0, today).await?;
     Ok(to_dto(model, today))
 }
 
@@ -146,6 +218,7 @@ pub async fn update(
     id: Uuid,
     patch: SessionPatch,
     today: NaiveDate,
+    decision_days: i64,
 ) -> ApiResult<SessionDto> {
     let current = sessions::Entity::find_by_id(id)
         .one(db)
@@ -155,17 +228,33 @@ pub async fn update(
         Some(d) => Some(d),
         None => current.description.clone(),
     };
-    let f = validate_session(SessionFields {
-        starts_on: patch.starts_on.unwrap_or(current.starts_on),
-        ends_on: patch.ends_on.unwrap_or(current.ends_on),
-        location: patch.location.unwrap_or_else(|| current.location.clone()),
-        description,
-        price_cents: patch.price_cents.unwrap_or(current.price_cents),
-        currency: patch.currency.unwrap_or_else(|| current.currency.clone()),
-        max_places: patch.max_places.unwrap_or(current.max_places),
-    })
-    .map_err(ApiError::Validation)?;
-    let closed_by_admin = patch.closed.unwrap_or(current.closed_by_admin);
+    // A new start moves a default decision date with it; one given stays.
+    let minimum = Minimum {
+        min_places: match patch.min_places {
+            Some(0) => None,
+            Some(n) => Some(n),
+            None => current.min_places,
+        },
+        decide_on: patch
+            .decide_on
+            .or(current.decide_on.filter(|_| patch.starts_on.is_none())),
+    };
+    let (f, minimum) = validated(
+        SessionFields {
+            starts_on: patch.starts_on.unwrap_or(current.starts_on),
+            ends_on: patch.ends_on.unwrap_or(current.ends_on),
+            location: patch.location.unwrap_or_else(|| current.location.clone()),
+            description,
+            price_cents: patch.price_cents.unwrap_or(current.price_cents),
+            currency: patch.currency.unwrap_or_else(|| current.currency.clone()),
+            max_places: patch.max_places.unwrap_or(current.max_places),
+        },
+        minimum,
+        decision_days,
+    )?;
+    // A cancelled session stays closed: its seats were refunded.
+    let cancelled = current.decision.as_deref() == Some(SessionDecision::Cancelled.as_str());
+    let closed_by_admin = patch.closed.unwrap_or(current.closed_by_admin) || cancelled;
     let is_active = patch.is_active.unwrap_or(current.is_active);
     let closed = derive_status(closed_by_admin, f.starts_on, today, 0, 1) == SessionStatus::Closed;
     let status = if closed {
@@ -189,6 +278,8 @@ pub async fn update(
         .col_expr(Column::MaxPlaces, Expr::value(max_places))
         .col_expr(Column::ClosedByAdmin, Expr::value(closed_by_admin))
         .col_expr(Column::IsActive, Expr::value(is_active))
+        .col_expr(Column::MinPlaces, Expr::value(minimum.min_places))
+        .col_expr(Column::DecideOn, Expr::value(minimum.decide_on))
         .col_expr(Column::Status, status)
         .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(Column::Id.eq(id))

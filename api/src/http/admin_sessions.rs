@@ -3,13 +3,13 @@
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::Utc;
 use common::bookings::BookingDto;
-use common::sessions::{NewSession, SessionDto, SessionPatch};
+use common::sessions::{DecisionRequest, NewSession, SessionDto, SessionPatch};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AdminUser;
-use crate::domain::{bookings, clock::today_at_venue, sessions};
+use crate::domain::{bookings, clock::today_at_venue, decisions, sessions};
 use crate::error::ApiResult;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::pages::{self, PageQuery};
@@ -71,7 +71,13 @@ pub async fn create_session(
     body: web::Json<NewSession>,
 ) -> ApiResult<HttpResponse> {
     let today = today_at_venue(Utc::now());
-    let created = sessions::create(&state.db, body.into_inner(), today).await?;
+    let created = sessions::create(
+        &state.db,
+        body.into_inner(),
+        today,
+        state.settings.min_places_decision_days,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -102,7 +108,14 @@ pub async fn update_session(
     body: web::Json<SessionPatch>,
 ) -> ApiResult<web::Json<SessionDto>> {
     let today = today_at_venue(Utc::now());
-    let updated = sessions::update(&state.db, id.into_inner(), body.into_inner(), today).await?;
+    let updated = sessions::update(
+        &state.db,
+        id.into_inner(),
+        body.into_inner(),
+        today,
+        state.settings.min_places_decision_days,
+    )
+    .await?;
     Ok(web::Json(updated))
 }
 
@@ -130,6 +143,43 @@ pub async fn delete_session(
 ) -> ApiResult<HttpResponse> {
     sessions::delete(&state.db, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Decides a session now, before its decision date: `confirmed` runs it
+/// (attendees are told), `cancelled` closes it, releases every hold and
+/// refunds every paid seat in full. 409 `session_already_decided` once
+/// decided either way.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Session id")),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, body = SessionDto),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+        (status = 409, response = p::Conflict),
+        (status = 413, response = p::PayloadTooLarge),
+        (status = 415, response = p::UnsupportedMediaType),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/api/admin/sessions/{id}/decision")]
+#[tracing::instrument(skip_all, fields(admin = %admin.0.id))]
+pub async fn decide_session(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<Uuid>,
+    body: web::Json<DecisionRequest>,
+) -> ApiResult<web::Json<SessionDto>> {
+    let id = id.into_inner();
+    let now = Utc::now();
+    let gateway = state.gateway.clone();
+    decisions::decide_early(&state.db, gateway.as_ref(), id, body.decision, now).await?;
+    Ok(web::Json(
+        sessions::get_any(&state.db, id, today_at_venue(now)).await?,
+    ))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]

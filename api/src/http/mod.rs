@@ -49,6 +49,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admin_sessions::create_session)
         .service(admin_sessions::update_session)
         .service(admin_sessions::delete_session)
+        .service(admin_sessions::decide_session)
         .service(admin_sessions::list_session_bookings)
         .service(bookings::list_my_bookings)
         .service(bookings::get_booking)

@@ -1,7 +1,8 @@
 //! Background work: the hold sweeper, the subscription expiry sweep, the
 //! owed payment calls (refunds, Checkout Session expiries), the hourly
-//! reconciliation with Stripe and the mail worker. Each is a loop around a
-//! `*_once` function that tests call directly with a given `now`.
+//! reconciliation with Stripe, the mail worker and the minimum-attendee
+//! decisions. Each is a loop around a `*_once` function that tests call
+//! directly with a given `now`.
 //!
 //! What each job guarantees with several instances on one database:
 //! - **Once per tick.** Every instance ticks, but a tick runs only on the
@@ -15,7 +16,8 @@
 //!   is sent once, unless the process dies between SMTP's answer and the
 //!   write that records it: then it is sent again, never lost); owed
 //!   calls carry Stripe idempotency keys (a refund is made once); the
-//!   expiry and reconciliation sweeps are idempotent.
+//!   expiry and reconciliation sweeps are idempotent; a session is decided
+//!   once (its claim is a conditional update).
 //! - **Stopped at a safe point.** On shutdown a job finishes the tick it
 //!   is running and starts no other.
 
@@ -43,6 +45,7 @@ pub enum Kind {
     SubscriptionExpiry,
     Reconcile,
     Mail,
+    Decisions,
 }
 
 impl Kind {
@@ -54,6 +57,7 @@ impl Kind {
             Self::SubscriptionExpiry => "subscription_expiry",
             Self::Reconcile => "reconcile",
             Self::Mail => "mail",
+            Self::Decisions => "decisions",
         }
     }
 }
@@ -120,6 +124,7 @@ pub fn spawn(state: web::Data<AppState>) -> Jobs {
         job(Kind::SubscriptionExpiry, HOURLY),
         job(Kind::Reconcile, HOURLY),
         job(Kind::Mail, settings.mail_interval),
+        job(Kind::Decisions, HOURLY),
     ];
     let context = std::sync::Arc::new(Context {
         mailer: mail::Measured::new(mail::mailer_for(settings), &state.metrics),
@@ -190,6 +195,13 @@ async fn run_once(context: &Context, kind: Kind, now: chrono::DateTime<Utc>) {
         Kind::OwedCalls => settle_owed(state, now).await,
         Kind::SubscriptionExpiry => expire_subscriptions(state, now).await,
         Kind::Reconcile => reconcile(state, now).await,
+        Kind::Decisions => {
+            let decided =
+                crate::domain::decisions::decide_due(&state.db, state.gateway.as_ref(), now);
+            if let Err(e) = decided.await {
+                tracing::error!(error = %e, "minimum-attendee decisions failed");
+            }
+        }
         Kind::Mail => {
             if let Err(e) = mail::deliver_once(&state.db, &context.mailer, now).await {
                 tracing::error!(error = %e, "mail delivery failed");

@@ -15,6 +15,7 @@ mod instances;
 mod localstripe;
 mod mail;
 mod metrics;
+mod minimum;
 mod openapi;
 mod owners;
 mod payment_integrity;

@@ -13,24 +13,9 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::support::{
-    CountingGateway, TestApp, event, seat_checkout, spawn_app, spawn_with_gateway,
+    CountingGateway, Seat, TestApp, event, paid_seat, pay_with, seat_in, spawn_app,
+    spawn_with_gateway,
 };
-
-struct Seat {
-    sid: String,
-    user: uuid::Uuid,
-    token: String,
-    held: Value,
-}
-
-impl Seat {
-    fn booking(&self) -> &str {
-        self.held["booking_id"].as_str().unwrap()
-    }
-    fn paid(&self) -> Value {
-        seat_checkout(&self.held, &self.sid, &self.user, true)
-    }
-}
 
 async fn held_seat(app: &TestApp, email: &str) -> Seat {
     let admin = app.admin_token().await;
@@ -39,33 +24,11 @@ async fn held_seat(app: &TestApp, email: &str) -> Seat {
     seat_in(app, &sid, email).await
 }
 
-async fn seat_in(app: &TestApp, sid: &str, email: &str) -> Seat {
-    let (user, token) = app.quick_user(email).await;
-    let held = app.hold(sid, &token).await;
-    Seat {
-        sid: sid.to_owned(),
-        user,
-        token,
-        held,
-    }
-}
-
 async fn anomalies(app: &TestApp) -> Vec<Value> {
     let admin = app.admin_token().await;
     let a = app.get("/api/admin/payment-anomalies", Some(&admin)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     a.body.as_array().unwrap().clone()
-}
-
-/// Delivers a paid session changed by `tamper`; returns the outcome.
-async fn pay_with(app: &TestApp, seat: &Seat, tamper: impl FnOnce(&mut Value)) -> (String, Value) {
-    let mut cs = seat.paid();
-    tamper(&mut cs);
-    let a = app
-        .deliver(&event("checkout.session.completed", cs.clone()))
-        .await;
-    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    (a.body["outcome"].as_str().unwrap().to_owned(), cs)
 }
 
 #[actix_web::test]
@@ -366,14 +329,6 @@ async fn a_cancel_after_a_partial_dashboard_refund_refunds_only_the_rest() {
     let refunds = app.local_gateway().refunds();
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0].amount_cents, 149_700);
-}
-
-/// A confirmed, paid booking of a session starting in 30 days (refundable).
-async fn paid_seat(app: &TestApp, sid: &str, email: &str) -> Seat {
-    let seat = seat_in(app, sid, email).await;
-    let (outcome, _) = pay_with(app, &seat, |_| {}).await;
-    assert_eq!(outcome, "confirmed");
-    seat
 }
 
 #[actix_web::test]

@@ -3,7 +3,7 @@
 
 use common::format::{format_remaining_places, format_session_dates};
 use common::money::format_price;
-use common::sessions::{SessionDto, SessionStatus};
+use common::sessions::{SessionDecision, SessionDto, SessionStatus};
 use leptos::prelude::*;
 
 use crate::api;
@@ -18,11 +18,17 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
     let price = format_price(session.price_cents, &session.currency);
     let remaining = format_remaining_places(session.available_places);
     let bookable = session.status == SessionStatus::Open;
+    let cancelled = session.decision == Some(SessionDecision::Cancelled);
     let label = match session.status {
+        _ if cancelled => "Session annulée",
         SessionStatus::Open => "Réserver maintenant",
         SessionStatus::Full => "Complet",
         SessionStatus::Closed => "Réservations closes",
     };
+    // Told once the minimum group size is reached (or an admin decided).
+    let confirmed = (session.decision == Some(SessionDecision::Confirmed)).then(|| {
+        view! { <p class="badge-confirmed">"Session confirmée"</p> }
+    });
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let id = session.id;
@@ -51,6 +57,7 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
             <h2 class="dates">{dates}</h2>
             <p class="location">{session.location.clone()}</p>
             <p class="price">{price}</p>
+            {confirmed}
             <FillBar reserved=session.reserved_places max=session.max_places/>
             <p class="remaining">
                 {if session.available_places == 0 {

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use common::format::format_session_dates;
 use common::money::format_price;
-use common::sessions::{NewSession, SessionDto, SessionPatch, SessionStatus};
+use common::sessions::{NewSession, SessionDecision, SessionDto, SessionPatch, SessionStatus};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -17,11 +17,24 @@ use crate::pages::account::status_fr as booking_status_fr;
 
 fn status_fr(s: &SessionDto) -> &'static str {
     match (s.is_active, s.status) {
+        _ if s.decision == Some(SessionDecision::Cancelled) => "Annulée (minimum non atteint)",
         (false, _) => "Désactivée",
         (true, SessionStatus::Open) => "Ouverte",
         (true, SessionStatus::Full) => "Complète",
         (true, SessionStatus::Closed) => "Close",
     }
+}
+
+/// The minimum group size and what was decided, for the status column.
+fn minimum_fr(s: &SessionDto) -> Option<impl IntoView + use<>> {
+    let min = s.min_places?;
+    let text = match (s.decision, s.decide_on) {
+        (Some(SessionDecision::Confirmed), _) => format!("Minimum {min} : session confirmée"),
+        (Some(SessionDecision::Cancelled), _) => format!("Minimum {min} : non atteint"),
+        (None, Some(day)) => format!("Minimum {min}, décision le {}", day.format("%d/%m/%Y")),
+        (None, None) => format!("Minimum {min}"),
+    };
+    Some(view! { <span class="minimum">{text}</span> })
 }
 
 /// "1997", "1 997", "1997,50" → cents.
@@ -140,7 +153,7 @@ fn SessionRow(
                 <FillBar reserved=session.reserved_places max=session.max_places/>
                 <span class="places">{format!("{} / {}", session.reserved_places, session.max_places)}</span>
             </td>
-            <td class="status">{status_fr(&session)}</td>
+            <td class="status">{status_fr(&session)}{minimum_fr(&session)}</td>
             <td class="actions">
                 <button class="edit" on:click=move |_| editing.set(Some(Editing::Existing(edit_target.clone())))>"Modifier"</button>
                 <button class="toggle" on:click=toggle>{if active { "Désactiver" } else { "Réactiver" }}</button>
@@ -159,6 +172,8 @@ struct Typed {
     description: String,
     price_cents: i64,
     max_places: i32,
+    /// Empty: no minimum.
+    min_places: Option<i32>,
     is_active: bool,
 }
 
@@ -177,6 +192,10 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
     let description = field(|s| s.description.clone().unwrap_or_default(), "");
     let price = field(|s| euros(s.price_cents), "1997");
     let max_places = field(|s| s.max_places.to_string(), "8");
+    let min_places = field(
+        |s| s.min_places.map(|m| m.to_string()).unwrap_or_default(),
+        "",
+    );
     let is_active = RwSignal::new(existing.as_ref().is_none_or(|s| s.is_active));
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -200,6 +219,13 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
                 .trim()
                 .parse()
                 .map_err(|_| "Nombre de places invalide.".to_owned())?,
+            min_places: match min_places.get_untracked().trim() {
+                "" => None,
+                n => Some(
+                    n.parse()
+                        .map_err(|_| "Minimum de participants invalide.".to_owned())?,
+                ),
+            },
             is_active: is_active.get_untracked(),
         })
     };
@@ -221,6 +247,8 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
                         currency: "EUR".into(),
                         max_places: t.max_places,
                         is_active: t.is_active,
+                        min_places: t.min_places,
+                        decide_on: None,
                     })
                     .await
                 }
@@ -234,6 +262,7 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
                             description: Some(t.description),
                             price_cents: Some(t.price_cents),
                             max_places: Some(t.max_places),
+                            min_places: Some(t.min_places.unwrap_or(0)),
                             is_active: Some(t.is_active),
                             ..Default::default()
                         },
@@ -270,6 +299,9 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
             <label for="max_places">"Places"</label>
             <input id="max_places" type="number" min="1" required prop:value=max_places
                 on:input=move |ev| max_places.set(event_target_value(&ev))/>
+            <label for="min_places">"Minimum de participants (facultatif)"</label>
+            <input id="min_places" type="number" min="1" prop:value=min_places
+                on:input=move |ev| min_places.set(event_target_value(&ev))/>
             <label class="check"><input id="is_active" type="checkbox" prop:checked=is_active
                 on:change=move |ev| is_active.set(event_target_checked(&ev))/>" Visible au public"</label>
             <FormFooter error busy close/>

@@ -1,0 +1,256 @@
+//! Minimum group sizes. On a session's decision date (or earlier, by an
+//! admin) it is decided once: with enough confirmed attendees it runs
+//! ("session confirmée"); with too few it is cancelled, every paid seat
+//! refunded in full through the owed-refund path and every hold released.
+//!
+//! Deciding twice, or on several instances at once, decides once: the
+//! decider claims the session with a conditional update of `decided_at`,
+//! in the transaction that applies the decision. Bookings move with the
+//! same conditional transitions as everywhere else, so a payment landing
+//! meanwhile is either refunded here or meets a cancelled session (the
+//! late-payment rule then refunds it: `seats::take` never seats anyone in
+//! a cancelled session).
+
+use chrono::{DateTime, Utc};
+use common::ErrorCode;
+use common::bookings::BookingStatus;
+use common::sessions::{SessionDecision, SessionStatus, decide};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::bookings::{end_hold, status_of, transition};
+use super::clock::today_at_venue;
+use super::owed::{self, RefundReason};
+use super::{mail, seats};
+use crate::error::{ApiError, ApiResult};
+use crate::payments::PaymentGateway;
+use entity::immersion_bookings::{self as bookings, Column as B};
+use entity::immersion_sessions::{self as sessions, Column};
+
+/// Decides every session whose decision date has come; answers what was
+/// decided, per session. A failure on one session does not stop the others.
+pub async fn decide_due(
+    db: &DatabaseConnection,
+    gateway: &dyn PaymentGateway,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<(Uuid, SessionDecision)>> {
+    let today = today_at_venue(now);
+    let due = sessions::Entity::find()
+        .filter(Column::MinPlaces.is_not_null())
+        .filter(Column::DecidedAt.is_null())
+        .filter(Column::DecideOn.lte(today))
+        .order_by_asc(Column::DecideOn)
+        .all(db)
+        .await?;
+    let mut decided = Vec::new();
+    for session in due {
+        match decide_session(db, gateway, session.id, None, now).await {
+            Ok(Some(d)) => decided.push((session.id, d)),
+            Ok(None) => {}
+            Err(e) => tracing::error!(session = %session.id, error = %e, "session not decided"),
+        }
+    }
+    Ok(decided)
+}
+
+/// Decides one session: `forced` by an admin, else by its minimum.
+/// `None` when another decider got there first (or there is no minimum
+/// and nothing was forced).
+pub async fn decide_session(
+    db: &DatabaseConnection,
+    gateway: &dyn PaymentGateway,
+    session_id: Uuid,
+    forced: Option<SessionDecision>,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<SessionDecision>> {
+    let txn = db.begin().await?;
+    // The claim locks the session's row until the commit: seats taken
+    // meanwhile wait for the decision, and a second decider finds it made.
+    let claimed = sessions::Entity::update_many()
+        .col_expr(Column::DecidedAt, Expr::value(now))
+        .filter(Column::Id.eq(session_id))
+        .filter(Column::DecidedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(None);
+    }
+    let session = sessions::Entity::find_by_id(session_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    let active = bookings::Entity::find()
+        .filter(B::SessionId.eq(session_id))
+        .filter(B::Status.is_in([
+            BookingStatus::Held.as_str(),
+            BookingStatus::Confirmed.as_str(),
+        ]))
+        .order_by_asc(B::CreatedAt)
+        .all(&txn)
+        .await?;
+    let confirmed = active
+        .iter()
+        .filter(|b| b.status == BookingStatus::Confirmed.as_str())
+        .count();
+    let confirmed = i32::try_from(confirmed).unwrap_or(i32::MAX);
+    let Some(decision) = forced.or_else(|| decide(session.min_places, confirmed)) else {
+        // No minimum: nothing to decide; the claim is rolled back.
+        return Ok(None);
+    };
+    let owed = match decision {
+        SessionDecision::Confirmed => {
+            run(&txn, &session, &active).await?;
+            Vec::new()
+        }
+        SessionDecision::Cancelled => cancel(&txn, &session, active, now).await?,
+    };
+    txn.commit().await?;
+    tracing::info!(session = %session_id, decision = decision.as_str(), "session decided");
+    // Best effort now; the owed-calls job finishes what fails here.
+    owed::settle_now(db, gateway, &owed, now).await?;
+    Ok(Some(decision))
+}
+
+/// An admin decides before the date, in either direction.
+pub async fn decide_early(
+    db: &DatabaseConnection,
+    gateway: &dyn PaymentGateway,
+    session_id: Uuid,
+    decision: SessionDecision,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    match decide_session(db, gateway, session_id, Some(decision), now).await? {
+        Some(_) => Ok(()),
+        None => match sessions::Entity::find_by_id(session_id).one(db).await? {
+            None => Err(ApiError::not_found("session")),
+            Some(_) => Err(ApiError::conflict(
+                ErrorCode::SessionAlreadyDecided,
+                "this session was already decided",
+            )),
+        },
+    }
+}
+
+async fn run(
+    txn: &DatabaseTransaction,
+    session: &sessions::Model,
+    active: &[bookings::Model],
+) -> ApiResult<()> {
+    sessions::Entity::update_many()
+        .col_expr(
+            Column::Decision,
+            Expr::value(SessionDecision::Confirmed.as_str()),
+        )
+        .filter(Column::Id.eq(session.id))
+        .exec(txn)
+        .await?;
+    let (subject, body) = mail::session_confirmed(session);
+    for b in active
+        .iter()
+        .filter(|b| b.status == BookingStatus::Confirmed.as_str())
+    {
+        mail::queue(txn, &b.user_email, subject.clone(), body.clone()).await?;
+    }
+    Ok(())
+}
+
+/// Closes the session for good, releases every hold and refunds every
+/// paid seat in full; answers the owed calls to make after the commit.
+async fn cancel(
+    txn: &DatabaseTransaction,
+    session: &sessions::Model,
+    active: Vec<bookings::Model>,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<Uuid>> {
+    sessions::Entity::update_many()
+        .col_expr(
+            Column::Decision,
+            Expr::value(SessionDecision::Cancelled.as_str()),
+        )
+        .col_expr(Column::ClosedByAdmin, Expr::value(true))
+        .col_expr(Column::Status, Expr::value(SessionStatus::Closed.as_str()))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(session.id))
+        .exec(txn)
+        .await?;
+    let mut owed = Vec::new();
+    for booking in active {
+        let mut booking = booking;
+        if status_of(&booking)? == BookingStatus::Held {
+            if end_hold(txn, &booking, BookingStatus::Cancelled, now).await? {
+                owed.extend(
+                    owed::owe_expiry(
+                        txn,
+                        booking.id,
+                        booking.stripe_checkout_session_id.as_deref(),
+                        now,
+                    )
+                    .await?,
+                );
+                let (subject, body) = mail::session_cancelled(session, None);
+                mail::queue(txn, &booking.user_email, subject, body).await?;
+                continue;
+            }
+            // Paid meanwhile: refund it like any confirmed seat.
+            match bookings::Entity::find_by_id(booking.id).one(txn).await? {
+                Some(now_row) => booking = now_row,
+                None => continue,
+            }
+        }
+        if status_of(&booking)? == BookingStatus::Confirmed {
+            owed.extend(refund_seat(txn, session, &booking, now).await?);
+        }
+    }
+    Ok(owed)
+}
+
+/// A confirmed seat of a cancelled session: refunded in full (less what a
+/// dashboard refund already gave back), its seat released, a mail queued.
+async fn refund_seat(
+    txn: &DatabaseTransaction,
+    session: &sessions::Model,
+    booking: &bookings::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<Uuid>> {
+    let already = booking.refunded_cents.unwrap_or(0);
+    let amount = (booking.amount_cents - already).max(0);
+    let payment = booking
+        .stripe_payment_intent_id
+        .as_deref()
+        .filter(|_| amount > 0);
+    let (to, mut fields) = match payment {
+        Some(_) => (
+            BookingStatus::Refunded,
+            vec![(B::RefundedCents, Expr::value(already + amount))],
+        ),
+        None => (BookingStatus::Cancelled, vec![]),
+    };
+    fields.push((B::CancelledAt, Expr::value(now)));
+    if !transition(txn, booking.id, &[BookingStatus::Confirmed], to, fields).await? {
+        return Ok(None);
+    }
+    seats::release(txn, booking.session_id, today_at_venue(now)).await?;
+    let (subject, body) = mail::session_cancelled(
+        session,
+        payment.map(|_| (amount, booking.currency.as_str())),
+    );
+    mail::queue(txn, &booking.user_email, subject, body).await?;
+    Ok(match payment {
+        Some(pi) => {
+            owed::owe_refund(
+                txn,
+                Some(booking.id),
+                pi,
+                amount,
+                RefundReason::SessionCancelled,
+                now,
+            )
+            .await?
+        }
+        None => None,
+    })
+}
