@@ -182,9 +182,14 @@ async fn with_settings(command: Command) -> ExitCode {
                     .map_err(|e| e.to_string())?;
                 let gateways =
                     crate::startup::payment_gateway(&settings, None).map_err(|e| e.to_string())?;
-                crate::jobs::sweeper::sweep_once(&db, gateways.active.as_ref(), chrono::Utc::now())
-                    .await
-                    .map_err(|e| e.to_string())
+                crate::jobs::sweeper::sweep_once(
+                    &db,
+                    gateways.active.as_ref(),
+                    &crate::domain::waitlist::Offers::from_settings(&settings),
+                    chrono::Utc::now(),
+                )
+                .await
+                .map_err(|e| e.to_string())
             }
             .await;
             match result {

@@ -97,6 +97,9 @@ pub struct Settings {
     /// unless it names its own date.
     pub min_places_decision_days: i64,
     pub past_due_grace_hours: i64,
+    /// How long a waiting-list offer holds its seat (Stripe's Checkout
+    /// Sessions last at most 24 hours).
+    pub waitlist_offer_hours: i64,
     pub demo_data: bool,
     pub login_limits: RateLimits,
     pub web_dist: PathBuf,
@@ -147,6 +150,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "CANCELLATION_CUTOFF_DAYS",
     "MIN_PLACES_DECISION_DAYS",
     "PAST_DUE_GRACE_HOURS",
+    "WAITLIST_OFFER_HOURS",
     "DEMO_DATA",
     "LOGIN_MAX_PER_IP",
     "LOGIN_MAX_FAILURES_PER_ACCOUNT",
@@ -352,6 +356,7 @@ impl Settings {
         let cancellation_cutoff_days = p.number("CANCELLATION_CUTOFF_DAYS", 14, 0, 365);
         let min_places_decision_days = p.number("MIN_PLACES_DECISION_DAYS", 14, 1, 365);
         let past_due_grace_hours = p.number("PAST_DUE_GRACE_HOURS", 0, 0, 24 * 30);
+        let waitlist_offer_hours = p.number("WAITLIST_OFFER_HOURS", 24, 1, 24);
         let demo_requested = p.flag("DEMO_DATA", true);
         // Production never seeds, whatever DEMO_DATA says.
         let demo_data = demo_requested && app_env == AppEnv::Development;
@@ -423,6 +428,7 @@ impl Settings {
             cancellation_cutoff_days,
             min_places_decision_days,
             past_due_grace_hours,
+            waitlist_offer_hours,
             demo_data,
             login_limits,
             web_dist,

@@ -58,6 +58,11 @@ impl AppState {
     }
 
     /// What payment events are applied with (see `startup::payment_policy`).
+    /// How waiting-list offers are made.
+    pub fn offers(&self) -> crate::domain::waitlist::Offers {
+        crate::domain::waitlist::Offers::from_settings(&self.settings)
+    }
+
     pub fn payment_policy(&self) -> crate::domain::payment_events::Policy {
         crate::startup::payment_policy(&self.settings, self.local_gateway.is_some())
     }

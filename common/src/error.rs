@@ -70,6 +70,13 @@ pub enum ErrorCode {
     IdempotencyKeyInProgress,
     /// The session's minimum was already decided (confirmed or cancelled).
     SessionAlreadyDecided,
+    /// Already in the waiting list of this session.
+    AlreadyWaiting,
+    /// The session has free places: book one instead of waiting.
+    SessionNotFull,
+    /// Only a held booking (an offer, or a hold whose page was closed) can
+    /// be paid.
+    BookingNotPayable,
     /// Something failed on our side; details are in the server log only.
     Internal,
 }
@@ -111,6 +118,9 @@ impl ErrorCode {
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::IdempotencyKeyInProgress => "idempotency_key_in_progress",
             Self::SessionAlreadyDecided => "session_already_decided",
+            Self::AlreadyWaiting => "already_waiting",
+            Self::SessionNotFull => "session_not_full",
+            Self::BookingNotPayable => "booking_not_payable",
         }
     }
 
@@ -139,7 +149,10 @@ impl ErrorCode {
             | Self::NoSubscription
             | Self::EmailAlreadyVerified
             | Self::IdempotencyKeyInProgress
-            | Self::SessionAlreadyDecided => 409,
+            | Self::SessionAlreadyDecided
+            | Self::AlreadyWaiting
+            | Self::SessionNotFull
+            | Self::BookingNotPayable => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::ValidationFailed | Self::IdempotencyKeyReused => 422,
@@ -187,6 +200,9 @@ impl ErrorCode {
             Self::IdempotencyKeyReused => "Idempotency key used for another request",
             Self::IdempotencyKeyInProgress => "A request with this idempotency key is running",
             Self::SessionAlreadyDecided => "The session was already decided",
+            Self::AlreadyWaiting => "Already in the waiting list",
+            Self::SessionNotFull => "The session has free places",
+            Self::BookingNotPayable => "The booking cannot be paid",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod payments;
 pub mod resources;
 pub mod sessions;
 pub mod subscriptions;
+pub mod waitlist;
 
 pub use error::{ErrorCode, FieldError, Problem};
 

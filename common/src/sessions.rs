@@ -135,6 +135,8 @@ pub struct SessionDto {
     pub decide_on: Option<NaiveDate>,
     /// What was decided, once it was.
     pub decision: Option<SessionDecision>,
+    /// How many people wait for a place (never who).
+    pub waiting: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

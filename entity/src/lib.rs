@@ -16,3 +16,4 @@ pub mod stripe_subscriptions;
 pub mod subscription_status;
 pub mod throttle_hits;
 pub mod users;
+pub mod waitlist_entries;

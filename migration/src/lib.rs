@@ -12,6 +12,7 @@ mod m20261130_000005_accounts;
 mod m20261130_000006_shared_state;
 mod m20261130_000007_idempotency;
 mod m20261130_000008_minimum_attendees;
+mod m20261130_000009_waitlist;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_shared_state::Migration),
             Box::new(m20261130_000007_idempotency::Migration),
             Box::new(m20261130_000008_minimum_attendees::Migration),
+            Box::new(m20261130_000009_waitlist::Migration),
         ]
     }
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::clock::today_at_venue;
 use super::owed::{self, RefundReason};
 use super::seats::{self, NoSeat};
+use super::waitlist::{self, Offers};
 use super::{is_unique_violation, mail};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
@@ -164,10 +165,29 @@ pub async fn hold(
         Err(e) => return Err(e.into()),
     }
 
+    let opened = open_checkout(state, gateway, booking_id, &session, user, hold_expires_at).await;
+    if opened.is_err() {
+        release_hold(state, booking_id, now).await?;
+    }
+    opened
+}
+
+/// Opens the Checkout Session of a held booking, expiring with the hold,
+/// and records its id. A hold that would end before Stripe's earliest
+/// expiry follows the Checkout Session, so the seat stays held while it
+/// can be paid.
+async fn open_checkout(
+    state: &AppState,
+    gateway: &dyn PaymentGateway,
+    booking_id: Uuid,
+    session: &sessions::Model,
+    user: &AuthUser,
+    hold_expires_at: DateTime<Utc>,
+) -> ApiResult<CheckoutResponse> {
     let public = &state.settings.public_url;
     let request = CheckoutRequest {
         booking_id,
-        session_id,
+        session_id: session.id,
         user_id: user.id,
         customer_email: user.email.clone(),
         product_name: format!(
@@ -181,19 +201,15 @@ pub async fn hold(
         success_url: format!("{public}/immersion-elite/merci?booking_id={booking_id}"),
         cancel_url: format!("{public}/immersion-elite/annulation?booking_id={booking_id}"),
     };
-    let checkout = match gateway.create_checkout(&request).await {
-        Ok(c) => c,
-        Err(e) => {
-            release_hold(state, booking_id, now).await?;
-            return Err(gateway_failed(e));
-        }
-    };
-    // The call was slower than the margin allows for: the hold follows
-    // the Checkout Session, so the seat stays held while it can be paid.
+    let checkout = gateway
+        .create_checkout(&request)
+        .await
+        .map_err(gateway_failed)?;
     let hold_expires_at = if request.expires_at > hold_expires_at {
         bookings::Entity::update_many()
             .col_expr(Column::HoldExpiresAt, Expr::value(request.expires_at))
             .filter(Column::Id.eq(booking_id))
+            .filter(Column::Status.eq(BookingStatus::Held.as_str()))
             .exec(&state.db)
             .await?;
         request.expires_at
@@ -212,6 +228,33 @@ pub async fn hold(
     })
 }
 
+/// Pays a held booking of mine: a waiting-list offer, or a hold whose
+/// Checkout page was closed. Opens (or, for the same hold, opens again:
+/// the gateway answers the same session for the same key) its Checkout
+/// Session.
+#[tracing::instrument(skip(state, gateway, user), fields(user = %user.id))]
+pub async fn pay(
+    state: &AppState,
+    gateway: &dyn PaymentGateway,
+    user: &AuthUser,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<CheckoutResponse> {
+    let (booking, session) = visible_booking(state, user, id).await?;
+    if booking.user_id != user.id {
+        // An admin sees it, but only its owner pays it.
+        return Err(ApiError::not_found("booking"));
+    }
+    let hold_end = booking.hold_expires_at.filter(|end| *end > now);
+    let (BookingStatus::Held, Some(hold_end)) = (status_of(&booking)?, hold_end) else {
+        return Err(ApiError::conflict(
+            ErrorCode::BookingNotPayable,
+            "only a booking held for you, and not yet lapsed, can be paid",
+        ));
+    };
+    open_checkout(state, gateway, booking.id, &session, user, hold_end).await
+}
+
 fn already_booked() -> ApiError {
     ApiError::conflict(
         ErrorCode::AlreadyBooked,
@@ -222,20 +265,29 @@ fn already_booked() -> ApiError {
 async fn release_hold(state: &AppState, booking_id: Uuid, now: DateTime<Utc>) -> ApiResult<()> {
     let txn = state.db.begin().await?;
     if let Some(booking) = bookings::Entity::find_by_id(booking_id).one(&txn).await? {
-        end_hold(&txn, &booking, BookingStatus::Expired, now).await?;
+        end_hold(
+            &txn,
+            &booking,
+            BookingStatus::Expired,
+            now,
+            Some(&state.offers()),
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(())
 }
 
 /// The one way a hold ends unpaid (cancel, expiry event, sweeper, failed
-/// checkout): `held` → `to` and the seat back, in the caller's
-/// transaction. False when the booking was no longer held.
+/// checkout, a declined offer): `held` → `to` and the seat back (to the
+/// waiting list with `offers`), in the caller's transaction. False when
+/// the booking was no longer held.
 pub async fn end_hold(
     txn: &DatabaseTransaction,
     booking: &bookings::Model,
     to: BookingStatus,
     now: DateTime<Utc>,
+    offers: Option<&Offers>,
 ) -> ApiResult<bool> {
     let extra = if to == BookingStatus::Cancelled {
         vec![(Column::CancelledAt, Expr::value(now))]
@@ -245,7 +297,8 @@ pub async fn end_hold(
     if !transition(txn, booking.id, &[BookingStatus::Held], to, extra).await? {
         return Ok(false);
     }
-    seats::release(txn, booking.session_id, today_at_venue(now)).await?;
+    waitlist::offer_ended(txn, booking.id).await?;
+    waitlist::release_seat(txn, booking.session_id, now, offers).await?;
     Ok(true)
 }
 
@@ -263,6 +316,7 @@ pub(super) async fn confirmed(
         .filter(users::Column::Id.eq(booking.user_id))
         .exec(txn)
         .await?;
+    waitlist::offer_paid(txn, booking.id).await?;
     let session = sessions::Entity::find_by_id(booking.session_id)
         .one(txn)
         .await?
@@ -342,12 +396,21 @@ pub async fn cancel(
     }
     let (booking, session) = visible_booking(state, actor, id).await?;
     let today = today_at_venue(now);
+    let offers_policy = state.offers();
     let txn = state.db.begin().await?;
     // What the provider is owed is committed with the change, and asked
     // of it only after the commit: no call while a row is locked.
     let owed = match status_of(&booking)? {
         BookingStatus::Held => {
-            if !end_hold(&txn, &booking, BookingStatus::Cancelled, now).await? {
+            if !end_hold(
+                &txn,
+                &booking,
+                BookingStatus::Cancelled,
+                now,
+                Some(&offers_policy),
+            )
+            .await?
+            {
                 return Err(not_cancellable());
             }
             // So the abandoned Checkout page can no longer take a payment.
@@ -382,7 +445,7 @@ pub async fn cancel(
             if !transition(&txn, id, &[BookingStatus::Confirmed], to, fields).await? {
                 return Err(not_cancellable());
             }
-            seats::release(&txn, booking.session_id, today).await?;
+            waitlist::release_seat(&txn, booking.session_id, now, Some(&offers_policy)).await?;
             match payment {
                 Some(pi) if to == BookingStatus::Refunded => {
                     owed::owe_refund(&txn, Some(id), pi, amount, RefundReason::Cancel, now).await?
@@ -406,4 +469,36 @@ fn not_cancellable() -> ApiError {
         ErrorCode::BookingNotCancellable,
         "this booking is no longer active",
     )
+}
+
+/// Takes an entry out of a waiting list (`left` by its owner, `removed` by
+/// an admin). An offered entry declines its offer: the held seat goes to
+/// the next in line, and its Checkout page, if opened, is closed.
+#[tracing::instrument(skip(state, gateway, entry), fields(entry = %entry.id))]
+pub async fn leave_waitlist(
+    state: &AppState,
+    gateway: &dyn PaymentGateway,
+    entry: &entity::waitlist_entries::Model,
+    to: common::waitlist::WaitlistStatus,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let offers = state.offers();
+    let txn = state.db.begin().await?;
+    let mut owed = None;
+    if let Some(offer) = waitlist::take_out(&txn, entry, to).await?
+        && let Some(booking) = bookings::Entity::find_by_id(offer).one(&txn).await?
+        && end_hold(&txn, &booking, BookingStatus::Cancelled, now, Some(&offers)).await?
+    {
+        owed = owed::owe_expiry(
+            &txn,
+            booking.id,
+            booking.stripe_checkout_session_id.as_deref(),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    let owed: Vec<Uuid> = owed.into_iter().collect();
+    owed::settle_now(&state.db, gateway, &owed, now).await?;
+    Ok(())
 }

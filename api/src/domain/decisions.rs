@@ -25,7 +25,7 @@ use uuid::Uuid;
 use super::bookings::{end_hold, status_of, transition};
 use super::clock::today_at_venue;
 use super::owed::{self, RefundReason};
-use super::{mail, seats};
+use super::{mail, waitlist};
 use crate::error::{ApiError, ApiResult};
 use crate::payments::PaymentGateway;
 use entity::immersion_bookings::{self as bookings, Column as B};
@@ -177,11 +177,12 @@ async fn cancel(
         .filter(Column::Id.eq(session.id))
         .exec(txn)
         .await?;
+    waitlist::close(txn, session.id).await?;
     let mut owed = Vec::new();
     for booking in active {
         let mut booking = booking;
         if status_of(&booking)? == BookingStatus::Held {
-            if end_hold(txn, &booking, BookingStatus::Cancelled, now).await? {
+            if end_hold(txn, &booking, BookingStatus::Cancelled, now, None).await? {
                 owed.extend(
                     owed::owe_expiry(
                         txn,
@@ -233,7 +234,7 @@ async fn refund_seat(
     if !transition(txn, booking.id, &[BookingStatus::Confirmed], to, fields).await? {
         return Ok(None);
     }
-    seats::release(txn, booking.session_id, today_at_venue(now)).await?;
+    waitlist::release_seat(txn, booking.session_id, now, None).await?;
     let (subject, body) = mail::session_cancelled(
         session,
         payment.map(|_| (amount, booking.currency.as_str())),

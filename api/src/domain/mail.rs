@@ -97,3 +97,29 @@ pub fn session_cancelled(
     );
     (subject, body)
 }
+
+/// The French offer of a freed seat to the first in a waiting list.
+pub fn waitlist_offer(
+    session: &immersion_sessions::Model,
+    booking_id: Uuid,
+    expires: chrono::DateTime<Utc>,
+    public_url: &str,
+) -> (String, String) {
+    let dates = format_session_dates(session.starts_on, session.ends_on);
+    let until = expires
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .format("%d/%m/%Y à %H:%M");
+    let subject = format!("Une place s'est libérée : Immersion Élite ({dates})");
+    let body = format!(
+        "Bonjour,\n\n\
+         Une place s'est libérée pour la session Immersion Élite du {dates} à \
+         {location}, et elle vous est réservée jusqu'au {until} (heure de Paris).\n\n\
+         Pour la confirmer, réglez {price} ici :\n{public_url}/immersion-elite/offre/{booking_id}\n\n\
+         Sans paiement à cette date, la place passera à la personne suivante \
+         de la liste d'attente.\n\n\
+         À très bientôt,\nL'équipe Immersion",
+        location = session.location,
+        price = format_price(session.price_cents, &session.currency),
+    );
+    (subject, body)
+}

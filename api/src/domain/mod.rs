@@ -26,6 +26,7 @@ pub mod sessions;
 pub mod subscriptions;
 pub mod throttles;
 pub mod users;
+pub mod waitlist;
 
 use sea_orm::{DbErr, SqlErr};
 

@@ -39,6 +39,8 @@ impl Prices {
 pub struct Policy {
     pub past_due_grace: Duration,
     pub prices: Prices,
+    /// Seats freed by an event (an expiry, a refund) go to the waiting list.
+    pub offers: super::waitlist::Offers,
 }
 
 /// What became of a delivery.
@@ -117,10 +119,10 @@ async fn dispatch(
     match &event.payment {
         Payment::SeatPaid(seat) => seat_payments::apply_payment(txn, &event.id, seat, now).await,
         Payment::SeatCheckoutClosed(seat) => {
-            seat_payments::apply_checkout_closed(txn, seat, now).await
+            seat_payments::apply_checkout_closed(txn, seat, &policy.offers, now).await
         }
         Payment::ChargeRefunded(charge) => {
-            seat_payments::apply_charge_refunded(txn, charge, now).await
+            seat_payments::apply_charge_refunded(txn, charge, &policy.offers, now).await
         }
         Payment::SubscriptionCheckout(link) => subscriptions::link_checkout(txn, link, now).await,
         Payment::SubscriptionChanged(change) => {

@@ -17,6 +17,7 @@ use super::clock::today_at_venue;
 use super::owed::{self, RefundReason};
 use super::payment_events::Applied;
 use super::seats;
+use super::waitlist::{self, Offers};
 use crate::error::{ApiError, ApiResult};
 use crate::payments::events::{ChargeRefund, PaymentStatus, SeatCheckout};
 use entity::immersion_bookings::{self as bookings, Column};
@@ -307,6 +308,7 @@ async fn settle_booking(
 pub async fn apply_checkout_closed(
     txn: &DatabaseTransaction,
     seat: &SeatCheckout,
+    offers: &Offers,
     now: DateTime<Utc>,
 ) -> ApiResult<Applied> {
     let Some(booking) = bookings::Entity::find_by_id(seat.booking_id)
@@ -322,7 +324,7 @@ pub async fn apply_checkout_closed(
     {
         return Ok(Applied::outcome("not_this_booking"));
     }
-    if super::bookings::end_hold(txn, &booking, BookingStatus::Expired, now).await? {
+    if super::bookings::end_hold(txn, &booking, BookingStatus::Expired, now, Some(offers)).await? {
         Ok(Applied::outcome("expired"))
     } else {
         Ok(Applied::outcome("already_applied"))
@@ -334,6 +336,7 @@ pub async fn apply_checkout_closed(
 pub async fn apply_charge_refunded(
     txn: &DatabaseTransaction,
     charge: &ChargeRefund,
+    offers: &Offers,
     now: DateTime<Utc>,
 ) -> ApiResult<Applied> {
     let Some(pi) = charge.payment_intent.as_deref() else {
@@ -369,7 +372,7 @@ pub async fn apply_charge_refunded(
     )
     .await?
     {
-        seats::release(txn, booking.session_id, today_at_venue(now)).await?;
+        waitlist::release_seat(txn, booking.session_id, now, Some(offers)).await?;
         Ok(Applied::outcome("refunded"))
     } else {
         Ok(Applied::outcome("already_applied"))

@@ -44,9 +44,29 @@ pub fn to_dto(m: sessions::Model, today: NaiveDate) -> SessionDto {
         min_places: m.min_places,
         decide_on: m.decide_on,
         decision: m.decision.as_deref().and_then(SessionDecision::parse),
+        waiting: 0,
         created_at: m.created_at,
         updated_at: m.updated_at,
     }
+}
+
+/// Says how many wait for each of `list` (never who).
+async fn with_waiting(
+    db: &impl ConnectionTrait,
+    mut list: Vec<SessionDto>,
+) -> Result<Vec<SessionDto>, sea_orm::DbErr> {
+    let counts = super::waitlist::waiting_counts(db).await?;
+    for s in &mut list {
+        s.waiting = counts.get(&s.id).copied().unwrap_or(0);
+    }
+    Ok(list)
+}
+
+async fn one_with_waiting(db: &impl ConnectionTrait, s: SessionDto) -> ApiResult<SessionDto> {
+    with_waiting(db, vec![s])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("session lost"))
 }
 
 /// Active sessions that have not ended yet, by start date.
@@ -59,7 +79,7 @@ pub async fn list_public(db: &DatabaseConnection, today: NaiveDate) -> ApiResult
         .order_by_asc(Column::Id)
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|m| to_dto(m, today)).collect())
+    Ok(with_waiting(db, rows.into_iter().map(|m| to_dto(m, today)).collect()).await?)
 }
 
 /// One session as the public may see it: inactive or ended ones are 404.
@@ -69,22 +89,24 @@ pub async fn get_public(
     id: Uuid,
     today: NaiveDate,
 ) -> ApiResult<SessionDto> {
-    sessions::Entity::find_by_id(id)
+    let found = sessions::Entity::find_by_id(id)
         .filter(Column::IsActive.eq(true))
         .filter(Column::EndsOn.gte(today))
         .one(db)
         .await?
         .map(|m| to_dto(m, today))
-        .ok_or_else(|| ApiError::not_found("session"))
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    one_with_waiting(db, found).await
 }
 
 /// One session, whatever its state (for admins).
 pub async fn get_any(db: &DatabaseConnection, id: Uuid, today: NaiveDate) -> ApiResult<SessionDto> {
-    sessions::Entity::find_by_id(id)
+    let found = sessions::Entity::find_by_id(id)
         .one(db)
         .await?
         .map(|m| to_dto(m, today))
-        .ok_or_else(|| ApiError::not_found("session"))
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    one_with_waiting(db, found).await
 }
 
 /// Every session, inactive and past ones too, by start date.
@@ -95,7 +117,7 @@ pub async fn list_all(db: &DatabaseConnection, today: NaiveDate) -> ApiResult<Ve
         .order_by_asc(Column::Id)
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|m| to_dto(m, today)).collect())
+    Ok(with_waiting(db, rows.into_iter().map(|m| to_dto(m, today)).collect()).await?)
 }
 
 /// A minimum group size and the day it is decided on.
@@ -300,7 +322,7 @@ pub async fn update(
             ),
         ));
     }
-    Ok(to_dto(updated, today))
+    one_with_waiting(db, to_dto(updated, today)).await
 }
 
 /// Deletes a session that has no held or confirmed booking. The condition

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AdminUser;
-use crate::domain::{bookings, clock::today_at_venue, decisions, sessions};
+use crate::domain::{bookings, clock::today_at_venue, decisions, sessions, waitlist};
 use crate::error::ApiResult;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::pages::{self, PageQuery};
@@ -108,15 +108,22 @@ pub async fn update_session(
     body: web::Json<SessionPatch>,
 ) -> ApiResult<web::Json<SessionDto>> {
     let today = today_at_venue(Utc::now());
+    let id = id.into_inner();
     let updated = sessions::update(
         &state.db,
-        id.into_inner(),
+        id,
         body.into_inner(),
         today,
         state.settings.min_places_decision_days,
     )
     .await?;
-    Ok(web::Json(updated))
+    if updated.waiting == 0 || updated.available_places == 0 {
+        return Ok(web::Json(updated));
+    }
+    // More places, or reopened: those waiting get them first.
+    let now = Utc::now();
+    waitlist::offer_free_seats(&state.db, id, now, &state.offers()).await?;
+    Ok(web::Json(sessions::get_any(&state.db, id, today).await?))
 }
 
 /// Deletes a session without held or confirmed bookings; otherwise 409

@@ -165,3 +165,38 @@ pub async fn cancel_booking(
     .await?;
     Ok(web::Json(booking))
 }
+
+/// Pays a booking held for me: a waiting-list offer, or a hold whose
+/// Checkout page was closed. Answers its Checkout Session (the same one
+/// again for the same hold); 409 `booking_not_payable` once it is no longer
+/// held or its hold has run out.
+#[utoipa::path(
+    tag = "bookings",
+    params(("id" = Uuid, Path, description = "Booking id"), IdempotencyKey),
+    responses(
+        (status = 200, body = CheckoutResponse),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 404, response = p::NotFound),
+        (status = 409, response = p::Conflict),
+        (status = 422, response = p::ValidationFailed),
+        (status = 502, response = p::BadGateway),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post(
+    "/api/bookings/{id}/pay",
+    wrap = "actix_web::middleware::from_fn(crate::http::idempotency::once)"
+)]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn pay_booking(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<CheckoutResponse>> {
+    let gateway = state.gateway.clone();
+    let opened =
+        bookings::pay(&state, gateway.as_ref(), &user, id.into_inner(), Utc::now()).await?;
+    Ok(web::Json(opened))
+}

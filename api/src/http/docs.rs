@@ -28,6 +28,7 @@ use crate::http::problems as p;
         (name = "auth", description = "Accounts and sign-in"),
         (name = "sessions", description = "The public catalog"),
         (name = "bookings", description = "Seats: hold, pay, cancel"),
+        (name = "waitlist", description = "Waiting lists of full sessions: join, leave, my place in line"),
         (name = "subscriptions", description = "The members' subscription"),
         (name = "members", description = "The members' area (active subscription or admin)"),
         (name = "admin", description = "Catalog, resources and subscribers (admins)"),

@@ -21,6 +21,7 @@ pub mod problems;
 pub mod sessions;
 pub mod spa;
 pub mod subscriptions;
+pub mod waitlist;
 pub mod webhooks;
 
 use actix_web::HttpRequest;
@@ -54,6 +55,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(bookings::list_my_bookings)
         .service(bookings::get_booking)
         .service(bookings::cancel_booking)
+        .service(bookings::pay_booking)
+        .service(waitlist::join_waitlist)
+        .service(waitlist::leave_waitlist)
+        .service(waitlist::my_waitlist)
+        .service(waitlist::session_waitlist)
+        .service(waitlist::remove_waitlist_entry)
         .service(subscriptions::subscribe)
         .service(subscriptions::open_portal)
         .service(subscriptions::my_access)

@@ -211,7 +211,9 @@ async fn run_once(context: &Context, kind: Kind, now: chrono::DateTime<Utc>) {
 }
 
 async fn sweep(state: &AppState, now: chrono::DateTime<Utc>) {
-    if let Err(e) = sweeper::sweep_once(&state.db, state.gateway.as_ref(), now).await {
+    if let Err(e) =
+        sweeper::sweep_once(&state.db, state.gateway.as_ref(), &state.offers(), now).await
+    {
         tracing::error!(error = %e, "hold sweep failed");
     }
     if let Err(e) = crate::domain::throttles::prune(&state.db, now).await {

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use common::bookings::BookingStatus;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 
+use crate::domain::waitlist::Offers;
 use crate::domain::{bookings::end_hold, owed};
 use crate::error::ApiResult;
 use crate::payments::PaymentGateway;
@@ -21,10 +22,11 @@ const BATCH: u64 = 500;
 pub const GRACE: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Expires the lapsed holds; returns how many this call expired.
-#[tracing::instrument(skip(db, gateway))]
+#[tracing::instrument(skip(db, gateway, offers))]
 pub async fn sweep_once(
     db: &sea_orm::DatabaseConnection,
     gateway: &dyn PaymentGateway,
+    offers: &Offers,
     now: DateTime<Utc>,
 ) -> ApiResult<u64> {
     let lapsed = bookings::Entity::find()
@@ -37,7 +39,7 @@ pub async fn sweep_once(
     let mut calls = Vec::new();
     for booking in lapsed {
         let txn = db.begin().await?;
-        if end_hold(&txn, &booking, BookingStatus::Expired, now).await? {
+        if end_hold(&txn, &booking, BookingStatus::Expired, now, Some(offers)).await? {
             expired += 1;
             // Close the Checkout page too, after the commit.
             calls.extend(

@@ -25,4 +25,5 @@ mod spa;
 mod stripe_gateway;
 mod subscriptions;
 mod support;
+mod waitlist;
 mod webhooks;

@@ -551,6 +551,7 @@ async fn reconcile_applies_what_the_local_gateway_took_but_never_delivered() {
     api::jobs::sweeper::sweep_once(
         &app.state.db,
         app.state.gateway.as_ref(),
+        &app.state.offers(),
         Utc::now() + Duration::minutes(40),
     )
     .await

@@ -157,8 +157,13 @@ async fn randomized_rushes_with_cancels_and_expiries_keep_the_invariants() {
             }
             set.join_all().await
         };
-        let sweeping =
-            api::jobs::sweeper::sweep_once(&app.state.db, app.state.gateway.as_ref(), Utc::now());
+        let offers = app.state.offers();
+        let sweeping = api::jobs::sweeper::sweep_once(
+            &app.state.db,
+            app.state.gateway.as_ref(),
+            &offers,
+            Utc::now(),
+        );
         let (answers, cancelled, swept) =
             tokio::join!(rush(&app, &sid, tokens), cancelling, sweeping);
 

@@ -1,0 +1,75 @@
+//! The waiting list of full sessions: its JSON shapes.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where an entry of the waiting list stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WaitlistStatus {
+    /// In line (`place` says where).
+    Waiting,
+    /// A seat is held for this person until `offer_expires_at`: pay it
+    /// with `POST /api/bookings/{booking_id}/pay`.
+    Offered,
+    /// The offer was paid.
+    Booked,
+    /// The offer was declined or ran out.
+    Lapsed,
+    /// The person left the list.
+    Left,
+    /// An admin removed the entry.
+    Removed,
+    /// The session was cancelled.
+    Closed,
+}
+
+impl WaitlistStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Offered => "offered",
+            Self::Booked => "booked",
+            Self::Lapsed => "lapsed",
+            Self::Left => "left",
+            Self::Removed => "removed",
+            Self::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Waiting,
+            Self::Offered,
+            Self::Booked,
+            Self::Lapsed,
+            Self::Left,
+            Self::Removed,
+            Self::Closed,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// One entry of a waiting list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WaitlistEntryDto {
+    pub id: Uuid,
+    pub session_id: Uuid,
+    pub user_email: String,
+    pub status: WaitlistStatus,
+    /// 1 for the first in line; only while `waiting`.
+    pub place: Option<u32>,
+    /// The held booking of an offer.
+    pub booking_id: Option<Uuid>,
+    /// Until when an offer can be paid.
+    pub offer_expires_at: Option<DateTime<Utc>>,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub location: String,
+    pub joined_at: DateTime<Utc>,
+}
