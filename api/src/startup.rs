@@ -22,7 +22,7 @@ use crate::payments::local::LocalGateway;
 use crate::state::{AppState, LoginLimits};
 
 /// Largest accepted JSON body.
-const JSON_LIMIT_BYTES: usize = 64 * 1024;
+pub const JSON_LIMIT_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {

@@ -13,6 +13,8 @@ pub struct Model {
     pub key: String,
     pub fingerprint: String,
     pub state: String,
+    /// The run that holds the key while it is in progress.
+    pub owner: Uuid,
     pub response_status: Option<i32>,
     pub content_type: Option<String>,
     pub response_body: Option<String>,

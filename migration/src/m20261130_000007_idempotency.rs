@@ -23,6 +23,7 @@ impl MigrationTrait for Migration {
                     .col(string_len("key", 255))
                     .col(string_len("fingerprint", 64))
                     .col(string_len("state", 16))
+                    .col(uuid("owner"))
                     .col(integer_null("response_status"))
                     .col(string_len_null("content_type", 100))
                     .col(text_null("response_body"))

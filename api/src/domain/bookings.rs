@@ -220,6 +220,22 @@ async fn open_checkout(
         .checkout_ids
         .record(&state.db, booking_id, checkout.id.clone())
         .await?;
+    // Ended while the page was being opened (the session was cancelled,
+    // an admin cancelled it): close the page rather than hand it out.
+    let still_held = bookings::Entity::find_by_id(booking_id)
+        .filter(Column::Status.eq(BookingStatus::Held.as_str()))
+        .one(&state.db)
+        .await?
+        .is_some();
+    if !still_held {
+        let owed = owed::owe_expiry(&state.db, booking_id, Some(&checkout.id), Utc::now()).await?;
+        let owed: Vec<Uuid> = owed.into_iter().collect();
+        owed::settle_now(&state.db, gateway, &owed, Utc::now()).await?;
+        return Err(ApiError::conflict(
+            ErrorCode::BookingNotPayable,
+            "this booking ended while its payment page was being opened",
+        ));
+    }
     Ok(CheckoutResponse {
         booking_id,
         checkout_session_id: checkout.id,

@@ -18,7 +18,7 @@ use common::sessions::{SessionDecision, SessionStatus, decide};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -43,6 +43,8 @@ pub async fn decide_due(
         .filter(Column::MinPlaces.is_not_null())
         .filter(Column::DecidedAt.is_null())
         .filter(Column::DecideOn.lte(today))
+        // A session that has begun runs: nobody is refunded mid-course.
+        .filter(Column::StartsOn.gt(today))
         .order_by_asc(Column::DecideOn)
         .all(db)
         .await?;
@@ -68,6 +70,18 @@ pub async fn decide_session(
     now: DateTime<Utc>,
 ) -> ApiResult<Option<SessionDecision>> {
     let txn = db.begin().await?;
+    // Rows are locked in the order every other path takes them: bookings
+    // first (a cancel, an expiry, a refund moves its booking, then the
+    // seat), then the session. (SQLite runs one writer at a time anyway.)
+    bookings::Entity::find()
+        .filter(B::SessionId.eq(session_id))
+        .filter(B::Status.is_in([
+            BookingStatus::Held.as_str(),
+            BookingStatus::Confirmed.as_str(),
+        ]))
+        .lock_exclusive()
+        .all(&txn)
+        .await?;
     // The claim locks the session's row until the commit: seats taken
     // meanwhile wait for the decision, and a second decider finds it made.
     let claimed = sessions::Entity::update_many()
@@ -110,8 +124,11 @@ pub async fn decide_session(
     };
     txn.commit().await?;
     tracing::info!(session = %session_id, decision = decision.as_str(), "session decided");
-    // Best effort now; the owed-calls job finishes what fails here.
-    owed::settle_now(db, gateway, &owed, now).await?;
+    // Best effort now; the owed-calls job finishes what fails here. The
+    // decision is made whatever these calls do.
+    if let Err(e) = owed::settle_now(db, gateway, &owed, now).await {
+        tracing::error!(session = %session_id, error = %e, "owed calls left to the job");
+    }
     Ok(Some(decision))
 }
 

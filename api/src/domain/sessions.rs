@@ -43,7 +43,14 @@ pub fn to_dto(m: sessions::Model, today: NaiveDate) -> SessionDto {
         is_active: m.is_active,
         min_places: m.min_places,
         decide_on: m.decide_on,
-        decision: m.decision.as_deref().and_then(SessionDecision::parse),
+        decision: m.decision.as_deref().and_then(|d| {
+            let parsed = SessionDecision::parse(d);
+            if parsed.is_none() {
+                // The CHECK constraint allows none other: say it loudly.
+                tracing::error!(session = %m.id, decision = d, "unknown session decision");
+            }
+            parsed
+        }),
         waiting: 0,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -127,38 +134,50 @@ pub struct Minimum {
     pub decide_on: Option<NaiveDate>,
 }
 
+/// How a minimum is checked: the decision days, today, and whether this
+/// write sets or moves it (a date already past is refused only then: an
+/// undecided session whose date has just come stays editable).
+#[derive(Debug, Clone, Copy)]
+struct Dating {
+    decision_days: i64,
+    today: NaiveDate,
+    changing: bool,
+}
+
 impl Minimum {
-    /// The decision date defaults to `decision_days` before the start; no
-    /// minimum, no date.
-    fn dated(self, starts_on: NaiveDate, decision_days: i64) -> Self {
+    /// The decision date defaults to `decision_days` before the start, but
+    /// never before tomorrow (a session created late is not decided at
+    /// once); no minimum, no date.
+    fn dated(self, starts_on: NaiveDate, d: Dating) -> Self {
+        let default = || {
+            Ord::max(
+                default_decide_on(starts_on, d.decision_days),
+                d.today + chrono::Duration::days(1),
+            )
+        };
         Self {
             min_places: self.min_places,
-            decide_on: self.min_places.map(|_| {
-                self.decide_on
-                    .unwrap_or_else(|| default_decide_on(starts_on, decision_days))
-            }),
+            decide_on: self
+                .min_places
+                .map(|_| self.decide_on.unwrap_or_else(default)),
         }
     }
 }
 
 /// Validates the fields and the minimum together: every broken rule is
 /// reported at once.
-fn validated(
-    f: SessionFields,
-    minimum: Minimum,
-    decision_days: i64,
-) -> ApiResult<(SessionFields, Minimum)> {
-    let mut errors = validate_minimum(
-        minimum.min_places,
-        minimum.decide_on,
-        f.max_places,
-        f.starts_on,
-    );
+fn validated(f: SessionFields, minimum: Minimum, d: Dating) -> ApiResult<(SessionFields, Minimum)> {
+    let dated = minimum.dated(f.starts_on, d);
+    let mut errors = validate_minimum(dated.min_places, dated.decide_on, f.max_places, f.starts_on);
+    if d.changing && dated.decide_on.is_some_and(|day| day <= d.today) {
+        errors.push(common::FieldError::new(
+            "decide_on",
+            "in_the_past",
+            "decide_on must be after today (and before starts_on)",
+        ));
+    }
     match validate_session(f) {
-        Ok(f) if errors.is_empty() => {
-            let minimum = minimum.dated(f.starts_on, decision_days);
-            Ok((f, minimum))
-        }
+        Ok(f) if errors.is_empty() => Ok((f, dated)),
         Ok(_) => Err(ApiError::Validation(errors)),
         Err(mut field_errors) => {
             field_errors.append(&mut errors);
@@ -225,7 +244,11 @@ pub async fn create(
             max_places: new.max_places,
         },
         minimum,
-        decision_days,
+        Dating {
+            decision_days,
+            today,
+            changing: true,
+        },
     )?;
     let model = insert(db, fields, minimum, new.is_active, 0, today).await?;
     Ok(to_dto(model, today))
@@ -251,16 +274,23 @@ pub async fn update(
         None => current.description.clone(),
     };
     // A new start moves a default decision date with it; one given stays.
+    let moved = patch.starts_on.is_some_and(|d| d != current.starts_on);
     let minimum = Minimum {
         min_places: match patch.min_places {
             Some(0) => None,
             Some(n) => Some(n),
             None => current.min_places,
         },
-        decide_on: patch
-            .decide_on
-            .or(current.decide_on.filter(|_| patch.starts_on.is_none())),
+        decide_on: patch.decide_on.or(current.decide_on.filter(|_| !moved)),
     };
+    let changing = current.decided_at.is_none()
+        && (patch
+            .min_places
+            .is_some_and(|n| Some(n) != current.min_places)
+            || patch
+                .decide_on
+                .is_some_and(|d| Some(d) != current.decide_on)
+            || moved && minimum.min_places.is_some());
     let (f, minimum) = validated(
         SessionFields {
             starts_on: patch.starts_on.unwrap_or(current.starts_on),
@@ -272,11 +302,13 @@ pub async fn update(
             max_places: patch.max_places.unwrap_or(current.max_places),
         },
         minimum,
-        decision_days,
+        Dating {
+            decision_days,
+            today,
+            changing,
+        },
     )?;
-    // A cancelled session stays closed: its seats were refunded.
-    let cancelled = current.decision.as_deref() == Some(SessionDecision::Cancelled.as_str());
-    let closed_by_admin = patch.closed.unwrap_or(current.closed_by_admin) || cancelled;
+    let closed_by_admin = patch.closed.unwrap_or(current.closed_by_admin);
     let is_active = patch.is_active.unwrap_or(current.is_active);
     let closed = derive_status(closed_by_admin, f.starts_on, today, 0, 1) == SessionStatus::Closed;
     let status = if closed {
@@ -298,11 +330,23 @@ pub async fn update(
         .col_expr(Column::PriceCents, Expr::value(f.price_cents))
         .col_expr(Column::Currency, Expr::value(f.currency))
         .col_expr(Column::MaxPlaces, Expr::value(max_places))
-        .col_expr(Column::ClosedByAdmin, Expr::value(closed_by_admin))
         .col_expr(Column::IsActive, Expr::value(is_active))
         .col_expr(Column::MinPlaces, Expr::value(minimum.min_places))
         .col_expr(Column::DecideOn, Expr::value(minimum.decide_on))
-        .col_expr(Column::Status, status)
+        // A cancelled session stays closed (its seats were refunded), even
+        // when the decision lands between our read and this write.
+        .col_expr(
+            Column::ClosedByAdmin,
+            Expr::case(cancelled_expr(), true)
+                .finally(closed_by_admin)
+                .into(),
+        )
+        .col_expr(
+            Column::Status,
+            Expr::case(cancelled_expr(), SessionStatus::Closed.as_str())
+                .finally(status)
+                .into(),
+        )
         .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(Column::Id.eq(id))
         .filter(Column::ReservedPlaces.lte(max_places))
@@ -323,6 +367,10 @@ pub async fn update(
         ));
     }
     one_with_waiting(db, to_dto(updated, today)).await
+}
+
+fn cancelled_expr() -> sea_orm::sea_query::SimpleExpr {
+    Expr::col(Column::Decision).eq(SessionDecision::Cancelled.as_str())
 }
 
 /// Deletes a session that has no held or confirmed booking. The condition

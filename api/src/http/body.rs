@@ -7,13 +7,14 @@ use actix_web::web::Bytes;
 use crate::error::{ApiError, ApiResult};
 
 pub async fn read_limited(payload: web::Payload, limit: usize) -> ApiResult<Bytes> {
+    // The outer error is the limit; the inner one, the connection's.
     match payload.to_bytes_limited(limit).await {
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(_)) => Err(ApiError::new(
+        Err(_) => Err(ApiError::new(
             common::ErrorCode::PayloadTooLarge,
             format!("the body is larger than {limit} bytes"),
         )),
-        Err(e) => Err(ApiError::bad_request(format!(
+        Ok(Err(e)) => Err(ApiError::bad_request(format!(
             "could not read the body: {e}"
         ))),
     }

@@ -19,8 +19,10 @@ use common::ErrorCode;
 use sha2::{Digest, Sha256};
 
 use crate::auth::AuthUser;
-use crate::domain::idempotency::{self, Begun, Stored};
+use crate::domain::idempotency::{self, Begun, Key, Stored};
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::http::body::read_limited;
+use crate::startup::JSON_LIMIT_BYTES;
 use crate::state::AppState;
 
 const HEADER: &str = "idempotency-key";
@@ -68,15 +70,26 @@ pub async fn once(
         // Not signed in: the handler answers 401, and keys are per user.
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let body = match req.extract::<Bytes>().await {
+    let body = match req.extract::<web::Payload>().await {
+        Ok(payload) => read_limited(payload, JSON_LIMIT_BYTES).await,
+        Err(e) => return Ok(req.error_response(e)),
+    };
+    let body = match body {
         Ok(body) => body,
         Err(e) => return Ok(req.error_response(e)),
     };
     let fingerprint = fingerprint(&req, &body);
     req.set_payload(Payload::from(body));
 
-    let db = &state.db;
-    match idempotency::begin(db, user.id, &key, &fingerprint, Utc::now()).await {
+    let db = state.db.clone();
+    let user_id = user.id;
+    let of = |key| Key { user_id, key };
+    // A run that outlives this long died with its instance: see `begin`.
+    let abandoned_after = chrono::Duration::from_std(state.settings.request_timeout)
+        .unwrap_or(chrono::Duration::hours(1))
+        + chrono::Duration::minutes(5);
+    let begun = idempotency::begin(&db, of(&key), &fingerprint, Utc::now(), abandoned_after);
+    match begun.await {
         Err(e) => Ok(req.error_response(ApiError::from(e))),
         Ok(Begun::Reused) => Ok(req.error_response(ApiError::new(
             ErrorCode::IdempotencyKeyReused,
@@ -90,36 +103,52 @@ pub async fn once(
             let (http, _) = req.into_parts();
             Ok(ServiceResponse::new(http, replay(&stored)))
         }
-        Ok(Begun::Run) => {
-            let answer = match next.call(req).await {
-                Ok(answer) => answer,
-                Err(e) => {
-                    idempotency::abandon(db, user.id, &key).await.ok();
-                    return Err(e);
-                }
-            };
-            let (http, res) = answer.into_parts();
-            let (head, body) = res.into_parts();
-            let Ok(bytes) = to_bytes(body).await else {
-                idempotency::abandon(db, user.id, &key).await.ok();
-                return Ok(ServiceResponse::new(
-                    http,
-                    ApiError::internal("the answer could not be read").error_response(),
-                ));
-            };
-            let kept = keep(head.status(), &head, &bytes);
-            let recorded = match &kept {
-                Some(stored) => idempotency::finish(db, user.id, &key, stored).await,
-                None => idempotency::abandon(db, user.id, &key).await,
-            };
-            if let Err(e) = recorded {
-                // The request ran; its answer stands. A retry finds the key
-                // in progress until it is abandoned, never runs twice at once.
-                tracing::error!(error = %e, "idempotent answer not recorded");
-            }
-            Ok(ServiceResponse::new(http, head.set_body(bytes)).map_into_boxed_body())
+        Ok(Begun::Run { owner }) => {
+            // The run goes on, and its answer is stored, even when this
+            // request is given up meanwhile (the request timeout, a client
+            // gone): a retry then gets the first answer, never a second run.
+            let run = actix_web::rt::spawn(async move {
+                let answer = next.call(req).await;
+                record(&db, Key { user_id, key: &key }, owner, answer).await
+            });
+            run.await.unwrap_or_else(|e| {
+                Err(ApiError::internal(format!("idempotent run lost: {e}")).into())
+            })
         }
     }
+}
+
+/// Stores the answer a retry should see (or frees the key), and answers it.
+async fn record(
+    db: &sea_orm::DatabaseConnection,
+    key: Key<'_>,
+    owner: uuid::Uuid,
+    answer: Result<ServiceResponse<impl MessageBody>, Error>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(e) => {
+            idempotency::abandon(db, key, owner).await.ok();
+            return Err(e);
+        }
+    };
+    let (http, res) = answer.into_parts();
+    let (head, body) = res.into_parts();
+    let Ok(bytes) = to_bytes(body).await else {
+        idempotency::abandon(db, key, owner).await.ok();
+        let failed = ApiError::internal("the answer could not be read").error_response();
+        return Ok(ServiceResponse::new(http, failed));
+    };
+    let recorded = match keep(head.status(), &head, &bytes) {
+        Some(stored) => idempotency::finish(db, key, owner, &stored).await,
+        None => idempotency::abandon(db, key, owner).await,
+    };
+    if let Err(e) = recorded {
+        // The request ran; its answer stands. A retry finds the key in
+        // progress until it is taken over, never runs twice at once.
+        tracing::error!(error = %e, "idempotent answer not recorded");
+    }
+    Ok(ServiceResponse::new(http, head.set_body(bytes)).map_into_boxed_body())
 }
 
 fn valid_key(raw: &header::HeaderValue) -> Option<String> {

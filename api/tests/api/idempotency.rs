@@ -204,19 +204,16 @@ async fn bad_keys_are_refused_and_old_answers_are_forgotten() {
     .await;
     a.assert_problem(400, "bad_request");
 
-    use api::domain::idempotency::{self, Begun, KEPT, Stored};
+    use api::domain::idempotency::{self, Begun, KEPT, Key, Stored};
     let db = &app.state.db;
     let now = chrono::Utc::now();
+    let dead = chrono::Duration::minutes(10);
+    let k = Key { user_id, key: "k" };
+    let Begun::Run { owner } = idempotency::begin(db, k, "f1", now, dead).await.unwrap() else {
+        panic!("a new key runs");
+    };
     assert_eq!(
-        idempotency::begin(db, user_id, "k", "f1", now)
-            .await
-            .unwrap(),
-        Begun::Run
-    );
-    assert_eq!(
-        idempotency::begin(db, user_id, "k", "f1", now)
-            .await
-            .unwrap(),
+        idempotency::begin(db, k, "f1", now, dead).await.unwrap(),
         Begun::InProgress
     );
     let answer = Stored {
@@ -224,35 +221,59 @@ async fn bad_keys_are_refused_and_old_answers_are_forgotten() {
         content_type: "application/json".into(),
         body: "{}".into(),
     };
-    idempotency::finish(db, user_id, "k", &answer)
+    // Only the run that claimed the key stores its answer.
+    idempotency::finish(db, k, uuid::Uuid::new_v4(), &answer)
         .await
         .unwrap();
     assert_eq!(
-        idempotency::begin(db, user_id, "k", "f1", now)
-            .await
-            .unwrap(),
+        idempotency::begin(db, k, "f1", now, dead).await.unwrap(),
+        Begun::InProgress
+    );
+    idempotency::finish(db, k, owner, &answer).await.unwrap();
+    assert_eq!(
+        idempotency::begin(db, k, "f1", now, dead).await.unwrap(),
         Begun::Replay(answer)
     );
     assert_eq!(
-        idempotency::begin(db, user_id, "k", "f2", now)
-            .await
-            .unwrap(),
+        idempotency::begin(db, k, "f2", now, dead).await.unwrap(),
         Begun::Reused
     );
     let later = now + KEPT + chrono::Duration::seconds(1);
-    assert_eq!(
-        idempotency::begin(db, user_id, "k", "f2", later)
+    let Begun::Run { owner: first } = idempotency::begin(db, k, "f2", later, dead).await.unwrap()
+    else {
+        panic!("an expired key runs again");
+    };
+    // A run its instance never finished frees the key after a while, and
+    // the dead run can no longer free or store it.
+    let taken_over = later + dead;
+    assert!(matches!(
+        idempotency::begin(db, k, "f2", taken_over, dead)
             .await
             .unwrap(),
-        Begun::Run
-    );
-    // A run its instance never finished frees the key after a while.
-    let abandoned = later + idempotency::ABANDONED_AFTER;
+        Begun::Run { .. }
+    ));
+    idempotency::abandon(db, k, first).await.unwrap();
     assert_eq!(
-        idempotency::begin(db, user_id, "k", "f2", abandoned)
+        idempotency::begin(db, k, "f2", taken_over, dead)
             .await
             .unwrap(),
-        Begun::Run
+        Begun::InProgress
     );
-    assert_eq!(idempotency::prune(db, abandoned + KEPT).await.unwrap(), 1);
+    assert_eq!(idempotency::prune(db, taken_over + KEPT).await.unwrap(), 1);
+
+    // A body over the JSON limit is refused as a problem, not read whole.
+    let huge = "x".repeat(70 * 1024);
+    let res = app
+        .client
+        .post(format!("{}/api/subscriptions/portal", app.base))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "big")
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    into_answer(res)
+        .await
+        .assert_problem(413, "payload_too_large");
 }

@@ -10,9 +10,14 @@ use serde_json::{Value, json};
 
 use crate::support::{CountingGateway, TestApp, paid_seat, pay_with, seat_in, spawn_with_gateway};
 
+/// Today at the venue, as the api counts days.
+fn today() -> chrono::NaiveDate {
+    api::domain::clock::today_at_venue(Utc::now())
+}
+
 async fn session_with_minimum(app: &TestApp, min: i32) -> String {
     let admin = app.admin_token().await;
-    let tomorrow = (Utc::now() + Duration::days(1)).date_naive();
+    let tomorrow = today() + Duration::days(1);
     let s = app
         .create_session(
             &admin,
@@ -264,6 +269,23 @@ async fn admins_decide_early_once_and_set_sensible_minimums() {
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["min_places", "decide_on"]);
+    // A decision date already past is refused; a late session's default
+    // is tomorrow, not a date already gone.
+    let mut body = crate::support::session_body();
+    body["min_places"] = json!(2);
+    body["decide_on"] = json!((today() - Duration::days(1)).to_string());
+    let a = app.post("/api/admin/sessions", Some(&admin), body).await;
+    a.assert_problem(422, "validation_failed");
+    assert_eq!(a.body["errors"][0]["rule"], "in_the_past", "{}", a.body);
+    let soon = today() + Duration::days(5);
+    let late = app
+        .create_session(
+            &admin,
+            json!({"min_places": 2, "starts_on": soon.to_string(), "ends_on": soon.to_string()}),
+        )
+        .await;
+    let tomorrow = today() + Duration::days(1);
+    assert_eq!(late["decide_on"], tomorrow.to_string());
     // 0 removes a minimum.
     let other = app.create_session(&admin, json!({"min_places": 2})).await;
     let cleared = app

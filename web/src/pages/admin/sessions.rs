@@ -17,7 +17,7 @@ use crate::pages::account::status_fr as booking_status_fr;
 
 fn status_fr(s: &SessionDto) -> &'static str {
     match (s.is_active, s.status) {
-        _ if s.decision == Some(SessionDecision::Cancelled) => "Annulée (minimum non atteint)",
+        _ if s.decision == Some(SessionDecision::Cancelled) => "Annulée",
         (false, _) => "Désactivée",
         (true, SessionStatus::Open) => "Ouverte",
         (true, SessionStatus::Full) => "Complète",
@@ -27,12 +27,14 @@ fn status_fr(s: &SessionDto) -> &'static str {
 
 /// The minimum group size and what was decided, for the status column.
 fn minimum_fr(s: &SessionDto) -> Option<impl IntoView + use<>> {
-    let min = s.min_places?;
-    let text = match (s.decision, s.decide_on) {
-        (Some(SessionDecision::Confirmed), _) => format!("Minimum {min} : session confirmée"),
-        (Some(SessionDecision::Cancelled), _) => format!("Minimum {min} : non atteint"),
-        (None, Some(day)) => format!("Minimum {min}, décision le {}", day.format("%d/%m/%Y")),
-        (None, None) => format!("Minimum {min}"),
+    let text = match (s.min_places, s.decision, s.decide_on) {
+        (_, Some(SessionDecision::Confirmed), _) => "Session confirmée".to_owned(),
+        (_, Some(SessionDecision::Cancelled), _) => "Session annulée".to_owned(),
+        (Some(min), None, Some(day)) => {
+            format!("Minimum {min}, décision le {}", day.format("%d/%m/%Y"))
+        }
+        (Some(min), None, None) => format!("Minimum {min}"),
+        (None, None, _) => return None,
     };
     Some(view! { <span class="minimum">{text}</span> })
 }
