@@ -9,6 +9,7 @@ use common::bookings::{BookingDto, CancelRequest, CheckoutResponse};
 use common::resources::{NewResource, ResourceDto, ResourceOrder, ResourcePatch};
 use common::sessions::{NewSession, SessionDto, SessionPatch};
 use common::subscriptions::{AccessDto, Plan, RedirectDto, SubscribeRequest, SubscriberDto};
+use common::waitlist::WaitlistEntryDto;
 use common::{ErrorCode, Problem};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
@@ -65,6 +66,12 @@ pub fn message_for(code: ErrorCode) -> &'static str {
         }
         ErrorCode::EmailAlreadyVerified => "Votre adresse e-mail est déjà confirmée.",
         ErrorCode::OriginMismatch => "Cette action doit être faite depuis le site Immersion.",
+        ErrorCode::AlreadyWaiting => "Vous êtes déjà sur la liste d'attente de cette session.",
+        ErrorCode::SessionNotFull => "Des places sont libres : réservez directement.",
+        ErrorCode::BookingNotPayable => {
+            "Cette place ne vous est plus réservée : le délai de paiement est dépassé."
+        }
+        ErrorCode::IdempotencyKeyInProgress => "Votre demande est en cours : patientez un instant.",
         _ => "Une erreur est survenue. Réessayez plus tard.",
     }
 }
@@ -272,6 +279,27 @@ pub async fn checkout(session_id: Uuid) -> Result<CheckoutResponse, ApiError> {
         &serde_json::json!({}),
     )
     .await
+}
+
+/// Opens the payment of a booking held for me (a waiting-list offer).
+pub async fn pay_booking(id: Uuid) -> Result<CheckoutResponse, ApiError> {
+    post_json(&format!("/api/bookings/{id}/pay"), &serde_json::json!({})).await
+}
+
+pub async fn join_waitlist(session_id: Uuid) -> Result<WaitlistEntryDto, ApiError> {
+    post_json(
+        &format!("/api/sessions/{session_id}/waitlist"),
+        &serde_json::json!({}),
+    )
+    .await
+}
+
+pub async fn leave_waitlist(session_id: Uuid) -> Result<(), ApiError> {
+    delete(&format!("/api/sessions/{session_id}/waitlist")).await
+}
+
+pub async fn my_waitlist() -> Result<Vec<WaitlistEntryDto>, ApiError> {
+    get("/api/me/waitlist").await
 }
 
 pub async fn booking(id: Uuid) -> Result<BookingDto, ApiError> {

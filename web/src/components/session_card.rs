@@ -32,6 +32,55 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let id = session.id;
+    // A full session takes names for its waiting list.
+    let waitable = session.status == SessionStatus::Full && !cancelled;
+    let joined = RwSignal::new(None::<u32>);
+    let join = move |_| {
+        if !api::believed_signed_in() {
+            navigate("/connexion?suite=/immersion-elite");
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match api::join_waitlist(id).await {
+                Ok(entry) => joined.set(Some(entry.place.unwrap_or(1))),
+                Err(e) if e.is(common::ErrorCode::Unauthorized) => {
+                    navigate("/connexion?suite=/immersion-elite");
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    let waiting = (session.waiting > 0).then(|| {
+        let n = session.waiting;
+        let text = if n == 1 {
+            "1 personne en liste d'attente".to_owned()
+        } else {
+            format!("{n} personnes en liste d'attente")
+        };
+        view! { <p class="waiting">{text}</p> }
+    });
+    let waitlist = waitable.then(|| {
+        view! {
+            <Show
+                when=move || joined.get().is_some()
+                fallback=move || view! {
+                    <button class="join-waitlist secondary" disabled=move || busy.get() on:click=join>
+                        "Rejoindre la liste d'attente"
+                    </button>
+                }
+            >
+                <p class="done" role="status">
+                    {move || format!(
+                        "Vous êtes n° {} sur la liste d'attente : nous vous écrirons dès qu'une place se libère.",
+                        joined.get().unwrap_or(1)
+                    )}
+                </p>
+            </Show>
+        }
+    });
     let book = move |_| {
         if !api::believed_signed_in() {
             navigate("/connexion?suite=/immersion-elite");
@@ -66,7 +115,9 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
                     view! { <span>{remaining}</span> }.into_any()
                 }}
             </p>
+            {waiting}
             <button class="book" disabled=move || !bookable || busy.get() on:click=book>{label}</button>
+            {waitlist}
             <ErrorLine message=error/>
         </article>
     }

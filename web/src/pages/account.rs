@@ -5,6 +5,7 @@ use common::bookings::{BookingDto, BookingStatus};
 use common::format::{format_date, format_session_dates};
 use common::money::format_price;
 use common::subscriptions::{AccessDto, SubscriptionType};
+use common::waitlist::{WaitlistEntryDto, WaitlistStatus};
 use leptos::prelude::*;
 
 use crate::api;
@@ -36,6 +37,7 @@ pub fn AccountPage() -> impl IntoView {
         <h1>"Mon compte"</h1>
         <VerificationNotice/>
         <MyBookings/>
+        <MyWaitlist/>
         <MySubscription/>
         <ChangePassword/>
     }
@@ -200,6 +202,71 @@ fn BookingItem(booking: BookingDto, changed: Callback<()>) -> impl IntoView {
             " · "<span class="amount">{format_price(booking.amount_cents, &booking.currency)}</span>
             " · "<span class="status">{status_fr(booking.status)}</span>
             {actions}
+            <ErrorLine message=error/>
+        </li>
+    }
+}
+
+/// My places in waiting lists, and the offers to pay.
+#[component]
+fn MyWaitlist() -> impl IntoView {
+    let entries = LocalResource::new(api::my_waitlist);
+    let changed = Callback::new(move |()| entries.refetch());
+    view! {
+        <section aria-labelledby="waitlist-title">
+            <h2 id="waitlist-title">"Listes d'attente"</h2>
+            <Transition fallback=|| view! { <Loading/> }>
+                {move || entries.get().map(|r| loaded(
+                    r,
+                    view! { <p class="empty">"Vous n'êtes sur aucune liste d'attente."</p> }.into_any(),
+                    |list| view! {
+                        <ul class="waitlist">
+                            {list.into_iter().map(|e| view! { <WaitlistItem entry=e changed/> }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                ))}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn WaitlistItem(entry: WaitlistEntryDto, changed: Callback<()>) -> impl IntoView {
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let session = entry.session_id;
+    let leave = move |_| {
+        send(api::leave_waitlist(session), error, Some(busy), move |()| {
+            changed.run(())
+        })
+    };
+    let state = match (entry.status, entry.booking_id) {
+        (WaitlistStatus::Offered, Some(booking)) => {
+            let until = entry
+                .offer_expires_at
+                .map(|t| format!(" jusqu'au {}", crate::browser::local_date_time(t)))
+                .unwrap_or_default();
+            view! {
+                <span class="offer">{format!("Une place vous est réservée{until}.")}</span>
+                " "<a class="pay-offer button" href=format!("{}{booking}", crate::pages::thanks::OFFER_PATH)>
+                    "Payer ma place"
+                </a>
+            }
+            .into_any()
+        }
+        _ => view! {
+            <span class="place">{format!("N° {} dans la file", entry.place.unwrap_or(1))}</span>
+        }
+        .into_any(),
+    };
+    view! {
+        <li class="waitlist-entry" data-session-id=session.to_string()>
+            <strong class="dates">{format_session_dates(entry.starts_on, entry.ends_on)}</strong>
+            " · "<span class="location">{entry.location.clone()}</span>
+            " · "{state}
+            " "<button class="secondary leave" disabled=move || busy.get() on:click=leave>
+                "Quitter la liste"
+            </button>
             <ErrorLine message=error/>
         </li>
     }

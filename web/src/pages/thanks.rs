@@ -64,3 +64,39 @@ pub fn CancelledPage() -> impl IntoView {
         <p><a href="/immersion-elite">"Retour aux sessions"</a></p>
     }
 }
+
+/// Where a waiting-list offer's mail leads: `/immersion-elite/offre/{booking}`.
+pub const OFFER_PATH: &str = "/immersion-elite/offre/";
+
+/// A waiting-list offer: opens its payment at once (signing in first if
+/// needed), or says why it cannot be paid any more.
+#[component]
+pub fn OfferPage() -> impl IntoView {
+    let path = window().location().pathname().unwrap_or_default();
+    let id = path
+        .strip_prefix(OFFER_PATH)
+        .and_then(|s| s.trim_end_matches('/').parse::<Uuid>().ok());
+    let error = RwSignal::new(None::<String>);
+    match id {
+        Some(id) if !api::believed_signed_in() => {
+            crate::router::navigate(&format!("/connexion?suite={OFFER_PATH}{id}"));
+        }
+        Some(id) => leptos::task::spawn_local(async move {
+            match api::pay_booking(id).await {
+                Ok(opened) => crate::browser::go(&opened.checkout_url),
+                Err(e) if e.is(common::ErrorCode::Unauthorized) => {
+                    crate::router::navigate(&format!("/connexion?suite={OFFER_PATH}{id}"));
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        }),
+        None => error.set(Some("Cette offre est introuvable.".to_owned())),
+    }
+    view! {
+        <h1>"Votre place sur liste d'attente"</h1>
+        <p class="booking-status" role="status">
+            {move || error.get().unwrap_or_else(|| "Ouverture du paiement…".to_owned())}
+        </p>
+        <p><a href="/mon-compte">"Mon compte"</a>" · "<a href="/immersion-elite">"Retour aux sessions"</a></p>
+    }
+}

@@ -3,7 +3,7 @@
 //! a session with their CSV.
 
 use chrono::NaiveDate;
-use common::format::format_session_dates;
+use common::format::{format_date, format_session_dates};
 use common::money::format_price;
 use common::sessions::{NewSession, SessionDecision, SessionDto, SessionPatch, SessionStatus};
 use leptos::prelude::*;
@@ -31,7 +31,7 @@ fn minimum_fr(s: &SessionDto) -> Option<impl IntoView + use<>> {
         (_, Some(SessionDecision::Confirmed), _) => "Session confirmée".to_owned(),
         (_, Some(SessionDecision::Cancelled), _) => "Session annulée".to_owned(),
         (Some(min), None, Some(day)) => {
-            format!("Minimum {min}, décision le {}", day.format("%d/%m/%Y"))
+            format!("Minimum {min}, décision le {}", format_date(day))
         }
         (Some(min), None, None) => format!("Minimum {min}"),
         (None, None, _) => return None,
