@@ -10,8 +10,8 @@ use common::bookings::{
 use common::format::format_session_dates;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -138,26 +138,14 @@ pub async fn hold(
         }
     };
     let booking_id = Uuid::new_v4();
-    let inserted = bookings::Entity::insert(bookings::ActiveModel {
-        id: Set(booking_id),
-        session_id: Set(session_id),
-        user_id: Set(user.id),
-        user_email: Set(user.email.clone()),
-        status: Set(BookingStatus::Held.as_str().to_owned()),
-        hold_expires_at: Set(Some(hold_expires_at)),
-        stripe_checkout_session_id: Set(None),
-        stripe_payment_intent_id: Set(None),
-        amount_cents: Set(session.price_cents),
-        currency: Set(session.currency.clone()),
-        refund_id: Set(None),
-        refunded_cents: Set(None),
-        confirmed_at: Set(None),
-        cancelled_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .exec(&txn)
-    .await;
+    let held = seats::held_booking(
+        booking_id,
+        &session,
+        (user.id, &user.email),
+        hold_expires_at,
+        now,
+    );
+    let inserted = bookings::Entity::insert(held).exec(&txn).await;
     match inserted {
         Ok(_) => txn.commit().await?,
         // Dropping the transaction rolls the seat back too.

@@ -190,3 +190,33 @@ pub async fn release(
     }
     Ok(())
 }
+
+/// A booking holding the seat just taken for `user` until `expires` (a
+/// hold from the catalog, or an offer from a waiting list).
+pub fn held_booking(
+    id: Uuid,
+    session: &sessions::Model,
+    user: (Uuid, &str),
+    expires: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bookings::ActiveModel {
+    use sea_orm::ActiveValue::Set;
+    bookings::ActiveModel {
+        id: Set(id),
+        session_id: Set(session.id),
+        user_id: Set(user.0),
+        user_email: Set(user.1.to_owned()),
+        status: Set(common::bookings::BookingStatus::Held.as_str().to_owned()),
+        hold_expires_at: Set(Some(expires)),
+        stripe_checkout_session_id: Set(None),
+        stripe_payment_intent_id: Set(None),
+        amount_cents: Set(session.price_cents),
+        currency: Set(session.currency.clone()),
+        refund_id: Set(None),
+        refunded_cents: Set(None),
+        confirmed_at: Set(None),
+        cancelled_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}

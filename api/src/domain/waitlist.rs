@@ -131,26 +131,14 @@ async fn offer_next(
             };
         let booking_id = Uuid::new_v4();
         let expires = now + offers.hold;
-        bookings::Entity::insert(bookings::ActiveModel {
-            id: Set(booking_id),
-            session_id: Set(session_id),
-            user_id: Set(first.user_id),
-            user_email: Set(first.user_email.clone()),
-            status: Set(BookingStatus::Held.as_str().to_owned()),
-            hold_expires_at: Set(Some(expires)),
-            stripe_checkout_session_id: Set(None),
-            stripe_payment_intent_id: Set(None),
-            amount_cents: Set(session.price_cents),
-            currency: Set(session.currency.clone()),
-            refund_id: Set(None),
-            refunded_cents: Set(None),
-            confirmed_at: Set(None),
-            cancelled_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        })
-        .exec(txn)
-        .await?;
+        let offer = seats::held_booking(
+            booking_id,
+            &session,
+            (first.user_id, &first.user_email),
+            expires,
+            now,
+        );
+        bookings::Entity::insert(offer).exec(txn).await?;
         if !set_status(
             txn,
             first.id,

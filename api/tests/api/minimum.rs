@@ -35,6 +35,13 @@ fn decision_day() -> chrono::DateTime<Utc> {
     Utc::now() + Duration::days(2)
 }
 
+/// The owed-calls job, at `at`.
+async fn settle(app: &TestApp, gateway: &CountingGateway, at: chrono::DateTime<Utc>) {
+    api::domain::owed::settle_due(&app.state.db, gateway, at)
+        .await
+        .unwrap();
+}
+
 async fn decide_due(app: &TestApp, gateway: &CountingGateway) -> Vec<(uuid::Uuid, String)> {
     api::domain::decisions::decide_due(&app.state.db, gateway, decision_day())
         .await
@@ -62,13 +69,7 @@ async fn below_the_minimum_the_session_is_cancelled_and_each_paid_seat_refunded_
     let decided = decide_due(&app, &gateway).await;
     assert_eq!(decided, [(sid.parse().unwrap(), "cancelled".to_owned())]);
     // The first refund failed; the owed-calls job makes it.
-    api::domain::owed::settle_due(
-        &app.state.db,
-        gateway.as_ref(),
-        decision_day() + Duration::minutes(5),
-    )
-    .await
-    .unwrap();
+    settle(&app, &gateway, decision_day() + Duration::minutes(5)).await;
     let refunds = gateway.inner.refunds();
     assert_eq!(refunds.len(), 2, "{refunds:?}");
     for seat in &paid {
@@ -134,13 +135,7 @@ async fn below_the_minimum_the_session_is_cancelled_and_each_paid_seat_refunded_
 
     // Deciding again changes nothing.
     assert!(decide_due(&app, &gateway).await.is_empty());
-    api::domain::owed::settle_due(
-        &app.state.db,
-        gateway.as_ref(),
-        Utc::now() + Duration::hours(1),
-    )
-    .await
-    .unwrap();
+    settle(&app, &gateway, Utc::now() + Duration::hours(1)).await;
     assert_eq!(
         gateway.inner.refunds().len(),
         3,
@@ -194,13 +189,7 @@ async fn two_deciders_at_once_decide_once() {
     let (a, b) = tokio::join!(decide_due(&app, &gateway), decide_due(&app, &gateway));
     let all: Vec<_> = a.into_iter().chain(b).collect();
     assert_eq!(all, [(sid.parse().unwrap(), "cancelled".to_owned())]);
-    api::domain::owed::settle_due(
-        &app.state.db,
-        gateway.as_ref(),
-        decision_day() + Duration::minutes(5),
-    )
-    .await
-    .unwrap();
+    settle(&app, &gateway, decision_day() + Duration::minutes(5)).await;
     assert_eq!(gateway.inner.refunds().len(), 3);
     assert_eq!(gateway.refund_calls(), 3);
     let mails = app.mails_to("anne@example.com").await;

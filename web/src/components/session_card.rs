@@ -36,22 +36,12 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
     let waitable = session.status == SessionStatus::Full && !cancelled;
     let joined = RwSignal::new(None::<u32>);
     let join = move |_| {
-        if !api::believed_signed_in() {
-            navigate("/connexion?suite=/immersion-elite");
-            return;
-        }
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match api::join_waitlist(id).await {
-                Ok(entry) => joined.set(Some(entry.place.unwrap_or(1))),
-                Err(e) if e.is(common::ErrorCode::Unauthorized) => {
-                    navigate("/connexion?suite=/immersion-elite");
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-            busy.set(false);
-        });
+        signed_in(
+            busy,
+            error,
+            move || api::join_waitlist(id),
+            move |entry| joined.set(Some(entry.place.unwrap_or(1))),
+        )
     };
     let waiting = (session.waiting > 0).then(|| {
         let n = session.waiting;
@@ -82,24 +72,12 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
         }
     });
     let book = move |_| {
-        if !api::believed_signed_in() {
-            navigate("/connexion?suite=/immersion-elite");
-            return;
-        }
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match api::checkout(id).await {
-                Ok(held) => go(&held.checkout_url),
-                Err(e) if e.is(common::ErrorCode::Unauthorized) => {
-                    navigate("/connexion?suite=/immersion-elite");
-                }
-                Err(e) => {
-                    error.set(Some(e.message));
-                    busy.set(false);
-                }
-            }
-        });
+        signed_in(
+            busy,
+            error,
+            move || api::checkout(id),
+            move |held| go(&held.checkout_url),
+        )
     };
     view! {
         <article class="session" data-session-id=id.to_string()>
@@ -121,4 +99,31 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
             <ErrorLine message=error/>
         </article>
     }
+}
+
+/// Runs `action` for a signed-in visitor (anyone else signs in first),
+/// with `busy` on while it runs; `done` takes its answer, a failure shows.
+fn signed_in<T: 'static, F: Future<Output = Result<T, api::ApiError>> + 'static>(
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    action: impl FnOnce() -> F + 'static,
+    done: impl FnOnce(T) + 'static,
+) {
+    const LOGIN: &str = "/connexion?suite=/immersion-elite";
+    if !api::believed_signed_in() {
+        navigate(LOGIN);
+        return;
+    }
+    busy.set(true);
+    error.set(None);
+    leptos::task::spawn_local(async move {
+        match action().await {
+            Ok(answer) => done(answer),
+            Err(e) if e.is(common::ErrorCode::Unauthorized) => navigate(LOGIN),
+            Err(e) => {
+                error.set(Some(e.message));
+                busy.set(false);
+            }
+        }
+    });
 }
