@@ -22,6 +22,7 @@ mod payment_integrity;
 mod rate_limit;
 mod rush;
 mod spa;
+mod status_rule;
 mod stripe_gateway;
 mod subscriptions;
 mod support;
