@@ -120,6 +120,36 @@ pub struct Settings {
     pub mail_interval: std::time::Duration,
 }
 
+/// The rules' numbers, typed once from the settings: what the domain
+/// works with (it never reads `Settings` itself).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// How long a hold lasts (at least Stripe's window: see `bookings::hold`).
+    pub hold: chrono::Duration,
+    /// How long a lapsed unpaid hold keeps its user from holding the same
+    /// session again; none when off.
+    pub hold_cooldown: Option<chrono::Duration>,
+    /// A paid seat is refunded in full up to this many days before the start.
+    pub cancellation_cutoff_days: i64,
+    /// How long a waiting-list offer holds its seat.
+    pub offer_hold: chrono::Duration,
+    /// Where links in mails and Checkout return URLs point.
+    pub public_url: String,
+}
+
+impl Settings {
+    pub fn policy(&self) -> Policy {
+        Policy {
+            hold: chrono::Duration::minutes(self.hold_minutes),
+            hold_cooldown: (self.hold_cooldown_minutes > 0)
+                .then(|| chrono::Duration::minutes(self.hold_cooldown_minutes)),
+            cancellation_cutoff_days: self.cancellation_cutoff_days,
+            offer_hold: chrono::Duration::hours(self.waitlist_offer_hours),
+            public_url: self.public_url.clone(),
+        }
+    }
+}
+
 /// Every problem found in the settings, one line each.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid settings:\n  - {}", .0.join("\n  - "))]

@@ -1,5 +1,23 @@
 //! The Immersion api as a library: `startup::Application` builds the
 //! server; the binary in `main.rs` only parses the command line.
+//!
+//! The layers, and who may import whom (arrows point down only; a test,
+//! `tests/api/layers.rs`, checks the two that matter most):
+//!
+//! ```text
+//! main, cli, startup        wiring: settings, pool, state, server, jobs
+//!   │
+//! http/  jobs/  state       the edges: requests (extractors in http::extract,
+//!   │                       one file per resource) and background ticks;
+//!   │                       AppState is what they share
+//! domain/                   rules and transactions; takes a connection, the
+//!   │                       gateway trait, a typed `config::Policy` (or a
+//!   │                       `Desk`/`Gate` bundling them) and an `Actor`;
+//!   │                       never actix, an extractor or AppState
+//! payments/  auth::{password, token}  mail    what the domain calls out to;
+//!   │                       payments imports nothing from the domain
+//! entity, common, config, error, db
+//! ```
 
 pub mod auth;
 pub mod cli;

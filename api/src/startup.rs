@@ -14,12 +14,13 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::password;
 use crate::auth::token::Tokens;
 use crate::config::{JwtSecretSource, Secret, Settings};
+use crate::domain::throttles::LoginLimits;
 use crate::domain::{clock::today_at_venue, demo, users};
 use crate::error::extractors;
 use crate::http;
 use crate::payments::PaymentGateway;
 use crate::payments::local::LocalGateway;
-use crate::state::{AppState, LoginLimits};
+use crate::state::AppState;
 
 /// Largest accepted JSON body.
 pub const JSON_LIMIT_BYTES: usize = 64 * 1024;

@@ -1,8 +1,5 @@
-//! Who is calling: password hashing, tokens, the request extractors that
-//! authenticate and authorize.
+//! Who is calling: password hashing and tokens. The request extractors
+//! that authenticate and authorize are at the HTTP edge (`http::extract`).
 
-pub mod extract;
 pub mod password;
 pub mod token;
-
-pub use extract::{AdminUser, AuthUser, MemberUser};

@@ -2,7 +2,7 @@
 //! events, cancellation with the refund rule, and the lists people read.
 //! Seats move only through `seats`, in the transaction of the booking change.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use common::ErrorCode;
 use common::bookings::{
     BookingDto, BookingStatus, CheckoutResponse, full_refund_until, refund_on_cancel,
@@ -15,17 +15,32 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::actor::Actor;
+use super::checkout_ids::CheckoutIds;
 use super::clock::today_at_venue;
 use super::owed::{self, RefundReason};
 use super::seats::{self, NoSeat};
 use super::waitlist::{self, Offers};
 use super::{is_unique_violation, mail};
-use crate::auth::AuthUser;
+use crate::config::Policy;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::{CheckoutRequest, GatewayError, MIN_HOLD, PaymentGateway, checkout_expiry};
-use crate::state::AppState;
 use entity::immersion_bookings::{self as bookings, Column};
 use entity::{immersion_sessions as sessions, users};
+
+/// What booking changes work with: the database, the batcher that stores
+/// Checkout Session ids, and the policy.
+pub struct Desk<'a> {
+    pub db: &'a sea_orm::DatabaseConnection,
+    pub checkout_ids: &'a CheckoutIds,
+    pub policy: Policy,
+}
+
+impl Desk<'_> {
+    fn offers(&self) -> Offers {
+        Offers::of(&self.policy)
+    }
+}
 
 /// A booking's status; a value the enum does not know is an error, never
 /// a silent default.
@@ -98,28 +113,27 @@ pub(super) async fn transition(
 /// that expires with the hold. A gateway failure gives the seat back.
 /// The hold lasts at least `MIN_HOLD`, so that a Checkout Session inside
 /// Stripe's window (30 min to 24 h after its creation) never outlives it.
-#[tracing::instrument(skip(state, gateway, user), fields(user = %user.id))]
+#[tracing::instrument(skip(desk, gateway, user), fields(user = %user.id))]
 pub async fn hold(
-    state: &AppState,
+    desk: &Desk<'_>,
     gateway: &dyn PaymentGateway,
-    user: &AuthUser,
+    user: &Actor,
     session_id: Uuid,
     now: DateTime<Utc>,
 ) -> ApiResult<CheckoutResponse> {
     let today = today_at_venue(now);
-    let hold_expires_at = now + Duration::minutes(state.settings.hold_minutes).max(MIN_HOLD);
-    let txn = state.db.begin().await?;
+    let hold_expires_at = now + desk.policy.hold.max(MIN_HOLD);
+    let txn = desk.db.begin().await?;
     let taker = seats::Taker {
         user: user.id,
-        cooldown_since: (state.settings.hold_cooldown_minutes > 0)
-            .then(|| now - Duration::minutes(state.settings.hold_cooldown_minutes)),
+        cooldown_since: desk.policy.hold_cooldown.map(|c| now - c),
     };
     let session = match seats::take(&txn, session_id, today, true, Some(taker)).await? {
         Ok(session) => session,
         Err(NoSeat::NotFound) => return Err(ApiError::not_found("session")),
         Err(NoSeat::AlreadyBooked) => return Err(already_booked()),
         Err(NoSeat::CoolingDown(ended)) => {
-            let until = ended + Duration::minutes(state.settings.hold_cooldown_minutes);
+            let until = ended + desk.policy.hold_cooldown.unwrap_or_default();
             return Err(ApiError::RateLimited {
                 retry_after_secs: (until - now).num_seconds().max(1) as u64,
             });
@@ -153,9 +167,9 @@ pub async fn hold(
         Err(e) => return Err(e.into()),
     }
 
-    let opened = open_checkout(state, gateway, booking_id, &session, user, hold_expires_at).await;
+    let opened = open_checkout(desk, gateway, booking_id, &session, user, hold_expires_at).await;
     if opened.is_err() {
-        release_hold(state, booking_id, now).await?;
+        release_hold(desk, booking_id, now).await?;
     }
     opened
 }
@@ -165,14 +179,14 @@ pub async fn hold(
 /// expiry follows the Checkout Session, so the seat stays held while it
 /// can be paid.
 async fn open_checkout(
-    state: &AppState,
+    desk: &Desk<'_>,
     gateway: &dyn PaymentGateway,
     booking_id: Uuid,
     session: &sessions::Model,
-    user: &AuthUser,
+    user: &Actor,
     hold_expires_at: DateTime<Utc>,
 ) -> ApiResult<CheckoutResponse> {
-    let public = &state.settings.public_url;
+    let public = &desk.policy.public_url;
     let request = CheckoutRequest {
         booking_id,
         session_id: session.id,
@@ -198,27 +212,26 @@ async fn open_checkout(
             .col_expr(Column::HoldExpiresAt, Expr::value(request.expires_at))
             .filter(Column::Id.eq(booking_id))
             .filter(Column::Status.eq(BookingStatus::Held.as_str()))
-            .exec(&state.db)
+            .exec(desk.db)
             .await?;
         request.expires_at
     } else {
         hold_expires_at
     };
-    state
-        .checkout_ids
-        .record(&state.db, booking_id, checkout.id.clone())
+    desk.checkout_ids
+        .record(desk.db, booking_id, checkout.id.clone())
         .await?;
     // Ended while the page was being opened (the session was cancelled,
     // an admin cancelled it): close the page rather than hand it out.
     let still_held = bookings::Entity::find_by_id(booking_id)
         .filter(Column::Status.eq(BookingStatus::Held.as_str()))
-        .one(&state.db)
+        .one(desk.db)
         .await?
         .is_some();
     if !still_held {
-        let owed = owed::owe_expiry(&state.db, booking_id, Some(&checkout.id), Utc::now()).await?;
+        let owed = owed::owe_expiry(desk.db, booking_id, Some(&checkout.id), Utc::now()).await?;
         let owed: Vec<Uuid> = owed.into_iter().collect();
-        owed::settle_now(&state.db, gateway, &owed, Utc::now()).await?;
+        owed::settle_now(desk.db, gateway, &owed, Utc::now()).await?;
         return Err(ApiError::conflict(
             ErrorCode::BookingNotPayable,
             "this booking ended while its payment page was being opened",
@@ -236,15 +249,15 @@ async fn open_checkout(
 /// Checkout page was closed. Opens (or, for the same hold, opens again:
 /// the gateway answers the same session for the same key) its Checkout
 /// Session.
-#[tracing::instrument(skip(state, gateway, user), fields(user = %user.id))]
+#[tracing::instrument(skip(desk, gateway, user), fields(user = %user.id))]
 pub async fn pay(
-    state: &AppState,
+    desk: &Desk<'_>,
     gateway: &dyn PaymentGateway,
-    user: &AuthUser,
+    user: &Actor,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> ApiResult<CheckoutResponse> {
-    let (booking, session) = visible_booking(state, user, id).await?;
+    let (booking, session) = visible_booking(desk, user, id).await?;
     if booking.user_id != user.id {
         // An admin sees it, but only its owner pays it.
         return Err(ApiError::not_found("booking"));
@@ -256,7 +269,7 @@ pub async fn pay(
             "only a booking held for you, and not yet lapsed, can be paid",
         ));
     };
-    open_checkout(state, gateway, booking.id, &session, user, hold_end).await
+    open_checkout(desk, gateway, booking.id, &session, user, hold_end).await
 }
 
 fn already_booked() -> ApiError {
@@ -266,15 +279,15 @@ fn already_booked() -> ApiError {
     )
 }
 
-async fn release_hold(state: &AppState, booking_id: Uuid, now: DateTime<Utc>) -> ApiResult<()> {
-    let txn = state.db.begin().await?;
+async fn release_hold(desk: &Desk<'_>, booking_id: Uuid, now: DateTime<Utc>) -> ApiResult<()> {
+    let txn = desk.db.begin().await?;
     if let Some(booking) = bookings::Entity::find_by_id(booking_id).one(&txn).await? {
         end_hold(
             &txn,
             &booking,
             BookingStatus::Expired,
             now,
-            Some(&state.offers()),
+            Some(&desk.offers()),
         )
         .await?;
     }
@@ -331,13 +344,13 @@ pub(super) async fn confirmed(
 }
 
 async fn visible_booking(
-    state: &AppState,
-    actor: &AuthUser,
+    desk: &Desk<'_>,
+    actor: &Actor,
     id: Uuid,
 ) -> ApiResult<(bookings::Model, sessions::Model)> {
     let found = bookings::Entity::find_by_id(id)
         .find_also_related(sessions::Entity)
-        .one(&state.db)
+        .one(desk.db)
         .await?;
     match found {
         // Another user's booking is "not found": ids reveal nothing.
@@ -346,39 +359,39 @@ async fn visible_booking(
     }
 }
 
-#[tracing::instrument(skip(state, actor), fields(user = %actor.id))]
-pub async fn get(state: &AppState, actor: &AuthUser, id: Uuid) -> ApiResult<BookingDto> {
-    let (b, s) = visible_booking(state, actor, id).await?;
-    to_dto(b, &s, state.settings.cancellation_cutoff_days)
+#[tracing::instrument(skip(desk, actor), fields(user = %actor.id))]
+pub async fn get(desk: &Desk<'_>, actor: &Actor, id: Uuid) -> ApiResult<BookingDto> {
+    let (b, s) = visible_booking(desk, actor, id).await?;
+    to_dto(b, &s, desk.policy.cancellation_cutoff_days)
 }
 
-#[tracing::instrument(skip(state, user), fields(user = %user.id))]
-pub async fn list_mine(state: &AppState, user: &AuthUser) -> ApiResult<Vec<BookingDto>> {
+#[tracing::instrument(skip(desk, user), fields(user = %user.id))]
+pub async fn list_mine(desk: &Desk<'_>, user: &Actor) -> ApiResult<Vec<BookingDto>> {
     let rows = bookings::Entity::find()
         .filter(Column::UserId.eq(user.id))
         .find_also_related(sessions::Entity)
         .order_by_desc(Column::CreatedAt)
-        .all(&state.db)
+        .all(desk.db)
         .await?;
     rows.into_iter()
-        .filter_map(|(b, s)| s.map(|s| to_dto(b, &s, state.settings.cancellation_cutoff_days)))
+        .filter_map(|(b, s)| s.map(|s| to_dto(b, &s, desk.policy.cancellation_cutoff_days)))
         .collect()
 }
 
 /// A session's bookings, for admins: every status, oldest first.
-#[tracing::instrument(skip(state))]
-pub async fn attendees(state: &AppState, session_id: Uuid) -> ApiResult<Vec<BookingDto>> {
+#[tracing::instrument(skip(desk))]
+pub async fn attendees(desk: &Desk<'_>, session_id: Uuid) -> ApiResult<Vec<BookingDto>> {
     let session = sessions::Entity::find_by_id(session_id)
-        .one(&state.db)
+        .one(desk.db)
         .await?
         .ok_or_else(|| ApiError::not_found("session"))?;
     let rows = bookings::Entity::find()
         .filter(Column::SessionId.eq(session_id))
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
-        .all(&state.db)
+        .all(desk.db)
         .await?;
-    let cutoff = state.settings.cancellation_cutoff_days;
+    let cutoff = desk.policy.cancellation_cutoff_days;
     rows.into_iter()
         .map(|b| to_dto(b, &session, cutoff))
         .collect()
@@ -386,11 +399,11 @@ pub async fn attendees(state: &AppState, session_id: Uuid) -> ApiResult<Vec<Book
 
 /// DESIGN §4.5: the owner or an admin cancels. The seat comes back; a paid
 /// seat is refunded in full up to the cutoff (or when an admin forces it).
-#[tracing::instrument(skip(state, gateway, actor), fields(user = %actor.id))]
+#[tracing::instrument(skip(desk, gateway, actor), fields(user = %actor.id))]
 pub async fn cancel(
-    state: &AppState,
+    desk: &Desk<'_>,
     gateway: &dyn PaymentGateway,
-    actor: &AuthUser,
+    actor: &Actor,
     id: Uuid,
     force_refund: bool,
     now: DateTime<Utc>,
@@ -398,10 +411,10 @@ pub async fn cancel(
     if force_refund && !actor.is_admin() {
         return Err(ApiError::forbidden());
     }
-    let (booking, session) = visible_booking(state, actor, id).await?;
+    let (booking, session) = visible_booking(desk, actor, id).await?;
     let today = today_at_venue(now);
-    let offers_policy = state.offers();
-    let txn = state.db.begin().await?;
+    let offers_policy = desk.offers();
+    let txn = desk.db.begin().await?;
     // What the provider is owed is committed with the change, and asked
     // of it only after the commit: no call while a row is locked.
     let owed = match status_of(&booking)? {
@@ -424,7 +437,7 @@ pub async fn cancel(
             let policy = refund_on_cancel(
                 today,
                 session.starts_on,
-                state.settings.cancellation_cutoff_days,
+                desk.policy.cancellation_cutoff_days,
                 booking.amount_cents,
             );
             let due = if force_refund {
@@ -464,8 +477,8 @@ pub async fn cancel(
     txn.commit().await?;
     // Best effort now; the owed-calls job finishes what fails here.
     let owed: Vec<Uuid> = owed.into_iter().collect();
-    owed::settle_now(&state.db, gateway, &owed, now).await?;
-    get(state, actor, id).await
+    owed::settle_now(desk.db, gateway, &owed, now).await?;
+    get(desk, actor, id).await
 }
 
 fn not_cancellable() -> ApiError {
@@ -478,16 +491,16 @@ fn not_cancellable() -> ApiError {
 /// Takes an entry out of a waiting list (`left` by its owner, `removed` by
 /// an admin). An offered entry declines its offer: the held seat goes to
 /// the next in line, and its Checkout page, if opened, is closed.
-#[tracing::instrument(skip(state, gateway, entry), fields(entry = %entry.id))]
+#[tracing::instrument(skip(desk, gateway, entry), fields(entry = %entry.id))]
 pub async fn leave_waitlist(
-    state: &AppState,
+    desk: &Desk<'_>,
     gateway: &dyn PaymentGateway,
     entry: &entity::waitlist_entries::Model,
     to: common::waitlist::WaitlistStatus,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let offers = state.offers();
-    let txn = state.db.begin().await?;
+    let offers = desk.offers();
+    let txn = desk.db.begin().await?;
     let mut owed = None;
     if let Some(offer) = waitlist::take_out(&txn, entry, to).await?
         && let Some(booking) = bookings::Entity::find_by_id(offer).one(&txn).await?
@@ -503,6 +516,6 @@ pub async fn leave_waitlist(
     }
     txn.commit().await?;
     let owed: Vec<Uuid> = owed.into_iter().collect();
-    owed::settle_now(&state.db, gateway, &owed, now).await?;
+    owed::settle_now(desk.db, gateway, &owed, now).await?;
     Ok(())
 }

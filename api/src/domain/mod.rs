@@ -3,6 +3,7 @@
 
 pub mod account_tokens;
 pub mod accounts;
+pub mod actor;
 pub mod anomalies;
 pub mod audit;
 pub mod auth_sessions;

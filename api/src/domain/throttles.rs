@@ -156,3 +156,57 @@ pub async fn prune(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64,
         .await?
         .rows_affected)
 }
+
+/// Counts a hold or cancel by `actor` from `ip`; 429 past either limit.
+/// Admins are not limited (they cancel on behalf of others).
+pub async fn seat_change(
+    db: &impl ConnectionTrait,
+    limits: &LoginLimits,
+    actor: &super::actor::Actor,
+    ip: &str,
+) -> ApiResult<()> {
+    if actor.is_admin() {
+        return Ok(());
+    }
+    let user_key = actor.id.to_string();
+    let counters = [
+        (limits.seats_per_user, user_key.as_str()),
+        (limits.seats_per_ip, ip),
+    ];
+    admit(db, &counters, Utc::now()).await
+}
+
+/// The throttles of accounts and seats, counted here so that they hold
+/// across instances.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    /// Every login or register attempt, per client IP.
+    pub per_ip: Throttle,
+    /// Failed logins, per account e-mail and client IP: locks the pair.
+    pub per_account_ip: Throttle,
+    /// Failed logins, per account from everywhere: past it, guesses trickle.
+    pub per_account: Throttle,
+    /// One attempt per account every few seconds, once past `per_account`.
+    pub account_trickle: Throttle,
+    /// Account mails (verification, reset), per account and per IP.
+    pub mail: Throttle,
+    /// Holds and cancels, per user and per client IP: hoarding seats by
+    /// re-holding, or a hold/cancel loop, meets 429.
+    pub seats_per_user: Throttle,
+    pub seats_per_ip: Throttle,
+}
+
+impl LoginLimits {
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        let l = settings.login_limits;
+        Self {
+            per_ip: Throttle::new("login_ip", l.per_ip, l.window_seconds),
+            per_account_ip: Throttle::new("login_account_ip", l.per_account, l.window_seconds),
+            per_account: Throttle::new("login_account", l.account_slowdown_after, l.window_seconds),
+            account_trickle: Throttle::new("login_trickle", 1, 3),
+            mail: Throttle::new("account_mail", l.mails_per_hour, 3600),
+            seats_per_user: Throttle::new("seats_user", l.seat_changes_per_user, 3600),
+            seats_per_ip: Throttle::new("seats_ip", l.seat_changes_per_ip, 3600),
+        }
+    }
+}

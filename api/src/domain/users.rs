@@ -13,9 +13,9 @@ use uuid::Uuid;
 use super::email::Email;
 use super::is_unique_violation;
 use super::throttles;
-use crate::auth::{AuthUser, password};
+use super::throttles::LoginLimits;
+use crate::auth::password;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 use entity::users;
 
 fn checked_email(raw: &str) -> ApiResult<Email> {
@@ -41,8 +41,19 @@ pub(crate) fn check_new_password(password: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn listed_admin(state: &AppState, email: &str) -> bool {
-    state.settings.admin_emails.iter().any(|a| a == email)
+/// What signing up and in work with: the database, the throttles, the
+/// decoy hash an unknown address is checked against, the addresses of
+/// `ADMIN_EMAILS`, and where mailed links point.
+pub struct Gate<'a> {
+    pub db: &'a DatabaseConnection,
+    pub limits: LoginLimits,
+    pub decoy_hash: &'a str,
+    pub admin_emails: &'a [String],
+    pub public_url: &'a str,
+}
+
+fn listed_admin(gate: &Gate<'_>, email: &str) -> bool {
+    gate.admin_emails.iter().any(|a| a == email)
 }
 
 /// Inserts a user with an already-hashed password.
@@ -73,16 +84,16 @@ pub async fn insert_user(
 /// the verification mail, queued here in the same transaction.
 #[tracing::instrument(skip_all, fields(ip = %ip))]
 pub async fn register(
-    state: &AppState,
+    gate: &Gate<'_>,
     ip: &str,
     email: &str,
     password: String,
-) -> ApiResult<AuthUser> {
-    throttles::admit(&state.db, &[(state.limits.per_ip, ip)], Utc::now()).await?;
+) -> ApiResult<users::Model> {
+    throttles::admit(gate.db, &[(gate.limits.per_ip, ip)], Utc::now()).await?;
     let email = checked_email(email)?;
     check_new_password(&password)?;
     let hash = password::hash(password).await?;
-    let txn = state.db.begin().await?;
+    let txn = gate.db.begin().await?;
     let user = insert_user(&txn, email.as_str(), hash, Role::User, License::None)
         .await
         .map_err(|e| {
@@ -92,9 +103,9 @@ pub async fn register(
                 e.into()
             }
         })?;
-    super::accounts::send_verification(&txn, &state.settings.public_url, &user, Utc::now()).await?;
+    super::accounts::send_verification(&txn, gate.public_url, &user, Utc::now()).await?;
     txn.commit().await?;
-    AuthUser::from_model(user)
+    Ok(user)
 }
 
 /// The failure counter of an account as tried from one client address.
@@ -106,13 +117,13 @@ fn account_key(email: &str, ip: &str) -> String {
 /// counting this attempt), guesses at the account are let through one
 /// every few seconds, from everywhere together: a distributed guesser gets
 /// a handful a minute, and the owner waits seconds at most.
-async fn trickle(state: &AppState, account: &str, failures: i32) -> ApiResult<()> {
-    if i64::from(failures) <= i64::from(state.limits.per_account.max) {
+async fn trickle(gate: &Gate<'_>, account: &str, failures: i32) -> ApiResult<()> {
+    if i64::from(failures) <= i64::from(gate.limits.per_account.max) {
         return Ok(());
     }
     throttles::admit(
-        &state.db,
-        &[(state.limits.account_trickle, account)],
+        gate.db,
+        &[(gate.limits.account_trickle, account)],
         Utc::now(),
     )
     .await
@@ -122,11 +133,11 @@ async fn trickle(state: &AppState, account: &str, failures: i32) -> ApiResult<()
 /// answer after the same work (a decoy hash is verified).
 #[tracing::instrument(skip_all, fields(ip = %ip))]
 pub async fn login(
-    state: &AppState,
+    gate: &Gate<'_>,
     ip: &str,
     email: &str,
     password: String,
-) -> ApiResult<AuthUser> {
+) -> ApiResult<users::Model> {
     let invalid = || {
         ApiError::new(
             ErrorCode::InvalidCredentials,
@@ -137,7 +148,7 @@ pub async fn login(
     // (a flood of junk keys would only cost memory).
     let key = Email::parse(email).map(Email::into_string);
     let pair = key.as_deref().map(|k| account_key(k, ip));
-    let limits = state.limits;
+    let limits = gate.limits;
     // Every decision is made on the counts that this attempt's own upsert
     // answers, never on an earlier read: a burst of concurrent guesses on
     // several instances cannot all pass a check before any is counted.
@@ -145,15 +156,15 @@ pub async fn login(
     // counts this one as a failure until the password proves otherwise.
     let mut counters = vec![(limits.per_ip, ip)];
     counters.extend(pair.as_deref().map(|p| (limits.per_account_ip, p)));
-    throttles::admit(&state.db, &counters, Utc::now()).await?;
+    throttles::admit(gate.db, &counters, Utc::now()).await?;
     let (Some(key), Some(pair)) = (key, pair) else {
         return Err(invalid());
     };
-    let account = throttles::hit(&state.db, &[(limits.per_account, key.as_str())], Utc::now())
+    let account = throttles::hit(gate.db, &[(limits.per_account, key.as_str())], Utc::now())
         .await?
         .first()
         .map_or(0, |c| c.hits);
-    trickle(state, &key, account).await?;
+    trickle(gate, &key, account).await?;
     let failures = [
         (limits.per_account_ip, pair.as_str()),
         (limits.per_account, key.as_str()),
@@ -163,30 +174,29 @@ pub async fn login(
     }
     let found = users::Entity::find()
         .filter(users::Column::Email.eq(key.as_str()))
-        .one(&state.db)
+        .one(gate.db)
         .await?;
     let phc = found
         .as_ref()
-        .map_or_else(|| state.decoy_hash.clone(), |u| u.password_hash.clone());
+        .map_or_else(|| gate.decoy_hash.to_owned(), |u| u.password_hash.clone());
     let matches = password::verify(password, phc).await?;
     let Some(user) = found.filter(|_| matches) else {
         return Err(invalid());
     };
-    throttles::reset(&state.db, &failures).await?;
-    let user = ensure_configured_admin(state, user).await?;
-    AuthUser::from_model(user)
+    throttles::reset(gate.db, &failures).await?;
+    ensure_configured_admin(gate, user).await
 }
 
 /// A verified user listed in `ADMIN_EMAILS` becomes admin at their next
 /// login.
-async fn ensure_configured_admin(state: &AppState, user: users::Model) -> ApiResult<users::Model> {
+async fn ensure_configured_admin(gate: &Gate<'_>, user: users::Model) -> ApiResult<users::Model> {
     if user.role == Role::Admin.as_str()
         || user.email_verified_at.is_none()
-        || !listed_admin(state, &user.email)
+        || !listed_admin(gate, &user.email)
     {
         return Ok(user);
     }
-    Ok(set_role(&state.db, user.id, Role::Admin).await?)
+    Ok(set_role(gate.db, user.id, Role::Admin).await?)
 }
 
 async fn set_role(

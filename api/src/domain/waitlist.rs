@@ -44,9 +44,13 @@ pub struct Offers {
 
 impl Offers {
     pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        Self::of(&settings.policy())
+    }
+
+    pub fn of(policy: &crate::config::Policy) -> Self {
         Self {
-            hold: Duration::hours(settings.waitlist_offer_hours),
-            public_url: settings.public_url.clone(),
+            hold: policy.offer_hold,
+            public_url: policy.public_url.clone(),
         }
     }
 }

@@ -5,10 +5,10 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::Utc;
 use common::auth::{NewPassword, PasswordChange, PasswordReset, TokenBody, UserDto};
 
-use crate::auth::AuthUser;
 use crate::domain::{accounts, email::Email, throttles};
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip;
+use crate::http::extract::AuthUser;
 use crate::http::problems as p;
 use crate::state::AppState;
 

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::auth::AdminUser;
 use crate::domain::{resources, subscriptions};
 use crate::error::ApiResult;
+use crate::http::extract::AdminUser;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;

@@ -5,9 +5,9 @@ use chrono::Utc;
 use common::payments::AnomalyDto;
 use uuid::Uuid;
 
-use crate::auth::AdminUser;
 use crate::domain::anomalies;
 use crate::error::{ApiError, ApiResult};
+use crate::http::extract::AdminUser;
 use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;

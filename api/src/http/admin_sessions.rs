@@ -8,9 +8,9 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::AdminUser;
 use crate::domain::{bookings, clock::today_at_venue, decisions, sessions, waitlist};
 use crate::error::ApiResult;
+use crate::http::extract::AdminUser;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
@@ -237,7 +237,7 @@ pub async fn list_session_bookings(
 ) -> ApiResult<HttpResponse> {
     let page = page.page()?;
     let id = id.into_inner();
-    let rows = bookings::attendees(&state, id).await?;
+    let rows = bookings::attendees(&state.desk(), id).await?;
     let wants_csv = match query.format {
         Some(format) => format == ExportFormat::Csv,
         None => req

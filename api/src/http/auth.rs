@@ -5,11 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use common::auth::{AuthResponse, Credentials, UserDto};
 
-use crate::auth::AuthUser;
 use crate::auth::token::COOKIE_NAME;
 use crate::domain::{auth_sessions, users};
 use crate::error::ApiResult;
 use crate::http::client_ip;
+use crate::http::extract::AuthUser;
 use crate::http::problems as p;
 use crate::state::AppState;
 
@@ -64,12 +64,13 @@ pub async fn register(
 ) -> ApiResult<HttpResponse> {
     let Credentials { email, password } = body.into_inner();
     let user = users::register(
-        &state,
+        &state.gate(),
         &client_ip(&req, &state.settings.trusted_proxies),
         &email,
         password,
     )
     .await?;
+    let user = AuthUser::from_model(user)?;
     signed_in(&state, &user, actix_web::http::StatusCode::CREATED).await
 }
 
@@ -97,12 +98,13 @@ pub async fn login(
 ) -> ApiResult<HttpResponse> {
     let Credentials { email, password } = body.into_inner();
     let user = users::login(
-        &state,
+        &state.gate(),
         &client_ip(&req, &state.settings.trusted_proxies),
         &email,
         password,
     )
     .await?;
+    let user = AuthUser::from_model(user)?;
     signed_in(&state, &user, actix_web::http::StatusCode::OK).await
 }
 

@@ -5,11 +5,11 @@ use chrono::Utc;
 use common::bookings::{BookingDto, CancelRequest, CheckoutResponse};
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
-use crate::domain::bookings;
+use crate::domain::{bookings, throttles};
 use crate::error::ApiResult;
 use crate::http::body::optional_json;
 use crate::http::client_ip;
+use crate::http::extract::AuthUser;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
@@ -47,11 +47,17 @@ pub async fn checkout(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let held = async {
-        state
-            .seat_change(&user, &client_ip(&req, &state.settings.trusted_proxies))
-            .await?;
+        let ip = client_ip(&req, &state.settings.trusted_proxies);
+        throttles::seat_change(&state.db, &state.limits, &user.actor(), &ip).await?;
         let gateway = state.gateway.clone();
-        bookings::hold(&state, gateway.as_ref(), &user, id.into_inner(), Utc::now()).await
+        bookings::hold(
+            &state.desk(),
+            gateway.as_ref(),
+            &user.actor(),
+            id.into_inner(),
+            Utc::now(),
+        )
+        .await
     }
     .await;
     let (outcome, reason) = match &held {
@@ -87,7 +93,7 @@ pub async fn list_my_bookings(
     page: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let page = page.page()?;
-    let list = bookings::list_mine(&state, &user).await?;
+    let list = bookings::list_mine(&state.desk(), &user.actor()).await?;
     pages::respond(&req, &page, list, |b| b.id.to_string())
 }
 
@@ -111,7 +117,7 @@ pub async fn get_booking(
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<BookingDto>> {
     Ok(web::Json(
-        bookings::get(&state, &user, id.into_inner()).await?,
+        bookings::get(&state.desk(), &user.actor(), id.into_inner()).await?,
     ))
 }
 
@@ -149,15 +155,14 @@ pub async fn cancel_booking(
     id: web::Path<Uuid>,
     body: web::Payload,
 ) -> ApiResult<web::Json<BookingDto>> {
-    state
-        .seat_change(&user, &client_ip(&req, &state.settings.trusted_proxies))
-        .await?;
+    let ip = client_ip(&req, &state.settings.trusted_proxies);
+    throttles::seat_change(&state.db, &state.limits, &user.actor(), &ip).await?;
     let request: CancelRequest = optional_json(body, 4096).await?;
     let gateway = state.gateway.clone();
     let booking = bookings::cancel(
-        &state,
+        &state.desk(),
         gateway.as_ref(),
-        &user,
+        &user.actor(),
         id.into_inner(),
         request.force_refund,
         Utc::now(),
@@ -196,7 +201,13 @@ pub async fn pay_booking(
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<CheckoutResponse>> {
     let gateway = state.gateway.clone();
-    let opened =
-        bookings::pay(&state, gateway.as_ref(), &user, id.into_inner(), Utc::now()).await?;
+    let opened = bookings::pay(
+        &state.desk(),
+        gateway.as_ref(),
+        &user.actor(),
+        id.into_inner(),
+        Utc::now(),
+    )
+    .await?;
     Ok(web::Json(opened))
 }

@@ -18,10 +18,10 @@ use chrono::Utc;
 use common::ErrorCode;
 use sha2::{Digest, Sha256};
 
-use crate::auth::AuthUser;
 use crate::domain::idempotency::{self, Begun, Key, Stored};
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::http::body::read_limited;
+use crate::http::extract::AuthUser;
 use crate::startup::JSON_LIMIT_BYTES;
 use crate::state::AppState;
 

@@ -4,9 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use common::resources::ResourceDto;
 
-use crate::auth::MemberUser;
 use crate::domain::resources;
 use crate::error::ApiResult;
+use crate::http::extract::MemberUser;
 use crate::http::pages::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;

@@ -10,6 +10,7 @@ pub mod body;
 pub mod bookings;
 pub mod catalog_cache;
 pub mod docs;
+pub mod extract;
 pub mod fallback;
 pub mod idempotency;
 pub mod local_checkout;

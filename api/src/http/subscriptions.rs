@@ -4,9 +4,9 @@ use actix_web::{get, post, web};
 use chrono::{Duration, Utc};
 use common::subscriptions::{AccessDto, RedirectDto, SubscribeRequest};
 
-use crate::auth::AuthUser;
 use crate::domain::subscriptions;
 use crate::error::ApiResult;
+use crate::http::extract::AuthUser;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::problems as p;
 use crate::state::AppState;
@@ -41,7 +41,16 @@ pub async fn subscribe(
     body: web::Json<SubscribeRequest>,
 ) -> ApiResult<web::Json<RedirectDto>> {
     Ok(web::Json(
-        subscriptions::subscribe(&state, &user, body.plan, Utc::now()).await?,
+        subscriptions::subscribe(
+            &state.db,
+            state.gateway.as_ref(),
+            &state.payment_policy(),
+            &state.settings.public_url,
+            &user.actor(),
+            body.plan,
+            Utc::now(),
+        )
+        .await?,
     ))
 }
 
@@ -69,7 +78,14 @@ pub async fn open_portal(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> ApiResult<web::Json<RedirectDto>> {
-    Ok(web::Json(subscriptions::portal(&state, &user).await?))
+    let actor = user.actor();
+    let portal = subscriptions::portal(
+        &state.db,
+        state.gateway.as_ref(),
+        &state.settings.public_url,
+        &actor,
+    );
+    Ok(web::Json(portal.await?))
 }
 
 /// Whether I may enter the members' area, and why. `reason` is one of

@@ -6,9 +6,9 @@ use chrono::Utc;
 use common::waitlist::{WaitlistEntryDto, WaitlistStatus};
 use uuid::Uuid;
 
-use crate::auth::{AdminUser, AuthUser};
 use crate::domain::{bookings, waitlist};
 use crate::error::ApiResult;
+use crate::http::extract::{AdminUser, AuthUser};
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::problems as p;
 use crate::state::AppState;
@@ -71,7 +71,7 @@ pub async fn leave_waitlist(
     let entry = waitlist::entry_of(&state.db, user.id, id.into_inner()).await?;
     let gateway = state.gateway.clone();
     bookings::leave_waitlist(
-        &state,
+        &state.desk(),
         gateway.as_ref(),
         &entry,
         WaitlistStatus::Left,
@@ -148,7 +148,7 @@ pub async fn remove_waitlist_entry(
     let entry = waitlist::entry(&state.db, id.into_inner()).await?;
     let gateway = state.gateway.clone();
     bookings::leave_waitlist(
-        &state,
+        &state.desk(),
         gateway.as_ref(),
         &entry,
         WaitlistStatus::Removed,

@@ -12,6 +12,7 @@ mod demo;
 mod errors;
 mod idempotency;
 mod instances;
+mod layers;
 mod localstripe;
 mod mail;
 mod metrics;

@@ -529,39 +529,33 @@ pub async fn deactivate_expired(
 
 /// DESIGN §5: a subscription Checkout Session for `plan`, on the user's
 /// Stripe customer (created once, with metadata `user_id`).
-#[tracing::instrument(skip(state, user), fields(user = %user.id))]
+/// The Checkout return URLs are under `public_url`.
+#[tracing::instrument(skip(db, gateway, policy, user), fields(user = %user.id))]
 pub async fn subscribe(
-    state: &crate::state::AppState,
-    user: &crate::auth::AuthUser,
+    db: &sea_orm::DatabaseConnection,
+    gateway: &dyn crate::payments::PaymentGateway,
+    policy: &crate::domain::payment_events::Policy,
+    public_url: &str,
+    user: &crate::domain::actor::Actor,
     plan: common::subscriptions::Plan,
     now: DateTime<Utc>,
 ) -> ApiResult<common::subscriptions::RedirectDto> {
     use crate::error::ApiError;
     use common::ErrorCode;
-    let grace = Duration::hours(state.settings.past_due_grace_hours);
-    let (own, _) = access_of(&state.db, user.id, Role::User, grace, now).await?;
+    let (own, _) = access_of(db, user.id, Role::User, policy.past_due_grace, now).await?;
     if own.active {
         return Err(ApiError::conflict(
             ErrorCode::SubscriptionActive,
             "a subscription is already active: manage it from the customer portal",
         ));
     }
-    let price_id = match (&state.local_gateway, plan) {
-        (Some(_), p) => crate::payments::local::subscriptions::price_id(p).to_owned(),
-        (None, common::subscriptions::Plan::Monthly) => state
-            .settings
-            .stripe_price_monthly
-            .clone()
-            .unwrap_or_default(),
-        (None, common::subscriptions::Plan::Yearly) => state
-            .settings
-            .stripe_price_yearly
-            .clone()
-            .unwrap_or_default(),
-    };
-    let gateway = state.gateway.as_ref();
+    let price_id = match plan {
+        common::subscriptions::Plan::Monthly => policy.prices.monthly.clone(),
+        common::subscriptions::Plan::Yearly => policy.prices.yearly.clone(),
+    }
+    .unwrap_or_default();
     let customer_id = match status::Entity::find_by_id(user.id)
-        .one(&state.db)
+        .one(db)
         .await?
         .and_then(|s| s.stripe_customer_id)
     {
@@ -571,7 +565,7 @@ pub async fn subscribe(
                 .create_customer(user.id, &user.email)
                 .await
                 .map_err(crate::domain::bookings::gateway_failed)?;
-            lock_status(&state.db, user.id, now).await?;
+            lock_status(db, user.id, now).await?;
             status::Entity::update_many()
                 .col_expr(
                     status::Column::StripeCustomerId,
@@ -579,17 +573,17 @@ pub async fn subscribe(
                 )
                 .filter(status::Column::UserId.eq(user.id))
                 .filter(status::Column::StripeCustomerId.is_null())
-                .exec(&state.db)
+                .exec(db)
                 .await?;
             // A concurrent request may have stored its own customer first: use that one.
             status::Entity::find_by_id(user.id)
-                .one(&state.db)
+                .one(db)
                 .await?
                 .and_then(|s| s.stripe_customer_id)
                 .unwrap_or(created)
         }
     };
-    let public = &state.settings.public_url;
+    let public = public_url;
     let checkout = gateway
         .create_subscription_checkout(&crate::payments::SubscriptionCheckoutRequest {
             user_id: user.id,
@@ -605,13 +599,15 @@ pub async fn subscribe(
 }
 
 /// The Customer Portal for the user's Stripe customer.
-#[tracing::instrument(skip(state, user), fields(user = %user.id))]
+#[tracing::instrument(skip(db, gateway, user), fields(user = %user.id))]
 pub async fn portal(
-    state: &crate::state::AppState,
-    user: &crate::auth::AuthUser,
+    db: &impl ConnectionTrait,
+    gateway: &dyn crate::payments::PaymentGateway,
+    public_url: &str,
+    user: &crate::domain::actor::Actor,
 ) -> ApiResult<common::subscriptions::RedirectDto> {
     let customer = status::Entity::find_by_id(user.id)
-        .one(&state.db)
+        .one(db)
         .await?
         .and_then(|s| s.stripe_customer_id)
         .ok_or_else(|| {
@@ -620,9 +616,8 @@ pub async fn portal(
                 "there is no subscription to manage yet",
             )
         })?;
-    let return_url = format!("{}/mon-compte", state.settings.public_url);
-    let url = state
-        .gateway
+    let return_url = format!("{public_url}/mon-compte");
+    let url = gateway
         .create_portal_session(&customer, &return_url)
         .await
         .map_err(crate::domain::bookings::gateway_failed)?;

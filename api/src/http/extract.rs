@@ -15,7 +15,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use common::auth::{License, Role, UserDto};
 use uuid::Uuid;
 
-use super::token::COOKIE_NAME;
+use crate::auth::token::COOKIE_NAME;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -33,6 +33,15 @@ pub struct AuthUser {
 impl AuthUser {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// The user as the domain sees them.
+    pub fn actor(&self) -> crate::domain::actor::Actor {
+        crate::domain::actor::Actor {
+            id: self.id,
+            email: self.email.clone(),
+            role: self.role,
+        }
     }
 
     /// The user as stored; a role or licence the enum does not know is an

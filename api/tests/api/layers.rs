@@ -1,0 +1,64 @@
+//! The layers of `api/src` (DESIGN §1), checked on the source text: the
+//! domain knows nothing of HTTP (no actix, no extractor, no app state), and
+//! the payment gateways know nothing of the domain.
+
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// Every line of the files under `dir` that names one of `forbidden`.
+fn offending(dir: &str, forbidden: &[&str]) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
+    let mut found = Vec::new();
+    for file in sources(&root) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if let Some(name) = forbidden.iter().find(|f| line.contains(*f)) {
+                found.push(format!("{}:{}: {name}", file.display(), n + 1));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_domain_imports_nothing_of_http() {
+    let found = offending(
+        "domain",
+        &[
+            "actix_web",
+            "crate::http",
+            "crate::state",
+            "crate::webhooks",
+            "auth::extract",
+            "AppState",
+            "AuthUser",
+            "StatusCode",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "the domain reaches into HTTP:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_payment_gateways_import_nothing_of_the_domain() {
+    let found = offending(
+        "payments",
+        &["crate::domain", "crate::http", "crate::state"],
+    );
+    assert!(found.is_empty(), "payments reach up:\n{}", found.join("\n"));
+}
