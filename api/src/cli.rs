@@ -201,7 +201,7 @@ async fn with_settings(command: Command) -> ExitCode {
             }
         }
         Command::ExpireSubscriptions => {
-            let grace = chrono::Duration::hours(settings.past_due_grace_hours);
+            let grace = settings.policy().past_due_grace;
             let result = async {
                 let db = crate::db::connect(&settings.database_url).await?;
                 crate::domain::subscriptions::deactivate_expired(&db, grace, chrono::Utc::now())

@@ -135,6 +135,8 @@ pub struct Policy {
     pub offer_hold: chrono::Duration,
     /// Where links in mails and Checkout return URLs point.
     pub public_url: String,
+    /// How long a past-due subscription still opens the members' area.
+    pub past_due_grace: chrono::Duration,
 }
 
 impl Settings {
@@ -146,6 +148,7 @@ impl Settings {
             cancellation_cutoff_days: self.cancellation_cutoff_days,
             offer_hold: chrono::Duration::hours(self.waitlist_offer_hours),
             public_url: self.public_url.clone(),
+            past_due_grace: chrono::Duration::hours(self.past_due_grace_hours),
         }
     }
 }

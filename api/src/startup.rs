@@ -299,7 +299,7 @@ pub fn payment_policy(settings: &Settings, local: bool) -> crate::domain::paymen
         }
     };
     Policy {
-        past_due_grace: chrono::Duration::hours(settings.past_due_grace_hours),
+        past_due_grace: settings.policy().past_due_grace,
         prices,
         offers: crate::domain::waitlist::Offers::from_settings(settings),
     }

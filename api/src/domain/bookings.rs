@@ -245,6 +245,19 @@ async fn open_checkout(
     })
 }
 
+/// The booking whose Checkout Session is `checkout_id`, with its session.
+pub async fn by_checkout(
+    db: &impl ConnectionTrait,
+    checkout_id: &str,
+) -> Result<Option<(bookings::Model, sessions::Model)>, sea_orm::DbErr> {
+    let found = bookings::Entity::find()
+        .filter(Column::StripeCheckoutSessionId.eq(checkout_id))
+        .find_also_related(sessions::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(b, s)| s.map(|s| (b, s))))
+}
+
 /// Pays a held booking of mine: a waiting-list offer, or a hold whose
 /// Checkout page was closed. Opens (or, for the same hold, opens again:
 /// the gateway answers the same session for the same key) its Checkout

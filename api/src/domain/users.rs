@@ -56,6 +56,17 @@ fn listed_admin(gate: &Gate<'_>, email: &str) -> bool {
     gate.admin_emails.iter().any(|a| a == email)
 }
 
+/// A user's e-mail address.
+pub async fn email_of(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<String>, sea_orm::DbErr> {
+    Ok(users::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|u| u.email))
+}
+
 /// Inserts a user with an already-hashed password.
 pub async fn insert_user(
     db: &impl ConnectionTrait,

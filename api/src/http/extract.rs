@@ -192,7 +192,7 @@ impl FromRequest for MemberUser {
         Box::pin(async move {
             let user = user.await?;
             let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
-            let grace = chrono::Duration::hours(state.settings.past_due_grace_hours);
+            let grace = state.settings.policy().past_due_grace;
             let (access, _) = crate::domain::subscriptions::access_of(
                 &state.db,
                 user.id,

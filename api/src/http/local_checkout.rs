@@ -9,7 +9,6 @@ use chrono::Utc;
 use common::bookings::BookingStatus;
 use common::format::format_session_dates;
 use common::money::format_price;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::error::{ApiError, ApiResult};
 use crate::payments::local::subscriptions::{self as local_subs, Action, LocalSubscription};
@@ -41,14 +40,9 @@ async fn seat(state: &AppState, checkout_id: &str) -> ApiResult<Seat> {
     if state.local_gateway.is_none() {
         return Err(ApiError::not_found("checkout session"));
     }
-    let found = bookings::Entity::find()
-        .filter(bookings::Column::StripeCheckoutSessionId.eq(checkout_id))
-        .find_also_related(sessions::Entity)
-        .one(&state.db)
-        .await?;
-    match found {
-        Some((booking, Some(session))) => Ok(Seat { booking, session }),
-        _ => Err(ApiError::not_found("checkout session")),
+    match crate::domain::bookings::by_checkout(&state.db, checkout_id).await? {
+        Some((booking, session)) => Ok(Seat { booking, session }),
+        None => Err(ApiError::not_found("checkout session")),
     }
 }
 
@@ -191,8 +185,7 @@ async fn finish_subscription(
     if !paid {
         return Ok(see_other(&pending.cancel_url));
     }
-    let user = entity::users::Entity::find_by_id(pending.user_id)
-        .one(&state.db)
+    let email = crate::domain::users::email_of(&state.db, pending.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
     // One subscription per customer: a new one replaces what is left of
@@ -212,7 +205,7 @@ async fn finish_subscription(
         id: format!("sub_local_{}", uuid::Uuid::new_v4().simple()),
         customer_id: pending.customer_id.clone(),
         user_id: pending.user_id,
-        customer_email: user.email,
+        customer_email: email,
         plan: pending.plan,
         status: "active".into(),
         current_period_end: now + local_subs::period(pending.plan),
@@ -234,39 +227,11 @@ async fn current_subscription(
     state: &AppState,
     customer_id: &str,
 ) -> ApiResult<Option<LocalSubscription>> {
-    use crate::domain::subscriptions::sync;
-    let rows = entity::stripe_subscriptions::Entity::find()
-        .filter(entity::stripe_subscriptions::Column::CustomerId.eq(customer_id))
-        .all(&state.db)
-        .await?;
-    let Some(first) = rows.first() else {
+    let current = crate::domain::subscriptions::current_of_customer(&state.db, customer_id);
+    let Some((m, email)) = current.await? else {
         return Ok(None);
     };
-    let user_id = first.user_id;
-    let records: Vec<sync::SubRecord> = rows
-        .iter()
-        .map(|m| sync::SubRecord {
-            subscription_id: m.id.clone(),
-            status: m.status.clone(),
-            plan: m
-                .plan
-                .as_deref()
-                .and_then(common::subscriptions::SubscriptionType::parse),
-            subscription_key: m.subscription_key.as_deref().map(sync::EventKey::parse),
-            ..sync::SubRecord::default()
-        })
-        .collect();
-    let Some(current_id) = sync::current(&records).map(|r| r.subscription_id.clone()) else {
-        return Ok(None);
-    };
-    let Some(m) = rows.into_iter().find(|m| m.id == current_id) else {
-        return Ok(None);
-    };
-    let email = entity::users::Entity::find_by_id(user_id)
-        .one(&state.db)
-        .await?
-        .map(|u| u.email)
-        .unwrap_or_default();
+    let user_id = m.user_id;
     let plan = if m.plan.as_deref() == Some("premium_yearly") {
         common::subscriptions::Plan::Yearly
     } else {

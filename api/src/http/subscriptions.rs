@@ -1,7 +1,7 @@
 //! Subscribing, the Customer Portal, and what my access is.
 
 use actix_web::{get, post, web};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use common::subscriptions::{AccessDto, RedirectDto, SubscribeRequest};
 
 use crate::domain::subscriptions;
@@ -105,7 +105,7 @@ pub async fn my_access(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> ApiResult<web::Json<AccessDto>> {
-    let grace = Duration::hours(state.settings.past_due_grace_hours);
+    let grace = state.settings.policy().past_due_grace;
     let (_, dto) =
         subscriptions::access_of(&state.db, user.id, user.role, grace, Utc::now()).await?;
     Ok(web::Json(dto))

@@ -1,6 +1,7 @@
 //! The layers of `api/src` (DESIGN §1), checked on the source text: the
-//! domain knows nothing of HTTP (no actix, no extractor, no app state), and
-//! the payment gateways know nothing of the domain.
+//! domain knows nothing of HTTP (no actix, no extractor, no app state), the
+//! HTTP edge reaches the database only through the domain, and the payment
+//! gateways know nothing of the domain.
 
 use std::path::{Path, PathBuf};
 
@@ -61,4 +62,22 @@ fn the_payment_gateways_import_nothing_of_the_domain() {
         &["crate::domain", "crate::http", "crate::state"],
     );
     assert!(found.is_empty(), "payments reach up:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_http_edge_reaches_the_database_only_through_the_domain() {
+    let found = offending(
+        "http",
+        &[
+            "Entity::find",
+            "Entity::update",
+            "Entity::insert",
+            "Entity::delete",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "HTTP handlers query tables:\n{}",
+        found.join("\n")
+    );
 }

@@ -624,6 +624,38 @@ pub async fn portal(
     Ok(common::subscriptions::RedirectDto { url })
 }
 
+/// A customer's current subscription record (the one the others lost to),
+/// with its user's e-mail; for the local gateway's portal.
+pub async fn current_of_customer(
+    db: &impl ConnectionTrait,
+    customer_id: &str,
+) -> Result<Option<(records::Model, String)>, DbErr> {
+    let rows = records::Entity::find()
+        .filter(records::Column::CustomerId.eq(customer_id))
+        .all(db)
+        .await?;
+    let current = {
+        let listed: Vec<SubRecord> = rows
+            .iter()
+            .map(|m| SubRecord {
+                subscription_id: m.id.clone(),
+                status: m.status.clone(),
+                plan: m.plan.as_deref().and_then(SubscriptionType::parse),
+                subscription_key: m.subscription_key.as_deref().map(EventKey::parse),
+                ..SubRecord::default()
+            })
+            .collect();
+        sync::current(&listed).map(|r| r.subscription_id.clone())
+    };
+    let Some(m) = rows.into_iter().find(|m| Some(&m.id) == current.as_ref()) else {
+        return Ok(None);
+    };
+    let email = super::users::email_of(db, m.user_id)
+        .await?
+        .unwrap_or_default();
+    Ok(Some((m, email)))
+}
+
 /// Every user with their subscription state, for admins; `active` filters.
 pub async fn subscribers(
     db: &impl ConnectionTrait,
