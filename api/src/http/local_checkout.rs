@@ -9,6 +9,7 @@ use chrono::Utc;
 use common::bookings::BookingStatus;
 use common::format::format_session_dates;
 use common::money::format_price;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::error::{ApiError, ApiResult};
 use crate::payments::local::subscriptions::{self as local_subs, Action, LocalSubscription};
@@ -46,14 +47,6 @@ async fn seat(state: &AppState, checkout_id: &str) -> ApiResult<Seat> {
     }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 fn is_payable(state: &AppState, seat: &Seat, checkout_id: &str) -> bool {
     let expired = state
         .local_gateway
@@ -69,22 +62,38 @@ fn local(state: &AppState) -> ApiResult<&LocalGateway> {
         .ok_or_else(|| ApiError::not_found("page"))
 }
 
-fn html_page(title: &str, body: &str) -> HttpResponse {
-    let html = format!(
-        r#"<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} (local) · Immersion</title><link rel="icon" href="data:,">
-<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}button{{font-size:1.1rem;padding:.6rem 1.2rem;margin:.3rem 0}}</style></head>
-<body><h1>{title}</h1>
-<p>Passerelle de paiement locale (aucune carte n'est débitée).</p>
-{body}
-</body></html>"#,
-        title = escape(title),
-    );
+/// A local page: maud escapes every value put in it.
+fn html_page(title: &str, body: Markup) -> HttpResponse {
+    const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;\
+        padding:0 1rem}button{font-size:1.1rem;padding:.6rem 1.2rem;margin:.3rem 0}";
+    let page = html! {
+        (DOCTYPE)
+        html lang="fr" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " (local) · Immersion" }
+                link rel="icon" href="data:,";
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { (title) }
+                p { "Passerelle de paiement locale (aucune carte n'est débitée)." }
+                (body)
+            }
+        }
+    };
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(html)
+        .body(page.into_string())
+}
+
+/// A form that posts to `action`, with one button.
+fn button(action: &str, id: &str, label: &str) -> Markup {
+    html! {
+        form method="post" action=(action) { button type="submit" id=(id) { (label) } }
+    }
 }
 
 fn plan_label(plan: common::subscriptions::Plan) -> &'static str {
@@ -96,39 +105,29 @@ fn plan_label(plan: common::subscriptions::Plan) -> &'static str {
 
 async fn page(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
     if let Some(pending) = local(&state)?.subscription_checkout(&id) {
-        let body = format!(
-            r#"<p><strong id="plan">{plan}</strong></p>
-<form method="post" action="{PAY_PATH}/{id}/pay"><button type="submit" id="pay">S'abonner</button></form>
-<form method="post" action="{PAY_PATH}/{id}/cancel"><button type="submit" id="cancel">Annuler</button></form>"#,
-            plan = plan_label(pending.plan),
-            id = escape(&id),
-        );
-        return Ok(html_page("Abonnement", &body));
+        let body = html! {
+            p { strong id="plan" { (plan_label(pending.plan)) } }
+            (button(&format!("{PAY_PATH}/{id}/pay"), "pay", "S'abonner"))
+            (button(&format!("{PAY_PATH}/{id}/cancel"), "cancel", "Annuler"))
+        };
+        return Ok(html_page("Abonnement", body));
     }
     let seat = seat(&state, &id).await?;
     let dates = format_session_dates(seat.session.starts_on, seat.session.ends_on);
     let price = format_price(seat.booking.amount_cents, &seat.booking.currency);
-    let actions = if is_payable(&state, &seat, &id) {
-        format!(
-            r#"<form method="post" action="{PAY_PATH}/{id}/pay"><button type="submit" id="pay">Payer {price}</button></form>
-<form method="post" action="{PAY_PATH}/{id}/cancel"><button type="submit" id="cancel">Annuler</button></form>"#,
-            id = escape(&id),
-            price = escape(&price),
-        )
-    } else {
-        "<p id=\"closed\">Cette session de paiement n'est plus ouverte.</p>".to_owned()
+    let payable = is_payable(&state, &seat, &id);
+    let body = html! {
+        p { strong { "Immersion Élite" } ", " (dates) " à " (seat.session.location) }
+        p { "Montant : " strong id="amount" { (price) } }
+        p { "Client : " (seat.booking.user_email) }
+        @if payable {
+            (button(&format!("{PAY_PATH}/{id}/pay"), "pay", &format!("Payer {price}")))
+            (button(&format!("{PAY_PATH}/{id}/cancel"), "cancel", "Annuler"))
+        } @else {
+            p id="closed" { "Cette session de paiement n'est plus ouverte." }
+        }
     };
-    let body = format!(
-        r#"<p><strong>Immersion Élite</strong>, {dates} à {location}</p>
-<p>Montant : <strong id="amount">{price}</strong></p>
-<p>Client : {email}</p>
-{actions}"#,
-        dates = escape(&dates),
-        location = escape(&seat.session.location),
-        price = escape(&price),
-        email = escape(&seat.booking.user_email),
-    );
-    Ok(html_page("Paiement", &body))
+    Ok(html_page("Paiement", body))
 }
 
 async fn pay(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult<HttpResponse> {
@@ -264,32 +263,24 @@ async fn portal_page(
         .portal(&token)
         .ok_or_else(|| ApiError::not_found("portal session"))?;
     let sub = current_subscription(&state, &session.customer_id).await?;
-    let mut body = String::new();
-    match &sub {
-        None => body.push_str("<p id=\"status\">Aucun abonnement.</p>"),
-        Some(s) => {
-            body.push_str(&format!(
-                r#"<p>{plan}</p><p>Statut : <strong id="status">{status}</strong></p><p>Fin de période : <span id="period-end">{end}</span></p><p>Résiliation en fin de période : <span id="cancel-scheduled">{cancel}</span></p>"#,
-                plan = plan_label(s.plan),
-                status = escape(&s.status),
-                end = s.current_period_end.format("%Y-%m-%d %H:%M UTC"),
-                cancel = if s.cancel_at_period_end { "oui" } else { "non" },
-            ));
-            if !crate::domain::subscriptions::sync::is_ended(&s.status) {
-                for (action, label) in PORTAL_ACTIONS {
-                    body.push_str(&format!(
-                        r#"<form method="post" action="{PORTAL_PATH}/{token}/{action}"><button type="submit" id="{action}">{label}</button></form>"#,
-                        token = escape(&token),
-                    ));
+    let body = html! {
+        @match &sub {
+            None => p id="status" { "Aucun abonnement." },
+            Some(s) => {
+                p { (plan_label(s.plan)) }
+                p { "Statut : " strong id="status" { (s.status) } }
+                p { "Fin de période : " span id="period-end" { (s.current_period_end.format("%Y-%m-%d %H:%M UTC")) } }
+                p { "Résiliation en fin de période : " span id="cancel-scheduled" { (if s.cancel_at_period_end { "oui" } else { "non" }) } }
+                @if !crate::domain::subscriptions::sync::is_ended(&s.status) {
+                    @for (action, label) in PORTAL_ACTIONS {
+                        (button(&format!("{PORTAL_PATH}/{token}/{action}"), action, label))
+                    }
                 }
             }
         }
-    }
-    body.push_str(&format!(
-        r#"<p><a id="return" href="{}">Retour au site</a></p>"#,
-        escape(&session.return_url)
-    ));
-    Ok(html_page("Gérer mon abonnement", &body))
+        p { a id="return" href=(session.return_url) { "Retour au site" } }
+    };
+    Ok(html_page("Gérer mon abonnement", body))
 }
 
 async fn portal_action(

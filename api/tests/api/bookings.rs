@@ -499,3 +499,31 @@ async fn the_sweeper_expires_lapsed_holds_once_even_when_run_twice_at_once() {
         .unwrap();
     assert_eq!(held, 0);
 }
+
+#[actix_web::test]
+async fn the_local_pay_page_escapes_what_admins_and_users_typed() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app
+        .create_session(
+            &admin,
+            json!({"location": "<script>alert('x')</script> & co"}),
+        )
+        .await;
+    let (_, token) = app.quick_user("o'brien@example.com").await;
+    let held = app.hold(s["id"].as_str().unwrap(), &token).await;
+    let page = app
+        .client
+        .get(held["checkout_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert('x')&lt;/script&gt; &amp; co"),
+        "{html}"
+    );
+    assert!(html.contains("o'brien@example.com"), "{html}");
+}
