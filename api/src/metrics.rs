@@ -5,6 +5,7 @@
 //! seats) are read when `/metrics` is scraped (`domain::gauges`), so that
 //! every instance reports the same numbers.
 
+use common::bookings::BookingStatus;
 use prometheus::{
     Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
@@ -197,10 +198,10 @@ impl Metrics {
             let id = s.session_id.to_string();
             let day = s.starts_on.to_string();
             self.seats
-                .with_label_values(&[id.as_str(), day.as_str(), "held"])
+                .with_label_values(&[id.as_str(), day.as_str(), BookingStatus::Held.as_str()])
                 .set(s.held);
             self.seats
-                .with_label_values(&[id.as_str(), day.as_str(), "confirmed"])
+                .with_label_values(&[id.as_str(), day.as_str(), BookingStatus::Confirmed.as_str()])
                 .set(s.confirmed);
         }
         let mut out = Vec::new();

@@ -9,17 +9,40 @@ use uuid::Uuid;
 /// when cancelled without refund; `refunded` when the payment went back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(
+        rs_type = "String",
+        db_type = "String(sea_orm::sea_query::StringLen::N(16))"
+    )
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BookingStatus {
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "held"))]
     Held,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "confirmed"))]
     Confirmed,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "cancelled"))]
     Cancelled,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "expired"))]
     Expired,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "refunded"))]
     Refunded,
 }
 
+/// Rows and answers compare with the stored text (`b.status == "held"`).
+impl PartialEq<&str> for BookingStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl BookingStatus {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Held => "held",
             Self::Confirmed => "confirmed",

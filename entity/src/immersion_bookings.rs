@@ -8,7 +8,7 @@ pub struct Model {
     pub session_id: Uuid,
     pub user_id: Uuid,
     pub user_email: String,
-    pub status: String,
+    pub status: common::bookings::BookingStatus,
     pub hold_expires_at: Option<DateTimeUtc>,
     #[sea_orm(unique)]
     pub stripe_checkout_session_id: Option<String>,

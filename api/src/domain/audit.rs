@@ -45,15 +45,15 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
         .await?;
     for b in paid {
         let ok = matches!(
-            BookingStatus::parse(&b.status),
-            Some(BookingStatus::Confirmed | BookingStatus::Refunded | BookingStatus::Cancelled)
+            b.status,
+            BookingStatus::Confirmed | BookingStatus::Refunded | BookingStatus::Cancelled
         );
         if !ok {
             drift.push(format!(
                 "booking {}: paid ({}) but {}",
                 b.id,
                 b.stripe_payment_intent_id.as_deref().unwrap_or_default(),
-                b.status
+                b.status.as_str()
             ));
         }
     }

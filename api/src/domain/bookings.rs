@@ -42,23 +42,12 @@ impl Desk<'_> {
     }
 }
 
-/// A booking's status; a value the enum does not know is an error, never
-/// a silent default.
-pub(super) fn status_of(b: &bookings::Model) -> ApiResult<BookingStatus> {
-    BookingStatus::parse(&b.status).ok_or_else(|| {
-        ApiError::internal(format!(
-            "booking {} has an unknown status {:?}",
-            b.id, b.status
-        ))
-    })
-}
-
 pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> ApiResult<BookingDto> {
     Ok(BookingDto {
         id: b.id,
         session_id: b.session_id,
         user_id: b.user_id,
-        status: status_of(&b)?,
+        status: b.status,
         user_email: b.user_email,
         hold_expires_at: b.hold_expires_at,
         amount_cents: b.amount_cents,
@@ -276,7 +265,7 @@ pub async fn pay(
         return Err(ApiError::not_found("booking"));
     }
     let hold_end = booking.hold_expires_at.filter(|end| *end > now);
-    let (BookingStatus::Held, Some(hold_end)) = (status_of(&booking)?, hold_end) else {
+    let (BookingStatus::Held, Some(hold_end)) = (booking.status, hold_end) else {
         return Err(ApiError::conflict(
             ErrorCode::BookingNotPayable,
             "only a booking held for you, and not yet lapsed, can be paid",
@@ -430,7 +419,7 @@ pub async fn cancel(
     let txn = desk.db.begin().await?;
     // What the provider is owed is committed with the change, and asked
     // of it only after the commit: no call while a row is locked.
-    let owed = match status_of(&booking)? {
+    let owed = match booking.status {
         BookingStatus::Held => {
             if !end_hold(
                 &txn,

@@ -22,7 +22,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::bookings::{end_hold, status_of, transition};
+use super::bookings::{end_hold, transition};
 use super::clock::today_at_venue;
 use super::owed::{self, RefundReason};
 use super::{mail, waitlist};
@@ -198,7 +198,7 @@ async fn cancel(
     let mut owed = Vec::new();
     for booking in active {
         let mut booking = booking;
-        if status_of(&booking)? == BookingStatus::Held {
+        if booking.status == BookingStatus::Held {
             if end_hold(txn, &booking, BookingStatus::Cancelled, now, None).await? {
                 owed.extend(
                     owed::owe_expiry(
@@ -219,7 +219,7 @@ async fn cancel(
                 None => continue,
             }
         }
-        if status_of(&booking)? == BookingStatus::Confirmed {
+        if booking.status == BookingStatus::Confirmed {
             owed.extend(refund_seat(txn, session, &booking, now).await?);
         }
     }

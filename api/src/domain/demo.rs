@@ -155,7 +155,7 @@ pub async fn seed_if_empty(
                         session_id: Set(session.id),
                         user_id: Set(attendee.id),
                         user_email: Set(attendee.email.clone()),
-                        status: Set("confirmed".into()),
+                        status: Set(common::bookings::BookingStatus::Confirmed),
                         hold_expires_at: Set(None),
                         stripe_checkout_session_id: Set(None),
                         stripe_payment_intent_id: Set(None),

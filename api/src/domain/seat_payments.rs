@@ -12,7 +12,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 use super::anomalies::{self, Anomaly};
-use super::bookings::{confirmed, status_of, transition};
+use super::bookings::{confirmed, transition};
 use super::clock::today_at_venue;
 use super::owed::{self, RefundReason};
 use super::payment_events::Applied;
@@ -195,7 +195,7 @@ async fn settle_booking(
     booking: &bookings::Model,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<Applied>> {
-    let status = status_of(booking)?;
+    let status = booking.status;
     if booking.stripe_payment_intent_id.is_some() {
         // Already paid (then maybe cancelled or refunded): this event
         // again, or a second payment of the same session.

@@ -3,6 +3,7 @@
 //! and 3); callers run it in the same transaction as the booking change.
 
 use chrono::NaiveDate;
+use common::bookings::BookingStatus;
 use common::sessions::{SessionDecision, SessionStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
@@ -129,10 +130,16 @@ pub async fn take(
 }
 
 /// Statuses that occupy a seat.
-const ACTIVE: [&str; 2] = ["held", "confirmed"];
+const ACTIVE: [&str; 2] = [
+    BookingStatus::Held.as_str(),
+    BookingStatus::Confirmed.as_str(),
+];
 
 /// Statuses of a hold that ended without payment.
-const LAPSED: [&str; 2] = ["expired", "cancelled"];
+const LAPSED: [&str; 2] = [
+    BookingStatus::Expired.as_str(),
+    BookingStatus::Cancelled.as_str(),
+];
 
 /// A hold that got its Checkout Session and ended unpaid after `since`.
 /// (A hold whose Checkout Session could not be opened was our failure,
@@ -206,7 +213,7 @@ pub fn held_booking(
         session_id: Set(session.id),
         user_id: Set(user.0),
         user_email: Set(user.1.to_owned()),
-        status: Set(common::bookings::BookingStatus::Held.as_str().to_owned()),
+        status: Set(BookingStatus::Held),
         hold_expires_at: Set(Some(expires)),
         stripe_checkout_session_id: Set(None),
         stripe_payment_intent_id: Set(None),

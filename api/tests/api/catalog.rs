@@ -32,7 +32,7 @@ pub async fn reserve(app: &TestApp, session_id: &str, n: i32) {
             session_id: Set(session_id),
             user_id: Set(user.id),
             user_email: Set(user.email),
-            status: Set("confirmed".into()),
+            status: Set(common::bookings::BookingStatus::Confirmed),
             hold_expires_at: Set(None),
             stripe_checkout_session_id: Set(None),
             stripe_payment_intent_id: Set(None),
