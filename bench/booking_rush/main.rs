@@ -175,7 +175,7 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
             ends_on: Set(start + chrono::Duration::days(4)),
             max_places: Set(10_000_000),
             reserved_places: Set(0),
-            status: Set("open".into()),
+            status: Set(common::sessions::SessionStatus::Open),
             closed_by_admin: Set(false),
             location: Set("Paris".into()),
             price_cents: Set(199_700),

@@ -9,15 +9,36 @@ use crate::money::{currency_codes, known_currency};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(
+        rs_type = "String",
+        db_type = "String(sea_orm::sea_query::StringLen::N(16))"
+    )
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "open"))]
     Open,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "full"))]
     Full,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "closed"))]
     Closed,
 }
 
+/// Rows compare with the stored text (`row.status == "open"`).
+impl PartialEq<&str> for SessionStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl SessionStatus {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Open => "open",
             Self::Full => "full",
@@ -58,16 +79,36 @@ pub fn derive_status(
 /// decision date or earlier by an admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(
+        rs_type = "String",
+        db_type = "String(sea_orm::sea_query::StringLen::N(16))"
+    )
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionDecision {
     /// Enough attendees: the session will run ("session confirmée").
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "confirmed"))]
     Confirmed,
     /// Too few: cancelled, every paid seat refunded in full.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "cancelled"))]
     Cancelled,
 }
 
+/// Rows compare with the stored text (`row.status == "open"`).
+impl PartialEq<&str> for SessionDecision {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl SessionDecision {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Confirmed => "confirmed",
             Self::Cancelled => "cancelled",

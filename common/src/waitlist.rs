@@ -7,27 +7,52 @@ use uuid::Uuid;
 /// Where an entry of the waiting list stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(
+        rs_type = "String",
+        db_type = "String(sea_orm::sea_query::StringLen::N(16))"
+    )
+)]
 #[serde(rename_all = "snake_case")]
 pub enum WaitlistStatus {
     /// In line (`place` says where).
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "waiting"))]
     Waiting,
     /// A seat is held for this person until `offer_expires_at`: pay it
     /// with `POST /api/bookings/{booking_id}/pay`.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "offered"))]
     Offered,
     /// The offer was paid.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "booked"))]
     Booked,
     /// The offer was declined or ran out.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "lapsed"))]
     Lapsed,
     /// The person left the list.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "left"))]
     Left,
     /// An admin removed the entry.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "removed"))]
     Removed,
     /// The session was cancelled.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "closed"))]
     Closed,
 }
 
+/// Rows compare with the stored text (`row.status == "open"`).
+impl PartialEq<&str> for WaitlistStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl WaitlistStatus {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Waiting => "waiting",
             Self::Offered => "offered",

@@ -8,8 +8,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email: String,
     pub password_hash: String,
-    pub role: String,
-    pub license: String,
+    pub role: common::auth::Role,
+    pub license: common::auth::License,
     /// When the owner followed the verification link; none until then.
     pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

@@ -10,7 +10,7 @@ pub struct Model {
     pub session_id: Uuid,
     pub user_id: Uuid,
     pub user_email: String,
-    pub status: String,
+    pub status: common::waitlist::WaitlistStatus,
     pub booking_id: Option<Uuid>,
     pub joined_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -93,8 +93,8 @@ pub async fn seed_if_empty(
                     id: Set(Uuid::new_v4()),
                     email: Set(email),
                     password_hash: Set(hash),
-                    role: Set(role.as_str().to_owned()),
-                    license: Set(license.as_str().to_owned()),
+                    role: Set(role),
+                    license: Set(license),
                     // Seeded by us: nobody needs to prove these addresses.
                     email_verified_at: Set(Some(now)),
                     created_at: Set(now),

@@ -43,14 +43,7 @@ pub fn to_dto(m: sessions::Model, today: NaiveDate) -> SessionDto {
         is_active: m.is_active,
         min_places: m.min_places,
         decide_on: m.decide_on,
-        decision: m.decision.as_deref().and_then(|d| {
-            let parsed = SessionDecision::parse(d);
-            if parsed.is_none() {
-                // The CHECK constraint allows none other: say it loudly.
-                tracing::error!(session = %m.id, decision = d, "unknown session decision");
-            }
-            parsed
-        }),
+        decision: m.decision,
         waiting: 0,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -204,7 +197,7 @@ pub(crate) async fn insert(
         ends_on: Set(f.ends_on),
         max_places: Set(f.max_places),
         reserved_places: Set(reserved),
-        status: Set(status.as_str().to_owned()),
+        status: Set(status),
         closed_by_admin: Set(false),
         location: Set(f.location),
         price_cents: Set(f.price_cents),

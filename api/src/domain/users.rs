@@ -80,8 +80,8 @@ pub async fn insert_user(
         id: Set(Uuid::new_v4()),
         email: Set(email.to_owned()),
         password_hash: Set(password_hash),
-        role: Set(role.as_str().to_owned()),
-        license: Set(license.as_str().to_owned()),
+        role: Set(role),
+        license: Set(license),
         email_verified_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
@@ -217,7 +217,7 @@ async fn set_role(
 ) -> Result<users::Model, sea_orm::DbErr> {
     users::Entity::update(users::ActiveModel {
         id: Set(id),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         updated_at: Set(Utc::now()),
         ..Default::default()
     })

@@ -55,13 +55,10 @@ impl Offers {
     }
 }
 
-const IN_LINE: [&str; 2] = ["waiting", "offered"];
-
-fn status_of(e: &entries::Model) -> ApiResult<WaitlistStatus> {
-    WaitlistStatus::parse(&e.status).ok_or_else(|| {
-        ApiError::internal(format!("waitlist entry {} has status {:?}", e.id, e.status))
-    })
-}
+const IN_LINE: [&str; 2] = [
+    WaitlistStatus::Waiting.as_str(),
+    WaitlistStatus::Offered.as_str(),
+];
 
 /// Gives a seat back and offers it to the first in line (with `offers`;
 /// none when the caller closes the session anyway).
@@ -305,7 +302,7 @@ pub async fn join(
         session_id: Set(session_id),
         user_id: Set(user_id),
         user_email: Set(email.to_owned()),
-        status: Set(WaitlistStatus::Waiting.as_str().to_owned()),
+        status: Set(WaitlistStatus::Waiting),
         booking_id: Set(None),
         joined_at: Set(now),
         updated_at: Set(now),
@@ -361,7 +358,7 @@ pub async fn take_out(
     entry: &entries::Model,
     to: WaitlistStatus,
 ) -> ApiResult<Option<Uuid>> {
-    let from = status_of(entry)?;
+    let from = entry.status;
     if !matches!(from, WaitlistStatus::Waiting | WaitlistStatus::Offered)
         || !set_status(txn, entry.id, from, to, None).await?
     {
@@ -415,7 +412,7 @@ pub async fn of_session(
     let mut place = 0;
     rows.into_iter()
         .map(|e| {
-            let status = status_of(&e)?;
+            let status = e.status;
             let place = (status == WaitlistStatus::Waiting).then(|| {
                 place += 1;
                 place

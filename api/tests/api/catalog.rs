@@ -243,6 +243,8 @@ async fn stored_status(app: &TestApp, id: &str) -> String {
         .unwrap()
         .unwrap()
         .status
+        .as_str()
+        .to_owned()
 }
 
 #[actix_web::test]

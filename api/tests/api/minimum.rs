@@ -104,7 +104,7 @@ async fn below_the_minimum_the_session_is_cancelled_and_each_paid_seat_refunded_
         (
             row.reserved_places,
             row.status.as_str(),
-            row.decision.as_deref()
+            row.decision.map(|d| d.as_str())
         ),
         (0, "closed", Some("cancelled"))
     );
