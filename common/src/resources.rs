@@ -8,12 +8,34 @@ use crate::FieldError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(
+        rs_type = "String",
+        db_type = "String(sea_orm::sea_query::StringLen::N(16))"
+    )
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "link"))]
     Link,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "video"))]
     Video,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "document"))]
     Document,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "text"))]
     Text,
+}
+
+/// Rows compare with the stored text (`row.status == "open"`).
+impl PartialEq<&str> for ResourceKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 impl ResourceKind {

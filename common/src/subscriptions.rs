@@ -104,11 +104,32 @@ pub fn decide_access(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(
+        rs_type = "String",
+        db_type = "String(sea_orm::sea_query::StringLen::N(16))"
+    )
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SubscriptionType {
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "free"))]
     Free,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "premium_monthly"))]
     PremiumMonthly,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "premium_yearly"))]
     PremiumYearly,
+}
+
+/// Rows compare with the stored text (`row.status == "open"`).
+impl PartialEq<&str> for SubscriptionType {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 impl SubscriptionType {

@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub title: String,
-    pub kind: String,
+    pub kind: common::resources::ResourceKind,
     pub url: Option<String>,
     pub body: Option<String>,
     pub position: i32,

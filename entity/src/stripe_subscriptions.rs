@@ -9,7 +9,7 @@ pub struct Model {
     pub user_id: Uuid,
     pub customer_id: Option<String>,
     pub status: Option<String>,
-    pub plan: Option<String>,
+    pub plan: Option<common::subscriptions::SubscriptionType>,
     pub cancel_at_period_end: bool,
     pub subscription_key: Option<String>,
     pub current_period_end: Option<DateTimeUtc>,

@@ -6,7 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: Uuid,
     pub is_active: bool,
-    pub subscription_type: String,
+    pub subscription_type: common::subscriptions::SubscriptionType,
     pub stripe_customer_id: Option<String>,
     pub stripe_subscription_id: Option<String>,
     pub stripe_status: Option<String>,

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use common::resources::{
-    NewResource, ResourceDto, ResourceKind, ResourceOrder, ResourcePatch, validate_resource,
+    NewResource, ResourceDto, ResourceOrder, ResourcePatch, validate_resource,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -19,7 +19,7 @@ fn to_dto(m: resources::Model) -> ResourceDto {
     ResourceDto {
         id: m.id,
         title: m.title,
-        kind: ResourceKind::parse(&m.kind).unwrap_or(ResourceKind::Link),
+        kind: m.kind,
         url: m.url,
         body: m.body,
         position: m.position,
@@ -58,7 +58,7 @@ pub async fn create(db: &DatabaseConnection, new: NewResource) -> ApiResult<Reso
     let model = resources::Entity::insert(resources::ActiveModel {
         id: Set(Uuid::new_v4()),
         title: Set(title),
-        kind: Set(new.kind.as_str().to_owned()),
+        kind: Set(new.kind),
         url: Set(url),
         body: Set(body),
         position: Set(last.map_or(0, |p| p + 1)),
@@ -81,9 +81,7 @@ pub async fn update(
         .one(db)
         .await?
         .ok_or_else(|| ApiError::not_found("resource"))?;
-    let kind = patch
-        .kind
-        .unwrap_or_else(|| ResourceKind::parse(&current.kind).unwrap_or(ResourceKind::Link));
+    let kind = patch.kind.unwrap_or(current.kind);
     let title = patch.title.unwrap_or_else(|| current.title.clone());
     let url = patch.url.or_else(|| current.url.clone());
     let body = patch.body.or_else(|| current.body.clone());
@@ -92,7 +90,7 @@ pub async fn update(
     let model = resources::Entity::update(resources::ActiveModel {
         id: Set(id),
         title: Set(title),
-        kind: Set(kind.as_str().to_owned()),
+        kind: Set(kind),
         url: Set(url),
         body: Set(body),
         updated_at: Set(Utc::now()),

@@ -231,7 +231,7 @@ async fn current_subscription(
         return Ok(None);
     };
     let user_id = m.user_id;
-    let plan = if m.plan.as_deref() == Some("premium_yearly") {
+    let plan = if m.plan == Some(common::subscriptions::SubscriptionType::PremiumYearly) {
         common::subscriptions::Plan::Yearly
     } else {
         common::subscriptions::Plan::Monthly

@@ -31,10 +31,6 @@ fn ts(secs: i64) -> Option<DateTime<Utc>> {
     Utc.timestamp_opt(secs, 0).single()
 }
 
-fn plan_text(p: Option<SubscriptionType>) -> Option<String> {
-    p.map(|p| p.as_str().to_owned())
-}
-
 /// Who an event is about, as far as it says.
 #[derive(Debug, Default)]
 struct Hints {
@@ -97,7 +93,7 @@ async fn lock_status(
     status::Entity::insert(status::ActiveModel {
         user_id: Set(user_id),
         is_active: Set(false),
-        subscription_type: Set(SubscriptionType::Free.as_str().to_owned()),
+        subscription_type: Set(SubscriptionType::Free),
         stripe_customer_id: Set(None),
         stripe_subscription_id: Set(None),
         stripe_status: Set(None),
@@ -126,7 +122,7 @@ fn to_record(m: records::Model) -> SubRecord {
         subscription_id: m.id,
         customer_id: m.customer_id,
         status: m.status,
-        plan: m.plan.as_deref().and_then(SubscriptionType::parse),
+        plan: m.plan,
         cancel_at_period_end: m.cancel_at_period_end,
         subscription_key: m.subscription_key.as_deref().map(EventKey::parse),
         current_period_end: m.current_period_end,
@@ -148,7 +144,7 @@ async fn save_record(
         user_id: Set(user_id),
         customer_id: Set(r.customer_id.clone()),
         status: Set(r.status.clone()),
-        plan: Set(plan_text(r.plan)),
+        plan: Set(r.plan),
         cancel_at_period_end: Set(r.cancel_at_period_end),
         subscription_key: Set(r.subscription_key.as_ref().map(|k| k.as_str().to_owned())),
         current_period_end: Set(r.current_period_end),
@@ -491,8 +487,7 @@ pub async fn access_of(
         reason: access.reason,
         subscription_type: row
             .as_ref()
-            .and_then(|r| SubscriptionType::parse(&r.subscription_type))
-            .unwrap_or(SubscriptionType::Free),
+            .map_or(SubscriptionType::Free, |r| r.subscription_type),
         current_period_end: row.as_ref().and_then(|r| r.current_period_end),
         cancel_at_period_end: row.as_ref().is_some_and(|r| r.cancel_at_period_end),
     };
@@ -640,7 +635,7 @@ pub async fn current_of_customer(
             .map(|m| SubRecord {
                 subscription_id: m.id.clone(),
                 status: m.status.clone(),
-                plan: m.plan.as_deref().and_then(SubscriptionType::parse),
+                plan: m.plan,
                 subscription_key: m.subscription_key.as_deref().map(EventKey::parse),
                 ..SubRecord::default()
             })
@@ -674,8 +669,7 @@ pub async fn subscribers(
             is_active: s.as_ref().is_some_and(|s| s.is_active),
             subscription_type: s
                 .as_ref()
-                .and_then(|s| SubscriptionType::parse(&s.subscription_type))
-                .unwrap_or(SubscriptionType::Free),
+                .map_or(SubscriptionType::Free, |s| s.subscription_type),
             stripe_status: s.as_ref().and_then(|s| s.stripe_status.clone()),
             current_period_end: s.as_ref().and_then(|s| s.current_period_end),
             cancel_at_period_end: s.as_ref().is_some_and(|s| s.cancel_at_period_end),
