@@ -7,22 +7,50 @@ use uuid::Uuid;
 /// Why a payment was not accepted as it came (DESIGN invariant 9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(
+        rs_type = "String",
+        db_type = "String(sea_orm::sea_query::StringLen::N(16))"
+    )
+)]
 #[serde(rename_all = "snake_case")]
 pub enum AnomalyKind {
     /// Paid another amount than the booking's price.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "amount_mismatch"))]
     AmountMismatch,
     /// Paid in another currency than the booking's.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "currency_mismatch"))]
     CurrencyMismatch,
     /// A Checkout Session that is not the one recorded on its booking.
+    #[cfg_attr(
+        feature = "sea-orm",
+        sea_orm(string_value = "foreign_checkout_session")
+    )]
     ForeignCheckoutSession,
     /// Our metadata names a booking that does not exist.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "unknown_booking"))]
     UnknownBooking,
     /// Completed without being paid (`no_payment_required`, …).
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "not_paid"))]
     NotPaid,
     /// A second payment for a booking already paid.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "second_payment"))]
     SecondPayment,
     /// A subscription on a price we do not sell: no access.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "unknown_price"))]
     UnknownPrice,
+}
+
+/// Rows compare with the stored text (`row.status == "open"`).
+impl PartialEq<&str> for AnomalyKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 impl AnomalyKind {
@@ -86,4 +114,94 @@ pub struct AnomalyDto {
     pub created_at: DateTime<Utc>,
     /// When an admin acknowledged it; the audit reports it until then.
     pub acknowledged_at: Option<DateTime<Utc>>,
+}
+
+/// A call the payment provider owes us: `owed` until made, then `done`, or
+/// `failed` when refused for good or too late for its idempotency key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(
+        rs_type = "String",
+        db_type = "String(sea_orm::sea_query::StringLen::N(16))"
+    )
+)]
+#[serde(rename_all = "snake_case")]
+pub enum OwedCallStatus {
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "owed"))]
+    Owed,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "done"))]
+    Done,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "failed"))]
+    Failed,
+}
+
+/// Rows compare with the stored text (`row.status == "open"`).
+impl PartialEq<&str> for OwedCallStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl OwedCallStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Owed => "owed",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// What an owed call does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum)
+)]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(
+        rs_type = "String",
+        db_type = "String(sea_orm::sea_query::StringLen::N(16))"
+    )
+)]
+#[serde(rename_all = "snake_case")]
+pub enum OwedCallKind {
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "refund"))]
+    Refund,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "expire_checkout"))]
+    ExpireCheckout,
+}
+
+/// Rows compare with the stored text (`row.status == "open"`).
+impl PartialEq<&str> for OwedCallKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl OwedCallKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Refund => "refund",
+            Self::ExpireCheckout => "expire_checkout",
+        }
+    }
+}
+
+impl std::fmt::Display for OwedCallStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for OwedCallKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

@@ -8,7 +8,7 @@ pub struct Model {
     pub recipient: String,
     pub subject: String,
     pub body: String,
-    pub status: String,
+    pub status: common::mail::MailStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,

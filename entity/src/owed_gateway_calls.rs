@@ -9,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     /// `refund` or `expire_checkout`.
-    pub kind: String,
+    pub kind: common::payments::OwedCallKind,
     /// Why: `cancel`, `late`, `anomaly`, `hold_ended`, …
     pub reason: String,
     pub booking_id: Option<Uuid>,
@@ -20,7 +20,7 @@ pub struct Model {
     pub idempotency_key: String,
     /// `owed`, `done`, or `failed` (refused for good, or past the provider's
     /// 24-hour idempotency window: a person must look).
-    pub status: String,
+    pub status: common::payments::OwedCallStatus,
     /// The refund id, once made.
     pub result_id: Option<String>,
     pub attempts: i32,

@@ -7,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub kind: String,
+    pub kind: common::payments::AnomalyKind,
     pub event_id: String,
     pub booking_id: Option<Uuid>,
     pub checkout_session_id: Option<String>,

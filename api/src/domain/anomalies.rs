@@ -3,6 +3,7 @@
 //! that declines them, listed for admins, reported by the audit.
 
 use chrono::{DateTime, Utc};
+use common::payments::OwedCallStatus;
 use common::payments::{AnomalyDto, AnomalyKind, AnomalyRefund};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -53,7 +54,7 @@ pub async fn record(
     tracing::warn!(kind = a.kind.as_str(), event = %a.event_id, detail = %a.detail, "payment anomaly");
     anomalies::Entity::insert(anomalies::ActiveModel {
         id: Set(Uuid::new_v4()),
-        kind: Set(a.kind.as_str().to_owned()),
+        kind: Set(a.kind),
         event_id: Set(a.event_id),
         booking_id: Set(a.booking_id),
         checkout_session_id: Set(a.checkout_session_id),
@@ -133,17 +134,12 @@ async fn to_dtos(
             let refund = match r.refund_call_id {
                 None => AnomalyRefund::None,
                 Some(id) => match calls.iter().find(|c| c.id == id) {
-                    Some(c) if c.status == "done" => AnomalyRefund::Refunded,
-                    Some(c) if c.status == "failed" => AnomalyRefund::Failed,
+                    Some(c) if c.status == OwedCallStatus::Done => AnomalyRefund::Refunded,
+                    Some(c) if c.status == OwedCallStatus::Failed => AnomalyRefund::Failed,
                     _ => AnomalyRefund::Owed,
                 },
             };
-            let kind = AnomalyKind::parse(&r.kind).ok_or_else(|| {
-                DbErr::Type(format!(
-                    "payment_anomalies.kind: unknown value {:?}",
-                    r.kind
-                ))
-            })?;
+            let kind = r.kind;
             Ok(AnomalyDto {
                 id: r.id,
                 kind,

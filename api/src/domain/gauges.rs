@@ -38,7 +38,10 @@ pub struct SessionSeats {
 }
 
 pub async fn read(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Gauges, DbErr> {
-    let pending = || mail_outbox::Entity::find().filter(mail_outbox::Column::Status.eq("pending"));
+    let pending = || {
+        mail_outbox::Entity::find()
+            .filter(mail_outbox::Column::Status.eq(common::mail::MailStatus::Pending.as_str()))
+    };
     let outbox_pending = pending()
         .select_only()
         .column_as(mail_outbox::Column::Id.count(), "n")
@@ -54,7 +57,7 @@ pub async fn read(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Gauges,
         .await?
         .flatten();
     let owed_calls = owed::Entity::find()
-        .filter(owed::Column::Status.ne("done"))
+        .filter(owed::Column::Status.ne(common::payments::OwedCallStatus::Done.as_str()))
         .select_only()
         .column(owed::Column::Kind)
         .column(owed::Column::Status)

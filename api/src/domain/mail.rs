@@ -21,7 +21,7 @@ pub async fn queue(
         recipient: Set(recipient.to_owned()),
         subject: Set(subject),
         body: Set(body),
-        status: Set("pending".into()),
+        status: Set(common::mail::MailStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
         sent_at: Set(None),

@@ -15,14 +15,13 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::payments::{GatewayError, PaymentGateway, RefundRequest};
+use common::payments::{OwedCallKind, OwedCallStatus};
 use entity::immersion_bookings as bookings;
 use entity::owed_gateway_calls::{self as owed, Column};
 
-const OWED: &str = "owed";
-const DONE: &str = "done";
-const FAILED: &str = "failed";
-const REFUND: &str = "refund";
-const EXPIRE: &str = "expire_checkout";
+const OWED: &str = OwedCallStatus::Owed.as_str();
+const DONE: &str = OwedCallStatus::Done.as_str();
+const FAILED: &str = OwedCallStatus::Failed.as_str();
 
 /// How long a claimed call is left to the instance that claimed it before
 /// another may try: longer than the provider's client timeout.
@@ -66,7 +65,7 @@ fn retry_after(attempts: i32) -> Duration {
 
 /// A call to owe.
 struct NewCall<'a> {
-    kind: &'static str,
+    kind: OwedCallKind,
     reason: &'static str,
     booking_id: Option<Uuid>,
     target: &'a str,
@@ -83,13 +82,13 @@ async fn insert(
     let key = call.idempotency_key.clone();
     let inserted = owed::Entity::insert(owed::ActiveModel {
         id: Set(id),
-        kind: Set(call.kind.to_owned()),
+        kind: Set(call.kind),
         reason: Set(call.reason.to_owned()),
         booking_id: Set(call.booking_id),
         target: Set(call.target.to_owned()),
         amount_cents: Set(call.amount_cents),
         idempotency_key: Set(call.idempotency_key),
-        status: Set(OWED.to_owned()),
+        status: Set(OwedCallStatus::Owed),
         result_id: Set(None),
         attempts: Set(0),
         last_error: Set(None),
@@ -127,7 +126,7 @@ pub async fn owe_refund(
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, DbErr> {
     let call = NewCall {
-        kind: REFUND,
+        kind: OwedCallKind::Refund,
         reason: reason.as_str(),
         booking_id,
         target: payment_intent,
@@ -149,7 +148,7 @@ pub async fn owe_expiry(
         return Ok(None);
     };
     let call = NewCall {
-        kind: EXPIRE,
+        kind: OwedCallKind::ExpireCheckout,
         reason: "hold_ended",
         booking_id: Some(booking_id),
         target: cs,
@@ -208,8 +207,8 @@ async fn settle_one(
     if !claim(db, call, now).await? {
         return Ok(false);
     }
-    let result = match call.kind.as_str() {
-        REFUND => gateway
+    let result = match call.kind {
+        OwedCallKind::Refund => gateway
             .refund(&RefundRequest {
                 payment_intent_id: call.target.clone(),
                 amount_cents: call.amount_cents.unwrap_or_default(),
@@ -218,7 +217,7 @@ async fn settle_one(
             })
             .await
             .map(|r| Some(r.id)),
-        _ => match gateway
+        OwedCallKind::ExpireCheckout => match gateway
             .expire_checkout(&call.target, &call.idempotency_key)
             .await
         {

@@ -4,6 +4,7 @@
 //! is down.
 
 use chrono::{DateTime, Duration, Utc};
+use common::mail::MailStatus;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -143,7 +144,7 @@ pub async fn deliver_once(
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let due = outbox::Entity::find()
-        .filter(Column::Status.eq("pending"))
+        .filter(Column::Status.eq(MailStatus::Pending.as_str()))
         .filter(Column::NextAttemptAt.lte(now))
         .order_by_asc(Column::NextAttemptAt)
         .limit(BATCH)
@@ -155,7 +156,7 @@ pub async fn deliver_once(
             .col_expr(Column::NextAttemptAt, Expr::value(now + LEASE))
             .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
             .filter(Column::Id.eq(row.id))
-            .filter(Column::Status.eq("pending"))
+            .filter(Column::Status.eq(MailStatus::Pending.as_str()))
             .filter(Column::NextAttemptAt.eq(row.next_attempt_at))
             .exec(db)
             .await?;
@@ -171,7 +172,7 @@ pub async fn deliver_once(
             Ok(()) => {
                 sent += 1;
                 outbox::Entity::update_many()
-                    .col_expr(Column::Status, Expr::value("sent"))
+                    .col_expr(Column::Status, Expr::value(MailStatus::Sent.as_str()))
                     .col_expr(Column::SentAt, Expr::value(Utc::now()))
                     .col_expr(Column::LastError, Expr::value(Option::<String>::None))
             }
