@@ -244,7 +244,7 @@ async fn settle_booking(
                 return Ok(None);
             }
             confirmed(txn, booking).await?;
-            Ok(Some(Applied::outcome("confirmed")))
+            Ok(Some(Applied::outcome(BookingStatus::Confirmed.as_str())))
         }
         BookingStatus::Expired | BookingStatus::Cancelled => {
             let lapsed = [BookingStatus::Expired, BookingStatus::Cancelled];
@@ -325,7 +325,7 @@ pub async fn apply_checkout_closed(
         return Ok(Applied::outcome("not_this_booking"));
     }
     if super::bookings::end_hold(txn, &booking, BookingStatus::Expired, now, Some(offers)).await? {
-        Ok(Applied::outcome("expired"))
+        Ok(Applied::outcome(BookingStatus::Expired.as_str()))
     } else {
         Ok(Applied::outcome("already_applied"))
     }
@@ -373,7 +373,7 @@ pub async fn apply_charge_refunded(
     .await?
     {
         waitlist::release_seat(txn, booking.session_id, now, Some(offers)).await?;
-        Ok(Applied::outcome("refunded"))
+        Ok(Applied::outcome(BookingStatus::Refunded.as_str()))
     } else {
         Ok(Applied::outcome("already_applied"))
     }

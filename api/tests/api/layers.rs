@@ -81,3 +81,31 @@ fn the_http_edge_reaches_the_database_only_through_the_domain() {
         found.join("\n")
     );
 }
+
+#[test]
+fn statuses_are_named_by_their_enums_not_by_string_literals() {
+    // The stored values of bookings, waiting lists, mails and owed calls
+    // are spelled once, in `common`'s enums (and in the migrations).
+    let literals: Vec<String> = [
+        "held",
+        "confirmed",
+        "cancelled",
+        "expired",
+        "refunded",
+        "waiting",
+        "offered",
+        "booked",
+        "lapsed",
+        "pending",
+        "owed",
+    ]
+    .iter()
+    .map(|s| format!("\"{s}\""))
+    .collect();
+    let literals: Vec<&str> = literals.iter().map(String::as_str).collect();
+    let mut found = Vec::new();
+    for dir in ["domain", "http", "jobs"] {
+        found.extend(offending(dir, &literals));
+    }
+    assert!(found.is_empty(), "status literals:\n{}", found.join("\n"));
+}
