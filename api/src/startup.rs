@@ -120,6 +120,7 @@ impl Application {
             local_gateway,
             webhook_secrets,
             limits: LoginLimits::from_settings(&settings),
+            policy: settings.policy(),
             settings,
             tokens,
             decoy_hash,

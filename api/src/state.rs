@@ -15,6 +15,8 @@ use crate::payments::local::LocalGateway;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Settings,
+    /// The rules' numbers, typed once at start.
+    pub policy: crate::config::Policy,
     pub gateway: Arc<dyn PaymentGateway>,
     /// Set when payments are local: its pay page is served.
     pub local_gateway: Option<Arc<LocalGateway>>,
@@ -35,10 +37,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// What payment events are applied with (see `startup::payment_policy`).
     /// How waiting-list offers are made.
     pub fn offers(&self) -> crate::domain::waitlist::Offers {
-        crate::domain::waitlist::Offers::from_settings(&self.settings)
+        crate::domain::waitlist::Offers::of(&self.policy)
     }
 
     /// What signing up and in work with.
@@ -57,7 +58,7 @@ impl AppState {
         crate::domain::bookings::Desk {
             db: &self.db,
             checkout_ids: &self.checkout_ids,
-            policy: self.settings.policy(),
+            policy: &self.policy,
         }
     }
 

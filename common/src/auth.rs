@@ -25,13 +25,6 @@ pub enum Role {
     Admin,
 }
 
-/// Rows compare with the stored text (`row.status == "open"`).
-impl PartialEq<&str> for Role {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 impl Role {
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -69,13 +62,6 @@ pub enum License {
     None,
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "immersion"))]
     Immersion,
-}
-
-/// Rows compare with the stored text (`row.status == "open"`).
-impl PartialEq<&str> for License {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
 }
 
 impl License {

@@ -34,13 +34,6 @@ pub enum BookingStatus {
     Refunded,
 }
 
-/// Rows and answers compare with the stored text (`b.status == "held"`).
-impl PartialEq<&str> for BookingStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 impl BookingStatus {
     pub const fn as_str(self) -> &'static str {
         match self {

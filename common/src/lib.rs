@@ -31,3 +31,36 @@ pub fn control_chars_error(field: &str) -> FieldError {
         format!("{field} must not contain control characters"),
     )
 }
+
+/// The stored-text enums (each with `as_str`, the value its column holds):
+/// they print as that text, and compare with it (`row.status == "held"`).
+macro_rules! stored_text {
+    ($($t:ty),* $(,)?) => {$(
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+
+stored_text!(
+    auth::Role,
+    auth::License,
+    bookings::BookingStatus,
+    mail::MailStatus,
+    payments::AnomalyKind,
+    payments::OwedCallStatus,
+    payments::OwedCallKind,
+    resources::ResourceKind,
+    sessions::SessionStatus,
+    sessions::SessionDecision,
+    subscriptions::SubscriptionType,
+    waitlist::WaitlistStatus,
+);

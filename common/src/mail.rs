@@ -26,13 +26,6 @@ pub enum MailStatus {
     Failed,
 }
 
-/// Rows compare with the stored text (`row.status == "open"`).
-impl PartialEq<&str> for MailStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 impl MailStatus {
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -40,11 +33,5 @@ impl MailStatus {
             Self::Sent => "sent",
             Self::Failed => "failed",
         }
-    }
-}
-
-impl std::fmt::Display for MailStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }

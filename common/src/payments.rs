@@ -46,13 +46,6 @@ pub enum AnomalyKind {
     UnknownPrice,
 }
 
-/// Rows compare with the stored text (`row.status == "open"`).
-impl PartialEq<&str> for AnomalyKind {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 impl AnomalyKind {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -140,13 +133,6 @@ pub enum OwedCallStatus {
     Failed,
 }
 
-/// Rows compare with the stored text (`row.status == "open"`).
-impl PartialEq<&str> for OwedCallStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 impl OwedCallStatus {
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -178,30 +164,11 @@ pub enum OwedCallKind {
     ExpireCheckout,
 }
 
-/// Rows compare with the stored text (`row.status == "open"`).
-impl PartialEq<&str> for OwedCallKind {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 impl OwedCallKind {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Refund => "refund",
             Self::ExpireCheckout => "expire_checkout",
         }
-    }
-}
-
-impl std::fmt::Display for OwedCallStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::fmt::Display for OwedCallKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }

@@ -31,13 +31,6 @@ pub enum ResourceKind {
     Text,
 }
 
-/// Rows compare with the stored text (`row.status == "open"`).
-impl PartialEq<&str> for ResourceKind {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 impl ResourceKind {
     pub fn as_str(self) -> &'static str {
         match self {

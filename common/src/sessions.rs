@@ -30,13 +30,6 @@ pub enum SessionStatus {
     Closed,
 }
 
-/// Rows compare with the stored text (`row.status == "open"`).
-impl PartialEq<&str> for SessionStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 impl SessionStatus {
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -98,13 +91,6 @@ pub enum SessionDecision {
     /// Too few: cancelled, every paid seat refunded in full.
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "cancelled"))]
     Cancelled,
-}
-
-/// Rows compare with the stored text (`row.status == "open"`).
-impl PartialEq<&str> for SessionDecision {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
 }
 
 impl SessionDecision {

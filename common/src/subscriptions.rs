@@ -125,13 +125,6 @@ pub enum SubscriptionType {
     PremiumYearly,
 }
 
-/// Rows compare with the stored text (`row.status == "open"`).
-impl PartialEq<&str> for SubscriptionType {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 impl SubscriptionType {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -44,13 +44,6 @@ pub enum WaitlistStatus {
     Closed,
 }
 
-/// Rows compare with the stored text (`row.status == "open"`).
-impl PartialEq<&str> for WaitlistStatus {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 impl WaitlistStatus {
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -33,12 +33,12 @@ use entity::{immersion_sessions as sessions, users};
 pub struct Desk<'a> {
     pub db: &'a sea_orm::DatabaseConnection,
     pub checkout_ids: &'a CheckoutIds,
-    pub policy: Policy,
+    pub policy: &'a Policy,
 }
 
 impl Desk<'_> {
     fn offers(&self) -> Offers {
-        Offers::of(&self.policy)
+        Offers::of(self.policy)
     }
 }
 

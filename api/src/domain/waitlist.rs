@@ -319,7 +319,7 @@ pub async fn join(
         }
         Err(e) => return Err(e.into()),
     }
-    mine(db, user_id)
+    of_session(db, session_id)
         .await?
         .into_iter()
         .find(|e| e.id == id)

@@ -11,7 +11,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use common::auth::{License, Role, UserDto};
 use uuid::Uuid;
 
@@ -119,6 +119,11 @@ impl FromRequest for AuthUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Already authenticated for this request (by the idempotency
+        // middleware): the same answer, without reading the session again.
+        if let Some(user) = req.extensions().get::<AuthUser>().cloned() {
+            return Box::pin(async move { Ok(user) });
+        }
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let credential = bearer_or_cookie(req);
         let origin_checked = match (&state, &credential) {
@@ -188,7 +193,7 @@ impl FromRequest for MemberUser {
         Box::pin(async move {
             let user = user.await?;
             let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
-            let grace = state.settings.policy().past_due_grace;
+            let grace = state.policy.past_due_grace;
             let (access, _) = crate::domain::subscriptions::access_of(
                 &state.db,
                 user.id,

@@ -13,13 +13,13 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
-use actix_web::{Error, HttpResponse, ResponseError};
+use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
 use chrono::Utc;
 use common::ErrorCode;
 use sha2::{Digest, Sha256};
 
 use crate::domain::idempotency::{self, Begun, Key, Stored};
-use crate::error::{ApiError, PROBLEM_JSON};
+use crate::error::ApiError;
 use crate::http::body::read_limited;
 use crate::http::extract::AuthUser;
 use crate::startup::JSON_LIMIT_BYTES;
@@ -70,6 +70,8 @@ pub async fn once(
         // Not signed in: the handler answers 401, and keys are per user.
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    // The handler's extractor takes it from here: one session read.
+    req.extensions_mut().insert(user.clone());
     let body = match req.extract::<web::Payload>().await {
         Ok(payload) => read_limited(payload, JSON_LIMIT_BYTES).await,
         Err(e) => return Ok(req.error_response(e)),
@@ -170,9 +172,8 @@ fn fingerprint(req: &ServiceRequest, body: &[u8]) -> String {
 
 /// The answer to keep, when the request ran to a result a retry should see.
 fn keep(status: StatusCode, head: &HttpResponse<()>, body: &Bytes) -> Option<Stored> {
-    let ran = !(status.is_server_error()
-        || matches!(status.as_u16(), 401 | 408 | 429)
-        || status == StatusCode::CONFLICT && is_in_progress(body));
+    // (An in-progress refusal is answered here, never by the handler.)
+    let ran = !(status.is_server_error() || matches!(status.as_u16(), 401 | 408 | 429));
     if !ran {
         return None;
     }
@@ -188,20 +189,10 @@ fn keep(status: StatusCode, head: &HttpResponse<()>, body: &Bytes) -> Option<Sto
     })
 }
 
-fn is_in_progress(body: &[u8]) -> bool {
-    serde_json::from_slice::<common::Problem>(body)
-        .is_ok_and(|p| p.code == ErrorCode::IdempotencyKeyInProgress)
-}
-
 fn replay(stored: &Stored) -> HttpResponse {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let content_type = if stored.content_type.is_empty() {
-        PROBLEM_JSON
-    } else {
-        stored.content_type.as_str()
-    };
     HttpResponse::build(status)
-        .content_type(content_type)
+        .content_type(stored.content_type.as_str())
         .insert_header((REPLAYED, "true"))
         .body(stored.body.clone())
 }

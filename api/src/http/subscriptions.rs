@@ -105,7 +105,7 @@ pub async fn my_access(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> ApiResult<web::Json<AccessDto>> {
-    let grace = state.settings.policy().past_due_grace;
+    let grace = state.policy.past_due_grace;
     let (_, dto) =
         subscriptions::access_of(&state.db, user.id, user.role, grace, Utc::now()).await?;
     Ok(web::Json(dto))

@@ -239,7 +239,7 @@ async fn settle_owed(state: &AppState, now: chrono::DateTime<Utc>) {
 }
 
 async fn expire_subscriptions(state: &AppState, now: chrono::DateTime<Utc>) {
-    let grace = state.settings.policy().past_due_grace;
+    let grace = state.policy.past_due_grace;
     match crate::domain::subscriptions::deactivate_expired(&state.db, grace, now).await {
         Ok(n) if n > 0 => tracing::info!(deactivated = n, "expired subscriptions deactivated"),
         Ok(_) => {}
