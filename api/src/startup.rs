@@ -119,7 +119,6 @@ impl Application {
             gateway,
             local_gateway,
             webhook_secrets,
-            limits: LoginLimits::from_settings(&settings),
             policy: settings.policy(),
             settings,
             tokens,
@@ -498,4 +497,42 @@ fn print_demo_accounts(accounts: &demo::DemoAccounts) {
         demo::USER_EMAIL,
         accounts.user_password
     );
+}
+
+/// The domain's services, opened on the app's state. They live here, with
+/// the wiring, so that `state` names nothing of the domain.
+impl AppState {
+    /// How waiting-list offers are made.
+    pub fn offers(&self) -> crate::domain::waitlist::Offers {
+        crate::domain::waitlist::Offers::of(&self.policy)
+    }
+
+    /// The throttles of accounts and seats.
+    pub fn limits(&self) -> LoginLimits {
+        LoginLimits::from_settings(&self.settings)
+    }
+
+    /// What signing up and in work with.
+    pub fn gate(&self) -> crate::domain::users::Gate<'_> {
+        crate::domain::users::Gate {
+            db: &self.db,
+            limits: self.limits(),
+            decoy_hash: &self.decoy_hash,
+            admin_emails: &self.settings.admin_emails,
+            public_url: &self.settings.public_url,
+        }
+    }
+
+    /// What booking changes work with.
+    pub fn desk(&self) -> crate::domain::bookings::Desk<'_> {
+        crate::domain::bookings::Desk {
+            db: &self.db,
+            checkout_ids: &self.checkout_ids,
+            policy: &self.policy,
+        }
+    }
+
+    pub fn payment_policy(&self) -> crate::domain::payment_events::Policy {
+        payment_policy(&self.settings, self.local_gateway.is_some())
+    }
 }

@@ -61,6 +61,7 @@ stored_text!(
     resources::ResourceKind,
     sessions::SessionStatus,
     sessions::SessionDecision,
+    subscriptions::StripeStatus,
     subscriptions::SubscriptionType,
     waitlist::WaitlistStatus,
 );

@@ -68,11 +68,93 @@ impl Access {
     }
 }
 
+/// A Stripe subscription's status, as Stripe spells it. Stripe may add
+/// values: a new one is kept as `Unknown` (and grants no access), never
+/// read as a known one or dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+#[cfg_attr(feature = "sea-orm", derive(sea_orm::DeriveValueType))]
+#[cfg_attr(feature = "sea-orm", sea_orm(value_type = "String"))]
+pub enum StripeStatus {
+    Active,
+    Trialing,
+    PastDue,
+    Unpaid,
+    Canceled,
+    Incomplete,
+    IncompleteExpired,
+    Paused,
+    Unknown(String),
+}
+
+impl StripeStatus {
+    const KNOWN: [Self; 8] = [
+        Self::Active,
+        Self::Trialing,
+        Self::PastDue,
+        Self::Unpaid,
+        Self::Canceled,
+        Self::Incomplete,
+        Self::IncompleteExpired,
+        Self::Paused,
+    ];
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Active => "active",
+            Self::Trialing => "trialing",
+            Self::PastDue => "past_due",
+            Self::Unpaid => "unpaid",
+            Self::Canceled => "canceled",
+            Self::Incomplete => "incomplete",
+            Self::IncompleteExpired => "incomplete_expired",
+            Self::Paused => "paused",
+            Self::Unknown(s) => s,
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        Self::KNOWN
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .unwrap_or_else(|| Self::Unknown(s.to_owned()))
+    }
+
+    /// Stripe never revives these: a subscription in them is over.
+    pub fn is_ended(&self) -> bool {
+        matches!(self, Self::Canceled | Self::IncompleteExpired)
+    }
+
+    /// Paid up: access runs to the end of the period.
+    pub fn is_live(&self) -> bool {
+        matches!(self, Self::Active | Self::Trialing)
+    }
+}
+
+impl std::str::FromStr for StripeStatus {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::parse(s))
+    }
+}
+
+impl From<String> for StripeStatus {
+    fn from(s: String) -> Self {
+        Self::parse(&s)
+    }
+}
+
+impl From<StripeStatus> for String {
+    fn from(s: StripeStatus) -> Self {
+        s.as_str().to_owned()
+    }
+}
+
 /// Decides access from the role, the Stripe status, the end of the paid
 /// period, the past-due grace and the time. Every guard calls this.
 pub fn decide_access(
     role: Role,
-    stripe_status: Option<&str>,
+    stripe_status: Option<&StripeStatus>,
     current_period_end: Option<DateTime<Utc>>,
     past_due_grace: Duration,
     now: DateTime<Utc>,
@@ -84,21 +166,22 @@ pub fn decide_access(
         return Access::deny(AccessReason::NoSubscription);
     };
     let period_running = current_period_end.is_some_and(|end| end > now);
+    use StripeStatus as S;
     match status {
-        "active" | "trialing" if period_running => Access::allow(AccessReason::Subscribed),
-        "active" | "trialing" => Access::deny(AccessReason::PeriodEnded),
+        S::Active | S::Trialing if period_running => Access::allow(AccessReason::Subscribed),
+        S::Active | S::Trialing => Access::deny(AccessReason::PeriodEnded),
         // Grace counts from the end of the period that went unpaid.
-        "past_due" => match current_period_end {
+        S::PastDue => match current_period_end {
             Some(end) if end + past_due_grace > now && past_due_grace > Duration::zero() => {
                 Access::allow(AccessReason::GracePeriod)
             }
             _ => Access::deny(AccessReason::PaymentFailed),
         },
-        "unpaid" => Access::deny(AccessReason::PaymentFailed),
-        "canceled" => Access::deny(AccessReason::Canceled),
-        "incomplete" | "incomplete_expired" => Access::deny(AccessReason::Incomplete),
-        "paused" => Access::deny(AccessReason::Paused),
-        _ => Access::deny(AccessReason::NoSubscription),
+        S::Unpaid => Access::deny(AccessReason::PaymentFailed),
+        S::Canceled => Access::deny(AccessReason::Canceled),
+        S::Incomplete | S::IncompleteExpired => Access::deny(AccessReason::Incomplete),
+        S::Paused => Access::deny(AccessReason::Paused),
+        S::Unknown(_) => Access::deny(AccessReason::NoSubscription),
     }
 }
 
@@ -179,7 +262,8 @@ pub struct SubscriberDto {
     pub email: String,
     pub is_active: bool,
     pub subscription_type: SubscriptionType,
-    pub stripe_status: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub stripe_status: Option<StripeStatus>,
     pub current_period_end: Option<DateTime<Utc>>,
     pub cancel_at_period_end: bool,
     pub stripe_customer_id: Option<String>,
@@ -243,6 +327,9 @@ mod tests {
             ("something_new", future, grace, (false, R::NoSubscription)),
         ];
         for (status, end, g, (active, reason)) in cases {
+            let status = &StripeStatus::parse(status);
+            // Every value reads back as itself.
+            assert_eq!(status.as_str(), status.to_string());
             let got = decide_access(Role::User, Some(status), *end, *g, now);
             assert_eq!(
                 (got.active, got.reason),
@@ -259,10 +346,29 @@ mod tests {
     }
 
     #[test]
+    fn stripe_statuses_read_back_and_unknown_ones_are_kept() {
+        for known in StripeStatus::KNOWN {
+            assert_eq!(StripeStatus::parse(known.as_str()), known);
+        }
+        let new = StripeStatus::parse("on_hold");
+        assert_eq!(new, StripeStatus::Unknown("on_hold".into()));
+        assert_eq!(serde_json::to_string(&new).unwrap(), "\"on_hold\"");
+        let back: StripeStatus = serde_json::from_str("\"past_due\"").unwrap();
+        assert_eq!(back, StripeStatus::PastDue);
+    }
+
+    #[test]
     fn the_period_end_itself_is_already_over() {
         let now = t("2030-06-01T12:00:00Z");
         assert!(
-            !decide_access(Role::User, Some("active"), Some(now), Duration::zero(), now).active
+            !decide_access(
+                Role::User,
+                Some(&StripeStatus::Active),
+                Some(now),
+                Duration::zero(),
+                now
+            )
+            .active
         );
     }
 }

@@ -8,7 +8,7 @@ pub struct Model {
     pub id: String,
     pub user_id: Uuid,
     pub customer_id: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<common::subscriptions::StripeStatus>,
     pub plan: Option<common::subscriptions::SubscriptionType>,
     pub cancel_at_period_end: bool,
     pub subscription_key: Option<String>,

@@ -9,7 +9,7 @@ pub struct Model {
     pub subscription_type: common::subscriptions::SubscriptionType,
     pub stripe_customer_id: Option<String>,
     pub stripe_subscription_id: Option<String>,
-    pub stripe_status: Option<String>,
+    pub stripe_status: Option<common::subscriptions::StripeStatus>,
     pub current_period_end: Option<DateTimeUtc>,
     pub cancel_at_period_end: bool,
     pub last_event_at: Option<DateTimeUtc>,

@@ -16,13 +16,13 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::actor::Actor;
-use super::checkout_ids::CheckoutIds;
 use super::clock::today_at_venue;
 use super::owed::{self, RefundReason};
 use super::seats::{self, NoSeat};
 use super::waitlist::{self, Offers};
 use super::{is_unique_violation, mail};
 use crate::config::Policy;
+use crate::db::checkout_ids::CheckoutIds;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::{CheckoutRequest, GatewayError, MIN_HOLD, PaymentGateway, checkout_expiry};
 use entity::immersion_bookings::{self as bookings, Column};

@@ -8,7 +8,6 @@ pub mod anomalies;
 pub mod audit;
 pub mod auth_sessions;
 pub mod bookings;
-pub mod checkout_ids;
 pub mod clock;
 pub mod decisions;
 pub mod demo;

@@ -66,7 +66,7 @@ pub async fn resend_verification(
     user: AuthUser,
 ) -> ApiResult<HttpResponse> {
     let user_key = user.id.to_string();
-    throttles::admit(&state.db, &[(state.limits.mail, &user_key)], Utc::now()).await?;
+    throttles::admit(&state.db, &[(state.limits().mail, &user_key)], Utc::now()).await?;
     accounts::resend_verification(&state.db, &state.settings.public_url, user.id, Utc::now())
         .await?;
     Ok(HttpResponse::Accepted().finish())
@@ -96,7 +96,7 @@ pub async fn request_password_reset(
     let email = Email::parse(&body.email)
         .ok_or_else(|| ApiError::invalid("email", "format", "not a valid e-mail address"))?;
     let ip = client_ip(&req, &state.settings.trusted_proxies);
-    let mail = state.limits.mail;
+    let mail = state.limits().mail;
     throttles::admit(
         &state.db,
         &[(mail, ip.as_str()), (mail, email.as_str())],

@@ -48,7 +48,7 @@ pub async fn checkout(
 ) -> ApiResult<HttpResponse> {
     let held = async {
         let ip = client_ip(&req, &state.settings.trusted_proxies);
-        throttles::seat_change(&state.db, &state.limits, &user.actor(), &ip).await?;
+        throttles::seat_change(&state.db, &state.limits(), &user.actor(), &ip).await?;
         let gateway = state.gateway.clone();
         bookings::hold(
             &state.desk(),
@@ -156,7 +156,7 @@ pub async fn cancel_booking(
     body: web::Payload,
 ) -> ApiResult<web::Json<BookingDto>> {
     let ip = client_ip(&req, &state.settings.trusted_proxies);
-    throttles::seat_change(&state.db, &state.limits, &user.actor(), &ip).await?;
+    throttles::seat_change(&state.db, &state.limits(), &user.actor(), &ip).await?;
     let request: CancelRequest = optional_json(body, 4096).await?;
     let gateway = state.gateway.clone();
     let booking = bookings::cancel(

@@ -9,6 +9,7 @@ use chrono::Utc;
 use common::bookings::BookingStatus;
 use common::format::format_session_dates;
 use common::money::format_price;
+use common::subscriptions::StripeStatus;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::error::{ApiError, ApiResult};
@@ -190,7 +191,7 @@ async fn finish_subscription(
     // One subscription per customer: a new one replaces what is left of
     // the previous (say, a past-due one), as a real account would be set up.
     if let Some(mut previous) = current_subscription(state, &pending.customer_id).await?
-        && !crate::domain::subscriptions::sync::is_ended(&previous.status)
+        && !previous.status.is_ended()
     {
         let at = local.next_instant();
         deliver(
@@ -206,7 +207,7 @@ async fn finish_subscription(
         user_id: pending.user_id,
         customer_email: email,
         plan: pending.plan,
-        status: "active".into(),
+        status: StripeStatus::Active,
         current_period_end: now + local_subs::period(pending.plan),
         cancel_at_period_end: false,
     };
@@ -242,7 +243,7 @@ async fn current_subscription(
         user_id,
         customer_email: email,
         plan,
-        status: m.status.unwrap_or_else(|| "active".into()),
+        status: m.status.unwrap_or(StripeStatus::Active),
         current_period_end: m.current_period_end.unwrap_or_else(Utc::now),
         cancel_at_period_end: m.cancel_at_period_end,
     }))
@@ -271,7 +272,7 @@ async fn portal_page(
                 p { "Statut : " strong id="status" { (s.status) } }
                 p { "Fin de période : " span id="period-end" { (s.current_period_end.format("%Y-%m-%d %H:%M UTC")) } }
                 p { "Résiliation en fin de période : " span id="cancel-scheduled" { (if s.cancel_at_period_end { "oui" } else { "non" }) } }
-                @if !crate::domain::subscriptions::sync::is_ended(&s.status) {
+                @if !s.status.is_ended() {
                     @for (action, label) in PORTAL_ACTIONS {
                         (button(&format!("{PORTAL_PATH}/{token}/{action}"), action, label))
                     }
@@ -302,7 +303,7 @@ async fn portal_action(
     let Some(mut sub) = current_subscription(&state, &session.customer_id).await? else {
         return Err(ApiError::not_found("subscription"));
     };
-    if !crate::domain::subscriptions::sync::is_ended(&sub.status) {
+    if !sub.status.is_ended() {
         let now = local.next_instant();
         let events = local_subs::events_for(&action, &mut sub, now);
         deliver(&state, events).await?;

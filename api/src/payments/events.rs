@@ -107,7 +107,7 @@ pub struct SubscriptionChange {
     /// `metadata.user_id`, when it parses.
     pub user_id: Option<Uuid>,
     /// Stripe's status (`canceled` for a deletion).
-    pub status: String,
+    pub status: common::subscriptions::StripeStatus,
     /// The price of the first priced item: access depends on it.
     pub price_id: Option<String>,
     pub current_period_end: Option<DateTime<Utc>>,

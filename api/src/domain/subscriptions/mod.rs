@@ -9,7 +9,7 @@ mod sync_tests;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::auth::Role;
-use common::subscriptions::{Access, AccessDto, SubscriptionType, decide_access};
+use common::subscriptions::{Access, AccessDto, StripeStatus, SubscriptionType, decide_access};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
@@ -193,14 +193,12 @@ async fn project(
     let current = sync::current(&rows);
     // `current` never picks a live subscription without a plan (a price we
     // do not sell): such a one gives no access.
-    let status_text = current
-        .and_then(|c| c.effective_status())
-        .map(str::to_owned);
+    let status = current.and_then(SubRecord::effective_status);
     let period_end = current.and_then(|c| c.current_period_end);
     // `is_active` is the subscription's own verdict; admins are let in by
     // the access check, not by this column.
-    let access = decide_access(Role::User, status_text.as_deref(), period_end, grace, now);
-    let ended = status_text.as_deref().is_some_and(sync::is_ended);
+    let access = decide_access(Role::User, status.as_ref(), period_end, grace, now);
+    let ended = status.as_ref().is_some_and(StripeStatus::is_ended);
     let mut update = status::Entity::update_many()
         .col_expr(status::Column::IsActive, Expr::value(access.active))
         .col_expr(
@@ -219,7 +217,7 @@ async fn project(
                     .map(|c| c.subscription_id.clone()),
             ),
         )
-        .col_expr(status::Column::StripeStatus, Expr::value(status_text))
+        .col_expr(status::Column::StripeStatus, Expr::value(status))
         .col_expr(status::Column::CurrentPeriodEnd, Expr::value(period_end))
         .col_expr(
             status::Column::CancelAtPeriodEnd,
@@ -301,7 +299,7 @@ pub async fn apply_change(
     };
     let applied = fold(txn, policy, event, hints, sub_event, now).await?;
     // Not one of our users: another product's subscription, not ours to judge.
-    if plan.is_none() && !sync::is_ended(&change.status) && applied.outcome != "unknown_user" {
+    if plan.is_none() && !change.status.is_ended() && applied.outcome != "unknown_user" {
         let recorded = anomalies::record(
             txn,
             Anomaly {
@@ -346,7 +344,7 @@ pub async fn differs(
     else {
         return Ok(Some("new".to_owned()));
     };
-    let differs = r.status.as_deref() != Some(change.status.as_str())
+    let differs = r.status.as_ref() != Some(&change.status)
         || r.plan != policy.prices.plan_of(change.price_id.as_deref())
         || r.cancel_at_period_end != change.cancel_at_period_end
         || (change.current_period_end.is_some()
@@ -459,7 +457,7 @@ pub async fn access_of(
     let row = status::Entity::find_by_id(user_id).one(db).await?;
     let access = decide_access(
         role,
-        row.as_ref().and_then(|r| r.stripe_status.as_deref()),
+        row.as_ref().and_then(|r| r.stripe_status.as_ref()),
         row.as_ref().and_then(|r| r.current_period_end),
         grace,
         now,
@@ -467,7 +465,7 @@ pub async fn access_of(
     if let Some(r) = &row {
         let own = decide_access(
             Role::User,
-            r.stripe_status.as_deref(),
+            r.stripe_status.as_ref(),
             r.current_period_end,
             grace,
             now,
@@ -508,14 +506,14 @@ pub async fn deactivate_expired(
         .col_expr(status::Column::UpdatedAt, Expr::value(now))
         .filter(status::Column::IsActive.eq(true))
         .filter(status::Column::CurrentPeriodEnd.lte(now))
-        .filter(status::Column::StripeStatus.ne("past_due"))
+        .filter(status::Column::StripeStatus.ne(StripeStatus::PastDue))
         .exec(db)
         .await?;
     let overdue = status::Entity::update_many()
         .col_expr(status::Column::IsActive, Expr::value(false))
         .col_expr(status::Column::UpdatedAt, Expr::value(now))
         .filter(status::Column::IsActive.eq(true))
-        .filter(status::Column::StripeStatus.eq("past_due"))
+        .filter(status::Column::StripeStatus.eq(StripeStatus::PastDue))
         .filter(status::Column::CurrentPeriodEnd.lte(now - grace))
         .exec(db)
         .await?;

@@ -19,7 +19,7 @@
 //! from their records by a rule of the same kind (`current`).
 
 use chrono::{DateTime, Utc};
-use common::subscriptions::SubscriptionType;
+use common::subscriptions::{StripeStatus, SubscriptionType};
 
 /// The order of events: `created`; within a second, the lifecycle order of
 /// types; then the event id. Stored as text that sorts the same way.
@@ -48,7 +48,7 @@ pub struct SubRecord {
     pub subscription_id: String,
     pub customer_id: Option<String>,
     /// The subscription's own Stripe status; none until a subscription event.
-    pub status: Option<String>,
+    pub status: Option<StripeStatus>,
     pub plan: Option<SubscriptionType>,
     pub cancel_at_period_end: bool,
     pub subscription_key: Option<EventKey>,
@@ -56,10 +56,6 @@ pub struct SubRecord {
     pub period_key: Option<EventKey>,
     pub payment_failed: bool,
     pub payment_key: Option<EventKey>,
-}
-
-pub fn is_ended(status: &str) -> bool {
-    matches!(status, "canceled" | "incomplete_expired")
 }
 
 impl SubRecord {
@@ -71,19 +67,19 @@ impl SubRecord {
     }
 
     fn ended(&self) -> bool {
-        self.status.as_deref().is_some_and(is_ended)
+        self.status.as_ref().is_some_and(StripeStatus::is_ended)
     }
 
     /// The status access is decided on: a failed payment newer than the
     /// subscription's own news makes an active subscription past due, as
     /// Stripe itself does right after.
-    pub fn effective_status(&self) -> Option<&str> {
-        let status = self.status.as_deref()?;
+    pub fn effective_status(&self) -> Option<StripeStatus> {
+        let status = self.status.as_ref()?;
         let failure_is_newer = self.payment_failed && self.payment_key > self.subscription_key;
-        if failure_is_newer && matches!(status, "active" | "trialing") {
-            Some("past_due")
+        if failure_is_newer && status.is_live() {
+            Some(StripeStatus::PastDue)
         } else {
-            Some(status)
+            Some(status.clone())
         }
     }
 
@@ -103,7 +99,7 @@ pub enum SubEvent {
     Subscription {
         key: EventKey,
         customer_id: Option<String>,
-        status: String,
+        status: StripeStatus,
         plan: Option<SubscriptionType>,
         current_period_end: Option<DateTime<Utc>>,
         cancel_at_period_end: bool,
@@ -132,7 +128,7 @@ pub fn apply(mut r: SubRecord, event: &SubEvent) -> SubRecord {
             cancel_at_period_end,
         } => {
             // (ended, key) decides: an ended subscription stays ended.
-            let incoming = (is_ended(status), key);
+            let incoming = (status.is_ended(), key);
             let wins = match &r.subscription_key {
                 None => true,
                 Some(stored) => incoming > (r.ended(), stored),

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use common::subscriptions::SubscriptionType;
+use common::subscriptions::{StripeStatus, SubscriptionType};
 use proptest::prelude::*;
 
 use super::sync::{EventKey, SubEvent, SubRecord, apply, current};
@@ -40,7 +40,7 @@ fn lifecycle(sub: &str, start: i64, gaps: &[i64], len: usize, ids: u64) -> Vec<D
             SubEvent::Subscription {
                 key,
                 customer_id: Some("cus_1".into()),
-                status: "active".into(),
+                status: StripeStatus::Active,
                 plan: Some(SubscriptionType::PremiumMonthly),
                 current_period_end: period(t),
                 cancel_at_period_end: false,
@@ -56,7 +56,7 @@ fn lifecycle(sub: &str, start: i64, gaps: &[i64], len: usize, ids: u64) -> Vec<D
             SubEvent::Subscription {
                 key,
                 customer_id: Some("cus_1".into()),
-                status: "active".into(),
+                status: StripeStatus::Active,
                 plan: Some(SubscriptionType::PremiumYearly),
                 current_period_end: period(t + 30 * 86_400),
                 cancel_at_period_end: true,
@@ -72,7 +72,7 @@ fn lifecycle(sub: &str, start: i64, gaps: &[i64], len: usize, ids: u64) -> Vec<D
             SubEvent::Subscription {
                 key,
                 customer_id: Some("cus_1".into()),
-                status: "past_due".into(),
+                status: StripeStatus::PastDue,
                 plan: Some(SubscriptionType::PremiumYearly),
                 current_period_end: period(t),
                 cancel_at_period_end: true,
@@ -82,7 +82,7 @@ fn lifecycle(sub: &str, start: i64, gaps: &[i64], len: usize, ids: u64) -> Vec<D
             SubEvent::Subscription {
                 key,
                 customer_id: Some("cus_1".into()),
-                status: "canceled".into(),
+                status: StripeStatus::Canceled,
                 plan: Some(SubscriptionType::PremiumYearly),
                 current_period_end: period(t),
                 cancel_at_period_end: false,
@@ -164,7 +164,7 @@ fn every_permutation_of_the_full_lifecycle_ends_deleted() {
     let events = lifecycle("sub_1", 1_900_000_000, &[1, 0, 1, 0, 0, 1], 6, 7);
     let expected = fold(&events);
     let record = &expected.0["sub_1"];
-    assert_eq!(record.status.as_deref(), Some("canceled"));
+    assert_eq!(record.status, Some(StripeStatus::Canceled));
     assert_eq!(record.subscription_type(), SubscriptionType::Free);
     for p in permutations(&events) {
         assert_eq!(fold(&p), expected);
@@ -185,7 +185,7 @@ fn a_late_update_never_revives_a_deleted_subscription() {
                 "evt_late",
             ),
             customer_id: None,
-            status: "active".into(),
+            status: StripeStatus::Active,
             plan: None,
             current_period_end: at(1_990_000_000),
             cancel_at_period_end: false,
@@ -193,7 +193,7 @@ fn a_late_update_never_revives_a_deleted_subscription() {
     );
     for order in [vec![deleted.clone(), late.clone()], vec![late, deleted]] {
         let (records, _) = fold(&order);
-        assert_eq!(records["sub_1"].status.as_deref(), Some("canceled"));
+        assert_eq!(records["sub_1"].status, Some(StripeStatus::Canceled));
     }
 }
 
@@ -205,7 +205,7 @@ fn a_resubscription_wins_over_an_older_ended_or_past_due_one() {
         let (_, cur) = fold(&p);
         let cur = cur.unwrap();
         assert_eq!(cur.subscription_id, "sub_2");
-        assert_eq!(cur.effective_status(), Some("active"));
+        assert_eq!(cur.effective_status(), Some(StripeStatus::Active));
     }
 }
 
@@ -213,8 +213,11 @@ fn a_resubscription_wins_over_an_older_ended_or_past_due_one() {
 fn a_failed_payment_newer_than_the_subscription_news_means_past_due() {
     let events = lifecycle("sub_1", 1_900_000_000, &[1; 6], 4, 1);
     let (records, _) = fold(&events);
-    assert_eq!(records["sub_1"].status.as_deref(), Some("active"));
-    assert_eq!(records["sub_1"].effective_status(), Some("past_due"));
+    assert_eq!(records["sub_1"].status, Some(StripeStatus::Active));
+    assert_eq!(
+        records["sub_1"].effective_status(),
+        Some(StripeStatus::PastDue)
+    );
 }
 
 /// The rank `PaymentEvent::rank` gives each event type.

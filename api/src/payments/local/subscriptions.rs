@@ -3,7 +3,7 @@
 //! objects (`shapes/`) with the fields a real delivery carries.
 
 use chrono::{DateTime, Duration, Utc};
-use common::subscriptions::Plan;
+use common::subscriptions::{Plan, StripeStatus};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -43,7 +43,7 @@ pub struct LocalSubscription {
     pub user_id: Uuid,
     pub customer_email: String,
     pub plan: Plan,
-    pub status: String,
+    pub status: StripeStatus,
     pub current_period_end: DateTime<Utc>,
     pub cancel_at_period_end: bool,
 }
@@ -194,7 +194,7 @@ pub fn events_for(action: &Action, s: &mut LocalSubscription, now: DateTime<Utc>
         ],
         Action::Renew => {
             s.current_period_end = s.current_period_end.max(now) + period(s.plan);
-            s.status = "active".into();
+            s.status = StripeStatus::Active;
             vec![
                 event(
                     "invoice.payment_succeeded",
@@ -209,7 +209,7 @@ pub fn events_for(action: &Action, s: &mut LocalSubscription, now: DateTime<Utc>
             ]
         }
         Action::FailPayment => {
-            s.status = "past_due".into();
+            s.status = StripeStatus::PastDue;
             let next = s.current_period_end + period(s.plan);
             vec![
                 event(
@@ -233,7 +233,7 @@ pub fn events_for(action: &Action, s: &mut LocalSubscription, now: DateTime<Utc>
             )]
         }
         Action::CancelNow => {
-            s.status = "canceled".into();
+            s.status = StripeStatus::Canceled;
             vec![event(
                 "customer.subscription.deleted",
                 subscription_object(s, now),

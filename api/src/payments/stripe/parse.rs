@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
+use common::subscriptions::StripeStatus;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -137,9 +138,9 @@ pub fn subscription_change(
         customer: s.customer.clone(),
         user_id: uuid_in(&s.metadata, "user_id"),
         status: if kind == SubscriptionChangeKind::Deleted {
-            "canceled".to_owned()
+            StripeStatus::Canceled
         } else {
-            s.status.clone()
+            StripeStatus::parse(&s.status)
         },
         price_id: s.price_id().map(str::to_owned),
         current_period_end: s.period_end().and_then(ts),

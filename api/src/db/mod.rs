@@ -1,6 +1,8 @@
 //! Connecting to the database (SQLite by default, or PostgreSQL) and
 //! bringing its schema up to date.
 
+pub mod checkout_ids;
+
 use std::path::Path;
 use std::time::Duration;
 
