@@ -305,7 +305,7 @@ impl Settings {
                 list.split(',')
                     .map(str::trim)
                     .filter(|e| !e.is_empty())
-                    .filter_map(|e| match crate::domain::email::Email::parse(e) {
+                    .filter_map(|e| match crate::email::Email::parse(e) {
                         Some(email) => Some(email.into_string()),
                         None => {
                             p.errors

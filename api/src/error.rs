@@ -82,12 +82,12 @@ impl ApiError {
         match self {
             Self::Client { code, detail } => Problem {
                 detail: detail.clone(),
-                ..Problem::new(code.status(), *code)
+                ..Problem::of(*code)
             },
             Self::Validation(errors) => Problem {
                 detail: Some("some fields are invalid; see errors".to_owned()),
                 errors: errors.clone(),
-                ..Problem::new(422, ErrorCode::ValidationFailed)
+                ..Problem::of(ErrorCode::ValidationFailed)
             },
             Self::SubscriptionInactive(reason) => Problem {
                 detail: Some(format!(
@@ -95,26 +95,24 @@ impl ApiError {
                     reason.as_str()
                 )),
                 reason: Some(*reason),
-                ..Problem::new(403, ErrorCode::SubscriptionInactive)
+                ..Problem::of(ErrorCode::SubscriptionInactive)
             },
             Self::MethodNotAllowed { allow } => Problem {
                 detail: Some(format!("allowed methods: {allow}")),
-                ..Problem::new(405, ErrorCode::MethodNotAllowed)
+                ..Problem::of(ErrorCode::MethodNotAllowed)
             },
             Self::RateLimited { retry_after_secs } => Problem {
                 detail: Some(format!("retry in {retry_after_secs} seconds")),
-                ..Problem::new(429, ErrorCode::RateLimited)
+                ..Problem::of(ErrorCode::RateLimited)
             },
             Self::Busy { retry_after_secs } => Problem {
                 detail: Some(format!(
                     "the server is busy: retry in {retry_after_secs} seconds"
                 )),
-                ..Problem::new(503, ErrorCode::ServiceUnavailable)
+                ..Problem::of(ErrorCode::ServiceUnavailable)
             },
-            Self::Database(e) if is_unavailable(e) => {
-                Problem::new(503, ErrorCode::ServiceUnavailable)
-            }
-            Self::Database(_) | Self::Internal(_) => Problem::new(500, ErrorCode::Internal),
+            Self::Database(e) if is_unavailable(e) => Problem::of(ErrorCode::ServiceUnavailable),
+            Self::Database(_) | Self::Internal(_) => Problem::of(ErrorCode::Internal),
         }
     }
 }

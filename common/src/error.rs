@@ -255,11 +255,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(status: u16, code: ErrorCode) -> Self {
+    /// The problem of `code`, with the one status that code answers.
+    pub fn of(code: ErrorCode) -> Self {
         Self {
             type_: format!("/problems/{code}"),
             title: code.title().to_owned(),
-            status,
+            status: code.status(),
             code,
             detail: None,
             errors: Vec::new(),
@@ -287,7 +288,7 @@ mod tests {
 
     #[test]
     fn problem_body_has_rfc9457_members() {
-        let p = Problem::new(409, ErrorCode::SessionFull);
+        let p = Problem::of(ErrorCode::SessionFull);
         let json = serde_json::to_value(&p).unwrap_or_default();
         assert_eq!(json["type"], "/problems/session_full");
         assert_eq!(json["status"], 409);

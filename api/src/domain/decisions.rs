@@ -108,7 +108,7 @@ pub async fn decide_session(
         .await?;
     let confirmed = active
         .iter()
-        .filter(|b| b.status == BookingStatus::Confirmed.as_str())
+        .filter(|b| b.status == BookingStatus::Confirmed)
         .count();
     let confirmed = i32::try_from(confirmed).unwrap_or(i32::MAX);
     let Some(decision) = forced.or_else(|| decide(session.min_places, confirmed)) else {
@@ -168,7 +168,7 @@ async fn run(
     let (subject, body) = mail::session_confirmed(session);
     for b in active
         .iter()
-        .filter(|b| b.status == BookingStatus::Confirmed.as_str())
+        .filter(|b| b.status == BookingStatus::Confirmed)
     {
         mail::queue(txn, &b.user_email, subject.clone(), body.clone()).await?;
     }

@@ -11,7 +11,6 @@ pub mod bookings;
 pub mod clock;
 pub mod decisions;
 pub mod demo;
-pub mod email;
 pub mod gauges;
 pub mod idempotency;
 pub mod job_leases;

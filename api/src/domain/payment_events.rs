@@ -81,7 +81,7 @@ pub async fn apply(
     // the unique key and is answered as a duplicate.
     let recorded = entity::stripe_events::Entity::insert(entity::stripe_events::ActiveModel {
         id: Set(event.id.clone()),
-        event_type: Set(event.event_type.clone()),
+        event_type: Set(event.event_type.to_string()),
         created: Set(Utc.timestamp_opt(event.created, 0).single().unwrap_or(now)),
         received_at: Set(now),
         processed_at: Set(Some(now)),

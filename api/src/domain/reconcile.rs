@@ -13,7 +13,7 @@ use super::payment_events::{self, Delivery, Policy};
 use super::{owed, subscriptions};
 use crate::error::ApiResult;
 use crate::payments::PaymentGateway;
-use crate::payments::events::{Payment, PaymentEvent, PaymentStatus};
+use crate::payments::events::{EventType, Payment, PaymentEvent, PaymentStatus};
 use entity::immersion_bookings::{self as bookings, Column};
 
 /// How far back lapsed holds are checked for a payment Stripe took.
@@ -116,14 +116,14 @@ async fn checkouts(
                     "paid_{}",
                     p.payment_intent.as_deref().unwrap_or("no_payment_intent")
                 ),
-                "checkout.session.completed",
+                EventType::CheckoutCompleted,
             ),
-            Payment::SeatCheckoutClosed(_) => ("closed".to_owned(), "checkout.session.expired"),
+            Payment::SeatCheckoutClosed(_) => ("closed".to_owned(), EventType::CheckoutExpired),
             _ => continue,
         };
         let event = PaymentEvent {
             id: format!("reconcile_{cs}_{suffix}"),
-            event_type: event_type.to_owned(),
+            event_type,
             created: now.timestamp(),
             payment,
         };
@@ -164,7 +164,7 @@ async fn subscriptions(
                     change.cancel_at_period_end,
                     change.price_id.as_deref().unwrap_or("none"),
                 ),
-                event_type: "customer.subscription.updated".to_owned(),
+                event_type: EventType::SubscriptionUpdated,
                 created: now.timestamp(),
                 payment: Payment::SubscriptionChanged(change.clone()),
             };

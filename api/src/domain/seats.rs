@@ -14,16 +14,33 @@ use entity::immersion_sessions::{self as sessions, Column};
 
 /// The status once `reserved_places` has moved by `delta`.
 fn status_after(delta: i32, today: NaiveDate) -> SimpleExpr {
+    status_rule(
+        Expr::col(Column::ClosedByAdmin),
+        Expr::col(Column::StartsOn),
+        Expr::col(Column::MaxPlaces),
+        delta,
+        today,
+    )
+}
+
+/// `common::derive_status` in SQL, the one copy every UPDATE of a
+/// session's status uses (`tests/api/status_rule.rs` checks it against
+/// the rule for every case). The closing flag, start and size are given
+/// as expressions: an UPDATE that changes them passes their new values,
+/// since SQL reads the old ones on the right-hand side.
+pub(crate) fn status_rule(
+    closed_by_admin: SimpleExpr,
+    starts_on: SimpleExpr,
+    max_places: SimpleExpr,
+    delta: i32,
+    today: NaiveDate,
+) -> SimpleExpr {
     Expr::case(
-        Expr::col(Column::ClosedByAdmin)
-            .eq(true)
-            .or(Expr::col(Column::StartsOn).lte(today)),
+        closed_by_admin.eq(true).or(starts_on.lte(today)),
         SessionStatus::Closed.as_str(),
     )
     .case(
-        Expr::col(Column::ReservedPlaces)
-            .add(delta)
-            .gte(Expr::col(Column::MaxPlaces)),
+        Expr::col(Column::ReservedPlaces).add(delta).gte(max_places),
         SessionStatus::Full.as_str(),
     )
     .finally(SessionStatus::Open.as_str())

@@ -303,17 +303,13 @@ pub async fn update(
     )?;
     let closed_by_admin = patch.closed.unwrap_or(current.closed_by_admin);
     let is_active = patch.is_active.unwrap_or(current.is_active);
-    let closed = derive_status(closed_by_admin, f.starts_on, today, 0, 1) == SessionStatus::Closed;
-    let status = if closed {
-        Expr::value(SessionStatus::Closed.as_str())
-    } else {
-        Expr::case(
-            Expr::col(Column::ReservedPlaces).gte(f.max_places),
-            SessionStatus::Full.as_str(),
-        )
-        .finally(SessionStatus::Open.as_str())
-        .into()
-    };
+    let status = super::seats::status_rule(
+        Expr::value(closed_by_admin),
+        Expr::value(f.starts_on),
+        Expr::value(f.max_places),
+        0,
+        today,
+    );
     let max_places = f.max_places;
     let res = sessions::Entity::update_many()
         .col_expr(Column::StartsOn, Expr::value(f.starts_on))

@@ -10,11 +10,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::email::Email;
 use super::is_unique_violation;
 use super::throttles;
 use super::throttles::LoginLimits;
 use crate::auth::password;
+use crate::email::Email;
 use crate::error::{ApiError, ApiResult};
 use entity::users;
 
@@ -201,7 +201,7 @@ pub async fn login(
 /// A verified user listed in `ADMIN_EMAILS` becomes admin at their next
 /// login.
 async fn ensure_configured_admin(gate: &Gate<'_>, user: users::Model) -> ApiResult<users::Model> {
-    if user.role == Role::Admin.as_str()
+    if user.role == Role::Admin
         || user.email_verified_at.is_none()
         || !listed_admin(gate, &user.email)
     {

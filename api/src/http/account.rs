@@ -5,7 +5,8 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::Utc;
 use common::auth::{NewPassword, PasswordChange, PasswordReset, TokenBody, UserDto};
 
-use crate::domain::{accounts, email::Email, throttles};
+use crate::domain::{accounts, throttles};
+use crate::email::Email;
 use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip;
 use crate::http::extract::AuthUser;

@@ -53,7 +53,7 @@ fn is_payable(state: &AppState, seat: &Seat, checkout_id: &str) -> bool {
         .local_gateway
         .as_ref()
         .is_some_and(|g| g.is_expired(checkout_id));
-    seat.booking.status == BookingStatus::Held.as_str() && !expired
+    seat.booking.status == BookingStatus::Held && !expired
 }
 
 fn local(state: &AppState) -> ApiResult<&LocalGateway> {
@@ -231,19 +231,24 @@ async fn current_subscription(
     let Some((m, email)) = current.await? else {
         return Ok(None);
     };
-    let user_id = m.user_id;
-    let plan = if m.plan == Some(common::subscriptions::SubscriptionType::PremiumYearly) {
-        common::subscriptions::Plan::Yearly
-    } else {
-        common::subscriptions::Plan::Monthly
+    use common::subscriptions::{Plan, SubscriptionType};
+    // The local gateway made every subscription it knows with a plan and a
+    // status; a record without them is none of its own.
+    let plan = match m.plan {
+        Some(SubscriptionType::PremiumMonthly) => Plan::Monthly,
+        Some(SubscriptionType::PremiumYearly) => Plan::Yearly,
+        _ => return Ok(None),
+    };
+    let Some(status) = m.status else {
+        return Ok(None);
     };
     Ok(Some(LocalSubscription {
         id: m.id,
         customer_id: customer_id.to_owned(),
-        user_id,
+        user_id: m.user_id,
         customer_email: email,
         plan,
-        status: m.status.unwrap_or(StripeStatus::Active),
+        status,
         current_period_end: m.current_period_end.unwrap_or_else(Utc::now),
         cancel_at_period_end: m.cancel_at_period_end,
     }))

@@ -64,10 +64,6 @@ impl Spa {
         };
         let headers = res.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(content_type(&file)),
-        );
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         Some(res)
     }
@@ -100,7 +96,15 @@ async fn open(file: &Path, req: &HttpRequest) -> Option<NamedFile> {
         copy.push(".");
         copy.push(suffix);
         if let Some(f) = open_file(PathBuf::from(copy)).await {
-            return Some(f.set_content_encoding(encoding));
+            // The copy has the type of the file it compresses, not of `.br`.
+            let ext = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default();
+            return Some(
+                f.set_content_type(actix_files::file_extension_to_mime(ext))
+                    .set_content_encoding(encoding),
+            );
         }
     }
     open_file(file.to_path_buf()).await
@@ -121,21 +125,6 @@ fn is_hashed(file: &Path) -> bool {
         .and_then(|s| s.to_str())
         .and_then(|s| s.rsplit_once('-'))
         .is_some_and(|(_, hash)| hash.len() >= 8 && hash.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-fn content_type(file: &Path) -> &'static str {
-    match file.extension().and_then(|e| e.to_str()) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css; charset=utf-8",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("ico") => "image/x-icon",
-        Some("json") => "application/json",
-        Some("txt") => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
 }
 
 #[cfg(test)]

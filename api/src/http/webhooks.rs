@@ -10,7 +10,7 @@ use crate::domain::{owed, payment_events};
 use crate::error::{ApiError, ApiResult};
 use crate::http::body::read_limited;
 use crate::http::problems as p;
-use crate::payments::events::Payment;
+use crate::payments::events::{EventType, Payment};
 use crate::payments::stripe::parse::{self, DeliveryError};
 use crate::payments::stripe::signature::SignatureError;
 use crate::state::AppState;
@@ -45,9 +45,9 @@ pub(crate) async fn receive(
         }
     };
     // Types we do not act on share one label: the series stay few.
-    let kind = match event.payment {
-        Payment::Ignored => "other",
-        _ => event.event_type.as_str(),
+    let kind = match (&event.payment, &event.event_type) {
+        (Payment::Ignored, _) | (_, EventType::Other(_)) => "other",
+        (_, known) => known.as_str(),
     };
     let delivery = payment_events::apply(&state.db, &state.payment_policy(), &event, now)
         .await

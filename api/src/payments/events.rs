@@ -12,11 +12,76 @@ use uuid::Uuid;
 pub struct PaymentEvent {
     /// Stripe's event id (`evt_…`), or a reconciliation id.
     pub id: String,
-    /// Stripe's event type as sent, kept for the record.
-    pub event_type: String,
+    /// Stripe's event type, kept for the record.
+    pub event_type: EventType,
     /// Stripe's `created`, in seconds.
     pub created: i64,
     pub payment: Payment,
+}
+
+/// The Stripe event types we act on, spelled once: the parser matches on
+/// these, and the local gateway and reconciliation emit them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventType {
+    CheckoutCompleted,
+    CheckoutAsyncPaymentSucceeded,
+    CheckoutExpired,
+    CheckoutAsyncPaymentFailed,
+    ChargeRefunded,
+    SubscriptionCreated,
+    SubscriptionUpdated,
+    SubscriptionDeleted,
+    InvoicePaymentSucceeded,
+    InvoicePaid,
+    InvoicePaymentFailed,
+    /// Any other type: acknowledged, not acted on, kept as sent.
+    Other(String),
+}
+
+impl EventType {
+    const KNOWN: [Self; 11] = [
+        Self::CheckoutCompleted,
+        Self::CheckoutAsyncPaymentSucceeded,
+        Self::CheckoutExpired,
+        Self::CheckoutAsyncPaymentFailed,
+        Self::ChargeRefunded,
+        Self::SubscriptionCreated,
+        Self::SubscriptionUpdated,
+        Self::SubscriptionDeleted,
+        Self::InvoicePaymentSucceeded,
+        Self::InvoicePaid,
+        Self::InvoicePaymentFailed,
+    ];
+
+    pub fn parse(s: &str) -> Self {
+        Self::KNOWN
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .unwrap_or_else(|| Self::Other(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::CheckoutCompleted => "checkout.session.completed",
+            Self::CheckoutAsyncPaymentSucceeded => "checkout.session.async_payment_succeeded",
+            Self::CheckoutExpired => "checkout.session.expired",
+            Self::CheckoutAsyncPaymentFailed => "checkout.session.async_payment_failed",
+            Self::ChargeRefunded => "charge.refunded",
+            Self::SubscriptionCreated => "customer.subscription.created",
+            Self::SubscriptionUpdated => "customer.subscription.updated",
+            Self::SubscriptionDeleted => "customer.subscription.deleted",
+            Self::InvoicePaymentSucceeded => "invoice.payment_succeeded",
+            Self::InvoicePaid => "invoice.paid",
+            Self::InvoicePaymentFailed => "invoice.payment_failed",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What happened, as far as the domain cares.

@@ -74,6 +74,29 @@ fn the_app_state_names_nothing_of_the_domain() {
 }
 
 #[test]
+fn the_ground_floor_imports_nothing_above_it() {
+    // Settings, e-mail addresses, errors and the pool are read by every
+    // layer, so they read none: no cycle through them.
+    let mut found = Vec::new();
+    for file in ["config.rs", "email.rs", "error.rs", "db"] {
+        found.extend(offending(
+            file,
+            &[
+                "crate::domain",
+                "crate::http",
+                "crate::state",
+                "crate::jobs",
+            ],
+        ));
+    }
+    assert!(
+        found.is_empty(),
+        "a cycle through the ground floor:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn the_payment_gateways_import_nothing_of_the_domain() {
     let found = offending(
         "payments",

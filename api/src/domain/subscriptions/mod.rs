@@ -70,7 +70,7 @@ async fn find_user(db: &impl ConnectionTrait, h: &Hints) -> Result<Option<Uuid>,
         }
     }
     // Only a verified address: anyone can register an unverified one.
-    if let Some(email) = h.email.as_deref().and_then(super::email::Email::parse)
+    if let Some(email) = h.email.as_deref().and_then(crate::email::Email::parse)
         && let Some(u) = users::Entity::find()
             .filter(users::Column::Email.eq(email.as_str()))
             .filter(users::Column::EmailVerifiedAt.is_not_null())

@@ -1,6 +1,7 @@
 //! Stripe-shaped events, built on Stripe's own example objects (copied
 //! unchanged into `shapes/`) with the fields a real delivery would carry.
 
+use crate::payments::events::EventType;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -79,14 +80,14 @@ pub fn checkout_session(c: &SeatCheckout, paid: bool, now: DateTime<Utc>) -> Val
 }
 
 /// An event envelope around `object`.
-pub fn event(event_type: &str, object: Value, now: DateTime<Utc>) -> Value {
+pub fn event(event_type: &EventType, object: Value, now: DateTime<Utc>) -> Value {
     let mut e = template(EVENT);
     if let Some(map) = e.as_object_mut() {
         map.insert(
             "id".into(),
             json!(format!("evt_local_{}", Uuid::new_v4().simple())),
         );
-        map.insert("type".into(), json!(event_type));
+        map.insert("type".into(), json!(event_type.as_str()));
         map.insert("created".into(), json!(now.timestamp()));
         map.insert("api_version".into(), json!(API_VERSION));
         map.insert("data".into(), json!({ "object": object }));
@@ -113,7 +114,7 @@ mod tests {
             expires_at: Utc::now(),
         };
         let e = event(
-            "checkout.session.completed",
+            &EventType::CheckoutCompleted,
             checkout_session(&c, true, Utc::now()),
             Utc::now(),
         );

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use common::subscriptions::Plan;
 use uuid::Uuid;
 
-use super::events::{Payment, PaymentEvent, SubscriptionChange};
+use super::events::{EventType, Payment, PaymentEvent, SubscriptionChange};
 use super::stripe::objects::{CheckoutSessionObject, Event};
 use super::stripe::parse;
 use super::{
@@ -196,11 +196,11 @@ impl LocalGateway {
         let object = events::checkout_session(&seat.checkout, paid, now);
         seat.closed = Some(object.clone());
         let kind = if paid {
-            "checkout.session.completed"
+            EventType::CheckoutCompleted
         } else {
-            "checkout.session.expired"
+            EventType::CheckoutExpired
         };
-        Some(events::event(kind, object, now))
+        Some(events::event(&kind, object, now))
     }
 
     /// Keeps an event the pipeline could not take, as Stripe keeps the

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::events::{event, template};
+use crate::payments::events::EventType;
 
 const SUBSCRIPTION: &str = include_str!("shapes/subscription.json");
 const INVOICE: &str = include_str!("shapes/invoice.json");
@@ -177,17 +178,17 @@ pub fn events_for(action: &Action, s: &mut LocalSubscription, now: DateTime<Utc>
     match action {
         Action::Subscribe { checkout_id } => vec![
             event(
-                "checkout.session.completed",
+                &EventType::CheckoutCompleted,
                 checkout_completed_object(s, checkout_id, now),
                 now,
             ),
             event(
-                "customer.subscription.created",
+                &EventType::SubscriptionCreated,
                 subscription_object(s, now),
                 now,
             ),
             event(
-                "invoice.payment_succeeded",
+                &EventType::InvoicePaymentSucceeded,
                 invoice_object(s, true, s.current_period_end, now),
                 now,
             ),
@@ -197,12 +198,12 @@ pub fn events_for(action: &Action, s: &mut LocalSubscription, now: DateTime<Utc>
             s.status = StripeStatus::Active;
             vec![
                 event(
-                    "invoice.payment_succeeded",
+                    &EventType::InvoicePaymentSucceeded,
                     invoice_object(s, true, s.current_period_end, now),
                     now,
                 ),
                 event(
-                    "customer.subscription.updated",
+                    &EventType::SubscriptionUpdated,
                     subscription_object(s, now),
                     now,
                 ),
@@ -213,12 +214,12 @@ pub fn events_for(action: &Action, s: &mut LocalSubscription, now: DateTime<Utc>
             let next = s.current_period_end + period(s.plan);
             vec![
                 event(
-                    "invoice.payment_failed",
+                    &EventType::InvoicePaymentFailed,
                     invoice_object(s, false, next, now),
                     now,
                 ),
                 event(
-                    "customer.subscription.updated",
+                    &EventType::SubscriptionUpdated,
                     subscription_object(s, now),
                     now,
                 ),
@@ -227,7 +228,7 @@ pub fn events_for(action: &Action, s: &mut LocalSubscription, now: DateTime<Utc>
         Action::CancelAtPeriodEnd => {
             s.cancel_at_period_end = true;
             vec![event(
-                "customer.subscription.updated",
+                &EventType::SubscriptionUpdated,
                 subscription_object(s, now),
                 now,
             )]
@@ -235,7 +236,7 @@ pub fn events_for(action: &Action, s: &mut LocalSubscription, now: DateTime<Utc>
         Action::CancelNow => {
             s.status = StripeStatus::Canceled;
             vec![event(
-                "customer.subscription.deleted",
+                &EventType::SubscriptionDeleted,
                 subscription_object(s, now),
                 now,
             )]

@@ -117,15 +117,16 @@ pub fn checkout_params(req: &CheckoutRequest) -> CreateCheckoutSession {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+    // Never a default: a code Stripe does not know is sent as it is, and
+    // Stripe refuses the session.
+    let Ok(currency) = req
+        .currency
+        .to_lowercase()
+        .parse::<stripe_types::Currency>();
     let price = CreateCheckoutSessionLineItemsPriceData {
         product_data: Some(ProductData::new(req.product_name.clone())),
         unit_amount: Some(req.amount_cents),
-        ..CreateCheckoutSessionLineItemsPriceData::new(
-            req.currency
-                .to_lowercase()
-                .parse::<stripe_types::Currency>()
-                .unwrap_or(stripe_types::Currency::EUR),
-        )
+        ..CreateCheckoutSessionLineItemsPriceData::new(currency)
     };
     let item = CreateCheckoutSessionLineItems {
         price_data: Some(price),

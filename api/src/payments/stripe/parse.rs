@@ -14,7 +14,7 @@ use super::objects::{
 };
 use super::signature::{self, SignatureError};
 use crate::payments::events::{
-    ChargeRefund, InvoiceOutcome, Payment, PaymentEvent, PaymentStatus, SeatCheckout,
+    ChargeRefund, EventType, InvoiceOutcome, Payment, PaymentEvent, PaymentStatus, SeatCheckout,
     SubscriptionChange, SubscriptionChangeKind, SubscriptionCheckout,
 };
 
@@ -44,7 +44,7 @@ pub fn verify_and_parse(
 pub fn parse_event(event: &Event) -> Result<PaymentEvent, String> {
     Ok(PaymentEvent {
         id: event.id.clone(),
-        event_type: event.event_type.clone(),
+        event_type: EventType::parse(&event.event_type),
         created: event.created,
         payment: payment_of(event)?,
     })
@@ -56,15 +56,16 @@ fn object<T: DeserializeOwned>(event: &Event) -> Result<T, String> {
 }
 
 fn payment_of(event: &Event) -> Result<Payment, String> {
+    use EventType as T;
     use SubscriptionChangeKind as K;
-    Ok(match event.event_type.as_str() {
-        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
+    Ok(match EventType::parse(&event.event_type) {
+        T::CheckoutCompleted | T::CheckoutAsyncPaymentSucceeded => {
             checkout_payment(&object(event)?, false)
         }
-        "checkout.session.expired" | "checkout.session.async_payment_failed" => {
+        T::CheckoutExpired | T::CheckoutAsyncPaymentFailed => {
             checkout_payment(&object(event)?, true)
         }
-        "charge.refunded" => {
+        T::ChargeRefunded => {
             let c: ChargeObject = object(event)?;
             Payment::ChargeRefunded(ChargeRefund {
                 payment_intent: c.payment_intent,
@@ -72,12 +73,12 @@ fn payment_of(event: &Event) -> Result<Payment, String> {
                 amount_refunded: c.amount_refunded,
             })
         }
-        "customer.subscription.created" => subscription_payment(&object(event)?, K::Created),
-        "customer.subscription.updated" => subscription_payment(&object(event)?, K::Updated),
-        "customer.subscription.deleted" => subscription_payment(&object(event)?, K::Deleted),
-        "invoice.payment_succeeded" | "invoice.paid" => invoice_payment(&object(event)?, true),
-        "invoice.payment_failed" => invoice_payment(&object(event)?, false),
-        _ => Payment::Ignored,
+        T::SubscriptionCreated => subscription_payment(&object(event)?, K::Created),
+        T::SubscriptionUpdated => subscription_payment(&object(event)?, K::Updated),
+        T::SubscriptionDeleted => subscription_payment(&object(event)?, K::Deleted),
+        T::InvoicePaymentSucceeded | T::InvoicePaid => invoice_payment(&object(event)?, true),
+        T::InvoicePaymentFailed => invoice_payment(&object(event)?, false),
+        T::Other(_) => Payment::Ignored,
     })
 }
 

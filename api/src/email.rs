@@ -1,4 +1,8 @@
-//! One e-mail address, one account. An address is accepted only when it
+//! One e-mail address, one account. A value that both the settings
+//! (`ADMIN_EMAILS`) and the domain read, so it sits beside `config`, below
+//! both.
+//!
+//! An address is accepted only when it
 //! is a single RFC 5321 mailbox (`local@domain`, no display name, comma,
 //! quote, angle bracket or whitespace), and it is normalised — Unicode
 //! NFC, lower-cased — so that addresses that look the same are the same.
