@@ -262,8 +262,9 @@ pub struct SubscriberDto {
     pub email: String,
     pub is_active: bool,
     pub subscription_type: SubscriptionType,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
-    pub stripe_status: Option<StripeStatus>,
+    /// `StripeStatus` as Stripe spells it. Text on the wire: the SPA only
+    /// shows it, and parsing it there would cost the bundle for nothing.
+    pub stripe_status: Option<String>,
     pub current_period_end: Option<DateTime<Utc>>,
     pub cancel_at_period_end: bool,
     pub stripe_customer_id: Option<String>,

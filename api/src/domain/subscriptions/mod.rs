@@ -668,7 +668,10 @@ pub async fn subscribers(
             subscription_type: s
                 .as_ref()
                 .map_or(SubscriptionType::Free, |s| s.subscription_type),
-            stripe_status: s.as_ref().and_then(|s| s.stripe_status.clone()),
+            stripe_status: s
+                .as_ref()
+                .and_then(|s| s.stripe_status.as_ref())
+                .map(|s| s.as_str().to_owned()),
             current_period_end: s.as_ref().and_then(|s| s.current_period_end),
             cancel_at_period_end: s.as_ref().is_some_and(|s| s.cancel_at_period_end),
             stripe_customer_id: s.as_ref().and_then(|s| s.stripe_customer_id.clone()),

@@ -70,7 +70,7 @@ fn row(s: SubscriberDto) -> impl IntoView {
             <td>{s.email}</td>
             <td>{plan_fr(s.subscription_type)}</td>
             <td class="access">{if s.is_active { "Actif" } else { "Inactif" }}</td>
-            <td>{s.stripe_status.map_or_else(|| "—".into(), String::from)}</td>
+            <td>{s.stripe_status.unwrap_or_else(|| "—".into())}</td>
             <td>{end.unwrap_or_else(|| "—".into())}</td>
         </tr>
     }
