@@ -85,6 +85,8 @@ pub struct Settings {
     pub stripe_api_base: Option<String>,
     pub stripe_price_monthly: Option<String>,
     pub stripe_price_yearly: Option<String>,
+    /// What the local gateway charges for the plans (euro cents).
+    pub local_plan_cents: (i64, i64),
     pub smtp_url: Option<Secret>,
     /// The sender of our mails.
     pub mail_from: String,
@@ -176,6 +178,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "STRIPE_API_BASE",
     "STRIPE_PRICE_MONTHLY",
     "STRIPE_PRICE_YEARLY",
+    "LOCAL_PLAN_MONTHLY_CENTS",
+    "LOCAL_PLAN_YEARLY_CENTS",
     "SMTP_URL",
     "MAIL_FROM",
     "HOLD_MINUTES",
@@ -361,6 +365,11 @@ impl Settings {
                 }
             }
         }
+        let (monthly, yearly) = crate::payments::local::DEFAULT_PLAN_CENTS;
+        let local_plan_cents = (
+            p.number("LOCAL_PLAN_MONTHLY_CENTS", monthly, 50, 10_000_000),
+            p.number("LOCAL_PLAN_YEARLY_CENTS", yearly, 50, 100_000_000),
+        );
         let smtp_url = p.get("SMTP_URL").map(Secret::new);
         // Without it mails are only logged, verification and reset links
         // included: fine on a laptop, a leak in production.
@@ -454,6 +463,7 @@ impl Settings {
             stripe_api_base,
             stripe_price_monthly,
             stripe_price_yearly,
+            local_plan_cents,
             smtp_url,
             mail_from,
             hold_minutes,

@@ -127,6 +127,7 @@ impl Application {
             metrics: crate::metrics::Metrics::new()
                 .map_err(|e| StartupError::Setup(e.to_string()))?,
             catalog: Default::default(),
+            price_book: Default::default(),
             instance_id: uuid::Uuid::new_v4().to_string(),
         });
         let app_state = state.clone();
@@ -426,7 +427,8 @@ pub fn payment_gateway(
             local: None,
         });
     }
-    let local = Arc::new(LocalGateway::new(&settings.public_url));
+    let (monthly, yearly) = settings.local_plan_cents;
+    let local = Arc::new(LocalGateway::new(&settings.public_url).with_plan_prices(monthly, yearly));
     Ok(Gateways {
         active: local.clone(),
         local: Some(local),

@@ -29,6 +29,8 @@ pub struct AppState {
     /// New holds' Checkout Session ids, written in batches.
     pub checkout_ids: CheckoutIds,
     pub metrics: crate::metrics::Metrics,
+    /// The plans' prices, read from the gateway at most hourly.
+    pub price_book: crate::payments::price_book::PriceBook,
     /// The public catalog's bytes (`http::catalog_cache`).
     pub catalog: crate::http::catalog_cache::CatalogCache,
     /// This process, in the job leases.

@@ -246,6 +246,45 @@ pub enum Plan {
     Yearly,
 }
 
+impl Plan {
+    pub const ALL: [Self; 2] = [Self::Monthly, Self::Yearly];
+}
+
+/// How often a plan is billed (Stripe's `recurring.interval`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PlanInterval {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl PlanInterval {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "day" => Self::Day,
+            "week" => Self::Week,
+            "month" => Self::Month,
+            "year" => Self::Year,
+            _ => return None,
+        })
+    }
+}
+
+/// One plan on sale and its price (`GET /api/plans`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlanPriceDto {
+    pub plan: Plan,
+    /// In the currency's minor unit (cents).
+    pub amount_cents: i64,
+    /// ISO 4217, upper-case.
+    pub currency: String,
+    pub interval: PlanInterval,
+}
+
 /// `POST /api/subscriptions/checkout`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

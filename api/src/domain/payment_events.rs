@@ -4,7 +4,7 @@
 //! back is only owed here; the caller settles it after the commit.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::subscriptions::SubscriptionType;
+use common::subscriptions::{Plan, SubscriptionType};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
 use uuid::Uuid;
 
@@ -21,6 +21,14 @@ pub struct Prices {
 }
 
 impl Prices {
+    /// The price id of a plan, when one is configured.
+    pub fn of(&self, plan: Plan) -> Option<&str> {
+        match plan {
+            Plan::Monthly => self.monthly.as_deref(),
+            Plan::Yearly => self.yearly.as_deref(),
+        }
+    }
+
     /// The plan a price is, when it is one of ours.
     pub fn plan_of(&self, price_id: Option<&str>) -> Option<SubscriptionType> {
         let price_id = price_id?;

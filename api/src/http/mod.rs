@@ -62,6 +62,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(waitlist::my_waitlist)
         .service(waitlist::session_waitlist)
         .service(waitlist::remove_waitlist_entry)
+        .service(subscriptions::plans)
         .service(subscriptions::subscribe)
         .service(subscriptions::open_portal)
         .service(subscriptions::my_access)

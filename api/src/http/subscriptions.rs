@@ -1,8 +1,9 @@
 //! Subscribing, the Customer Portal, and what my access is.
 
-use actix_web::{get, post, web};
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, post, web};
 use chrono::Utc;
-use common::subscriptions::{AccessDto, RedirectDto, SubscribeRequest};
+use common::subscriptions::{AccessDto, PlanPriceDto, RedirectDto, SubscribeRequest};
 
 use crate::domain::subscriptions;
 use crate::error::ApiResult;
@@ -10,6 +11,29 @@ use crate::http::extract::AuthUser;
 use crate::http::idempotency::IdempotencyKey;
 use crate::http::problems as p;
 use crate::state::AppState;
+
+/// The plans on sale, with their prices as the payment provider states
+/// them (read at most hourly). Public.
+#[utoipa::path(
+    tag = "subscriptions",
+    responses(
+        (status = 200, body = [PlanPriceDto]),
+        (status = 502, response = p::BadGateway),
+    )
+)]
+#[get("/api/plans")]
+pub async fn plans(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let plans = subscriptions::plans(
+        state.gateway.as_ref(),
+        &state.price_book,
+        &state.payment_policy().prices,
+        Utc::now(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(plans))
+}
 
 /// Opens a subscription Checkout Session for the monthly or yearly plan;
 /// send the browser to `url`. 409 `subscription_active` when a

@@ -5,6 +5,7 @@
 
 pub mod events;
 pub mod local;
+pub mod price_book;
 pub mod stripe;
 
 use std::collections::BTreeMap;
@@ -107,6 +108,15 @@ impl SubscriptionCheckoutRequest {
     }
 }
 
+/// A recurring price as the provider states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecurringPrice {
+    pub amount_cents: i64,
+    /// ISO 4217, upper-case.
+    pub currency: String,
+    pub interval: common::subscriptions::PlanInterval,
+}
+
 /// Why a call to the provider failed: it answered no, or it did not
 /// answer (then the call may have happened: retry with the same key).
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +160,8 @@ pub trait PaymentGateway: Send + Sync {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<events::PaymentEvent>, GatewayError>;
+    /// A subscription price: its amount, currency and interval.
+    async fn price(&self, price_id: &str) -> Result<RecurringPrice, GatewayError>;
     /// Every subscription of a customer, ended ones included.
     async fn customer_subscriptions(
         &self,

@@ -25,6 +25,8 @@ struct Recorded {
 struct Recorder {
     requests: Arc<Mutex<Vec<Recorded>>>,
     fail: Arc<Mutex<bool>>,
+    /// What `GET /v1/prices/{id}` answers, by id (unknown ids: 404).
+    prices: Arc<Mutex<HashMap<String, serde_json::Value>>>,
     /// What `GET /v1/checkout/sessions/{id}` answers (Stripe's state now).
     checkout: Arc<Mutex<Option<serde_json::Value>>>,
 }
@@ -38,6 +40,17 @@ async fn read(req: HttpRequest, rec: web::Data<Recorder>) -> HttpResponse {
         headers: HashMap::new(),
         form: HashMap::new(),
     });
+    if let Some(id) = path.strip_prefix("/v1/prices/") {
+        return match rec.prices.lock().unwrap().get(id).cloned() {
+            Some(price) if !*rec.fail.lock().unwrap() => HttpResponse::Ok().json(price),
+            Some(_) => HttpResponse::InternalServerError().json(json!({
+                "error": {"type": "api_error", "message": "An unknown error occurred"}
+            })),
+            None => HttpResponse::NotFound().json(json!({
+                "error": {"type": "invalid_request_error", "message": format!("No such price: '{id}'")}
+            })),
+        };
+    }
     if path.starts_with("/v1/checkout/sessions/") {
         return match rec.checkout.lock().unwrap().clone() {
             Some(cs) => HttpResponse::Ok().json(cs),
@@ -493,4 +506,148 @@ async fn immersion_reconcile_confirms_a_paid_checkout_whose_webhook_never_came()
     assert!(String::from_utf8_lossy(&again.stdout).contains("reconcile: 0 changes"));
     assert_eq!(app.session_row(&sid).await.reserved_places, 1);
     assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+}
+
+/// Stripe's price object (the fixture) as one of our plans.
+fn price(id: &str, amount: i64, currency: &str, interval: &str) -> serde_json::Value {
+    let mut p = fixture("price");
+    p["id"] = json!(id);
+    p["unit_amount"] = json!(amount);
+    p["unit_amount_decimal"] = json!(amount.to_string());
+    p["currency"] = json!(currency);
+    p["recurring"]["interval"] = json!(interval);
+    p
+}
+
+#[actix_web::test]
+async fn plan_prices_are_read_from_stripe_once_an_hour_and_served_stale_when_it_fails() {
+    use api::payments::price_book::PriceBook;
+    use common::subscriptions::PlanInterval;
+    let (base, rec) = fake_stripe().await;
+    rec.prices
+        .lock()
+        .unwrap()
+        .insert("price_m".into(), price("price_m", 3_900, "eur", "month"));
+    let gateway = StripeGateway::new(&Secret::new("sk_test_recorded"), Some(&base)).unwrap();
+    let book = PriceBook::default();
+    let reads = || {
+        rec.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == "/v1/prices/price_m")
+            .count()
+    };
+    let t0 = Utc::now();
+    let p = book.price(&gateway, "price_m", t0).await.unwrap();
+    assert_eq!(
+        (p.amount_cents, p.currency.as_str(), p.interval),
+        (3_900, "EUR", PlanInterval::Month)
+    );
+    // Within the hour: no second call.
+    book.price(&gateway, "price_m", t0 + chrono::Duration::minutes(59))
+        .await
+        .unwrap();
+    assert_eq!(reads(), 1);
+    // After it, Stripe is asked again and a new amount shows.
+    rec.prices
+        .lock()
+        .unwrap()
+        .insert("price_m".into(), price("price_m", 4_900, "eur", "month"));
+    let later = t0 + chrono::Duration::minutes(61);
+    assert_eq!(
+        book.price(&gateway, "price_m", later)
+            .await
+            .unwrap()
+            .amount_cents,
+        4_900
+    );
+    assert_eq!(reads(), 2);
+    // Stripe down: the last price read is served rather than nothing.
+    *rec.fail.lock().unwrap() = true;
+    let much_later = later + chrono::Duration::hours(2);
+    let stale = book.price(&gateway, "price_m", much_later).await.unwrap();
+    assert_eq!(stale.amount_cents, 4_900);
+    assert_eq!(reads(), 3);
+    // Never read and Stripe down: an error, not a made-up price.
+    assert!(book.price(&gateway, "price_y", much_later).await.is_err());
+}
+
+#[actix_web::test]
+async fn a_price_that_is_not_a_fixed_recurring_one_is_refused() {
+    let (base, rec) = fake_stripe().await;
+    let mut one_time = price("price_once", 1_000, "eur", "month");
+    one_time["recurring"] = serde_json::Value::Null;
+    let mut tiered = price("price_tiers", 0, "eur", "month");
+    tiered["unit_amount"] = serde_json::Value::Null;
+    let mut quarterly = price("price_q", 9_000, "eur", "month");
+    quarterly["recurring"]["interval_count"] = json!(3);
+    for p in [one_time, tiered, quarterly] {
+        let id = p["id"].as_str().unwrap().to_owned();
+        rec.prices.lock().unwrap().insert(id, p);
+    }
+    let gateway = StripeGateway::new(&Secret::new("sk_test_recorded"), Some(&base)).unwrap();
+    for id in ["price_once", "price_tiers", "price_q", "price_missing"] {
+        let err = gateway.price(id).await.unwrap_err();
+        assert!(
+            matches!(err, api::payments::GatewayError::Refused(_)),
+            "{id}: {err}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_plans_endpoint_shows_stripes_configured_prices() {
+    let (base, rec) = fake_stripe().await;
+    rec.prices
+        .lock()
+        .unwrap()
+        .insert("price_m".into(), price("price_m", 2_900, "eur", "month"));
+    rec.prices
+        .lock()
+        .unwrap()
+        .insert("price_y".into(), price("price_y", 29_000, "eur", "year"));
+    let app = crate::support::spawn_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_recorded"),
+        ("STRIPE_WEBHOOK_SECRET", crate::support::WEBHOOK_SECRET),
+        ("STRIPE_API_BASE", &base),
+        ("STRIPE_PRICE_MONTHLY", "price_m"),
+        ("STRIPE_PRICE_YEARLY", "price_y"),
+    ])
+    .await;
+    let res = app.get("/api/plans", None).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(
+        res.body,
+        json!([
+            {"plan": "monthly", "amount_cents": 2900, "currency": "EUR", "interval": "month"},
+            {"plan": "yearly", "amount_cents": 29000, "currency": "EUR", "interval": "year"},
+        ])
+    );
+    // A second visitor is served from the price book.
+    app.get("/api/plans", None).await;
+    let reads = rec
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.path.starts_with("/v1/prices/"))
+        .count();
+    assert_eq!(reads, 2);
+}
+
+#[actix_web::test]
+async fn the_plans_endpoint_answers_502_when_stripe_has_no_such_price() {
+    let (base, _rec) = fake_stripe().await;
+    let app = crate::support::spawn_with(&[
+        ("STRIPE_SECRET_KEY", "sk_test_recorded"),
+        ("STRIPE_WEBHOOK_SECRET", crate::support::WEBHOOK_SECRET),
+        ("STRIPE_API_BASE", &base),
+        ("STRIPE_PRICE_MONTHLY", "price_gone"),
+        ("STRIPE_PRICE_YEARLY", "price_gone_too"),
+    ])
+    .await;
+    app.get("/api/plans", None)
+        .await
+        .assert_problem(502, "payment_gateway_error");
 }

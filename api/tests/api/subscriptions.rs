@@ -681,3 +681,25 @@ async fn admin_subscriptions_filter_by_activity() {
         .await
         .assert_problem(400, "bad_request");
 }
+
+#[actix_web::test]
+async fn the_local_gateway_prices_the_plans_from_its_settings() {
+    let app = spawn_app().await;
+    let res = app.get("/api/plans", None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(
+        res.body,
+        json!([
+            {"plan": "monthly", "amount_cents": 2900, "currency": "EUR", "interval": "month"},
+            {"plan": "yearly", "amount_cents": 29000, "currency": "EUR", "interval": "year"},
+        ])
+    );
+    let app = spawn_with(&[
+        ("LOCAL_PLAN_MONTHLY_CENTS", "3500"),
+        ("LOCAL_PLAN_YEARLY_CENTS", "35000"),
+    ])
+    .await;
+    let res = app.get("/api/plans", None).await;
+    assert_eq!(res.body[0]["amount_cents"], 3500);
+    assert_eq!(res.body[1]["amount_cents"], 35000);
+}

@@ -618,6 +618,9 @@ impl PaymentGateway for CountingGateway {
     ) -> Result<Vec<PaymentEvent>, GatewayError> {
         self.inner.undelivered_events(since).await
     }
+    async fn price(&self, price_id: &str) -> Result<api::payments::RecurringPrice, GatewayError> {
+        self.inner.price(price_id).await
+    }
     async fn customer_subscriptions(
         &self,
         customer_id: &str,

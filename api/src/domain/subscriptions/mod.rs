@@ -9,7 +9,9 @@ mod sync_tests;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::auth::Role;
-use common::subscriptions::{Access, AccessDto, StripeStatus, SubscriptionType, decide_access};
+use common::subscriptions::{
+    Access, AccessDto, Plan, PlanPriceDto, StripeStatus, SubscriptionType, decide_access,
+};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
@@ -18,11 +20,13 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::anomalies::{self, Anomaly};
-use super::payment_events::{Applied, Policy};
+use super::payment_events::{Applied, Policy, Prices};
 use crate::error::ApiResult;
+use crate::payments::PaymentGateway;
 use crate::payments::events::{
     InvoiceOutcome, PaymentEvent, SubscriptionChange, SubscriptionCheckout,
 };
+use crate::payments::price_book::PriceBook;
 use common::payments::AnomalyKind;
 use entity::{stripe_subscriptions as records, subscription_status as status, users};
 use sync::{EventKey, SubEvent, SubRecord};
@@ -680,4 +684,31 @@ pub async fn subscribers(
         })
         .filter(|d| active.is_none_or(|a| d.is_active == a))
         .collect())
+}
+
+/// The plans on sale and their prices, as the gateway states them (read
+/// through the price book: at most one provider call per price an hour).
+pub async fn plans(
+    gateway: &dyn PaymentGateway,
+    book: &PriceBook,
+    prices: &Prices,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<PlanPriceDto>> {
+    let mut plans = Vec::new();
+    for plan in Plan::ALL {
+        let Some(price_id) = prices.of(plan) else {
+            continue;
+        };
+        let price = book
+            .price(gateway, price_id, now)
+            .await
+            .map_err(super::bookings::gateway_failed)?;
+        plans.push(PlanPriceDto {
+            plan,
+            amount_cents: price.amount_cents,
+            currency: price.currency,
+            interval: price.interval,
+        });
+    }
+    Ok(plans)
 }

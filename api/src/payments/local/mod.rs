@@ -23,8 +23,8 @@ use super::events::{EventType, Payment, PaymentEvent, SubscriptionChange};
 use super::stripe::objects::{CheckoutSessionObject, Event};
 use super::stripe::parse;
 use super::{
-    CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, Refund, RefundRequest,
-    SubscriptionCheckoutRequest,
+    CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, RecurringPrice, Refund,
+    RefundRequest, SubscriptionCheckoutRequest,
 };
 
 /// The path of the local pay page, under `PUBLIC_URL`.
@@ -83,7 +83,13 @@ pub struct LocalGateway {
     pruned_at: Mutex<DateTime<Utc>>,
     /// When each refund, subscription checkout and portal link was made.
     made_at: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// What the monthly and yearly plans cost, in euro cents (settings).
+    plan_cents: (i64, i64),
 }
+
+/// The plans' prices when the settings name none: 29 € a month, 290 € a
+/// year (two months free).
+pub const DEFAULT_PLAN_CENTS: (i64, i64) = (2_900, 29_000);
 
 /// How long each thing is kept (see the module doc).
 const KEEP_CLOSED_SEAT: chrono::Duration = chrono::Duration::hours(24);
@@ -105,7 +111,14 @@ impl LocalGateway {
             clock: Mutex::new(0),
             pruned_at: Mutex::new(DateTime::<Utc>::UNIX_EPOCH),
             made_at: Mutex::new(HashMap::new()),
+            plan_cents: DEFAULT_PLAN_CENTS,
         }
+    }
+
+    /// Prices the monthly and yearly plans at these amounts (euro cents).
+    pub fn with_plan_prices(mut self, monthly_cents: i64, yearly_cents: i64) -> Self {
+        self.plan_cents = (monthly_cents, yearly_cents);
+        self
     }
 
     /// Forgets what Stripe would have forgotten by `now`.
@@ -356,6 +369,27 @@ impl PaymentGateway for LocalGateway {
             .filter(|e| e.created >= since.timestamp())
             .filter_map(|e| parse::parse_event(&e).ok())
             .collect())
+    }
+
+    async fn price(&self, price_id: &str) -> Result<RecurringPrice, GatewayError> {
+        use common::subscriptions::PlanInterval;
+        let (amount_cents, interval) = match Plan::ALL
+            .into_iter()
+            .find(|p| subscriptions::price_id(*p) == price_id)
+        {
+            Some(Plan::Monthly) => (self.plan_cents.0, PlanInterval::Month),
+            Some(Plan::Yearly) => (self.plan_cents.1, PlanInterval::Year),
+            None => {
+                return Err(GatewayError::Refused(format!(
+                    "No such price: '{price_id}'"
+                )));
+            }
+        };
+        Ok(RecurringPrice {
+            amount_cents,
+            currency: "EUR".to_owned(),
+            interval,
+        })
     }
 
     /// The local gateway's subscription events are applied as they are

@@ -22,13 +22,13 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use stripe_client_core::{RequestBuilder, StripeMethod};
 
-use super::objects::{CheckoutSessionObject, Event, List, SubscriptionObject};
+use super::objects::{CheckoutSessionObject, Event, List, PriceResource, SubscriptionObject};
 use super::parse;
 use crate::config::Secret;
 use crate::payments::events::{Payment, PaymentEvent, SubscriptionChange, SubscriptionChangeKind};
 use crate::payments::{
-    CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, Refund, RefundRequest,
-    SubscriptionCheckoutRequest,
+    CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, RecurringPrice, Refund,
+    RefundRequest, SubscriptionCheckoutRequest,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -301,6 +301,14 @@ impl PaymentGateway for StripeGateway {
                 _ => return Ok(out),
             }
         }
+    }
+
+    async fn price(&self, price_id: &str) -> Result<RecurringPrice, GatewayError> {
+        let raw = self
+            .get(&format!("/prices/{price_id}"), &serde_json::json!({}))
+            .await?;
+        let price: PriceResource = from_json(&raw)?;
+        parse::recurring_price(&price).map_err(GatewayError::Refused)
     }
 
     async fn customer_subscriptions(

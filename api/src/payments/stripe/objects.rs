@@ -133,6 +133,24 @@ pub struct List<T> {
     pub has_more: bool,
 }
 
+/// `price` (`GET /v1/prices/{id}`): what a plan costs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PriceResource {
+    pub id: String,
+    /// Null for a tiered or customer-chosen price.
+    pub unit_amount: Option<i64>,
+    pub currency: String,
+    /// Null for a one-time price.
+    pub recurring: Option<PriceRecurring>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PriceRecurring {
+    pub interval: String,
+    #[serde(default)]
+    pub interval_count: Option<i64>,
+}
+
 /// `subscription` (for `customer.subscription.*`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct SubscriptionObject {

@@ -5,14 +5,15 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::subscriptions::StripeStatus;
+use common::subscriptions::{PlanInterval, StripeStatus};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::objects::{
-    ChargeObject, CheckoutSessionObject, Event, InvoiceObject, SubscriptionObject,
+    ChargeObject, CheckoutSessionObject, Event, InvoiceObject, PriceResource, SubscriptionObject,
 };
 use super::signature::{self, SignatureError};
+use crate::payments::RecurringPrice;
 use crate::payments::events::{
     ChargeRefund, EventType, InvoiceOutcome, Payment, PaymentEvent, PaymentStatus, SeatCheckout,
     SubscriptionChange, SubscriptionChangeKind, SubscriptionCheckout,
@@ -79,6 +80,27 @@ fn payment_of(event: &Event) -> Result<Payment, String> {
         T::InvoicePaymentSucceeded | T::InvoicePaid => invoice_payment(&object(event)?, true),
         T::InvoicePaymentFailed => invoice_payment(&object(event)?, false),
         T::Other(_) => Payment::Ignored,
+    })
+}
+
+/// A subscription price, when it is one we can show: a fixed amount billed
+/// every single interval.
+pub fn recurring_price(p: &PriceResource) -> Result<RecurringPrice, String> {
+    let (Some(amount_cents), Some(recurring)) = (p.unit_amount, &p.recurring) else {
+        return Err(format!("{} is not a fixed recurring price", p.id));
+    };
+    if recurring.interval_count.unwrap_or(1) != 1 {
+        return Err(format!(
+            "{} is billed every {:?} intervals",
+            p.id, recurring.interval_count
+        ));
+    }
+    let interval = PlanInterval::parse(&recurring.interval)
+        .ok_or_else(|| format!("{}: unknown interval {:?}", p.id, recurring.interval))?;
+    Ok(RecurringPrice {
+        amount_cents,
+        currency: p.currency.to_uppercase(),
+        interval,
     })
 }
 
