@@ -77,6 +77,8 @@ pub enum ErrorCode {
     /// Only a held booking (an offer, or a hold whose page was closed) can
     /// be paid.
     BookingNotPayable,
+    /// Only a confirmed (paid) seat has a calendar file.
+    BookingNotConfirmed,
     /// Something failed on our side; details are in the server log only.
     Internal,
 }
@@ -121,6 +123,7 @@ impl ErrorCode {
             Self::AlreadyWaiting => "already_waiting",
             Self::SessionNotFull => "session_not_full",
             Self::BookingNotPayable => "booking_not_payable",
+            Self::BookingNotConfirmed => "booking_not_confirmed",
         }
     }
 
@@ -152,7 +155,8 @@ impl ErrorCode {
             | Self::SessionAlreadyDecided
             | Self::AlreadyWaiting
             | Self::SessionNotFull
-            | Self::BookingNotPayable => 409,
+            | Self::BookingNotPayable
+            | Self::BookingNotConfirmed => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::ValidationFailed | Self::IdempotencyKeyReused => 422,
@@ -203,6 +207,7 @@ impl ErrorCode {
             Self::AlreadyWaiting => "Already in the waiting list",
             Self::SessionNotFull => "The session has free places",
             Self::BookingNotPayable => "The booking cannot be paid",
+            Self::BookingNotConfirmed => "The booking is not confirmed",
         }
     }
 }

@@ -14,6 +14,14 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Set on a mail that must go out at most once (a reminder): a second
+    /// queueing under the same key is a no-op.
+    #[sea_orm(unique)]
+    pub dedup_key: Option<String>,
+    /// One attachment (a calendar file): its file name, type and text.
+    pub attachment_name: Option<String>,
+    pub attachment_type: Option<String>,
+    pub attachment: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

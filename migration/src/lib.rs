@@ -13,6 +13,7 @@ mod m20261130_000006_shared_state;
 mod m20261130_000007_idempotency;
 mod m20261130_000008_minimum_attendees;
 mod m20261130_000009_waitlist;
+mod m20261130_000010_mail_once;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_idempotency::Migration),
             Box::new(m20261130_000008_minimum_attendees::Migration),
             Box::new(m20261130_000009_waitlist::Migration),
+            Box::new(m20261130_000010_mail_once::Migration),
         ]
     }
 }

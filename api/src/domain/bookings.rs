@@ -367,6 +367,20 @@ pub async fn get(desk: &Desk<'_>, actor: &Actor, id: Uuid) -> ApiResult<BookingD
     to_dto(b, &s, desk.policy.cancellation_cutoff_days)
 }
 
+/// The calendar file of a confirmed booking (its owner or an admin): its
+/// file name and text.
+pub async fn calendar(desk: &Desk<'_>, actor: &Actor, id: Uuid) -> ApiResult<(String, String)> {
+    let (b, s) = visible_booking(desk, actor, id).await?;
+    if b.status != BookingStatus::Confirmed {
+        return Err(ApiError::new(
+            ErrorCode::BookingNotConfirmed,
+            "only a confirmed seat has a calendar file",
+        ));
+    }
+    let ics = super::calendar::booking_ics(&b, &s, &desk.policy.public_url);
+    Ok((super::calendar::file_name(&s), ics))
+}
+
 #[tracing::instrument(skip(desk, user), fields(user = %user.id))]
 pub async fn list_mine(desk: &Desk<'_>, user: &Actor) -> ApiResult<Vec<BookingDto>> {
     let rows = bookings::Entity::find()

@@ -4,6 +4,7 @@
 use chrono::Utc;
 use common::format::format_session_dates;
 use common::money::format_price;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use uuid::Uuid;
 
@@ -15,8 +16,40 @@ pub async fn queue(
     subject: String,
     body: String,
 ) -> Result<(), DbErr> {
+    insert(db, row(recipient, subject, body)).await?;
+    Ok(())
+}
+
+/// A text file sent with a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub text: String,
+}
+
+/// Queues a mail that goes out at most once under `key`, however often
+/// this runs, on however many instances. True when this call queued it.
+pub async fn queue_once(
+    db: &impl ConnectionTrait,
+    key: &str,
+    recipient: &str,
+    (subject, body): (String, String),
+    attachment: Option<Attachment>,
+) -> Result<bool, DbErr> {
+    let mut mail = row(recipient, subject, body);
+    mail.dedup_key = Set(Some(key.to_owned()));
+    if let Some(a) = attachment {
+        mail.attachment_name = Set(Some(a.name));
+        mail.attachment_type = Set(Some(a.content_type));
+        mail.attachment = Set(Some(a.text));
+    }
+    insert(db, mail).await
+}
+
+fn row(recipient: &str, subject: String, body: String) -> mail_outbox::ActiveModel {
     let now = Utc::now();
-    mail_outbox::Entity::insert(mail_outbox::ActiveModel {
+    mail_outbox::ActiveModel {
         id: Set(Uuid::new_v4()),
         recipient: Set(recipient.to_owned()),
         subject: Set(subject),
@@ -27,10 +60,50 @@ pub async fn queue(
         sent_at: Set(None),
         last_error: Set(None),
         created_at: Set(now),
-    })
-    .exec(db)
-    .await?;
-    Ok(())
+        dedup_key: Set(None),
+        attachment_name: Set(None),
+        attachment_type: Set(None),
+        attachment: Set(None),
+    }
+}
+
+/// Inserts a mail; one whose key is already queued is left alone.
+async fn insert(db: &impl ConnectionTrait, mail: mail_outbox::ActiveModel) -> Result<bool, DbErr> {
+    let inserted = mail_outbox::Entity::insert(mail)
+        .on_conflict(
+            OnConflict::column(mail_outbox::Column::DedupKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// The French reminder `days_left` days before a session, with its
+/// practical details.
+pub fn reminder(session: &immersion_sessions::Model, days_left: i64) -> (String, String) {
+    let dates = format_session_dates(session.starts_on, session.ends_on);
+    let when = match days_left {
+        1 => "demain".to_owned(),
+        n => format!("dans {n} jours"),
+    };
+    let subject = format!("Votre session Immersion Élite commence {when} ({dates})");
+    let body = format!(
+        "Bonjour,\n\n\
+         Votre session Immersion Élite commence {when} : du {dates}, à {location}.\n\n\
+         {program}\
+         Votre réservation est dans « Mon compte ». Le fichier joint ajoute \
+         la session à votre agenda.\n\n\
+         À très bientôt,\nL'équipe Immersion",
+        location = session.location,
+        program = session
+            .description
+            .as_deref()
+            .map(|d| format!("Au programme :\n{}\n\n", d.trim()))
+            .unwrap_or_default(),
+    );
+    (subject, body)
 }
 
 /// The French confirmation of a paid seat.

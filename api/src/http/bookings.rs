@@ -121,6 +121,38 @@ pub async fn get_booking(
     ))
 }
 
+/// The session of a confirmed booking as a calendar file (RFC 5545), for
+/// "Ajouter à mon agenda" (its owner or an admin). 409
+/// `booking_not_confirmed` before the seat is paid.
+#[utoipa::path(
+    tag = "bookings",
+    params(("id" = Uuid, Path, description = "Booking id")),
+    responses(
+        (status = 200, content_type = "text/calendar", body = String),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 404, response = p::NotFound),
+        (status = 409, response = p::Conflict),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/api/bookings/{id}/calendar.ics")]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn booking_calendar(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let (name, ics) = bookings::calendar(&state.desk(), &user.actor(), id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(crate::domain::calendar::CONTENT_TYPE)
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(ics))
+}
+
 /// Cancels a booking (its owner or an admin) and gives the seat back. A
 /// paid seat is refunded in full when cancelled at least
 /// `CANCELLATION_CUTOFF_DAYS` before the start, not after; an admin may

@@ -55,6 +55,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admin_sessions::list_session_bookings)
         .service(bookings::list_my_bookings)
         .service(bookings::get_booking)
+        .service(bookings::booking_calendar)
         .service(bookings::cancel_booking)
         .service(bookings::pay_booking)
         .service(waitlist::join_waitlist)

@@ -18,6 +18,7 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    pub attachment: Option<crate::domain::mail::Attachment>,
 }
 
 #[async_trait::async_trait]
@@ -61,13 +62,28 @@ impl Mailer for SmtpMailer {
             .to
             .parse()
             .map_err(|e| format!("recipient {}: {e}", mail.to))?;
-        let message = lettre::Message::builder()
+        let builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(mail.subject.clone())
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(mail.body.clone())
-            .map_err(|e| e.to_string())?;
+            .subject(mail.subject.clone());
+        let message = match &mail.attachment {
+            None => builder
+                .header(lettre::message::header::ContentType::TEXT_PLAIN)
+                .body(mail.body.clone()),
+            Some(a) => {
+                use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
+                let content_type =
+                    ContentType::parse(&a.content_type).map_err(|e| e.to_string())?;
+                builder.multipart(
+                    MultiPart::mixed()
+                        .singlepart(SinglePart::plain(mail.body.clone()))
+                        .singlepart(
+                            Attachment::new(a.name.clone()).body(a.text.clone(), content_type),
+                        ),
+                )
+            }
+        }
+        .map_err(|e| e.to_string())?;
         self.transport
             .send(message)
             .await
@@ -163,10 +179,19 @@ pub async fn deliver_once(
         if claimed.rows_affected != 1 {
             continue;
         }
+        let attachment = match (&row.attachment_name, &row.attachment_type, &row.attachment) {
+            (Some(name), Some(content_type), Some(text)) => Some(crate::domain::mail::Attachment {
+                name: name.clone(),
+                content_type: content_type.clone(),
+                text: text.clone(),
+            }),
+            _ => None,
+        };
         let mail = Mail {
             to: row.recipient.clone(),
             subject: row.subject.clone(),
             body: row.body.clone(),
+            attachment,
         };
         let update = match mailer.send(&mail).await {
             Ok(()) => {

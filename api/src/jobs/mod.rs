@@ -46,6 +46,7 @@ pub enum Kind {
     Reconcile,
     Mail,
     Decisions,
+    Reminders,
 }
 
 impl Kind {
@@ -58,6 +59,7 @@ impl Kind {
             Self::Reconcile => "reconcile",
             Self::Mail => "mail",
             Self::Decisions => "decisions",
+            Self::Reminders => "reminders",
         }
     }
 }
@@ -125,6 +127,7 @@ pub fn spawn(state: web::Data<AppState>) -> Jobs {
         job(Kind::Reconcile, HOURLY),
         job(Kind::Mail, settings.mail_interval),
         job(Kind::Decisions, HOURLY),
+        job(Kind::Reminders, HOURLY),
     ];
     let context = std::sync::Arc::new(Context {
         mailer: mail::Measured::new(mail::mailer_for(settings), &state.metrics),
@@ -200,6 +203,14 @@ async fn run_once(context: &Context, kind: Kind, now: chrono::DateTime<Utc>) {
                 crate::domain::decisions::decide_due(&state.db, state.gateway.as_ref(), now);
             if let Err(e) = decided.await {
                 tracing::error!(error = %e, "minimum-attendee decisions failed");
+            }
+        }
+        Kind::Reminders => {
+            let today = crate::domain::clock::today_at_venue(now);
+            let due =
+                crate::domain::reminders::queue_due(&state.db, &state.settings.public_url, today);
+            if let Err(e) = due.await {
+                tracing::error!(error = %e, "session reminders failed");
             }
         }
         Kind::Mail => {

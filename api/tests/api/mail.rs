@@ -128,6 +128,54 @@ async fn a_real_smtp_conversation_delivers_the_pending_mail() {
     assert!(transcript.contains("Subject:"), "{transcript}");
 }
 
+#[actix_web::test]
+async fn a_reminder_goes_out_with_its_calendar_file_attached() {
+    let app = spawn_app().await;
+    let queued = api::domain::mail::queue_once(
+        &app.state.db,
+        "reminder:test:7",
+        "marie@example.com",
+        (
+            "Votre session commence dans 7 jours".into(),
+            "Bonjour".into(),
+        ),
+        Some(api::domain::mail::Attachment {
+            name: "immersion-elite-2031-03-03.ics".into(),
+            content_type: "text/calendar; charset=utf-8".into(),
+            text: "BEGIN:VCALENDAR\r\nUID:booking-1@x\r\nEND:VCALENDAR\r\n".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    assert!(queued);
+    let (port, server) = smtp_server().await;
+    let mailer = SmtpMailer::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        "Immersion <no-reply@immersion.test>",
+    )
+    .unwrap();
+    assert_eq!(
+        deliver_once(&app.state.db, &mailer, Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
+    drop(mailer);
+    let transcript = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(transcript.contains("multipart/mixed"), "{transcript}");
+    assert!(
+        transcript.contains("Content-Type: text/calendar"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("filename=\"immersion-elite-2031-03-03.ics\""),
+        "{transcript}"
+    );
+}
+
 struct Counting(AtomicUsize);
 
 #[async_trait::async_trait]

@@ -5,6 +5,7 @@
 mod accounts;
 mod authorization;
 mod bookings;
+mod calendar;
 mod catalog;
 mod cli;
 mod compose;
