@@ -11,6 +11,7 @@ pub mod money;
 pub mod payments;
 pub mod resources;
 pub mod sessions;
+pub mod stats;
 pub mod subscriptions;
 pub mod waitlist;
 

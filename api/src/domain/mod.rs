@@ -24,6 +24,7 @@ pub mod resources;
 pub mod seat_payments;
 pub mod seats;
 pub mod sessions;
+pub mod stats;
 pub mod subscriptions;
 pub mod throttles;
 pub mod users;

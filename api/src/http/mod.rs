@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin_members;
 pub mod admin_payments;
 pub mod admin_sessions;
+pub mod admin_stats;
 pub mod auth;
 pub mod body;
 pub mod bookings;
@@ -74,6 +75,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admin_members::update_resource)
         .service(admin_members::delete_resource)
         .service(admin_members::list_subscribers)
+        .service(admin_stats::admin_stats)
         .service(admin_payments::list_payment_anomalies)
         .service(admin_payments::acknowledge_payment_anomaly)
         .service(webhooks::receive_stripe_event);

@@ -24,6 +24,7 @@ mod payment_integrity;
 mod rate_limit;
 mod rush;
 mod spa;
+mod stats;
 mod status_rule;
 mod stripe_gateway;
 mod subscriptions;
