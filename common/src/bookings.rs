@@ -70,6 +70,9 @@ pub struct BookingDto {
     pub session_id: Uuid,
     pub user_id: Uuid,
     pub user_email: String,
+    /// "First Last" from the attendee's profile, in admins' lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attendee_name: Option<String>,
     pub status: BookingStatus,
     /// Until when a `held` seat is kept for payment.
     pub hold_expires_at: Option<DateTime<Utc>>,

@@ -9,6 +9,7 @@ pub mod format;
 pub mod mail;
 pub mod money;
 pub mod payments;
+pub mod profile;
 pub mod resources;
 pub mod sessions;
 pub mod stats;

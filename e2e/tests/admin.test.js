@@ -97,7 +97,7 @@ test('the admin manages sessions: create, see it public, edit, delete, attendees
     ]);
     assert.match(download.suggestedFilename(), /^participants-.*\.csv$/);
     const csv = (await readFile(await download.path(), 'utf8')).trim().split(/\r?\n/);
-    assert.equal(csv[0], 'booking_id,email,status,amount_cents,currency,refunded_cents,created_at');
+    assert.equal(csv[0], 'booking_id,name,email,status,amount_cents,currency,refunded_cents,created_at');
     assert.equal(csv.length, 4);
     assert.ok(csv.slice(1).every((l) => l.includes(',confirmed,199700,EUR,')), csv.join('\n'));
     assert.deepEqual(unexpected(errors), []);

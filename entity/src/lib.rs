@@ -1,5 +1,5 @@
 //! SeaORM entities, one file per table (schema in the `migration` crate).
-//! Enumerated columns are plain strings here; `common` owns their values.
+//! Enumerated columns are the enums of `common` (its `sea-orm` feature).
 
 pub mod account_tokens;
 pub mod auth_sessions;
@@ -15,5 +15,6 @@ pub mod stripe_events;
 pub mod stripe_subscriptions;
 pub mod subscription_status;
 pub mod throttle_hits;
+pub mod user_profiles;
 pub mod users;
 pub mod waitlist_entries;

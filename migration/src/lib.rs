@@ -14,6 +14,7 @@ mod m20261130_000007_idempotency;
 mod m20261130_000008_minimum_attendees;
 mod m20261130_000009_waitlist;
 mod m20261130_000010_mail_once;
+mod m20261130_000011_profiles;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_minimum_attendees::Migration),
             Box::new(m20261130_000009_waitlist::Migration),
             Box::new(m20261130_000010_mail_once::Migration),
+            Box::new(m20261130_000011_profiles::Migration),
         ]
     }
 }

@@ -49,6 +49,7 @@ pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> ApiR
         user_id: b.user_id,
         status: b.status,
         user_email: b.user_email,
+        attendee_name: None,
         hold_expires_at: b.hold_expires_at,
         amount_cents: b.amount_cents,
         currency: b.currency,
@@ -408,8 +409,15 @@ pub async fn attendees(desk: &Desk<'_>, session_id: Uuid) -> ApiResult<Vec<Booki
         .all(desk.db)
         .await?;
     let cutoff = desk.policy.cancellation_cutoff_days;
+    let names = super::profiles::names_of(desk.db, rows.iter().map(|b| b.user_id)).await?;
     rows.into_iter()
-        .map(|b| to_dto(b, &session, cutoff))
+        .map(|b| {
+            let name = names.get(&b.user_id).cloned();
+            to_dto(b, &session, cutoff).map(|dto| BookingDto {
+                attendee_name: name,
+                ..dto
+            })
+        })
         .collect()
 }
 

@@ -18,6 +18,7 @@ pub mod job_leases;
 pub mod mail;
 pub mod owed;
 pub mod payment_events;
+pub mod profiles;
 pub mod reconcile;
 pub mod reminders;
 pub mod resources;

@@ -283,11 +283,12 @@ mod csv {
 
     pub fn attendees(rows: &[BookingDto]) -> String {
         let mut out = String::from(
-            "booking_id,email,status,amount_cents,currency,refunded_cents,created_at\r\n",
+            "booking_id,name,email,status,amount_cents,currency,refunded_cents,created_at\r\n",
         );
         for b in rows {
             let line = [
                 b.id.to_string(),
+                b.attendee_name.clone().unwrap_or_default(),
                 b.user_email.clone(),
                 b.status.as_str().to_owned(),
                 b.amount_cents.to_string(),

@@ -25,7 +25,7 @@ use crate::http::problems as p;
     ),
     modifiers(&Security),
     tags(
-        (name = "auth", description = "Accounts and sign-in"),
+        (name = "auth", description = "Accounts, sign-in and my profile"),
         (name = "sessions", description = "The public catalog"),
         (name = "bookings", description = "Seats: hold, pay, cancel"),
         (name = "waitlist", description = "Waiting lists of full sessions: join, leave, my place in line"),

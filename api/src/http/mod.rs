@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod ops;
 pub mod pages;
 pub mod problems;
+pub mod profile;
 pub mod sessions;
 pub mod spa;
 pub mod subscriptions;
@@ -46,6 +47,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(account::request_password_reset)
         .service(account::confirm_password_reset)
         .service(account::change_password)
+        .service(profile::my_profile)
+        .service(profile::update_my_profile)
         .service(sessions::list_sessions)
         .service(sessions::get_session)
         .service(admin_sessions::list_admin_sessions)

@@ -380,6 +380,14 @@ async fn admins_list_attendees_as_json_and_csv() {
     let admin = app.admin_token().await;
     let sid = session(&app, json!({})).await;
     let (marie, token) = app.quick_user("marie@example.com").await;
+    let named = app
+        .patch(
+            "/api/me/profile",
+            Some(&token),
+            json!({"first_name": "Marie", "last_name": "Dupont, née Martin"}),
+        )
+        .await;
+    assert_eq!(named.status, StatusCode::OK, "{}", named.body);
     let held = app.hold(&sid, &token).await;
     pay(&app, &sid, &held, &marie).await;
     let (_, paul) = app.quick_user("paul@example.com").await;
@@ -390,8 +398,10 @@ async fn admins_list_attendees_as_json_and_csv() {
     let list = json.body.as_array().unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["user_email"], "marie@example.com");
+    assert_eq!(list[0]["attendee_name"], "Marie Dupont, née Martin");
     assert_eq!(list[0]["status"], "confirmed");
     assert_eq!(list[1]["status"], "held");
+    assert!(list[1].get("attendee_name").is_none(), "Paul gave no name");
     app.get(&path, Some(&token))
         .await
         .assert_problem(403, "forbidden");
@@ -425,9 +435,14 @@ async fn admins_list_attendees_as_json_and_csv() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "booking_id,email,status,amount_cents,currency,refunded_cents,created_at"
+        "booking_id,name,email,status,amount_cents,currency,refunded_cents,created_at"
     );
     assert_eq!(lines.len(), 3);
+    assert!(
+        lines[1].contains(",\"Marie Dupont, née Martin\",marie@example.com,"),
+        "{}",
+        lines[1]
+    );
     assert!(
         lines[1].contains(",marie@example.com,confirmed,199700,EUR,,"),
         "{}",

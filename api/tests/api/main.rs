@@ -21,6 +21,7 @@ mod minimum;
 mod openapi;
 mod owners;
 mod payment_integrity;
+mod profile;
 mod rate_limit;
 mod rush;
 mod spa;
