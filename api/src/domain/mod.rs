@@ -5,6 +5,7 @@ pub mod account_tokens;
 pub mod accounts;
 pub mod actor;
 pub mod anomalies;
+pub mod attendance;
 pub mod audit;
 pub mod auth_sessions;
 pub mod bookings;

@@ -266,27 +266,21 @@ pub async fn list_session_bookings(
 mod csv {
     use common::bookings::BookingDto;
 
-    /// Quotes a cell when needed, and defuses cells a spreadsheet would
-    /// run as a formula.
-    fn cell(raw: &str) -> String {
-        let safe = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{raw}")
-        } else {
-            raw.to_owned()
-        };
-        if safe.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", safe.replace('"', "\"\""))
-        } else {
-            safe
-        }
-    }
+    use crate::http::csv::line;
 
     pub fn attendees(rows: &[BookingDto]) -> String {
-        let mut out = String::from(
-            "booking_id,name,email,status,amount_cents,currency,refunded_cents,created_at\r\n",
-        );
+        let mut out = line([
+            "booking_id",
+            "name",
+            "email",
+            "status",
+            "amount_cents",
+            "currency",
+            "refunded_cents",
+            "created_at",
+        ]);
         for b in rows {
-            let line = [
+            out.push_str(&line([
                 b.id.to_string(),
                 b.attendee_name.clone().unwrap_or_default(),
                 b.user_email.clone(),
@@ -295,27 +289,8 @@ mod csv {
                 b.currency.clone(),
                 b.refunded_cents.map(|c| c.to_string()).unwrap_or_default(),
                 b.created_at.to_rfc3339(),
-            ]
-            .iter()
-            .map(|c| cell(c))
-            .collect::<Vec<_>>()
-            .join(",");
-            out.push_str(&line);
-            out.push_str("\r\n");
+            ]));
         }
         out
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::cell;
-
-        #[test]
-        fn cells_are_quoted_and_formulas_defused() {
-            assert_eq!(cell("plain@example.com"), "plain@example.com");
-            assert_eq!(cell("a,b"), "\"a,b\"");
-            assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-            assert_eq!(cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
-        }
     }
 }

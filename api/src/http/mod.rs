@@ -6,10 +6,12 @@ pub mod admin_members;
 pub mod admin_payments;
 pub mod admin_sessions;
 pub mod admin_stats;
+pub mod attendance;
 pub mod auth;
 pub mod body;
 pub mod bookings;
 pub mod catalog_cache;
+pub mod csv;
 pub mod docs;
 pub mod extract;
 pub mod fallback;
@@ -79,6 +81,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admin_members::delete_resource)
         .service(admin_members::list_subscribers)
         .service(admin_stats::admin_stats)
+        .service(attendance::attendance_sheet)
         .service(admin_payments::list_payment_anomalies)
         .service(admin_payments::acknowledge_payment_anomaly)
         .service(webhooks::receive_stripe_event);
