@@ -14,7 +14,47 @@ use uuid::Uuid;
 
 use crate::auth::password;
 use crate::error::{ApiError, ApiResult};
-use entity::{immersion_bookings as bookings, immersion_sessions as sessions, users};
+use common::resources::ResourceKind;
+use entity::{
+    immersion_bookings as bookings, immersion_sessions as sessions, member_resources,
+    user_profiles, users,
+};
+
+/// The demo attendees' names (the attendance sheet and the lists show them).
+const NAMES: [(&str, &str); 8] = [
+    ("Camille", "Martin"),
+    ("Hugo", "Bernard"),
+    ("Léa", "Dubois"),
+    ("Lucas", "Thomas"),
+    ("Chloé", "Robert"),
+    ("Louis", "Richard"),
+    ("Manon", "Petit"),
+    ("Gabriel", "Durand"),
+];
+
+/// The members' area of the demo: title, kind, link, text.
+const RESOURCES: [(&str, ResourceKind, Option<&str>, Option<&str>); 3] = [
+    (
+        "Bienvenue dans l'espace membres",
+        ResourceKind::Text,
+        None,
+        Some(
+            "Retrouvez ici les fiches, vidéos et documents de la méthode Immersion, mis à jour chaque mois.",
+        ),
+    ),
+    (
+        "Fiche méthode : préparer sa semaine d'immersion",
+        ResourceKind::Document,
+        Some("https://immersion.test/ressources/preparer-sa-semaine.pdf"),
+        None,
+    ),
+    (
+        "Replay : séance de questions du mois",
+        ResourceKind::Video,
+        Some("https://immersion.test/ressources/replay-questions"),
+        None,
+    ),
+];
 
 /// Reserved places of the eight demo sessions, as in the seed.
 pub const FILL_LEVELS: [i32; 8] = [3, 6, 2, 8, 0, 0, 0, 0];
@@ -118,14 +158,40 @@ pub async fn seed_if_empty(
             .await?;
             // Attendees cannot log in: their stored hash is not a valid hash.
             let mut attendees = Vec::new();
-            for n in 1..=PLACES {
+            for (n, (first, last)) in (1..=PLACES).zip(NAMES) {
                 let a = user(
                     format!("participant{n:02}@immersion.test"),
                     "!demo".into(),
                     Role::User,
                     License::Immersion,
                 );
-                attendees.push(users::Entity::insert(a).exec_with_returning(txn).await?);
+                let a = users::Entity::insert(a).exec_with_returning(txn).await?;
+                user_profiles::Entity::insert(user_profiles::ActiveModel {
+                    user_id: Set(a.id),
+                    first_name: Set(Some(first.into())),
+                    last_name: Set(Some(last.into())),
+                    company: Set(None),
+                    billing_address: Set(None),
+                    phone: Set(None),
+                    updated_at: Set(now),
+                })
+                .exec(txn)
+                .await?;
+                attendees.push(a);
+            }
+            for (position, (title, kind, url, body)) in RESOURCES.into_iter().enumerate() {
+                member_resources::Entity::insert(member_resources::ActiveModel {
+                    id: Set(Uuid::new_v4()),
+                    title: Set(title.into()),
+                    kind: Set(kind),
+                    url: Set(url.map(Into::into)),
+                    body: Set(body.map(Into::into)),
+                    position: Set(position as i32),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                })
+                .exec(txn)
+                .await?;
             }
             for slot in calendar(today) {
                 let fields = SessionFields {

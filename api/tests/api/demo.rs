@@ -79,6 +79,34 @@ async fn the_calendar_relative_to_a_fixed_today() {
     );
     let again = app.get("/api/admin/sessions", Some(token)).await;
     assert_eq!(again.body.as_array().unwrap().len(), 8);
+
+    // The members' area has something to show, and attendees have names.
+    let resources = app.get("/api/app/resources", Some(token)).await;
+    assert_eq!(resources.status, StatusCode::OK, "{}", resources.body);
+    let kinds: Vec<&str> = resources
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["text", "document", "video"]);
+    let first = list[0]["id"].as_str().unwrap();
+    let attendees = app
+        .get(
+            &format!("/api/admin/sessions/{first}/bookings"),
+            Some(token),
+        )
+        .await;
+    let names: Vec<&str> = attendees
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["attendee_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3);
+    assert!(names.contains(&"Camille Martin"), "{names:?}");
 }
 
 #[actix_web::test]
