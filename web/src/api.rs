@@ -2,6 +2,8 @@
 //! session cookie itself (same origin); errors arrive as problem+json and
 //! are turned into French messages by their stable code.
 
+use std::pin::Pin;
+
 use common::auth::{
     AuthResponse, Credentials, NewPassword, PasswordChange, PasswordReset, TokenBody, UserDto,
 };
@@ -24,7 +26,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn network() -> Self {
+    pub(crate) fn network() -> Self {
         Self {
             code: None,
             message: "Le serveur ne répond pas. Vérifiez votre connexion et réessayez.".into(),
@@ -129,8 +131,16 @@ async fn failure(res: Response) -> ApiError {
 
 /// Sends one request and gives the answer's body when it succeeded. It
 /// is not generic, so the fetch plumbing is compiled once rather than
-/// once per DTO (the wasm size budget); callers decode the text.
-async fn call(req: RequestBuilder, json: Option<String>) -> Result<String, ApiError> {
+/// once per DTO (the wasm size budget); callers decode the text. Boxed,
+/// so that its state machine is not inlined into every caller's.
+fn call(
+    req: RequestBuilder,
+    json: Option<String>,
+) -> Pin<Box<dyn Future<Output = Result<String, ApiError>>>> {
+    Box::pin(call_inner(req, json))
+}
+
+async fn call_inner(req: RequestBuilder, json: Option<String>) -> Result<String, ApiError> {
     let sent = match json {
         Some(body) => {
             req.header("Content-Type", "application/json")

@@ -2,10 +2,68 @@
 //! their changes, the same way everywhere. A 401 comes with the way to
 //! sign in and come back.
 
+use std::any::Any;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+
 use common::ErrorCode;
 use leptos::prelude::*;
 
 use crate::api::ApiError;
+
+/// What every resource holds underneath: the answer with its type erased.
+type Erased = Result<Rc<dyn Any>, ApiError>;
+type Fetch = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = Erased>>>>;
+
+/// Data read from the API, fetched again when a signal its fetcher reads
+/// changes or on `refetch`: a `LocalResource` whose value has its type
+/// erased, so that Leptos's async machinery is compiled once for every
+/// page rather than once per type (the wasm size budget).
+pub struct Resource<T> {
+    inner: LocalResource<Erased>,
+    ty: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Resource<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Resource<T> {}
+
+/// A resource over `fetch` (like `LocalResource::new`).
+pub fn resource<T: 'static, F: Future<Output = Result<T, ApiError>> + 'static>(
+    fetch: impl Fn() -> F + 'static,
+) -> Resource<T> {
+    let fetch: Fetch = Rc::new(move || {
+        let answer = fetch();
+        Box::pin(async move { answer.await.map(|v| Rc::new(v) as Rc<dyn Any>) })
+    });
+    Resource {
+        inner: erased(fetch),
+        ty: PhantomData,
+    }
+}
+
+fn erased(fetch: Fetch) -> LocalResource<Erased> {
+    LocalResource::new(move || fetch())
+}
+
+impl<T: Clone + 'static> Resource<T> {
+    /// The answer once it came (reactive, like `LocalResource::get`).
+    pub fn get(&self) -> Option<Result<T, ApiError>> {
+        let answer = self.inner.get()?;
+        Some(answer.and_then(|v| v.downcast_ref::<T>().cloned().ok_or_else(ApiError::network)))
+    }
+}
+
+impl<T> Resource<T> {
+    pub fn refetch(&self) {
+        self.inner.refetch();
+    }
+}
 
 #[component]
 pub fn Loading() -> impl IntoView {
@@ -72,6 +130,15 @@ pub fn send<T: 'static>(
     busy: Option<RwSignal<bool>>,
     done: impl FnOnce(T) + 'static,
 ) {
+    sent(Box::pin(async move { action.await.map(done) }), error, busy);
+}
+
+/// `send` past its types: compiled once.
+fn sent(
+    action: Pin<Box<dyn Future<Output = Result<(), ApiError>>>>,
+    error: RwSignal<Option<String>>,
+    busy: Option<RwSignal<bool>>,
+) {
     error.set(None);
     let set_busy = move |on: bool| {
         if let Some(busy) = busy {
@@ -80,12 +147,9 @@ pub fn send<T: 'static>(
     };
     set_busy(true);
     leptos::task::spawn_local(async move {
-        match action.await {
-            Ok(value) => done(value),
-            Err(e) => {
-                error.set(Some(e.message));
-                set_busy(false);
-            }
+        if let Err(e) = action.await {
+            error.set(Some(e.message));
+            set_busy(false);
         }
     });
 }

@@ -3,6 +3,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::browser::go;
+use crate::components::feedback::resource;
 use crate::router::Link;
 
 /// Bumped on sign-in and sign-out so that the header asks again who is
@@ -26,7 +27,7 @@ impl AuthChanged {
 #[component]
 pub fn Nav() -> impl IntoView {
     let changed = AuthChanged::here();
-    let me = LocalResource::new(move || {
+    let me = resource(move || {
         changed.0.track();
         api::me()
     });

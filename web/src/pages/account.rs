@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::browser::today;
-use crate::components::feedback::{ErrorLine, Failure, Loading, loaded, send};
+use crate::components::feedback::{ErrorLine, Failure, Loading, loaded, resource, send};
 use crate::pages::members::ManageSubscription;
 
 pub fn status_fr(status: BookingStatus) -> &'static str {
@@ -47,7 +47,7 @@ pub fn AccountPage() -> impl IntoView {
 /// While the address is unverified: say so, and offer a new mail.
 #[component]
 fn VerificationNotice() -> impl IntoView {
-    let me = LocalResource::new(api::me);
+    let me = resource(api::me);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let sent = RwSignal::new(false);
@@ -123,7 +123,7 @@ fn ChangePassword() -> impl IntoView {
 
 #[component]
 fn MyBookings() -> impl IntoView {
-    let bookings = LocalResource::new(api::my_bookings);
+    let bookings = resource(api::my_bookings);
     let changed = Callback::new(move |()| bookings.refetch());
     view! {
         <section aria-labelledby="bookings-title">
@@ -210,7 +210,7 @@ fn BookingItem(booking: BookingDto, changed: Callback<()>) -> impl IntoView {
 /// My places in waiting lists, and the offers to pay.
 #[component]
 fn MyWaitlist() -> impl IntoView {
-    let entries = LocalResource::new(api::my_waitlist);
+    let entries = resource(api::my_waitlist);
     let changed = Callback::new(move |()| entries.refetch());
     view! {
         <section aria-labelledby="waitlist-title">
@@ -282,7 +282,7 @@ fn plan_fr(t: SubscriptionType) -> &'static str {
 
 #[component]
 fn MySubscription() -> impl IntoView {
-    let access = LocalResource::new(api::access);
+    let access = resource(api::access);
     view! {
         <section aria-labelledby="subscription-title">
             <h2 id="subscription-title">"Mon abonnement"</h2>

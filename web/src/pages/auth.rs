@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api;
-use crate::components::feedback::{ErrorLine, send};
+use crate::components::feedback::{ErrorLine, resource, send};
 use crate::components::nav::AuthChanged;
 use crate::router;
 
@@ -100,7 +100,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
         .into_any();
     }
     let auth = AuthChanged::here();
-    let result = LocalResource::new(move || api::verify_email(token.clone()));
+    let result = resource(move || api::verify_email(token.clone()));
     view! {
         <h1>"Confirmation de l'adresse e-mail"</h1>
         <Suspense fallback=|| view! { <crate::components::feedback::Loading/> }>

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::browser::go;
-use crate::components::feedback::{ErrorLine, send};
+use crate::components::feedback::{ErrorLine, resource, send};
 
 #[component]
 pub fn SubscribePage() -> impl IntoView {
@@ -77,7 +77,7 @@ pub fn ManageSubscription() -> impl IntoView {
 
 #[component]
 fn MembersArea() -> impl IntoView {
-    let resources = LocalResource::new(api::member_resources);
+    let resources = resource(api::member_resources);
     view! {
         <h1>"Espace membres"</h1>
         <ManageSubscription/>
@@ -106,7 +106,7 @@ fn MembersArea() -> impl IntoView {
 /// Asks the server whether the signed-in user may enter.
 #[component]
 fn AccessGate() -> impl IntoView {
-    let access = LocalResource::new(api::access);
+    let access = resource(api::access);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Vérification de votre accès…"</p> }>
             {move || access.get().map(|a| match a {

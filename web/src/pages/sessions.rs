@@ -3,11 +3,12 @@
 use leptos::prelude::*;
 
 use crate::api;
+use crate::components::feedback::resource;
 use crate::components::session_card::SessionCard;
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
-    let sessions = LocalResource::new(api::sessions);
+    let sessions = resource(api::sessions);
     view! {
         <h1>"Immersion Élite"</h1>
         <p class="lead">"Cinq jours en petit groupe, du lundi au vendredi."</p>

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::AdminMenu;
 use crate::api;
-use crate::components::feedback::{ErrorLine, FormFooter, Loading, loaded, send};
+use crate::components::feedback::{ErrorLine, FormFooter, Loading, loaded, resource, send};
 
 const KINDS: [(ResourceKind, &str); 4] = [
     (ResourceKind::Link, "Lien"),
@@ -25,7 +25,7 @@ fn kind_fr(kind: ResourceKind) -> &'static str {
 
 #[component]
 pub fn AdminResourcesPage() -> impl IntoView {
-    let list = LocalResource::new(api::admin_resources);
+    let list = resource(api::admin_resources);
     let editing = RwSignal::new(None::<Option<ResourceDto>>);
     let error = RwSignal::new(None::<String>);
     let changed = Callback::new(move |()| {

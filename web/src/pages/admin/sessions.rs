@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::AdminMenu;
 use crate::api;
-use crate::components::feedback::{ErrorLine, FormFooter, Loading, loaded, send};
+use crate::components::feedback::{ErrorLine, FormFooter, Loading, loaded, resource, send};
 use crate::components::fill_bar::FillBar;
 use crate::pages::account::status_fr as booking_status_fr;
 
@@ -75,7 +75,7 @@ enum Editing {
 
 #[component]
 pub fn AdminSessionsPage() -> impl IntoView {
-    let sessions = LocalResource::new(api::admin_sessions);
+    let sessions = resource(api::admin_sessions);
     let editing = RwSignal::new(None::<Editing>);
     let attendees_of = RwSignal::new(None::<SessionDto>);
     let error = RwSignal::new(None::<String>);
@@ -314,7 +314,7 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
 #[component]
 fn Attendees(session: SessionDto) -> impl IntoView {
     let id: Uuid = session.id;
-    let list = LocalResource::new(move || api::attendees(id));
+    let list = resource(move || api::attendees(id));
     view! {
         <section class="panel attendees" aria-labelledby="attendees-title">
             <h2 id="attendees-title">"Participants · "{format_session_dates(session.starts_on, session.ends_on)}</h2>

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::AdminMenu;
 use crate::api;
-use crate::components::feedback::{Loading, loaded};
+use crate::components::feedback::{Loading, loaded, resource};
 
 fn plan_fr(t: SubscriptionType) -> &'static str {
     match t {
@@ -19,7 +19,7 @@ fn plan_fr(t: SubscriptionType) -> &'static str {
 #[component]
 pub fn AdminSubscribersPage() -> impl IntoView {
     let filter = RwSignal::new(String::new());
-    let list = LocalResource::new(move || {
+    let list = resource(move || {
         let active = match filter.get().as_str() {
             "actifs" => Some(true),
             "inactifs" => Some(false),
