@@ -285,6 +285,36 @@ pub struct PlanPriceDto {
     pub interval: PlanInterval,
 }
 
+impl PlanPriceDto {
+    /// "29 € / mois", "290 € / an".
+    pub fn label(&self) -> String {
+        let per = match self.interval {
+            PlanInterval::Day => "jour",
+            PlanInterval::Week => "semaine",
+            PlanInterval::Month => "mois",
+            PlanInterval::Year => "an",
+        };
+        format!(
+            "{} / {per}",
+            crate::money::format_price(self.amount_cents, &self.currency)
+        )
+    }
+}
+
+/// What a year on the yearly plan saves against twelve monthly payments,
+/// when it saves anything (same currency, month against year).
+pub fn yearly_saving(plans: &[PlanPriceDto]) -> Option<i64> {
+    let of = |plan: Plan, interval: PlanInterval| {
+        plans
+            .iter()
+            .find(|p| p.plan == plan && p.interval == interval)
+    };
+    let monthly = of(Plan::Monthly, PlanInterval::Month)?;
+    let yearly = of(Plan::Yearly, PlanInterval::Year)?;
+    let saving = monthly.amount_cents * 12 - yearly.amount_cents;
+    (monthly.currency == yearly.currency && saving > 0).then_some(saving)
+}
+
 /// `POST /api/subscriptions/checkout`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -395,6 +425,29 @@ mod tests {
         assert_eq!(serde_json::to_string(&new).unwrap(), "\"on_hold\"");
         let back: StripeStatus = serde_json::from_str("\"past_due\"").unwrap();
         assert_eq!(back, StripeStatus::PastDue);
+    }
+
+    #[test]
+    fn plan_prices_read_per_interval_and_the_yearly_saving() {
+        let plan = |plan, amount_cents, interval| PlanPriceDto {
+            plan,
+            amount_cents,
+            currency: "EUR".into(),
+            interval,
+        };
+        let plans = [
+            plan(Plan::Monthly, 2_900, PlanInterval::Month),
+            plan(Plan::Yearly, 29_000, PlanInterval::Year),
+        ];
+        assert_eq!(plans[0].label(), "29\u{A0}€ / mois");
+        assert_eq!(plans[1].label(), "290\u{A0}€ / an");
+        assert_eq!(yearly_saving(&plans), Some(5_800));
+        let dearer = [
+            plans[0].clone(),
+            plan(Plan::Yearly, 40_000, PlanInterval::Year),
+        ];
+        assert_eq!(yearly_saving(&dearer), None);
+        assert_eq!(yearly_saving(&plans[..1]), None);
     }
 
     #[test]

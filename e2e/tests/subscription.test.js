@@ -21,6 +21,11 @@ test('subscribe, enter the members area, cancel in the portal, get blocked', asy
     await register(page, env.api.base, 'membre@example.com');
 
     await page.goto(`${env.api.base}/abonnement`);
+    // The configured prices (the local gateway's: 29 € and 290 €).
+    await page.locator('#price-monthly', { hasText: '€' }).waitFor();
+    assert.match(await page.locator('#price-monthly').innerText(), /^29\s€ \/ mois$/);
+    assert.match(await page.locator('#price-yearly').innerText(), /^290\s€ \/ an$/);
+    assert.match(await page.locator('#yearly-saving').innerText(), /^soit 58\s€ d'économie par an$/);
     await page.locator('#plan-monthly').click();
     await page.waitForURL(/\/local-checkout\/cs_local_sub_/);
     await page.getByText('Abonnement mensuel').waitFor();

@@ -10,7 +10,9 @@ use common::auth::{
 use common::bookings::{BookingDto, CancelRequest, CheckoutResponse};
 use common::resources::{NewResource, ResourceDto, ResourceOrder, ResourcePatch};
 use common::sessions::{NewSession, SessionDto, SessionPatch};
-use common::subscriptions::{AccessDto, Plan, RedirectDto, SubscribeRequest, SubscriberDto};
+use common::subscriptions::{
+    AccessDto, Plan, PlanPriceDto, RedirectDto, SubscribeRequest, SubscriberDto,
+};
 use common::waitlist::WaitlistEntryDto;
 use common::{ErrorCode, Problem};
 use gloo_net::http::{Request, RequestBuilder, Response};
@@ -318,6 +320,10 @@ pub async fn booking(id: Uuid) -> Result<BookingDto, ApiError> {
 
 pub async fn access() -> Result<AccessDto, ApiError> {
     get("/api/me/access").await
+}
+
+pub async fn plans() -> Result<Vec<PlanPriceDto>, ApiError> {
+    get("/api/plans").await
 }
 
 pub async fn subscribe(plan: Plan) -> Result<RedirectDto, ApiError> {

@@ -2,7 +2,8 @@
 //! members' area, or the blocked screen with the reason. The guard follows
 //! `GET /api/me/access`: the server decides, the app displays.
 
-use common::subscriptions::{AccessReason, Plan};
+use common::money::format_price;
+use common::subscriptions::{AccessReason, Plan, yearly_saving};
 use leptos::prelude::*;
 
 use crate::api;
@@ -21,12 +22,36 @@ pub fn SubscribePage() -> impl IntoView {
             send(api::subscribe(plan), error, None, |r| go(&r.url));
         }
     };
+    // The prices as the payment provider states them; the buttons work
+    // before (or without) them.
+    let plans = resource(api::plans);
+    let price = move |plan: Plan| {
+        plans
+            .get()
+            .and_then(Result::ok)
+            .and_then(|all| all.iter().find(|p| p.plan == plan).map(|p| p.label()))
+    };
+    let saving = move || {
+        let all = plans.get()?.ok()?;
+        let cents = yearly_saving(&all)?;
+        Some(format!(
+            "soit {} d'économie par an",
+            format_price(cents, &all[0].currency)
+        ))
+    };
     view! {
         <h1>"Abonnement"</h1>
         <p>"L'espace membres : les replays, fiches et ressources des sessions."</p>
         <div class="plans">
-            <button id="plan-monthly" on:click=choose(Plan::Monthly)>"S'abonner (mensuel)"</button>
-            <button id="plan-yearly" on:click=choose(Plan::Yearly)>"S'abonner (annuel)"</button>
+            <div class="plan-choice">
+                <p class="price" id="price-monthly">{move || price(Plan::Monthly)}</p>
+                <button id="plan-monthly" on:click=choose(Plan::Monthly)>"S'abonner (mensuel)"</button>
+            </div>
+            <div class="plan-choice">
+                <p class="price" id="price-yearly">{move || price(Plan::Yearly)}</p>
+                <p class="saving" id="yearly-saving">{saving}</p>
+                <button id="plan-yearly" on:click=choose(Plan::Yearly)>"S'abonner (annuel)"</button>
+            </div>
         </div>
         <ErrorLine message=error/>
     }
