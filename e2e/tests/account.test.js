@@ -2,6 +2,7 @@
 // refund rule first, then refunds and gives the seat back. Also the phone
 // width and the keyboard.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 
 import { register, useApiAndBrowser, withPage } from './harness.js';
@@ -31,6 +32,18 @@ test('a confirmed booking shows in Mon compte, and cancelling it refunds and fre
     assert.equal(await booking.locator('.dates').innerText(), dates);
     assert.equal(await booking.locator('.status').innerText(), 'Confirmée');
     assert.equal(await booking.locator('.amount').innerText(), '1\u202f997\u00a0€');
+
+    // "Ajouter à mon agenda" downloads the session as a calendar file.
+    const bookingId = await booking.getAttribute('data-booking-id');
+    const [ics] = await Promise.all([
+      page.waitForEvent('download'),
+      booking.getByRole('link', { name: 'Ajouter à mon agenda' }).click(),
+    ]);
+    assert.match(ics.suggestedFilename(), /^immersion-elite-\d{4}-\d{2}-\d{2}\.ics$/);
+    const calendar = await readFile(await ics.path(), 'utf8');
+    assert.match(calendar, /^BEGIN:VCALENDAR\r\n/);
+    assert.match(calendar, new RegExp(`\r\nUID:booking-${bookingId}@127\\.0\\.0\\.1\r\n`));
+    assert.match(calendar, /\r\nDTSTART;VALUE=DATE:\d{8}\r\n/);
 
     // The rule comes before anything is cancelled.
     await booking.getByRole('button', { name: 'Annuler la réservation' }).click();

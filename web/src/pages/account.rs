@@ -201,6 +201,11 @@ fn BookingItem(booking: BookingDto, changed: Callback<()>) -> impl IntoView {
             " · "<span class="location">{booking.location.clone()}</span>
             " · "<span class="amount">{format_price(booking.amount_cents, &booking.currency)}</span>
             " · "<span class="status">{status_fr(booking.status)}</span>
+            {(booking.status == BookingStatus::Confirmed).then(|| view! {
+                " · "<a class="calendar" href=format!("/api/bookings/{id}/calendar.ics") download="">
+                    "Ajouter à mon agenda"
+                </a>
+            })}
             {actions}
             <ErrorLine message=error/>
         </li>
