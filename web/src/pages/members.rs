@@ -3,7 +3,7 @@
 //! `GET /api/me/access`: the server decides, the app displays.
 
 use common::money::format_price;
-use common::subscriptions::{AccessReason, Plan, yearly_saving};
+use common::subscriptions::{AccessReason, Plan, SubscriptionType, yearly_saving};
 use leptos::prelude::*;
 
 use crate::api;
@@ -100,12 +100,14 @@ pub fn ManageSubscription() -> impl IntoView {
     }
 }
 
+/// `subscribed`: a subscription to manage (an admin may have none: the
+/// portal button could only fail for them).
 #[component]
-fn MembersArea() -> impl IntoView {
+fn MembersArea(subscribed: bool) -> impl IntoView {
     let resources = resource(api::member_resources);
     view! {
         <h1>"Espace membres"</h1>
-        <ManageSubscription/>
+        {subscribed.then(|| view! { <ManageSubscription/> })}
         <Suspense fallback=|| view! { <p class="loading">"Chargement…"</p> }>
             {move || resources.get().map(|r| match r {
                 Ok(list) if list.is_empty() => view! { <p class="empty">"Aucune ressource pour le moment."</p> }.into_any(),
@@ -135,7 +137,9 @@ fn AccessGate() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Vérification de votre accès…"</p> }>
             {move || access.get().map(|a| match a {
-                Ok(a) if a.active => view! { <MembersArea/> }.into_any(),
+                Ok(a) if a.active => view! {
+                    <MembersArea subscribed=a.subscription_type != SubscriptionType::Free/>
+                }.into_any(),
                 Ok(a) => view! { <SubscriptionBlocked reason=a.reason/> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
             })}
