@@ -100,6 +100,25 @@ test('the admin manages sessions: create, see it public, edit, delete, attendees
     assert.equal(csv[0], 'booking_id,name,email,status,amount_cents,currency,refunded_cents,created_at');
     assert.equal(csv.length, 4);
     assert.ok(csv.slice(1).every((l) => l.includes(',confirmed,199700,EUR,')), csv.join('\n'));
+    // The demo attendees are named, in the list too.
+    assert.ok(await page.locator('.attendees li .name', { hasText: 'Camille Martin' }).count() === 1);
+
+    // The attendance sheet opens in its own tab: one row per attendee by
+    // last name, a signature box per half-day of the five days.
+    const [sheet] = await Promise.all([
+      page.context().waitForEvent('page'),
+      page.getByRole('link', { name: "Feuille d'émargement" }).click(),
+    ]);
+    await sheet.waitForLoadState();
+    await sheet.getByRole('heading', { name: /Feuille d'émargement/ }).waitFor();
+    assert.deepEqual(await sheet.locator('td.attendee').allInnerTexts(), [
+      'BERNARD Hugo',
+      'DUBOIS Léa',
+      'MARTIN Camille',
+    ]);
+    assert.equal(await sheet.locator('tbody tr').first().locator('td.sign').count(), 10);
+    assert.equal(await sheet.locator('thead th[colspan="2"]').count(), 5);
+    await sheet.close();
     assert.deepEqual(unexpected(errors), []);
   });
 });

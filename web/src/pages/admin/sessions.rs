@@ -319,6 +319,10 @@ fn Attendees(session: SessionDto) -> impl IntoView {
         <section class="panel attendees" aria-labelledby="attendees-title">
             <h2 id="attendees-title">"Participants · "{format_session_dates(session.starts_on, session.ends_on)}</h2>
             <a class="csv" href=api::attendees_csv_url(id) download>"Télécharger le CSV"</a>
+            " · "
+            <a class="attendance" href=format!("/api/admin/sessions/{id}/attendance") target="_blank" rel="noopener">
+                "Feuille d'émargement"
+            </a>
             <Suspense fallback=|| view! { <Loading/> }>
                 {move || list.get().map(|r| loaded(
                     r,
@@ -326,7 +330,10 @@ fn Attendees(session: SessionDto) -> impl IntoView {
                     |rows| view! {
                         <ul>
                             {rows.into_iter().map(|b| view! {
-                                <li>{b.user_email}" · "{booking_status_fr(b.status)}</li>
+                                <li>
+                                    {b.attendee_name.map(|n| view! { <strong class="name">{n}</strong>" · " })}
+                                    {b.user_email}" · "{booking_status_fr(b.status)}
+                                </li>
                             }).collect_view()}
                         </ul>
                     }.into_any(),
