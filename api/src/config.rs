@@ -87,6 +87,9 @@ pub struct Settings {
     pub stripe_price_yearly: Option<String>,
     /// What the local gateway charges for the plans (euro cents).
     pub local_plan_cents: (i64, i64),
+    /// Who issues the invoices the app numbers itself (with the local
+    /// gateway; Stripe issues its own), and what they say of VAT.
+    pub invoicing: Invoicing,
     pub smtp_url: Option<Secret>,
     /// The sender of our mails.
     pub mail_from: String,
@@ -160,6 +163,16 @@ impl Settings {
 #[error("invalid settings:\n  - {}", .0.join("\n  - "))]
 pub struct SettingsError(pub Vec<String>);
 
+/// The seller's side of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoicing {
+    /// `COMPANY_NAME`, then `COMPANY_ADDRESS` with its " | " as line breaks.
+    pub seller: String,
+    /// `INVOICE_VAT_RATE` (a percentage), else `INVOICE_VAT_MENTION`
+    /// (by default, the exemption of training organisations).
+    pub vat: common::invoices::Vat,
+}
+
 /// Every variable `Settings` reads. The README's table and the compose file
 /// are checked against this list.
 pub const SETTING_NAMES: &[&str] = &[
@@ -180,6 +193,10 @@ pub const SETTING_NAMES: &[&str] = &[
     "STRIPE_PRICE_YEARLY",
     "LOCAL_PLAN_MONTHLY_CENTS",
     "LOCAL_PLAN_YEARLY_CENTS",
+    "COMPANY_NAME",
+    "COMPANY_ADDRESS",
+    "INVOICE_VAT_RATE",
+    "INVOICE_VAT_MENTION",
     "SMTP_URL",
     "MAIL_FROM",
     "HOLD_MINUTES",
@@ -370,6 +387,7 @@ impl Settings {
             p.number("LOCAL_PLAN_MONTHLY_CENTS", monthly, 50, 10_000_000),
             p.number("LOCAL_PLAN_YEARLY_CENTS", yearly, 50, 100_000_000),
         );
+        let invoicing = p.invoicing();
         let smtp_url = p.get("SMTP_URL").map(Secret::new);
         // Without it mails are only logged, verification and reset links
         // included: fine on a laptop, a leak in production.
@@ -464,6 +482,7 @@ impl Settings {
             stripe_price_monthly,
             stripe_price_yearly,
             local_plan_cents,
+            invoicing,
             smtp_url,
             mail_from,
             hold_minutes,
@@ -543,6 +562,51 @@ impl Parser<'_> {
         }
     }
 
+    fn invoicing(&mut self) -> Invoicing {
+        use common::invoices::{TRAINING_EXEMPTION, Vat, parse_rate};
+        let name = self
+            .get("COMPANY_NAME")
+            .unwrap_or_else(|| "Immersion".to_owned());
+        let mut seller = name;
+        if let Some(address) = self.get("COMPANY_ADDRESS") {
+            for line in address.split('|').map(str::trim).filter(|l| !l.is_empty()) {
+                seller.push('\n');
+                seller.push_str(line);
+            }
+        }
+        if seller.chars().count() > 1000 || common::has_control_chars(&seller, true) {
+            self.errors.push(
+                "COMPANY_NAME, COMPANY_ADDRESS: at most 1000 characters in all, no control characters"
+                    .to_owned(),
+            );
+        }
+        let vat = match (self.get("INVOICE_VAT_RATE"), self.get("INVOICE_VAT_MENTION")) {
+            (Some(_), Some(_)) => {
+                self.errors.push(
+                    "INVOICE_VAT_RATE, INVOICE_VAT_MENTION: set one or the other (a rate, or why there is no VAT)"
+                        .to_owned(),
+                );
+                Vat::Exempt(TRAINING_EXEMPTION.to_owned())
+            }
+            (Some(rate), None) => Vat::Rate(parse_rate(&rate).unwrap_or_else(|| {
+                self.errors.push(format!(
+                    "INVOICE_VAT_RATE: expected a percentage from 0 to 100 such as 20 or 5.5, got {rate:?}"
+                ));
+                0
+            })),
+            (None, mention) => {
+                let mention = mention.unwrap_or_else(|| TRAINING_EXEMPTION.to_owned());
+                if mention.chars().count() > 300 || common::has_control_chars(&mention, false) {
+                    self.errors.push(
+                        "INVOICE_VAT_MENTION: at most 300 characters on one line".to_owned(),
+                    );
+                }
+                Vat::Exempt(mention)
+            }
+        };
+        Invoicing { seller, vat }
+    }
+
     fn flag(&mut self, key: &str, default: bool) -> bool {
         match self.get(key).map(|v| v.to_ascii_lowercase()).as_deref() {
             None => default,
@@ -580,6 +644,40 @@ mod tests {
         assert_eq!(s.hold_minutes, 30);
         assert_eq!(s.cancellation_cutoff_days, 14);
         assert_eq!(s.past_due_grace_hours, 0);
+    }
+
+    #[test]
+    fn invoices_name_the_seller_and_say_a_vat_rate_or_why_there_is_none() {
+        use common::invoices::{TRAINING_EXEMPTION, Vat};
+        let s = Settings::from_vars(&vars(&[])).unwrap();
+        assert_eq!(s.invoicing.seller, "Immersion");
+        assert_eq!(s.invoicing.vat, Vat::Exempt(TRAINING_EXEMPTION.to_owned()));
+        let s = Settings::from_vars(&vars(&[
+            ("COMPANY_NAME", "Immersion SAS"),
+            ("COMPANY_ADDRESS", "12 rue de la Paix | 75002 Paris |"),
+            ("INVOICE_VAT_RATE", "20"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.invoicing.seller,
+            "Immersion SAS\n12 rue de la Paix\n75002 Paris"
+        );
+        assert_eq!(s.invoicing.vat, Vat::Rate(2000));
+        for bad in [
+            vec![("INVOICE_VAT_RATE", "vingt")],
+            vec![("INVOICE_VAT_RATE", "120")],
+            vec![
+                ("INVOICE_VAT_RATE", "20"),
+                ("INVOICE_VAT_MENTION", "Exonéré"),
+            ],
+            vec![("COMPANY_NAME", "x\u{7}y")],
+        ] {
+            let err = Settings::from_vars(&vars(&bad)).unwrap_err().to_string();
+            assert!(
+                err.contains("INVOICE_VAT") || err.contains("COMPANY_NAME"),
+                "{bad:?}: {err}"
+            );
+        }
     }
 
     #[test]

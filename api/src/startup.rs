@@ -303,6 +303,7 @@ pub fn payment_policy(settings: &Settings, local: bool) -> crate::domain::paymen
         past_due_grace: settings.policy().past_due_grace,
         prices,
         offers: crate::domain::waitlist::Offers::from_settings(settings),
+        invoicing: local.then(|| settings.invoicing.clone()),
     }
 }
 

@@ -181,6 +181,7 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
             price_cents: Set(199_700),
             currency: Set("EUR".into()),
             description: Set(None),
+            trainer: Set(None),
             is_active: Set(true),
             min_places: Set(None),
             decide_on: Set(None),

@@ -86,6 +86,10 @@ pub struct BookingDto {
     /// The last day (venue time) on which cancelling refunds in full;
     /// after it, cancelling refunds nothing (the refund rule below).
     pub full_refund_until: NaiveDate,
+    /// Where to read the seat's invoice, once there is one (in the
+    /// owner's list and the admins' attendee list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -79,6 +79,10 @@ pub enum ErrorCode {
     BookingNotPayable,
     /// Only a confirmed (paid) seat has a calendar file.
     BookingNotConfirmed,
+    /// First and last name are needed before a first booking or
+    /// subscription (`PATCH /api/me/profile`): invoices and attendance
+    /// sheets name the person.
+    ProfileIncomplete,
     /// Something failed on our side; details are in the server log only.
     Internal,
 }
@@ -124,6 +128,7 @@ impl ErrorCode {
             Self::SessionNotFull => "session_not_full",
             Self::BookingNotPayable => "booking_not_payable",
             Self::BookingNotConfirmed => "booking_not_confirmed",
+            Self::ProfileIncomplete => "profile_incomplete",
         }
     }
 
@@ -156,7 +161,8 @@ impl ErrorCode {
             | Self::AlreadyWaiting
             | Self::SessionNotFull
             | Self::BookingNotPayable
-            | Self::BookingNotConfirmed => 409,
+            | Self::BookingNotConfirmed
+            | Self::ProfileIncomplete => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::ValidationFailed | Self::IdempotencyKeyReused => 422,
@@ -208,6 +214,7 @@ impl ErrorCode {
             Self::SessionNotFull => "The session has free places",
             Self::BookingNotPayable => "The booking cannot be paid",
             Self::BookingNotConfirmed => "The booking is not confirmed",
+            Self::ProfileIncomplete => "First and last name are needed first",
         }
     }
 }

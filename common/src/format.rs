@@ -55,6 +55,44 @@ pub fn format_remaining_places(available: i32) -> String {
     }
 }
 
+/// A description as admins write it, plain text: its paragraphs, split
+/// on blank lines and trimmed (a single line break stays inside its
+/// paragraph). Nothing in it is markup: pages show it as text.
+pub fn paragraphs(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut end = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim().is_empty() {
+            if let Some(s) = start.take() {
+                out.push(text[s..end].trim());
+            }
+        } else {
+            start.get_or_insert(offset);
+            end = offset + line.len();
+        }
+        offset += line.len();
+    }
+    if let Some(s) = start {
+        out.push(text[s..end].trim());
+    }
+    out
+}
+
+/// At most `max` characters of `text` on one line, cut at a word with "…"
+/// when longer (a page's meta description, a mail's preview).
+pub fn summary(text: &str, max: usize) -> String {
+    // ASCII only: a price keeps its no-break spaces ("1 997 €").
+    let flat = text.split_ascii_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+    let words = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{}…", words.trim_end_matches([',', ';', ':', '.']))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +158,25 @@ mod tests {
         assert_eq!(format_remaining_places(1), "1 place restante");
         assert_eq!(format_remaining_places(0), "Complet");
         assert_eq!(format_remaining_places(-1), "Complet");
+    }
+
+    #[test]
+    fn paragraphs_split_on_blank_lines_only() {
+        let text = "\n  Jour 1 : accueil.\nJour 2 : pratique.\n\n \t\nDernier jour.  \n\n";
+        assert_eq!(
+            paragraphs(text),
+            ["Jour 1 : accueil.\nJour 2 : pratique.", "Dernier jour."]
+        );
+        assert_eq!(paragraphs("Un seul."), ["Un seul."]);
+        assert!(paragraphs(" \n\n ").is_empty());
+        assert_eq!(paragraphs("a\r\n\r\nb"), ["a", "b"]);
+    }
+
+    #[test]
+    fn summaries_cut_at_a_word() {
+        assert_eq!(summary("Cinq  jours\nà Paris.", 40), "Cinq jours à Paris.");
+        assert_eq!(summary("Cinq jours en petit groupe", 12), "Cinq jours…");
+        assert_eq!(summary("Cinq jours, en groupe", 13), "Cinq jours…");
+        assert!(summary(&"é".repeat(300), 160).chars().count() <= 160);
     }
 }

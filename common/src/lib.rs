@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bookings;
 pub mod error;
 pub mod format;
+pub mod invoices;
 pub mod mail;
 pub mod money;
 pub mod payments;

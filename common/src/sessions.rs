@@ -146,6 +146,8 @@ pub struct SessionDto {
     pub ends_on: NaiveDate,
     pub location: String,
     pub description: Option<String>,
+    /// Who leads it (the attendance sheet names them).
+    pub trainer: Option<String>,
     /// Price per seat in minor units (cents).
     pub price_cents: i64,
     /// ISO 4217 code, upper-case.
@@ -193,6 +195,13 @@ pub struct NewSession {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_length = 5000))]
     pub description: Option<String>,
+    /// Who leads the session.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "Claire Fontaine", max_length = 200)
+    )]
+    pub trainer: Option<String>,
     #[cfg_attr(
         feature = "openapi",
         schema(example = 199700, minimum = 0, maximum = 99_999_999)
@@ -240,6 +249,9 @@ pub struct SessionPatch {
     /// An empty string clears the description.
     #[cfg_attr(feature = "openapi", schema(max_length = 5000))]
     pub description: Option<String>,
+    /// An empty string clears the trainer.
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    pub trainer: Option<String>,
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 99_999_999))]
     pub price_cents: Option<i64>,
     #[cfg_attr(
@@ -266,6 +278,7 @@ pub struct SessionFields {
     pub ends_on: NaiveDate,
     pub location: String,
     pub description: Option<String>,
+    pub trainer: Option<String>,
     pub price_cents: i64,
     pub currency: String,
     pub max_places: i32,
@@ -275,6 +288,8 @@ pub struct SessionFields {
 pub const MAX_PLACES_LIMIT: i32 = 1000;
 /// Longest accepted location, in characters.
 pub const MAX_LOCATION_CHARS: usize = 200;
+/// Longest accepted trainer name, in characters.
+pub const MAX_TRAINER_CHARS: usize = 200;
 /// Longest accepted description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 5000;
 /// Session dates lie in these years: anything else is a typing error.
@@ -339,6 +354,21 @@ pub fn validate_session(mut f: SessionFields) -> Result<SessionFields, Vec<Field
             "too_long",
             format!("description is at most {MAX_DESCRIPTION_CHARS} characters"),
         ));
+    }
+    f.trainer = f
+        .trainer
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    if let Some(t) = &f.trainer {
+        if crate::has_control_chars(t, false) {
+            errors.push(crate::control_chars_error("trainer"));
+        } else if t.chars().count() > MAX_TRAINER_CHARS {
+            errors.push(FieldError::new(
+                "trainer",
+                "too_long",
+                format!("trainer is at most {MAX_TRAINER_CHARS} characters"),
+            ));
+        }
     }
     if !(0..=MAX_PRICE_CENTS).contains(&f.price_cents) {
         errors.push(FieldError::new(
@@ -430,6 +460,7 @@ mod tests {
             ends_on: d(2030, 3, 8),
             location: " Paris ".into(),
             description: Some("  ".into()),
+            trainer: None,
             price_cents: 199_700,
             currency: "eur".into(),
             max_places: 8,
@@ -468,6 +499,7 @@ mod tests {
             ends_on: d(2030, 3, 4),
             location: "   ".into(),
             description: Some("x".repeat(MAX_DESCRIPTION_CHARS + 1)),
+            trainer: None,
             price_cents: -1,
             currency: "ZZZ".into(),
             max_places: 0,
@@ -489,6 +521,29 @@ mod tests {
 
     #[test]
     fn bounds_are_inclusive() {
+        let f = SessionFields {
+            trainer: Some("  Claire Fontaine ".into()),
+            ..fields()
+        };
+        assert_eq!(
+            validate_session(f).unwrap().trainer.as_deref(),
+            Some("Claire Fontaine")
+        );
+        let f = SessionFields {
+            trainer: Some(" ".into()),
+            ..fields()
+        };
+        assert_eq!(validate_session(f).unwrap().trainer, None);
+        for bad in [
+            "x".repeat(MAX_TRAINER_CHARS + 1),
+            "Claire\nFontaine".to_owned(),
+        ] {
+            let f = SessionFields {
+                trainer: Some(bad),
+                ..fields()
+            };
+            assert_eq!(rules(validate_session(f)).len(), 1);
+        }
         let f = SessionFields {
             price_cents: 0,
             max_places: 1,

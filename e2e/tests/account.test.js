@@ -71,12 +71,27 @@ test('Mon compte without an account offers to sign in; with one, says there is n
     await page.getByRole('link', { name: 'Connectez-vous' }).click();
     await page.waitForURL(/\/connexion\?suite=\/mon-compte$/);
     await page.getByRole('link', { name: 'Inscription' }).click();
+    await page.getByLabel('Prénom').fill('Inès');
+    await page.getByLabel('Nom', { exact: true }).fill('Vide');
     await page.getByLabel('E-mail').fill('vide@example.com');
     await page.getByLabel('Mot de passe').fill('un mot de passe solide');
     await page.getByRole('button', { name: 'Créer mon compte' }).click();
     await page.getByRole('link', { name: 'Mon compte' }).click();
     await page.getByText('Aucune réservation pour le moment.').waitFor();
     await page.getByText('Aucun abonnement.').waitFor();
+    await page.getByText('Aucune facture pour le moment.').waitFor();
+    // The names given at registration, and the invoice details, editable.
+    const details = page.getByRole('form', { name: 'Mes coordonnées' });
+    assert.equal(await details.getByLabel('Prénom').inputValue(), 'Inès');
+    assert.equal(await details.getByLabel('Nom', { exact: true }).inputValue(), 'Vide');
+    await details.getByLabel('Entreprise (facultatif)').fill('Vide & Fils');
+    await details.getByRole('button', { name: 'Enregistrer' }).click();
+    await details.getByText('Coordonnées enregistrées.').waitFor();
+    await page.reload();
+    assert.equal(
+      await page.getByRole('form', { name: 'Mes coordonnées' }).getByLabel('Entreprise (facultatif)').inputValue(),
+      'Vide & Fils',
+    );
     // Signing out returns to the catalog, signed out.
     await page.getByRole('button', { name: 'Déconnexion' }).click();
     await page.getByRole('link', { name: 'Connexion' }).waitFor();
@@ -110,5 +125,34 @@ test('at phone width nothing overflows, and booking works from the keyboard', as
     }
     assert.equal(id, 'email');
     assert.deepEqual(errors, []);
+  });
+});
+
+test('an account without names gives them at its first booking, then books', async () => {
+  await withPage(env.browser, 'names-first', async (page, errors) => {
+    // An account from before names were asked: made through the API alone.
+    await page.goto(`${env.api.base}/immersion-elite`);
+    const made = await page.evaluate(async () => {
+      const res = await fetch('/api/auth/register', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'ancien@example.com', password: 'un mot de passe solide' }),
+      });
+      localStorage.setItem('immersion.signed_in', '1');
+      return res.status;
+    });
+    assert.equal(made, 201);
+    await page.reload();
+    const card = page.locator('article.session').nth(0);
+    await card.getByRole('button', { name: 'Réserver maintenant' }).click();
+    await page.waitForURL(/\/coordonnees\?suite=\/immersion-elite$/);
+    await page.getByRole('heading', { name: 'Vos coordonnées' }).waitFor();
+    await page.getByLabel('Prénom').fill('Anne');
+    await page.getByLabel('Nom', { exact: true }).fill('Cien');
+    await page.getByRole('button', { name: 'Enregistrer' }).click();
+    await page.waitForURL(/\/immersion-elite$/);
+    await page.locator('article.session').nth(0).getByRole('button', { name: 'Réserver maintenant' }).click();
+    await page.waitForURL(/\/local-checkout\//);
+    assert.deepEqual(errors.filter((e) => !/status of 409/.test(e)), []);
   });
 });

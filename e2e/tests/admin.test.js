@@ -20,6 +20,13 @@ async function signInAsAdmin(page) {
   await page.goto(await mailedLink(env.api, ADMIN.email, 'verifier-email'));
   await page.getByText('est confirmée.').waitFor();
   await page.getByRole('link', { name: 'Administration' }).click();
+  await page.waitForURL(/\/admin$/);
+  await openSessions(page);
+}
+
+/// From any admin page, the sessions screen through the admin menu.
+async function openSessions(page) {
+  await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Sessions' }).click();
   await page.waitForURL(/\/admin\/immersion-sessions$/);
 }
 
@@ -65,6 +72,7 @@ test('the admin manages sessions: create, see it public, edit, delete, attendees
 
     // Edit it.
     await page.getByRole('link', { name: 'Administration' }).click();
+    await openSessions(page);
     await row(page, 'Lyon').getByRole('button', { name: 'Modifier' }).click();
     await page.getByLabel('Lieu').fill('Lyon Confluence');
     await page.getByLabel('Places').fill('10');
@@ -118,6 +126,8 @@ test('the admin manages sessions: create, see it public, edit, delete, attendees
     ]);
     assert.equal(await sheet.locator('tbody tr').first().locator('td.sign').count(), 10);
     assert.equal(await sheet.locator('thead th[colspan="2"]').count(), 5);
+    // Headed with the session's trainer.
+    assert.equal(await sheet.locator('.trainer').innerText(), 'Claire Fontaine');
     await sheet.close();
     assert.deepEqual(unexpected(errors), []);
   });
@@ -153,6 +163,90 @@ test('the admin sees the subscribers and edits the members resources', async () 
     // is not offered a portal that could only fail.
     await page.getByText("Bienvenue dans l'espace membres").waitFor();
     assert.equal(await page.locator('#manage').count(), 0);
+    assert.deepEqual(unexpected(errors), []);
+  });
+});
+
+test('at phone width the admin screens are cards: nothing cut off, every action reachable', async () => {
+  await withPage(env.browser, 'admin-phone', async (page, errors) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${env.api.base}/connexion?suite=/admin/immersion-sessions`);
+    await page.getByLabel('E-mail').fill(ADMIN.email);
+    await page.getByLabel('Mot de passe').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.waitForURL(/\/admin\/immersion-sessions$/);
+    const rows = page.locator('table.admin-sessions tbody tr');
+    await rows.first().waitFor();
+
+    const fits = () => page.evaluate(() => {
+      const root = document.documentElement;
+      return { scroll: root.scrollWidth, client: root.clientWidth };
+    });
+    let { scroll, client } = await fits();
+    assert.ok(scroll <= client, `the page scrolls sideways: ${scroll} > ${client}`);
+    // Every cell of every card is inside the screen, and says what it is.
+    const outside = await rows.evaluateAll((trs) => trs.flatMap((tr) => [...tr.querySelectorAll('td, button')]
+      .filter((el) => { const r = el.getBoundingClientRect(); return r.left < 0 || r.right > window.innerWidth; })
+      .map((el) => el.textContent)));
+    assert.deepEqual(outside, []);
+    const label = await rows.first().locator('td.status').evaluate((td) => getComputedStyle(td, '::before').content);
+    assert.equal(label, '"Statut"');
+
+    // Each action of a card can be clicked where it is.
+    const card = rows.first();
+    for (const name of ['Modifier', 'Désactiver', 'Supprimer', 'Participants']) {
+      await card.getByRole('button', { name }).click({ trial: true });
+    }
+    await card.getByRole('button', { name: 'Participants' }).click();
+    await page.locator('section.attendees li').first().waitFor();
+    await card.getByRole('button', { name: 'Modifier' }).click();
+    await page.getByRole('form', { name: 'Modifier la session' }).waitFor();
+    ({ scroll, client } = await fits());
+    assert.ok(scroll <= client, `with the form open: ${scroll} > ${client}`);
+
+    await page.getByRole('link', { name: 'Abonnés' }).click();
+    await page.locator('table.subscribers tbody tr').first().waitFor();
+    ({ scroll, client } = await fits());
+    assert.ok(scroll <= client, `subscribers: ${scroll} > ${client}`);
+    assert.deepEqual(unexpected(errors), []);
+  });
+});
+
+test('the dashboard shows the figures and draws them from the demo data', async () => {
+  await withPage(env.browser, 'admin-dashboard', async (page, errors) => {
+    await page.goto(`${env.api.base}/connexion?suite=/admin`);
+    await page.getByLabel('E-mail').fill(ADMIN.email);
+    await page.getByLabel('Mot de passe').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.getByRole('heading', { name: 'Tableau de bord' }).waitFor();
+    const stats = await page.evaluate(async () => (await fetch('/api/admin/stats')).json());
+
+    // The figures are the API's, in French.
+    const figure = (name) => page.locator('.figures div', { hasText: name }).locator('dd').innerText();
+    const euros = (cents) => new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' })
+      .format(cents / 100).replace(',00', '');
+    assert.equal(await figure('Places vendues'), String(stats.seats_sold_upcoming));
+    assert.equal(await figure("Chiffre d'affaires du mois"), euros(stats.revenue_this_month_cents));
+
+    // Revenue: twelve bars, as high as each month's revenue (the demo's
+    // paid seats fall in this month: the last bar is the tallest).
+    const revenue = page.getByRole('img', { name: /^Chiffre d'affaires par mois/ });
+    const heights = await revenue.locator('rect').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('height'))));
+    assert.equal(heights.length, 12);
+    assert.equal(stats.revenue_by_month.length, 12);
+    const top = Math.max(...stats.revenue_by_month.map((m) => m.revenue_cents));
+    assert.ok(top > 0, 'the demo has revenue');
+    stats.revenue_by_month.forEach((m, i) => {
+      assert.equal(heights[i], Math.floor(Math.max(m.revenue_cents, 0) * 180 / top), m.month);
+    });
+    // Fill: one row per coming session, the paid part as wide as its share.
+    const fill = page.getByRole('img', { name: /^Remplissage de \d+ sessions/ });
+    const rows = fill.locator('g.fill-row');
+    assert.equal(await rows.count(), stats.upcoming.length);
+    const first = stats.upcoming[0];
+    const paid = Number(await rows.first().locator('rect.paid').getAttribute('width'));
+    assert.equal(paid, Math.floor(Math.min(first.confirmed, first.max_places) * 340 / first.max_places));
+    assert.equal(await rows.first().locator('text').last().textContent(), `${first.confirmed} / ${first.max_places}`);
     assert.deepEqual(unexpected(errors), []);
   });
 });

@@ -131,10 +131,14 @@ export function useApiAndBrowser({ before, after }) {
   return env;
 }
 
-/// Creates an account through /inscription and waits for the page it
-/// leads to (the catalog, or `next`).
-export async function register(page, base, email, { password = 'un mot de passe solide', next } = {}) {
+/// Creates an account through /inscription (names, e-mail, password) and
+/// waits for the page it leads to (the catalog, or `next`).
+export async function register(page, base, email, {
+  password = 'un mot de passe solide', next, first = 'Camille', last = 'Durand',
+} = {}) {
   await page.goto(`${base}/inscription${next ? `?suite=${next}` : ''}`);
+  await page.getByLabel('Prénom').fill(first);
+  await page.getByLabel('Nom', { exact: true }).fill(last);
   await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Mot de passe').fill(password);
   await page.getByRole('button', { name: 'Créer mon compte' }).click();

@@ -15,6 +15,8 @@ pub struct Model {
     pub price_cents: i64,
     pub currency: String,
     pub description: Option<String>,
+    /// Who leads it.
+    pub trainer: Option<String>,
     pub is_active: bool,
     pub min_places: Option<i32>,
     pub decide_on: Option<Date>,

@@ -6,6 +6,8 @@ pub mod auth_sessions;
 pub mod idempotency_keys;
 pub mod immersion_bookings;
 pub mod immersion_sessions;
+pub mod invoice_numbers;
+pub mod invoices;
 pub mod job_leases;
 pub mod mail_outbox;
 pub mod member_resources;

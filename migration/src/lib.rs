@@ -15,6 +15,8 @@ mod m20261130_000008_minimum_attendees;
 mod m20261130_000009_waitlist;
 mod m20261130_000010_mail_once;
 mod m20261130_000011_profiles;
+mod m20261130_000012_invoices;
+mod m20261130_000013_trainer;
 
 pub struct Migrator;
 
@@ -33,6 +35,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_waitlist::Migration),
             Box::new(m20261130_000010_mail_once::Migration),
             Box::new(m20261130_000011_profiles::Migration),
+            Box::new(m20261130_000012_invoices::Migration),
+            Box::new(m20261130_000013_trainer::Migration),
         ]
     }
 }

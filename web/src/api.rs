@@ -76,6 +76,9 @@ pub fn message_for(code: ErrorCode) -> &'static str {
             "Cette place ne vous est plus réservée : le délai de paiement est dépassé."
         }
         ErrorCode::IdempotencyKeyInProgress => "Votre demande est en cours : patientez un instant.",
+        ErrorCode::ProfileIncomplete => {
+            "Indiquez d'abord votre prénom et votre nom : ils figurent sur la facture."
+        }
         _ => "Une erreur est survenue. Réessayez plus tard.",
     }
 }
@@ -187,6 +190,10 @@ async fn send_json<B: Serialize, T: DeserializeOwned>(
 
 pub async fn sessions() -> Result<Vec<SessionDto>, ApiError> {
     get("/api/sessions").await
+}
+
+pub async fn session(id: Uuid) -> Result<SessionDto, ApiError> {
+    get(&format!("/api/sessions/{id}")).await
 }
 
 /// The app remembers that it signed in, so that an anonymous visit does
@@ -344,6 +351,20 @@ pub async fn logout() -> Result<(), ApiError> {
     result
 }
 
+pub async fn profile() -> Result<common::profile::ProfileDto, ApiError> {
+    get("/api/me/profile").await
+}
+
+pub async fn update_profile(
+    patch: common::profile::ProfilePatch,
+) -> Result<common::profile::ProfileDto, ApiError> {
+    send_json(Request::patch("/api/me/profile"), &patch).await
+}
+
+pub async fn my_invoices() -> Result<Vec<common::invoices::InvoiceDto>, ApiError> {
+    get("/api/me/invoices").await
+}
+
 pub async fn my_bookings() -> Result<Vec<BookingDto>, ApiError> {
     get("/api/me/bookings").await
 }
@@ -354,6 +375,10 @@ pub async fn cancel_booking(id: Uuid) -> Result<BookingDto, ApiError> {
         &CancelRequest::default(),
     )
     .await
+}
+
+pub async fn stats() -> Result<common::stats::StatsDto, ApiError> {
+    get("/api/admin/stats").await
 }
 
 pub async fn admin_sessions() -> Result<Vec<SessionDto>, ApiError> {

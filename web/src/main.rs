@@ -10,7 +10,7 @@ mod router;
 
 use leptos::prelude::*;
 
-use pages::{account, admin, auth, members, not_found, sessions, thanks};
+use pages::{account, admin, auth, members, not_found, session, sessions, thanks};
 
 /// The page drawn at `path`, if the app has one there.
 fn page(path: &str) -> Option<fn() -> AnyView> {
@@ -27,11 +27,16 @@ fn page(path: &str) -> Option<fn() -> AnyView> {
         "/abonnement/merci" => || view! { <members::SubscribedPage/> }.into_any(),
         "/app" => || view! { <members::AppPage/> }.into_any(),
         "/mon-compte" => || view! { <account::AccountPage/> }.into_any(),
+        components::profile_form::PATH => {
+            || view! { <components::profile_form::ProfilePage/> }.into_any()
+        }
+        "/admin" => || view! { <admin::dashboard::DashboardPage/> }.into_any(),
         "/admin/immersion-sessions" => {
             || view! { <admin::sessions::AdminSessionsPage/> }.into_any()
         }
         "/admin/abonnements" => || view! { <admin::subscribers::AdminSubscribersPage/> }.into_any(),
         "/admin/ressources" => || view! { <admin::resources::AdminResourcesPage/> }.into_any(),
+        p if session::id_of(p).is_some() => || view! { <session::SessionPage/> }.into_any(),
         p if p.starts_with(thanks::OFFER_PATH) => || view! { <thanks::OfferPage/> }.into_any(),
         _ => return None,
     };
@@ -45,9 +50,15 @@ fn App() -> impl IntoView {
     view! {
         <components::nav::Nav/>
         <main>
-            {move || match page(&path.get()) {
-                Some(draw) => draw(),
-                None => view! { <not_found::NotFound/> }.into_any(),
+            {move || {
+                let here = path.get();
+                // Each page starts with the site's title; a page that has
+                // its own (a session's) sets it once it knows it.
+                document().set_title("Immersion Élite");
+                match page(&here) {
+                    Some(draw) => draw(),
+                    None => view! { <not_found::NotFound/> }.into_any(),
+                }
             }}
         </main>
     }

@@ -116,5 +116,13 @@ fn same_app_link(ev: &MouseEvent) -> Option<String> {
         return None;
     }
     let href = link.get_attribute("href")?;
-    (href.starts_with('/') && !href.starts_with("//")).then_some(href)
+    is_local_path(&href).then_some(href)
+}
+
+/// A path on this site: one leading slash, not followed by another or by
+/// a backslash (browsers read both as the start of another host), and no
+/// control character (browsers drop tabs and line breaks from addresses,
+/// so "/\t/host" is "//host").
+pub fn is_local_path(s: &str) -> bool {
+    s.starts_with('/') && !s[1..].starts_with(['/', '\\']) && !s.chars().any(char::is_control)
 }

@@ -157,6 +157,7 @@ const INDEX: &str = r#"<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Immersion Élite</title>
+<meta name="description" content="Immersion Élite : cinq jours en petit groupe pour pratiquer la méthode Immersion. Dates, places restantes et réservation en ligne.">
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/{css}">
 <link rel="preload" href="/assets/{wasm}" as="fetch" type="application/wasm" crossorigin>

@@ -58,6 +58,7 @@ pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> ApiR
         ends_on: s.ends_on,
         location: s.location.clone(),
         full_refund_until: full_refund_until(s.starts_on, cutoff_days),
+        invoice_url: None,
         created_at: b.created_at,
         updated_at: b.updated_at,
     })
@@ -111,6 +112,7 @@ pub async fn hold(
     session_id: Uuid,
     now: DateTime<Utc>,
 ) -> ApiResult<CheckoutResponse> {
+    super::profiles::require_names(desk.db, user.id).await?;
     let today = today_at_venue(now);
     let hold_expires_at = now + desk.policy.hold.max(MIN_HOLD);
     let txn = desk.db.begin().await?;
@@ -265,6 +267,7 @@ pub async fn pay(
         // An admin sees it, but only its owner pays it.
         return Err(ApiError::not_found("booking"));
     }
+    super::profiles::require_names(desk.db, user.id).await?;
     let hold_end = booking.hold_expires_at.filter(|end| *end > now);
     let (BookingStatus::Held, Some(hold_end)) = (booking.status, hold_end) else {
         return Err(ApiError::conflict(
@@ -365,7 +368,12 @@ async fn visible_booking(
 #[tracing::instrument(skip(desk, actor), fields(user = %actor.id))]
 pub async fn get(desk: &Desk<'_>, actor: &Actor, id: Uuid) -> ApiResult<BookingDto> {
     let (b, s) = visible_booking(desk, actor, id).await?;
-    to_dto(b, &s, desk.policy.cancellation_cutoff_days)
+    let mut invoices = super::invoices::urls_of_seats(desk.db, [b.id]).await?;
+    let invoice_url = invoices.remove(&b.id);
+    Ok(BookingDto {
+        invoice_url,
+        ..to_dto(b, &s, desk.policy.cancellation_cutoff_days)?
+    })
 }
 
 /// The calendar file of a confirmed booking (its owner or an admin): its
@@ -390,8 +398,16 @@ pub async fn list_mine(desk: &Desk<'_>, user: &Actor) -> ApiResult<Vec<BookingDt
         .order_by_desc(Column::CreatedAt)
         .all(desk.db)
         .await?;
+    let mut invoices =
+        super::invoices::urls_of_seats(desk.db, rows.iter().map(|(b, _)| b.id)).await?;
     rows.into_iter()
-        .filter_map(|(b, s)| s.map(|s| to_dto(b, &s, desk.policy.cancellation_cutoff_days)))
+        .filter_map(|(b, s)| {
+            let invoice_url = invoices.remove(&b.id);
+            s.map(|s| {
+                to_dto(b, &s, desk.policy.cancellation_cutoff_days)
+                    .map(|dto| BookingDto { invoice_url, ..dto })
+            })
+        })
         .collect()
 }
 
@@ -410,11 +426,14 @@ pub async fn attendees(desk: &Desk<'_>, session_id: Uuid) -> ApiResult<Vec<Booki
         .await?;
     let cutoff = desk.policy.cancellation_cutoff_days;
     let names = super::profiles::names_of(desk.db, rows.iter().map(|b| b.user_id)).await?;
+    let mut invoices = super::invoices::urls_of_seats(desk.db, rows.iter().map(|b| b.id)).await?;
     rows.into_iter()
         .map(|b| {
             let name = names.get(&b.user_id).cloned();
+            let invoice_url = invoices.remove(&b.id);
             to_dto(b, &session, cutoff).map(|dto| BookingDto {
                 attendee_name: name,
+                invoice_url,
                 ..dto
             })
         })

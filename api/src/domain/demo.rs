@@ -56,6 +56,16 @@ const RESOURCES: [(&str, ResourceKind, Option<&str>, Option<&str>); 3] = [
     ),
 ];
 
+/// What the demo sessions contain, as an admin writes it: plain text,
+/// paragraphs separated by blank lines.
+const PROGRAMME: &str = "Cinq jours en petit groupe, du lundi au vendredi, pour pratiquer la méthode Immersion avec un formateur.
+
+Lundi et mardi : les bases, en situation réelle dès le premier matin.
+Mercredi et jeudi : mises en pratique filmées, retours individuels.
+Vendredi : bilan, plan de travail personnel pour les trois mois suivants.
+
+Accueil à 9 h, fin à 17 h 30. Déjeuners compris.";
+
 /// Reserved places of the eight demo sessions, as in the seed.
 pub const FILL_LEVELS: [i32; 8] = [3, 6, 2, 8, 0, 0, 0, 0];
 pub const PLACES: i32 = 8;
@@ -140,22 +150,27 @@ pub async fn seed_if_empty(
                     created_at: Set(now),
                     updated_at: Set(now),
                 };
-            users::Entity::insert(user(
-                ADMIN_EMAIL.into(),
-                admin_hash,
-                Role::Admin,
-                License::None,
-            ))
-            .exec(txn)
-            .await?;
-            users::Entity::insert(user(
-                USER_EMAIL.into(),
-                user_hash,
-                Role::User,
-                License::None,
-            ))
-            .exec(txn)
-            .await?;
+            let profile = |user_id: Uuid, first: &str, last: &str| user_profiles::ActiveModel {
+                user_id: Set(user_id),
+                first_name: Set(Some(first.into())),
+                last_name: Set(Some(last.into())),
+                company: Set(None),
+                billing_address: Set(None),
+                phone: Set(None),
+                updated_at: Set(now),
+            };
+            // The demo accounts are named: a first booking needs names.
+            for (email, hash, role, (first, last)) in [
+                (ADMIN_EMAIL, admin_hash, Role::Admin, ("Alice", "Admin")),
+                (USER_EMAIL, user_hash, Role::User, ("Dominique", "Démo")),
+            ] {
+                let u = users::Entity::insert(user(email.into(), hash, role, License::None))
+                    .exec_with_returning(txn)
+                    .await?;
+                user_profiles::Entity::insert(profile(u.id, first, last))
+                    .exec(txn)
+                    .await?;
+            }
             // Attendees cannot log in: their stored hash is not a valid hash.
             let mut attendees = Vec::new();
             for (n, (first, last)) in (1..=PLACES).zip(NAMES) {
@@ -166,17 +181,9 @@ pub async fn seed_if_empty(
                     License::Immersion,
                 );
                 let a = users::Entity::insert(a).exec_with_returning(txn).await?;
-                user_profiles::Entity::insert(user_profiles::ActiveModel {
-                    user_id: Set(a.id),
-                    first_name: Set(Some(first.into())),
-                    last_name: Set(Some(last.into())),
-                    company: Set(None),
-                    billing_address: Set(None),
-                    phone: Set(None),
-                    updated_at: Set(now),
-                })
-                .exec(txn)
-                .await?;
+                user_profiles::Entity::insert(profile(a.id, first, last))
+                    .exec(txn)
+                    .await?;
                 attendees.push(a);
             }
             for (position, (title, kind, url, body)) in RESOURCES.into_iter().enumerate() {
@@ -198,10 +205,8 @@ pub async fn seed_if_empty(
                     starts_on: slot.starts_on,
                     ends_on: slot.ends_on,
                     location: "Paris".into(),
-                    description: Some(
-                        "Immersion Élite : cinq jours en petit groupe, du lundi au vendredi."
-                            .into(),
-                    ),
+                    description: Some(PROGRAMME.into()),
+                    trainer: Some("Claire Fontaine".into()),
                     price_cents: PRICE_CENTS,
                     currency: "EUR".into(),
                     max_places: PLACES,

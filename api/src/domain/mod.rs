@@ -15,6 +15,7 @@ pub mod decisions;
 pub mod demo;
 pub mod gauges;
 pub mod idempotency;
+pub mod invoices;
 pub mod job_leases;
 pub mod mail;
 pub mod owed;

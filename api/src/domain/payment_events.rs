@@ -9,7 +9,7 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrai
 use uuid::Uuid;
 
 use super::is_unique_violation;
-use super::{seat_payments, subscriptions};
+use super::{invoices, seat_payments, subscriptions};
 use crate::error::ApiResult;
 use crate::payments::events::{Payment, PaymentEvent};
 
@@ -49,6 +49,10 @@ pub struct Policy {
     pub prices: Prices,
     /// Seats freed by an event (an expiry, a refund) go to the waiting list.
     pub offers: super::waitlist::Offers,
+    /// Set when the app issues the invoices itself (the local gateway):
+    /// a confirmed seat gets one in the transaction that confirms it.
+    /// Stripe issues its own.
+    pub invoicing: Option<crate::config::Invoicing>,
 }
 
 /// What became of a delivery.
@@ -125,7 +129,13 @@ async fn dispatch(
     now: DateTime<Utc>,
 ) -> ApiResult<Applied> {
     match &event.payment {
-        Payment::SeatPaid(seat) => seat_payments::apply_payment(txn, &event.id, seat, now).await,
+        Payment::SeatPaid(seat) => {
+            let applied = seat_payments::apply_payment(txn, &event.id, seat, now).await?;
+            if let Some(invoicing) = &policy.invoicing {
+                invoices::issue_for_seat(txn, invoicing, seat.booking_id, now).await?;
+            }
+            Ok(applied)
+        }
         Payment::SeatCheckoutClosed(seat) => {
             seat_payments::apply_checkout_closed(txn, seat, &policy.offers, now).await
         }
@@ -137,7 +147,15 @@ async fn dispatch(
             subscriptions::apply_change(txn, policy, event, change, now).await
         }
         Payment::Invoice(invoice) => {
-            subscriptions::apply_invoice(txn, policy, event, invoice, now).await
+            let applied = subscriptions::apply_invoice(txn, policy, event, invoice, now).await?;
+            if invoice.paid {
+                let invoicing = policy.invoicing.as_ref();
+                invoices::record_subscription(txn, invoicing, invoice, now).await?;
+            }
+            Ok(applied)
+        }
+        Payment::SeatInvoice(seat) => {
+            invoices::record_seat(txn, policy.invoicing.as_ref(), seat, now).await
         }
         Payment::NotOurs(why) => Ok(Applied::outcome(format!("ignored_{why}"))),
         Payment::Ignored => Ok(Applied::outcome("ignored")),

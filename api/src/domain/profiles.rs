@@ -10,6 +10,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+use common::ErrorCode;
 use entity::user_profiles::{self as profiles, Column};
 
 fn to_dto(p: Option<profiles::Model>) -> ProfileDto {
@@ -76,6 +77,20 @@ pub async fn update(
         .exec_without_returning(db)
         .await?;
     get(db, user_id).await
+}
+
+/// Refuses (409 `profile_incomplete`) a user who has not given both
+/// names: a first booking or subscription needs them, since invoices and
+/// attendance sheets name the person.
+pub async fn require_names(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<()> {
+    let row = profiles::Entity::find_by_id(user_id).one(db).await?;
+    if row.is_some_and(|p| p.first_name.is_some() && p.last_name.is_some()) {
+        return Ok(());
+    }
+    Err(ApiError::conflict(
+        ErrorCode::ProfileIncomplete,
+        "give your first and last name (PATCH /api/me/profile) before a first booking or subscription",
+    ))
 }
 
 /// "First Last" of each of `users` that has both names.

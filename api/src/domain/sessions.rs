@@ -34,6 +34,7 @@ pub fn to_dto(m: sessions::Model, today: NaiveDate) -> SessionDto {
         ends_on: m.ends_on,
         location: m.location,
         description: m.description,
+        trainer: m.trainer,
         price_cents: m.price_cents,
         currency: m.currency,
         max_places: m.max_places,
@@ -203,6 +204,7 @@ pub(crate) async fn insert(
         price_cents: Set(f.price_cents),
         currency: Set(f.currency),
         description: Set(f.description),
+        trainer: Set(f.trainer),
         is_active: Set(is_active),
         min_places: Set(minimum.min_places),
         decide_on: Set(minimum.decide_on),
@@ -232,6 +234,7 @@ pub async fn create(
             ends_on: new.ends_on,
             location: new.location,
             description: new.description,
+            trainer: new.trainer,
             price_cents: new.price_cents,
             currency: new.currency,
             max_places: new.max_places,
@@ -266,6 +269,10 @@ pub async fn update(
         Some(d) => Some(d),
         None => current.description.clone(),
     };
+    let trainer = match patch.trainer {
+        Some(t) => Some(t),
+        None => current.trainer.clone(),
+    };
     // A new start moves a default decision date with it; one given stays.
     let moved = patch.starts_on.is_some_and(|d| d != current.starts_on);
     let minimum = Minimum {
@@ -290,6 +297,7 @@ pub async fn update(
             ends_on: patch.ends_on.unwrap_or(current.ends_on),
             location: patch.location.unwrap_or_else(|| current.location.clone()),
             description,
+            trainer,
             price_cents: patch.price_cents.unwrap_or(current.price_cents),
             currency: patch.currency.unwrap_or_else(|| current.currency.clone()),
             max_places: patch.max_places.unwrap_or(current.max_places),
@@ -316,6 +324,7 @@ pub async fn update(
         .col_expr(Column::EndsOn, Expr::value(f.ends_on))
         .col_expr(Column::Location, Expr::value(f.location))
         .col_expr(Column::Description, Expr::value(f.description))
+        .col_expr(Column::Trainer, Expr::value(f.trainer))
         .col_expr(Column::PriceCents, Expr::value(f.price_cents))
         .col_expr(Column::Currency, Expr::value(f.currency))
         .col_expr(Column::MaxPlaces, Expr::value(max_places))

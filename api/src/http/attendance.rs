@@ -127,7 +127,11 @@ fn as_page(sheet: &Sheet) -> String {
                 h1 { "Feuille d'émargement — Immersion Élite" }
                 p {
                     "Session du " strong { (dates) } " à " strong { (s.location) } br;
-                    "Formateur : ________________________"
+                    "Formateur : "
+                    @match &s.trainer {
+                        Some(name) => strong class="trainer" { (name) },
+                        None => "________________________",
+                    }
                 }
                 table {
                     thead {

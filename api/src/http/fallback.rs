@@ -8,6 +8,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa::openapi::OpenApi;
 
 use crate::error::ApiError;
+use crate::http::share;
+use crate::state::AppState;
 
 enum Segment {
     Literal(String),
@@ -73,6 +75,7 @@ fn is_api_path(path: &str) -> bool {
 
 pub async fn fallback(
     req: HttpRequest,
+    state: web::Data<AppState>,
     table: web::Data<RouteTable>,
     spa: web::Data<Option<crate::http::spa::Spa>>,
 ) -> Result<HttpResponse, ApiError> {
@@ -80,9 +83,11 @@ pub async fn fallback(
     if readable
         && !is_api_path(req.path())
         && let Some(spa) = spa.get_ref()
-        && let Some(res) = spa.serve(&req).await
     {
-        return Ok(res);
+        let head = share::head_for(&state, req.path()).await;
+        if let Some(res) = spa.serve(&req, head).await {
+            return Ok(res);
+        }
     }
     match table.allowed(req.path()) {
         Some(methods) => Err(ApiError::MethodNotAllowed {

@@ -16,6 +16,7 @@ pub mod docs;
 pub mod extract;
 pub mod fallback;
 pub mod idempotency;
+pub mod invoices;
 pub mod local_checkout;
 pub mod members;
 pub mod metrics;
@@ -24,6 +25,7 @@ pub mod pages;
 pub mod problems;
 pub mod profile;
 pub mod sessions;
+pub mod share;
 pub mod spa;
 pub mod subscriptions;
 pub mod waitlist;
@@ -64,6 +66,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(bookings::booking_calendar)
         .service(bookings::cancel_booking)
         .service(bookings::pay_booking)
+        .service(invoices::my_invoices)
+        .service(invoices::invoice_page)
         .service(waitlist::join_waitlist)
         .service(waitlist::leave_waitlist)
         .service(waitlist::my_waitlist)

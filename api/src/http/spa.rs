@@ -14,6 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use actix_files::NamedFile;
 use actix_web::http::header::{self, ContentEncoding, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
+use maud::Markup;
 
 /// The built app on disk, when there is one.
 #[derive(Debug, Clone)]
@@ -52,8 +53,13 @@ impl Spa {
     }
 
     /// Answers a GET or HEAD for `req`, or `None` when nothing matches.
-    pub async fn serve(&self, req: &HttpRequest) -> Option<HttpResponse> {
+    /// `head` replaces the page's title and description when the page is
+    /// `index.html` (a shared session's page: `http/share.rs`).
+    pub async fn serve(&self, req: &HttpRequest, head: Option<Markup>) -> Option<HttpResponse> {
         let (file, is_index) = self.resolve(req.path())?;
+        if is_index && let Some(head) = head {
+            return with_head(file, &head).await;
+        }
         let mut res = open(&file, req).await?.into_response(req);
         let cache = if is_index {
             "no-cache"
@@ -67,6 +73,22 @@ impl Spa {
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         Some(res)
     }
+}
+
+/// `index.html` with `head` in place of its own title and description,
+/// never cached (like the page itself).
+async fn with_head(index: PathBuf, head: &Markup) -> Option<HttpResponse> {
+    let page = actix_web::web::block(move || std::fs::read_to_string(index))
+        .await
+        .ok()?
+        .ok()?;
+    let body = crate::http::share::with_head(&page, head).unwrap_or(page);
+    Some(
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .body(body),
+    )
 }
 
 /// `file`, or its precompressed copy (`file.br`, `file.gz`) when there is

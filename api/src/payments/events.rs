@@ -99,6 +99,9 @@ pub enum Payment {
     SubscriptionChanged(SubscriptionChange),
     /// `invoice.payment_succeeded|paid|payment_failed` of a subscription.
     Invoice(InvoiceOutcome),
+    /// The paid invoice of a seat (Stripe issues one per seat Checkout
+    /// Session, carrying our metadata).
+    SeatInvoice(SeatInvoice),
     /// Something of another product on the same Stripe account: acknowledged.
     NotOurs(&'static str),
     /// An event type we do not act on.
@@ -187,6 +190,35 @@ pub struct InvoiceOutcome {
     pub user_id: Option<Uuid>,
     pub paid: bool,
     pub period_end: Option<DateTime<Utc>>,
+    /// The invoice itself, to list for its customer.
+    pub document: InvoiceDocument,
+}
+
+/// An invoice as its issuer states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceDocument {
+    /// `in_…`.
+    pub id: String,
+    /// Stripe numbers an invoice when it finalizes it; the local gateway
+    /// leaves it to the app (`None`).
+    pub number: Option<String>,
+    pub hosted_url: Option<String>,
+    pub pdf_url: Option<String>,
+    pub amount_paid: i64,
+    /// ISO 4217, upper-case.
+    pub currency: String,
+    /// What its first line bills.
+    pub description: Option<String>,
+    pub period_start: Option<DateTime<Utc>>,
+    pub period_end: Option<DateTime<Utc>>,
+    pub created: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatInvoice {
+    /// `metadata.booking_id`.
+    pub booking_id: Uuid,
+    pub document: InvoiceDocument,
 }
 
 impl PaymentEvent {

@@ -16,7 +16,7 @@ async fn the_sheet_lists_confirmed_attendees_with_a_box_per_half_day() {
         start += Duration::days(1);
     }
     let session = app
-        .create_session(&admin, json!({"location": "Bordeaux", "starts_on": start, "ends_on": start + Duration::days(4)}))
+        .create_session(&admin, json!({"location": "Bordeaux", "trainer": " Claire & Co ", "starts_on": start, "ends_on": start + Duration::days(4)}))
         .await;
     let sid = session["id"].as_str().unwrap();
     let zoe = paid_seat(&app, sid, "zoe@example.com").await;
@@ -28,7 +28,13 @@ async fn the_sheet_lists_confirmed_attendees_with_a_box_per_half_day() {
         )
         .await;
     assert_eq!(named.status, 200);
-    paid_seat(&app, sid, "anonymous@example.com").await;
+    let anonymous = paid_seat(&app, sid, "anonymous@example.com").await;
+    // An account from before names were asked, whose seat was paid then.
+    use sea_orm::EntityTrait;
+    entity::user_profiles::Entity::delete_by_id(anonymous.user)
+        .exec(&app.state.db)
+        .await
+        .unwrap();
     seat_in(&app, sid, "unpaid@example.com").await;
 
     let path = format!("/api/admin/sessions/{sid}/attendance");
@@ -48,6 +54,12 @@ async fn the_sheet_lists_confirmed_attendees_with_a_box_per_half_day() {
     );
     let html = page.text().await.unwrap();
     assert!(html.contains("Bordeaux"));
+    // Headed with the trainer, as the admin typed it (trimmed, escaped).
+    assert!(
+        html.contains("Formateur : <strong class=\"trainer\">Claire &amp; Co</strong>"),
+        "{html}"
+    );
+    assert_eq!(session["trainer"], "Claire & Co");
     // Named attendees first, by last name; the company's text is escaped.
     let abel = html.find("ABEL Zoé").expect("the named attendee");
     let anon = html.find("anonymous@example.com").expect("the unnamed one");
@@ -104,4 +116,24 @@ async fn the_sheet_lists_confirmed_attendees_with_a_box_per_half_day() {
     app.get(&format!("{path}?format=pdf"), Some(&admin))
         .await
         .assert_problem(400, "bad_request");
+
+    // An empty trainer clears it: the sheet leaves a line to fill in.
+    let cleared = app
+        .patch(
+            &format!("/api/admin/sessions/{sid}"),
+            Some(&admin),
+            json!({"trainer": ""}),
+        )
+        .await;
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    assert!(cleared.body["trainer"].is_null());
+    let too_long = app
+        .patch(
+            &format!("/api/admin/sessions/{sid}"),
+            Some(&admin),
+            json!({"trainer": "x".repeat(201)}),
+        )
+        .await;
+    too_long.assert_problem(422, "validation_failed");
+    assert_eq!(too_long.body["errors"][0]["field"], "trainer");
 }

@@ -14,6 +14,7 @@ mod demo;
 mod errors;
 mod idempotency;
 mod instances;
+mod invoices;
 mod layers;
 mod localstripe;
 mod mail;

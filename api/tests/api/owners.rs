@@ -414,6 +414,7 @@ async fn a_cookie_post_from_a_foreign_origin_is_refused_and_bearer_is_exempt() {
         .await;
     assert_eq!(a.status, StatusCode::CREATED);
     let token = a.body["token"].as_str().unwrap().to_owned();
+    app.name(&token).await;
     let cookie = a
         .headers
         .get("set-cookie")

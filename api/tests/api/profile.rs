@@ -7,8 +7,8 @@ use crate::support::spawn_app;
 #[actix_web::test]
 async fn a_profile_is_read_changed_field_by_field_and_kept_to_its_owner() {
     let app = spawn_app().await;
-    let (_, marie) = app.quick_user("marie@example.com").await;
-    let (_, paul) = app.quick_user("paul@example.com").await;
+    let (_, marie) = app.nameless_user("marie@example.com").await;
+    let (_, paul) = app.nameless_user("paul@example.com").await;
 
     let empty = app.get("/api/me/profile", Some(&marie)).await;
     assert_eq!(empty.status, 200);
@@ -55,7 +55,7 @@ async fn a_profile_is_read_changed_field_by_field_and_kept_to_its_owner() {
 #[actix_web::test]
 async fn bad_profile_input_gets_a_clear_problem() {
     let app = spawn_app().await;
-    let (_, token) = app.quick_user("marie@example.com").await;
+    let (_, token) = app.nameless_user("marie@example.com").await;
     let bad = app
         .patch(
             "/api/me/profile",
@@ -89,4 +89,55 @@ async fn bad_profile_input_gets_a_clear_problem() {
     app.patch("/api/me/profile", None, json!({"first_name": "M"}))
         .await
         .assert_problem(401, "unauthorized");
+}
+
+#[actix_web::test]
+async fn names_are_needed_before_a_first_booking_or_subscription() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let sid = app.create_session(&admin, json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, token) = app.nameless_user("sans-nom@example.com").await;
+    let checkout = format!("/api/sessions/{sid}/checkout");
+    app.post(&checkout, Some(&token), json!({}))
+        .await
+        .assert_problem(409, "profile_incomplete");
+    app.post(
+        "/api/subscriptions/checkout",
+        Some(&token),
+        json!({"plan": "monthly"}),
+    )
+    .await
+    .assert_problem(409, "profile_incomplete");
+    // Nothing was taken.
+    assert_eq!(app.session_row(&sid).await.reserved_places, 0);
+
+    // A first name alone is not enough; both are.
+    app.patch(
+        "/api/me/profile",
+        Some(&token),
+        json!({"first_name": "Lou"}),
+    )
+    .await;
+    app.post(&checkout, Some(&token), json!({}))
+        .await
+        .assert_problem(409, "profile_incomplete");
+    app.patch(
+        "/api/me/profile",
+        Some(&token),
+        json!({"last_name": "Martin"}),
+    )
+    .await;
+    let held = app.post(&checkout, Some(&token), json!({})).await;
+    assert_eq!(held.status, 201, "{}", held.body);
+    let subscribed = app
+        .post(
+            "/api/subscriptions/checkout",
+            Some(&token),
+            json!({"plan": "monthly"}),
+        )
+        .await;
+    assert_eq!(subscribed.status, 200, "{}", subscribed.body);
 }

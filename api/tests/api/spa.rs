@@ -131,3 +131,69 @@ async fn files_answer_304_to_their_etag_and_precompressed_copies_are_served() {
     assert!(refused.headers().get("content-encoding").is_none());
     std::fs::remove_dir_all(dist).ok();
 }
+
+#[actix_web::test]
+async fn a_shared_session_link_carries_its_own_title_and_description() {
+    let dist =
+        std::env::temp_dir().join(format!("immersion-dist-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        "<!doctype html><head>\n<title>Immersion Élite</title>\n<meta name=\"description\" content=\"Le site\">\n</head>",
+    )
+    .unwrap();
+    let app = spawn_with(&[("WEB_DIST", dist.to_str().unwrap())]).await;
+    let admin = app.admin_token().await;
+    let created = app
+        .create_session(
+            &admin,
+            serde_json::json!({
+                "location": "Lyon <Part-Dieu>",
+                "description": "Cinq jours \"en immersion\".\n\nDeuxième paragraphe.",
+            }),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap();
+    let page = |path: String| {
+        let client = app.client.clone();
+        let url = format!("{}{path}", app.base);
+        async move {
+            let res = client.get(url).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            assert_eq!(res.headers()["cache-control"], "no-cache");
+            res.text().await.unwrap()
+        }
+    };
+
+    let html = page(format!("/immersion-elite/{id}")).await;
+    assert!(html.contains("<title>Immersion Élite · "), "{html}");
+    assert!(html.contains(" · Lyon &lt;Part-Dieu&gt;</title>"), "{html}");
+    assert!(
+        html.contains("1\u{202f}997\u{a0}€ par personne. Cinq jours &quot;en immersion&quot;. Deuxième paragraphe.\">"),
+        "{html}"
+    );
+    assert!(!html.contains("Le site"), "{html}");
+    assert_eq!(html.matches("<title>").count(), 1);
+
+    // Any other page, and an unknown or hidden session, keep the site's.
+    for path in [
+        "/immersion-elite".to_owned(),
+        format!("/immersion-elite/{}", uuid::Uuid::new_v4()),
+        "/immersion-elite/pas-un-id".to_owned(),
+    ] {
+        let html = page(path).await;
+        assert!(html.contains("<title>Immersion Élite</title>"), "{html}");
+        assert!(html.contains("content=\"Le site\""), "{html}");
+    }
+    let hidden = app
+        .patch(
+            &format!("/api/admin/sessions/{id}"),
+            Some(&admin),
+            serde_json::json!({ "is_active": false }),
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::OK, "{}", hidden.body);
+    let html = page(format!("/immersion-elite/{id}")).await;
+    assert!(html.contains("content=\"Le site\""), "{html}");
+    std::fs::remove_dir_all(dist).ok();
+}

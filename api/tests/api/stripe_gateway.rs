@@ -110,11 +110,21 @@ async fn record(
     HttpResponse::Ok().json(cs)
 }
 
-/// Stripe's documented rule for a new Checkout Session: `expires_at` lies
-/// 30 minutes to 24 hours after its creation (now, at the fake's clock).
+/// Stripe's documented rules for a new Checkout Session: `expires_at` lies
+/// 30 minutes to 24 hours after its creation (now, at the fake's clock),
+/// and `invoice_creation` exists in payment mode only (a subscription
+/// invoices itself).
 fn stripe_rules(path: &str, form: &[(String, String)]) -> Option<String> {
     if path != "/v1/checkout/sessions" {
         return None;
+    }
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if field("invoice_creation[enabled]").is_some() && field("mode") != Some("payment") {
+        return Some("You can only set `invoice_creation` in `payment` mode.".to_owned());
     }
     let expires_at: i64 = form
         .iter()
@@ -229,6 +239,16 @@ async fn checkout_expire_and_refund_send_what_stripe_expects() {
         ),
         ("success_url", sent.success_url.as_str()),
         ("cancel_url", sent.cancel_url.as_str()),
+        // Stripe issues the seat's invoice, which names the seat.
+        ("invoice_creation[enabled]", "true"),
+        (
+            "invoice_creation[invoice_data][metadata][booking_id]",
+            "6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11",
+        ),
+        (
+            "invoice_creation[invoice_data][metadata][type]",
+            "immersion",
+        ),
     ];
     for (k, v) in want {
         assert_eq!(f.get(k).map(String::as_str), Some(v), "{k} in {f:?}");
@@ -650,4 +670,83 @@ async fn the_plans_endpoint_answers_502_when_stripe_has_no_such_price() {
     app.get("/api/plans", None)
         .await
         .assert_problem(502, "payment_gateway_error");
+}
+
+#[actix_web::test]
+async fn with_stripe_a_seat_invoice_is_stripes_own_linked_from_the_booking() {
+    use crate::support::{event, fixture, no_redirects, pay_with, seat_in};
+    let (base, _rec) = fake_stripe().await;
+    let app = stripe_app(&base, "30").await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let sid = s["id"].as_str().unwrap();
+    let seat = seat_in(&app, sid, "facture@example.com").await;
+    let (outcome, _) = pay_with(&app, &seat, |_| {}).await;
+    assert_eq!(outcome, "confirmed");
+    let count = || async {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        entity::invoices::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap()
+    };
+    // Stripe issues the invoice: the app numbers none of its own.
+    assert_eq!(count().await, 0);
+
+    let hosted = "https://invoice.stripe.com/i/acct_1/test_seat";
+    let mut invoice = fixture("invoice");
+    invoice["id"] = json!("in_seat_1");
+    invoice["number"] = json!("ABCD1234-0007");
+    invoice["status"] = json!("paid");
+    invoice["hosted_invoice_url"] = json!(hosted);
+    invoice["invoice_pdf"] = json!("https://pay.stripe.com/invoice/acct_1/test_seat/pdf");
+    invoice["amount_paid"] = json!(199_700);
+    invoice["currency"] = json!("eur");
+    invoice["parent"] = json!(null);
+    invoice["subscription"] = json!(null);
+    invoice["metadata"] = json!({
+        "type": "immersion",
+        "booking_id": seat.booking(),
+        "session_id": sid,
+        "user_id": seat.user.to_string(),
+    });
+    let a = app.deliver(&event("invoice.paid", invoice.clone())).await;
+    assert_eq!(a.body["outcome"], "invoice_recorded", "{}", a.body);
+    let again = app.deliver(&event("invoice.paid", invoice.clone())).await;
+    assert_eq!(
+        again.body["outcome"], "invoice_already_recorded",
+        "{}",
+        again.body
+    );
+    assert_eq!(count().await, 1);
+
+    let mine = app.get("/api/me/bookings", Some(&seat.token)).await;
+    assert_eq!(mine.body[0]["invoice_url"], hosted, "{}", mine.body);
+    let list = app.get("/api/me/invoices", Some(&seat.token)).await;
+    assert_eq!(list.body[0]["number"], "ABCD1234-0007");
+    assert_eq!(list.body[0]["url"], hosted);
+    assert_eq!(list.body[0]["amount_cents"], 199_700);
+    assert_eq!(list.body[0]["currency"], "EUR");
+    assert!(list.body[0]["pdf_url"].as_str().unwrap().ends_with("/pdf"));
+    let id = list.body[0]["id"].as_str().unwrap();
+    let res = no_redirects()
+        .get(format!("{}/api/invoices/{id}", app.base))
+        .bearer_auth(&seat.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], hosted);
+
+    // An invoice of another product on the account is not ours.
+    let mut other = invoice.clone();
+    other["id"] = json!("in_other");
+    other["metadata"] = json!({});
+    let a = app.deliver(&event("invoice.paid", other)).await;
+    assert_eq!(
+        a.body["outcome"], "ignored_not_a_subscription",
+        "{}",
+        a.body
+    );
+    assert_eq!(count().await, 1);
 }

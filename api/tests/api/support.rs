@@ -253,7 +253,22 @@ impl TestApp {
             )
             .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-        a.body["token"].as_str().expect("token").to_owned()
+        let token = a.body["token"].as_str().expect("token").to_owned();
+        self.name(&token).await;
+        token
+    }
+
+    /// Gives the user of `token` a first and last name, as the app asks
+    /// before a first booking or subscription.
+    pub async fn name(&self, token: &str) {
+        let a = self
+            .patch(
+                "/api/me/profile",
+                Some(token),
+                json!({"first_name": "Camille", "last_name": "Test"}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     }
 
     /// A token for the configured admin (registered and verified through
@@ -362,8 +377,23 @@ pub fn merge(base: &mut Value, overrides: Value) {
 
 impl TestApp {
     /// A user made directly in the database, with a token: fast enough for
-    /// hundreds (no password hashing).
+    /// hundreds (no password hashing). Named, as the app asks before a
+    /// first booking or subscription.
     pub async fn quick_user(&self, email: &str) -> (uuid::Uuid, String) {
+        let (id, token) = self.nameless_user(email).await;
+        let names = common::profile::ProfilePatch {
+            first_name: Some("Camille".into()),
+            last_name: Some("Test".into()),
+            ..Default::default()
+        };
+        api::domain::profiles::update(&self.state.db, id, names)
+            .await
+            .expect("named");
+        (id, token)
+    }
+
+    /// `quick_user` without names (an account from before they were asked).
+    pub async fn nameless_user(&self, email: &str) -> (uuid::Uuid, String) {
         let user = api::domain::users::insert_user(
             &self.state.db,
             email,

@@ -47,7 +47,7 @@ pub fn Nav() -> impl IntoView {
                         Ok(Some(user)) => view! {
                             <Link href="/app">"Espace membres"</Link>
                             {(user.role == Role::Admin).then(|| view! {
-                                <Link href="/admin/immersion-sessions">"Administration"</Link>
+                                <Link href="/admin">"Administration"</Link>
                             })}
                             <Link href="/mon-compte">"Mon compte"</Link>
                             <span class="who">{user.email}</span>

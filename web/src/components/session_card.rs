@@ -12,8 +12,10 @@ use crate::components::feedback::ErrorLine;
 use crate::components::fill_bar::FillBar;
 use crate::router::navigate;
 
+/// `linked`: the dates lead to the session's own page (the catalog's
+/// cards; the session page shows its card unlinked).
 #[component]
-pub fn SessionCard(session: SessionDto) -> impl IntoView {
+pub fn SessionCard(session: SessionDto, #[prop(default = true)] linked: bool) -> impl IntoView {
     let dates = format_session_dates(session.starts_on, session.ends_on);
     let price = format_price(session.price_cents, &session.currency);
     let remaining = format_remaining_places(session.available_places);
@@ -81,8 +83,15 @@ pub fn SessionCard(session: SessionDto) -> impl IntoView {
     };
     view! {
         <article class="session" data-session-id=id.to_string()>
-            <h2 class="dates">{dates}</h2>
+            <h2 class="dates">
+                {if linked {
+                    view! { <a href=format!("/immersion-elite/{id}")>{dates}</a> }.into_any()
+                } else {
+                    view! { <span>{dates}</span> }.into_any()
+                }}
+            </h2>
             <p class="location">{session.location.clone()}</p>
+            {session.trainer.clone().map(|t| view! { <p class="trainer">"Avec "{t}</p> })}
             <p class="price">{price}</p>
             {confirmed}
             <FillBar reserved=session.reserved_places max=session.max_places/>
@@ -109,9 +118,11 @@ fn signed_in<T: 'static, F: Future<Output = Result<T, api::ApiError>> + 'static>
     action: impl FnOnce() -> F + 'static,
     done: impl FnOnce(T) + 'static,
 ) {
-    const LOGIN: &str = "/connexion?suite=/immersion-elite";
+    // Back to this page (the catalog or a session's own) once signed in.
+    let here = window().location().pathname().unwrap_or_default();
+    let login = move || navigate(&format!("/connexion?suite={here}"));
     if !api::believed_signed_in() {
-        navigate(LOGIN);
+        login();
         return;
     }
     busy.set(true);
@@ -119,7 +130,10 @@ fn signed_in<T: 'static, F: Future<Output = Result<T, api::ApiError>> + 'static>
     leptos::task::spawn_local(async move {
         match action().await {
             Ok(answer) => done(answer),
-            Err(e) if e.is(common::ErrorCode::Unauthorized) => navigate(LOGIN),
+            Err(e) if e.is(common::ErrorCode::Unauthorized) => login(),
+            Err(e) if e.is(common::ErrorCode::ProfileIncomplete) => {
+                crate::components::profile_form::ask_names()
+            }
             Err(e) => {
                 error.set(Some(e.message));
                 busy.set(false);

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use crate::api;
 use crate::browser::today;
 use crate::components::feedback::{ErrorLine, Failure, Loading, loaded, resource, send};
+use crate::components::profile_form::ProfileForm;
 use crate::pages::members::ManageSubscription;
 
 pub fn status_fr(status: BookingStatus) -> &'static str {
@@ -39,6 +40,11 @@ pub fn AccountPage() -> impl IntoView {
         <MyBookings/>
         <MyWaitlist/>
         <MySubscription/>
+        <MyInvoices/>
+        <section aria-labelledby="profile-title">
+            <h2 id="profile-title">"Mes coordonnées"</h2>
+            <ProfileForm saved=|()| ()/>
+        </section>
         <ChangePassword/>
     }
     .into_any()
@@ -206,9 +212,41 @@ fn BookingItem(booking: BookingDto, changed: Callback<()>) -> impl IntoView {
                     "Ajouter à mon agenda"
                 </a>
             })}
+            {booking.invoice_url.clone().map(|url| view! {
+                " · "<a class="invoice" href=url target="_blank" rel="noopener">"Facture"</a>
+            })}
             {actions}
             <ErrorLine message=error/>
         </li>
+    }
+}
+
+/// Every invoice: each seat's, and each paid period of a subscription.
+#[component]
+fn MyInvoices() -> impl IntoView {
+    let invoices = resource(api::my_invoices);
+    view! {
+        <section aria-labelledby="invoices-title">
+            <h2 id="invoices-title">"Mes factures"</h2>
+            <Transition fallback=|| view! { <Loading/> }>
+                {move || invoices.get().map(|r| loaded(
+                    r,
+                    view! { <p class="empty">"Aucune facture pour le moment."</p> }.into_any(),
+                    |list| view! {
+                        <ul class="invoices">
+                            {list.into_iter().map(|i| view! {
+                                <li>
+                                    <a href=i.url target="_blank" rel="noopener">{format!("Facture n° {}", i.number)}</a>
+                                    " · "{format_date(i.issued_at.date_naive())}
+                                    " · "{i.description}
+                                    " · "<span class="amount">{format_price(i.amount_cents, &i.currency)}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                ))}
+            </Transition>
+        </section>
     }
 }
 

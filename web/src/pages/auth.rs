@@ -19,24 +19,43 @@ enum Mode {
 fn AuthForm(mode: Mode) -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    let first = RwSignal::new(String::new());
+    let last = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let auth = AuthChanged::here();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (e, p) = (email.get_untracked(), password.get_untracked());
+        // Only a path of this site: "//host" or "/\\host" would leave it
+        // (an open redirect dressed as a sign-in link).
         let next = router::query("suite")
-            .filter(|s| s.starts_with('/'))
+            .filter(|s| router::is_local_path(s))
             .unwrap_or_else(|| "/immersion-elite".to_owned());
+        let names = common::profile::ProfilePatch {
+            first_name: Some(first.get_untracked()),
+            last_name: Some(last.get_untracked()),
+            ..Default::default()
+        };
+        // Where to go once signed in.
         let sign_in = async move {
             match mode {
-                Mode::Login => api::login(e, p).await,
-                Mode::Register => api::register(e, p).await,
+                Mode::Login => api::login(e, p).await.map(|_| next),
+                // The names go with the account (a first booking needs
+                // them); the account exists once registered, so names it
+                // refuses are asked again on their own page.
+                Mode::Register => {
+                    api::register(e, p).await?;
+                    Ok(match api::update_profile(names).await {
+                        Ok(_) => next,
+                        Err(_) => format!("{}?suite={next}", crate::components::profile_form::PATH),
+                    })
+                }
             }
         };
-        send(sign_in, error, Some(busy), move |_| {
+        send(sign_in, error, Some(busy), move |to| {
             auth.notify();
-            router::navigate(&next);
+            router::navigate(&to);
         });
     };
     let (title, button) = match mode {
@@ -46,6 +65,14 @@ fn AuthForm(mode: Mode) -> impl IntoView {
     view! {
         <h1>{title}</h1>
         <form class="auth" on:submit=submit>
+            {(mode == Mode::Register).then(|| view! {
+                <label for="first_name">"Prénom"</label>
+                <input id="first_name" type="text" autocomplete="given-name" required maxlength="100"
+                    prop:value=first on:input=move |ev| first.set(event_target_value(&ev))/>
+                <label for="last_name">"Nom"</label>
+                <input id="last_name" type="text" autocomplete="family-name" required maxlength="100"
+                    prop:value=last on:input=move |ev| last.set(event_target_value(&ev))/>
+            })}
             <label for="email">"E-mail"</label>
             <input id="email" name="email" type="email" autocomplete="email" required
                 prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/>

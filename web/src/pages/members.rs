@@ -19,7 +19,17 @@ pub fn SubscribePage() -> impl IntoView {
                 crate::router::navigate("/connexion?suite=/abonnement");
                 return;
             }
-            send(api::subscribe(plan), error, None, |r| go(&r.url));
+            let opened = async move {
+                match api::subscribe(plan).await {
+                    // An account from before names were asked gives them first.
+                    Err(e) if e.is(common::ErrorCode::ProfileIncomplete) => {
+                        crate::components::profile_form::ask_names();
+                        Ok(())
+                    }
+                    other => other.map(|r| go(&r.url)),
+                }
+            };
+            send(opened, error, None, |()| ());
         }
     };
     // The prices as the payment provider states them; the buttons work

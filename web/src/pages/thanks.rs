@@ -84,6 +84,9 @@ pub fn OfferPage() -> impl IntoView {
         Some(id) => leptos::task::spawn_local(async move {
             match api::pay_booking(id).await {
                 Ok(opened) => crate::browser::go(&opened.checkout_url),
+                Err(e) if e.is(common::ErrorCode::ProfileIncomplete) => {
+                    crate::components::profile_form::ask_names();
+                }
                 Err(e) if e.is(common::ErrorCode::Unauthorized) => {
                     crate::router::navigate(&format!("/connexion?suite={OFFER_PATH}{id}"));
                 }

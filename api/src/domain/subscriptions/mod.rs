@@ -539,6 +539,7 @@ pub async fn subscribe(
 ) -> ApiResult<common::subscriptions::RedirectDto> {
     use crate::error::ApiError;
     use common::ErrorCode;
+    crate::domain::profiles::require_names(db, user.id).await?;
     let (own, _) = access_of(db, user.id, Role::User, policy.past_due_grace, now).await?;
     if own.active {
         return Err(ApiError::conflict(

@@ -121,6 +121,14 @@ impl LocalGateway {
         self
     }
 
+    /// What a plan costs, in euro cents.
+    pub fn plan_cents(&self, plan: Plan) -> i64 {
+        match plan {
+            Plan::Monthly => self.plan_cents.0,
+            Plan::Yearly => self.plan_cents.1,
+        }
+    }
+
     /// Forgets what Stripe would have forgotten by `now`.
     pub fn prune(&self, now: DateTime<Utc>) {
         {
@@ -377,8 +385,8 @@ impl PaymentGateway for LocalGateway {
             .into_iter()
             .find(|p| subscriptions::price_id(*p) == price_id)
         {
-            Some(Plan::Monthly) => (self.plan_cents.0, PlanInterval::Month),
-            Some(Plan::Yearly) => (self.plan_cents.1, PlanInterval::Year),
+            Some(plan @ Plan::Monthly) => (self.plan_cents(plan), PlanInterval::Month),
+            Some(plan @ Plan::Yearly) => (self.plan_cents(plan), PlanInterval::Year),
             None => {
                 return Err(GatewayError::Refused(format!(
                     "No such price: '{price_id}'"

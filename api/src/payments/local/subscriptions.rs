@@ -44,6 +44,8 @@ pub struct LocalSubscription {
     pub user_id: Uuid,
     pub customer_email: String,
     pub plan: Plan,
+    /// What each period costs, in euro cents.
+    pub amount_cents: i64,
     pub status: StripeStatus,
     pub current_period_end: DateTime<Utc>,
     pub cancel_at_period_end: bool,
@@ -126,7 +128,28 @@ pub fn invoice_object(
     );
     put(&mut o, "status", json!(if paid { "paid" } else { "open" }));
     put(&mut o, "created", json!(now.timestamp()));
+    put(&mut o, "currency", json!("eur"));
+    put(&mut o, "amount_due", json!(s.amount_cents));
+    put(
+        &mut o,
+        "amount_paid",
+        json!(if paid { s.amount_cents } else { 0 }),
+    );
+    // The local gateway leaves the number to the app (its own sequence).
+    put(&mut o, "number", Value::Null);
+    put(&mut o, "hosted_invoice_url", Value::Null);
+    put(&mut o, "invoice_pdf", Value::Null);
     let mut line = o["lines"]["data"][0].clone();
+    put(&mut line, "amount", json!(s.amount_cents));
+    put(&mut line, "currency", json!("eur"));
+    put(
+        &mut line,
+        "description",
+        json!(match s.plan {
+            Plan::Monthly => "Abonnement Immersion, formule mensuelle",
+            Plan::Yearly => "Abonnement Immersion, formule annuelle",
+        }),
+    );
     put(
         &mut line,
         "period",

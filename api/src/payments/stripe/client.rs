@@ -13,8 +13,10 @@ use ::stripe::{
 };
 use stripe_checkout::CheckoutSessionMode;
 use stripe_checkout::checkout_session::{
-    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
-    CreateCheckoutSessionPaymentIntentData, ExpireCheckoutSession, ProductData,
+    CreateCheckoutSession, CreateCheckoutSessionInvoiceCreation,
+    CreateCheckoutSessionInvoiceCreationInvoiceData, CreateCheckoutSessionLineItems,
+    CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionPaymentIntentData,
+    ExpireCheckoutSession, ProductData,
 };
 use stripe_core::refund::CreateRefund;
 
@@ -144,6 +146,16 @@ pub fn checkout_params(req: &CheckoutRequest) -> CreateCheckoutSession {
         .payment_intent_data(CreateCheckoutSessionPaymentIntentData {
             metadata: Some(metadata.clone()),
             ..Default::default()
+        })
+        // A French company buying training needs an invoice: Stripe issues
+        // one once paid, carrying our metadata, so that its `invoice.paid`
+        // event names the seat it bills.
+        .invoice_creation(CreateCheckoutSessionInvoiceCreation {
+            enabled: true,
+            invoice_data: Some(CreateCheckoutSessionInvoiceCreationInvoiceData {
+                metadata: Some(metadata.clone()),
+                ..CreateCheckoutSessionInvoiceCreationInvoiceData::new()
+            }),
         })
         .metadata(metadata)
 }

@@ -223,6 +223,8 @@ pub struct InvoiceParent {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Period {
     #[serde(default)]
+    pub start: Option<i64>,
+    #[serde(default)]
     pub end: Option<i64>,
 }
 
@@ -230,6 +232,8 @@ pub struct Period {
 pub struct InvoiceLine {
     #[serde(default)]
     pub period: Option<Period>,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// `invoice` (for `invoice.payment_succeeded|failed`).
@@ -251,6 +255,27 @@ pub struct InvoiceObject {
     pub subscription_details: Option<SubscriptionDetails>,
     #[serde(default)]
     pub lines: Option<List<InvoiceLine>>,
+    /// The invoice's own metadata: a seat's invoice carries ours (set
+    /// through the Checkout Session's `invoice_creation`).
+    #[serde(
+        rename = "metadata",
+        default,
+        deserialize_with = "deserialize_metadata"
+    )]
+    pub own_metadata: HashMap<String, String>,
+    /// Given when the invoice is finalized.
+    #[serde(default)]
+    pub number: Option<String>,
+    #[serde(default)]
+    pub hosted_invoice_url: Option<String>,
+    #[serde(default)]
+    pub invoice_pdf: Option<String>,
+    #[serde(default)]
+    pub amount_paid: Option<i64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub created: Option<i64>,
 }
 
 impl InvoiceObject {
@@ -267,8 +292,24 @@ impl InvoiceObject {
             .or(self.subscription.as_deref())
     }
 
+    /// The subscription's metadata, as the invoice repeats it.
     pub fn metadata(&self) -> Option<&HashMap<String, String>> {
         self.details().map(|d| &d.metadata)
+    }
+
+    /// The start of the period this invoice paid for: the earliest line start.
+    pub fn period_start(&self) -> Option<i64> {
+        self.lines
+            .as_ref()?
+            .data
+            .iter()
+            .filter_map(|l| l.period.as_ref().and_then(|p| p.start))
+            .min()
+    }
+
+    /// What its first line says it bills.
+    pub fn line_description(&self) -> Option<&str> {
+        self.lines.as_ref()?.data.first()?.description.as_deref()
     }
 
     /// The end of the period this invoice paid for: the latest line end.

@@ -15,8 +15,8 @@ use super::objects::{
 use super::signature::{self, SignatureError};
 use crate::payments::RecurringPrice;
 use crate::payments::events::{
-    ChargeRefund, EventType, InvoiceOutcome, Payment, PaymentEvent, PaymentStatus, SeatCheckout,
-    SubscriptionChange, SubscriptionChangeKind, SubscriptionCheckout,
+    ChargeRefund, EventType, InvoiceDocument, InvoiceOutcome, Payment, PaymentEvent, PaymentStatus,
+    SeatCheckout, SeatInvoice, SubscriptionChange, SubscriptionChangeKind, SubscriptionCheckout,
 };
 
 /// Why a delivery was refused.
@@ -175,9 +175,20 @@ fn subscription_payment(s: &SubscriptionObject, kind: SubscriptionChangeKind) ->
     Payment::SubscriptionChanged(subscription_change(s, kind))
 }
 
+/// An invoice: a subscription's (its payment moves access), or a seat's
+/// (Stripe issued it for a seat's Checkout Session, with our metadata);
+/// any other is not ours.
 fn invoice_payment(i: &InvoiceObject, paid: bool) -> Payment {
     let Some(subscription_id) = i.subscription_id() else {
-        return Payment::NotOurs("not_a_subscription");
+        let seat = i.own_metadata.get("type").map(String::as_str) == Some("immersion");
+        return match uuid_in(&i.own_metadata, "booking_id") {
+            Some(booking_id) if seat && paid => Payment::SeatInvoice(SeatInvoice {
+                booking_id,
+                document: invoice_document(i),
+            }),
+            Some(_) if seat => Payment::Ignored,
+            _ => Payment::NotOurs("not_a_subscription"),
+        };
     };
     Payment::Invoice(InvoiceOutcome {
         subscription_id: subscription_id.to_owned(),
@@ -186,7 +197,23 @@ fn invoice_payment(i: &InvoiceObject, paid: bool) -> Payment {
         user_id: i.metadata().and_then(|m| uuid_in(m, "user_id")),
         paid,
         period_end: i.period_end().and_then(ts),
+        document: invoice_document(i),
     })
+}
+
+fn invoice_document(i: &InvoiceObject) -> InvoiceDocument {
+    InvoiceDocument {
+        id: i.id.clone(),
+        number: i.number.clone(),
+        hosted_url: i.hosted_invoice_url.clone(),
+        pdf_url: i.invoice_pdf.clone(),
+        amount_paid: i.amount_paid.unwrap_or(0),
+        currency: i.currency.as_deref().unwrap_or_default().to_uppercase(),
+        description: i.line_description().map(str::to_owned),
+        period_start: i.period_start().and_then(ts),
+        period_end: i.period_end().and_then(ts),
+        created: i.created.and_then(ts),
+    }
 }
 
 #[cfg(test)]

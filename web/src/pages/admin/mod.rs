@@ -1,6 +1,7 @@
 //! The admin dashboard. The API decides who is an admin (403 otherwise);
 //! these pages only display and send.
 
+pub mod dashboard;
 pub mod resources;
 pub mod sessions;
 pub mod subscribers;
@@ -14,6 +15,7 @@ use crate::router::Link;
 pub fn AdminMenu() -> impl IntoView {
     view! {
         <nav class="admin-menu" aria-label="Administration">
+            <Link href="/admin">"Tableau de bord"</Link>
             <Link href="/admin/immersion-sessions">"Sessions"</Link>
             <Link href="/admin/abonnements">"Abonnés"</Link>
             <Link href="/admin/ressources">"Ressources"</Link>

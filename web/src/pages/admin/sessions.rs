@@ -148,15 +148,15 @@ fn SessionRow(
     let attendees_target = session.clone();
     view! {
         <tr data-session-id=id.to_string()>
-            <td class="dates">{format_session_dates(session.starts_on, session.ends_on)}</td>
-            <td>{session.location.clone()}</td>
-            <td class="price">{format_price(session.price_cents, &session.currency)}</td>
-            <td>
+            <td class="dates" data-label="Dates">{format_session_dates(session.starts_on, session.ends_on)}</td>
+            <td data-label="Lieu">{session.location.clone()}</td>
+            <td class="price" data-label="Prix">{format_price(session.price_cents, &session.currency)}</td>
+            <td data-label="Places">
                 <FillBar reserved=session.reserved_places max=session.max_places/>
                 <span class="places">{format!("{} / {}", session.reserved_places, session.max_places)}</span>
             </td>
-            <td class="status">{status_fr(&session)}{minimum_fr(&session)}</td>
-            <td class="actions">
+            <td class="status" data-label="Statut">{status_fr(&session)}{minimum_fr(&session)}</td>
+            <td class="actions" data-label="Actions">
                 <button class="edit" on:click=move |_| editing.set(Some(Editing::Existing(edit_target.clone())))>"Modifier"</button>
                 <button class="toggle" on:click=toggle>{if active { "Désactiver" } else { "Réactiver" }}</button>
                 <button class="delete" on:click=delete>"Supprimer"</button>
@@ -172,6 +172,7 @@ struct Typed {
     ends_on: NaiveDate,
     location: String,
     description: String,
+    trainer: String,
     price_cents: i64,
     max_places: i32,
     /// Empty: no minimum.
@@ -192,6 +193,7 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
     let ends_on = field(|s| s.ends_on.to_string(), "");
     let location = field(|s| s.location.clone(), "");
     let description = field(|s| s.description.clone().unwrap_or_default(), "");
+    let trainer = field(|s| s.trainer.clone().unwrap_or_default(), "");
     let price = field(|s| euros(s.price_cents), "1997");
     let max_places = field(|s| s.max_places.to_string(), "8");
     let min_places = field(
@@ -214,6 +216,7 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
             ends_on: date(ends_on, "fin")?,
             location: location.get_untracked(),
             description: description.get_untracked(),
+            trainer: trainer.get_untracked(),
             price_cents: parse_euros(&price.get_untracked())
                 .ok_or("Prix invalide : par exemple 1997 ou 1997,50.")?,
             max_places: max_places
@@ -245,6 +248,7 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
                         ends_on: t.ends_on,
                         location: t.location,
                         description: Some(t.description).filter(|d| !d.trim().is_empty()),
+                        trainer: Some(t.trainer).filter(|d| !d.trim().is_empty()),
                         price_cents: t.price_cents,
                         currency: "EUR".into(),
                         max_places: t.max_places,
@@ -262,6 +266,7 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
                             ends_on: Some(t.ends_on),
                             location: Some(t.location),
                             description: Some(t.description),
+                            trainer: Some(t.trainer),
                             price_cents: Some(t.price_cents),
                             max_places: Some(t.max_places),
                             min_places: Some(t.min_places.unwrap_or(0)),
@@ -295,6 +300,9 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
             <label for="description">"Description"</label>
             <textarea id="description" prop:value=description
                 on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+            <label for="trainer">"Formateur (facultatif)"</label>
+            <input id="trainer" type="text" maxlength="200" prop:value=trainer
+                on:input=move |ev| trainer.set(event_target_value(&ev))/>
             <label for="price">"Prix (€)"</label>
             <input id="price" type="text" inputmode="decimal" required prop:value=price
                 on:input=move |ev| price.set(event_target_value(&ev))/>
@@ -333,6 +341,9 @@ fn Attendees(session: SessionDto) -> impl IntoView {
                                 <li>
                                     {b.attendee_name.map(|n| view! { <strong class="name">{n}</strong>" · " })}
                                     {b.user_email}" · "{booking_status_fr(b.status)}
+                                    {b.invoice_url.map(|url| view! {
+                                        " · "<a class="invoice" href=url target="_blank" rel="noopener">"Facture"</a>
+                                    })}
                                 </li>
                             }).collect_view()}
                         </ul>

@@ -67,11 +67,11 @@ fn row(s: SubscriberDto) -> impl IntoView {
     });
     view! {
         <tr>
-            <td>{s.email}</td>
-            <td>{plan_fr(s.subscription_type)}</td>
-            <td class="access">{if s.is_active { "Actif" } else { "Inactif" }}</td>
-            <td>{s.stripe_status.unwrap_or_else(|| "—".into())}</td>
-            <td>{end.unwrap_or_else(|| "—".into())}</td>
+            <td data-label="E-mail">{s.email}</td>
+            <td data-label="Formule">{plan_fr(s.subscription_type)}</td>
+            <td class="access" data-label="Accès">{if s.is_active { "Actif" } else { "Inactif" }}</td>
+            <td data-label="Statut Stripe">{s.stripe_status.unwrap_or_else(|| "—".into())}</td>
+            <td data-label="Fin de période">{end.unwrap_or_else(|| "—".into())}</td>
         </tr>
     }
 }
