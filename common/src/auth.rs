@@ -164,6 +164,10 @@ pub struct AuthResponse {
     pub user: UserDto,
     /// A short-lived JWT (HS256), for `Authorization: Bearer`.
     pub token: String,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub expires_at: DateTime<Utc>,
 }
 

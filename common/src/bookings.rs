@@ -75,22 +75,37 @@ pub struct BookingDto {
     pub attendee_name: Option<String>,
     pub status: BookingStatus,
     /// Until when a `held` seat is kept for payment.
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::instant_opt")
+    )]
     pub hold_expires_at: Option<DateTime<Utc>>,
     pub amount_cents: i64,
     pub currency: String,
     /// What was paid back, when refunded.
     pub refunded_cents: Option<i64>,
+    #[cfg_attr(target_arch = "wasm32", serde(deserialize_with = "crate::wire::date"))]
     pub starts_on: NaiveDate,
+    #[cfg_attr(target_arch = "wasm32", serde(deserialize_with = "crate::wire::date"))]
     pub ends_on: NaiveDate,
     pub location: String,
     /// The last day (venue time) on which cancelling refunds in full;
     /// after it, cancelling refunds nothing (the refund rule below).
+    #[cfg_attr(target_arch = "wasm32", serde(deserialize_with = "crate::wire::date"))]
     pub full_refund_until: NaiveDate,
     /// Where to read the seat's invoice, once there is one (in the
     /// owner's list and the admins' attendee list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_url: Option<String>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub created_at: DateTime<Utc>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -101,6 +116,10 @@ pub struct CheckoutResponse {
     pub booking_id: Uuid,
     pub checkout_session_id: String,
     pub checkout_url: String,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub hold_expires_at: DateTime<Utc>,
 }
 

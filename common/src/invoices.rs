@@ -16,11 +16,23 @@ pub struct InvoiceDto {
     /// Paid, taxes included, in cents.
     pub amount_cents: i64,
     pub currency: String,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub issued_at: DateTime<Utc>,
     /// The seat it bills; none for a subscription's.
     pub booking_id: Option<Uuid>,
     /// The subscription period it bills.
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::instant_opt")
+    )]
     pub period_start: Option<DateTime<Utc>>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::instant_opt")
+    )]
     pub period_end: Option<DateTime<Utc>>,
     /// Where to read it: Stripe's hosted page, or the app's own.
     pub url: String,

@@ -16,6 +16,7 @@ pub mod sessions;
 pub mod stats;
 pub mod subscriptions;
 pub mod waitlist;
+pub mod wire;
 
 pub use error::{ErrorCode, FieldError, Problem};
 

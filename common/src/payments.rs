@@ -104,8 +104,16 @@ pub struct AnomalyDto {
     /// What did not match, in words.
     pub detail: String,
     pub refund: AnomalyRefund,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub created_at: DateTime<Utc>,
     /// When an admin acknowledged it; the audit reports it until then.
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::instant_opt")
+    )]
     pub acknowledged_at: Option<DateTime<Utc>>,
 }
 

@@ -62,7 +62,15 @@ pub struct ResourceDto {
     pub body: Option<String>,
     /// Display order, from 0.
     pub position: i32,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub created_at: DateTime<Utc>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub updated_at: DateTime<Utc>,
 }
 

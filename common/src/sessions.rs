@@ -141,8 +141,10 @@ pub struct DecisionRequest {
 pub struct SessionDto {
     pub id: Uuid,
     /// First day, at the venue (Europe/Paris).
+    #[cfg_attr(target_arch = "wasm32", serde(deserialize_with = "crate::wire::date"))]
     pub starts_on: NaiveDate,
     /// Last day, at the venue.
+    #[cfg_attr(target_arch = "wasm32", serde(deserialize_with = "crate::wire::date"))]
     pub ends_on: NaiveDate,
     pub location: String,
     pub description: Option<String>,
@@ -161,12 +163,24 @@ pub struct SessionDto {
     /// any number will do.
     pub min_places: Option<i32>,
     /// When the minimum is looked at (with `min_places`).
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::date_opt")
+    )]
     pub decide_on: Option<NaiveDate>,
     /// What was decided, once it was.
     pub decision: Option<SessionDecision>,
     /// How many people wait for a place (never who).
     pub waiting: i32,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub created_at: DateTime<Utc>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -185,7 +199,9 @@ fn default_true() -> bool {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewSession {
+    #[cfg_attr(target_arch = "wasm32", serde(deserialize_with = "crate::wire::date"))]
     pub starts_on: NaiveDate,
+    #[cfg_attr(target_arch = "wasm32", serde(deserialize_with = "crate::wire::date"))]
     pub ends_on: NaiveDate,
     #[cfg_attr(
         feature = "openapi",
@@ -231,6 +247,10 @@ pub struct NewSession {
     /// When the minimum is looked at; defaults to `MIN_PLACES_DECISION_DAYS`
     /// days before `starts_on`. Must be before `starts_on`.
     #[serde(default)]
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::date_opt")
+    )]
     pub decide_on: Option<NaiveDate>,
 }
 
@@ -239,7 +259,15 @@ pub struct NewSession {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SessionPatch {
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::date_opt")
+    )]
     pub starts_on: Option<NaiveDate>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::date_opt")
+    )]
     pub ends_on: Option<NaiveDate>,
     #[cfg_attr(
         feature = "openapi",
@@ -268,6 +296,10 @@ pub struct SessionPatch {
     /// 0 removes the minimum.
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1000))]
     pub min_places: Option<i32>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::date_opt")
+    )]
     pub decide_on: Option<NaiveDate>,
 }
 

@@ -51,6 +51,7 @@ pub struct MonthRevenue {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionFill {
     pub session_id: uuid::Uuid,
+    #[cfg_attr(target_arch = "wasm32", serde(deserialize_with = "crate::wire::date"))]
     pub starts_on: NaiveDate,
     pub location: String,
     pub max_places: i32,

@@ -234,6 +234,10 @@ pub struct AccessDto {
     pub active: bool,
     pub reason: AccessReason,
     pub subscription_type: SubscriptionType,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::instant_opt")
+    )]
     pub current_period_end: Option<DateTime<Utc>>,
     pub cancel_at_period_end: bool,
 }
@@ -334,10 +338,18 @@ pub struct SubscriberDto {
     /// `StripeStatus` as Stripe spells it. Text on the wire: the SPA only
     /// shows it, and parsing it there would cost the bundle for nothing.
     pub stripe_status: Option<String>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::instant_opt")
+    )]
     pub current_period_end: Option<DateTime<Utc>>,
     pub cancel_at_period_end: bool,
     pub stripe_customer_id: Option<String>,
     pub stripe_subscription_id: Option<String>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::instant_opt")
+    )]
     pub last_event_at: Option<DateTime<Utc>>,
 }
 

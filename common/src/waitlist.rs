@@ -85,9 +85,19 @@ pub struct WaitlistEntryDto {
     /// The held booking of an offer.
     pub booking_id: Option<Uuid>,
     /// Until when an offer can be paid.
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::instant_opt")
+    )]
     pub offer_expires_at: Option<DateTime<Utc>>,
+    #[cfg_attr(target_arch = "wasm32", serde(deserialize_with = "crate::wire::date"))]
     pub starts_on: NaiveDate,
+    #[cfg_attr(target_arch = "wasm32", serde(deserialize_with = "crate::wire::date"))]
     pub ends_on: NaiveDate,
     pub location: String,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub joined_at: DateTime<Utc>,
 }

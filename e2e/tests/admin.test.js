@@ -41,7 +41,7 @@ async function fillSession(page, { starts, ends, location, price, places }) {
   await page.getByLabel('Dernier jour').fill(ends);
   await page.getByLabel('Lieu').fill(location);
   await page.getByLabel('Prix (€)').fill(price);
-  await page.getByLabel('Places').fill(places);
+  await page.getByLabel('Places', { exact: true }).fill(places);
 }
 
 test('the admin manages sessions: create, see it public, edit, delete, attendees CSV', async () => {
@@ -75,7 +75,7 @@ test('the admin manages sessions: create, see it public, edit, delete, attendees
     await openSessions(page);
     await row(page, 'Lyon').getByRole('button', { name: 'Modifier' }).click();
     await page.getByLabel('Lieu').fill('Lyon Confluence');
-    await page.getByLabel('Places').fill('10');
+    await page.getByLabel('Places', { exact: true }).fill('10');
     await page.getByLabel('Prix (€)').fill('2 490,50');
     await page.getByRole('button', { name: 'Enregistrer' }).click();
     await row(page, 'Lyon Confluence').locator('.places', { hasText: '0 / 10' }).waitFor();

@@ -73,6 +73,7 @@ test('signing in never leads off the site, whatever the link says', async () => 
   await withPage(env.browser, 'no-open-redirect', async (page) => {
     await register(page, env.api.base, 'redirige@example.com');
     await page.getByRole('button', { name: 'Déconnexion' }).click();
+    await page.getByRole('link', { name: 'Connexion' }).waitFor();
     for (const next of ['//example.com', '/\\example.com', '/\t/example.com', 'https://example.com']) {
       await page.goto(`${env.api.base}/connexion?suite=${encodeURIComponent(next)}`);
       await page.getByLabel('E-mail').fill('redirige@example.com');

@@ -112,6 +112,12 @@ fn field_message(e: &common::FieldError) -> String {
         ("url", _) => "L'adresse doit commencer par https:// ou http://.",
         ("body", "required") => "Une ressource texte demande un texte.",
         ("body", _) => "Le texte est trop long.",
+        ("first_name" | "last_name", _) => {
+            "Indiquez votre prénom et votre nom (100 caractères au plus)."
+        }
+        ("phone", _) => "Numéro de téléphone invalide.",
+        ("company" | "billing_address", _) => "Ce champ est trop long.",
+        ("trainer", _) => "Le nom du formateur est trop long.",
         _ => return e.message.clone(),
     };
     text.to_owned()
@@ -351,18 +357,12 @@ pub async fn logout() -> Result<(), ApiError> {
     result
 }
 
-pub async fn profile() -> Result<common::profile::ProfileDto, ApiError> {
-    get("/api/me/profile").await
-}
-
-pub async fn update_profile(
-    patch: common::profile::ProfilePatch,
-) -> Result<common::profile::ProfileDto, ApiError> {
-    send_json(Request::patch("/api/me/profile"), &patch).await
-}
-
-pub async fn my_invoices() -> Result<Vec<common::invoices::InvoiceDto>, ApiError> {
-    get("/api/me/invoices").await
+/// Saves a profile change (the answer, the profile, is not read back).
+pub async fn update_profile(patch: common::profile::ProfilePatch) -> Result<(), ApiError> {
+    let json = serde_json::to_string(&patch).map_err(|_| ApiError::network())?;
+    call(Request::patch("/api/me/profile"), Some(json))
+        .await
+        .map(drop)
 }
 
 pub async fn my_bookings() -> Result<Vec<BookingDto>, ApiError> {
@@ -377,8 +377,9 @@ pub async fn cancel_booking(id: Uuid) -> Result<BookingDto, ApiError> {
     .await
 }
 
-pub async fn stats() -> Result<common::stats::StatsDto, ApiError> {
-    get("/api/admin/stats").await
+/// The body of `GET url`, undecoded (for `json.rs`).
+pub async fn call_text(url: &str) -> Result<String, ApiError> {
+    call(Request::get(url), None).await
 }
 
 pub async fn admin_sessions() -> Result<Vec<SessionDto>, ApiError> {

@@ -5,6 +5,7 @@
 mod api;
 mod browser;
 mod components;
+mod json;
 mod pages;
 mod router;
 

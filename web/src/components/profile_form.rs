@@ -4,8 +4,9 @@
 //! and a phone number. In "Mon compte", and on `/coordonnees`, where a
 //! first checkout sends an account that has no names yet.
 
-use common::profile::{ProfileDto, ProfilePatch};
+use common::profile::ProfilePatch;
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsValue;
 
 use crate::api;
 use crate::components::feedback::{ErrorLine, Failure, Loading, resource, send};
@@ -20,9 +21,11 @@ pub fn ask_names() {
     router::navigate(&format!("{PATH}?suite={here}"));
 }
 
+/// The form, filled with the profile as it is (`ProfileDto`, read as the
+/// browser parsed it: `json.rs`).
 #[component]
 pub fn ProfileForm(#[prop(into)] saved: Callback<()>) -> impl IntoView {
-    let profile = resource(api::profile);
+    let profile = resource(|| crate::json::get("/api/me/profile"));
     view! {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || profile.get().map(|r| match r {
@@ -34,13 +37,13 @@ pub fn ProfileForm(#[prop(into)] saved: Callback<()>) -> impl IntoView {
 }
 
 #[component]
-fn Fields(profile: ProfileDto, saved: Callback<()>) -> impl IntoView {
-    let field = |v: Option<String>| RwSignal::new(v.unwrap_or_default());
-    let first = field(profile.first_name);
-    let last = field(profile.last_name);
-    let company = field(profile.company);
-    let address = field(profile.billing_address);
-    let phone = field(profile.phone);
+fn Fields(profile: JsValue, saved: Callback<()>) -> impl IntoView {
+    let field = |key: &str| RwSignal::new(crate::json::text(&profile, key));
+    let first = field("first_name");
+    let last = field("last_name");
+    let company = field("company");
+    let address = field("billing_address");
+    let phone = field("phone");
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let done = RwSignal::new(false);

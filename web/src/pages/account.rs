@@ -221,30 +221,46 @@ fn BookingItem(booking: BookingDto, changed: Callback<()>) -> impl IntoView {
     }
 }
 
-/// Every invoice: each seat's, and each paid period of a subscription.
+/// Every invoice: each seat's, and each paid period of a subscription
+/// (`InvoiceDto`, read as the browser parsed it: `json.rs`).
 #[component]
 fn MyInvoices() -> impl IntoView {
-    let invoices = resource(api::my_invoices);
+    use crate::json::{int, text};
+    let invoices = resource(|| crate::json::get("/api/me/invoices"));
+    let rows = move |all: leptos::wasm_bindgen::JsValue| {
+        let items = crate::json::items(&all);
+        if items.is_empty() {
+            return view! { <p class="empty">"Aucune facture pour le moment."</p> }.into_any();
+        }
+        view! {
+            <ul class="invoices">
+                {items.into_iter().map(|i| {
+                    let issued = common::wire::parse_instant(&text(&i, "issued_at"))
+                        .map(|t| format_date(t.date_naive()))
+                        .unwrap_or_default();
+                    view! {
+                        <li>
+                            <a href=text(&i, "url") target="_blank" rel="noopener">
+                                {format!("Facture n° {}", text(&i, "number"))}
+                            </a>
+                            " · "{issued}
+                            " · "{text(&i, "description")}
+                            " · "<span class="amount">{format_price(int(&i, "amount_cents"), &text(&i, "currency"))}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
     view! {
         <section aria-labelledby="invoices-title">
             <h2 id="invoices-title">"Mes factures"</h2>
             <Transition fallback=|| view! { <Loading/> }>
-                {move || invoices.get().map(|r| loaded(
-                    r,
-                    view! { <p class="empty">"Aucune facture pour le moment."</p> }.into_any(),
-                    |list| view! {
-                        <ul class="invoices">
-                            {list.into_iter().map(|i| view! {
-                                <li>
-                                    <a href=i.url target="_blank" rel="noopener">{format!("Facture n° {}", i.number)}</a>
-                                    " · "{format_date(i.issued_at.date_naive())}
-                                    " · "{i.description}
-                                    " · "<span class="amount">{format_price(i.amount_cents, &i.currency)}</span>
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                ))}
+                {move || invoices.get().map(|r| match r {
+                    Ok(all) => rows(all),
+                    Err(error) => view! { <Failure error/> }.into_any(),
+                })}
             </Transition>
         </section>
     }

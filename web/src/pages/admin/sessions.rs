@@ -207,9 +207,8 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
 
     let typed = move || -> Result<Typed, String> {
         let date = |v: RwSignal<String>, what: &str| {
-            v.get_untracked()
-                .parse::<NaiveDate>()
-                .map_err(|_| format!("Indiquez la date de {what}."))
+            common::wire::parse_date(&v.get_untracked())
+                .ok_or_else(|| format!("Indiquez la date de {what}."))
         };
         Ok(Typed {
             starts_on: date(starts_on, "début")?,
