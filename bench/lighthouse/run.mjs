@@ -36,6 +36,9 @@ try {
     worst = Math.min(worst, ...scores);
     const lcp = lhr.audits['largest-contentful-paint'].numericValue / 1000;
     console.log(`${name.padEnd(15)} ${scores.map((s) => String(s).padEnd(5)).join(' ')} ${lcp.toFixed(1)} s`);
+    const ms = (id) => `${(lhr.audits[id].numericValue / 1000).toFixed(1)} s`;
+    const element = lhr.audits['lcp-breakdown-insight']?.details?.items?.find((i) => i.type === 'node')?.selector;
+    console.log(`    FCP ${ms('first-contentful-paint')}, speed index ${ms('speed-index')}, TBT ${ms('total-blocking-time')}, CLS ${lhr.audits['cumulative-layout-shift'].displayValue}; LCP element: ${element ?? '?'}`);
     for (const c of CATEGORIES) {
       for (const ref of lhr.categories[c].auditRefs) {
         const audit = lhr.audits[ref.id];

@@ -9,6 +9,7 @@ pub mod format;
 pub mod invoices;
 pub mod mail;
 pub mod money;
+pub mod pages;
 pub mod payments;
 pub mod profile;
 pub mod resources;

@@ -57,8 +57,12 @@ test('a session has its own page, from its card and from a deep link, with its p
     const html = await res.text();
     assert.match(html, new RegExp(`<title>Immersion Élite · ${dates} · Paris</title>`));
     assert.match(html, /<meta name="description" content="[^"]*Cinq jours en petit groupe/);
+    assert.match(html, /<div id="boot">.*<h1>Immersion Élite à Paris<\/h1>/s);
     await programme.waitFor();
     assert.equal(await programme.locator('p').count(), 3);
+    // The app took over from the server's first screen: one of each.
+    assert.equal(await page.locator('#boot').count(), 0);
+    assert.equal(await page.locator('h1').count(), 1);
     // Signed out, booking asks to sign in and comes back to this page.
     await page.getByRole('button', { name: 'Réserver maintenant' }).click();
     await page.waitForURL(`${env.api.base}/connexion?suite=${new URL(url).pathname}`);

@@ -66,5 +66,10 @@ fn App() -> impl IntoView {
 }
 
 fn main() {
+    // The server's first screen (`#boot`, api/src/http/share.rs) gives way
+    // to the app, which draws the same in the same place.
+    if let Some(boot) = document().get_element_by_id("boot") {
+        boot.remove();
+    }
     leptos::mount::mount_to_body(App);
 }

@@ -160,9 +160,11 @@ const INDEX: &str = r#"<!doctype html>
 <meta name="description" content="Immersion Élite : cinq jours en petit groupe pour pratiquer la méthode Immersion. Dates, places restantes et réservation en ligne.">
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/{css}">
+<link rel="modulepreload" href="/assets/{js}">
 <link rel="preload" href="/assets/{wasm}" as="fetch" type="application/wasm" crossorigin>
 </head>
 <body>
+<div id="boot"></div>
 <noscript>Cette application a besoin de JavaScript.</noscript>
 <script type="module" src="/assets/{boot}"></script>
 </body>
@@ -243,6 +245,7 @@ pub fn build() -> Result<(), String> {
     let boot_name = format!("boot-{}.js", content_hash(boot.as_bytes()));
     write(assets.join(&boot_name), boot.as_bytes())?;
     let index = INDEX
+        .replace("{js}", &js_name)
         .replace("{wasm}", &wasm_name)
         .replace("{boot}", &boot_name)
         .replace("{css}", &css_name);

@@ -84,8 +84,8 @@ pub async fn fallback(
         && !is_api_path(req.path())
         && let Some(spa) = spa.get_ref()
     {
-        let head = share::head_for(&state, req.path()).await;
-        if let Some(res) = spa.serve(&req, head).await {
+        let paint = share::first_paint(&state, req.path()).await;
+        if let Some(res) = spa.serve(&req, paint).await {
             return Ok(res);
         }
     }

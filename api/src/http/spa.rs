@@ -11,10 +11,10 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::http::share::FirstPaint;
 use actix_files::NamedFile;
 use actix_web::http::header::{self, ContentEncoding, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
-use maud::Markup;
 
 /// The built app on disk, when there is one.
 #[derive(Debug, Clone)]
@@ -53,12 +53,16 @@ impl Spa {
     }
 
     /// Answers a GET or HEAD for `req`, or `None` when nothing matches.
-    /// `head` replaces the page's title and description when the page is
-    /// `index.html` (a shared session's page: `http/share.rs`).
-    pub async fn serve(&self, req: &HttpRequest, head: Option<Markup>) -> Option<HttpResponse> {
+    /// `paint` goes into the page when it is `index.html`: its title and
+    /// first screen (`http/share.rs`).
+    pub async fn serve(
+        &self,
+        req: &HttpRequest,
+        paint: Option<FirstPaint>,
+    ) -> Option<HttpResponse> {
         let (file, is_index) = self.resolve(req.path())?;
-        if is_index && let Some(head) = head {
-            return with_head(file, &head).await;
+        if is_index && let Some(paint) = paint {
+            return painted(file, &paint).await;
         }
         let mut res = open(&file, req).await?.into_response(req);
         let cache = if is_index {
@@ -75,14 +79,13 @@ impl Spa {
     }
 }
 
-/// `index.html` with `head` in place of its own title and description,
-/// never cached (like the page itself).
-async fn with_head(index: PathBuf, head: &Markup) -> Option<HttpResponse> {
+/// `index.html` with `paint` in it, never cached (like the page itself).
+async fn painted(index: PathBuf, paint: &FirstPaint) -> Option<HttpResponse> {
     let page = actix_web::web::block(move || std::fs::read_to_string(index))
         .await
         .ok()?
         .ok()?;
-    let body = crate::http::share::with_head(&page, head).unwrap_or(page);
+    let body = crate::http::share::painted(&page, paint);
     Some(
         HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")

@@ -139,7 +139,7 @@ async fn a_shared_session_link_carries_its_own_title_and_description() {
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(
         dist.join("index.html"),
-        "<!doctype html><head>\n<title>Immersion Élite</title>\n<meta name=\"description\" content=\"Le site\">\n</head>",
+        "<!doctype html><head>\n<title>Immersion Élite</title>\n<meta name=\"description\" content=\"Le site\">\n</head><body><div id=\"boot\"></div></body>",
     )
     .unwrap();
     let app = spawn_with(&[("WEB_DIST", dist.to_str().unwrap())]).await;
@@ -174,6 +174,31 @@ async fn a_shared_session_link_carries_its_own_title_and_description() {
     );
     assert!(!html.contains("Le site"), "{html}");
     assert_eq!(html.matches("<title>").count(), 1);
+    // Its first screen comes with it: the title and the programme, escaped.
+    assert!(
+        html.contains("<h1>Immersion Élite à Lyon &lt;Part-Dieu&gt;</h1>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<p>Cinq jours &quot;en immersion&quot;.</p><p>Deuxième paragraphe.</p>"),
+        "{html}"
+    );
+
+    // The catalog and the subscription page paint their first screen too;
+    // other pages wait for the app.
+    let catalog = page("/immersion-elite".to_owned()).await;
+    assert!(
+        catalog.contains("<div id=\"boot\"><header class=\"nav\">"),
+        "{catalog}"
+    );
+    assert!(
+        catalog.contains("<h1>Immersion Élite</h1><p class=\"lead\">Cinq jours en petit groupe"),
+        "{catalog}"
+    );
+    let subscribe = page("/abonnement".to_owned()).await;
+    assert!(subscribe.contains("<h1>Abonnement</h1>"), "{subscribe}");
+    let account = page("/mon-compte".to_owned()).await;
+    assert!(account.contains("<div id=\"boot\"></div>"), "{account}");
 
     // Any other page, and an unknown or hidden session, keep the site's.
     for path in [

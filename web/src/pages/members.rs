@@ -51,7 +51,7 @@ pub fn SubscribePage() -> impl IntoView {
     };
     view! {
         <h1>"Abonnement"</h1>
-        <p>"L'espace membres : les replays, fiches et ressources des sessions."</p>
+        <p class="lead">{common::pages::SUBSCRIBE_LEAD}</p>
         <div class="plans">
             <div class="plan-choice">
                 <p class="price" id="price-monthly">{move || price(Plan::Monthly)}</p>

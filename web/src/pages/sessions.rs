@@ -11,7 +11,7 @@ pub fn SessionsPage() -> impl IntoView {
     let sessions = resource(api::sessions);
     view! {
         <h1>"Immersion Élite"</h1>
-        <p class="lead">"Cinq jours en petit groupe, du lundi au vendredi."</p>
+        <p class="lead">{common::pages::CATALOG_LEAD}</p>
         <Suspense fallback=|| view! { <p class="loading">"Chargement des sessions…"</p> }>
             {move || sessions.get().map(|result| match result {
                 Ok(list) if list.is_empty() => {
