@@ -145,7 +145,7 @@ test('an account without names gives them at its first booking, then books', asy
     await page.reload();
     const card = page.locator('article.session').nth(0);
     await card.getByRole('button', { name: 'Réserver maintenant' }).click();
-    await page.waitForURL(/\/coordonnees\?suite=\/immersion-elite$/);
+    await page.waitForURL(/\/coordonnees\?suite=%2Fimmersion-elite$/);
     await page.getByRole('heading', { name: 'Vos coordonnées' }).waitFor();
     await page.getByLabel('Prénom').fill('Anne');
     await page.getByLabel('Nom', { exact: true }).fill('Cien');

@@ -36,10 +36,14 @@ pub fn page_url(id: Uuid) -> String {
     format!("/api/invoices/{id}")
 }
 
-/// "2026-000042": the year it was issued, then the counter. The counter
-/// never restarts, so the numbers stay one unbroken sequence.
+/// "2026-000042": the year it was issued at the venue (the year its
+/// printed date shows), then the counter. The counter never restarts, so
+/// the numbers stay one unbroken sequence.
 pub fn number_of(sequence: i64, issued_at: DateTime<Utc>) -> String {
-    format!("{}-{sequence:06}", issued_at.year())
+    format!(
+        "{}-{sequence:06}",
+        super::clock::today_at_venue(issued_at).year()
+    )
 }
 
 /// Takes the next number, in `txn`: it is given back if `txn` rolls back.
@@ -133,6 +137,11 @@ pub async fn record_seat(
     else {
         return Ok(Applied::outcome("invoice_of_unknown_booking"));
     };
+    // Our metadata names the seat and its buyer: both must agree.
+    if seat.user_id.is_some_and(|u| u != b.user_id) {
+        tracing::warn!(booking = %b.id, "an invoice names another user than its seat's");
+        return Ok(Applied::outcome("invoice_user_mismatch"));
+    }
     let invoiced = invoices::Entity::find()
         .filter(Column::BookingId.eq(b.id))
         .one(txn)
@@ -284,6 +293,9 @@ async fn issue(
     now: DateTime<Utc>,
 ) -> ApiResult<Uuid> {
     let sequence = next_sequence(txn).await?;
+    // Dated once the number is ours (the counter row is locked until the
+    // commit): numbers and dates then run in the same order.
+    let now = now.max(Utc::now());
     let (vat_rate_bp, vat_mention) = match &invoicing.vat {
         Vat::Rate(bp) => (Some(*bp), None),
         Vat::Exempt(mention) => (None, Some(mention.clone())),
@@ -380,5 +392,18 @@ pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ApiResul
     match invoices::Entity::find_by_id(id).one(db).await? {
         Some(i) if i.user_id == actor.id || actor.is_admin() => Ok(i),
         _ => Err(ApiError::not_found("invoice")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_number_carries_the_year_its_date_shows_at_the_venue() {
+        let new_year_in_paris = "2025-12-31T23:30:00Z".parse().unwrap();
+        assert_eq!(number_of(42, new_year_in_paris), "2026-000042");
+        let still_2025 = "2025-12-31T22:30:00Z".parse().unwrap();
+        assert_eq!(number_of(7, still_2025), "2025-000007");
     }
 }

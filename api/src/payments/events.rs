@@ -218,6 +218,8 @@ pub struct InvoiceDocument {
 pub struct SeatInvoice {
     /// `metadata.booking_id`.
     pub booking_id: Uuid,
+    /// `metadata.user_id`, when it parses.
+    pub user_id: Option<Uuid>,
     pub document: InvoiceDocument,
 }
 

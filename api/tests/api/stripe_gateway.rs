@@ -738,6 +738,13 @@ async fn with_stripe_a_seat_invoice_is_stripes_own_linked_from_the_booking() {
     assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], hosted);
 
+    // An invoice naming the seat but another buyer is not filed under it.
+    let mut stranger = invoice.clone();
+    stranger["id"] = json!("in_stranger");
+    stranger["metadata"]["user_id"] = json!(uuid::Uuid::new_v4().to_string());
+    let a = app.deliver(&event("invoice.paid", stranger)).await;
+    assert_eq!(a.body["outcome"], "invoice_user_mismatch", "{}", a.body);
+
     // An invoice of another product on the account is not ours.
     let mut other = invoice.clone();
     other["id"] = json!("in_other");

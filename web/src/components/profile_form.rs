@@ -18,7 +18,10 @@ pub const PATH: &str = "/coordonnees";
 /// Sends to `/coordonnees`, coming back here once the names are given.
 pub fn ask_names() {
     let here = window().location().pathname().unwrap_or_default();
-    router::navigate(&format!("{PATH}?suite={here}"));
+    router::navigate(&format!(
+        "{PATH}?suite={}",
+        js_sys::encode_uri_component(&here)
+    ));
 }
 
 /// The form, filled with the profile as it is (`ProfileDto`, read as the

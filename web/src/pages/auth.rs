@@ -48,7 +48,11 @@ fn AuthForm(mode: Mode) -> impl IntoView {
                     api::register(e, p).await?;
                     Ok(match api::update_profile(names).await {
                         Ok(_) => next,
-                        Err(_) => format!("{}?suite={next}", crate::components::profile_form::PATH),
+                        Err(_) => format!(
+                            "{}?suite={}",
+                            crate::components::profile_form::PATH,
+                            js_sys::encode_uri_component(&next)
+                        ),
                     })
                 }
             }

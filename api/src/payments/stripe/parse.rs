@@ -184,6 +184,7 @@ fn invoice_payment(i: &InvoiceObject, paid: bool) -> Payment {
         return match uuid_in(&i.own_metadata, "booking_id") {
             Some(booking_id) if seat && paid => Payment::SeatInvoice(SeatInvoice {
                 booking_id,
+                user_id: uuid_in(&i.own_metadata, "user_id"),
                 document: invoice_document(i),
             }),
             Some(_) if seat => Payment::Ignored,
@@ -201,15 +202,24 @@ fn invoice_payment(i: &InvoiceObject, paid: bool) -> Payment {
     })
 }
 
+/// Stripe's links, kept only as https addresses of a sane length (they go
+/// into pages and redirects).
+fn link(url: Option<&String>) -> Option<String> {
+    url.filter(|u| u.starts_with("https://") && u.len() <= 2048)
+        .cloned()
+}
+
 fn invoice_document(i: &InvoiceObject) -> InvoiceDocument {
     InvoiceDocument {
         id: i.id.clone(),
-        number: i.number.clone(),
-        hosted_url: i.hosted_invoice_url.clone(),
-        pdf_url: i.invoice_pdf.clone(),
+        // Stripe's numbers are short; one that is not cannot be printed.
+        number: i.number.clone().filter(|n| n.chars().count() <= 64),
+        hosted_url: link(i.hosted_invoice_url.as_ref()),
+        pdf_url: link(i.invoice_pdf.as_ref()),
         amount_paid: i.amount_paid.unwrap_or(0),
         currency: i.currency.as_deref().unwrap_or_default().to_uppercase(),
-        description: i.line_description().map(str::to_owned),
+        // The column's length: a longer line is cut, not refused.
+        description: i.line_description().map(|d| d.chars().take(500).collect()),
         period_start: i.period_start().and_then(ts),
         period_end: i.period_end().and_then(ts),
         created: i.created.and_then(ts),

@@ -130,7 +130,7 @@ fn revenue_chart(months: &[JsValue], currency: &str) -> String {
         "<svg class=\"chart revenue\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" \
          aria-label=\"Chiffre d'affaires par mois sur 12 mois, {} au total\">\
          <line x1=\"0\" y1=\"{base}\" x2=\"{WIDTH}\" y2=\"{base}\"></line>",
-        format_price(total, currency),
+        escaped(&format_price(total, currency)),
         base = HEIGHT - AXIS,
     );
     for (i, m) in months.iter().enumerate() {
@@ -142,7 +142,7 @@ fn revenue_chart(months: &[JsValue], currency: &str) -> String {
             "<g class=\"bar\"><title>{month} : {}</title>\
              <rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{h}\"></rect>\
              <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text></g>",
-            format_price(cents, currency),
+            escaped(&format_price(cents, currency)),
             x + 4,
             HEIGHT - AXIS - h,
             slot - 8,
