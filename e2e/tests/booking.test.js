@@ -95,6 +95,12 @@ test('a client route opened directly serves the app', async () => {
     const res = await page.goto(`${env.api.base}/connexion`);
     assert.equal(res.status(), 200);
     await page.getByLabel('E-mail').waitFor();
+    // The app's module goes out gzipped to a browser that takes it.
+    const wasm = (await res.text()).match(/href="(\/assets\/web-[0-9a-f]+\.wasm)"/)[1];
+    const module = await page.request.get(`${env.api.base}${wasm}`, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(module.headers()['content-encoding'], 'gzip');
+    assert.equal(module.headers()['content-type'], 'application/wasm');
+    assert.equal((await module.body()).subarray(0, 4).toString('latin1'), '\0asm');
   });
 });
 
