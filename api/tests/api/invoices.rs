@@ -8,7 +8,9 @@ use reqwest::StatusCode;
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::json;
 
-use crate::support::{TestApp, WEBHOOK_SECRET, event, paid_seat, seat_in, spawn_app, spawn_with};
+use crate::support::{
+    TestApp, WEBHOOK_SECRET, click, event, paid_seat, seat_in, spawn_app, spawn_with,
+};
 
 async fn invoices(app: &TestApp) -> Vec<entity::invoices::Model> {
     entity::invoices::Entity::find()
@@ -230,16 +232,6 @@ async fn with_a_vat_rate_the_invoice_splits_net_and_vat() {
         "{html}"
     );
     assert!(!html.contains("261-4-4"), "{html}");
-}
-
-/// Follows a local pay or portal button (a form posted to it).
-async fn click(url: &str) {
-    let res = crate::support::no_redirects()
-        .post(url)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{url}");
 }
 
 #[actix_web::test]

@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, event, fixture, spawn_app, spawn_with};
+use crate::support::{TestApp, click, event, fixture, spawn_app, spawn_with};
 
 fn ts(d: chrono::DateTime<Utc>) -> i64 {
     d.timestamp()
@@ -379,21 +379,6 @@ async fn a_grace_period_keeps_past_due_members_in_for_a_while() {
         (a["active"].as_bool(), a["reason"].as_str()),
         (Some(true), Some("grace_period"))
     );
-}
-
-async fn click(url: &str) -> String {
-    let res = crate::support::no_redirects()
-        .post(url)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{url}");
-    res.headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[actix_web::test]

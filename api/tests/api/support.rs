@@ -673,6 +673,19 @@ pub fn no_redirects() -> reqwest::Client {
         .expect("client")
 }
 
+/// Presses a button of the local Checkout or portal page (a form posted
+/// to `url`); returns where it sends the browser.
+pub async fn click(url: &str) -> String {
+    let res = no_redirects().post(url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{url}");
+    res.headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// A user's hold of a session, as the checkout answered it.
 pub struct Seat {
     pub sid: String,
