@@ -258,10 +258,15 @@ pub async fn register(email: String, password: String) -> Result<AuthResponse, A
     signed
 }
 
-/// For answers without a body (202, 204) to a JSON request.
-async fn post_done<B: Serialize>(url: &str, body: &B) -> Result<(), ApiError> {
+/// For answers not read back (202, 204, or one the page does not need)
+/// to a JSON request.
+async fn json_done<B: Serialize>(req: RequestBuilder, body: &B) -> Result<(), ApiError> {
     let json = serde_json::to_string(body).map_err(|_| ApiError::network())?;
-    call(Request::post(url), Some(json)).await.map(drop)
+    call(req, Some(json)).await.map(drop)
+}
+
+async fn post_done<B: Serialize>(url: &str, body: &B) -> Result<(), ApiError> {
+    json_done(Request::post(url), body).await
 }
 
 pub async fn verify_email(token: String) -> Result<UserDto, ApiError> {
@@ -359,10 +364,7 @@ pub async fn logout() -> Result<(), ApiError> {
 
 /// Saves a profile change (the answer, the profile, is not read back).
 pub async fn update_profile(patch: common::profile::ProfilePatch) -> Result<(), ApiError> {
-    let json = serde_json::to_string(&patch).map_err(|_| ApiError::network())?;
-    call(Request::patch("/api/me/profile"), Some(json))
-        .await
-        .map(drop)
+    json_done(Request::patch("/api/me/profile"), &patch).await
 }
 
 pub async fn my_bookings() -> Result<Vec<BookingDto>, ApiError> {

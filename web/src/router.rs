@@ -119,6 +119,15 @@ fn same_app_link(ev: &MouseEvent) -> Option<String> {
     is_local_path(&href).then_some(href)
 }
 
+/// Where a page that sends the visitor on should send them: the `suite`
+/// of the address when it is a path of this site (anything else would be
+/// an open redirect dressed as a link of ours), else `default`.
+pub fn next_or(default: &str) -> String {
+    query("suite")
+        .filter(|s| is_local_path(s))
+        .unwrap_or_else(|| default.to_owned())
+}
+
 /// A path on this site: one leading slash, not followed by another or by
 /// a backslash (browsers read both as the start of another host), and no
 /// control character (browsers drop tabs and line breaks from addresses,

@@ -173,15 +173,12 @@ pub async fn record_subscription(
     else {
         return Ok(Applied::outcome("invoice_of_unknown_subscription"));
     };
-    let Some(user) = entity::users::Entity::find_by_id(sub.user_id)
-        .one(txn)
-        .await?
-    else {
+    let Some(email) = super::users::email_of(txn, sub.user_id).await? else {
         return Ok(Applied::outcome("invoice_of_unknown_user"));
     };
     let owner = Owner {
-        user_id: user.id,
-        email: &user.email,
+        user_id: sub.user_id,
+        email: &email,
         booking_id: None,
         subscription_id: Some(sub.id),
     };

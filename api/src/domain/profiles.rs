@@ -83,8 +83,7 @@ pub async fn update(
 /// names: a first booking or subscription needs them, since invoices and
 /// attendance sheets name the person.
 pub async fn require_names(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<()> {
-    let row = profiles::Entity::find_by_id(user_id).one(db).await?;
-    if row.is_some_and(|p| p.first_name.is_some() && p.last_name.is_some()) {
+    if get(db, user_id).await?.complete {
         return Ok(());
     }
     Err(ApiError::conflict(

@@ -269,10 +269,7 @@ pub async fn update(
         Some(d) => Some(d),
         None => current.description.clone(),
     };
-    let trainer = match patch.trainer {
-        Some(t) => Some(t),
-        None => current.trainer.clone(),
-    };
+    let trainer = patch.trainer.or_else(|| current.trainer.clone());
     // A new start moves a default decision date with it; one given stays.
     let moved = patch.starts_on.is_some_and(|d| d != current.starts_on);
     let minimum = Minimum {

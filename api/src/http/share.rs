@@ -65,10 +65,17 @@ async fn session_page(state: &AppState, path: &str) -> Option<FirstPaint> {
         .trim_end_matches('/')
         .parse()
         .ok()?;
+    // From the catalog's cache (the same public sessions, at most a
+    // second old): a shared link's visits cost no query of their own.
     let today = today_at_venue(Utc::now());
-    let s = sessions::get_public(&state.db, id, today).await.ok()?;
+    let list = state
+        .catalog
+        .list(today, || sessions::list_public(&state.db, today))
+        .await
+        .ok()?;
+    let s = list.items.iter().find(|s| s.id == id)?;
     Some(FirstPaint {
-        head: Some(session_head(&s)),
+        head: Some(session_head(s)),
         boot: shell(html! {
             p class="back" { a href="/immersion-elite" { "← Toutes les sessions" } }
             h1 { "Immersion Élite à " (s.location) }

@@ -30,11 +30,7 @@ async fn the_sheet_lists_confirmed_attendees_with_a_box_per_half_day() {
     assert_eq!(named.status, 200);
     let anonymous = paid_seat(&app, sid, "anonymous@example.com").await;
     // An account from before names were asked, whose seat was paid then.
-    use sea_orm::EntityTrait;
-    entity::user_profiles::Entity::delete_by_id(anonymous.user)
-        .exec(&app.state.db)
-        .await
-        .unwrap();
+    app.forget_names(anonymous.user).await;
     seat_in(&app, sid, "unpaid@example.com").await;
 
     let path = format!("/api/admin/sessions/{sid}/attendance");

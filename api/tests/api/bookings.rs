@@ -393,13 +393,7 @@ async fn admins_list_attendees_as_json_and_csv() {
     let (paul_id, paul) = app.quick_user("paul@example.com").await;
     app.hold(&sid, &paul).await;
     // Paul's account is from before names were asked: his seat, unnamed.
-    {
-        use sea_orm::EntityTrait;
-        entity::user_profiles::Entity::delete_by_id(paul_id)
-            .exec(&app.state.db)
-            .await
-            .unwrap();
-    }
+    app.forget_names(paul_id).await;
 
     let path = format!("/api/admin/sessions/{sid}/bookings");
     let json = app.get(&path, Some(&admin)).await;

@@ -54,6 +54,28 @@ async fn smtp_down_keeps_the_mail_and_backs_off() {
     assert_eq!(row(&app).await.attempts, 1);
 }
 
+/// Delivers the one pending mail to a local SMTP server, and returns what
+/// the server heard.
+async fn deliver_over_smtp(app: &crate::support::TestApp) -> String {
+    let (port, server) = smtp_server().await;
+    let mailer = SmtpMailer::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        "Immersion <no-reply@immersion.test>",
+    )
+    .unwrap();
+    assert_eq!(
+        deliver_once(&app.state.db, &mailer, Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
+    drop(mailer);
+    tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// A minimal SMTP server: records the envelope and the message.
 async fn smtp_server() -> (u16, tokio::task::JoinHandle<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -97,26 +119,10 @@ async fn smtp_server() -> (u16, tokio::task::JoinHandle<String>) {
 async fn a_real_smtp_conversation_delivers_the_pending_mail() {
     let app = spawn_app().await;
     queue_one(&app).await;
-    let (port, server) = smtp_server().await;
-    let mailer = SmtpMailer::new(
-        &format!("smtp://127.0.0.1:{port}"),
-        "Immersion <no-reply@immersion.test>",
-    )
-    .unwrap();
-    assert_eq!(
-        deliver_once(&app.state.db, &mailer, Utc::now())
-            .await
-            .unwrap(),
-        1
-    );
-    drop(mailer);
+    let transcript = deliver_over_smtp(&app).await;
     let r = row(&app).await;
     assert_eq!(r.status, "sent");
     assert!(r.sent_at.is_some());
-    let transcript = tokio::time::timeout(std::time::Duration::from_secs(10), server)
-        .await
-        .unwrap()
-        .unwrap();
     assert!(
         transcript.contains("MAIL FROM:<no-reply@immersion.test>"),
         "{transcript}"
@@ -148,23 +154,7 @@ async fn a_reminder_goes_out_with_its_calendar_file_attached() {
     .await
     .unwrap();
     assert!(queued);
-    let (port, server) = smtp_server().await;
-    let mailer = SmtpMailer::new(
-        &format!("smtp://127.0.0.1:{port}"),
-        "Immersion <no-reply@immersion.test>",
-    )
-    .unwrap();
-    assert_eq!(
-        deliver_once(&app.state.db, &mailer, Utc::now())
-            .await
-            .unwrap(),
-        1
-    );
-    drop(mailer);
-    let transcript = tokio::time::timeout(std::time::Duration::from_secs(10), server)
-        .await
-        .unwrap()
-        .unwrap();
+    let transcript = deliver_over_smtp(&app).await;
     assert!(transcript.contains("multipart/mixed"), "{transcript}");
     assert!(
         transcript.contains("Content-Type: text/calendar"),

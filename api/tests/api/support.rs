@@ -414,6 +414,16 @@ impl TestApp {
         (user.id, token)
     }
 
+    /// Removes a user's names, as for an account whose seat was taken
+    /// before names were asked.
+    pub async fn forget_names(&self, user_id: uuid::Uuid) {
+        use sea_orm::EntityTrait;
+        entity::user_profiles::Entity::delete_by_id(user_id)
+            .exec(&self.state.db)
+            .await
+            .expect("names forgotten");
+    }
+
     /// Marks a user's address verified, as following the mailed link would.
     pub async fn mark_verified(&self, user_id: uuid::Uuid) {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};

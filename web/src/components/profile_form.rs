@@ -15,13 +15,15 @@ use crate::router;
 /// Where a checkout that needs names first sends the visitor.
 pub const PATH: &str = "/coordonnees";
 
+/// `/coordonnees`, going on to `next` once the names are given.
+pub fn names_then(next: &str) -> String {
+    format!("{PATH}?suite={}", js_sys::encode_uri_component(next))
+}
+
 /// Sends to `/coordonnees`, coming back here once the names are given.
 pub fn ask_names() {
     let here = window().location().pathname().unwrap_or_default();
-    router::navigate(&format!(
-        "{PATH}?suite={}",
-        js_sys::encode_uri_component(&here)
-    ));
+    router::navigate(&names_then(&here));
 }
 
 /// The form, filled with the profile as it is (`ProfileDto`, read as the
@@ -98,12 +100,7 @@ fn Fields(profile: JsValue, saved: Callback<()>) -> impl IntoView {
 /// `/coordonnees`: the names a first checkout needs, then back to it.
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    let back = Callback::new(|()| {
-        let next = router::query("suite")
-            .filter(|s| router::is_local_path(s))
-            .unwrap_or_else(|| "/mon-compte".to_owned());
-        router::navigate(&next);
-    });
+    let back = Callback::new(|()| router::navigate(&router::next_or("/mon-compte")));
     view! {
         <h1>"Vos coordonnées"</h1>
         <p class="lead">"Votre prénom et votre nom figureront sur votre facture et sur la feuille d'émargement."</p>

@@ -27,11 +27,7 @@ fn AuthForm(mode: Mode) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (e, p) = (email.get_untracked(), password.get_untracked());
-        // Only a path of this site: "//host" or "/\\host" would leave it
-        // (an open redirect dressed as a sign-in link).
-        let next = router::query("suite")
-            .filter(|s| router::is_local_path(s))
-            .unwrap_or_else(|| "/immersion-elite".to_owned());
+        let next = router::next_or("/immersion-elite");
         let names = common::profile::ProfilePatch {
             first_name: Some(first.get_untracked()),
             last_name: Some(last.get_untracked()),
@@ -48,11 +44,7 @@ fn AuthForm(mode: Mode) -> impl IntoView {
                     api::register(e, p).await?;
                     Ok(match api::update_profile(names).await {
                         Ok(_) => next,
-                        Err(_) => format!(
-                            "{}?suite={}",
-                            crate::components::profile_form::PATH,
-                            js_sys::encode_uri_component(&next)
-                        ),
+                        Err(_) => crate::components::profile_form::names_then(&next),
                     })
                 }
             }
