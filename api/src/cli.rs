@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use crate::config::Settings;
-use crate::domain::users;
+use crate::domain::accounts::users;
 use crate::startup::Application;
 
 /// The api server and its maintenance commands.
@@ -185,7 +185,7 @@ async fn with_settings(command: Command) -> ExitCode {
                 crate::jobs::sweeper::sweep_once(
                     &db,
                     gateways.active.as_ref(),
-                    &crate::domain::waitlist::Offers::from_settings(&settings),
+                    &gateways.policy(&settings).offers,
                     chrono::Utc::now(),
                 )
                 .await
@@ -201,11 +201,16 @@ async fn with_settings(command: Command) -> ExitCode {
             }
         }
         Command::ExpireSubscriptions => {
-            let grace = settings.policy().past_due_grace;
             let result = async {
-                let db = crate::db::connect(&settings.database_url).await?;
+                let db = crate::db::connect(&settings.database_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let gateways =
+                    crate::startup::payment_gateway(&settings, None).map_err(|e| e.to_string())?;
+                let grace = gateways.policy(&settings).past_due_grace;
                 crate::domain::subscriptions::deactivate_expired(&db, grace, chrono::Utc::now())
                     .await
+                    .map_err(|e| e.to_string())
             }
             .await;
             match result {
@@ -219,7 +224,7 @@ async fn with_settings(command: Command) -> ExitCode {
         Command::Audit => {
             let result = async {
                 let db = crate::db::connect(&settings.database_url).await?;
-                crate::domain::audit::run(&db).await
+                crate::domain::reports::audit::run(&db).await
             }
             .await;
             match result {
@@ -243,8 +248,8 @@ async fn with_settings(command: Command) -> ExitCode {
                     .map_err(|e| e.to_string())?;
                 let gateways =
                     crate::startup::payment_gateway(&settings, None).map_err(|e| e.to_string())?;
-                let policy = crate::startup::payment_policy(&settings, gateways.local.is_some());
-                crate::domain::reconcile::run(
+                let policy = gateways.policy(&settings);
+                crate::domain::payment_events::reconcile::run(
                     &db,
                     gateways.active.as_ref(),
                     &policy,

@@ -1,6 +1,7 @@
 //! Settings, read once at start from the environment (and `.env`), checked
 //! together so that every bad value is reported in one go.
 
+use common::subscriptions::{Plan, SubscriptionType};
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -125,8 +126,9 @@ pub struct Settings {
     pub mail_interval: std::time::Duration,
 }
 
-/// The rules' numbers, typed once from the settings: what the domain
-/// works with (it never reads `Settings` itself).
+/// The rules' numbers, typed once from the settings after the payment
+/// gateway is chosen: what the domain works with (it never reads
+/// `Settings` itself). Built once at startup (`startup::Gateways::policy`).
 #[derive(Debug, Clone)]
 pub struct Policy {
     /// How long a hold lasts (at least Stripe's window: see `bookings::hold`).
@@ -136,24 +138,85 @@ pub struct Policy {
     pub hold_cooldown: Option<chrono::Duration>,
     /// A paid seat is refunded in full up to this many days before the start.
     pub cancellation_cutoff_days: i64,
-    /// How long a waiting-list offer holds its seat.
-    pub offer_hold: chrono::Duration,
+    /// How seats freed while people wait are offered to them.
+    pub offers: Offers,
     /// Where links in mails and Checkout return URLs point.
     pub public_url: String,
     /// How long a past-due subscription still opens the members' area.
     pub past_due_grace: chrono::Duration,
+    /// The prices we sell subscriptions at: only these give access.
+    pub prices: Prices,
+    /// Set when the app issues the invoices itself (the local gateway):
+    /// a confirmed seat gets one in the transaction that confirms it.
+    /// Stripe issues its own.
+    pub invoicing: Option<Invoicing>,
+}
+
+/// How waiting-list offers are made: how long they hold a seat, and where
+/// the mailed link points.
+#[derive(Debug, Clone)]
+pub struct Offers {
+    pub hold: chrono::Duration,
+    pub public_url: String,
+}
+
+/// The price ids we sell subscriptions at: only these give access.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prices {
+    pub monthly: Option<String>,
+    pub yearly: Option<String>,
+}
+
+impl Prices {
+    /// The price id of a plan, when one is configured.
+    pub fn of(&self, plan: Plan) -> Option<&str> {
+        match plan {
+            Plan::Monthly => self.monthly.as_deref(),
+            Plan::Yearly => self.yearly.as_deref(),
+        }
+    }
+
+    /// The plan a price is, when it is one of ours.
+    pub fn plan_of(&self, price_id: Option<&str>) -> Option<SubscriptionType> {
+        let price_id = price_id?;
+        if self.monthly.as_deref() == Some(price_id) {
+            Some(SubscriptionType::PremiumMonthly)
+        } else if self.yearly.as_deref() == Some(price_id) {
+            Some(SubscriptionType::PremiumYearly)
+        } else {
+            None
+        }
+    }
 }
 
 impl Settings {
-    pub fn policy(&self) -> Policy {
+    /// The policy for payments through Stripe, or, with `local_prices`,
+    /// through the local gateway: it sells at its own price ids, and the
+    /// app issues the invoices.
+    pub fn policy(&self, local_prices: Option<Prices>) -> Policy {
+        let (prices, invoicing) = match local_prices {
+            Some(prices) => (prices, Some(self.invoicing.clone())),
+            None => (
+                Prices {
+                    monthly: self.stripe_price_monthly.clone(),
+                    yearly: self.stripe_price_yearly.clone(),
+                },
+                None,
+            ),
+        };
         Policy {
             hold: chrono::Duration::minutes(self.hold_minutes),
             hold_cooldown: (self.hold_cooldown_minutes > 0)
                 .then(|| chrono::Duration::minutes(self.hold_cooldown_minutes)),
             cancellation_cutoff_days: self.cancellation_cutoff_days,
-            offer_hold: chrono::Duration::hours(self.waitlist_offer_hours),
+            offers: Offers {
+                hold: chrono::Duration::hours(self.waitlist_offer_hours),
+                public_url: self.public_url.clone(),
+            },
             public_url: self.public_url.clone(),
             past_due_grace: chrono::Duration::hours(self.past_due_grace_hours),
+            prices,
+            invoicing,
         }
     }
 }
@@ -222,6 +285,10 @@ pub const SETTING_NAMES: &[&str] = &[
     "SWEEP_INTERVAL_SECONDS",
     "MAIL_INTERVAL_SECONDS",
 ];
+
+/// The local gateway's plan prices when the settings name none: 29 € a
+/// month, 290 € a year (two months free).
+pub const DEFAULT_PLAN_CENTS: (i64, i64) = (2_900, 29_000);
 
 /// The directory for the embedded database and dev secrets.
 pub const DATA_DIR: &str = "data";
@@ -382,7 +449,7 @@ impl Settings {
                 }
             }
         }
-        let (monthly, yearly) = crate::payments::local::DEFAULT_PLAN_CENTS;
+        let (monthly, yearly) = DEFAULT_PLAN_CENTS;
         let local_plan_cents = (
             p.number("LOCAL_PLAN_MONTHLY_CENTS", monthly, 50, 10_000_000),
             p.number("LOCAL_PLAN_YEARLY_CENTS", yearly, 50, 100_000_000),

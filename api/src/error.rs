@@ -1,12 +1,10 @@
-//! The one error type. Handlers and domain functions return `ApiError`; it
-//! becomes an `application/problem+json` answer here and nowhere else.
-//! Internal causes are logged, never sent.
+//! The one error type. Handlers and domain functions return `ApiError`;
+//! `problem` says what it answers (code, status, detail), and
+//! `http::error` turns that into an `application/problem+json` response
+//! there and nowhere else. Internal causes are logged, never sent.
+//! Nothing here knows the web framework.
 
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use common::{ErrorCode, FieldError, Problem};
-
-pub const PROBLEM_JSON: &str = "application/problem+json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -35,6 +33,13 @@ pub enum ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A field that breaks a rule of `common` (a new password's length, …).
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        Self::Validation(vec![e])
+    }
+}
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
@@ -78,7 +83,8 @@ impl ApiError {
         self.problem().code
     }
 
-    fn problem(&self) -> Problem {
+    /// The problem body this error answers with.
+    pub fn problem(&self) -> Problem {
         match self {
             Self::Client { code, detail } => Problem {
                 detail: detail.clone(),
@@ -122,88 +128,4 @@ fn is_unavailable(e: &sea_orm::DbErr) -> bool {
         e,
         sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
     )
-}
-
-/// Answers a problem body with the right content type.
-pub fn problem_response(problem: &Problem) -> HttpResponse {
-    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
-        .content_type(PROBLEM_JSON)
-        .json(problem)
-}
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.problem().status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let problem = self.problem();
-        if problem.status >= 500 {
-            // The cause goes to the log, with the request's span; never to the client.
-            tracing::error!(error = %self, "request failed");
-        }
-        let mut res = problem_response(&problem);
-        match self {
-            Self::RateLimited { retry_after_secs } | Self::Busy { retry_after_secs } => {
-                if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    res.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-            }
-            Self::MethodNotAllowed { allow } => {
-                if let Ok(v) = header::HeaderValue::from_str(allow) {
-                    res.headers_mut().insert(header::ALLOW, v);
-                }
-            }
-            Self::Client {
-                code: ErrorCode::Unauthorized,
-                ..
-            } => {
-                res.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    header::HeaderValue::from_static("Bearer"),
-                );
-            }
-            _ => {}
-        }
-        res
-    }
-}
-
-/// Actix's extractor errors are plain text by default; these handlers turn
-/// them into problem bodies. Installed once, in `startup`.
-pub mod extractors {
-    use super::*;
-    use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-
-    pub fn json(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-        let api = match &err {
-            JsonPayloadError::ContentType => ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "expected Content-Type: application/json",
-            ),
-            JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-                ApiError::new(ErrorCode::PayloadTooLarge, "the JSON body is too large")
-            }
-            JsonPayloadError::Deserialize(e) => {
-                ApiError::bad_request(format!("invalid JSON body: {e}"))
-            }
-            _ => ApiError::bad_request("the JSON body could not be read"),
-        };
-        api.into()
-    }
-
-    pub fn path(err: PathError, _req: &HttpRequest) -> actix_web::Error {
-        let PathError::Deserialize(e) = &err else {
-            return ApiError::bad_request("invalid path").into();
-        };
-        ApiError::bad_request(format!("invalid path parameter: {e}")).into()
-    }
-
-    pub fn query(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-        let QueryPayloadError::Deserialize(e) = &err else {
-            return ApiError::bad_request("invalid query string").into();
-        };
-        ApiError::bad_request(format!("invalid query parameter: {e}")).into()
-    }
 }

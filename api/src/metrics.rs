@@ -11,7 +11,7 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::domain::gauges::Gauges;
+use crate::domain::reports::gauges::Gauges;
 
 pub struct Metrics {
     registry: Registry,

@@ -14,16 +14,13 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::password;
 use crate::auth::token::Tokens;
 use crate::config::{JwtSecretSource, Secret, Settings};
-use crate::domain::throttles::LoginLimits;
-use crate::domain::{clock::today_at_venue, demo, users};
-use crate::error::extractors;
+use crate::domain::platform::throttles::LoginLimits;
+use crate::domain::{accounts::users, demo, platform::clock::today_at_venue};
 use crate::http;
+use crate::http::error::extractors;
 use crate::payments::PaymentGateway;
 use crate::payments::local::LocalGateway;
 use crate::state::AppState;
-
-/// Largest accepted JSON body.
-pub const JSON_LIMIT_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -101,10 +98,8 @@ impl Application {
         if !settings.public_url_configured {
             settings.public_url = format!("http://{}:{port}", settings.bind_addr.ip());
         }
-        let Gateways {
-            active: gateway,
-            local: local_gateway,
-        } = payment_gateway(&settings, gateway)?;
+        let gateways = payment_gateway(&settings, gateway)?;
+        let policy = gateways.policy(&settings);
         let webhook_secrets = if settings.stripe_webhook_secrets.is_empty() {
             // Only the local gateway signs with this one.
             vec![Secret::new(format!(
@@ -116,10 +111,10 @@ impl Application {
         };
         let state = web::Data::new(AppState {
             db,
-            gateway,
-            local_gateway,
+            gateway: gateways.active,
+            local_gateway: gateways.local,
             webhook_secrets,
-            policy: settings.policy(),
+            policy,
             settings,
             tokens,
             decoy_hash,
@@ -258,7 +253,7 @@ fn app(
         .app_data(spa)
         .app_data(
             web::JsonConfig::default()
-                .limit(JSON_LIMIT_BYTES)
+                .limit(crate::http::body::JSON_LIMIT_BYTES)
                 .error_handler(extractors::json),
         )
         .app_data(web::PathConfig::default().error_handler(extractors::path))
@@ -279,32 +274,6 @@ fn app(
     .configure(http::local_checkout::routes)
     .service(http::metrics::metrics)
     .default_service(web::to(http::fallback::fallback))
-}
-
-/// What payment events are applied with: the grace of a past-due
-/// subscription, and the prices that give access (the local gateway's own
-/// when payments are local).
-pub fn payment_policy(settings: &Settings, local: bool) -> crate::domain::payment_events::Policy {
-    use crate::domain::payment_events::{Policy, Prices};
-    use crate::payments::local::subscriptions::price_id;
-    use common::subscriptions::Plan;
-    let prices = if local {
-        Prices {
-            monthly: Some(price_id(Plan::Monthly).to_owned()),
-            yearly: Some(price_id(Plan::Yearly).to_owned()),
-        }
-    } else {
-        Prices {
-            monthly: settings.stripe_price_monthly.clone(),
-            yearly: settings.stripe_price_yearly.clone(),
-        }
-    };
-    Policy {
-        past_due_grace: settings.policy().past_due_grace,
-        prices,
-        offers: crate::domain::waitlist::Offers::from_settings(settings),
-        invoicing: local.then(|| settings.invoicing.clone()),
-    }
 }
 
 /// HEAD is answered wherever GET is (uptime monitors send HEAD): routed as
@@ -408,6 +377,19 @@ pub struct Gateways {
     pub local: Option<Arc<LocalGateway>>,
 }
 
+impl Gateways {
+    /// The rules' numbers for payments through these gateways (the local
+    /// gateway sells at its own price ids, and the app issues invoices).
+    pub fn policy(&self, settings: &Settings) -> crate::config::Policy {
+        use crate::payments::local::subscriptions::price_id;
+        use common::subscriptions::Plan;
+        settings.policy(self.local.as_ref().map(|_| crate::config::Prices {
+            monthly: Some(price_id(Plan::Monthly).to_owned()),
+            yearly: Some(price_id(Plan::Yearly).to_owned()),
+        }))
+    }
+}
+
 /// The gateway the settings choose: Stripe with a secret key, else local.
 pub fn payment_gateway(
     settings: &Settings,
@@ -505,19 +487,14 @@ fn print_demo_accounts(accounts: &demo::DemoAccounts) {
 /// The domain's services, opened on the app's state. They live here, with
 /// the wiring, so that `state` names nothing of the domain.
 impl AppState {
-    /// How waiting-list offers are made.
-    pub fn offers(&self) -> crate::domain::waitlist::Offers {
-        crate::domain::waitlist::Offers::of(&self.policy)
-    }
-
     /// The throttles of accounts and seats.
     pub fn limits(&self) -> LoginLimits {
         LoginLimits::from_settings(&self.settings)
     }
 
     /// What signing up and in work with.
-    pub fn gate(&self) -> crate::domain::users::Gate<'_> {
-        crate::domain::users::Gate {
+    pub fn gate(&self) -> crate::domain::accounts::users::Gate<'_> {
+        crate::domain::accounts::users::Gate {
             db: &self.db,
             limits: self.limits(),
             decoy_hash: &self.decoy_hash,
@@ -533,9 +510,5 @@ impl AppState {
             checkout_ids: &self.checkout_ids,
             policy: &self.policy,
         }
-    }
-
-    pub fn payment_policy(&self) -> crate::domain::payment_events::Policy {
-        payment_policy(&self.settings, self.local_gateway.is_some())
     }
 }

@@ -175,3 +175,23 @@ pub struct AuthResponse {
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Largest accepted password length, in bytes (hashing cost stays bounded).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// The rule for a new password (registration, reset, change): long enough
+/// to resist guessing, short enough to hash cheaply.
+pub fn check_new_password(password: &str) -> Result<(), crate::FieldError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(crate::FieldError::new(
+            "password",
+            "too_short",
+            format!("password must have at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(crate::FieldError::new(
+            "password",
+            "too_long",
+            format!("password must have at most {MAX_PASSWORD_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}

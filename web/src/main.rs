@@ -37,7 +37,7 @@ fn page(path: &str) -> Option<fn() -> AnyView> {
         }
         "/admin/abonnements" => || view! { <admin::subscribers::AdminSubscribersPage/> }.into_any(),
         "/admin/ressources" => || view! { <admin::resources::AdminResourcesPage/> }.into_any(),
-        p if session::id_of(p).is_some() => || view! { <session::SessionPage/> }.into_any(),
+        p if router::session_id_of(p).is_some() => || view! { <session::SessionPage/> }.into_any(),
         p if p.starts_with(thanks::OFFER_PATH) => || view! { <thanks::OfferPage/> }.into_any(),
         _ => return None,
     };

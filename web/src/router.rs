@@ -12,6 +12,17 @@ use leptos::prelude::*;
 use leptos::wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, MouseEvent, PopStateEvent};
 
+/// Where a session's page lives: this prefix, then the session's id.
+pub const SESSION_PATH: &str = "/immersion-elite/";
+
+/// The session a path names, when it is a session page's.
+pub fn session_id_of(path: &str) -> Option<uuid::Uuid> {
+    path.strip_prefix(SESSION_PATH)?
+        .trim_end_matches('/')
+        .parse()
+        .ok()
+}
+
 /// The current path, kept in step with the address bar. `has_page` says
 /// which paths the app draws; links to any other path (the API's CSV
 /// download, say) are left to the browser. The path is also provided as

@@ -211,7 +211,7 @@ pub async fn seed_if_empty(
                     currency: "EUR".into(),
                     max_places: PLACES,
                 };
-                let session = super::sessions::insert(
+                let session = crate::domain::catalog::sessions::insert(
                     txn,
                     fields,
                     Default::default(),

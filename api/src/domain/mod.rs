@@ -1,37 +1,38 @@
 //! Business rules and transactions. Handlers call these; these call the
 //! database through `entity`.
+//!
+//! Grouped by concept; a folder imports only the folders above it in this
+//! list (`tests/api/layers.rs` checks it):
+//!
+//! ```text
+//! platform/        mail outbox, throttles, job leases, idempotency keys, the actor, the venue's clock
+//! accounts/        users, credentials, one-time tokens, sign-in sessions, profiles
+//! catalog/         training sessions, their seats, the waiting list
+//! billing/         what an event did (`Applied`), owed gateway calls, anomalies, invoices
+//! bookings/        holds and cancels, seat payments, minimum-attendee decisions, calendar, reminders
+//! subscriptions/   the subscription fold and access, members' resources
+//! payment_events/  applying a payment event once (dispatch), reconciliation
+//! reports/         the read side: stats, gauges, audit, attendance
+//! demo             demo data (uses any of the above)
+//! ```
 
-pub mod account_tokens;
+pub mod platform;
+
 pub mod accounts;
-pub mod actor;
-pub mod anomalies;
-pub mod attendance;
-pub mod audit;
-pub mod auth_sessions;
+
+pub mod catalog;
+
+pub mod billing;
+
 pub mod bookings;
-pub mod calendar;
-pub mod clock;
-pub mod decisions;
-pub mod demo;
-pub mod gauges;
-pub mod idempotency;
-pub mod invoices;
-pub mod job_leases;
-pub mod mail;
-pub mod owed;
-pub mod payment_events;
-pub mod profiles;
-pub mod reconcile;
-pub mod reminders;
-pub mod resources;
-pub mod seat_payments;
-pub mod seats;
-pub mod sessions;
-pub mod stats;
+
 pub mod subscriptions;
-pub mod throttles;
-pub mod users;
-pub mod waitlist;
+
+pub mod payment_events;
+
+pub mod reports;
+
+pub mod demo;
 
 use sea_orm::{DbErr, SqlErr};
 

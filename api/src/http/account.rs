@@ -5,10 +5,10 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::Utc;
 use common::auth::{NewPassword, PasswordChange, PasswordReset, TokenBody, UserDto};
 
-use crate::domain::{accounts, throttles};
+use crate::domain::{accounts::credentials, platform::throttles};
 use crate::email::Email;
 use crate::error::{ApiError, ApiResult};
-use crate::http::client_ip;
+use crate::http::client_ip::client_ip;
 use crate::http::extract::AuthUser;
 use crate::http::problems as p;
 use crate::state::AppState;
@@ -37,7 +37,7 @@ pub async fn verify_email(
     user: AuthUser,
     body: web::Json<TokenBody>,
 ) -> ApiResult<web::Json<UserDto>> {
-    let user = accounts::verify_email(
+    let user = credentials::verify_email(
         &state.db,
         &state.settings.admin_emails,
         user.id,
@@ -68,7 +68,7 @@ pub async fn resend_verification(
 ) -> ApiResult<HttpResponse> {
     let user_key = user.id.to_string();
     throttles::admit(&state.db, &[(state.limits().mail, &user_key)], Utc::now()).await?;
-    accounts::resend_verification(&state.db, &state.settings.public_url, user.id, Utc::now())
+    credentials::resend_verification(&state.db, &state.settings.public_url, user.id, Utc::now())
         .await?;
     Ok(HttpResponse::Accepted().finish())
 }
@@ -104,7 +104,7 @@ pub async fn request_password_reset(
         Utc::now(),
     )
     .await?;
-    accounts::request_reset(
+    credentials::request_reset(
         &state.db,
         &state.settings.public_url,
         email.as_str(),
@@ -134,7 +134,7 @@ pub async fn confirm_password_reset(
     body: web::Json<NewPassword>,
 ) -> ApiResult<HttpResponse> {
     let NewPassword { token, password } = body.into_inner();
-    accounts::reset_password(
+    credentials::reset_password(
         &state.db,
         &state.settings.admin_emails,
         &token,
@@ -173,7 +173,7 @@ pub async fn change_password(
         current_password,
         new_password,
     } = body.into_inner();
-    accounts::change_password(
+    credentials::change_password(
         &state.db,
         user.id,
         user.session_id,

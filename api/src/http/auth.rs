@@ -6,9 +6,9 @@ use chrono::Utc;
 use common::auth::{AuthResponse, Credentials, UserDto};
 
 use crate::auth::token::COOKIE_NAME;
-use crate::domain::{auth_sessions, users};
+use crate::domain::{accounts::sign_ins, accounts::users};
 use crate::error::ApiResult;
-use crate::http::client_ip;
+use crate::http::client_ip::client_ip;
 use crate::http::extract::AuthUser;
 use crate::http::problems as p;
 use crate::state::AppState;
@@ -29,7 +29,7 @@ async fn signed_in(
     status: actix_web::http::StatusCode,
 ) -> ApiResult<HttpResponse> {
     let (token, expires_at) =
-        auth_sessions::sign_in(&state.db, &state.tokens, user.id, Utc::now()).await?;
+        sign_ins::sign_in(&state.db, &state.tokens, user.id, Utc::now()).await?;
     let max_age = CookieDuration::seconds(state.tokens.ttl().num_seconds());
     Ok(HttpResponse::build(status)
         .cookie(session_cookie(state, token.clone(), max_age))
@@ -121,7 +121,7 @@ pub async fn login(
 #[post("/api/auth/logout")]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
-    auth_sessions::revoke(&state.db, user.session_id, Utc::now()).await?;
+    sign_ins::revoke(&state.db, user.session_id, Utc::now()).await?;
     Ok(HttpResponse::NoContent()
         .cookie(session_cookie(&state, String::new(), CookieDuration::ZERO))
         .finish())

@@ -6,6 +6,9 @@ use actix_web::web::Bytes;
 
 use crate::error::{ApiError, ApiResult};
 
+/// Largest accepted JSON body.
+pub const JSON_LIMIT_BYTES: usize = 64 * 1024;
+
 pub async fn read_limited(payload: web::Payload, limit: usize) -> ApiResult<Bytes> {
     // The outer error is the limit; the inner one, the connection's.
     match payload.to_bytes_limited(limit).await {

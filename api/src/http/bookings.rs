@@ -5,13 +5,13 @@ use chrono::Utc;
 use common::bookings::{BookingDto, CancelRequest, CheckoutResponse};
 use uuid::Uuid;
 
-use crate::domain::{bookings, throttles};
+use crate::domain::{bookings, platform::throttles};
 use crate::error::ApiResult;
 use crate::http::body::optional_json;
-use crate::http::client_ip;
+use crate::http::client_ip::client_ip;
 use crate::http::extract::AuthUser;
 use crate::http::idempotency::IdempotencyKey;
-use crate::http::pages::{self, PageQuery};
+use crate::http::pagination::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
@@ -94,7 +94,7 @@ pub async fn list_my_bookings(
 ) -> ApiResult<HttpResponse> {
     let page = page.page()?;
     let list = bookings::list_mine(&state.desk(), &user.actor()).await?;
-    pages::respond(&req, &page, list, |b| b.id.to_string())
+    pagination::respond(&req, &page, list, |b| b.id.to_string())
 }
 
 /// One booking (its owner or an admin). The SPA polls it after Checkout.
@@ -145,7 +145,7 @@ pub async fn booking_calendar(
 ) -> ApiResult<HttpResponse> {
     let (name, ics) = bookings::calendar(&state.desk(), &user.actor(), id.into_inner()).await?;
     Ok(HttpResponse::Ok()
-        .content_type(crate::domain::calendar::CONTENT_TYPE)
+        .content_type(crate::domain::bookings::calendar::CONTENT_TYPE)
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{name}\""),

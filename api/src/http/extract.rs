@@ -36,8 +36,8 @@ impl AuthUser {
     }
 
     /// The user as the domain sees them.
-    pub fn actor(&self) -> crate::domain::actor::Actor {
-        crate::domain::actor::Actor {
+    pub fn actor(&self) -> crate::domain::platform::actor::Actor {
+        crate::domain::platform::actor::Actor {
             id: self.id,
             email: self.email.clone(),
             role: self.role,
@@ -141,7 +141,7 @@ impl FromRequest for AuthUser {
                 .verify(&token)
                 .ok_or_else(ApiError::unauthorized)?;
             origin_checked?;
-            let user = crate::domain::auth_sessions::user_of(
+            let user = crate::domain::accounts::sign_ins::user_of(
                 &state.db,
                 claims.session_id,
                 claims.user_id,

@@ -18,11 +18,11 @@ use chrono::Utc;
 use common::ErrorCode;
 use sha2::{Digest, Sha256};
 
-use crate::domain::idempotency::{self, Begun, Key, Stored};
+use crate::domain::platform::idempotency::{self, Begun, Key, Stored};
 use crate::error::ApiError;
+use crate::http::body::JSON_LIMIT_BYTES;
 use crate::http::body::read_limited;
 use crate::http::extract::AuthUser;
-use crate::startup::JSON_LIMIT_BYTES;
 use crate::state::AppState;
 
 const HEADER: &str = "idempotency-key";

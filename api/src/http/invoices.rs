@@ -11,7 +11,7 @@ use common::money::format_price;
 use maud::{DOCTYPE, PreEscaped, html};
 use uuid::Uuid;
 
-use crate::domain::{clock::today_at_venue, invoices};
+use crate::domain::{billing::invoices, platform::clock::today_at_venue};
 use crate::error::ApiResult;
 use crate::http::extract::AuthUser;
 use crate::http::problems as p;

@@ -185,7 +185,7 @@ async fn finish_subscription(
     if !paid {
         return Ok(see_other(&pending.cancel_url));
     }
-    let email = crate::domain::users::email_of(&state.db, pending.user_id)
+    let email = crate::domain::accounts::users::email_of(&state.db, pending.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
     // One subscription per customer: a new one replaces what is left of

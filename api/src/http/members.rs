@@ -4,10 +4,10 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use common::resources::ResourceDto;
 
-use crate::domain::resources;
+use crate::domain::subscriptions::resources;
 use crate::error::ApiResult;
 use crate::http::extract::MemberUser;
-use crate::http::pages::{self, PageQuery};
+use crate::http::pagination::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
@@ -34,5 +34,5 @@ pub async fn list_member_resources(
 ) -> ApiResult<HttpResponse> {
     let page = page.page()?;
     let list = resources::list(&state.db).await?;
-    pages::respond(&req, &page, list, |r| r.id.to_string())
+    pagination::respond(&req, &page, list, |r| r.id.to_string())
 }

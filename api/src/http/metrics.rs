@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{clock::today_at_venue, gauges};
+use crate::domain::{platform::clock::today_at_venue, reports::gauges};
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::PoolFigures;
 use crate::state::AppState;

@@ -3,7 +3,7 @@
 use actix_web::{get, patch, web};
 use common::profile::{ProfileDto, ProfilePatch};
 
-use crate::domain::profiles;
+use crate::domain::accounts::profiles;
 use crate::error::ApiResult;
 use crate::http::extract::AuthUser;
 use crate::http::problems as p;

@@ -5,9 +5,9 @@ use chrono::Utc;
 use common::sessions::SessionDto;
 use uuid::Uuid;
 
-use crate::domain::{clock::today_at_venue, sessions};
+use crate::domain::{catalog::sessions, platform::clock::today_at_venue};
 use crate::error::{ApiError, ApiResult};
-use crate::http::pages::{self, PageQuery};
+use crate::http::pagination::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
@@ -41,7 +41,7 @@ pub async fn list_sessions(
     if let Some(hit) = cache.page(&list, &key) {
         return Ok(hit.respond(&req));
     }
-    let (items, link) = pages::page_of(&req, &page, &[], &list.items, |s| s.id.to_string())?;
+    let (items, link) = pagination::page_of(&req, &page, &[], &list.items, |s| s.id.to_string())?;
     let body = serde_json::to_vec(items).map_err(ApiError::internal)?;
     Ok(cache.put(&list, key, body, link).respond(&req))
 }

@@ -15,7 +15,7 @@ use common::sessions::SessionDto;
 use maud::{Markup, html};
 use uuid::Uuid;
 
-use crate::domain::{clock::today_at_venue, sessions};
+use crate::domain::{catalog::sessions, platform::clock::today_at_venue};
 use crate::state::AppState;
 
 /// Where the app shows one session (the SPA's `pages/session.rs`).

@@ -26,7 +26,7 @@ pub async fn plans(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let plans = subscriptions::plans(
         state.gateway.as_ref(),
         &state.price_book,
-        &state.payment_policy().prices,
+        &state.policy.prices,
         Utc::now(),
     )
     .await?;
@@ -68,8 +68,7 @@ pub async fn subscribe(
         subscriptions::subscribe(
             &state.db,
             state.gateway.as_ref(),
-            &state.payment_policy(),
-            &state.settings.public_url,
+            &state.policy,
             &user.actor(),
             body.plan,
             Utc::now(),
@@ -106,7 +105,7 @@ pub async fn open_portal(
     let portal = subscriptions::portal(
         &state.db,
         state.gateway.as_ref(),
-        &state.settings.public_url,
+        &state.policy.public_url,
         &actor,
     );
     Ok(web::Json(portal.await?))

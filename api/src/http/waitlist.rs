@@ -6,7 +6,7 @@ use chrono::Utc;
 use common::waitlist::{WaitlistEntryDto, WaitlistStatus};
 use uuid::Uuid;
 
-use crate::domain::{bookings, waitlist};
+use crate::domain::{bookings, catalog::waitlist};
 use crate::error::ApiResult;
 use crate::http::extract::{AdminUser, AuthUser};
 use crate::http::idempotency::IdempotencyKey;

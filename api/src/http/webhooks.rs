@@ -6,7 +6,7 @@ use common::ErrorCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{owed, payment_events};
+use crate::domain::{billing::owed, payment_events};
 use crate::error::{ApiError, ApiResult};
 use crate::http::body::read_limited;
 use crate::http::problems as p;
@@ -49,7 +49,7 @@ pub(crate) async fn receive(
         (Payment::Ignored, _) | (_, EventType::Other(_)) => "other",
         (_, known) => known.as_str(),
     };
-    let delivery = payment_events::apply(&state.db, &state.payment_policy(), &event, now)
+    let delivery = payment_events::apply(&state.db, &state.policy, &event, now)
         .await
         .inspect_err(|_| count(state, kind, "failed"))?;
     let lag = (now.timestamp_millis() - event.created.saturating_mul(1000)).max(0);

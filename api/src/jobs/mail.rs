@@ -18,7 +18,7 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
-    pub attachment: Option<crate::domain::mail::Attachment>,
+    pub attachment: Option<crate::domain::platform::mail::Attachment>,
 }
 
 #[async_trait::async_trait]
@@ -180,11 +180,13 @@ pub async fn deliver_once(
             continue;
         }
         let attachment = match (&row.attachment_name, &row.attachment_type, &row.attachment) {
-            (Some(name), Some(content_type), Some(text)) => Some(crate::domain::mail::Attachment {
-                name: name.clone(),
-                content_type: content_type.clone(),
-                text: text.clone(),
-            }),
+            (Some(name), Some(content_type), Some(text)) => {
+                Some(crate::domain::platform::mail::Attachment {
+                    name: name.clone(),
+                    content_type: content_type.clone(),
+                    text: text.clone(),
+                })
+            }
             _ => None,
         };
         let mail = Mail {

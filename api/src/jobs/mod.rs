@@ -31,7 +31,7 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::domain::job_leases;
+use crate::domain::platform::job_leases;
 use crate::state::AppState;
 
 const HOURLY: Duration = Duration::from_secs(3600);
@@ -199,16 +199,22 @@ async fn run_once(context: &Context, kind: Kind, now: chrono::DateTime<Utc>) {
         Kind::SubscriptionExpiry => expire_subscriptions(state, now).await,
         Kind::Reconcile => reconcile(state, now).await,
         Kind::Decisions => {
-            let decided =
-                crate::domain::decisions::decide_due(&state.db, state.gateway.as_ref(), now);
+            let decided = crate::domain::bookings::decisions::decide_due(
+                &state.db,
+                state.gateway.as_ref(),
+                now,
+            );
             if let Err(e) = decided.await {
                 tracing::error!(error = %e, "minimum-attendee decisions failed");
             }
         }
         Kind::Reminders => {
-            let today = crate::domain::clock::today_at_venue(now);
-            let due =
-                crate::domain::reminders::queue_due(&state.db, &state.settings.public_url, today);
+            let today = crate::domain::platform::clock::today_at_venue(now);
+            let due = crate::domain::bookings::reminders::queue_due(
+                &state.db,
+                &state.settings.public_url,
+                today,
+            );
             if let Err(e) = due.await {
                 tracing::error!(error = %e, "session reminders failed");
             }
@@ -223,20 +229,20 @@ async fn run_once(context: &Context, kind: Kind, now: chrono::DateTime<Utc>) {
 
 async fn sweep(state: &AppState, now: chrono::DateTime<Utc>) {
     if let Err(e) =
-        sweeper::sweep_once(&state.db, state.gateway.as_ref(), &state.offers(), now).await
+        sweeper::sweep_once(&state.db, state.gateway.as_ref(), &state.policy.offers, now).await
     {
         tracing::error!(error = %e, "hold sweep failed");
     }
-    if let Err(e) = crate::domain::throttles::prune(&state.db, now).await {
+    if let Err(e) = crate::domain::platform::throttles::prune(&state.db, now).await {
         tracing::error!(error = %e, "throttle counters not pruned");
     }
-    if let Err(e) = crate::domain::idempotency::prune(&state.db, now).await {
+    if let Err(e) = crate::domain::platform::idempotency::prune(&state.db, now).await {
         tracing::error!(error = %e, "idempotency keys not pruned");
     }
 }
 
 async fn settle_owed(state: &AppState, now: chrono::DateTime<Utc>) {
-    match crate::domain::owed::settle_due(&state.db, state.gateway.as_ref(), now).await {
+    match crate::domain::billing::owed::settle_due(&state.db, state.gateway.as_ref(), now).await {
         Ok(s) if s.done + s.failed > 0 => {
             tracing::info!(
                 done = s.done,
@@ -259,8 +265,14 @@ async fn expire_subscriptions(state: &AppState, now: chrono::DateTime<Utc>) {
 }
 
 async fn reconcile(state: &AppState, now: chrono::DateTime<Utc>) {
-    let policy = state.payment_policy();
-    match crate::domain::reconcile::run(&state.db, state.gateway.as_ref(), &policy, now).await {
+    match crate::domain::payment_events::reconcile::run(
+        &state.db,
+        state.gateway.as_ref(),
+        &state.policy,
+        now,
+    )
+    .await
+    {
         Ok(r) => {
             for line in &r.changed {
                 tracing::warn!(repair = %line, "reconcile repaired drift");

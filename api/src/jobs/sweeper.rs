@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use common::bookings::BookingStatus;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 
-use crate::domain::waitlist::Offers;
-use crate::domain::{bookings::end_hold, owed};
+use crate::config::Offers;
+use crate::domain::{billing::owed, bookings::end_hold};
 use crate::error::ApiResult;
 use crate::payments::PaymentGateway;
 use entity::immersion_bookings::{self as bookings, Column};

@@ -177,7 +177,7 @@ async fn bad_expired_and_orphan_tokens_are_refused() {
 
     let me = app.get("/api/me", Some(&token)).await;
     let id: uuid::Uuid = serde_json::from_value(me.body["id"].clone()).unwrap();
-    let (expired, _) = api::domain::auth_sessions::sign_in(
+    let (expired, _) = api::domain::accounts::sign_ins::sign_in(
         &app.state.db,
         &app.state.tokens,
         id,
@@ -237,7 +237,7 @@ async fn a_user_listed_later_in_admin_emails_becomes_admin_at_next_start_and_log
         )
         .await;
     assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
-    let promoted = api::domain::users::promote_configured_admins(
+    let promoted = api::domain::accounts::users::promote_configured_admins(
         &app.state.db,
         &[
             "late@example.com".to_owned(),
@@ -260,7 +260,7 @@ async fn a_user_listed_later_in_admin_emails_becomes_admin_at_next_start_and_log
 async fn an_unverified_admin_from_before_is_demoted_at_start() {
     let app = spawn_app().await;
     // Made admin by the old build, which did not ask for verification.
-    let squatter = api::domain::users::insert_user(
+    let squatter = api::domain::accounts::users::insert_user(
         &app.state.db,
         ADMIN_EMAIL,
         "!".into(),
@@ -269,9 +269,12 @@ async fn an_unverified_admin_from_before_is_demoted_at_start() {
     )
     .await
     .unwrap();
-    api::domain::users::promote_configured_admins(&app.state.db, &[ADMIN_EMAIL.to_owned()])
-        .await
-        .unwrap();
+    api::domain::accounts::users::promote_configured_admins(
+        &app.state.db,
+        &[ADMIN_EMAIL.to_owned()],
+    )
+    .await
+    .unwrap();
     use sea_orm::EntityTrait;
     let row = entity::users::Entity::find_by_id(squatter.id)
         .one(&app.state.db)

@@ -486,14 +486,18 @@ async fn the_sweeper_expires_lapsed_holds_once_even_when_run_twice_at_once() {
 
     // Not yet lapsed: nothing happens.
     let now = Utc::now();
-    let n =
-        api::jobs::sweeper::sweep_once(&app.state.db, gateway.as_ref(), &app.state.offers(), now)
-            .await
-            .unwrap();
+    let n = api::jobs::sweeper::sweep_once(
+        &app.state.db,
+        gateway.as_ref(),
+        &app.state.policy.offers,
+        now,
+    )
+    .await
+    .unwrap();
     assert_eq!(n, 0);
 
     let later = now + Duration::minutes(40);
-    let offers = app.state.offers();
+    let offers = app.state.policy.offers.clone();
     let (x, y) = tokio::join!(
         api::jobs::sweeper::sweep_once(&app.state.db, gateway.as_ref(), &offers, later),
         api::jobs::sweeper::sweep_once(&app.state.db, gateway.as_ref(), &offers, later),

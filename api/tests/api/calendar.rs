@@ -18,9 +18,13 @@ async fn reminders_for(app: &TestApp, booking: &str) -> Vec<mail_outbox::Model> 
 }
 
 async fn run_reminders(app: &TestApp, today: NaiveDate) -> usize {
-    api::domain::reminders::queue_due(&app.state.db, &app.state.settings.public_url, today)
-        .await
-        .unwrap()
+    api::domain::bookings::reminders::queue_due(
+        &app.state.db,
+        &app.state.settings.public_url,
+        today,
+    )
+    .await
+    .unwrap()
 }
 
 /// The one event of a calendar file.

@@ -18,7 +18,7 @@ fn day(offset: i64) -> String {
 pub async fn reserve(app: &TestApp, session_id: &str, n: i32) {
     let session_id: Uuid = session_id.parse().unwrap();
     for _ in 0..n {
-        let user = api::domain::users::insert_user(
+        let user = api::domain::accounts::users::insert_user(
             &app.state.db,
             &format!("{}@example.com", Uuid::new_v4().simple()),
             "!".into(),

@@ -204,7 +204,7 @@ async fn bad_keys_are_refused_and_old_answers_are_forgotten() {
     .await;
     a.assert_problem(400, "bad_request");
 
-    use api::domain::idempotency::{self, Begun, KEPT, Key, Stored};
+    use api::domain::platform::idempotency::{self, Begun, KEPT, Key, Stored};
     let db = &app.state.db;
     let now = chrono::Utc::now();
     let dead = chrono::Duration::minutes(10);

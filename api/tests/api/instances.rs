@@ -308,7 +308,7 @@ async fn three_instances_sell_each_seat_once_share_throttles_and_run_each_job_on
 
     // A mail is sent once, by one of the three mail workers.
     let recipient = format!("once-{}@example.com", Uuid::new_v4().simple());
-    api::domain::mail::queue(&app.state.db, &recipient, "Sujet".into(), "Corps".into())
+    api::domain::platform::mail::queue(&app.state.db, &recipient, "Sujet".into(), "Corps".into())
         .await
         .unwrap();
     eventually(Duration::from_secs(30), "the mail to be sent", || async {

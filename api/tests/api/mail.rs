@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use crate::support::spawn_app;
 
 async fn queue_one(app: &crate::support::TestApp) -> entity::mail_outbox::Model {
-    api::domain::mail::queue(
+    api::domain::platform::mail::queue(
         &app.state.db,
         "marie@example.com",
         "Votre place Immersion Élite est confirmée".into(),
@@ -137,7 +137,7 @@ async fn a_real_smtp_conversation_delivers_the_pending_mail() {
 #[actix_web::test]
 async fn a_reminder_goes_out_with_its_calendar_file_attached() {
     let app = spawn_app().await;
-    let queued = api::domain::mail::queue_once(
+    let queued = api::domain::platform::mail::queue_once(
         &app.state.db,
         "reminder:test:7",
         "marie@example.com",
@@ -145,7 +145,7 @@ async fn a_reminder_goes_out_with_its_calendar_file_attached() {
             "Votre session commence dans 7 jours".into(),
             "Bonjour".into(),
         ),
-        Some(api::domain::mail::Attachment {
+        Some(api::domain::platform::mail::Attachment {
             name: "immersion-elite-2031-03-03.ics".into(),
             content_type: "text/calendar; charset=utf-8".into(),
             text: "BEGIN:VCALENDAR\r\nUID:booking-1@x\r\nEND:VCALENDAR\r\n".into(),

@@ -12,7 +12,7 @@ use crate::support::{CountingGateway, TestApp, paid_seat, pay_with, seat_in, spa
 
 /// Today at the venue, as the api counts days.
 fn today() -> chrono::NaiveDate {
-    api::domain::clock::today_at_venue(Utc::now())
+    api::domain::platform::clock::today_at_venue(Utc::now())
 }
 
 async fn session_with_minimum(app: &TestApp, min: i32) -> String {
@@ -37,13 +37,13 @@ fn decision_day() -> chrono::DateTime<Utc> {
 
 /// The owed-calls job, at `at`.
 async fn settle(app: &TestApp, gateway: &CountingGateway, at: chrono::DateTime<Utc>) {
-    api::domain::owed::settle_due(&app.state.db, gateway, at)
+    api::domain::billing::owed::settle_due(&app.state.db, gateway, at)
         .await
         .unwrap();
 }
 
 async fn decide_due(app: &TestApp, gateway: &CountingGateway) -> Vec<(uuid::Uuid, String)> {
-    api::domain::decisions::decide_due(&app.state.db, gateway, decision_day())
+    api::domain::bookings::decisions::decide_due(&app.state.db, gateway, decision_day())
         .await
         .unwrap()
         .into_iter()
@@ -62,7 +62,8 @@ async fn below_the_minimum_the_session_is_cancelled_and_each_paid_seat_refunded_
     ];
     let held = seat_in(&app, &sid, "chloe@example.com").await;
     // Nothing happens before the date.
-    let early = api::domain::decisions::decide_due(&app.state.db, gateway.as_ref(), Utc::now());
+    let early =
+        api::domain::bookings::decisions::decide_due(&app.state.db, gateway.as_ref(), Utc::now());
     assert!(early.await.unwrap().is_empty());
 
     gateway.refund_failures.store(1, Ordering::SeqCst);

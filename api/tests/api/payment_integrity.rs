@@ -395,8 +395,8 @@ async fn settle(
     app: &TestApp,
     gateway: &CountingGateway,
     at: chrono::DateTime<Utc>,
-) -> api::domain::owed::Settled {
-    api::domain::owed::settle_due(&app.state.db, gateway, at)
+) -> api::domain::billing::owed::Settled {
+    api::domain::billing::owed::settle_due(&app.state.db, gateway, at)
         .await
         .unwrap()
 }
@@ -528,11 +528,11 @@ async fn a_session_with_refunded_or_cancelled_bookings_cannot_be_deleted() {
     );
 }
 
-async fn reconcile(app: &TestApp) -> api::domain::reconcile::Report {
-    api::domain::reconcile::run(
+async fn reconcile(app: &TestApp) -> api::domain::payment_events::reconcile::Report {
+    api::domain::payment_events::reconcile::run(
         &app.state.db,
         app.state.gateway.as_ref(),
-        &app.state.payment_policy(),
+        &app.state.policy,
         Utc::now(),
     )
     .await
@@ -551,7 +551,7 @@ async fn reconcile_applies_what_the_local_gateway_took_but_never_delivered() {
     api::jobs::sweeper::sweep_once(
         &app.state.db,
         app.state.gateway.as_ref(),
-        &app.state.offers(),
+        &app.state.policy.offers,
         Utc::now() + Duration::minutes(40),
     )
     .await

@@ -157,7 +157,7 @@ async fn randomized_rushes_with_cancels_and_expiries_keep_the_invariants() {
             }
             set.join_all().await
         };
-        let offers = app.state.offers();
+        let offers = app.state.policy.offers.clone();
         let sweeping = api::jobs::sweeper::sweep_once(
             &app.state.db,
             app.state.gateway.as_ref(),

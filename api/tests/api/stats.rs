@@ -58,7 +58,7 @@ async fn the_dashboard_figures_match_a_known_data_set() {
     // Session B: one paid seat, paid four months ago (its month's column).
     let b1 = paid_seat(&app, sb, "b1@example.com").await;
     let now = Utc::now();
-    let bounds = api::domain::stats::month_bounds(now);
+    let bounds = api::domain::reports::stats::month_bounds(now);
     let then = bounds[8].1 + Duration::days(10);
     let moved = entity::immersion_bookings::ActiveModel {
         id: Set(b1.booking().parse().unwrap()),

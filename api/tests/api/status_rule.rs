@@ -17,7 +17,7 @@ async fn seat_changes_write_the_status_derive_status_gives() {
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({"max_places": 3})).await;
     let id: uuid::Uuid = s["id"].as_str().unwrap().parse().unwrap();
-    let today = api::domain::clock::today_at_venue(Utc::now());
+    let today = api::domain::platform::clock::today_at_venue(Utc::now());
     let starts: [NaiveDate; 3] = [today - Duration::days(1), today, today + Duration::days(1)];
     let mut cases = 0;
     for closed in [false, true] {
@@ -41,12 +41,18 @@ async fn seat_changes_write_the_status_derive_status_gives() {
                         .await
                         .unwrap();
                     if delta == 1 {
-                        let taken = api::domain::seats::take(&app.state.db, id, today, false, None)
-                            .await
-                            .unwrap();
+                        let taken = api::domain::catalog::seats::take(
+                            &app.state.db,
+                            id,
+                            today,
+                            false,
+                            None,
+                        )
+                        .await
+                        .unwrap();
                         assert!(taken.is_ok(), "{closed} {starts_on} {reserved}: {taken:?}");
                     } else {
-                        api::domain::seats::release(&app.state.db, id, today)
+                        api::domain::catalog::seats::release(&app.state.db, id, today)
                             .await
                             .unwrap();
                     }

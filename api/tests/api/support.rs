@@ -386,7 +386,7 @@ impl TestApp {
             last_name: Some("Test".into()),
             ..Default::default()
         };
-        api::domain::profiles::update(&self.state.db, id, names)
+        api::domain::accounts::profiles::update(&self.state.db, id, names)
             .await
             .expect("named");
         (id, token)
@@ -394,7 +394,7 @@ impl TestApp {
 
     /// `quick_user` without names (an account from before they were asked).
     pub async fn nameless_user(&self, email: &str) -> (uuid::Uuid, String) {
-        let user = api::domain::users::insert_user(
+        let user = api::domain::accounts::users::insert_user(
             &self.state.db,
             email,
             "!".into(),
@@ -403,7 +403,7 @@ impl TestApp {
         )
         .await
         .expect("user inserted");
-        let (token, _) = api::domain::auth_sessions::sign_in(
+        let (token, _) = api::domain::accounts::sign_ins::sign_in(
             &self.state.db,
             &self.state.tokens,
             user.id,
@@ -498,7 +498,7 @@ impl TestApp {
 
     /// The audit's findings; empty when every invariant holds.
     pub async fn audit(&self) -> Vec<String> {
-        api::domain::audit::run(&self.state.db)
+        api::domain::reports::audit::run(&self.state.db)
             .await
             .expect("audit runs")
     }

@@ -215,10 +215,14 @@ async fn freed_seats_go_to_the_first_in_line_in_order() {
     assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
     let later = Utc::now() + Duration::hours(25);
     let gateway = app.state.gateway.clone();
-    let swept =
-        api::jobs::sweeper::sweep_once(&app.state.db, gateway.as_ref(), &app.state.offers(), later)
-            .await
-            .unwrap();
+    let swept = api::jobs::sweeper::sweep_once(
+        &app.state.db,
+        gateway.as_ref(),
+        &app.state.policy.offers,
+        later,
+    )
+    .await
+    .unwrap();
     assert_eq!(swept, 2);
     assert_eq!(mine(&app, &waiters[4]).await[0]["status"], "offered");
     assert!(mine(&app, &waiters[0]).await.is_empty());
@@ -408,7 +412,7 @@ async fn randomized_joins_leaves_cancels_expiries_and_payments_keep_the_lists_so
                     api::jobs::sweeper::sweep_once(
                         &app.state.db,
                         gateway.as_ref(),
-                        &app.state.offers(),
+                        &app.state.policy.offers,
                         clock,
                     )
                     .await

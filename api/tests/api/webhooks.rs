@@ -295,9 +295,14 @@ async fn a_late_payment_with_no_seat_left_is_refunded_once() {
     let seat = held_seat(&app, 1, "marie@example.com").await;
     // The hold lapses (the sweeper runs), and someone else takes the seat.
     let later = Utc::now() + Duration::minutes(40);
-    api::jobs::sweeper::sweep_once(&app.state.db, gateway.as_ref(), &app.state.offers(), later)
-        .await
-        .unwrap();
+    api::jobs::sweeper::sweep_once(
+        &app.state.db,
+        gateway.as_ref(),
+        &app.state.policy.offers,
+        later,
+    )
+    .await
+    .unwrap();
     let (_, paul) = app.quick_user("paul@example.com").await;
     app.hold(&seat.sid, &paul).await;
 
@@ -327,7 +332,7 @@ async fn completed_after_the_hold_lapsed_with_a_seat_free_confirms() {
     api::jobs::sweeper::sweep_once(
         &app.state.db,
         gateway.as_ref(),
-        &app.state.offers(),
+        &app.state.policy.offers,
         Utc::now() + Duration::minutes(40),
     )
     .await

@@ -85,7 +85,7 @@ pub fn SessionCard(session: SessionDto, #[prop(default = true)] linked: bool) ->
         <article class="session" data-session-id=id.to_string()>
             <h2 class="dates">
                 {if linked {
-                    view! { <a href=format!("{}{id}", crate::pages::session::PATH)>{dates}</a> }.into_any()
+                    view! { <a href=format!("{}{id}", crate::router::SESSION_PATH)>{dates}</a> }.into_any()
                 } else {
                     view! { <span>{dates}</span> }.into_any()
                 }}

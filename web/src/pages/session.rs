@@ -4,23 +4,15 @@
 
 use common::format::{format_session_dates, paragraphs};
 use leptos::prelude::*;
-use uuid::Uuid;
 
-use crate::api;
 use crate::components::feedback::resource;
 use crate::components::session_card::SessionCard;
-
-pub const PATH: &str = "/immersion-elite/";
-
-/// The session a path names, when it is a session page's.
-pub fn id_of(path: &str) -> Option<Uuid> {
-    path.strip_prefix(PATH)?.trim_end_matches('/').parse().ok()
-}
+use crate::{api, router};
 
 #[component]
 pub fn SessionPage() -> impl IntoView {
     let path = window().location().pathname().unwrap_or_default();
-    let id = id_of(&path).unwrap_or_default();
+    let id = router::session_id_of(&path).unwrap_or_default();
     let session = resource(move || api::session(id));
     view! {
         <p class="back"><a href="/immersion-elite">"← Toutes les sessions"</a></p>

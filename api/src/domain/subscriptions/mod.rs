@@ -3,6 +3,7 @@
 //! in the same transaction, the access check every guard uses, the expiry
 //! sweep, and the admin's view.
 
+pub mod resources;
 pub mod sync;
 #[cfg(test)]
 mod sync_tests;
@@ -19,8 +20,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::anomalies::{self, Anomaly};
-use super::payment_events::{Applied, Policy, Prices};
+use crate::config::{Policy, Prices};
+use crate::domain::billing::anomalies::{self, Anomaly};
+use crate::domain::billing::applied::Applied;
 use crate::error::ApiResult;
 use crate::payments::PaymentGateway;
 use crate::payments::events::{
@@ -526,20 +528,19 @@ pub async fn deactivate_expired(
 
 /// DESIGN §5: a subscription Checkout Session for `plan`, on the user's
 /// Stripe customer (created once, with metadata `user_id`).
-/// The Checkout return URLs are under `public_url`.
+/// The Checkout return URLs are under the policy's public URL.
 #[tracing::instrument(skip(db, gateway, policy, user), fields(user = %user.id))]
 pub async fn subscribe(
     db: &sea_orm::DatabaseConnection,
     gateway: &dyn crate::payments::PaymentGateway,
-    policy: &crate::domain::payment_events::Policy,
-    public_url: &str,
-    user: &crate::domain::actor::Actor,
+    policy: &Policy,
+    user: &crate::domain::platform::actor::Actor,
     plan: common::subscriptions::Plan,
     now: DateTime<Utc>,
 ) -> ApiResult<common::subscriptions::RedirectDto> {
     use crate::error::ApiError;
     use common::ErrorCode;
-    crate::domain::profiles::require_names(db, user.id).await?;
+    crate::domain::accounts::profiles::require_names(db, user.id).await?;
     let (own, _) = access_of(db, user.id, Role::User, policy.past_due_grace, now).await?;
     if own.active {
         return Err(ApiError::conflict(
@@ -562,7 +563,7 @@ pub async fn subscribe(
             let created = gateway
                 .create_customer(user.id, &user.email)
                 .await
-                .map_err(crate::domain::bookings::gateway_failed)?;
+                .map_err(crate::domain::platform::gateway::gateway_failed)?;
             lock_status(db, user.id, now).await?;
             status::Entity::update_many()
                 .col_expr(
@@ -581,7 +582,7 @@ pub async fn subscribe(
                 .unwrap_or(created)
         }
     };
-    let public = public_url;
+    let public = &policy.public_url;
     let checkout = gateway
         .create_subscription_checkout(&crate::payments::SubscriptionCheckoutRequest {
             user_id: user.id,
@@ -592,7 +593,7 @@ pub async fn subscribe(
             cancel_url: format!("{public}/abonnement"),
         })
         .await
-        .map_err(crate::domain::bookings::gateway_failed)?;
+        .map_err(crate::domain::platform::gateway::gateway_failed)?;
     Ok(common::subscriptions::RedirectDto { url: checkout.url })
 }
 
@@ -602,7 +603,7 @@ pub async fn portal(
     db: &impl ConnectionTrait,
     gateway: &dyn crate::payments::PaymentGateway,
     public_url: &str,
-    user: &crate::domain::actor::Actor,
+    user: &crate::domain::platform::actor::Actor,
 ) -> ApiResult<common::subscriptions::RedirectDto> {
     let customer = status::Entity::find_by_id(user.id)
         .one(db)
@@ -618,7 +619,7 @@ pub async fn portal(
     let url = gateway
         .create_portal_session(&customer, &return_url)
         .await
-        .map_err(crate::domain::bookings::gateway_failed)?;
+        .map_err(crate::domain::platform::gateway::gateway_failed)?;
     Ok(common::subscriptions::RedirectDto { url })
 }
 
@@ -648,7 +649,7 @@ pub async fn current_of_customer(
     let Some(m) = rows.into_iter().find(|m| Some(&m.id) == current.as_ref()) else {
         return Ok(None);
     };
-    let email = super::users::email_of(db, m.user_id)
+    let email = crate::domain::accounts::users::email_of(db, m.user_id)
         .await?
         .unwrap_or_default();
     Ok(Some((m, email)))
@@ -703,7 +704,7 @@ pub async fn plans(
         let price = book
             .price(gateway, price_id, now)
             .await
-            .map_err(super::bookings::gateway_failed)?;
+            .map_err(crate::domain::platform::gateway::gateway_failed)?;
         plans.push(PlanPriceDto {
             plan,
             amount_cents: price.amount_cents,

@@ -87,10 +87,6 @@ pub struct LocalGateway {
     plan_cents: (i64, i64),
 }
 
-/// The plans' prices when the settings name none: 29 € a month, 290 € a
-/// year (two months free).
-pub const DEFAULT_PLAN_CENTS: (i64, i64) = (2_900, 29_000);
-
 /// How long each thing is kept (see the module doc).
 const KEEP_CLOSED_SEAT: chrono::Duration = chrono::Duration::hours(24);
 const KEEP_KEYS: chrono::Duration = chrono::Duration::hours(24);
@@ -111,7 +107,7 @@ impl LocalGateway {
             clock: Mutex::new(0),
             pruned_at: Mutex::new(DateTime::<Utc>::UNIX_EPOCH),
             made_at: Mutex::new(HashMap::new()),
-            plan_cents: DEFAULT_PLAN_CENTS,
+            plan_cents: crate::config::DEFAULT_PLAN_CENTS,
         }
     }
 

@@ -5,10 +5,10 @@ use chrono::Utc;
 use common::payments::AnomalyDto;
 use uuid::Uuid;
 
-use crate::domain::anomalies;
+use crate::domain::billing::anomalies;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::AdminUser;
-use crate::http::pages::{self, PageQuery};
+use crate::http::pagination::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
@@ -38,7 +38,7 @@ pub async fn list_payment_anomalies(
 ) -> ApiResult<HttpResponse> {
     let page = page.page()?;
     let list = anomalies::list(&state.db, anomalies::LIST_CAP).await?;
-    pages::respond(&req, &page, list, |a| a.id.to_string())
+    pagination::respond(&req, &page, list, |a| a.id.to_string())
 }
 
 /// Marks an anomaly as looked at: `immersion audit` stops reporting it.

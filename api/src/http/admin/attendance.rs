@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::domain::attendance::{self, Sheet};
+use crate::domain::reports::attendance::{self, Sheet};
 use crate::error::ApiResult;
 use crate::http::csv::line;
 use crate::http::extract::AdminUser;

@@ -9,8 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use common::bookings::BookingStatus;
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter};
 
-use super::payment_events::{self, Delivery, Policy};
-use super::{owed, subscriptions};
+use crate::config::Policy;
+use crate::domain::payment_events::{self, Delivery};
+use crate::domain::{billing::owed, subscriptions};
 use crate::error::ApiResult;
 use crate::payments::PaymentGateway;
 use crate::payments::events::{EventType, Payment, PaymentEvent, PaymentStatus};

@@ -12,8 +12,8 @@ use chrono::NaiveDate;
 use common::bookings::BookingStatus;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
-use super::calendar;
-use super::mail::{self, Attachment};
+use crate::domain::bookings::calendar;
+use crate::domain::platform::mail::{self, Attachment};
 use entity::{immersion_bookings as bookings, immersion_sessions as sessions};
 
 /// Each reminder: its name in the key, and the days before the start in

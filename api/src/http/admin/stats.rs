@@ -4,7 +4,7 @@ use actix_web::{get, web};
 use chrono::Utc;
 use common::stats::StatsDto;
 
-use crate::domain::{stats, subscriptions};
+use crate::domain::{reports::stats, subscriptions};
 use crate::error::ApiResult;
 use crate::http::extract::AdminUser;
 use crate::http::problems as p;
@@ -35,7 +35,7 @@ pub async fn admin_stats(
     let plans = subscriptions::plans(
         state.gateway.as_ref(),
         &state.price_book,
-        &state.payment_policy().prices,
+        &state.policy.prices,
         now,
     )
     .await

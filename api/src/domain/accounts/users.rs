@@ -3,17 +3,17 @@
 
 use chrono::Utc;
 use common::ErrorCode;
-use common::auth::{License, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, Role};
+use common::auth::{License, MAX_PASSWORD_BYTES, Role, check_new_password};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     TransactionTrait,
 };
 use uuid::Uuid;
 
-use super::is_unique_violation;
-use super::throttles;
-use super::throttles::LoginLimits;
 use crate::auth::password;
+use crate::domain::is_unique_violation;
+use crate::domain::platform::throttles;
+use crate::domain::platform::throttles::LoginLimits;
 use crate::email::Email;
 use crate::error::{ApiError, ApiResult};
 use entity::users;
@@ -21,24 +21,6 @@ use entity::users;
 fn checked_email(raw: &str) -> ApiResult<Email> {
     Email::parse(raw)
         .ok_or_else(|| ApiError::invalid("email", "format", "not a valid e-mail address"))
-}
-
-pub(crate) fn check_new_password(password: &str) -> ApiResult<()> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ApiError::invalid(
-            "password",
-            "too_short",
-            format!("password must have at least {MIN_PASSWORD_CHARS} characters"),
-        ));
-    }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(ApiError::invalid(
-            "password",
-            "too_long",
-            format!("password must have at most {MAX_PASSWORD_BYTES} bytes"),
-        ));
-    }
-    Ok(())
 }
 
 /// What signing up and in work with: the database, the throttles, the
@@ -114,7 +96,13 @@ pub async fn register(
                 e.into()
             }
         })?;
-    super::accounts::send_verification(&txn, gate.public_url, &user, Utc::now()).await?;
+    crate::domain::accounts::credentials::send_verification(
+        &txn,
+        gate.public_url,
+        &user,
+        Utc::now(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(user)
 }

@@ -162,7 +162,7 @@ pub async fn prune(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64,
 pub async fn seat_change(
     db: &impl ConnectionTrait,
     limits: &LoginLimits,
-    actor: &super::actor::Actor,
+    actor: &crate::domain::platform::actor::Actor,
     ip: &str,
 ) -> ApiResult<()> {
     if actor.is_admin() {

@@ -8,11 +8,14 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::domain::{bookings, clock::today_at_venue, decisions, sessions, waitlist};
+use crate::domain::{
+    bookings, bookings::decisions, catalog::sessions, catalog::waitlist,
+    platform::clock::today_at_venue,
+};
 use crate::error::ApiResult;
 use crate::http::extract::AdminUser;
 use crate::http::idempotency::IdempotencyKey;
-use crate::http::pages::{self, PageQuery};
+use crate::http::pagination::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
@@ -40,7 +43,7 @@ pub async fn list_admin_sessions(
     let page = page.page()?;
     let today = today_at_venue(Utc::now());
     let list = sessions::list_all(&state.db, today).await?;
-    pages::respond(&req, &page, list, |s| s.id.to_string())
+    pagination::respond(&req, &page, list, |s| s.id.to_string())
 }
 
 /// Creates a session.
@@ -122,7 +125,7 @@ pub async fn update_session(
     }
     // More places, or reopened: those waiting get them first.
     let now = Utc::now();
-    waitlist::offer_free_seats(&state.db, id, now, &state.offers()).await?;
+    waitlist::offer_free_seats(&state.db, id, now, &state.policy.offers).await?;
     Ok(web::Json(sessions::get_any(&state.db, id, today).await?))
 }
 
@@ -252,7 +255,7 @@ pub async fn list_session_bookings(
             .map(|_| ("format", "json".to_owned()))
             .into_iter()
             .collect();
-        return pages::respond_with(&req, &page, &filters, rows, |b| b.id.to_string());
+        return pagination::respond_with(&req, &page, &filters, rows, |b| b.id.to_string());
     }
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

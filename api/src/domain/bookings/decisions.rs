@@ -22,10 +22,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::bookings::{end_hold, transition};
-use super::clock::today_at_venue;
-use super::owed::{self, RefundReason};
-use super::{mail, waitlist};
+use super::rows::{end_hold, transition};
+use crate::domain::billing::owed::{self, RefundReason};
+use crate::domain::platform::clock::today_at_venue;
+use crate::domain::{catalog::waitlist, platform::mail};
 use crate::error::{ApiError, ApiResult};
 use crate::payments::PaymentGateway;
 use entity::immersion_bookings::{self as bookings, Column as B};

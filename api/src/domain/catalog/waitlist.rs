@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use common::ErrorCode;
 use common::bookings::BookingStatus;
 use common::sessions::SessionDecision;
@@ -26,34 +26,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::clock::today_at_venue;
-use super::seats::{self, NoSeat};
-use super::{is_unique_violation, mail};
+use crate::config::Offers;
+use crate::domain::catalog::seats::{self, NoSeat};
+use crate::domain::platform::clock::today_at_venue;
+use crate::domain::{is_unique_violation, platform::mail};
 use crate::error::{ApiError, ApiResult};
 use entity::immersion_bookings as bookings;
 use entity::immersion_sessions as sessions;
 use entity::waitlist_entries::{self as entries, Column};
-
-/// How offers are made: how long they hold a seat, and where the mailed
-/// link points.
-#[derive(Debug, Clone)]
-pub struct Offers {
-    pub hold: Duration,
-    pub public_url: String,
-}
-
-impl Offers {
-    pub fn from_settings(settings: &crate::config::Settings) -> Self {
-        Self::of(&settings.policy())
-    }
-
-    pub fn of(policy: &crate::config::Policy) -> Self {
-        Self {
-            hold: policy.offer_hold,
-            public_url: policy.public_url.clone(),
-        }
-    }
-}
 
 const IN_LINE: [&str; 2] = [
     WaitlistStatus::Waiting.as_str(),

@@ -57,17 +57,17 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
             ));
         }
     }
-    for call in super::owed::still_owed(db).await? {
+    for call in crate::domain::billing::owed::still_owed(db).await? {
         drift.push(format!(
             "owed {}: not done after {} attempts",
             describe(&call),
             call.attempts
         ));
     }
-    for call in super::owed::failed(db).await? {
+    for call in crate::domain::billing::owed::failed(db).await? {
         drift.push(format!("failed {}: a person must look", describe(&call)));
     }
-    for a in super::anomalies::unacknowledged(db).await? {
+    for a in crate::domain::billing::anomalies::unacknowledged(db).await? {
         drift.push(format!(
             "payment anomaly {} ({}): {}; refund {:?}",
             a.kind.as_str(),

@@ -3,57 +3,16 @@
 //! duplicate delivery finds the id and changes nothing. Money that goes
 //! back is only owed here; the caller settles it after the commit.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::subscriptions::{Plan, SubscriptionType};
+use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
 use uuid::Uuid;
 
-use super::is_unique_violation;
-use super::{invoices, seat_payments, subscriptions};
+use crate::config::Policy;
+use crate::domain::billing::applied::Applied;
+use crate::domain::is_unique_violation;
+use crate::domain::{billing::invoices, bookings::seat_payments, subscriptions};
 use crate::error::ApiResult;
 use crate::payments::events::{Payment, PaymentEvent};
-
-/// The prices we sell subscriptions at: only these give access.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Prices {
-    pub monthly: Option<String>,
-    pub yearly: Option<String>,
-}
-
-impl Prices {
-    /// The price id of a plan, when one is configured.
-    pub fn of(&self, plan: Plan) -> Option<&str> {
-        match plan {
-            Plan::Monthly => self.monthly.as_deref(),
-            Plan::Yearly => self.yearly.as_deref(),
-        }
-    }
-
-    /// The plan a price is, when it is one of ours.
-    pub fn plan_of(&self, price_id: Option<&str>) -> Option<SubscriptionType> {
-        let price_id = price_id?;
-        if self.monthly.as_deref() == Some(price_id) {
-            Some(SubscriptionType::PremiumMonthly)
-        } else if self.yearly.as_deref() == Some(price_id) {
-            Some(SubscriptionType::PremiumYearly)
-        } else {
-            None
-        }
-    }
-}
-
-/// What applying payment events depends on, from the settings.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    pub past_due_grace: Duration,
-    pub prices: Prices,
-    /// Seats freed by an event (an expiry, a refund) go to the waiting list.
-    pub offers: super::waitlist::Offers,
-    /// Set when the app issues the invoices itself (the local gateway):
-    /// a confirmed seat gets one in the transaction that confirms it.
-    /// Stripe issues its own.
-    pub invoicing: Option<crate::config::Invoicing>,
-}
 
 /// What became of a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,22 +21,6 @@ pub enum Delivery {
     Applied { outcome: String, owed: Vec<Uuid> },
     /// Seen before: nothing done.
     Duplicate,
-}
-
-/// What one event did: the outcome recorded with it, and owed calls.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    pub outcome: String,
-    pub owed: Vec<Uuid>,
-}
-
-impl Applied {
-    pub fn outcome(outcome: impl Into<String>) -> Self {
-        Self {
-            outcome: outcome.into(),
-            owed: Vec::new(),
-        }
-    }
 }
 
 /// Records `event` and applies it, all or nothing.

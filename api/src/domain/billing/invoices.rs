@@ -20,9 +20,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::actor::Actor;
-use super::payment_events::Applied;
 use crate::config::Invoicing;
+use crate::domain::billing::applied::Applied;
+use crate::domain::platform::actor::Actor;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::events::{InvoiceDocument, InvoiceOutcome, SeatInvoice};
 use entity::invoices::{self, Column};
@@ -42,7 +42,7 @@ pub fn page_url(id: Uuid) -> String {
 pub fn number_of(sequence: i64, issued_at: DateTime<Utc>) -> String {
     format!(
         "{}-{sequence:06}",
-        super::clock::today_at_venue(issued_at).year()
+        crate::domain::platform::clock::today_at_venue(issued_at).year()
     )
 }
 
@@ -67,7 +67,7 @@ async fn next_sequence(txn: &impl ConnectionTrait) -> ApiResult<i64> {
 /// Who is billed, as the invoice will say it: names and company from the
 /// profile, the billing address, the e-mail.
 async fn bill_to(txn: &impl ConnectionTrait, user_id: Uuid, email: &str) -> ApiResult<String> {
-    let p = super::profiles::get(txn, user_id).await?;
+    let p = crate::domain::accounts::profiles::get(txn, user_id).await?;
     let name = common::profile::full_name(p.first_name.as_deref(), p.last_name.as_deref());
     let lines = [name, p.company, p.billing_address, Some(email.to_owned())];
     Ok(lines.into_iter().flatten().collect::<Vec<_>>().join("\n"))
@@ -173,7 +173,7 @@ pub async fn record_subscription(
     else {
         return Ok(Applied::outcome("invoice_of_unknown_subscription"));
     };
-    let Some(email) = super::users::email_of(txn, sub.user_id).await? else {
+    let Some(email) = crate::domain::accounts::users::email_of(txn, sub.user_id).await? else {
         return Ok(Applied::outcome("invoice_of_unknown_user"));
     };
     let owner = Owner {

@@ -12,9 +12,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::account_tokens::{self, Purpose};
-use super::{auth_sessions, mail};
 use crate::auth::password;
+use crate::domain::accounts::tokens::{self, Purpose};
+use crate::domain::{accounts::sign_ins, platform::mail};
 use crate::error::{ApiError, ApiResult};
 use entity::users;
 
@@ -56,7 +56,7 @@ pub async fn send_verification(
     user: &users::Model,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let token = account_tokens::issue(db, user.id, Purpose::VerifyEmail, now).await?;
+    let token = tokens::issue(db, user.id, Purpose::VerifyEmail, now).await?;
     let (subject, body) = verification_mail(public_url, &token);
     mail::queue(db, &user.email, subject, body).await?;
     Ok(())
@@ -112,7 +112,7 @@ pub async fn verify_email(
     now: DateTime<Utc>,
 ) -> ApiResult<users::Model> {
     let txn = db.begin().await?;
-    let user_id = account_tokens::consume_for(&txn, token, Purpose::VerifyEmail, signed_in_as, now)
+    let user_id = tokens::consume_for(&txn, token, Purpose::VerifyEmail, signed_in_as, now)
         .await?
         .ok_or_else(invalid_token)?;
     let user = mark_verified(&txn, user_id, admin_emails, now).await?;
@@ -159,7 +159,7 @@ pub async fn request_reset(
         return Ok(());
     };
     let txn = db.begin().await?;
-    let token = account_tokens::issue(&txn, user.id, Purpose::ResetPassword, now).await?;
+    let token = tokens::issue(&txn, user.id, Purpose::ResetPassword, now).await?;
     let (subject, body) = reset_mail(public_url, &token);
     mail::queue(&txn, &user.email, subject, body).await?;
     txn.commit().await?;
@@ -175,14 +175,14 @@ pub async fn reset_password(
     new_password: String,
     now: DateTime<Utc>,
 ) -> ApiResult<users::Model> {
-    super::users::check_new_password(&new_password)?;
+    common::auth::check_new_password(&new_password)?;
     // Hash only for a token that may work: no free hashing for guesses.
-    if !account_tokens::is_usable(db, token, Purpose::ResetPassword, now).await? {
+    if !tokens::is_usable(db, token, Purpose::ResetPassword, now).await? {
         return Err(invalid_token());
     }
     let hash = password::hash(new_password).await?;
     let txn = db.begin().await?;
-    let user_id = account_tokens::consume(&txn, token, Purpose::ResetPassword, now)
+    let user_id = tokens::consume(&txn, token, Purpose::ResetPassword, now)
         .await?
         .ok_or_else(invalid_token)?;
     users::Entity::update_many()
@@ -190,7 +190,7 @@ pub async fn reset_password(
         .filter(users::Column::Id.eq(user_id))
         .exec(&txn)
         .await?;
-    auth_sessions::revoke_all(&txn, user_id, None, now).await?;
+    sign_ins::revoke_all(&txn, user_id, None, now).await?;
     let user = mark_verified(&txn, user_id, admin_emails, now).await?;
     txn.commit().await?;
     Ok(user)
@@ -206,7 +206,7 @@ pub async fn change_password(
     new_password: String,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    super::users::check_new_password(&new_password)?;
+    common::auth::check_new_password(&new_password)?;
     let user = users::Entity::find_by_id(user_id)
         .one(db)
         .await?
@@ -226,9 +226,9 @@ pub async fn change_password(
         .filter(users::Column::Id.eq(user_id))
         .exec(&txn)
         .await?;
-    auth_sessions::revoke_all(&txn, user_id, Some(session_id), now).await?;
+    sign_ins::revoke_all(&txn, user_id, Some(session_id), now).await?;
     // A reset link mailed before the change must not undo it.
-    account_tokens::revoke_all(&txn, user_id, Purpose::ResetPassword, now).await?;
+    tokens::revoke_all(&txn, user_id, Purpose::ResetPassword, now).await?;
     txn.commit().await?;
     Ok(())
 }

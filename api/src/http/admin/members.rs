@@ -7,11 +7,11 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::domain::{resources, subscriptions};
+use crate::domain::{subscriptions, subscriptions::resources};
 use crate::error::ApiResult;
 use crate::http::extract::AdminUser;
 use crate::http::idempotency::IdempotencyKey;
-use crate::http::pages::{self, PageQuery};
+use crate::http::pagination::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
@@ -38,7 +38,7 @@ pub async fn list_resources(
 ) -> ApiResult<HttpResponse> {
     let page = page.page()?;
     let list = resources::list(&state.db).await?;
-    pages::respond(&req, &page, list, |r| r.id.to_string())
+    pagination::respond(&req, &page, list, |r| r.id.to_string())
 }
 
 /// Adds a resource at the end.
@@ -188,5 +188,5 @@ pub async fn list_subscribers(
         .map(|a| ("active", a.to_string()))
         .into_iter()
         .collect();
-    pages::respond_with(&req, &page, &filters, list, |s| s.user_id.to_string())
+    pagination::respond_with(&req, &page, &filters, list, |s| s.user_id.to_string())
 }

@@ -56,7 +56,7 @@ async fn with_waiting(
     db: &impl ConnectionTrait,
     mut list: Vec<SessionDto>,
 ) -> Result<Vec<SessionDto>, sea_orm::DbErr> {
-    let counts = super::waitlist::waiting_counts(db).await?;
+    let counts = crate::domain::catalog::waitlist::waiting_counts(db).await?;
     for s in &mut list {
         s.waiting = counts.get(&s.id).copied().unwrap_or(0);
     }
@@ -308,7 +308,7 @@ pub async fn update(
     )?;
     let closed_by_admin = patch.closed.unwrap_or(current.closed_by_admin);
     let is_active = patch.is_active.unwrap_or(current.is_active);
-    let status = super::seats::status_rule(
+    let status = crate::domain::catalog::seats::status_rule(
         Expr::value(closed_by_admin),
         Expr::value(f.starts_on),
         Expr::value(f.max_places),

@@ -11,13 +11,14 @@ use common::payments::AnomalyKind;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
-use super::anomalies::{self, Anomaly};
-use super::bookings::{confirmed, transition};
-use super::clock::today_at_venue;
-use super::owed::{self, RefundReason};
-use super::payment_events::Applied;
-use super::seats;
-use super::waitlist::{self, Offers};
+use super::rows::{confirmed, transition};
+use crate::config::Offers;
+use crate::domain::billing::anomalies::{self, Anomaly};
+use crate::domain::billing::applied::Applied;
+use crate::domain::billing::owed::{self, RefundReason};
+use crate::domain::catalog::seats;
+use crate::domain::catalog::waitlist;
+use crate::domain::platform::clock::today_at_venue;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::events::{ChargeRefund, PaymentStatus, SeatCheckout};
 use entity::immersion_bookings::{self as bookings, Column};
@@ -324,7 +325,9 @@ pub async fn apply_checkout_closed(
     {
         return Ok(Applied::outcome("not_this_booking"));
     }
-    if super::bookings::end_hold(txn, &booking, BookingStatus::Expired, now, Some(offers)).await? {
+    if crate::domain::bookings::end_hold(txn, &booking, BookingStatus::Expired, now, Some(offers))
+        .await?
+    {
         Ok(Applied::outcome(BookingStatus::Expired.as_str()))
     } else {
         Ok(Applied::outcome("already_applied"))

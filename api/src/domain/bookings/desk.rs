@@ -10,23 +10,24 @@ use common::bookings::{
 use common::format::format_session_dates;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use uuid::Uuid;
 
-use super::actor::Actor;
-use super::clock::today_at_venue;
-use super::owed::{self, RefundReason};
-use super::seats::{self, NoSeat};
-use super::waitlist::{self, Offers};
-use super::{is_unique_violation, mail};
+use super::rows::{end_hold, transition};
 use crate::config::Policy;
 use crate::db::checkout_ids::CheckoutIds;
+use crate::domain::billing::owed::{self, RefundReason};
+use crate::domain::catalog::seats::{self, NoSeat};
+use crate::domain::catalog::waitlist;
+use crate::domain::is_unique_violation;
+use crate::domain::platform::actor::Actor;
+use crate::domain::platform::clock::today_at_venue;
+use crate::domain::platform::gateway::gateway_failed;
 use crate::error::{ApiError, ApiResult};
-use crate::payments::{CheckoutRequest, GatewayError, MIN_HOLD, PaymentGateway, checkout_expiry};
+use crate::payments::{CheckoutRequest, MIN_HOLD, PaymentGateway, checkout_expiry};
 use entity::immersion_bookings::{self as bookings, Column};
-use entity::{immersion_sessions as sessions, users};
+use entity::immersion_sessions as sessions;
 
 /// What booking changes work with: the database, the batcher that stores
 /// Checkout Session ids, and the policy.
@@ -34,12 +35,6 @@ pub struct Desk<'a> {
     pub db: &'a sea_orm::DatabaseConnection,
     pub checkout_ids: &'a CheckoutIds,
     pub policy: &'a Policy,
-}
-
-impl Desk<'_> {
-    fn offers(&self) -> Offers {
-        Offers::of(self.policy)
-    }
 }
 
 pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> ApiResult<BookingDto> {
@@ -64,42 +59,6 @@ pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> ApiR
     })
 }
 
-/// A 502 that says what happened: the provider refused (the log has its
-/// message) or did not answer.
-pub(crate) fn gateway_failed(e: GatewayError) -> ApiError {
-    tracing::error!(error = %e, "payment gateway call failed");
-    let detail = match e {
-        GatewayError::Refused(_) => "the payment provider refused the request; nothing was charged",
-        GatewayError::Unavailable(_) => {
-            "the payment provider did not answer; nothing was charged, try again"
-        }
-    };
-    ApiError::new(ErrorCode::PaymentGatewayError, detail)
-}
-
-/// Moves a booking from one of `from` to `to`; true when this call did it
-/// (a concurrent caller that got there first leaves it false).
-pub(super) async fn transition(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    from: &[BookingStatus],
-    to: BookingStatus,
-    extra: Vec<(Column, sea_orm::sea_query::SimpleExpr)>,
-) -> Result<bool, sea_orm::DbErr> {
-    let mut update = bookings::Entity::update_many()
-        .col_expr(Column::Status, Expr::value(to.as_str()))
-        .col_expr(Column::UpdatedAt, Expr::value(Utc::now()));
-    for (col, value) in extra {
-        update = update.col_expr(col, value);
-    }
-    let res = update
-        .filter(Column::Id.eq(id))
-        .filter(Column::Status.is_in(from.iter().map(|s| s.as_str())))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
-}
-
 /// DESIGN §4.1: take a seat and hold it, then open a Checkout Session
 /// that expires with the hold. A gateway failure gives the seat back.
 /// The hold lasts at least `MIN_HOLD`, so that a Checkout Session inside
@@ -112,7 +71,7 @@ pub async fn hold(
     session_id: Uuid,
     now: DateTime<Utc>,
 ) -> ApiResult<CheckoutResponse> {
-    super::profiles::require_names(desk.db, user.id).await?;
+    crate::domain::accounts::profiles::require_names(desk.db, user.id).await?;
     let today = today_at_venue(now);
     let hold_expires_at = now + desk.policy.hold.max(MIN_HOLD);
     let txn = desk.db.begin().await?;
@@ -267,7 +226,7 @@ pub async fn pay(
         // An admin sees it, but only its owner pays it.
         return Err(ApiError::not_found("booking"));
     }
-    super::profiles::require_names(desk.db, user.id).await?;
+    crate::domain::accounts::profiles::require_names(desk.db, user.id).await?;
     let hold_end = booking.hold_expires_at.filter(|end| *end > now);
     let (BookingStatus::Held, Some(hold_end)) = (booking.status, hold_end) else {
         return Err(ApiError::conflict(
@@ -293,59 +252,11 @@ async fn release_hold(desk: &Desk<'_>, booking_id: Uuid, now: DateTime<Utc>) -> 
             &booking,
             BookingStatus::Expired,
             now,
-            Some(&desk.offers()),
+            Some(&desk.policy.offers),
         )
         .await?;
     }
     txn.commit().await?;
-    Ok(())
-}
-
-/// The one way a hold ends unpaid (cancel, expiry event, sweeper, failed
-/// checkout, a declined offer): `held` → `to` and the seat back (to the
-/// waiting list with `offers`), in the caller's transaction. False when
-/// the booking was no longer held.
-pub async fn end_hold(
-    txn: &DatabaseTransaction,
-    booking: &bookings::Model,
-    to: BookingStatus,
-    now: DateTime<Utc>,
-    offers: Option<&Offers>,
-) -> ApiResult<bool> {
-    let extra = if to == BookingStatus::Cancelled {
-        vec![(Column::CancelledAt, Expr::value(now))]
-    } else {
-        vec![]
-    };
-    if !transition(txn, booking.id, &[BookingStatus::Held], to, extra).await? {
-        return Ok(false);
-    }
-    waitlist::offer_ended(txn, booking.id).await?;
-    waitlist::release_seat(txn, booking.session_id, now, offers).await?;
-    Ok(true)
-}
-
-/// The license and the confirmation mail, in the confirming transaction.
-pub(super) async fn confirmed(
-    txn: &DatabaseTransaction,
-    booking: &bookings::Model,
-) -> ApiResult<()> {
-    users::Entity::update_many()
-        .col_expr(
-            users::Column::License,
-            Expr::value(common::auth::License::Immersion.as_str()),
-        )
-        .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(users::Column::Id.eq(booking.user_id))
-        .exec(txn)
-        .await?;
-    waitlist::offer_paid(txn, booking.id).await?;
-    let session = sessions::Entity::find_by_id(booking.session_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| ApiError::internal("booking without session"))?;
-    let (subject, body) = mail::confirmation(&session, booking.amount_cents, &booking.currency);
-    mail::queue(txn, &booking.user_email, subject, body).await?;
     Ok(())
 }
 
@@ -368,7 +279,7 @@ async fn visible_booking(
 #[tracing::instrument(skip(desk, actor), fields(user = %actor.id))]
 pub async fn get(desk: &Desk<'_>, actor: &Actor, id: Uuid) -> ApiResult<BookingDto> {
     let (b, s) = visible_booking(desk, actor, id).await?;
-    let mut invoices = super::invoices::urls_of_seats(desk.db, [b.id]).await?;
+    let mut invoices = crate::domain::billing::invoices::urls_of_seats(desk.db, [b.id]).await?;
     let invoice_url = invoices.remove(&b.id);
     Ok(BookingDto {
         invoice_url,
@@ -386,8 +297,8 @@ pub async fn calendar(desk: &Desk<'_>, actor: &Actor, id: Uuid) -> ApiResult<(St
             "only a confirmed seat has a calendar file",
         ));
     }
-    let ics = super::calendar::booking_ics(&b, &s, &desk.policy.public_url);
-    Ok((super::calendar::file_name(&s), ics))
+    let ics = crate::domain::bookings::calendar::booking_ics(&b, &s, &desk.policy.public_url);
+    Ok((crate::domain::bookings::calendar::file_name(&s), ics))
 }
 
 #[tracing::instrument(skip(desk, user), fields(user = %user.id))]
@@ -399,7 +310,8 @@ pub async fn list_mine(desk: &Desk<'_>, user: &Actor) -> ApiResult<Vec<BookingDt
         .all(desk.db)
         .await?;
     let mut invoices =
-        super::invoices::urls_of_seats(desk.db, rows.iter().map(|(b, _)| b.id)).await?;
+        crate::domain::billing::invoices::urls_of_seats(desk.db, rows.iter().map(|(b, _)| b.id))
+            .await?;
     rows.into_iter()
         .filter_map(|(b, s)| {
             let invoice_url = invoices.remove(&b.id);
@@ -425,8 +337,11 @@ pub async fn attendees(desk: &Desk<'_>, session_id: Uuid) -> ApiResult<Vec<Booki
         .all(desk.db)
         .await?;
     let cutoff = desk.policy.cancellation_cutoff_days;
-    let names = super::profiles::names_of(desk.db, rows.iter().map(|b| b.user_id)).await?;
-    let mut invoices = super::invoices::urls_of_seats(desk.db, rows.iter().map(|b| b.id)).await?;
+    let names =
+        crate::domain::accounts::profiles::names_of(desk.db, rows.iter().map(|b| b.user_id))
+            .await?;
+    let mut invoices =
+        crate::domain::billing::invoices::urls_of_seats(desk.db, rows.iter().map(|b| b.id)).await?;
     rows.into_iter()
         .map(|b| {
             let name = names.get(&b.user_id).cloned();
@@ -456,7 +371,7 @@ pub async fn cancel(
     }
     let (booking, session) = visible_booking(desk, actor, id).await?;
     let today = today_at_venue(now);
-    let offers_policy = desk.offers();
+    let offers_policy = desk.policy.offers.clone();
     let txn = desk.db.begin().await?;
     // What the provider is owed is committed with the change, and asked
     // of it only after the commit: no call while a row is locked.
@@ -542,7 +457,7 @@ pub async fn leave_waitlist(
     to: common::waitlist::WaitlistStatus,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let offers = desk.offers();
+    let offers = desk.policy.offers.clone();
     let txn = desk.db.begin().await?;
     let mut owed = None;
     if let Some(offer) = waitlist::take_out(&txn, entry, to).await?

@@ -16,7 +16,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::clock::today_at_venue;
+use crate::domain::platform::clock::today_at_venue;
 use entity::{
     immersion_bookings as bookings, immersion_sessions as sessions, owed_gateway_calls as owed,
     payment_anomalies as anomalies, subscription_status as members,

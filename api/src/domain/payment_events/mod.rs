@@ -1,0 +1,7 @@
+//! Payment events from the gateway: each applied once (`dispatch`), and
+//! what webhooks missed brought in (`reconcile`).
+
+mod dispatch;
+pub mod reconcile;
+
+pub use dispatch::*;
