@@ -1,8 +1,9 @@
 //! The Immersion api as a library: `startup::Application` builds the
 //! server; the binary in `main.rs` only parses the command line.
 //!
-//! The layers, and who may import whom (arrows point down only; a test,
-//! `tests/api/layers.rs`, checks the two that matter most):
+//! The layers, and who may import whom (arrows point down only, and no
+//! module reaches back to one that reaches it; `tests/api/layers.rs`
+//! checks it on the import graph; ARCHITECTURE.md has the whole picture):
 //!
 //! ```text
 //! main, cli, startup        wiring: settings, pool, state, server, jobs
@@ -10,10 +11,11 @@
 //! http/  jobs/  state       the edges: requests (extractors in http::extract,
 //!   │                       one file per resource) and background ticks;
 //!   │                       AppState is what they share
-//! domain/                   rules and transactions; takes a connection, the
-//!   │                       gateway trait, a typed `config::Policy` (or a
-//!   │                       `Desk`/`Gate` bundling them) and an `Actor`;
-//!   │                       never actix, an extractor or AppState
+//! domain/                   rules and transactions, one folder per concept;
+//!   │                       takes a connection, the gateway trait, the
+//!   │                       one `config::Policy` (or a `Desk`/`Gate`
+//!   │                       bundling them) and an `Actor`; never actix,
+//!   │                       an extractor or AppState
 //! payments/  auth::{password, token}  mail    what the domain calls out to;
 //!   │                       payments imports nothing from the domain
 //! entity, common, config, error, db

@@ -56,7 +56,7 @@ impl BookingStatus {
         }
     }
 
-    /// Held and confirmed bookings occupy a seat (DESIGN invariant 1).
+    /// Held and confirmed bookings occupy a seat (invariant 1).
     pub fn takes_a_seat(self) -> bool {
         matches!(self, Self::Held | Self::Confirmed)
     }

@@ -1,4 +1,4 @@
-//! Money is integer minor units plus an ISO 4217 code (DESIGN invariant 7).
+//! Money is integer minor units plus an ISO 4217 code (invariant 7).
 
 /// The currencies the catalog accepts, with the symbol French readers expect.
 /// All of them have two minor digits.

@@ -49,7 +49,7 @@ impl SessionStatus {
     }
 }
 
-/// The one rule for a session's status (DESIGN invariant 3): `closed` when
+/// The one rule for a session's status (invariant 3): `closed` when
 /// an admin closed it or its first day has come, else `full` when every
 /// place is taken, else `open`.
 pub fn derive_status(

@@ -1,4 +1,4 @@
-//! Members' access: the one pure rule that decides it (DESIGN invariant
+//! Members' access: the one pure rule that decides it (invariant
 //! 6), and the subscription JSON shapes.
 
 use chrono::{DateTime, Duration, Utc};

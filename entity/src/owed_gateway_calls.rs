@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 /// A call the payment provider owes us a result for (a refund, the expiry
 /// of a Checkout Session): committed first, then made with its stable
-/// idempotency key, then marked done (DESIGN invariant 10).
+/// idempotency key, then marked done (invariant 10).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "owed_gateway_calls")]
 pub struct Model {

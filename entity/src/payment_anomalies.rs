@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A payment that claimed to be ours and did not match what was sold, or
-/// a subscription on a price we do not sell (DESIGN invariant 9).
+/// a subscription on a price we do not sell (invariant 9).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payment_anomalies")]
 pub struct Model {

@@ -1,4 +1,4 @@
-//! Every table of DESIGN §2, with the rules the database itself enforces:
+//! Every table of the data model, with the rules the database itself enforces:
 //! CHECK constraints on places and dates, unique keys, and at most one
 //! held-or-confirmed booking per (session, user).
 

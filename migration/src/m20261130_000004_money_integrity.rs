@@ -1,4 +1,4 @@
-//! Money integrity (DESIGN invariants 9–11):
+//! Money integrity (invariants 9–11):
 //! - `payment_anomalies`: payments that claimed to be ours and did not
 //!   match what was sold, or subscriptions on a price we do not sell;
 //! - `owed_gateway_calls`: refunds and Checkout Session expiries committed

@@ -1,4 +1,4 @@
-//! Bounded lists (DESIGN §8): every list takes `limit` (default 100, at
+//! Bounded lists (the API conventions): every list takes `limit` (default 100, at
 //! most 500) and `after`, an opaque cursor, and answers the same JSON
 //! array as before, with `Link: <…>; rel="next"` (RFC 8288) when more
 //! remain. Lists are read in their own stable order; the cursor names the

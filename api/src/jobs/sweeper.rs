@@ -1,5 +1,5 @@
 //! Expires holds past `hold_expires_at` (and a grace) and gives their
-//! seats back (DESIGN §4.3). Each booking moves in its own transaction with a
+//! seats back (booking flow 3). Each booking moves in its own transaction with a
 //! conditional update, so two sweepers (or a sweeper and a webhook) never
 //! release the same seat twice.
 

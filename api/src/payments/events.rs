@@ -2,7 +2,7 @@
 //! (or the local gateway, or a reconciliation fetch) says happened, in our
 //! own small vocabulary. `stripe::parse` is the only place that reads
 //! Stripe's JSON into these; the domain checks them against what was sold
-//! (DESIGN invariant 9) and never sees Stripe's shapes.
+//! (invariant 9) and never sees Stripe's shapes.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;

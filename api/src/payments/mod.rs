@@ -55,7 +55,7 @@ impl CheckoutRequest {
         format!("checkout-{}", self.booking_id)
     }
 
-    /// The metadata written on every seat Checkout Session (DESIGN §8).
+    /// The metadata written on every seat Checkout Session (the API conventions).
     pub fn metadata(&self) -> BTreeMap<&'static str, String> {
         BTreeMap::from([
             ("type", "immersion".to_owned()),
@@ -99,7 +99,7 @@ pub struct SubscriptionCheckoutRequest {
 }
 
 impl SubscriptionCheckoutRequest {
-    /// Written on the session and on the subscription it creates (DESIGN §8).
+    /// Written on the session and on the subscription it creates (the API conventions).
     pub fn metadata(&self) -> BTreeMap<&'static str, String> {
         BTreeMap::from([
             ("type", "subscription".to_owned()),

@@ -1,4 +1,4 @@
-//! The layers of `api/src` (DESIGN §1), checked on the source text: the
+//! The layers of `api/src` (ARCHITECTURE.md), checked on the source text: the
 //! domain knows nothing of HTTP (no actix, no extractor, no app state), the
 //! HTTP edge reaches the database only through the domain, and the payment
 //! gateways know nothing of the domain.
@@ -524,4 +524,61 @@ fn the_circle_check_sees_a_circle() {
     let circles = graph::Graph::read(&dir).circles();
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(circles, vec![vec!["a", "a::x", "b"]]);
+}
+
+/// The texts the code is written against live in the repository: no
+/// comment or test cites a design document outside it, and every
+/// "invariant n" cited is one ARCHITECTURE.md numbers.
+#[test]
+fn the_code_cites_only_what_the_repository_holds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let architecture = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let invariants = architecture
+        .split("## Invariants")
+        .nth(1)
+        .expect("ARCHITECTURE.md numbers the invariants")
+        .split("\n## ")
+        .next()
+        .unwrap_or_default();
+    let numbered: Vec<u32> = invariants
+        .lines()
+        .filter_map(|l| l.split_once(". ").and_then(|(n, _)| n.parse().ok()))
+        .collect();
+    assert_eq!(
+        numbered,
+        (1..=numbered.len() as u32).collect::<Vec<_>>(),
+        "the invariants are numbered 1, 2, 3, …"
+    );
+    let mut found = Vec::new();
+    for dir in [
+        "api/src",
+        "api/tests",
+        "common/src",
+        "entity/src",
+        "migration/src",
+        "web/src",
+        "xtask/src",
+    ] {
+        for file in sources(&root.join(dir)) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let at = format!("{}:{}", file.display(), n + 1);
+                // Spelled in halves, so that this file does not cite it.
+                let cited = [["DESIGN", ".md"].concat(), ["DESIGN", " §"].concat()];
+                if cited.iter().any(|c| line.contains(c.as_str())) {
+                    found.push(format!("{at}: cites a design text outside the repository"));
+                }
+                for (i, _) in line.match_indices("invariant ") {
+                    let rest = &line[i + "invariant ".len()..];
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    if let Ok(k) = digits.parse::<u32>() {
+                        if !numbered.contains(&k) {
+                            found.push(format!("{at}: invariant {k} is not in ARCHITECTURE.md"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
 }

@@ -1,4 +1,4 @@
-//! Money integrity (DESIGN invariants 9–11): a payment confirms only what
+//! Money integrity (invariants 9–11): a payment confirms only what
 //! was sold; what claims to be ours and does not match is refunded and
 //! recorded; refunds are owed before the provider is called, so a slow or
 //! failing provider neither blocks others nor refunds twice; sessions with

@@ -1,4 +1,4 @@
-//! Calls the payment provider owes us (DESIGN invariant 10). A refund or
+//! Calls the payment provider owes us (invariant 10). A refund or
 //! the expiry of a Checkout Session is first committed as owed, in the
 //! transaction of the change that makes it due; the provider is called
 //! after the commit, with an idempotency key derived from our record, so a

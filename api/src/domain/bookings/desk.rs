@@ -59,7 +59,7 @@ pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> ApiR
     })
 }
 
-/// DESIGN §4.1: take a seat and hold it, then open a Checkout Session
+/// Booking flow 1: take a seat and hold it, then open a Checkout Session
 /// that expires with the hold. A gateway failure gives the seat back.
 /// The hold lasts at least `MIN_HOLD`, so that a Checkout Session inside
 /// Stripe's window (30 min to 24 h after its creation) never outlives it.
@@ -355,7 +355,7 @@ pub async fn attendees(desk: &Desk<'_>, session_id: Uuid) -> ApiResult<Vec<Booki
         .collect()
 }
 
-/// DESIGN §4.5: the owner or an admin cancels. The seat comes back; a paid
+/// Booking flow 5: the owner or an admin cancels. The seat comes back; a paid
 /// seat is refunded in full up to the cutoff (or when an admin forces it).
 #[tracing::instrument(skip(desk, gateway, actor), fields(user = %actor.id))]
 pub async fn cancel(

@@ -1,4 +1,4 @@
-//! What a seat's payment events do (DESIGN §4.2–4.4, invariant 9). A paid
+//! What a seat's payment events do (booking flow 2–4, invariant 9). A paid
 //! Checkout Session confirms its booking only when it is the one that was
 //! sold: our metadata (checked in `payments::stripe::parse`), the session
 //! id recorded on the booking, the booking's amount and currency, and
@@ -122,7 +122,7 @@ async fn decline(
     })
 }
 
-/// DESIGN §4.2 and §4.4: a paid Checkout Session confirms its booking; a
+/// Booking flow 2 and 4: a paid Checkout Session confirms its booking; a
 /// payment for a lapsed hold takes a free seat if there is one, and is
 /// refunded otherwise.
 pub async fn apply_payment(
@@ -304,7 +304,7 @@ async fn settle_booking(
     }
 }
 
-/// DESIGN §4.3: an expired or failed Checkout Session releases its hold,
+/// Booking flow 3: an expired or failed Checkout Session releases its hold,
 /// when it is the booking's own session.
 pub async fn apply_checkout_closed(
     txn: &DatabaseTransaction,

@@ -1,5 +1,5 @@
 //! Taking and giving back seats. Each is one conditional UPDATE that also
-//! derives the session's status from the new count (DESIGN invariants 2
+//! derives the session's status from the new count (invariants 2
 //! and 3); callers run it in the same transaction as the booking change.
 
 use chrono::NaiveDate;

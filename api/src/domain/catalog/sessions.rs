@@ -1,6 +1,6 @@
 //! The sessions catalog: what the public sees, and what admins change.
 //! Every write that can touch places derives `status` in the same
-//! statement (DESIGN invariant 3); reads derive it too, because "closed
+//! statement (invariant 3); reads derive it too, because "closed
 //! once started" changes with the calendar, not with a write.
 
 use chrono::{NaiveDate, Utc};
@@ -374,7 +374,7 @@ fn cancelled_expr() -> sea_orm::sea_query::SimpleExpr {
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: &DatabaseConnection, id: Uuid) -> ApiResult<()> {
     use sea_orm::sea_query::{Expr, ExprTrait, Query};
-    // Payment records are never deleted (DESIGN invariant 11): a session
+    // Payment records are never deleted (invariant 11): a session
     // with any booking, in any status, stays; the foreign key (RESTRICT)
     // backs this up against a booking made meanwhile.
     let any_booking = Query::select()

@@ -1,4 +1,4 @@
-//! Applies payment events (DESIGN §7 and invariants 4, 9, 10): the event
+//! Applies payment events (the webhook pipeline and invariants 4, 9, 10): the event
 //! id is recorded and its effects applied in one transaction, so a
 //! duplicate delivery finds the id and changes nothing. Money that goes
 //! back is only owed here; the caller settles it after the commit.

@@ -1,4 +1,4 @@
-//! Session dates are calendar dates at the venue (DESIGN invariant 8):
+//! Session dates are calendar dates at the venue (invariant 8):
 //! "today" is today in Paris, whatever the server's time zone.
 
 use chrono::{DateTime, NaiveDate, Utc};

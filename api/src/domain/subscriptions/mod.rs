@@ -46,7 +46,7 @@ struct Hints {
     email: Option<String>,
 }
 
-/// DESIGN §5: `metadata.user_id`, else the stored subscription or
+/// The subscription flow: `metadata.user_id`, else the stored subscription or
 /// customer, else the customer's e-mail.
 async fn find_user(db: &impl ConnectionTrait, h: &Hints) -> Result<Option<Uuid>, DbErr> {
     if let Some(id) = h.user_id
@@ -278,8 +278,8 @@ async fn fold(
     Ok(Applied::outcome(if changed { "applied" } else { "stale" }))
 }
 
-/// `customer.subscription.*`: access only on a price we sell (DESIGN
-/// invariant 9); another price is folded without a plan, which gives no
+/// `customer.subscription.*`: access only on a price we sell
+/// (invariant 9); another price is folded without a plan, which gives no
 /// access, and recorded as an anomaly.
 pub async fn apply_change(
     txn: &DatabaseTransaction,
@@ -450,7 +450,7 @@ pub async fn link_checkout(
     Ok(Applied::outcome("linked"))
 }
 
-/// The access check (DESIGN invariant 6), for `GET /api/me/access` and the
+/// The access check (invariant 6), for `GET /api/me/access` and the
 /// members' gate. A period found ended also turns `is_active` off, as the
 /// seed's client check did.
 pub async fn access_of(
@@ -526,7 +526,7 @@ pub async fn deactivate_expired(
     Ok(ended.rows_affected + overdue.rows_affected)
 }
 
-/// DESIGN §5: a subscription Checkout Session for `plan`, on the user's
+/// The subscription flow: a subscription Checkout Session for `plan`, on the user's
 /// Stripe customer (created once, with metadata `user_id`).
 /// The Checkout return URLs are under the policy's public URL.
 #[tracing::instrument(skip(db, gateway, policy, user), fields(user = %user.id))]

@@ -8,7 +8,7 @@
 //! - the end of the paid period, set by those and by paid invoices;
 //! - the last payment's outcome, set by `invoice.payment_succeeded|failed`.
 //!
-//! The stale-event rule (DESIGN invariant 5): an event changes a part only
+//! The stale-event rule (invariant 5): an event changes a part only
 //! when its key is greater than that part's. A key is (created, rank of
 //! the event type within a second, event id): a total order. For the
 //! subscription part, an ended subscription (`canceled`,

@@ -1,5 +1,5 @@
 //! `Stripe-Signature` verification, done here rather than with a helper
-//! that keeps only the last `v1` value (DESIGN §9): every `v1` is tried
+//! that keeps only the last `v1` value (ARCHITECTURE.md, webhook pipeline): every `v1` is tried
 //! against every configured secret, in constant time, within a tolerance
 //! of 300 seconds either way.
 
