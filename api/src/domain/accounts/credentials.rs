@@ -50,7 +50,7 @@ fn reset_mail(public_url: &str, token: &str) -> (String, String) {
 }
 
 /// Issues a verification token and queues its mail, in `db`'s transaction.
-pub async fn send_verification(
+pub(super) async fn send_verification(
     db: &impl ConnectionTrait,
     public_url: &str,
     user: &users::Model,

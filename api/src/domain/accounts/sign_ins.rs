@@ -64,7 +64,7 @@ pub async fn revoke(
 }
 
 /// Ends every session of the user but `keep`.
-pub async fn revoke_all(
+pub(super) async fn revoke_all(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     keep: Option<Uuid>,

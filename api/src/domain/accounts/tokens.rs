@@ -12,7 +12,7 @@ use uuid::Uuid;
 use entity::account_tokens::{self as tokens, Column};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
+pub(super) enum Purpose {
     VerifyEmail,
     ResetPassword,
 }
@@ -38,7 +38,7 @@ fn digest(raw: &str) -> String {
 }
 
 /// Every unused token of `user_id` for `purpose` stops working.
-pub async fn revoke_all(
+pub(super) async fn revoke_all(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     purpose: Purpose,
@@ -57,7 +57,7 @@ pub async fn revoke_all(
 /// A new token for `user_id`; returns what the mail carries. Earlier
 /// unused tokens of the same purpose stop working: only the newest mail
 /// counts.
-pub async fn issue(
+pub(super) async fn issue(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     purpose: Purpose,
@@ -81,7 +81,7 @@ pub async fn issue(
 
 /// Uses a token: the user it was for, when it is valid, unused, unexpired
 /// and of this purpose. A second use finds it used.
-pub async fn consume(
+pub(super) async fn consume(
     db: &impl ConnectionTrait,
     raw: &str,
     purpose: Purpose,
@@ -92,7 +92,7 @@ pub async fn consume(
 
 /// As `consume`, only for a token sent to `user_id`: another user's token
 /// is refused and stays usable by its own user.
-pub async fn consume_for(
+pub(super) async fn consume_for(
     db: &impl ConnectionTrait,
     raw: &str,
     purpose: Purpose,
@@ -130,7 +130,7 @@ async fn consume_where(
 }
 
 /// True when `raw` would be accepted now (checked before costly work).
-pub async fn is_usable(
+pub(super) async fn is_usable(
     db: &impl ConnectionTrait,
     raw: &str,
     purpose: Purpose,

@@ -32,14 +32,14 @@ use entity::{immersion_bookings as bookings, immersion_sessions as sessions, inv
 const COUNTER: &str = "invoices";
 
 /// Where the app shows an invoice it issued.
-pub fn page_url(id: Uuid) -> String {
+fn page_url(id: Uuid) -> String {
     format!("/api/invoices/{id}")
 }
 
 /// "2026-000042": the year it was issued at the venue (the year its
 /// printed date shows), then the counter. The counter never restarts, so
 /// the numbers stay one unbroken sequence.
-pub fn number_of(sequence: i64, issued_at: DateTime<Utc>) -> String {
+fn number_of(sequence: i64, issued_at: DateTime<Utc>) -> String {
     format!(
         "{}-{sequence:06}",
         crate::domain::platform::clock::today_at_venue(issued_at).year()

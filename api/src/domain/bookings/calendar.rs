@@ -13,7 +13,7 @@ use entity::{immersion_bookings as bookings, immersion_sessions as sessions};
 pub const CONTENT_TYPE: &str = "text/calendar; charset=utf-8";
 
 /// The file's name for a download or an attachment.
-pub fn file_name(session: &sessions::Model) -> String {
+pub(super) fn file_name(session: &sessions::Model) -> String {
     format!(
         "immersion-elite-{}.ics",
         session.starts_on.format("%Y-%m-%d")
@@ -22,7 +22,7 @@ pub fn file_name(session: &sessions::Model) -> String {
 
 /// The calendar file of one booking. `public_url` gives the UID's domain
 /// and the link back to the account page.
-pub fn booking_ics(
+pub(super) fn booking_ics(
     booking: &bookings::Model,
     session: &sessions::Model,
     public_url: &str,

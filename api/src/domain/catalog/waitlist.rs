@@ -415,7 +415,7 @@ pub async fn of_session(
 }
 
 /// How many wait, per session that has anyone waiting.
-pub async fn waiting_counts(
+pub(super) async fn waiting_counts(
     db: &impl ConnectionTrait,
 ) -> Result<HashMap<Uuid, i32>, sea_orm::DbErr> {
     let rows: Vec<(Uuid, i64)> = entries::Entity::find()

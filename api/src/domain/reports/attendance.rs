@@ -38,7 +38,7 @@ impl Attendee {
 }
 
 /// Monday to Friday from `starts_on` to `ends_on`, both included.
-pub fn working_days(starts_on: NaiveDate, ends_on: NaiveDate) -> Vec<NaiveDate> {
+fn working_days(starts_on: NaiveDate, ends_on: NaiveDate) -> Vec<NaiveDate> {
     starts_on
         .iter_days()
         .take_while(|d| *d <= ends_on)

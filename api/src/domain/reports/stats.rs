@@ -168,7 +168,7 @@ async fn upcoming(db: &impl ConnectionTrait, today: NaiveDate) -> Result<Vec<Ses
 
 /// Monthly members at the monthly price, a twelfth of the yearly price per
 /// yearly member (rounded to the cent).
-pub fn monthly_recurring(subscribers: &[PlanSubscribers], plans: &[PlanPriceDto]) -> Option<i64> {
+fn monthly_recurring(subscribers: &[PlanSubscribers], plans: &[PlanPriceDto]) -> Option<i64> {
     let mut cents = 0_i64;
     for s in subscribers {
         let plan = match s.plan {

@@ -4,7 +4,7 @@
 //! sweep, and the admin's view.
 
 pub mod resources;
-pub mod sync;
+mod sync;
 #[cfg(test)]
 mod sync_tests;
 
