@@ -1,22 +1,24 @@
-//! Starts the real application for a test, on port 0 and its own database.
+//! Starts the real application for a test, on port 0 and its own database,
+//! and calls it over HTTP.
+
+mod db;
+pub mod seats;
+pub mod stripe;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use actix_web::web;
 use api::config::Settings;
-use api::payments::events::{Payment, PaymentEvent, SubscriptionChange};
-use api::payments::local::LocalGateway;
-use api::payments::{
-    CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, Refund, RefundRequest,
-    SubscriptionCheckoutRequest,
-};
+use api::payments::PaymentGateway;
 use api::startup::Application;
 use api::state::AppState;
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
+
+use self::db::TestDb;
+pub use self::seats::{Seat, paid_seat, pay_with, seat_in};
+pub use self::stripe::{CountingGateway, click, event, fixture, seat_checkout};
 
 pub const ADMIN_EMAIL: &str = "boss@example.com";
 pub const WEBHOOK_SECRET: &str = "whsec_test_integration_secret";
@@ -52,86 +54,6 @@ impl Answer {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         assert_eq!(ct, "application/problem+json");
-    }
-}
-
-/// A fresh database, dropped with the test.
-enum TestDb {
-    Sqlite(std::path::PathBuf),
-    Postgres { admin_url: String, name: String },
-}
-
-impl TestDb {
-    async fn create() -> (Self, String) {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        match std::env::var("TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        {
-            Some(admin_url) if admin_url.starts_with("postgres") => {
-                let name = format!("immersion_test_{id}");
-                let admin = Database::connect(&admin_url)
-                    .await
-                    .expect("TEST_DATABASE_URL reachable");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create test database");
-                admin.close().await.ok();
-                let url = replace_db_name(&admin_url, &name);
-                (Self::Postgres { admin_url, name }, url)
-            }
-            _ => {
-                let path = std::env::temp_dir().join(format!("immersion-test-{id}.db"));
-                let url = format!("sqlite://{}?mode=rwc", path.display());
-                (Self::Sqlite(path), url)
-            }
-        }
-    }
-}
-
-fn replace_db_name(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
-    match query {
-        Some(q) => format!("{prefix}/{name}?{q}"),
-        None => format!("{prefix}/{name}"),
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match self {
-            Self::Sqlite(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut p = path.clone().into_os_string();
-                    p.push(suffix);
-                    let _ = std::fs::remove_file(p);
-                }
-            }
-            Self::Postgres { admin_url, name } => {
-                let (url, sql) = (
-                    admin_url.clone(),
-                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                );
-                // Drop runs outside async; a short-lived runtime on its own thread does the work.
-                let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()?;
-                    rt.block_on(async {
-                        if let Ok(db) = Database::connect(&url).await {
-                            let _ = db.execute_unprepared(&sql).await;
-                            let _ = db.close().await;
-                        }
-                    });
-                    Ok::<_, std::io::Error>(())
-                })
-                .join();
-            }
-        }
     }
 }
 
@@ -438,46 +360,6 @@ impl TestApp {
             .expect("verified");
     }
 
-    /// Holds a seat of `session_id` for `token`; panics unless it worked.
-    pub async fn hold(&self, session_id: &str, token: &str) -> Value {
-        let a = self
-            .post(
-                &format!("/api/sessions/{session_id}/checkout"),
-                Some(token),
-                json!({}),
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-        a.body
-    }
-
-    /// Posts `event` to the webhook, signed with the test secret now.
-    pub async fn deliver(&self, event: &Value) -> Answer {
-        let body = serde_json::to_vec(event).expect("json");
-        let header = api::payments::stripe::signature::sign(
-            &body,
-            WEBHOOK_SECRET,
-            chrono::Utc::now().timestamp(),
-        );
-        self.deliver_raw(body, Some(&header)).await
-    }
-
-    pub async fn deliver_raw(&self, body: Vec<u8>, header: Option<&str>) -> Answer {
-        let mut req = self
-            .client
-            .post(format!("{}/api/webhooks/stripe", self.base))
-            .header("content-type", "application/json")
-            .body(body);
-        if let Some(h) = header {
-            req = req.header("Stripe-Signature", h);
-        }
-        into_answer(req.send().await.expect("sent")).await
-    }
-
-    pub fn local_gateway(&self) -> Arc<LocalGateway> {
-        self.state.local_gateway.clone().expect("local gateway")
-    }
-
     pub async fn session_row(&self, id: &str) -> entity::immersion_sessions::Model {
         use sea_orm::EntityTrait;
         entity::immersion_sessions::Entity::find_by_id(id.parse::<uuid::Uuid>().expect("uuid"))
@@ -504,171 +386,6 @@ impl TestApp {
     }
 }
 
-/// Stripe's example objects (`api/tests/fixtures/stripe/`, copied
-/// unchanged from the shared fixtures so a bare clone runs its tests).
-pub fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/stripe")
-        .join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("fixture is JSON")
-}
-
-/// An event envelope (from the fixture) around `object`.
-pub fn event(kind: &str, object: Value) -> Value {
-    let mut e = fixture("event");
-    e["id"] = json!(format!("evt_test_{}", uuid::Uuid::new_v4().simple()));
-    e["type"] = json!(kind);
-    e["created"] = json!(chrono::Utc::now().timestamp());
-    e["api_version"] = json!("2025-08-27.basil");
-    e["data"] = json!({ "object": object });
-    e
-}
-
-/// A seat's Checkout Session (from the fixture), as Stripe sends it for
-/// the hold answered by `POST /api/sessions/{id}/checkout`.
-pub fn seat_checkout(held: &Value, session_id: &str, user_id: &uuid::Uuid, paid: bool) -> Value {
-    let booking_id = held["booking_id"].as_str().expect("booking_id");
-    let mut o = fixture("checkout.session");
-    o["id"] = held["checkout_session_id"].clone();
-    o["mode"] = json!("payment");
-    o["client_reference_id"] = json!(booking_id);
-    o["metadata"] = json!({
-        "type": "immersion",
-        "booking_id": booking_id,
-        "session_id": session_id,
-        "user_id": user_id.to_string(),
-    });
-    o["amount_total"] = json!(199_700);
-    o["currency"] = json!("eur");
-    if paid {
-        o["status"] = json!("complete");
-        o["payment_status"] = json!("paid");
-        o["payment_intent"] = json!(format!("pi_test_{}", uuid::Uuid::new_v4().simple()));
-    } else {
-        o["status"] = json!("expired");
-        o["payment_status"] = json!("unpaid");
-        o["payment_intent"] = Value::Null;
-    }
-    o
-}
-
-/// A gateway that counts calls and can be told to fail, around the local one.
-pub struct CountingGateway {
-    pub inner: LocalGateway,
-    pub creates: AtomicUsize,
-    pub expires: AtomicUsize,
-    pub refunds: AtomicUsize,
-    pub fail_checkout: AtomicBool,
-    /// How long each refund call takes, in milliseconds.
-    pub refund_delay_ms: AtomicU64,
-    /// Refund calls that fail before reaching the provider.
-    pub refund_failures: AtomicUsize,
-    /// Refund calls that are made, but whose answer is lost on the way back.
-    pub lost_refund_answers: AtomicUsize,
-    /// Told when a refund call begins.
-    pub refund_started: tokio::sync::Notify,
-}
-
-fn take_one(n: &AtomicUsize) -> bool {
-    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
-        .is_ok()
-}
-
-impl CountingGateway {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self {
-            inner: LocalGateway::new("http://127.0.0.1:9"),
-            creates: AtomicUsize::new(0),
-            expires: AtomicUsize::new(0),
-            refunds: AtomicUsize::new(0),
-            fail_checkout: AtomicBool::new(false),
-            refund_delay_ms: AtomicU64::new(0),
-            refund_failures: AtomicUsize::new(0),
-            lost_refund_answers: AtomicUsize::new(0),
-            refund_started: tokio::sync::Notify::new(),
-        })
-    }
-
-    pub fn refund_calls(&self) -> usize {
-        self.refunds.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait::async_trait]
-impl PaymentGateway for CountingGateway {
-    async fn create_checkout(
-        &self,
-        req: &CheckoutRequest,
-    ) -> Result<CheckoutSession, GatewayError> {
-        self.creates.fetch_add(1, Ordering::SeqCst);
-        if self.fail_checkout.load(Ordering::SeqCst) {
-            return Err(GatewayError::Unavailable("simulated outage".into()));
-        }
-        self.inner.create_checkout(req).await
-    }
-    async fn expire_checkout(&self, id: &str, key: &str) -> Result<(), GatewayError> {
-        self.expires.fetch_add(1, Ordering::SeqCst);
-        self.inner.expire_checkout(id, key).await
-    }
-    async fn refund(&self, req: &RefundRequest) -> Result<Refund, GatewayError> {
-        self.refunds.fetch_add(1, Ordering::SeqCst);
-        self.refund_started.notify_one();
-        let delay = self.refund_delay_ms.load(Ordering::SeqCst);
-        if delay > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-        }
-        if take_one(&self.refund_failures) {
-            return Err(GatewayError::Unavailable("simulated refund outage".into()));
-        }
-        let refund = self.inner.refund(req).await?;
-        if take_one(&self.lost_refund_answers) {
-            return Err(GatewayError::Unavailable("connection reset".into()));
-        }
-        Ok(refund)
-    }
-    async fn create_customer(
-        &self,
-        user_id: uuid::Uuid,
-        email: &str,
-    ) -> Result<String, GatewayError> {
-        self.inner.create_customer(user_id, email).await
-    }
-    async fn create_subscription_checkout(
-        &self,
-        req: &SubscriptionCheckoutRequest,
-    ) -> Result<CheckoutSession, GatewayError> {
-        self.inner.create_subscription_checkout(req).await
-    }
-    async fn create_portal_session(
-        &self,
-        customer_id: &str,
-        return_url: &str,
-    ) -> Result<String, GatewayError> {
-        self.inner
-            .create_portal_session(customer_id, return_url)
-            .await
-    }
-    async fn checkout_session(&self, id: &str) -> Result<Option<Payment>, GatewayError> {
-        self.inner.checkout_session(id).await
-    }
-    async fn undelivered_events(
-        &self,
-        since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<PaymentEvent>, GatewayError> {
-        self.inner.undelivered_events(since).await
-    }
-    async fn price(&self, price_id: &str) -> Result<api::payments::RecurringPrice, GatewayError> {
-        self.inner.price(price_id).await
-    }
-    async fn customer_subscriptions(
-        &self,
-        customer_id: &str,
-    ) -> Result<Vec<SubscriptionChange>, GatewayError> {
-        self.inner.customer_subscriptions(customer_id).await
-    }
-}
-
 /// Idle connections are dropped before the server's 5 s keep-alive ends:
 /// reusing one the server is closing at that instant fails the request.
 fn client() -> reqwest::ClientBuilder {
@@ -681,68 +398,4 @@ pub fn no_redirects() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
-}
-
-/// Presses a button of the local Checkout or portal page (a form posted
-/// to `url`); returns where it sends the browser.
-pub async fn click(url: &str) -> String {
-    let res = no_redirects().post(url).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{url}");
-    res.headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// A user's hold of a session, as the checkout answered it.
-pub struct Seat {
-    pub sid: String,
-    pub user: uuid::Uuid,
-    pub token: String,
-    pub held: Value,
-}
-
-impl Seat {
-    pub fn booking(&self) -> &str {
-        self.held["booking_id"].as_str().unwrap()
-    }
-    pub fn paid(&self) -> Value {
-        seat_checkout(&self.held, &self.sid, &self.user, true)
-    }
-}
-
-pub async fn seat_in(app: &TestApp, sid: &str, email: &str) -> Seat {
-    let (user, token) = app.quick_user(email).await;
-    let held = app.hold(sid, &token).await;
-    Seat {
-        sid: sid.to_owned(),
-        user,
-        token,
-        held,
-    }
-}
-
-/// Delivers a paid session changed by `tamper`; returns the outcome.
-pub async fn pay_with(
-    app: &TestApp,
-    seat: &Seat,
-    tamper: impl FnOnce(&mut Value),
-) -> (String, Value) {
-    let mut cs = seat.paid();
-    tamper(&mut cs);
-    let a = app
-        .deliver(&event("checkout.session.completed", cs.clone()))
-        .await;
-    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    (a.body["outcome"].as_str().unwrap().to_owned(), cs)
-}
-
-/// A confirmed, paid booking of a session starting in 30 days (refundable).
-pub async fn paid_seat(app: &TestApp, sid: &str, email: &str) -> Seat {
-    let seat = seat_in(app, sid, email).await;
-    let (outcome, _) = pay_with(app, &seat, |_| {}).await;
-    assert_eq!(outcome, "confirmed");
-    seat
 }
