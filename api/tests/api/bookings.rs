@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::support::{CountingGateway, TestApp, spawn_app, spawn_with_gateway};
+use crate::support::{CountingGateway, TestApp, spawn_app};
 
 fn day(offset: i64) -> String {
     (Utc::now().date_naive() + Duration::days(offset)).to_string()
@@ -247,7 +247,7 @@ async fn checkout_refuses_full_closed_duplicate_missing_and_anonymous() {
 #[actix_web::test]
 async fn a_gateway_failure_gives_the_seat_back_and_answers_502() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let sid = session(&app, json!({"max_places": 1})).await;
     let (_, token) = app.quick_user("marie@example.com").await;
     gateway
@@ -350,7 +350,7 @@ async fn cancellation_follows_the_refund_rule_and_admins_may_force() {
 #[actix_web::test]
 async fn cancelling_a_hold_frees_the_seat_and_closes_its_checkout() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let sid = session(&app, json!({})).await;
     let (_, token) = app.quick_user("marie@example.com").await;
     let held = app.hold(&sid, &token).await;
@@ -476,7 +476,7 @@ async fn admins_list_attendees_as_json_and_csv() {
 #[actix_web::test]
 async fn the_sweeper_expires_lapsed_holds_once_even_when_run_twice_at_once() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let sid = session(&app, json!({"max_places": 2})).await;
     let (_, a) = app.quick_user("a@example.com").await;
     let (_, b) = app.quick_user("b@example.com").await;

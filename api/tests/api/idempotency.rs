@@ -8,9 +8,7 @@ use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::support::{
-    Answer, CountingGateway, TestApp, into_answer, spawn_app, spawn_with_gateway,
-};
+use crate::support::{Answer, CountingGateway, TestApp, into_answer, spawn_app};
 
 async fn post_keyed(app: &TestApp, path: &str, token: &str, key: &str, body: Value) -> Answer {
     let res = app
@@ -159,7 +157,7 @@ async fn ten_concurrent_requests_with_one_key_hold_one_seat() {
 #[actix_web::test]
 async fn an_answer_that_did_not_run_to_the_end_is_not_kept() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
     let sid = s["id"].as_str().unwrap();

@@ -16,7 +16,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::support::{ADMIN_EMAIL, TestApp, WEBHOOK_SECRET, seat_checkout, spawn_with};
+use crate::support::{ADMIN_EMAIL, TestApp, WEBHOOK_SECRET, seat_checkout, spawn_app};
 use entity::immersion_bookings as bookings;
 
 const METRICS_TOKEN: &str = "metrics-token-for-instances";
@@ -239,7 +239,7 @@ async fn three_instances_sell_each_seat_once_share_throttles_and_run_each_job_on
         eprintln!("skipped: several instances need PostgreSQL (TEST_DATABASE_URL)");
         return;
     }
-    let app = spawn_with(&[]).await;
+    let app = spawn_app().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({"max_places": 5})).await;
     let sid = s["id"].as_str().unwrap().to_owned();
@@ -388,7 +388,7 @@ async fn kill_9_mid_rush_then_restart_loses_no_seat_and_no_payment() {
         eprintln!("skipped: several instances need PostgreSQL (TEST_DATABASE_URL)");
         return;
     }
-    let app = spawn_with(&[]).await;
+    let app = spawn_app().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({"max_places": 40})).await;
     let sid = s["id"].as_str().unwrap().to_owned();
@@ -473,7 +473,7 @@ async fn kill_9_mid_rush_then_restart_loses_no_seat_and_no_payment() {
 
 #[actix_web::test]
 async fn sigterm_during_a_rush_answers_every_request_it_took() {
-    let app = spawn_with(&[]).await;
+    let app = spawn_app().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({"max_places": 60})).await;
     let sid = s["id"].as_str().unwrap().to_owned();

@@ -8,9 +8,7 @@ use reqwest::StatusCode;
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::json;
 
-use crate::support::{
-    TestApp, WEBHOOK_SECRET, click, event, paid_seat, seat_in, spawn_app, spawn_with,
-};
+use crate::support::{TestApp, WEBHOOK_SECRET, click, event, paid_seat, seat_in, spawn_app};
 
 async fn invoices(app: &TestApp) -> Vec<entity::invoices::Model> {
     entity::invoices::Entity::find()
@@ -203,12 +201,12 @@ async fn concurrent_payments_take_consecutive_numbers_with_no_gap_or_repeat() {
 
 #[actix_web::test]
 async fn with_a_vat_rate_the_invoice_splits_net_and_vat() {
-    let app = spawn_with(&[
-        ("INVOICE_VAT_RATE", "20"),
-        ("COMPANY_NAME", "Immersion SAS"),
-        ("COMPANY_ADDRESS", "12 rue de la Paix | 75002 Paris"),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .env("INVOICE_VAT_RATE", "20")
+        .env("COMPANY_NAME", "Immersion SAS")
+        .env("COMPANY_ADDRESS", "12 rue de la Paix | 75002 Paris")
+        .spawn()
+        .await;
     let admin = app.admin_token().await;
     let sid = app.create_session(&admin, json!({})).await["id"]
         .as_str()

@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{CountingGateway, TestApp, paid_seat, pay_with, seat_in, spawn_with_gateway};
+use crate::support::{CountingGateway, TestApp, paid_seat, pay_with, seat_in};
 
 /// Today at the venue, as the api counts days.
 fn today() -> chrono::NaiveDate {
@@ -54,7 +54,7 @@ async fn decide_due(app: &TestApp, gateway: &CountingGateway) -> Vec<(uuid::Uuid
 #[actix_web::test]
 async fn below_the_minimum_the_session_is_cancelled_and_each_paid_seat_refunded_once() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let sid = session_with_minimum(&app, 3).await;
     let paid = [
         paid_seat(&app, &sid, "anne@example.com").await,
@@ -147,7 +147,7 @@ async fn below_the_minimum_the_session_is_cancelled_and_each_paid_seat_refunded_
 #[actix_web::test]
 async fn at_the_minimum_the_session_is_confirmed_to_run() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let sid = session_with_minimum(&app, 2).await;
     let paid = [
         paid_seat(&app, &sid, "anne@example.com").await,
@@ -181,7 +181,7 @@ async fn at_the_minimum_the_session_is_confirmed_to_run() {
 #[actix_web::test]
 async fn two_deciders_at_once_decide_once() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let sid = session_with_minimum(&app, 4).await;
     for name in ["anne", "bruno", "chloe"] {
         paid_seat(&app, &sid, &format!("{name}@example.com")).await;
@@ -206,7 +206,7 @@ async fn two_deciders_at_once_decide_once() {
 #[actix_web::test]
 async fn admins_decide_early_once_and_set_sensible_minimums() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({"min_places": 5})).await;
     let sid = s["id"].as_str().unwrap().to_owned();

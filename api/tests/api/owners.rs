@@ -6,7 +6,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{ADMIN_EMAIL, PASSWORD, TestApp, spawn_app, spawn_with};
+use crate::support::{ADMIN_EMAIL, PASSWORD, TestApp, spawn_app};
 
 #[actix_web::test]
 async fn a_squatted_admin_address_never_makes_the_squatter_admin() {
@@ -286,7 +286,10 @@ async fn unusable_addresses_are_refused_and_look_alikes_are_one_account() {
 
 #[actix_web::test]
 async fn an_attackers_failures_never_lock_the_owner_out_from_another_address() {
-    let app = spawn_with(&[("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")]).await;
+    let app = TestApp::builder()
+        .env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")
+        .spawn()
+        .await;
     app.register("victim@example.com").await;
     let wrong = json!({"email": "victim@example.com", "password": "guess guess guess"});
     for _ in 0..5 {
@@ -331,16 +334,16 @@ impl TestApp {
 
 #[actix_web::test]
 async fn production_cookies_are_secure_even_behind_an_http_public_url() {
-    let app = spawn_with(&[
-        ("APP_ENV", "production"),
-        ("PUBLIC_URL", "http://127.0.0.1:8080"),
-        ("ALLOW_HTTP_PUBLIC_URL", "true"),
-        ("STRIPE_SECRET_KEY", "sk_test_unused"),
-        ("SMTP_URL", "smtp://127.0.0.1:2525"),
-        ("STRIPE_PRICE_MONTHLY", "price_monthly"),
-        ("STRIPE_PRICE_YEARLY", "price_yearly"),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .env("APP_ENV", "production")
+        .env("PUBLIC_URL", "http://127.0.0.1:8080")
+        .env("ALLOW_HTTP_PUBLIC_URL", "true")
+        .env("STRIPE_SECRET_KEY", "sk_test_unused")
+        .env("SMTP_URL", "smtp://127.0.0.1:2525")
+        .env("STRIPE_PRICE_MONTHLY", "price_monthly")
+        .env("STRIPE_PRICE_YEARLY", "price_yearly")
+        .spawn()
+        .await;
     let a = app
         .post(
             "/api/auth/register",
@@ -467,13 +470,13 @@ async fn a_cookie_post_from_a_foreign_origin_is_refused_and_bearer_is_exempt() {
 
 #[actix_web::test]
 async fn a_hold_and_cancel_loop_meets_429() {
-    let app = spawn_with(&[
-        ("SEAT_CHANGES_PER_USER_PER_HOUR", "4"),
-        ("SEAT_CHANGES_PER_IP_PER_HOUR", "7"),
+    let app = TestApp::builder()
+        .env("SEAT_CHANGES_PER_USER_PER_HOUR", "4")
+        .env("SEAT_CHANGES_PER_IP_PER_HOUR", "7")
         // The loop itself is what is counted here, not the cooldown.
-        ("HOLD_COOLDOWN_MINUTES", "0"),
-    ])
-    .await;
+        .env("HOLD_COOLDOWN_MINUTES", "0")
+        .spawn()
+        .await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
     let sid = s["id"].as_str().unwrap();

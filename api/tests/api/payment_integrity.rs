@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 
 use crate::support::{
     CountingGateway, Seat, TestApp, event, paid_seat, pay_with, seat_in, spawn_app,
-    spawn_with_gateway,
 };
 
 async fn held_seat(app: &TestApp, email: &str) -> Seat {
@@ -334,7 +333,7 @@ async fn a_cancel_after_a_partial_dashboard_refund_refunds_only_the_rest() {
 #[actix_web::test]
 async fn a_slow_refund_does_not_hold_up_other_checkouts_on_the_session() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
     let sid = s["id"].as_str().unwrap().to_owned();
@@ -404,7 +403,7 @@ async fn settle(
 #[actix_web::test]
 async fn a_refund_that_fails_twice_is_made_once_by_the_retries() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
     let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
@@ -452,7 +451,7 @@ async fn a_refund_that_fails_twice_is_made_once_by_the_retries() {
 #[actix_web::test]
 async fn a_refund_whose_answer_was_lost_is_not_made_twice() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
     let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;

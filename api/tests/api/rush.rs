@@ -8,7 +8,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
-use crate::support::{Answer, TestApp, spawn_with};
+use crate::support::{Answer, TestApp};
 
 const BUYERS: usize = 300;
 
@@ -220,5 +220,8 @@ async fn concurrent_holds_each_store_their_own_checkout_session_id() {
 /// Hundreds of buyers share this machine's one address: the per-address
 /// limit on holds is raised (the per-user one still applies).
 async fn rush_app() -> TestApp {
-    spawn_with(&[("SEAT_CHANGES_PER_IP_PER_HOUR", "1000000")]).await
+    TestApp::builder()
+        .env("SEAT_CHANGES_PER_IP_PER_HOUR", "1000000")
+        .spawn()
+        .await
 }

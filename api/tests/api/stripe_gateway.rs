@@ -319,14 +319,14 @@ async fn a_refused_checkout_says_so_and_gives_the_seat_back() {
 }
 
 async fn stripe_app(base: &str, hold_minutes: &str) -> crate::support::TestApp {
-    crate::support::spawn_with(&[
-        ("STRIPE_SECRET_KEY", "sk_test_app"),
-        ("STRIPE_API_BASE", base),
-        ("STRIPE_PRICE_MONTHLY", "price_monthly"),
-        ("STRIPE_PRICE_YEARLY", "price_yearly"),
-        ("HOLD_MINUTES", hold_minutes),
-    ])
-    .await
+    crate::support::TestApp::builder()
+        .env("STRIPE_SECRET_KEY", "sk_test_app")
+        .env("STRIPE_API_BASE", base)
+        .env("STRIPE_PRICE_MONTHLY", "price_monthly")
+        .env("STRIPE_PRICE_YEARLY", "price_yearly")
+        .env("HOLD_MINUTES", hold_minutes)
+        .spawn()
+        .await
 }
 
 #[actix_web::test]
@@ -355,13 +355,13 @@ async fn checkout_sessions_expire_inside_stripes_window_and_holds_outlive_them()
 #[actix_web::test]
 async fn with_a_secret_key_the_api_checks_out_through_stripe() {
     let (base, rec) = fake_stripe().await;
-    let app = crate::support::spawn_with(&[
-        ("STRIPE_SECRET_KEY", "sk_test_app"),
-        ("STRIPE_API_BASE", &base),
-        ("STRIPE_PRICE_MONTHLY", "price_monthly"),
-        ("STRIPE_PRICE_YEARLY", "price_yearly"),
-    ])
-    .await;
+    let app = crate::support::TestApp::builder()
+        .env("STRIPE_SECRET_KEY", "sk_test_app")
+        .env("STRIPE_API_BASE", &base)
+        .env("STRIPE_PRICE_MONTHLY", "price_monthly")
+        .env("STRIPE_PRICE_YEARLY", "price_yearly")
+        .spawn()
+        .await;
     assert!(app.state.local_gateway.is_none());
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
@@ -627,14 +627,14 @@ async fn the_plans_endpoint_shows_stripes_configured_prices() {
         .lock()
         .unwrap()
         .insert("price_y".into(), price("price_y", 29_000, "eur", "year"));
-    let app = crate::support::spawn_with(&[
-        ("STRIPE_SECRET_KEY", "sk_test_recorded"),
-        ("STRIPE_WEBHOOK_SECRET", crate::support::WEBHOOK_SECRET),
-        ("STRIPE_API_BASE", &base),
-        ("STRIPE_PRICE_MONTHLY", "price_m"),
-        ("STRIPE_PRICE_YEARLY", "price_y"),
-    ])
-    .await;
+    let app = crate::support::TestApp::builder()
+        .env("STRIPE_SECRET_KEY", "sk_test_recorded")
+        .env("STRIPE_WEBHOOK_SECRET", crate::support::WEBHOOK_SECRET)
+        .env("STRIPE_API_BASE", &base)
+        .env("STRIPE_PRICE_MONTHLY", "price_m")
+        .env("STRIPE_PRICE_YEARLY", "price_y")
+        .spawn()
+        .await;
     let res = app.get("/api/plans", None).await;
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(
@@ -659,14 +659,14 @@ async fn the_plans_endpoint_shows_stripes_configured_prices() {
 #[actix_web::test]
 async fn the_plans_endpoint_answers_502_when_stripe_has_no_such_price() {
     let (base, _rec) = fake_stripe().await;
-    let app = crate::support::spawn_with(&[
-        ("STRIPE_SECRET_KEY", "sk_test_recorded"),
-        ("STRIPE_WEBHOOK_SECRET", crate::support::WEBHOOK_SECRET),
-        ("STRIPE_API_BASE", &base),
-        ("STRIPE_PRICE_MONTHLY", "price_gone"),
-        ("STRIPE_PRICE_YEARLY", "price_gone_too"),
-    ])
-    .await;
+    let app = crate::support::TestApp::builder()
+        .env("STRIPE_SECRET_KEY", "sk_test_recorded")
+        .env("STRIPE_WEBHOOK_SECRET", crate::support::WEBHOOK_SECRET)
+        .env("STRIPE_API_BASE", &base)
+        .env("STRIPE_PRICE_MONTHLY", "price_gone")
+        .env("STRIPE_PRICE_YEARLY", "price_gone_too")
+        .spawn()
+        .await;
     app.get("/api/plans", None)
         .await
         .assert_problem(502, "payment_gateway_error");

@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, click, event, fixture, spawn_app, spawn_with};
+use crate::support::{TestApp, click, event, fixture, spawn_app};
 
 fn ts(d: chrono::DateTime<Utc>) -> i64 {
     d.timestamp()
@@ -358,7 +358,10 @@ async fn the_gate_blocks_inactive_users_lets_admins_in_and_notices_ended_periods
 
 #[actix_web::test]
 async fn a_grace_period_keeps_past_due_members_in_for_a_while() {
-    let app = spawn_with(&[("PAST_DUE_GRACE_HOURS", "48")]).await;
+    let app = TestApp::builder()
+        .env("PAST_DUE_GRACE_HOURS", "48")
+        .spawn()
+        .await;
     let (marie, token) = app.quick_user("marie@example.com").await;
     let now = Utc::now();
     send(
@@ -679,11 +682,11 @@ async fn the_local_gateway_prices_the_plans_from_its_settings() {
             {"plan": "yearly", "amount_cents": 29000, "currency": "EUR", "interval": "year"},
         ])
     );
-    let app = spawn_with(&[
-        ("LOCAL_PLAN_MONTHLY_CENTS", "3500"),
-        ("LOCAL_PLAN_YEARLY_CENTS", "35000"),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .env("LOCAL_PLAN_MONTHLY_CENTS", "3500")
+        .env("LOCAL_PLAN_YEARLY_CENTS", "35000")
+        .spawn()
+        .await;
     let res = app.get("/api/plans", None).await;
     assert_eq!(res.body[0]["amount_cents"], 3500);
     assert_eq!(res.body[1]["amount_cents"], 35000);

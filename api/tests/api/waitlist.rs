@@ -8,14 +8,14 @@ use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use crate::support::{Seat, TestApp, event, paid_seat, seat_checkout, spawn_with};
+use crate::support::{Seat, TestApp, event, paid_seat, seat_checkout};
 
 async fn waitlist_app() -> TestApp {
-    spawn_with(&[
-        ("SEAT_CHANGES_PER_IP_PER_HOUR", "1000000"),
-        ("SEAT_CHANGES_PER_USER_PER_HOUR", "1000000"),
-    ])
-    .await
+    TestApp::builder()
+        .env("SEAT_CHANGES_PER_IP_PER_HOUR", "1000000")
+        .env("SEAT_CHANGES_PER_USER_PER_HOUR", "1000000")
+        .spawn()
+        .await
 }
 
 struct Waiter {

@@ -9,10 +9,7 @@ use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::support::{
-    CountingGateway, TestApp, WEBHOOK_SECRET, event, seat_checkout, spawn_app, spawn_with,
-    spawn_with_gateway,
-};
+use crate::support::{CountingGateway, TestApp, WEBHOOK_SECRET, event, seat_checkout, spawn_app};
 
 /// The official `stripe` Python SDK's header for `payload`.
 fn python_header(payload: &str, secret: &str, timestamp: i64) -> String {
@@ -119,7 +116,10 @@ async fn signatures_made_by_the_official_sdk_are_accepted_and_everything_else_re
 
 #[actix_web::test]
 async fn a_rotated_secret_list_accepts_both_secrets() {
-    let app = spawn_with(&[("STRIPE_WEBHOOK_SECRET", "whsec_old_one, whsec_new_one")]).await;
+    let app = TestApp::builder()
+        .env("STRIPE_WEBHOOK_SECRET", "whsec_old_one, whsec_new_one")
+        .spawn()
+        .await;
     let now = Utc::now().timestamp();
     for secret in ["whsec_old_one", "whsec_new_one"] {
         let p = serde_json::to_string(&unknown_event()).unwrap();
@@ -255,7 +255,7 @@ async fn twenty_concurrent_deliveries_apply_once() {
 #[actix_web::test]
 async fn expired_then_completed_confirms_when_a_seat_is_free() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let seat = held_seat(&app, 2, "marie@example.com").await;
     let expired = event(
         "checkout.session.expired",
@@ -291,7 +291,7 @@ async fn expired_then_completed_confirms_when_a_seat_is_free() {
 #[actix_web::test]
 async fn a_late_payment_with_no_seat_left_is_refunded_once() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let seat = held_seat(&app, 1, "marie@example.com").await;
     // The hold lapses (the sweeper runs), and someone else takes the seat.
     let later = Utc::now() + Duration::minutes(40);
@@ -322,7 +322,7 @@ async fn a_late_payment_with_no_seat_left_is_refunded_once() {
 #[actix_web::test]
 async fn completed_after_the_hold_lapsed_with_a_seat_free_confirms() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let seat = held_seat(&app, 3, "marie@example.com").await;
     api::jobs::sweeper::sweep_once(
         &app.state.db,

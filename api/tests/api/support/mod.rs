@@ -57,64 +57,79 @@ impl Answer {
     }
 }
 
+/// The app with the test settings alone: `TestApp::builder().spawn()`.
 pub async fn spawn_app() -> TestApp {
-    spawn_with(&[]).await
+    TestApp::builder().spawn().await
 }
 
-/// Starts the app with extra settings (`("LOGIN_MAX_PER_IP", "3")`, …).
-pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
-    spawn_full(extra, None).await
-}
-
-/// Starts the app with a payment gateway of the test's.
-pub async fn spawn_with_gateway(gateway: Arc<dyn PaymentGateway>) -> TestApp {
-    spawn_full(&[], Some(gateway)).await
-}
-
-pub async fn spawn_full(
-    extra: &[(&str, &str)],
+/// What a test starts the app with: extra settings, its own gateway.
+#[must_use]
+#[derive(Default)]
+pub struct TestAppBuilder {
+    extra: Vec<(String, String)>,
     gateway: Option<Arc<dyn PaymentGateway>>,
-) -> TestApp {
-    let (db, database_url) = TestDb::create().await;
-    let mut vars: HashMap<String, String> = [
-        ("DATABASE_URL", database_url.as_str()),
-        ("BIND_ADDR", "127.0.0.1:0"),
-        ("JWT_SECRET", "test-secret-test-secret-test-secret-42"),
-        ("ADMIN_EMAILS", ADMIN_EMAIL),
-        ("DEMO_DATA", "false"),
-        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
-        ("JOBS_ENABLED", "false"),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect();
-    for (k, v) in extra {
-        vars.insert((*k).to_owned(), (*v).to_owned());
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
     }
-    let settings = Settings::from_vars(&vars).expect("test settings");
-    let app = Application::build_with_gateway(settings, gateway)
-        .await
-        .expect("app builds");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state();
-    actix_web::rt::spawn(app.run_until_stopped());
-    // A browser sends its page's origin with every POST.
-    let mut origin = reqwest::header::HeaderMap::new();
-    origin.insert(
-        reqwest::header::ORIGIN,
-        base.parse().expect("origin header"),
-    );
-    TestApp {
-        client: client().build().expect("client"),
-        browser: client()
-            .cookie_store(true)
-            .default_headers(origin)
-            .build()
-            .expect("client"),
-        base,
-        state,
-        database_url,
-        _db: db,
+}
+
+impl TestAppBuilder {
+    /// An extra setting (`.env("LOGIN_MAX_PER_IP", "3")`); a later one
+    /// wins over an earlier one and over the test defaults.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.extra.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// A payment gateway of the test's instead of the local one.
+    pub fn gateway(mut self, gateway: Arc<dyn PaymentGateway>) -> Self {
+        self.gateway = Some(gateway);
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let (db, database_url) = TestDb::create().await;
+        let mut vars: HashMap<String, String> = [
+            ("DATABASE_URL", database_url.as_str()),
+            ("BIND_ADDR", "127.0.0.1:0"),
+            ("JWT_SECRET", "test-secret-test-secret-test-secret-42"),
+            ("ADMIN_EMAILS", ADMIN_EMAIL),
+            ("DEMO_DATA", "false"),
+            ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("JOBS_ENABLED", "false"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        vars.extend(self.extra);
+        let settings = Settings::from_vars(&vars).expect("test settings");
+        let app = Application::build_with_gateway(settings, self.gateway)
+            .await
+            .expect("app builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state();
+        actix_web::rt::spawn(app.run_until_stopped());
+        // A browser sends its page's origin with every POST.
+        let mut origin = reqwest::header::HeaderMap::new();
+        origin.insert(
+            reqwest::header::ORIGIN,
+            base.parse().expect("origin header"),
+        );
+        TestApp {
+            client: client().build().expect("client"),
+            browser: client()
+                .cookie_store(true)
+                .default_headers(origin)
+                .build()
+                .expect("client"),
+            base,
+            state,
+            database_url,
+            _db: db,
+        }
     }
 }
 
