@@ -6,24 +6,12 @@ use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::support::{CountingGateway, TestApp, spawn_app};
-
-fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + Duration::days(offset)).to_string()
-}
+use crate::support::{CountingGateway, TestApp, day, spawn_app};
 
 async fn session(app: &TestApp, overrides: Value) -> String {
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, overrides).await;
     s["id"].as_str().unwrap().to_owned()
-}
-
-async fn mails_to(app: &TestApp, to: &str) -> Vec<entity::mail_outbox::Model> {
-    entity::mail_outbox::Entity::find()
-        .filter(entity::mail_outbox::Column::Recipient.eq(to))
-        .all(&app.state.db)
-        .await
-        .unwrap()
 }
 
 #[actix_web::test]
@@ -82,7 +70,8 @@ async fn full_flow_through_the_local_gateway() {
         app.get("/api/me", Some(&token)).await.body["license"],
         "immersion"
     );
-    let mails: Vec<_> = mails_to(&app, "marie@example.com")
+    let mails: Vec<_> = app
+        .mails_to("marie@example.com")
         .await
         .into_iter()
         .filter(|m| !m.subject.contains("adresse e-mail"))
@@ -116,13 +105,7 @@ async fn full_flow_through_the_local_gateway() {
     assert_eq!(mine.body[0]["full_refund_until"], day(26));
 
     // Cancel 40 days ahead: full refund, seat back.
-    let c = app
-        .post(
-            &format!("/api/bookings/{booking_id}/cancel"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let c = app.cancel(&booking_id, &token).await;
     assert_eq!(c.status, StatusCode::OK, "{}", c.body);
     assert_eq!(c.body["status"], "refunded");
     assert_eq!(c.body["refunded_cents"], 199_700);
@@ -208,29 +191,17 @@ async fn checkout_refuses_full_closed_duplicate_missing_and_anonymous() {
         json!({"closed": true}),
     )
     .await;
-    app.post(
-        &format!("/api/sessions/{closed}/checkout"),
-        Some(&second),
-        json!({}),
-    )
-    .await
-    .assert_problem(409, "session_closed");
+    app.checkout(&closed, &second)
+        .await
+        .assert_problem(409, "session_closed");
     let started = session(&app, json!({"starts_on": day(0), "ends_on": day(3)})).await;
-    app.post(
-        &format!("/api/sessions/{started}/checkout"),
-        Some(&second),
-        json!({}),
-    )
-    .await
-    .assert_problem(409, "session_closed");
+    app.checkout(&started, &second)
+        .await
+        .assert_problem(409, "session_closed");
     let inactive = session(&app, json!({"is_active": false})).await;
-    app.post(
-        &format!("/api/sessions/{inactive}/checkout"),
-        Some(&second),
-        json!({}),
-    )
-    .await
-    .assert_problem(404, "not_found");
+    app.checkout(&inactive, &second)
+        .await
+        .assert_problem(404, "not_found");
     app.post(
         &format!("/api/sessions/{}/checkout", uuid::Uuid::new_v4()),
         Some(&second),
@@ -253,13 +224,7 @@ async fn a_gateway_failure_gives_the_seat_back_and_answers_502() {
     gateway
         .fail_checkout
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let a = app
-        .post(
-            &format!("/api/sessions/{sid}/checkout"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let a = app.checkout(&sid, &token).await;
     a.assert_problem(502, "payment_gateway_error");
     assert!(
         !a.body.to_string().contains("simulated outage"),
@@ -355,14 +320,7 @@ async fn cancelling_a_hold_frees_the_seat_and_closes_its_checkout() {
     let (_, token) = app.quick_user("marie@example.com").await;
     let held = app.hold(&sid, &token).await;
     let c = app
-        .post(
-            &format!(
-                "/api/bookings/{}/cancel",
-                held["booking_id"].as_str().unwrap()
-            ),
-            Some(&token),
-            json!({}),
-        )
+        .cancel(held["booking_id"].as_str().unwrap(), &token)
         .await;
     assert_eq!(c.body["status"], "cancelled");
     assert_eq!(app.session_row(&sid).await.reserved_places, 0);

@@ -1,17 +1,13 @@
 //! The sessions catalog: public reads, admin writes, validation, status.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use reqwest::StatusCode;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::support::{TestApp, spawn_app};
-
-fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + Duration::days(offset)).to_string()
-}
+use crate::support::{TestApp, day, spawn_app};
 
 /// Takes `n` places of a session the way bookings will: confirmed rows and
 /// the counter, together.

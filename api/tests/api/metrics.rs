@@ -144,13 +144,7 @@ async fn a_hold_a_webhook_and_a_mail_each_move_their_series() {
         1.0
     );
     // A second hold by the same user is refused, with its reason.
-    let again = app
-        .post(
-            &format!("/api/sessions/{sid}/checkout"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let again = app.checkout(sid, &token).await;
     let reason = again.body["code"].as_str().unwrap().to_owned();
     let after_refusal = scrape(&app).await;
     assert_eq!(

@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{CountingGateway, TestApp, paid_seat, pay_with, seat_in};
+use crate::support::{CountingGateway, TestApp, paid_seat, pay_with, seat_in, settle};
 
 /// Today at the venue, as the api counts days.
 fn today() -> chrono::NaiveDate {
@@ -33,13 +33,6 @@ async fn session_with_minimum(app: &TestApp, min: i32) -> String {
 /// The day the decision is due, and later.
 fn decision_day() -> chrono::DateTime<Utc> {
     Utc::now() + Duration::days(2)
-}
-
-/// The owed-calls job, at `at`.
-async fn settle(app: &TestApp, gateway: &CountingGateway, at: chrono::DateTime<Utc>) {
-    api::domain::owed::settle_due(&app.state.db, gateway, at)
-        .await
-        .unwrap();
 }
 
 async fn decide_due(app: &TestApp, gateway: &CountingGateway) -> Vec<(uuid::Uuid, String)> {
@@ -111,13 +104,7 @@ async fn below_the_minimum_the_session_is_cancelled_and_each_paid_seat_refunded_
 
     // The session takes no one any more, not even a late payment.
     let (_, late) = app.quick_user("late@example.com").await;
-    let a = app
-        .post(
-            &format!("/api/sessions/{sid}/checkout"),
-            Some(&late),
-            json!({}),
-        )
-        .await;
+    let a = app.checkout(&sid, &late).await;
     a.assert_problem(409, "session_closed");
     let (outcome, _) = pay_with(&app, &held, |_| {}).await;
     assert_eq!(outcome, "refunded_late");

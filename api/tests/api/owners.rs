@@ -485,24 +485,11 @@ async fn a_hold_and_cancel_loop_meets_429() {
     for _ in 0..2 {
         let held = app.hold(sid, &token).await;
         let c = app
-            .post(
-                &format!(
-                    "/api/bookings/{}/cancel",
-                    held["booking_id"].as_str().unwrap()
-                ),
-                Some(&token),
-                json!({}),
-            )
+            .cancel(held["booking_id"].as_str().unwrap(), &token)
             .await;
         assert_eq!(c.status, StatusCode::OK, "{}", c.body);
     }
-    let refused = app
-        .post(
-            &format!("/api/sessions/{sid}/checkout"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let refused = app.checkout(sid, &token).await;
     refused.assert_problem(429, "rate_limited");
     assert!(refused.headers.get("retry-after").is_some());
     assert_eq!(app.session_row(sid).await.reserved_places, 0);
@@ -510,13 +497,7 @@ async fn a_hold_and_cancel_loop_meets_429() {
     let mut statuses = Vec::new();
     for n in 0..4 {
         let (_, t) = app.quick_user(&format!("throwaway{n}@example.com")).await;
-        let a = app
-            .post(
-                &format!("/api/sessions/{sid}/checkout"),
-                Some(&t),
-                json!({}),
-            )
-            .await;
+        let a = app.checkout(sid, &t).await;
         statuses.push(a.status.as_u16());
     }
     assert_eq!(statuses, [201, 201, 201, 429]);
@@ -531,20 +512,9 @@ async fn a_hold_let_go_unpaid_cannot_be_taken_again_at_once() {
     let (_, hoarder) = app.quick_user("hoarder@example.com").await;
     let held = app.hold(sid, &hoarder).await;
     let booking = held["booking_id"].as_str().unwrap().to_owned();
-    app.post(
-        &format!("/api/bookings/{booking}/cancel"),
-        Some(&hoarder),
-        json!({}),
-    )
-    .await;
+    app.cancel(&booking, &hoarder).await;
     // Re-holding at once to keep the session full: 429 for two hours.
-    let again = app
-        .post(
-            &format!("/api/sessions/{sid}/checkout"),
-            Some(&hoarder),
-            json!({}),
-        )
-        .await;
+    let again = app.checkout(sid, &hoarder).await;
     again.assert_problem(429, "rate_limited");
     let retry: i64 = again.headers["retry-after"]
         .to_str()
@@ -555,15 +525,8 @@ async fn a_hold_let_go_unpaid_cannot_be_taken_again_at_once() {
     // Meanwhile a real buyer gets the seat.
     let (_, buyer) = app.quick_user("buyer@example.com").await;
     let bought = app.hold(sid, &buyer).await;
-    app.post(
-        &format!(
-            "/api/bookings/{}/cancel",
-            bought["booking_id"].as_str().unwrap()
-        ),
-        Some(&buyer),
-        json!({}),
-    )
-    .await;
+    app.cancel(bought["booking_id"].as_str().unwrap(), &buyer)
+        .await;
     // Once the cooldown is over, the first user may hold it again.
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
     entity::immersion_bookings::Entity::update_many()

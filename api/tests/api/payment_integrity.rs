@@ -13,15 +13,9 @@ use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::support::{
-    CountingGateway, Seat, TestApp, event, paid_seat, pay_with, seat_in, spawn_app,
+    CountingGateway, Seat, TestApp, event, held_seat, paid_seat, pay_with, seat_in, settle,
+    spawn_app,
 };
-
-async fn held_seat(app: &TestApp, email: &str) -> Seat {
-    let admin = app.admin_token().await;
-    let s = app.create_session(&admin, json!({})).await;
-    let sid = s["id"].as_str().unwrap().to_owned();
-    seat_in(app, &sid, email).await
-}
 
 async fn anomalies(app: &TestApp) -> Vec<Value> {
     let admin = app.admin_token().await;
@@ -42,7 +36,7 @@ async fn a_payment_that_does_not_match_what_was_sold_confirms_nothing_and_is_ref
     ];
     let app = spawn_app().await;
     for (i, (kind, tamper)) in cases.into_iter().enumerate() {
-        let seat = held_seat(&app, &format!("buyer{i}@example.com")).await;
+        let seat = held_seat(&app, 8, &format!("buyer{i}@example.com")).await;
         let (outcome, cs) = pay_with(&app, &seat, tamper).await;
         assert_eq!(outcome, format!("anomaly_{kind}"));
         let b = app.booking_row(seat.booking()).await;
@@ -121,7 +115,7 @@ async fn a_payment_that_does_not_match_what_was_sold_confirms_nothing_and_is_ref
 #[actix_web::test]
 async fn a_payment_link_naming_the_booking_only_in_client_reference_id_is_not_ours() {
     let app = spawn_app().await;
-    let seat = held_seat(&app, "marie@example.com").await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
     // What a cheap Payment Link on the same account produces.
     let (outcome, _) = pay_with(&app, &seat, |cs| {
         cs["metadata"] = json!({});
@@ -139,7 +133,7 @@ async fn a_payment_link_naming_the_booking_only_in_client_reference_id_is_not_ou
 #[actix_web::test]
 async fn no_payment_required_is_not_a_payment() {
     let app = spawn_app().await;
-    let seat = held_seat(&app, "marie@example.com").await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
     let (outcome, _) = pay_with(&app, &seat, |cs| {
         cs["payment_status"] = json!("no_payment_required");
         cs["amount_total"] = json!(0);
@@ -159,7 +153,7 @@ async fn no_payment_required_is_not_a_payment() {
 #[actix_web::test]
 async fn a_second_paid_session_for_a_confirmed_booking_is_refunded() {
     let app = spawn_app().await;
-    let seat = held_seat(&app, "marie@example.com").await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
     let (first, _) = pay_with(&app, &seat, |_| {}).await;
     assert_eq!(first, "confirmed");
     // The same booking paid again through another session.
@@ -183,8 +177,8 @@ async fn a_second_paid_session_for_a_confirmed_booking_is_refunded() {
 #[actix_web::test]
 async fn without_a_recorded_session_id_the_metadata_must_name_the_bookings_user() {
     let app = spawn_app().await;
-    let seat = held_seat(&app, "marie@example.com").await;
-    let other = held_seat(&app, "paul@example.com").await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
+    let other = held_seat(&app, 8, "paul@example.com").await;
     // The crash window: the hold committed, its Checkout Session id did not.
     for id in [seat.booking(), other.booking()] {
         use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
@@ -316,13 +310,7 @@ async fn a_cancel_after_a_partial_dashboard_refund_refunds_only_the_rest() {
         "amount_refunded": 50_000, "refunded": false, "payment_intent": pi,
     });
     app.deliver(&event("charge.refunded", partial)).await;
-    let c = app
-        .post(
-            &format!("/api/bookings/{}/cancel", seat.booking()),
-            Some(&seat.token),
-            json!({}),
-        )
-        .await;
+    let c = app.cancel(seat.booking(), &seat.token).await;
     assert_eq!(c.body["status"], "refunded", "{}", c.body);
     assert_eq!(c.body["refunded_cents"], 199_700);
     let refunds = app.local_gateway().refunds();
@@ -390,16 +378,6 @@ async fn a_slow_refund_does_not_hold_up_other_checkouts_on_the_session() {
     assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
 }
 
-async fn settle(
-    app: &TestApp,
-    gateway: &CountingGateway,
-    at: chrono::DateTime<Utc>,
-) -> api::domain::owed::Settled {
-    api::domain::owed::settle_due(&app.state.db, gateway, at)
-        .await
-        .unwrap()
-}
-
 #[actix_web::test]
 async fn a_refund_that_fails_twice_is_made_once_by_the_retries() {
     let gateway = CountingGateway::new();
@@ -409,13 +387,7 @@ async fn a_refund_that_fails_twice_is_made_once_by_the_retries() {
     let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
     gateway.refund_failures.store(2, Ordering::SeqCst);
 
-    let c = app
-        .post(
-            &format!("/api/bookings/{}/cancel", seat.booking()),
-            Some(&seat.token),
-            json!({}),
-        )
-        .await;
+    let c = app.cancel(seat.booking(), &seat.token).await;
     // The cancel is done; its refund is owed, and the provider said no.
     assert_eq!(c.body["status"], "refunded", "{}", c.body);
     assert!(gateway.inner.refunds().is_empty());
@@ -456,12 +428,7 @@ async fn a_refund_whose_answer_was_lost_is_not_made_twice() {
     let s = app.create_session(&admin, json!({})).await;
     let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
     gateway.lost_refund_answers.store(1, Ordering::SeqCst);
-    app.post(
-        &format!("/api/bookings/{}/cancel", seat.booking()),
-        Some(&seat.token),
-        json!({}),
-    )
-    .await;
+    app.cancel(seat.booking(), &seat.token).await;
     // Made at the provider, but we never heard: still owed here.
     assert_eq!(gateway.inner.refunds().len(), 1);
     assert_eq!(app.booking_row(seat.booking()).await.refund_id, None);
@@ -486,13 +453,7 @@ async fn a_session_with_refunded_or_cancelled_bookings_cannot_be_deleted() {
     let refunded = paid_seat(&app, &sid, "marie@example.com").await;
     let cancelled = seat_in(&app, &sid, "paul@example.com").await;
     for seat in [&refunded, &cancelled] {
-        let c = app
-            .post(
-                &format!("/api/bookings/{}/cancel", seat.booking()),
-                Some(&seat.token),
-                json!({}),
-            )
-            .await;
+        let c = app.cancel(seat.booking(), &seat.token).await;
         assert_eq!(c.status, StatusCode::OK, "{}", c.body);
     }
     assert_eq!(app.booking_row(refunded.booking()).await.status, "refunded");
@@ -545,7 +506,7 @@ async fn reconcile_applies_what_the_local_gateway_took_but_never_delivered() {
     let cs = |s: &Seat| s.held["checkout_session_id"].as_str().unwrap().to_owned();
     // Paid at the gateway, the delivery lost, and the hold lapsed since
     // (the sweeper ran, and asked the gateway to close the page).
-    let lapsed = held_seat(&app, "paul@example.com").await;
+    let lapsed = held_seat(&app, 8, "paul@example.com").await;
     assert!(local.close_seat(&cs(&lapsed), true, Utc::now()).is_some());
     api::jobs::sweeper::sweep_once(
         &app.state.db,
@@ -557,7 +518,7 @@ async fn reconcile_applies_what_the_local_gateway_took_but_never_delivered() {
     .unwrap();
     assert_eq!(app.booking_row(lapsed.booking()).await.status, "expired");
     // Paid, delivery lost, hold still running.
-    let paid_only = held_seat(&app, "marie@example.com").await;
+    let paid_only = held_seat(&app, 8, "marie@example.com").await;
     assert!(
         local
             .close_seat(&cs(&paid_only), true, Utc::now())
@@ -588,7 +549,7 @@ async fn reconcile_applies_what_the_local_gateway_took_but_never_delivered() {
 #[actix_web::test]
 async fn reconcile_replays_an_event_the_pipeline_could_not_take() {
     let app = spawn_app().await;
-    let seat = held_seat(&app, "marie@example.com").await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
     let (outcome, paid) = pay_with(&app, &seat, |_| {}).await;
     assert_eq!(outcome, "confirmed");
     // A refund made in Stripe's dashboard, whose event never got through.

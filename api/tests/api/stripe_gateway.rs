@@ -304,13 +304,7 @@ async fn a_refused_checkout_says_so_and_gives_the_seat_back() {
     let s = app.create_session(&admin, json!({})).await;
     let sid = s["id"].as_str().unwrap();
     let (_, token) = app.quick_user("marie@example.com").await;
-    let a = app
-        .post(
-            &format!("/api/sessions/{sid}/checkout"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let a = app.checkout(sid, &token).await;
     a.assert_problem(502, "payment_gateway_error");
     let detail = a.body["detail"].as_str().unwrap();
     assert!(detail.contains("refused"), "{detail}");

@@ -45,15 +45,6 @@ async fn mine(app: &TestApp, w: &Waiter) -> Vec<Value> {
     a.body.as_array().unwrap().clone()
 }
 
-async fn cancel(app: &TestApp, booking: &str, token: &str) -> crate::support::Answer {
-    app.post(
-        &format!("/api/bookings/{booking}/cancel"),
-        Some(token),
-        json!({}),
-    )
-    .await
-}
-
 /// Pays the offer held for `w`: opens its Checkout, then Stripe's paid event.
 async fn pay_offer(app: &TestApp, sid: &str, w: &Waiter, booking: &str) -> String {
     let opened = app
@@ -364,13 +355,7 @@ async fn randomized_joins_leaves_cancels_expiries_and_payments_keep_the_lists_so
             match rng.random_range(0..6) {
                 // Book a seat, or join the line when full.
                 0 | 1 => {
-                    let a = app
-                        .post(
-                            &format!("/api/sessions/{sid}/checkout"),
-                            Some(&p.token),
-                            json!({}),
-                        )
-                        .await;
+                    let a = app.checkout(&sid, &p.token).await;
                     if a.body["code"] == "session_full" {
                         join(&app, &sid, p).await;
                     }
@@ -386,7 +371,7 @@ async fn randomized_joins_leaves_cancels_expiries_and_payments_keep_the_lists_so
                         b["session_id"] == sid.as_str()
                             && (b["status"] == "held" || b["status"] == "confirmed")
                     }) {
-                        cancel(&app, b["id"].as_str().unwrap(), &p.token).await;
+                        app.cancel(b["id"].as_str().unwrap(), &p.token).await;
                     }
                 }
                 // Pay what is held for me.

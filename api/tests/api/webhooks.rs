@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::support::{CountingGateway, TestApp, WEBHOOK_SECRET, event, seat_checkout, spawn_app};
+use crate::support::{
+    CountingGateway, TestApp, WEBHOOK_SECRET, event, held_seat, seat_checkout, spawn_app,
+};
 
 /// The official `stripe` Python SDK's header for `payload`.
 fn python_header(payload: &str, secret: &str, timestamp: i64) -> String {
@@ -135,35 +137,6 @@ async fn a_rotated_secret_list_accepts_both_secrets() {
     app.deliver_raw(p.into_bytes(), Some(&h))
         .await
         .assert_problem(400, "signature_mismatch");
-}
-
-struct Seat {
-    sid: String,
-    user: uuid::Uuid,
-    token: String,
-    held: Value,
-}
-
-async fn held_seat(app: &TestApp, max_places: i32, email: &str) -> Seat {
-    let admin = app.admin_token().await;
-    let s = app
-        .create_session(&admin, json!({"max_places": max_places}))
-        .await;
-    let sid = s["id"].as_str().unwrap().to_owned();
-    let (user, token) = app.quick_user(email).await;
-    let held = app.hold(&sid, &token).await;
-    Seat {
-        sid,
-        user,
-        token,
-        held,
-    }
-}
-
-impl Seat {
-    fn booking(&self) -> &str {
-        self.held["booking_id"].as_str().unwrap()
-    }
 }
 
 /// Confirmation mails (accounts get their own verification mails too).

@@ -17,8 +17,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use self::db::TestDb;
-pub use self::seats::{Seat, paid_seat, pay_with, seat_in};
-pub use self::stripe::{CountingGateway, click, event, fixture, seat_checkout};
+pub use self::seats::{Seat, buyers, held_seat, paid_seat, pay_with, seat_in};
+pub use self::stripe::{CountingGateway, click, event, fixture, seat_checkout, settle};
 
 pub const ADMIN_EMAIL: &str = "boss@example.com";
 pub const WEBHOOK_SECRET: &str = "whsec_test_integration_secret";
@@ -289,6 +289,11 @@ pub async fn into_answer(res: reqwest::Response) -> Answer {
         headers,
         body,
     }
+}
+
+/// The day `offset` days from today (UTC), as the API writes dates.
+pub fn day(offset: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(offset)).to_string()
 }
 
 /// A valid new session, starting in 30 days.

@@ -3,21 +3,35 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::TestApp;
 use super::stripe::{event, seat_checkout};
+use super::{Answer, TestApp};
 
 impl TestApp {
+    /// Asks for a seat of `session_id` for `token`, whatever the answer.
+    pub async fn checkout(&self, session_id: &str, token: &str) -> Answer {
+        self.post(
+            &format!("/api/sessions/{session_id}/checkout"),
+            Some(token),
+            json!({}),
+        )
+        .await
+    }
+
     /// Holds a seat of `session_id` for `token`; panics unless it worked.
     pub async fn hold(&self, session_id: &str, token: &str) -> Value {
-        let a = self
-            .post(
-                &format!("/api/sessions/{session_id}/checkout"),
-                Some(token),
-                json!({}),
-            )
-            .await;
+        let a = self.checkout(session_id, token).await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
         a.body
+    }
+
+    /// Cancels `booking` as the user of `token`, whatever the answer.
+    pub async fn cancel(&self, booking: &str, token: &str) -> Answer {
+        self.post(
+            &format!("/api/bookings/{booking}/cancel"),
+            Some(token),
+            json!({}),
+        )
+        .await
     }
 }
 
@@ -36,6 +50,15 @@ impl Seat {
     pub fn paid(&self) -> Value {
         seat_checkout(&self.held, &self.sid, &self.user, true)
     }
+}
+
+/// `email`'s hold of a seat of a new session of `max_places` places.
+pub async fn held_seat(app: &TestApp, max_places: i32, email: &str) -> Seat {
+    let admin = app.admin_token().await;
+    let s = app
+        .create_session(&admin, json!({"max_places": max_places}))
+        .await;
+    seat_in(app, s["id"].as_str().unwrap(), email).await
 }
 
 pub async fn seat_in(app: &TestApp, sid: &str, email: &str) -> Seat {
@@ -70,4 +93,13 @@ pub async fn paid_seat(app: &TestApp, sid: &str, email: &str) -> Seat {
     let (outcome, _) = pay_with(app, &seat, |_| {}).await;
     assert_eq!(outcome, "confirmed");
     seat
+}
+
+/// `n` named users, `{prefix}{i}@example.com`, with their tokens.
+pub async fn buyers(app: &TestApp, prefix: &str, n: usize) -> Vec<(uuid::Uuid, String)> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(app.quick_user(&format!("{prefix}{i}@example.com")).await);
+    }
+    out
 }

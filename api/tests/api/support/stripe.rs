@@ -135,6 +135,17 @@ impl CountingGateway {
     }
 }
 
+/// The owed-calls job (refunds and expiries to make again), at `at`.
+pub async fn settle(
+    app: &TestApp,
+    gateway: &CountingGateway,
+    at: chrono::DateTime<chrono::Utc>,
+) -> api::domain::owed::Settled {
+    api::domain::owed::settle_due(&app.state.db, gateway, at)
+        .await
+        .unwrap()
+}
+
 #[async_trait::async_trait]
 impl PaymentGateway for CountingGateway {
     async fn create_checkout(
