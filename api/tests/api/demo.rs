@@ -1,6 +1,7 @@
 //! Demo data: the seed's calendar and fill levels, made of real bookings.
 
 use chrono::{Datelike, NaiveDate, Weekday};
+use common::auth::{AuthResponse, Role};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -25,8 +26,9 @@ async fn the_calendar_relative_to_a_fixed_today() {
         )
         .await;
     assert_eq!(admin.status, StatusCode::OK, "{}", admin.body);
-    assert_eq!(admin.body["user"]["role"], "admin");
-    let token = admin.body["token"].as_str().unwrap();
+    let admin: AuthResponse = admin.ok();
+    assert_eq!(admin.user.role, Role::Admin);
+    let token = admin.token.as_str();
 
     let all = app.get("/api/admin/sessions", Some(token)).await;
     let list = all.body.as_array().unwrap();

@@ -3,6 +3,8 @@
 //! sign-out and password changes that revoke tokens, one address one
 //! account, throttling that spares the owner.
 
+use common::auth::{AuthResponse, Role, UserDto};
+use common::bookings::CheckoutResponse;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -20,9 +22,10 @@ async fn a_squatted_admin_address_never_makes_the_squatter_admin() {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    assert_eq!(a.body["user"]["role"], "user");
-    assert_eq!(a.body["user"]["email_verified"], false);
-    let squatter = a.body["token"].as_str().unwrap().to_owned();
+    let a: AuthResponse = a.ok();
+    assert_eq!(a.user.role, Role::User);
+    assert!(!a.user.email_verified);
+    let squatter = a.token;
     app.get("/api/admin/sessions", Some(&squatter))
         .await
         .assert_problem(403, "forbidden");
@@ -41,10 +44,7 @@ async fn a_squatted_admin_address_never_makes_the_squatter_admin() {
     )
     .await
     .assert_problem(400, "invalid_token");
-    assert_eq!(
-        app.get("/api/me", Some(&squatter)).await.body["role"],
-        "user"
-    );
+    assert_eq!(app.me(&squatter).await.role, Role::User);
 
     // "Mot de passe oublié": the mailbox's owner takes the account back.
     app.post(
@@ -80,12 +80,10 @@ async fn a_squatted_admin_address_never_makes_the_squatter_admin() {
             json!({"email": ADMIN_EMAIL, "password": "the boss's own passphrase"}),
         )
         .await;
+    let boss: AuthResponse = boss.ok();
     assert_eq!(
-        (
-            boss.body["user"]["role"].as_str(),
-            boss.body["user"]["email_verified"].as_bool()
-        ),
-        (Some("admin"), Some(true))
+        (boss.user.role, boss.user.email_verified),
+        (Role::Admin, true)
     );
 }
 
@@ -99,8 +97,9 @@ async fn the_owner_following_the_link_while_signed_in_becomes_admin() {
             json!({"email": ADMIN_EMAIL, "password": PASSWORD}),
         )
         .await;
-    let token = a.body["token"].as_str().unwrap().to_owned();
-    assert_eq!(a.body["user"]["role"], "user");
+    let a: AuthResponse = a.ok();
+    let token = a.token;
+    assert_eq!(a.user.role, Role::User);
     let link = app.mailed_token(ADMIN_EMAIL, "verifier-email").await;
     app.post(
         "/api/auth/verify-email",
@@ -117,13 +116,8 @@ async fn the_owner_following_the_link_while_signed_in_becomes_admin() {
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
-    assert_eq!(
-        (
-            ok.body["role"].as_str(),
-            ok.body["email_verified"].as_bool()
-        ),
-        (Some("admin"), Some(true))
-    );
+    let ok: UserDto = ok.ok();
+    assert_eq!((ok.role, ok.email_verified), (Role::Admin, true));
     // Single use.
     app.post(
         "/api/auth/verify-email",
@@ -132,7 +126,7 @@ async fn the_owner_following_the_link_while_signed_in_becomes_admin() {
     )
     .await
     .assert_problem(400, "invalid_token");
-    assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "admin");
+    assert_eq!(app.me(&token).await.role, Role::Admin);
     app.post("/api/auth/verify-email/resend", Some(&token), json!({}))
         .await
         .assert_problem(409, "email_already_verified");
@@ -245,7 +239,7 @@ async fn forgot_then_reset_signs_every_session_out_and_the_link_works_once() {
         .await;
     assert_eq!(login.status, StatusCode::OK);
     // The mail reached the address: it counts as verified.
-    assert_eq!(login.body["user"]["email_verified"], true);
+    assert!(login.ok::<AuthResponse>().user.email_verified);
 }
 
 #[actix_web::test]
@@ -328,7 +322,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-        a.body["token"].as_str().unwrap().to_owned()
+        a.ok::<AuthResponse>().token
     }
 }
 
@@ -416,7 +410,7 @@ async fn a_cookie_post_from_a_foreign_origin_is_refused_and_bearer_is_exempt() {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED);
-    let token = a.body["token"].as_str().unwrap().to_owned();
+    let token = a.ok::<AuthResponse>().token;
     app.name(&token).await;
     let cookie = a
         .headers
@@ -454,7 +448,7 @@ async fn a_cookie_post_from_a_foreign_origin_is_refused_and_bearer_is_exempt() {
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
     let cancel = format!(
         "/api/bookings/{}/cancel",
-        ok.body["booking_id"].as_str().unwrap()
+        ok.ok::<CheckoutResponse>().booking_id
     );
     let res = app
         .client

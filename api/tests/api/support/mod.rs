@@ -13,7 +13,9 @@ use api::config::Settings;
 use api::payments::PaymentGateway;
 use api::startup::Application;
 use api::state::AppState;
+use common::auth::{AuthResponse, Role, UserDto};
 use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use self::db::TestDb;
@@ -42,6 +44,26 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The body of a 2xx answer decoded as `T` (a DTO of `common`); panics
+    /// with the body on another status or on a body `T` does not read.
+    #[track_caller]
+    pub fn ok<T: DeserializeOwned>(&self) -> T {
+        assert!(
+            self.status.is_success(),
+            "expected a 2xx answer, got {}: {}",
+            self.status,
+            self.body
+        );
+        serde_json::from_value(self.body.clone()).unwrap_or_else(|e| {
+            panic!(
+                "the {} answer is no {}: {e}\nbody: {}",
+                self.status,
+                std::any::type_name::<T>(),
+                self.body
+            )
+        })
+    }
+
     /// Asserts an `application/problem+json` answer with this status and code.
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) {
@@ -190,9 +212,14 @@ impl TestApp {
             )
             .await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-        let token = a.body["token"].as_str().expect("token").to_owned();
+        let token = a.ok::<AuthResponse>().token;
         self.name(&token).await;
         token
+    }
+
+    /// `GET /api/me`: who `token` signs in, with the role read now.
+    pub async fn me(&self, token: &str) -> UserDto {
+        self.get("/api/me", Some(token)).await.ok()
     }
 
     /// Gives the user of `token` a first and last name, as the app asks
@@ -213,26 +240,23 @@ impl TestApp {
     pub async fn admin_token(&self) -> String {
         let creds = json!({"email": ADMIN_EMAIL, "password": PASSWORD});
         self.post("/api/auth/register", None, creds.clone()).await;
-        let a = self.post("/api/auth/login", None, creds.clone()).await;
-        assert!(a.status.is_success(), "{}", a.body);
-        let a = if a.body["user"]["email_verified"] == true {
+        let a: AuthResponse = self.post("/api/auth/login", None, creds.clone()).await.ok();
+        let a = if a.user.email_verified {
             a
         } else {
             let token = self.mailed_token(ADMIN_EMAIL, "verifier-email").await;
-            let signed_in = a.body["token"].as_str().expect("token");
             let v = self
                 .post(
                     "/api/auth/verify-email",
-                    Some(signed_in),
+                    Some(&a.token),
                     json!({"token": token}),
                 )
                 .await;
             assert_eq!(v.status, StatusCode::OK, "{}", v.body);
-            self.post("/api/auth/login", None, creds).await
+            self.post("/api/auth/login", None, creds).await.ok()
         };
-        assert!(a.status.is_success(), "{}", a.body);
-        assert_eq!(a.body["user"]["role"], "admin", "{}", a.body);
-        a.body["token"].as_str().expect("token").to_owned()
+        assert_eq!(a.user.role, Role::Admin, "{a:?}");
+        a.token
     }
 
     /// The mails queued for `recipient`, oldest first.
