@@ -16,6 +16,25 @@ use serde_json::{Value, json};
 use super::{Answer, TestApp, WEBHOOK_SECRET, into_answer, no_redirects};
 
 impl TestApp {
+    /// Asks for a subscription to `plan` ("monthly", "yearly") for
+    /// `token`, whatever the answer.
+    pub async fn subscribe(&self, token: &str, plan: &str) -> Answer {
+        self.post(
+            "/api/subscriptions/checkout",
+            Some(token),
+            json!({ "plan": plan }),
+        )
+        .await
+    }
+
+    /// Where the Customer Portal of the user of `token` is.
+    pub async fn portal(&self, token: &str) -> String {
+        self.post("/api/subscriptions/portal", Some(token), json!({}))
+            .await
+            .ok::<common::subscriptions::RedirectDto>()
+            .url
+    }
+
     /// Posts `event` to the webhook, signed with the test secret now.
     pub async fn deliver(&self, event: &Value) -> Answer {
         let body = serde_json::to_vec(event).expect("json");
