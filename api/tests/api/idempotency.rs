@@ -4,6 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
+use common::bookings::CheckoutResponse;
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -65,7 +66,10 @@ async fn the_same_checkout_sent_twice_holds_one_seat_and_answers_the_same_body()
     let theirs = post_keyed(&app, &path, &other, "order-7f3a", json!({})).await;
     assert_eq!(theirs.status, StatusCode::CREATED, "{}", theirs.body);
     assert!(!replayed(&theirs));
-    assert_ne!(theirs.body["booking_id"], first.body["booking_id"]);
+    assert_ne!(
+        theirs.ok::<CheckoutResponse>().booking_id,
+        first.ok::<CheckoutResponse>().booking_id
+    );
     assert_eq!(holds_of(&app, sid).await, 2);
     assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
 }
@@ -177,7 +181,7 @@ async fn an_answer_that_did_not_run_to_the_end_is_not_kept() {
     // A refusal that ran is kept, like Stripe's: the same key answers it again.
     let cancel = format!(
         "/api/bookings/{}/cancel",
-        retried.body["booking_id"].as_str().unwrap()
+        retried.ok::<CheckoutResponse>().booking_id
     );
     let (_, stranger) = app.quick_user("stranger@example.com").await;
     let refused = post_keyed(&app, &cancel, &stranger, "c-1", json!({})).await;

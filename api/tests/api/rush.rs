@@ -2,6 +2,7 @@
 //! whatever else happens at the same time (cancels, expiries).
 
 use chrono::{Duration, Utc};
+use common::bookings::CheckoutResponse;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
@@ -195,12 +196,11 @@ async fn concurrent_holds_each_store_their_own_checkout_session_id() {
     let mut ids = std::collections::HashSet::new();
     for held in &answers {
         assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
-        let row = app
-            .booking_row(held.body["booking_id"].as_str().unwrap())
-            .await;
-        let named = held.body["checkout_session_id"].as_str().unwrap();
-        assert_eq!(row.stripe_checkout_session_id.as_deref(), Some(named));
-        assert!(ids.insert(named.to_owned()), "{named} given twice");
+        let held: CheckoutResponse = held.ok();
+        let row = app.booking_row(&held.booking_id.to_string()).await;
+        let named = held.checkout_session_id;
+        assert_eq!(row.stripe_checkout_session_id.as_ref(), Some(&named));
+        assert!(ids.insert(named.clone()), "{named} given twice");
     }
     assert_eq!(app.session_row(sid).await.reserved_places, 60);
 }
