@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Why a payment was not accepted as it came (invariant 9).
+// Invariant 9 of ARCHITECTURE.md: what claims to be ours and does not
+// match is refunded and recorded with one of these kinds.
+/// Why a payment was not accepted as it came.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(

@@ -1,5 +1,6 @@
 //! Register, login, logout, me: tokens, cookies, roles, uniform failures.
 
+use common::auth::{AuthResponse, License, Role, UserDto};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -16,18 +17,17 @@ async fn register_lower_cases_the_email_and_signs_in() {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED);
-    assert_eq!(a.body["user"]["email"], "marie@example.com");
-    assert_eq!(a.body["user"]["role"], "user");
-    assert_eq!(a.body["user"]["license"], "none");
-    let expires: chrono::DateTime<chrono::Utc> =
-        serde_json::from_value(a.body["expires_at"].clone()).unwrap();
-    assert!(expires > chrono::Utc::now());
+    let a: AuthResponse = a.ok();
+    assert_eq!(a.user.email, "marie@example.com");
+    assert_eq!(a.user.role, Role::User);
+    assert_eq!(a.user.license, License::None);
+    assert!(a.expires_at > chrono::Utc::now());
 
-    let token = a.body["token"].as_str().unwrap();
-    let me = app.get("/api/me", Some(token)).await;
+    let me = app.get("/api/me", Some(&a.token)).await;
     assert_eq!(me.status, StatusCode::OK);
-    assert_eq!(me.body["email"], "marie@example.com");
-    assert_eq!(me.body["id"], a.body["user"]["id"]);
+    let me: UserDto = me.ok();
+    assert_eq!(me.email, "marie@example.com");
+    assert_eq!(me.id, a.user.id);
 }
 
 #[actix_web::test]
@@ -107,7 +107,7 @@ async fn login_answers_the_same_for_unknown_email_and_wrong_password() {
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK);
-    assert_eq!(ok.body["user"]["email"], "marie@example.com");
+    assert_eq!(ok.ok::<AuthResponse>().user.email, "marie@example.com");
 }
 
 #[actix_web::test]
@@ -140,7 +140,7 @@ async fn the_cookie_signs_the_browser_in_and_logout_clears_it() {
         .call_with(browser, Method::GET, "/api/me", None, None)
         .await;
     assert_eq!(me.status, StatusCode::OK);
-    assert_eq!(me.body["email"], "marie@example.com");
+    assert_eq!(me.ok::<UserDto>().email, "marie@example.com");
     // An API client without the cookie is anonymous.
     app.get("/api/me", None)
         .await
@@ -175,8 +175,7 @@ async fn bad_expired_and_orphan_tokens_are_refused() {
     a.assert_problem(401, "unauthorized");
     assert_eq!(a.headers.get("www-authenticate").unwrap(), "Bearer");
 
-    let me = app.get("/api/me", Some(&token)).await;
-    let id: uuid::Uuid = serde_json::from_value(me.body["id"].clone()).unwrap();
+    let id = app.me(&token).await.id;
     let (expired, _) = api::domain::accounts::sign_ins::sign_in(
         &app.state.db,
         &app.state.tokens,
@@ -216,10 +215,10 @@ async fn admin_emails_from_settings_get_the_admin_role_once_verified() {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED);
-    assert_eq!(a.body["user"]["role"], "user");
+    assert_eq!(a.ok::<AuthResponse>().user.role, Role::User);
     // `admin_token` follows the mailed link, then signs in.
     let token = app.admin_token().await;
-    assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "admin");
+    assert_eq!(app.me(&token).await.role, Role::Admin);
 }
 
 #[actix_web::test]
@@ -227,7 +226,7 @@ async fn a_user_listed_later_in_admin_emails_becomes_admin_at_next_start_and_log
     let app = spawn_app().await;
     let token = app.register("late@example.com").await;
     let unverified = app.register("squatter@example.com").await;
-    assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "user");
+    assert_eq!(app.me(&token).await.role, Role::User);
     let link = app.mailed_token("late@example.com", "verifier-email").await;
     let verified = app
         .post(
@@ -248,12 +247,9 @@ async fn a_user_listed_later_in_admin_emails_becomes_admin_at_next_start_and_log
     .unwrap();
     // Only the verified address: nobody proved they own the other one.
     assert_eq!(promoted, 1);
-    assert_eq!(
-        app.get("/api/me", Some(&unverified)).await.body["role"],
-        "user"
-    );
+    assert_eq!(app.me(&unverified).await.role, Role::User);
     // The role is read fresh on each request: the same token now sees it.
-    assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "admin");
+    assert_eq!(app.me(&token).await.role, Role::Admin);
 }
 
 #[actix_web::test]

@@ -2,28 +2,18 @@
 //! attendees, the sweeper — over HTTP, as a buyer and an admin would.
 
 use chrono::{Duration, Utc};
+use common::auth::{License, UserDto};
+use common::bookings::{BookingDto, BookingStatus};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::support::{CountingGateway, TestApp, spawn_app, spawn_with_gateway};
-
-fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + Duration::days(offset)).to_string()
-}
+use crate::support::{CountingGateway, TestApp, day, spawn_app};
 
 async fn session(app: &TestApp, overrides: Value) -> String {
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, overrides).await;
     s["id"].as_str().unwrap().to_owned()
-}
-
-async fn mails_to(app: &TestApp, to: &str) -> Vec<entity::mail_outbox::Model> {
-    entity::mail_outbox::Entity::find()
-        .filter(entity::mail_outbox::Column::Recipient.eq(to))
-        .all(&app.state.db)
-        .await
-        .unwrap()
 }
 
 #[actix_web::test]
@@ -50,10 +40,11 @@ async fn full_flow_through_the_local_gateway() {
     );
     assert_eq!(app.session_row(&sid).await.reserved_places, 1);
     let booking_id = held["booking_id"].as_str().unwrap().to_owned();
-    let b = app
+    let b: BookingDto = app
         .get(&format!("/api/bookings/{booking_id}"), Some(&token))
-        .await;
-    assert_eq!(b.body["status"], "held");
+        .await
+        .ok();
+    assert_eq!(b.status, BookingStatus::Held);
 
     // The pay page shows the seat and the price.
     let page = app.client.get(url).send().await.unwrap();
@@ -74,15 +65,15 @@ async fn full_flow_through_the_local_gateway() {
         location,
         format!("{}/immersion-elite/merci?booking_id={booking_id}", app.base)
     );
-    let b = app
+    let b: BookingDto = app
         .get(&format!("/api/bookings/{booking_id}"), Some(&token))
-        .await;
-    assert_eq!(b.body["status"], "confirmed");
-    assert_eq!(
-        app.get("/api/me", Some(&token)).await.body["license"],
-        "immersion"
-    );
-    let mails: Vec<_> = mails_to(&app, "marie@example.com")
+        .await
+        .ok();
+    assert_eq!(b.status, BookingStatus::Confirmed);
+    let me: UserDto = app.get("/api/me", Some(&token)).await.ok();
+    assert_eq!(me.license, License::Immersion);
+    let mails: Vec<_> = app
+        .mails_to("marie@example.com")
         .await
         .into_iter()
         .filter(|m| !m.subject.contains("adresse e-mail"))
@@ -108,24 +99,19 @@ async fn full_flow_through_the_local_gateway() {
     assert!(!html.contains("id=\"pay\""));
 
     // My bookings.
-    let mine = app.get("/api/me/bookings", Some(&token)).await;
-    assert_eq!(mine.body.as_array().unwrap().len(), 1);
-    assert_eq!(mine.body[0]["id"], booking_id.as_str());
-    assert_eq!(mine.body[0]["starts_on"], day(40));
+    let mine: Vec<BookingDto> = app.get("/api/me/bookings", Some(&token)).await.ok();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].id.to_string(), booking_id);
+    assert_eq!(mine[0].starts_on.to_string(), day(40));
     // The refund rule the SPA shows before cancelling: 14 days by default.
-    assert_eq!(mine.body[0]["full_refund_until"], day(26));
+    assert_eq!(mine[0].full_refund_until.to_string(), day(26));
 
     // Cancel 40 days ahead: full refund, seat back.
-    let c = app
-        .post(
-            &format!("/api/bookings/{booking_id}/cancel"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let c = app.cancel(&booking_id, &token).await;
     assert_eq!(c.status, StatusCode::OK, "{}", c.body);
-    assert_eq!(c.body["status"], "refunded");
-    assert_eq!(c.body["refunded_cents"], 199_700);
+    let c: BookingDto = c.ok();
+    assert_eq!(c.status, BookingStatus::Refunded);
+    assert_eq!(c.refunded_cents, Some(199_700));
     let refunds = app.local_gateway().refunds();
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0].amount_cents, 199_700);
@@ -158,13 +144,14 @@ async fn cancelling_on_the_pay_page_releases_the_seat() {
             .unwrap()
             .contains("/immersion-elite/annulation")
     );
-    let b = app
+    let b: BookingDto = app
         .get(
             &format!("/api/bookings/{}", held["booking_id"].as_str().unwrap()),
             Some(&token),
         )
-        .await;
-    assert_eq!(b.body["status"], "expired");
+        .await
+        .ok();
+    assert_eq!(b.status, BookingStatus::Expired);
     assert_eq!(app.session_row(&sid).await.reserved_places, 0);
     // Paying afterwards is no longer offered.
     let res = crate::support::no_redirects()
@@ -173,15 +160,14 @@ async fn cancelling_on_the_pay_page_releases_the_seat() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        app.get(
+    let b: BookingDto = app
+        .get(
             &format!("/api/bookings/{}", held["booking_id"].as_str().unwrap()),
-            Some(&token)
+            Some(&token),
         )
         .await
-        .body["status"],
-        "expired"
-    );
+        .ok();
+    assert_eq!(b.status, BookingStatus::Expired);
 }
 
 #[actix_web::test]
@@ -208,29 +194,17 @@ async fn checkout_refuses_full_closed_duplicate_missing_and_anonymous() {
         json!({"closed": true}),
     )
     .await;
-    app.post(
-        &format!("/api/sessions/{closed}/checkout"),
-        Some(&second),
-        json!({}),
-    )
-    .await
-    .assert_problem(409, "session_closed");
+    app.checkout(&closed, &second)
+        .await
+        .assert_problem(409, "session_closed");
     let started = session(&app, json!({"starts_on": day(0), "ends_on": day(3)})).await;
-    app.post(
-        &format!("/api/sessions/{started}/checkout"),
-        Some(&second),
-        json!({}),
-    )
-    .await
-    .assert_problem(409, "session_closed");
+    app.checkout(&started, &second)
+        .await
+        .assert_problem(409, "session_closed");
     let inactive = session(&app, json!({"is_active": false})).await;
-    app.post(
-        &format!("/api/sessions/{inactive}/checkout"),
-        Some(&second),
-        json!({}),
-    )
-    .await
-    .assert_problem(404, "not_found");
+    app.checkout(&inactive, &second)
+        .await
+        .assert_problem(404, "not_found");
     app.post(
         &format!("/api/sessions/{}/checkout", uuid::Uuid::new_v4()),
         Some(&second),
@@ -247,19 +221,13 @@ async fn checkout_refuses_full_closed_duplicate_missing_and_anonymous() {
 #[actix_web::test]
 async fn a_gateway_failure_gives_the_seat_back_and_answers_502() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let sid = session(&app, json!({"max_places": 1})).await;
     let (_, token) = app.quick_user("marie@example.com").await;
     gateway
         .fail_checkout
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let a = app
-        .post(
-            &format!("/api/sessions/{sid}/checkout"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let a = app.checkout(&sid, &token).await;
     a.assert_problem(502, "payment_gateway_error");
     assert!(
         !a.body.to_string().contains("simulated outage"),
@@ -313,9 +281,9 @@ async fn cancellation_follows_the_refund_rule_and_admins_may_force() {
         .await
         .assert_problem(403, "forbidden");
 
-    let c = app.post(&cancel, Some(&marie_token), json!({})).await;
-    assert_eq!(c.body["status"], "cancelled", "{}", c.body);
-    assert_eq!(c.body["refunded_cents"], Value::Null);
+    let c: BookingDto = app.post(&cancel, Some(&marie_token), json!({})).await.ok();
+    assert_eq!(c.status, BookingStatus::Cancelled, "{c:?}");
+    assert_eq!(c.refunded_cents, None);
     assert!(app.local_gateway().refunds().is_empty());
     assert_eq!(app.session_row(&soon).await.reserved_places, 0);
     app.post(&cancel, Some(&marie_token), json!({}))
@@ -326,14 +294,15 @@ async fn cancellation_follows_the_refund_rule_and_admins_may_force() {
     let held = app.hold(&soon, &marie_token).await;
     pay(&app, &soon, &held, &marie).await;
     let id = held["booking_id"].as_str().unwrap();
-    let c = app
+    let c: BookingDto = app
         .post(
             &format!("/api/bookings/{id}/cancel"),
             Some(&admin),
             json!({"force_refund": true}),
         )
-        .await;
-    assert_eq!(c.body["status"], "refunded", "{}", c.body);
+        .await
+        .ok();
+    assert_eq!(c.status, BookingStatus::Refunded, "{c:?}");
     assert_eq!(app.local_gateway().refunds().len(), 1);
     assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
 
@@ -350,21 +319,15 @@ async fn cancellation_follows_the_refund_rule_and_admins_may_force() {
 #[actix_web::test]
 async fn cancelling_a_hold_frees_the_seat_and_closes_its_checkout() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let sid = session(&app, json!({})).await;
     let (_, token) = app.quick_user("marie@example.com").await;
     let held = app.hold(&sid, &token).await;
-    let c = app
-        .post(
-            &format!(
-                "/api/bookings/{}/cancel",
-                held["booking_id"].as_str().unwrap()
-            ),
-            Some(&token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(c.body["status"], "cancelled");
+    let c: BookingDto = app
+        .cancel(held["booking_id"].as_str().unwrap(), &token)
+        .await
+        .ok();
+    assert_eq!(c.status, BookingStatus::Cancelled);
     assert_eq!(app.session_row(&sid).await.reserved_places, 0);
     assert_eq!(gateway.expires.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert!(
@@ -397,13 +360,20 @@ async fn admins_list_attendees_as_json_and_csv() {
 
     let path = format!("/api/admin/sessions/{sid}/bookings");
     let json = app.get(&path, Some(&admin)).await;
-    let list = json.body.as_array().unwrap();
+    let list: Vec<BookingDto> = json.ok();
     assert_eq!(list.len(), 2);
-    assert_eq!(list[0]["user_email"], "marie@example.com");
-    assert_eq!(list[0]["attendee_name"], "Marie Dupont, née Martin");
-    assert_eq!(list[0]["status"], "confirmed");
-    assert_eq!(list[1]["status"], "held");
-    assert!(list[1].get("attendee_name").is_none(), "Paul gave no name");
+    assert_eq!(list[0].user_email, "marie@example.com");
+    assert_eq!(
+        list[0].attendee_name.as_deref(),
+        Some("Marie Dupont, née Martin")
+    );
+    assert_eq!(list[0].status, BookingStatus::Confirmed);
+    assert_eq!(list[1].status, BookingStatus::Held);
+    // Left out of the JSON, not sent as null.
+    assert!(
+        json.body[1].get("attendee_name").is_none(),
+        "Paul gave no name"
+    );
     app.get(&path, Some(&token))
         .await
         .assert_problem(403, "forbidden");
@@ -476,7 +446,7 @@ async fn admins_list_attendees_as_json_and_csv() {
 #[actix_web::test]
 async fn the_sweeper_expires_lapsed_holds_once_even_when_run_twice_at_once() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let sid = session(&app, json!({"max_places": 2})).await;
     let (_, a) = app.quick_user("a@example.com").await;
     let (_, b) = app.quick_user("b@example.com").await;

@@ -1,17 +1,14 @@
 //! The sessions catalog: public reads, admin writes, validation, status.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
+use common::sessions::{SessionDto, SessionStatus};
 use reqwest::StatusCode;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::support::{TestApp, spawn_app};
-
-fn day(offset: i64) -> String {
-    (Utc::now().date_naive() + Duration::days(offset)).to_string()
-}
+use crate::support::{TestApp, day, spawn_app};
 
 /// Takes `n` places of a session the way bookings will: confirmed rows and
 /// the counter, together.
@@ -101,9 +98,10 @@ async fn public_list_shows_active_unfinished_sessions_by_start_date() {
             .collect::<Vec<_>>()
     );
     // Started: still listed, but closed to booking.
-    assert_eq!(list.body[0]["status"], "closed");
-    assert_eq!(list.body[1]["status"], "open");
-    assert_eq!(list.body[1]["available_places"], 8);
+    let listed: Vec<SessionDto> = list.ok();
+    assert_eq!(listed[0].status, SessionStatus::Closed);
+    assert_eq!(listed[1].status, SessionStatus::Open);
+    assert_eq!(listed[1].available_places, 8);
 
     for hidden in [&ended, &inactive] {
         let path = format!("/api/sessions/{}", hidden["id"].as_str().unwrap());
@@ -116,7 +114,7 @@ async fn public_list_shows_active_unfinished_sessions_by_start_date() {
         )
         .await;
     assert_eq!(one.status, StatusCode::OK);
-    assert_eq!(one.body, list.body[1]);
+    assert_eq!(one.ok::<SessionDto>(), listed[1]);
 
     // Admins see everything.
     let all = app.get("/api/admin/sessions", Some(&admin)).await;
@@ -224,15 +222,17 @@ async fn max_places_never_goes_below_reserved_and_status_follows() {
         .patch(&path, Some(&admin), json!({"max_places": 6}))
         .await;
     assert_eq!(full.status, StatusCode::OK);
-    assert_eq!(full.body["status"], "full");
-    assert_eq!(full.body["available_places"], 0);
+    let full: SessionDto = full.ok();
+    assert_eq!(full.status, SessionStatus::Full);
+    assert_eq!(full.available_places, 0);
     assert_eq!(stored_status(&app, id).await, "full");
 
-    let open = app
+    let open: SessionDto = app
         .patch(&path, Some(&admin), json!({"max_places": 10}))
-        .await;
-    assert_eq!(open.body["status"], "open");
-    assert_eq!(open.body["available_places"], 4);
+        .await
+        .ok();
+    assert_eq!(open.status, SessionStatus::Open);
+    assert_eq!(open.available_places, 4);
     assert_eq!(stored_status(&app, id).await, "open");
 }
 
@@ -254,15 +254,17 @@ async fn admins_close_and_reopen_and_a_started_session_stays_closed() {
     let s = app.create_session(&admin, json!({})).await;
     let id = s["id"].as_str().unwrap();
     let path = format!("/api/admin/sessions/{id}");
-    let closed = app
+    let closed: SessionDto = app
         .patch(&path, Some(&admin), json!({"closed": true}))
-        .await;
-    assert_eq!(closed.body["status"], "closed");
+        .await
+        .ok();
+    assert_eq!(closed.status, SessionStatus::Closed);
     assert_eq!(stored_status(&app, id).await, "closed");
-    let reopened = app
+    let reopened: SessionDto = app
         .patch(&path, Some(&admin), json!({"closed": false}))
-        .await;
-    assert_eq!(reopened.body["status"], "open");
+        .await
+        .ok();
+    assert_eq!(reopened.status, SessionStatus::Open);
 
     let started = app
         .patch(
@@ -270,8 +272,9 @@ async fn admins_close_and_reopen_and_a_started_session_stays_closed() {
             Some(&admin),
             json!({"starts_on": day(0), "ends_on": day(3), "closed": false}),
         )
-        .await;
-    assert_eq!(started.body["status"], "closed");
+        .await
+        .ok::<SessionDto>();
+    assert_eq!(started.status, SessionStatus::Closed);
     assert_eq!(stored_status(&app, id).await, "closed");
 }
 
@@ -287,18 +290,20 @@ async fn patch_changes_only_the_given_fields_and_can_clear_the_description() {
         .patch(&path, Some(&admin), json!({"location": "Nantes"}))
         .await;
     assert_eq!(a.status, StatusCode::OK);
-    assert_eq!(a.body["location"], "Nantes");
-    assert_eq!(a.body["description"], "Texte");
-    assert_eq!(a.body["starts_on"], s["starts_on"]);
-    let a = app
+    let a: SessionDto = a.ok();
+    assert_eq!(a.location, "Nantes");
+    assert_eq!(a.description.as_deref(), Some("Texte"));
+    assert_eq!(json!(a.starts_on), s["starts_on"]);
+    let a: SessionDto = app
         .patch(
             &path,
             Some(&admin),
             json!({"description": "", "is_active": false}),
         )
-        .await;
-    assert_eq!(a.body["description"], Value::Null);
-    assert_eq!(a.body["is_active"], false);
+        .await
+        .ok();
+    assert_eq!(a.description, None);
+    assert!(!a.is_active);
 }
 
 #[actix_web::test]

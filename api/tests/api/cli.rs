@@ -2,6 +2,7 @@
 
 use std::process::Command;
 
+use common::auth::Role;
 use serde_json::json;
 
 use crate::support::spawn_app;
@@ -35,7 +36,7 @@ async fn promote_admin_gives_an_existing_user_the_admin_role() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "admin");
+    assert_eq!(app.me(&token).await.role, Role::Admin);
 
     let out = on_database(&app, &["promote-admin", "nobody@example.com"]);
     assert!(!out.status.success());

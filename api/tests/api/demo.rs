@@ -1,10 +1,11 @@
 //! Demo data: the seed's calendar and fill levels, made of real bookings.
 
 use chrono::{Datelike, NaiveDate, Weekday};
+use common::auth::{AuthResponse, Role};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::support::{spawn_app, spawn_with};
+use crate::support::{TestApp, spawn_app};
 
 #[actix_web::test]
 async fn the_calendar_relative_to_a_fixed_today() {
@@ -25,8 +26,9 @@ async fn the_calendar_relative_to_a_fixed_today() {
         )
         .await;
     assert_eq!(admin.status, StatusCode::OK, "{}", admin.body);
-    assert_eq!(admin.body["user"]["role"], "admin");
-    let token = admin.body["token"].as_str().unwrap();
+    let admin: AuthResponse = admin.ok();
+    assert_eq!(admin.user.role, Role::Admin);
+    let token = admin.token.as_str();
 
     let all = app.get("/api/admin/sessions", Some(token)).await;
     let list = all.body.as_array().unwrap();
@@ -111,7 +113,7 @@ async fn the_calendar_relative_to_a_fixed_today() {
 
 #[actix_web::test]
 async fn a_development_start_lists_the_eight_demo_sessions_in_the_future() {
-    let app = spawn_with(&[("DEMO_DATA", "true")]).await;
+    let app = TestApp::builder().env("DEMO_DATA", "true").spawn().await;
     let list = app.get("/api/sessions", None).await;
     let list = list.body.as_array().unwrap();
     assert_eq!(list.len(), 8);
@@ -132,7 +134,7 @@ async fn a_development_start_lists_the_eight_demo_sessions_in_the_future() {
 
 #[actix_web::test]
 async fn demo_data_can_be_turned_off_and_production_never_seeds() {
-    let off = spawn_with(&[("DEMO_DATA", "false")]).await;
+    let off = TestApp::builder().env("DEMO_DATA", "false").spawn().await;
     assert_eq!(
         off.get("/api/sessions", None)
             .await
@@ -142,16 +144,16 @@ async fn demo_data_can_be_turned_off_and_production_never_seeds() {
             .len(),
         0
     );
-    let prod = spawn_with(&[
-        ("DEMO_DATA", "true"),
-        ("APP_ENV", "production"),
-        ("ALLOW_HTTP_PUBLIC_URL", "true"),
-        ("STRIPE_SECRET_KEY", "sk_test_unused"),
-        ("SMTP_URL", "smtp://127.0.0.1:2525"),
-        ("STRIPE_PRICE_MONTHLY", "price_monthly"),
-        ("STRIPE_PRICE_YEARLY", "price_yearly"),
-    ])
-    .await;
+    let prod = TestApp::builder()
+        .env("DEMO_DATA", "true")
+        .env("APP_ENV", "production")
+        .env("ALLOW_HTTP_PUBLIC_URL", "true")
+        .env("STRIPE_SECRET_KEY", "sk_test_unused")
+        .env("SMTP_URL", "smtp://127.0.0.1:2525")
+        .env("STRIPE_PRICE_MONTHLY", "price_monthly")
+        .env("STRIPE_PRICE_YEARLY", "price_yearly")
+        .spawn()
+        .await;
     assert_eq!(
         prod.get("/api/sessions", None)
             .await

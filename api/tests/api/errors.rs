@@ -147,7 +147,10 @@ async fn a_known_path_with_another_method_is_405_with_allow() {
 #[actix_web::test]
 async fn a_body_sent_too_slowly_gets_408_instead_of_holding_a_worker() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = crate::support::spawn_with(&[("REQUEST_TIMEOUT_SECONDS", "1")]).await;
+    let app = crate::support::TestApp::builder()
+        .env("REQUEST_TIMEOUT_SECONDS", "1")
+        .spawn()
+        .await;
     let addr = app.base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     // Announces 100 bytes, sends 9, then nothing.

@@ -4,13 +4,12 @@
 
 use std::sync::atomic::Ordering;
 
+use common::bookings::CheckoutResponse;
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::support::{
-    Answer, CountingGateway, TestApp, into_answer, spawn_app, spawn_with_gateway,
-};
+use crate::support::{Answer, CountingGateway, TestApp, into_answer, spawn_app};
 
 async fn post_keyed(app: &TestApp, path: &str, token: &str, key: &str, body: Value) -> Answer {
     let res = app
@@ -67,7 +66,10 @@ async fn the_same_checkout_sent_twice_holds_one_seat_and_answers_the_same_body()
     let theirs = post_keyed(&app, &path, &other, "order-7f3a", json!({})).await;
     assert_eq!(theirs.status, StatusCode::CREATED, "{}", theirs.body);
     assert!(!replayed(&theirs));
-    assert_ne!(theirs.body["booking_id"], first.body["booking_id"]);
+    assert_ne!(
+        theirs.ok::<CheckoutResponse>().booking_id,
+        first.ok::<CheckoutResponse>().booking_id
+    );
     assert_eq!(holds_of(&app, sid).await, 2);
     assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
 }
@@ -159,7 +161,7 @@ async fn ten_concurrent_requests_with_one_key_hold_one_seat() {
 #[actix_web::test]
 async fn an_answer_that_did_not_run_to_the_end_is_not_kept() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
     let sid = s["id"].as_str().unwrap();
@@ -179,7 +181,7 @@ async fn an_answer_that_did_not_run_to_the_end_is_not_kept() {
     // A refusal that ran is kept, like Stripe's: the same key answers it again.
     let cancel = format!(
         "/api/bookings/{}/cancel",
-        retried.body["booking_id"].as_str().unwrap()
+        retried.ok::<CheckoutResponse>().booking_id
     );
     let (_, stranger) = app.quick_user("stranger@example.com").await;
     let refused = post_keyed(&app, &cancel, &stranger, "c-1", json!({})).await;

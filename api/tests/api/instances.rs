@@ -16,7 +16,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::support::{ADMIN_EMAIL, TestApp, WEBHOOK_SECRET, seat_checkout, spawn_with};
+use crate::support::{ADMIN_EMAIL, TestApp, WEBHOOK_SECRET, buyers, seat_checkout, spawn_app};
 use entity::immersion_bookings as bookings;
 
 const METRICS_TOKEN: &str = "metrics-token-for-instances";
@@ -132,16 +132,6 @@ impl Drop for Instance {
     }
 }
 
-/// `n` users with their sign-in tokens (valid on every instance: one
-/// JWT secret, one database of sign-in sessions).
-async fn buyers(app: &TestApp, n: usize) -> Vec<(Uuid, String)> {
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        out.push(app.quick_user(&format!("buyer{i}@example.com")).await);
-    }
-    out
-}
-
 /// What a buyer got back: an answer, or a broken connection.
 #[derive(Debug)]
 enum Outcome {
@@ -239,11 +229,11 @@ async fn three_instances_sell_each_seat_once_share_throttles_and_run_each_job_on
         eprintln!("skipped: several instances need PostgreSQL (TEST_DATABASE_URL)");
         return;
     }
-    let app = spawn_with(&[]).await;
+    let app = spawn_app().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({"max_places": 5})).await;
     let sid = s["id"].as_str().unwrap().to_owned();
-    let buyers = buyers(&app, 210).await;
+    let buyers = buyers(&app, "buyer", 210).await;
     let started = Instant::now();
     let limits = [("LOGIN_MAX_PER_IP", "6")];
     let instances = [
@@ -388,11 +378,11 @@ async fn kill_9_mid_rush_then_restart_loses_no_seat_and_no_payment() {
         eprintln!("skipped: several instances need PostgreSQL (TEST_DATABASE_URL)");
         return;
     }
-    let app = spawn_with(&[]).await;
+    let app = spawn_app().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({"max_places": 40})).await;
     let sid = s["id"].as_str().unwrap().to_owned();
-    let buyers = buyers(&app, 240).await;
+    let buyers = buyers(&app, "buyer", 240).await;
     let mut instances = [
         Instance::start(&app.database_url, &[]).await,
         Instance::start(&app.database_url, &[]).await,
@@ -473,11 +463,11 @@ async fn kill_9_mid_rush_then_restart_loses_no_seat_and_no_payment() {
 
 #[actix_web::test]
 async fn sigterm_during_a_rush_answers_every_request_it_took() {
-    let app = spawn_with(&[]).await;
+    let app = spawn_app().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({"max_places": 60})).await;
     let sid = s["id"].as_str().unwrap().to_owned();
-    let buyers = buyers(&app, 120).await;
+    let buyers = buyers(&app, "buyer", 120).await;
     let mut instance = Instance::start(&app.database_url, &[]).await;
 
     let (done, mut arrived) = tokio::sync::mpsc::unbounded_channel();

@@ -4,13 +4,14 @@
 
 use std::collections::BTreeSet;
 
+use common::bookings::BookingDto;
+use common::invoices::InvoiceDto;
+use common::subscriptions::RedirectDto;
 use reqwest::StatusCode;
 use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::json;
 
-use crate::support::{
-    TestApp, WEBHOOK_SECRET, click, event, paid_seat, seat_in, spawn_app, spawn_with,
-};
+use crate::support::{TestApp, WEBHOOK_SECRET, click, event, paid_seat, seat_in, spawn_app};
 
 async fn invoices(app: &TestApp) -> Vec<entity::invoices::Model> {
     entity::invoices::Entity::find()
@@ -66,13 +67,14 @@ async fn a_paid_seat_gets_one_invoice_that_its_owner_reads_and_admins_see() {
     let url = format!("/api/invoices/{}", invoice.id);
 
     // The owner finds it on the booking and in the list.
-    let mine = app.get("/api/me/bookings", Some(&seat.token)).await;
-    assert_eq!(mine.body[0]["invoice_url"], url.as_str(), "{}", mine.body);
+    let mine: Vec<BookingDto> = app.get("/api/me/bookings", Some(&seat.token)).await.ok();
+    assert_eq!(mine[0].invoice_url.as_ref(), Some(&url), "{mine:?}");
     let list = app.get("/api/me/invoices", Some(&seat.token)).await;
     assert_eq!(list.status, StatusCode::OK);
-    assert_eq!(list.body.as_array().unwrap().len(), 1);
-    assert_eq!(list.body[0]["url"], url.as_str());
-    assert_eq!(list.body[0]["number"], invoice.number.as_str());
+    let list: Vec<InvoiceDto> = list.ok();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].url, url);
+    assert_eq!(list[0].number, invoice.number);
     assert!(invoice.number.ends_with("-000001"), "{}", invoice.number);
 
     // The page: number, buyer (escaped), line, amount, the VAT mention.
@@ -108,14 +110,14 @@ async fn a_paid_seat_gets_one_invoice_that_its_owner_reads_and_admins_see() {
     assert_eq!(invoices(&app).await.len(), 1);
 
     // Admins see it in the attendee list and can open it; nobody else can.
-    let attendees = app
+    let attendees: Vec<BookingDto> = app
         .get(&format!("/api/admin/sessions/{sid}/bookings"), Some(&admin))
-        .await;
+        .await
+        .ok();
     assert_eq!(
-        attendees.body[0]["invoice_url"],
-        url.as_str(),
-        "{}",
-        attendees.body
+        attendees[0].invoice_url.as_ref(),
+        Some(&url),
+        "{attendees:?}"
     );
     assert_eq!(page(&app, &url, Some(&admin)).await.0, StatusCode::OK);
     let (_, stranger) = app.quick_user("curieux@example.com").await;
@@ -203,20 +205,20 @@ async fn concurrent_payments_take_consecutive_numbers_with_no_gap_or_repeat() {
 
 #[actix_web::test]
 async fn with_a_vat_rate_the_invoice_splits_net_and_vat() {
-    let app = spawn_with(&[
-        ("INVOICE_VAT_RATE", "20"),
-        ("COMPANY_NAME", "Immersion SAS"),
-        ("COMPANY_ADDRESS", "12 rue de la Paix | 75002 Paris"),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .env("INVOICE_VAT_RATE", "20")
+        .env("COMPANY_NAME", "Immersion SAS")
+        .env("COMPANY_ADDRESS", "12 rue de la Paix | 75002 Paris")
+        .spawn()
+        .await;
     let admin = app.admin_token().await;
     let sid = app.create_session(&admin, json!({})).await["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let seat = paid_seat(&app, &sid, "tva@example.com").await;
-    let mine = app.get("/api/me/bookings", Some(&seat.token)).await;
-    let url = mine.body[0]["invoice_url"].as_str().unwrap().to_owned();
+    let mine: Vec<BookingDto> = app.get("/api/me/bookings", Some(&seat.token)).await.ok();
+    let url = mine[0].invoice_url.clone().unwrap();
     let (status, html) = page(&app, &url, Some(&seat.token)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -238,46 +240,36 @@ async fn with_a_vat_rate_the_invoice_splits_net_and_vat() {
 async fn each_paid_subscription_period_gets_an_invoice_and_a_failed_one_none() {
     let app = spawn_app().await;
     let token = app.register("abonnee@example.com").await;
-    let r = app
-        .post(
-            "/api/subscriptions/checkout",
-            Some(&token),
-            json!({"plan": "monthly"}),
-        )
-        .await;
+    let r = app.subscribe(&token, "monthly").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    click(&format!("{}/pay", r.body["url"].as_str().unwrap())).await;
-    let p = app
-        .post("/api/subscriptions/portal", Some(&token), json!({}))
-        .await;
-    let portal = p.body["url"].as_str().unwrap().to_owned();
+    click(&format!("{}/pay", r.ok::<RedirectDto>().url)).await;
+    let portal = app.portal(&token).await;
     click(&format!("{portal}/renew")).await;
     click(&format!("{portal}/fail")).await;
 
-    let list = app.get("/api/me/invoices", Some(&token)).await;
-    let list = list.body.as_array().unwrap().clone();
+    let list: Vec<InvoiceDto> = app.get("/api/me/invoices", Some(&token)).await.ok();
     assert_eq!(
         list.len(),
         2,
         "two paid periods, the failed one billed nothing: {list:?}"
     );
     // Newest first; consecutive numbers; each names its month.
-    let numbers: Vec<&str> = list.iter().map(|i| i["number"].as_str().unwrap()).collect();
+    let numbers: Vec<&str> = list.iter().map(|i| i.number.as_str()).collect();
     assert!(
         numbers[0].ends_with("-000002") && numbers[1].ends_with("-000001"),
         "{numbers:?}"
     );
     for i in &list {
-        assert_eq!(i["amount_cents"], 2900);
-        assert_eq!(i["description"], "Abonnement Immersion, formule mensuelle");
-        assert!(i["booking_id"].is_null());
-        assert!(i["period_start"].as_str().unwrap() < i["period_end"].as_str().unwrap());
+        assert_eq!(i.amount_cents, 2900);
+        assert_eq!(i.description, "Abonnement Immersion, formule mensuelle");
+        assert_eq!(i.booking_id, None);
+        assert!(i.period_start.unwrap() < i.period_end.unwrap());
     }
     assert!(
-        list[1]["period_end"].as_str().unwrap() <= list[0]["period_start"].as_str().unwrap(),
+        list[1].period_end.unwrap() <= list[0].period_start.unwrap(),
         "the periods follow each other: {list:?}"
     );
-    let (status, html) = page(&app, list[0]["url"].as_str().unwrap(), Some(&token)).await;
+    let (status, html) = page(&app, &list[0].url, Some(&token)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains("Abonnement Immersion, formule mensuelle<br>Période du "),

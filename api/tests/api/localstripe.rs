@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{TestApp, WEBHOOK_SECRET, spawn_with};
+use crate::support::{TestApp, WEBHOOK_SECRET};
 
 struct LocalStripe {
     child: Child,
@@ -105,13 +105,13 @@ async fn localstripe_webhooks_grant_then_withdraw_access() {
     .await;
     // The api talks to localstripe as to Stripe, and sells this plan.
     let plan_id = plan["id"].as_str().unwrap();
-    let app = spawn_with(&[
-        ("STRIPE_SECRET_KEY", "sk_test_localstripe"),
-        ("STRIPE_API_BASE", &ls.base),
-        ("STRIPE_PRICE_MONTHLY", plan_id),
-        ("STRIPE_PRICE_YEARLY", "price_yearly_unused"),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .env("STRIPE_SECRET_KEY", "sk_test_localstripe")
+        .env("STRIPE_API_BASE", &ls.base)
+        .env("STRIPE_PRICE_MONTHLY", plan_id)
+        .env("STRIPE_PRICE_YEARLY", "price_yearly_unused")
+        .spawn()
+        .await;
     let webhook_url = format!("{}/api/webhooks/stripe", app.base);
     let res = client
         .post(format!("{}/_config/webhooks/immersion", ls.base))

@@ -9,7 +9,7 @@ use api::jobs::mail::{LogMailer, Measured, deliver_once};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TestApp, seat_checkout, spawn_with};
+use crate::support::{TestApp, seat_checkout, spawn_app};
 
 const TOKEN: &str = "metrics-token-for-tests-0123";
 
@@ -82,7 +82,7 @@ fn value(samples: &Samples, name: &str, labels: &[(&str, &str)]) -> f64 {
 
 #[actix_web::test]
 async fn metrics_answer_404_when_no_token_is_configured() {
-    let app = spawn_with(&[]).await;
+    let app = spawn_app().await;
     let a = app.get("/metrics", None).await;
     a.assert_problem(404, "not_found");
     let res = app
@@ -97,7 +97,7 @@ async fn metrics_answer_404_when_no_token_is_configured() {
 
 #[actix_web::test]
 async fn metrics_are_refused_without_the_token() {
-    let app = spawn_with(&[("METRICS_TOKEN", TOKEN)]).await;
+    let app = TestApp::builder().env("METRICS_TOKEN", TOKEN).spawn().await;
     app.get("/metrics", None)
         .await
         .assert_problem(401, "unauthorized");
@@ -108,7 +108,7 @@ async fn metrics_are_refused_without_the_token() {
 
 #[actix_web::test]
 async fn a_hold_a_webhook_and_a_mail_each_move_their_series() {
-    let app = spawn_with(&[("METRICS_TOKEN", TOKEN)]).await;
+    let app = TestApp::builder().env("METRICS_TOKEN", TOKEN).spawn().await;
     let admin = app.admin_token().await;
     let session = app.create_session(&admin, json!({})).await;
     let sid = session["id"].as_str().unwrap();
@@ -144,13 +144,7 @@ async fn a_hold_a_webhook_and_a_mail_each_move_their_series() {
         1.0
     );
     // A second hold by the same user is refused, with its reason.
-    let again = app
-        .post(
-            &format!("/api/sessions/{sid}/checkout"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let again = app.checkout(sid, &token).await;
     let reason = again.body["code"].as_str().unwrap().to_owned();
     let after_refusal = scrape(&app).await;
     assert_eq!(

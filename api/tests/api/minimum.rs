@@ -5,10 +5,11 @@
 use std::sync::atomic::Ordering;
 
 use chrono::{Duration, Utc};
+use common::sessions::{SessionDecision, SessionDto, SessionStatus};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{CountingGateway, TestApp, paid_seat, pay_with, seat_in, spawn_with_gateway};
+use crate::support::{CountingGateway, TestApp, paid_seat, pay_with, seat_in, settle};
 
 /// Today at the venue, as the api counts days.
 fn today() -> chrono::NaiveDate {
@@ -35,13 +36,6 @@ fn decision_day() -> chrono::DateTime<Utc> {
     Utc::now() + Duration::days(2)
 }
 
-/// The owed-calls job, at `at`.
-async fn settle(app: &TestApp, gateway: &CountingGateway, at: chrono::DateTime<Utc>) {
-    api::domain::billing::owed::settle_due(&app.state.db, gateway, at)
-        .await
-        .unwrap();
-}
-
 async fn decide_due(app: &TestApp, gateway: &CountingGateway) -> Vec<(uuid::Uuid, String)> {
     api::domain::bookings::decisions::decide_due(&app.state.db, gateway, decision_day())
         .await
@@ -54,7 +48,7 @@ async fn decide_due(app: &TestApp, gateway: &CountingGateway) -> Vec<(uuid::Uuid
 #[actix_web::test]
 async fn below_the_minimum_the_session_is_cancelled_and_each_paid_seat_refunded_once() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let sid = session_with_minimum(&app, 3).await;
     let paid = [
         paid_seat(&app, &sid, "anne@example.com").await,
@@ -112,13 +106,7 @@ async fn below_the_minimum_the_session_is_cancelled_and_each_paid_seat_refunded_
 
     // The session takes no one any more, not even a late payment.
     let (_, late) = app.quick_user("late@example.com").await;
-    let a = app
-        .post(
-            &format!("/api/sessions/{sid}/checkout"),
-            Some(&late),
-            json!({}),
-        )
-        .await;
+    let a = app.checkout(&sid, &late).await;
     a.assert_problem(409, "session_closed");
     let (outcome, _) = pay_with(&app, &held, |_| {}).await;
     assert_eq!(outcome, "refunded_late");
@@ -131,8 +119,9 @@ async fn below_the_minimum_the_session_is_cancelled_and_each_paid_seat_refunded_
             Some(&admin),
             json!({"closed": false}),
         )
-        .await;
-    assert_eq!(reopen.body["status"], "closed", "{}", reopen.body);
+        .await
+        .ok::<SessionDto>();
+    assert_eq!(reopen.status, SessionStatus::Closed, "{reopen:?}");
 
     // Deciding again changes nothing.
     assert!(decide_due(&app, &gateway).await.is_empty());
@@ -148,7 +137,7 @@ async fn below_the_minimum_the_session_is_cancelled_and_each_paid_seat_refunded_
 #[actix_web::test]
 async fn at_the_minimum_the_session_is_confirmed_to_run() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let sid = session_with_minimum(&app, 2).await;
     let paid = [
         paid_seat(&app, &sid, "anne@example.com").await,
@@ -172,9 +161,13 @@ async fn at_the_minimum_the_session_is_confirmed_to_run() {
     // A hold is not an attendee: it stays held, and is not told.
     assert_eq!(app.booking_row(held.booking()).await.status, "held");
     assert!(gateway.inner.refunds().is_empty());
-    let public = app.get(&format!("/api/sessions/{sid}"), None).await;
-    assert_eq!(public.body["decision"], "confirmed", "{}", public.body);
-    assert_eq!(public.body["status"], "open");
+    let public: SessionDto = app.get(&format!("/api/sessions/{sid}"), None).await.ok();
+    assert_eq!(
+        public.decision,
+        Some(SessionDecision::Confirmed),
+        "{public:?}"
+    );
+    assert_eq!(public.status, SessionStatus::Open);
     assert!(decide_due(&app, &gateway).await.is_empty());
     assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
 }
@@ -182,7 +175,7 @@ async fn at_the_minimum_the_session_is_confirmed_to_run() {
 #[actix_web::test]
 async fn two_deciders_at_once_decide_once() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let sid = session_with_minimum(&app, 4).await;
     for name in ["anne", "bruno", "chloe"] {
         paid_seat(&app, &sid, &format!("{name}@example.com")).await;
@@ -207,7 +200,7 @@ async fn two_deciders_at_once_decide_once() {
 #[actix_web::test]
 async fn admins_decide_early_once_and_set_sensible_minimums() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({"min_places": 5})).await;
     let sid = s["id"].as_str().unwrap().to_owned();
@@ -230,7 +223,10 @@ async fn admins_decide_early_once_and_set_sensible_minimums() {
         .post(&path, Some(&admin), json!({"decision": "confirmed"}))
         .await;
     assert_eq!(d.status, StatusCode::OK, "{}", d.body);
-    assert_eq!(d.body["decision"], "confirmed");
+    assert_eq!(
+        d.ok::<SessionDto>().decision,
+        Some(SessionDecision::Confirmed)
+    );
     assert!(
         app.mails_to("anne@example.com")
             .await
@@ -286,11 +282,6 @@ async fn admins_decide_early_once_and_set_sensible_minimums() {
         )
         .await;
     assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
-    assert_eq!(
-        (
-            cleared.body["min_places"].clone(),
-            cleared.body["decide_on"].clone()
-        ),
-        (Value::Null, Value::Null)
-    );
+    let cleared: SessionDto = cleared.ok();
+    assert_eq!((cleared.min_places, cleared.decide_on), (None, None));
 }

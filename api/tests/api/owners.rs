@@ -3,10 +3,12 @@
 //! sign-out and password changes that revoke tokens, one address one
 //! account, throttling that spares the owner.
 
+use common::auth::{AuthResponse, Role, UserDto};
+use common::bookings::CheckoutResponse;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{ADMIN_EMAIL, PASSWORD, TestApp, spawn_app, spawn_with};
+use crate::support::{ADMIN_EMAIL, PASSWORD, TestApp, spawn_app};
 
 #[actix_web::test]
 async fn a_squatted_admin_address_never_makes_the_squatter_admin() {
@@ -20,9 +22,10 @@ async fn a_squatted_admin_address_never_makes_the_squatter_admin() {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    assert_eq!(a.body["user"]["role"], "user");
-    assert_eq!(a.body["user"]["email_verified"], false);
-    let squatter = a.body["token"].as_str().unwrap().to_owned();
+    let a: AuthResponse = a.ok();
+    assert_eq!(a.user.role, Role::User);
+    assert!(!a.user.email_verified);
+    let squatter = a.token;
     app.get("/api/admin/sessions", Some(&squatter))
         .await
         .assert_problem(403, "forbidden");
@@ -41,10 +44,7 @@ async fn a_squatted_admin_address_never_makes_the_squatter_admin() {
     )
     .await
     .assert_problem(400, "invalid_token");
-    assert_eq!(
-        app.get("/api/me", Some(&squatter)).await.body["role"],
-        "user"
-    );
+    assert_eq!(app.me(&squatter).await.role, Role::User);
 
     // "Mot de passe oublié": the mailbox's owner takes the account back.
     app.post(
@@ -80,12 +80,10 @@ async fn a_squatted_admin_address_never_makes_the_squatter_admin() {
             json!({"email": ADMIN_EMAIL, "password": "the boss's own passphrase"}),
         )
         .await;
+    let boss: AuthResponse = boss.ok();
     assert_eq!(
-        (
-            boss.body["user"]["role"].as_str(),
-            boss.body["user"]["email_verified"].as_bool()
-        ),
-        (Some("admin"), Some(true))
+        (boss.user.role, boss.user.email_verified),
+        (Role::Admin, true)
     );
 }
 
@@ -99,8 +97,9 @@ async fn the_owner_following_the_link_while_signed_in_becomes_admin() {
             json!({"email": ADMIN_EMAIL, "password": PASSWORD}),
         )
         .await;
-    let token = a.body["token"].as_str().unwrap().to_owned();
-    assert_eq!(a.body["user"]["role"], "user");
+    let a: AuthResponse = a.ok();
+    let token = a.token;
+    assert_eq!(a.user.role, Role::User);
     let link = app.mailed_token(ADMIN_EMAIL, "verifier-email").await;
     app.post(
         "/api/auth/verify-email",
@@ -117,13 +116,8 @@ async fn the_owner_following_the_link_while_signed_in_becomes_admin() {
         )
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
-    assert_eq!(
-        (
-            ok.body["role"].as_str(),
-            ok.body["email_verified"].as_bool()
-        ),
-        (Some("admin"), Some(true))
-    );
+    let ok: UserDto = ok.ok();
+    assert_eq!((ok.role, ok.email_verified), (Role::Admin, true));
     // Single use.
     app.post(
         "/api/auth/verify-email",
@@ -132,7 +126,7 @@ async fn the_owner_following_the_link_while_signed_in_becomes_admin() {
     )
     .await
     .assert_problem(400, "invalid_token");
-    assert_eq!(app.get("/api/me", Some(&token)).await.body["role"], "admin");
+    assert_eq!(app.me(&token).await.role, Role::Admin);
     app.post("/api/auth/verify-email/resend", Some(&token), json!({}))
         .await
         .assert_problem(409, "email_already_verified");
@@ -245,7 +239,7 @@ async fn forgot_then_reset_signs_every_session_out_and_the_link_works_once() {
         .await;
     assert_eq!(login.status, StatusCode::OK);
     // The mail reached the address: it counts as verified.
-    assert_eq!(login.body["user"]["email_verified"], true);
+    assert!(login.ok::<AuthResponse>().user.email_verified);
 }
 
 #[actix_web::test]
@@ -286,7 +280,10 @@ async fn unusable_addresses_are_refused_and_look_alikes_are_one_account() {
 
 #[actix_web::test]
 async fn an_attackers_failures_never_lock_the_owner_out_from_another_address() {
-    let app = spawn_with(&[("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")]).await;
+    let app = TestApp::builder()
+        .env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")
+        .spawn()
+        .await;
     app.register("victim@example.com").await;
     let wrong = json!({"email": "victim@example.com", "password": "guess guess guess"});
     for _ in 0..5 {
@@ -325,22 +322,22 @@ impl TestApp {
             )
             .await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-        a.body["token"].as_str().unwrap().to_owned()
+        a.ok::<AuthResponse>().token
     }
 }
 
 #[actix_web::test]
 async fn production_cookies_are_secure_even_behind_an_http_public_url() {
-    let app = spawn_with(&[
-        ("APP_ENV", "production"),
-        ("PUBLIC_URL", "http://127.0.0.1:8080"),
-        ("ALLOW_HTTP_PUBLIC_URL", "true"),
-        ("STRIPE_SECRET_KEY", "sk_test_unused"),
-        ("SMTP_URL", "smtp://127.0.0.1:2525"),
-        ("STRIPE_PRICE_MONTHLY", "price_monthly"),
-        ("STRIPE_PRICE_YEARLY", "price_yearly"),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .env("APP_ENV", "production")
+        .env("PUBLIC_URL", "http://127.0.0.1:8080")
+        .env("ALLOW_HTTP_PUBLIC_URL", "true")
+        .env("STRIPE_SECRET_KEY", "sk_test_unused")
+        .env("SMTP_URL", "smtp://127.0.0.1:2525")
+        .env("STRIPE_PRICE_MONTHLY", "price_monthly")
+        .env("STRIPE_PRICE_YEARLY", "price_yearly")
+        .spawn()
+        .await;
     let a = app
         .post(
             "/api/auth/register",
@@ -413,7 +410,7 @@ async fn a_cookie_post_from_a_foreign_origin_is_refused_and_bearer_is_exempt() {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED);
-    let token = a.body["token"].as_str().unwrap().to_owned();
+    let token = a.ok::<AuthResponse>().token;
     app.name(&token).await;
     let cookie = a
         .headers
@@ -451,7 +448,7 @@ async fn a_cookie_post_from_a_foreign_origin_is_refused_and_bearer_is_exempt() {
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
     let cancel = format!(
         "/api/bookings/{}/cancel",
-        ok.body["booking_id"].as_str().unwrap()
+        ok.ok::<CheckoutResponse>().booking_id
     );
     let res = app
         .client
@@ -467,13 +464,13 @@ async fn a_cookie_post_from_a_foreign_origin_is_refused_and_bearer_is_exempt() {
 
 #[actix_web::test]
 async fn a_hold_and_cancel_loop_meets_429() {
-    let app = spawn_with(&[
-        ("SEAT_CHANGES_PER_USER_PER_HOUR", "4"),
-        ("SEAT_CHANGES_PER_IP_PER_HOUR", "7"),
+    let app = TestApp::builder()
+        .env("SEAT_CHANGES_PER_USER_PER_HOUR", "4")
+        .env("SEAT_CHANGES_PER_IP_PER_HOUR", "7")
         // The loop itself is what is counted here, not the cooldown.
-        ("HOLD_COOLDOWN_MINUTES", "0"),
-    ])
-    .await;
+        .env("HOLD_COOLDOWN_MINUTES", "0")
+        .spawn()
+        .await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
     let sid = s["id"].as_str().unwrap();
@@ -482,24 +479,11 @@ async fn a_hold_and_cancel_loop_meets_429() {
     for _ in 0..2 {
         let held = app.hold(sid, &token).await;
         let c = app
-            .post(
-                &format!(
-                    "/api/bookings/{}/cancel",
-                    held["booking_id"].as_str().unwrap()
-                ),
-                Some(&token),
-                json!({}),
-            )
+            .cancel(held["booking_id"].as_str().unwrap(), &token)
             .await;
         assert_eq!(c.status, StatusCode::OK, "{}", c.body);
     }
-    let refused = app
-        .post(
-            &format!("/api/sessions/{sid}/checkout"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let refused = app.checkout(sid, &token).await;
     refused.assert_problem(429, "rate_limited");
     assert!(refused.headers.get("retry-after").is_some());
     assert_eq!(app.session_row(sid).await.reserved_places, 0);
@@ -507,13 +491,7 @@ async fn a_hold_and_cancel_loop_meets_429() {
     let mut statuses = Vec::new();
     for n in 0..4 {
         let (_, t) = app.quick_user(&format!("throwaway{n}@example.com")).await;
-        let a = app
-            .post(
-                &format!("/api/sessions/{sid}/checkout"),
-                Some(&t),
-                json!({}),
-            )
-            .await;
+        let a = app.checkout(sid, &t).await;
         statuses.push(a.status.as_u16());
     }
     assert_eq!(statuses, [201, 201, 201, 429]);
@@ -528,20 +506,9 @@ async fn a_hold_let_go_unpaid_cannot_be_taken_again_at_once() {
     let (_, hoarder) = app.quick_user("hoarder@example.com").await;
     let held = app.hold(sid, &hoarder).await;
     let booking = held["booking_id"].as_str().unwrap().to_owned();
-    app.post(
-        &format!("/api/bookings/{booking}/cancel"),
-        Some(&hoarder),
-        json!({}),
-    )
-    .await;
+    app.cancel(&booking, &hoarder).await;
     // Re-holding at once to keep the session full: 429 for two hours.
-    let again = app
-        .post(
-            &format!("/api/sessions/{sid}/checkout"),
-            Some(&hoarder),
-            json!({}),
-        )
-        .await;
+    let again = app.checkout(sid, &hoarder).await;
     again.assert_problem(429, "rate_limited");
     let retry: i64 = again.headers["retry-after"]
         .to_str()
@@ -552,15 +519,8 @@ async fn a_hold_let_go_unpaid_cannot_be_taken_again_at_once() {
     // Meanwhile a real buyer gets the seat.
     let (_, buyer) = app.quick_user("buyer@example.com").await;
     let bought = app.hold(sid, &buyer).await;
-    app.post(
-        &format!(
-            "/api/bookings/{}/cancel",
-            bought["booking_id"].as_str().unwrap()
-        ),
-        Some(&buyer),
-        json!({}),
-    )
-    .await;
+    app.cancel(bought["booking_id"].as_str().unwrap(), &buyer)
+        .await;
     // Once the cooldown is over, the first user may hold it again.
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
     entity::immersion_bookings::Entity::update_many()

@@ -1,4 +1,4 @@
-//! Money integrity (invariants 9–11): a payment confirms only what
+//! Money integrity (DESIGN invariants 9–11): a payment confirms only what
 //! was sold; what claims to be ours and does not match is refunded and
 //! recorded; refunds are owed before the provider is called, so a slow or
 //! failing provider neither blocks others nor refunds twice; sessions with
@@ -8,21 +8,16 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, Utc};
+use common::bookings::{BookingDto, BookingStatus};
+use common::subscriptions::{AccessDto, SubscriptionType};
 use reqwest::StatusCode;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::support::{
-    CountingGateway, Seat, TestApp, event, paid_seat, pay_with, seat_in, spawn_app,
-    spawn_with_gateway,
+    CountingGateway, Seat, TestApp, event, held_seat, paid_seat, pay_with, seat_in, settle,
+    spawn_app,
 };
-
-async fn held_seat(app: &TestApp, email: &str) -> Seat {
-    let admin = app.admin_token().await;
-    let s = app.create_session(&admin, json!({})).await;
-    let sid = s["id"].as_str().unwrap().to_owned();
-    seat_in(app, &sid, email).await
-}
 
 async fn anomalies(app: &TestApp) -> Vec<Value> {
     let admin = app.admin_token().await;
@@ -43,7 +38,7 @@ async fn a_payment_that_does_not_match_what_was_sold_confirms_nothing_and_is_ref
     ];
     let app = spawn_app().await;
     for (i, (kind, tamper)) in cases.into_iter().enumerate() {
-        let seat = held_seat(&app, &format!("buyer{i}@example.com")).await;
+        let seat = held_seat(&app, 8, &format!("buyer{i}@example.com")).await;
         let (outcome, cs) = pay_with(&app, &seat, tamper).await;
         assert_eq!(outcome, format!("anomaly_{kind}"));
         let b = app.booking_row(seat.booking()).await;
@@ -122,7 +117,7 @@ async fn a_payment_that_does_not_match_what_was_sold_confirms_nothing_and_is_ref
 #[actix_web::test]
 async fn a_payment_link_naming_the_booking_only_in_client_reference_id_is_not_ours() {
     let app = spawn_app().await;
-    let seat = held_seat(&app, "marie@example.com").await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
     // What a cheap Payment Link on the same account produces.
     let (outcome, _) = pay_with(&app, &seat, |cs| {
         cs["metadata"] = json!({});
@@ -140,7 +135,7 @@ async fn a_payment_link_naming_the_booking_only_in_client_reference_id_is_not_ou
 #[actix_web::test]
 async fn no_payment_required_is_not_a_payment() {
     let app = spawn_app().await;
-    let seat = held_seat(&app, "marie@example.com").await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
     let (outcome, _) = pay_with(&app, &seat, |cs| {
         cs["payment_status"] = json!("no_payment_required");
         cs["amount_total"] = json!(0);
@@ -160,7 +155,7 @@ async fn no_payment_required_is_not_a_payment() {
 #[actix_web::test]
 async fn a_second_paid_session_for_a_confirmed_booking_is_refunded() {
     let app = spawn_app().await;
-    let seat = held_seat(&app, "marie@example.com").await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
     let (first, _) = pay_with(&app, &seat, |_| {}).await;
     assert_eq!(first, "confirmed");
     // The same booking paid again through another session.
@@ -184,8 +179,8 @@ async fn a_second_paid_session_for_a_confirmed_booking_is_refunded() {
 #[actix_web::test]
 async fn without_a_recorded_session_id_the_metadata_must_name_the_bookings_user() {
     let app = spawn_app().await;
-    let seat = held_seat(&app, "marie@example.com").await;
-    let other = held_seat(&app, "paul@example.com").await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
+    let other = held_seat(&app, 8, "paul@example.com").await;
     // The crash window: the hold committed, its Checkout Session id did not.
     for id in [seat.booking(), other.booking()] {
         use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
@@ -237,8 +232,8 @@ async fn a_subscription_on_a_price_we_do_not_sell_gives_no_access() {
         .deliver(&event("customer.subscription.created", sub))
         .await;
     assert_eq!(a.body["outcome"], "anomaly_unknown_price", "{}", a.body);
-    let access = app.get("/api/me/access", Some(&token)).await;
-    assert_eq!(access.body["active"], false, "{}", access.body);
+    let access: AccessDto = app.get("/api/me/access", Some(&token)).await.ok();
+    assert!(!access.active, "{access:?}");
     app.get("/api/app/resources", Some(&token))
         .await
         .assert_problem(403, "subscription_inactive");
@@ -279,9 +274,11 @@ async fn another_products_subscription_neither_alarms_nor_takes_access_away() {
     let ours = subscription_on("sub_ours", "cus_marie", Some(marie), "price_local_monthly");
     app.deliver(&event("customer.subscription.created", ours))
         .await;
-    assert_eq!(
-        app.get("/api/me/access", Some(&token)).await.body["active"],
-        true
+    assert!(
+        app.get("/api/me/access", Some(&token))
+            .await
+            .ok::<AccessDto>()
+            .active
     );
     let mut other = subscription_on(
         "sub_newer_other",
@@ -296,9 +293,9 @@ async fn another_products_subscription_neither_alarms_nor_takes_access_away() {
         app.deliver(&later).await.body["outcome"],
         "anomaly_unknown_price"
     );
-    let access = app.get("/api/me/access", Some(&token)).await;
-    assert_eq!(access.body["active"], true, "{}", access.body);
-    assert_eq!(access.body["subscription_type"], "premium_monthly");
+    let access: AccessDto = app.get("/api/me/access", Some(&token)).await.ok();
+    assert!(access.active, "{access:?}");
+    assert_eq!(access.subscription_type, SubscriptionType::PremiumMonthly);
 }
 
 #[actix_web::test]
@@ -317,15 +314,9 @@ async fn a_cancel_after_a_partial_dashboard_refund_refunds_only_the_rest() {
         "amount_refunded": 50_000, "refunded": false, "payment_intent": pi,
     });
     app.deliver(&event("charge.refunded", partial)).await;
-    let c = app
-        .post(
-            &format!("/api/bookings/{}/cancel", seat.booking()),
-            Some(&seat.token),
-            json!({}),
-        )
-        .await;
-    assert_eq!(c.body["status"], "refunded", "{}", c.body);
-    assert_eq!(c.body["refunded_cents"], 199_700);
+    let c: BookingDto = app.cancel(seat.booking(), &seat.token).await.ok();
+    assert_eq!(c.status, BookingStatus::Refunded, "{c:?}");
+    assert_eq!(c.refunded_cents, Some(199_700));
     let refunds = app.local_gateway().refunds();
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0].amount_cents, 149_700);
@@ -334,7 +325,7 @@ async fn a_cancel_after_a_partial_dashboard_refund_refunds_only_the_rest() {
 #[actix_web::test]
 async fn a_slow_refund_does_not_hold_up_other_checkouts_on_the_session() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
     let sid = s["id"].as_str().unwrap().to_owned();
@@ -391,34 +382,18 @@ async fn a_slow_refund_does_not_hold_up_other_checkouts_on_the_session() {
     assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
 }
 
-async fn settle(
-    app: &TestApp,
-    gateway: &CountingGateway,
-    at: chrono::DateTime<Utc>,
-) -> api::domain::billing::owed::Settled {
-    api::domain::billing::owed::settle_due(&app.state.db, gateway, at)
-        .await
-        .unwrap()
-}
-
 #[actix_web::test]
 async fn a_refund_that_fails_twice_is_made_once_by_the_retries() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
     let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
     gateway.refund_failures.store(2, Ordering::SeqCst);
 
-    let c = app
-        .post(
-            &format!("/api/bookings/{}/cancel", seat.booking()),
-            Some(&seat.token),
-            json!({}),
-        )
-        .await;
+    let c: BookingDto = app.cancel(seat.booking(), &seat.token).await.ok();
     // The cancel is done; its refund is owed, and the provider said no.
-    assert_eq!(c.body["status"], "refunded", "{}", c.body);
+    assert_eq!(c.status, BookingStatus::Refunded, "{c:?}");
     assert!(gateway.inner.refunds().is_empty());
     assert!(
         app.audit()
@@ -452,17 +427,12 @@ async fn a_refund_that_fails_twice_is_made_once_by_the_retries() {
 #[actix_web::test]
 async fn a_refund_whose_answer_was_lost_is_not_made_twice() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
     let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
     gateway.lost_refund_answers.store(1, Ordering::SeqCst);
-    app.post(
-        &format!("/api/bookings/{}/cancel", seat.booking()),
-        Some(&seat.token),
-        json!({}),
-    )
-    .await;
+    app.cancel(seat.booking(), &seat.token).await;
     // Made at the provider, but we never heard: still owed here.
     assert_eq!(gateway.inner.refunds().len(), 1);
     assert_eq!(app.booking_row(seat.booking()).await.refund_id, None);
@@ -487,13 +457,7 @@ async fn a_session_with_refunded_or_cancelled_bookings_cannot_be_deleted() {
     let refunded = paid_seat(&app, &sid, "marie@example.com").await;
     let cancelled = seat_in(&app, &sid, "paul@example.com").await;
     for seat in [&refunded, &cancelled] {
-        let c = app
-            .post(
-                &format!("/api/bookings/{}/cancel", seat.booking()),
-                Some(&seat.token),
-                json!({}),
-            )
-            .await;
+        let c = app.cancel(seat.booking(), &seat.token).await;
         assert_eq!(c.status, StatusCode::OK, "{}", c.body);
     }
     assert_eq!(app.booking_row(refunded.booking()).await.status, "refunded");
@@ -546,7 +510,7 @@ async fn reconcile_applies_what_the_local_gateway_took_but_never_delivered() {
     let cs = |s: &Seat| s.held["checkout_session_id"].as_str().unwrap().to_owned();
     // Paid at the gateway, the delivery lost, and the hold lapsed since
     // (the sweeper ran, and asked the gateway to close the page).
-    let lapsed = held_seat(&app, "paul@example.com").await;
+    let lapsed = held_seat(&app, 8, "paul@example.com").await;
     assert!(local.close_seat(&cs(&lapsed), true, Utc::now()).is_some());
     api::jobs::sweeper::sweep_once(
         &app.state.db,
@@ -558,7 +522,7 @@ async fn reconcile_applies_what_the_local_gateway_took_but_never_delivered() {
     .unwrap();
     assert_eq!(app.booking_row(lapsed.booking()).await.status, "expired");
     // Paid, delivery lost, hold still running.
-    let paid_only = held_seat(&app, "marie@example.com").await;
+    let paid_only = held_seat(&app, 8, "marie@example.com").await;
     assert!(
         local
             .close_seat(&cs(&paid_only), true, Utc::now())
@@ -589,7 +553,7 @@ async fn reconcile_applies_what_the_local_gateway_took_but_never_delivered() {
 #[actix_web::test]
 async fn reconcile_replays_an_event_the_pipeline_could_not_take() {
     let app = spawn_app().await;
-    let seat = held_seat(&app, "marie@example.com").await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
     let (outcome, paid) = pay_with(&app, &seat, |_| {}).await;
     assert_eq!(outcome, "confirmed");
     // A refund made in Stripe's dashboard, whose event never got through.

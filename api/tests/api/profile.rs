@@ -1,5 +1,6 @@
 //! My profile: names and invoice details, validated like every input.
 
+use common::profile::ProfileDto;
 use serde_json::json;
 
 use crate::support::spawn_app;
@@ -27,29 +28,31 @@ async fn a_profile_is_read_changed_field_by_field_and_kept_to_its_owner() {
         )
         .await;
     assert_eq!(named.status, 200, "{}", named.body);
-    assert_eq!(named.body["first_name"], "Marie");
-    assert_eq!(named.body["complete"], true);
+    let named: ProfileDto = named.ok();
+    assert_eq!(named.first_name.as_deref(), Some("Marie"));
+    assert!(named.complete);
 
     // Only what is named changes; an empty optional field is cleared.
-    let changed = app
+    let changed: ProfileDto = app
         .patch("/api/me/profile", Some(&marie), json!({"company": ""}))
-        .await;
-    assert_eq!(changed.body["company"], serde_json::Value::Null);
-    assert_eq!(changed.body["last_name"], "Dupont");
+        .await
+        .ok();
+    assert_eq!(changed.company, None);
+    assert_eq!(changed.last_name.as_deref(), Some("Dupont"));
     assert_eq!(
-        changed.body["billing_address"],
-        "1 rue de la Paix\n75002 Paris"
+        changed.billing_address.as_deref(),
+        Some("1 rue de la Paix\n75002 Paris")
     );
     assert_eq!(
-        app.get("/api/me/profile", Some(&marie)).await.body,
-        changed.body
+        app.get("/api/me/profile", Some(&marie))
+            .await
+            .ok::<ProfileDto>(),
+        changed
     );
 
     // Paul's profile is his own.
-    assert_eq!(
-        app.get("/api/me/profile", Some(&paul)).await.body["complete"],
-        false
-    );
+    let pauls: ProfileDto = app.get("/api/me/profile", Some(&paul)).await.ok();
+    assert!(!pauls.complete);
 }
 
 #[actix_web::test]
@@ -79,10 +82,8 @@ async fn bad_profile_input_gets_a_clear_problem() {
         ]
     );
     // Nothing of a refused change is kept.
-    assert_eq!(
-        app.get("/api/me/profile", Some(&token)).await.body["last_name"],
-        serde_json::Value::Null
-    );
+    let kept: ProfileDto = app.get("/api/me/profile", Some(&token)).await.ok();
+    assert_eq!(kept.last_name, None);
     app.patch("/api/me/profile", Some(&token), json!({"nickname": "M"}))
         .await
         .assert_problem(400, "bad_request");
@@ -100,17 +101,12 @@ async fn names_are_needed_before_a_first_booking_or_subscription() {
         .unwrap()
         .to_owned();
     let (_, token) = app.nameless_user("sans-nom@example.com").await;
-    let checkout = format!("/api/sessions/{sid}/checkout");
-    app.post(&checkout, Some(&token), json!({}))
+    app.checkout(&sid, &token)
         .await
         .assert_problem(409, "profile_incomplete");
-    app.post(
-        "/api/subscriptions/checkout",
-        Some(&token),
-        json!({"plan": "monthly"}),
-    )
-    .await
-    .assert_problem(409, "profile_incomplete");
+    app.subscribe(&token, "monthly")
+        .await
+        .assert_problem(409, "profile_incomplete");
     // Nothing was taken.
     assert_eq!(app.session_row(&sid).await.reserved_places, 0);
 
@@ -121,7 +117,7 @@ async fn names_are_needed_before_a_first_booking_or_subscription() {
         json!({"first_name": "Lou"}),
     )
     .await;
-    app.post(&checkout, Some(&token), json!({}))
+    app.checkout(&sid, &token)
         .await
         .assert_problem(409, "profile_incomplete");
     app.patch(
@@ -130,14 +126,8 @@ async fn names_are_needed_before_a_first_booking_or_subscription() {
         json!({"last_name": "Martin"}),
     )
     .await;
-    let held = app.post(&checkout, Some(&token), json!({})).await;
+    let held = app.checkout(&sid, &token).await;
     assert_eq!(held.status, 201, "{}", held.body);
-    let subscribed = app
-        .post(
-            "/api/subscriptions/checkout",
-            Some(&token),
-            json!({"plan": "monthly"}),
-        )
-        .await;
+    let subscribed = app.subscribe(&token, "monthly").await;
     assert_eq!(subscribed.status, 200, "{}", subscribed.body);
 }

@@ -3,15 +3,15 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{PASSWORD, spawn_with};
+use crate::support::{PASSWORD, TestApp};
 
 #[actix_web::test]
 async fn failed_logins_lock_the_account_but_not_others() {
-    let app = spawn_with(&[
-        ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "3"),
-        ("LOGIN_WINDOW_SECONDS", "600"),
-    ])
-    .await;
+    let app = TestApp::builder()
+        .env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "3")
+        .env("LOGIN_WINDOW_SECONDS", "600")
+        .spawn()
+        .await;
     app.register("marie@example.com").await;
     app.register("paul@example.com").await;
     for _ in 0..3 {
@@ -54,7 +54,10 @@ async fn failed_logins_lock_the_account_but_not_others() {
 
 #[actix_web::test]
 async fn a_success_resets_the_account_counter() {
-    let app = spawn_with(&[("LOGIN_MAX_FAILURES_PER_ACCOUNT", "2")]).await;
+    let app = TestApp::builder()
+        .env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "2")
+        .spawn()
+        .await;
     app.register("marie@example.com").await;
     let wrong = json!({"email": "marie@example.com", "password": "wrong password!"});
     let right = json!({"email": "marie@example.com", "password": PASSWORD});
@@ -75,7 +78,10 @@ async fn a_success_resets_the_account_counter() {
 
 #[actix_web::test]
 async fn one_ip_is_limited_across_accounts() {
-    let app = spawn_with(&[("LOGIN_MAX_PER_IP", "4")]).await;
+    let app = TestApp::builder()
+        .env("LOGIN_MAX_PER_IP", "4")
+        .spawn()
+        .await;
     // Registering counts as an attempt from this IP too.
     app.register("marie@example.com").await;
     for n in 0..3 {
@@ -107,7 +113,10 @@ async fn one_ip_is_limited_across_accounts() {
 
 #[actix_web::test]
 async fn a_burst_of_concurrent_guesses_gets_no_more_than_the_limit() {
-    let app = spawn_with(&[("LOGIN_MAX_PER_IP", "5")]).await;
+    let app = TestApp::builder()
+        .env("LOGIN_MAX_PER_IP", "5")
+        .spawn()
+        .await;
     let mut set = tokio::task::JoinSet::new();
     for n in 0..20 {
         let (client, url) = (app.client.clone(), format!("{}/api/auth/login", app.base));

@@ -2,32 +2,21 @@
 //! whatever else happens at the same time (cancels, expiries).
 
 use chrono::{Duration, Utc};
+use common::bookings::CheckoutResponse;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
-use crate::support::{Answer, TestApp, spawn_with};
+use crate::support::{Answer, TestApp, buyers};
 
 const BUYERS: usize = 300;
 
-async fn buyers(app: &TestApp, run: usize, n: usize) -> Vec<String> {
-    let mut tokens = Vec::with_capacity(n);
-    for i in 0..n {
-        tokens.push(
-            app.quick_user(&format!("buyer{run}-{i}@example.com"))
-                .await
-                .1,
-        );
-    }
-    tokens
-}
-
 /// Every buyer asks for a seat of `sid` at the same moment.
-async fn rush(app: &TestApp, sid: &str, tokens: Vec<String>) -> Vec<Answer> {
+async fn rush(app: &TestApp, sid: &str, buyers: Vec<(uuid::Uuid, String)>) -> Vec<Answer> {
     let mut set = tokio::task::JoinSet::new();
-    for token in tokens {
+    for (_, token) in buyers {
         let (client, url) = (
             app.client.clone(),
             format!("{}/api/sessions/{sid}/checkout", app.base),
@@ -65,7 +54,7 @@ async fn three_hundred_buyers_for_the_last_two_seats() {
     let sid = s["id"].as_str().unwrap();
     crate::catalog::reserve(&app, sid, 6).await;
 
-    let answers = rush(&app, sid, buyers(&app, 0, BUYERS).await).await;
+    let answers = rush(&app, sid, buyers(&app, "buyer0-", BUYERS).await).await;
     let (won, full) = tally(&answers);
     assert_eq!(
         (won, full),
@@ -136,7 +125,7 @@ async fn randomized_rushes_with_cancels_and_expiries_keep_the_invariants() {
                 .await
                 .unwrap();
         }
-        let tokens = buyers(&app, run, BUYERS).await;
+        let buyers = buyers(&app, &format!("buyer{run}-"), BUYERS).await;
 
         let cancelling = async {
             let mut set = tokio::task::JoinSet::new();
@@ -165,7 +154,7 @@ async fn randomized_rushes_with_cancels_and_expiries_keep_the_invariants() {
             Utc::now(),
         );
         let (answers, cancelled, swept) =
-            tokio::join!(rush(&app, &sid, tokens), cancelling, sweeping);
+            tokio::join!(rush(&app, &sid, buyers), cancelling, sweeping);
 
         assert!(
             cancelled.iter().all(|s| *s == StatusCode::OK),
@@ -203,16 +192,15 @@ async fn concurrent_holds_each_store_their_own_checkout_session_id() {
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({"max_places": 60})).await;
     let sid = s["id"].as_str().unwrap();
-    let answers = rush(&app, sid, buyers(&app, 0, 60).await).await;
+    let answers = rush(&app, sid, buyers(&app, "buyer0-", 60).await).await;
     let mut ids = std::collections::HashSet::new();
     for held in &answers {
         assert_eq!(held.status, StatusCode::CREATED, "{}", held.body);
-        let row = app
-            .booking_row(held.body["booking_id"].as_str().unwrap())
-            .await;
-        let named = held.body["checkout_session_id"].as_str().unwrap();
-        assert_eq!(row.stripe_checkout_session_id.as_deref(), Some(named));
-        assert!(ids.insert(named.to_owned()), "{named} given twice");
+        let held: CheckoutResponse = held.ok();
+        let row = app.booking_row(&held.booking_id.to_string()).await;
+        let named = held.checkout_session_id;
+        assert_eq!(row.stripe_checkout_session_id.as_ref(), Some(&named));
+        assert!(ids.insert(named.clone()), "{named} given twice");
     }
     assert_eq!(app.session_row(sid).await.reserved_places, 60);
 }
@@ -220,5 +208,8 @@ async fn concurrent_holds_each_store_their_own_checkout_session_id() {
 /// Hundreds of buyers share this machine's one address: the per-address
 /// limit on holds is raised (the per-user one still applies).
 async fn rush_app() -> TestApp {
-    spawn_with(&[("SEAT_CHANGES_PER_IP_PER_HOUR", "1000000")]).await
+    TestApp::builder()
+        .env("SEAT_CHANGES_PER_IP_PER_HOUR", "1000000")
+        .spawn()
+        .await
 }

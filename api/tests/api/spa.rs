@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::support::spawn_with;
+use crate::support::TestApp;
 
 #[actix_web::test]
 async fn client_routes_get_the_page_and_assets_are_cached_for_long() {
@@ -21,7 +21,10 @@ async fn client_routes_get_the_page_and_assets_are_cached_for_long() {
     )
     .unwrap();
     std::fs::write(dist.join("assets/web-0123456789abcdef.wasm"), b"\0asm").unwrap();
-    let app = spawn_with(&[("WEB_DIST", dist.to_str().unwrap())]).await;
+    let app = TestApp::builder()
+        .env("WEB_DIST", dist.to_str().unwrap())
+        .spawn()
+        .await;
     let get = |path: &str| app.client.get(format!("{}{path}", app.base)).send();
 
     for route in [
@@ -84,7 +87,10 @@ async fn files_answer_304_to_their_etag_and_precompressed_copies_are_served() {
     std::fs::write(dist.join(js), "export default 1;").unwrap();
     // What a build step would leave beside it (the bytes stand for brotli).
     std::fs::write(dist.join(format!("{js}.br")), b"BROTLI").unwrap();
-    let app = spawn_with(&[("WEB_DIST", dist.to_str().unwrap())]).await;
+    let app = TestApp::builder()
+        .env("WEB_DIST", dist.to_str().unwrap())
+        .spawn()
+        .await;
     let url = format!("{}/{js}", app.base);
 
     let plain = app.client.get(&url).send().await.unwrap();
@@ -142,7 +148,10 @@ async fn a_shared_session_link_carries_its_own_title_and_description() {
         "<!doctype html><head>\n<title>Immersion Élite</title>\n<meta name=\"description\" content=\"Le site\">\n</head><body><div id=\"boot\"></div></body>",
     )
     .unwrap();
-    let app = spawn_with(&[("WEB_DIST", dist.to_str().unwrap())]).await;
+    let app = TestApp::builder()
+        .env("WEB_DIST", dist.to_str().unwrap())
+        .spawn()
+        .await;
     let admin = app.admin_token().await;
     let created = app
         .create_session(

@@ -47,13 +47,7 @@ async fn the_dashboard_figures_match_a_known_data_set() {
     let a1 = paid_seat(&app, sa, "a1@example.com").await;
     paid_seat(&app, sa, "a2@example.com").await;
     seat_in(&app, sa, "held@example.com").await;
-    let cancelled = app
-        .post(
-            &format!("/api/bookings/{}/cancel", a1.booking()),
-            Some(&a1.token),
-            json!({}),
-        )
-        .await;
+    let cancelled = app.cancel(a1.booking(), &a1.token).await;
     assert_eq!(cancelled.status, 200, "{}", cancelled.body);
     // Session B: one paid seat, paid four months ago (its month's column).
     let b1 = paid_seat(&app, sb, "b1@example.com").await;

@@ -2,10 +2,12 @@
 //! sweep, the local gateway's whole story over HTTP, admin views.
 
 use chrono::{Duration, Utc};
+use common::resources::ResourceDto;
+use common::subscriptions::{PlanPriceDto, RedirectDto};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, click, event, fixture, spawn_app, spawn_with};
+use crate::support::{TestApp, click, event, fixture, spawn_app};
 
 fn ts(d: chrono::DateTime<Utc>) -> i64 {
     d.timestamp()
@@ -358,7 +360,10 @@ async fn the_gate_blocks_inactive_users_lets_admins_in_and_notices_ended_periods
 
 #[actix_web::test]
 async fn a_grace_period_keeps_past_due_members_in_for_a_while() {
-    let app = spawn_with(&[("PAST_DUE_GRACE_HOURS", "48")]).await;
+    let app = TestApp::builder()
+        .env("PAST_DUE_GRACE_HOURS", "48")
+        .spawn()
+        .await;
     let (marie, token) = app.quick_user("marie@example.com").await;
     let now = Utc::now();
     send(
@@ -387,15 +392,9 @@ async fn local_gateway_subscribe_renew_fail_block_resubscribe() {
     let token = app.register("marie@example.com").await;
 
     // Subscribe (monthly) on the local Checkout page.
-    let r = app
-        .post(
-            "/api/subscriptions/checkout",
-            Some(&token),
-            json!({"plan": "monthly"}),
-        )
-        .await;
+    let r = app.subscribe(&token, "monthly").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let url = r.body["url"].as_str().unwrap().to_owned();
+    let url = r.ok::<RedirectDto>().url;
     let page = app
         .client
         .get(&url)
@@ -420,19 +419,12 @@ async fn local_gateway_subscribe_renew_fail_block_resubscribe() {
     );
 
     // Already subscribed: 409.
-    app.post(
-        "/api/subscriptions/checkout",
-        Some(&token),
-        json!({"plan": "yearly"}),
-    )
-    .await
-    .assert_problem(409, "subscription_active");
+    app.subscribe(&token, "yearly")
+        .await
+        .assert_problem(409, "subscription_active");
 
     // Renew in the portal: the period moves on.
-    let p = app
-        .post("/api/subscriptions/portal", Some(&token), json!({}))
-        .await;
-    let portal = p.body["url"].as_str().unwrap().to_owned();
+    let portal = app.portal(&token).await;
     click(&format!("{portal}/renew")).await;
     let a = access(&app, &token).await;
     assert!(
@@ -462,15 +454,9 @@ async fn local_gateway_subscribe_renew_fail_block_resubscribe() {
     assert!(html.contains("past_due"), "{html}");
 
     // Subscribe again (yearly): in again.
-    let r = app
-        .post(
-            "/api/subscriptions/checkout",
-            Some(&token),
-            json!({"plan": "yearly"}),
-        )
-        .await;
+    let r = app.subscribe(&token, "yearly").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    click(&format!("{}/pay", r.body["url"].as_str().unwrap())).await;
+    click(&format!("{}/pay", r.ok::<RedirectDto>().url)).await;
     let a = access(&app, &token).await;
     assert_eq!(
         (a["active"].as_bool(), a["subscription_type"].as_str()),
@@ -482,10 +468,7 @@ async fn local_gateway_subscribe_renew_fail_block_resubscribe() {
     );
 
     // Cancel at period end: still in, flagged; cancel now: out.
-    let p = app
-        .post("/api/subscriptions/portal", Some(&token), json!({}))
-        .await;
-    let portal = p.body["url"].as_str().unwrap().to_owned();
+    let portal = app.portal(&token).await;
     click(&format!("{portal}/cancel-at-period-end")).await;
     let a = access(&app, &token).await;
     assert_eq!(
@@ -537,14 +520,16 @@ async fn admins_manage_resources_that_members_read_in_order() {
         )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-    assert_eq!(a.body["position"], 0);
+    let a: ResourceDto = a.ok();
+    assert_eq!(a.position, 0);
     // Other kinds keep a body as their description.
-    assert_eq!(a.body["body"], "Texte");
-    let b = app
+    assert_eq!(a.body.as_deref(), Some("Texte"));
+    let b: ResourceDto = app
         .post("/api/admin/resources", Some(&admin), mk("Fiche", "text"))
-        .await;
-    assert_eq!(b.body["position"], 1);
-    assert_eq!(b.body["url"], Value::Null);
+        .await
+        .ok();
+    assert_eq!(b.position, 1);
+    assert_eq!(b.url, None);
     let bad = app
         .post(
             "/api/admin/resources",
@@ -557,10 +542,7 @@ async fn admins_manage_resources_that_members_read_in_order() {
         .await
         .assert_problem(403, "forbidden");
 
-    let (a_id, b_id) = (
-        a.body["id"].as_str().unwrap(),
-        b.body["id"].as_str().unwrap(),
-    );
+    let (a_id, b_id) = (a.id, b.id);
     let order = app
         .call(
             reqwest::Method::PUT,
@@ -570,7 +552,7 @@ async fn admins_manage_resources_that_members_read_in_order() {
         )
         .await;
     assert_eq!(order.status, StatusCode::OK, "{}", order.body);
-    assert_eq!(order.body[0]["id"], b_id);
+    assert_eq!(order.ok::<Vec<ResourceDto>>()[0].id, b_id);
     app.call(
         reqwest::Method::PUT,
         "/api/admin/resources",
@@ -586,8 +568,9 @@ async fn admins_manage_resources_that_members_read_in_order() {
             Some(&admin),
             json!({"title": "Replay J1"}),
         )
-        .await;
-    assert_eq!(e.body["title"], "Replay J1");
+        .await
+        .ok::<ResourceDto>();
+    assert_eq!(e.title, "Replay J1");
     let members = app.get("/api/app/resources", Some(&admin)).await;
     let titles: Vec<&str> = members
         .body
@@ -679,12 +662,12 @@ async fn the_local_gateway_prices_the_plans_from_its_settings() {
             {"plan": "yearly", "amount_cents": 29000, "currency": "EUR", "interval": "year"},
         ])
     );
-    let app = spawn_with(&[
-        ("LOCAL_PLAN_MONTHLY_CENTS", "3500"),
-        ("LOCAL_PLAN_YEARLY_CENTS", "35000"),
-    ])
-    .await;
-    let res = app.get("/api/plans", None).await;
-    assert_eq!(res.body[0]["amount_cents"], 3500);
-    assert_eq!(res.body[1]["amount_cents"], 35000);
+    let app = TestApp::builder()
+        .env("LOCAL_PLAN_MONTHLY_CENTS", "3500")
+        .env("LOCAL_PLAN_YEARLY_CENTS", "35000")
+        .spawn()
+        .await;
+    let plans: Vec<PlanPriceDto> = app.get("/api/plans", None).await.ok();
+    assert_eq!(plans[0].amount_cents, 3500);
+    assert_eq!(plans[1].amount_cents, 35000);
 }

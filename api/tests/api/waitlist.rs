@@ -3,19 +3,22 @@
 //! offer passes on; a paid one confirms like any hold.
 
 use chrono::{Duration, Utc};
+use common::bookings::{BookingDto, BookingStatus};
+use common::sessions::SessionDto;
+use common::waitlist::{WaitlistEntryDto, WaitlistStatus};
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{Seat, TestApp, event, paid_seat, seat_checkout, spawn_with};
+use crate::support::{Seat, TestApp, event, paid_seat, seat_checkout};
 
 async fn waitlist_app() -> TestApp {
-    spawn_with(&[
-        ("SEAT_CHANGES_PER_IP_PER_HOUR", "1000000"),
-        ("SEAT_CHANGES_PER_USER_PER_HOUR", "1000000"),
-    ])
-    .await
+    TestApp::builder()
+        .env("SEAT_CHANGES_PER_IP_PER_HOUR", "1000000")
+        .env("SEAT_CHANGES_PER_USER_PER_HOUR", "1000000")
+        .spawn()
+        .await
 }
 
 struct Waiter {
@@ -39,19 +42,10 @@ async fn join(app: &TestApp, sid: &str, w: &Waiter) -> crate::support::Answer {
     .await
 }
 
-async fn mine(app: &TestApp, w: &Waiter) -> Vec<Value> {
+async fn mine(app: &TestApp, w: &Waiter) -> Vec<WaitlistEntryDto> {
     let a = app.get("/api/me/waitlist", Some(&w.token)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    a.body.as_array().unwrap().clone()
-}
-
-async fn cancel(app: &TestApp, booking: &str, token: &str) -> crate::support::Answer {
-    app.post(
-        &format!("/api/bookings/{booking}/cancel"),
-        Some(token),
-        json!({}),
-    )
-    .await
+    a.ok()
 }
 
 /// Pays the offer held for `w`: opens its Checkout, then Stripe's paid event.
@@ -133,13 +127,14 @@ async fn freed_seats_go_to_the_first_in_line_in_order() {
         let w = waiter(&app, &format!("w{i}")).await;
         let a = join(&app, &sid, &w).await;
         assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
-        assert_eq!(a.body["place"], i);
-        assert_eq!(a.body["status"], "waiting");
+        let entry: WaitlistEntryDto = a.ok();
+        assert_eq!(entry.place, Some(i));
+        assert_eq!(entry.status, WaitlistStatus::Waiting);
         waiters.push(w);
     }
-    assert_eq!(mine(&app, &waiters[2]).await[0]["place"], 3);
+    assert_eq!(mine(&app, &waiters[2]).await[0].place, Some(3));
     let public = app.get(&format!("/api/sessions/{sid}"), None).await;
-    assert_eq!(public.body["waiting"], 5);
+    assert_eq!(public.ok::<SessionDto>().waiting, 5);
     assert!(!public.body.to_string().contains("w1@example.com"));
 
     // Three cancels at once.
@@ -162,25 +157,25 @@ async fn freed_seats_go_to_the_first_in_line_in_order() {
         });
     }
     for a in set.join_all().await {
-        assert_eq!(a.body["status"], "refunded", "{}", a.body);
+        assert_eq!(a.ok::<BookingDto>().status, BookingStatus::Refunded);
     }
     let mut offers = Vec::new();
     for w in &waiters[..3] {
         let entries = mine(&app, w).await;
         assert_eq!(entries.len(), 1);
-        assert_eq!(entries[0]["status"], "offered", "{}", entries[0]);
-        let booking = entries[0]["booking_id"].as_str().unwrap().to_owned();
+        assert_eq!(entries[0].status, WaitlistStatus::Offered, "{entries:?}");
+        let booking = entries[0].booking_id.unwrap().to_string();
         let b = app.booking_row(&booking).await;
         assert_eq!((b.status.as_str(), b.user_id), ("held", w.user));
         let mails = app.mails_to(&w.email).await;
         let link = format!("/immersion-elite/offre/{booking}");
         assert!(mails.iter().any(|m| m.body.contains(&link)), "{mails:?}");
-        let listed = app.get("/api/me/bookings", Some(&w.token)).await;
-        assert_eq!(listed.body[0]["id"], booking.as_str());
+        let listed: Vec<BookingDto> = app.get("/api/me/bookings", Some(&w.token)).await.ok();
+        assert_eq!(listed[0].id.to_string(), booking);
         offers.push(booking);
     }
-    assert_eq!(mine(&app, &waiters[3]).await[0]["place"], 1);
-    assert_eq!(mine(&app, &waiters[4]).await[0]["place"], 2);
+    assert_eq!(mine(&app, &waiters[3]).await[0].place, Some(1));
+    assert_eq!(mine(&app, &waiters[4]).await[0].place, Some(2));
     let row = app.session_row(&sid).await;
     assert_eq!((row.reserved_places, row.status.as_str()), (3, "full"));
     assert_lists_sound(&app).await;
@@ -200,7 +195,10 @@ async fn freed_seats_go_to_the_first_in_line_in_order() {
         .await;
     assert_eq!(left.status, StatusCode::NO_CONTENT, "{}", left.body);
     assert_eq!(app.booking_row(&offers[2]).await.status, "cancelled");
-    assert_eq!(mine(&app, &waiters[3]).await[0]["status"], "offered");
+    assert_eq!(
+        mine(&app, &waiters[3]).await[0].status,
+        WaitlistStatus::Offered
+    );
     assert_lists_sound(&app).await;
 
     // W1 opens its Checkout, then lets the offer lapse: W5 gets it. W4's
@@ -224,7 +222,10 @@ async fn freed_seats_go_to_the_first_in_line_in_order() {
     .await
     .unwrap();
     assert_eq!(swept, 2);
-    assert_eq!(mine(&app, &waiters[4]).await[0]["status"], "offered");
+    assert_eq!(
+        mine(&app, &waiters[4]).await[0].status,
+        WaitlistStatus::Offered
+    );
     assert!(mine(&app, &waiters[0]).await.is_empty());
     let row = app.session_row(&sid).await;
     assert_eq!(row.reserved_places, 2, "W2 confirmed, W5 offered");
@@ -277,13 +278,8 @@ async fn joining_is_for_full_sessions_once_and_admins_see_and_remove() {
         .get(&format!("/api/admin/sessions/{sid}/waitlist"), Some(&admin))
         .await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
-    let emails: Vec<_> = list
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["user_email"].as_str().unwrap())
-        .collect();
+    let list: Vec<WaitlistEntryDto> = list.ok();
+    let emails: Vec<_> = list.iter().map(|e| e.user_email.as_str()).collect();
     assert_eq!(emails, ["ann@example.com", "bob@example.com"]);
     app.get(
         &format!("/api/admin/sessions/{sid}/waitlist"),
@@ -291,13 +287,13 @@ async fn joining_is_for_full_sessions_once_and_admins_see_and_remove() {
     )
     .await
     .assert_problem(403, "forbidden");
-    let ann_entry = list.body[0]["id"].as_str().unwrap();
+    let ann_entry = list[0].id;
     let removed = app
         .delete(&format!("/api/admin/waitlist/{ann_entry}"), Some(&admin))
         .await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
     assert!(mine(&app, &ann).await.is_empty());
-    assert_eq!(mine(&app, &bob).await[0]["place"], 1);
+    assert_eq!(mine(&app, &bob).await[0].place, Some(1));
 
     // More places: those waiting get them first.
     let patched = app
@@ -308,14 +304,12 @@ async fn joining_is_for_full_sessions_once_and_admins_see_and_remove() {
         )
         .await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
-    assert_eq!(patched.body["reserved_places"], 2);
-    assert_eq!(patched.body["waiting"], 0);
-    assert_eq!(mine(&app, &bob).await[0]["status"], "offered");
+    let patched: SessionDto = patched.ok();
+    assert_eq!(patched.reserved_places, 2);
+    assert_eq!(patched.waiting, 0);
+    assert_eq!(mine(&app, &bob).await[0].status, WaitlistStatus::Offered);
     // Someone else's offer is not theirs to pay.
-    let offer = mine(&app, &bob).await[0]["booking_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let offer = mine(&app, &bob).await[0].booking_id.unwrap();
     app.post(
         &format!("/api/bookings/{offer}/pay"),
         Some(&ann.token),
@@ -368,13 +362,7 @@ async fn randomized_joins_leaves_cancels_expiries_and_payments_keep_the_lists_so
             match rng.random_range(0..6) {
                 // Book a seat, or join the line when full.
                 0 | 1 => {
-                    let a = app
-                        .post(
-                            &format!("/api/sessions/{sid}/checkout"),
-                            Some(&p.token),
-                            json!({}),
-                        )
-                        .await;
+                    let a = app.checkout(&sid, &p.token).await;
                     if a.body["code"] == "session_full" {
                         join(&app, &sid, p).await;
                     }
@@ -390,7 +378,7 @@ async fn randomized_joins_leaves_cancels_expiries_and_payments_keep_the_lists_so
                         b["session_id"] == sid.as_str()
                             && (b["status"] == "held" || b["status"] == "confirmed")
                     }) {
-                        cancel(&app, b["id"].as_str().unwrap(), &p.token).await;
+                        app.cancel(b["id"].as_str().unwrap(), &p.token).await;
                     }
                 }
                 // Pay what is held for me.

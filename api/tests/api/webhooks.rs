@@ -5,13 +5,13 @@
 use std::process::Command;
 
 use chrono::{Duration, Utc};
+use common::bookings::{BookingDto, BookingStatus};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::support::{
-    CountingGateway, TestApp, WEBHOOK_SECRET, event, seat_checkout, spawn_app, spawn_with,
-    spawn_with_gateway,
+    CountingGateway, TestApp, WEBHOOK_SECRET, event, held_seat, seat_checkout, spawn_app,
 };
 
 /// The official `stripe` Python SDK's header for `payload`.
@@ -119,7 +119,10 @@ async fn signatures_made_by_the_official_sdk_are_accepted_and_everything_else_re
 
 #[actix_web::test]
 async fn a_rotated_secret_list_accepts_both_secrets() {
-    let app = spawn_with(&[("STRIPE_WEBHOOK_SECRET", "whsec_old_one, whsec_new_one")]).await;
+    let app = TestApp::builder()
+        .env("STRIPE_WEBHOOK_SECRET", "whsec_old_one, whsec_new_one")
+        .spawn()
+        .await;
     let now = Utc::now().timestamp();
     for secret in ["whsec_old_one", "whsec_new_one"] {
         let p = serde_json::to_string(&unknown_event()).unwrap();
@@ -135,35 +138,6 @@ async fn a_rotated_secret_list_accepts_both_secrets() {
     app.deliver_raw(p.into_bytes(), Some(&h))
         .await
         .assert_problem(400, "signature_mismatch");
-}
-
-struct Seat {
-    sid: String,
-    user: uuid::Uuid,
-    token: String,
-    held: Value,
-}
-
-async fn held_seat(app: &TestApp, max_places: i32, email: &str) -> Seat {
-    let admin = app.admin_token().await;
-    let s = app
-        .create_session(&admin, json!({"max_places": max_places}))
-        .await;
-    let sid = s["id"].as_str().unwrap().to_owned();
-    let (user, token) = app.quick_user(email).await;
-    let held = app.hold(&sid, &token).await;
-    Seat {
-        sid,
-        user,
-        token,
-        held,
-    }
-}
-
-impl Seat {
-    fn booking(&self) -> &str {
-        self.held["booking_id"].as_str().unwrap()
-    }
 }
 
 /// Confirmation mails (accounts get their own verification mails too).
@@ -248,14 +222,15 @@ async fn twenty_concurrent_deliveries_apply_once() {
             &format!("/api/bookings/{}", seat.booking()),
             Some(&seat.token),
         )
-        .await;
-    assert_eq!(b.body["status"], "confirmed");
+        .await
+        .ok::<BookingDto>();
+    assert_eq!(b.status, BookingStatus::Confirmed);
 }
 
 #[actix_web::test]
 async fn expired_then_completed_confirms_when_a_seat_is_free() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let seat = held_seat(&app, 2, "marie@example.com").await;
     let expired = event(
         "checkout.session.expired",
@@ -280,8 +255,9 @@ async fn expired_then_completed_confirms_when_a_seat_is_free() {
             &format!("/api/bookings/{}", seat.booking()),
             Some(&seat.token),
         )
-        .await;
-    assert_eq!(b.body["status"], "confirmed");
+        .await
+        .ok::<BookingDto>();
+    assert_eq!(b.status, BookingStatus::Confirmed);
     assert_eq!(app.session_row(&seat.sid).await.reserved_places, 1);
     assert_eq!(gateway.refund_calls(), 0);
     assert_eq!(mail_count(&app).await, 1);
@@ -291,7 +267,7 @@ async fn expired_then_completed_confirms_when_a_seat_is_free() {
 #[actix_web::test]
 async fn a_late_payment_with_no_seat_left_is_refunded_once() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let seat = held_seat(&app, 1, "marie@example.com").await;
     // The hold lapses (the sweeper runs), and someone else takes the seat.
     let later = Utc::now() + Duration::minutes(40);
@@ -327,7 +303,7 @@ async fn a_late_payment_with_no_seat_left_is_refunded_once() {
 #[actix_web::test]
 async fn completed_after_the_hold_lapsed_with_a_seat_free_confirms() {
     let gateway = CountingGateway::new();
-    let app = spawn_with_gateway(gateway.clone()).await;
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let seat = held_seat(&app, 3, "marie@example.com").await;
     api::jobs::sweeper::sweep_once(
         &app.state.db,
