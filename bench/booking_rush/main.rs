@@ -199,7 +199,7 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
     for c in 0..args.clients {
         let mut mine = Vec::with_capacity(USERS_PER_CLIENT);
         for u in 0..USERS_PER_CLIENT {
-            let user = api::domain::users::insert_user(
+            let user = api::domain::accounts::users::insert_user(
                 db,
                 &format!("client{c}-user{u}@bench.test"),
                 "!".into(),
@@ -209,7 +209,7 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
             mine.push(
-                api::domain::auth_sessions::sign_in(db, &signer, user.id, Utc::now())
+                api::domain::accounts::sign_ins::sign_in(db, &signer, user.id, Utc::now())
                     .await
                     .map_err(|e| e.to_string())?
                     .0,

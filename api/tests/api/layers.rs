@@ -571,10 +571,10 @@ fn the_code_cites_only_what_the_repository_holds() {
                 for (i, _) in line.match_indices("invariant ") {
                     let rest = &line[i + "invariant ".len()..];
                     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                    if let Ok(k) = digits.parse::<u32>() {
-                        if !numbered.contains(&k) {
-                            found.push(format!("{at}: invariant {k} is not in ARCHITECTURE.md"));
-                        }
+                    if let Ok(k) = digits.parse::<u32>()
+                        && !numbered.contains(&k)
+                    {
+                        found.push(format!("{at}: invariant {k} is not in ARCHITECTURE.md"));
                     }
                 }
             }
