@@ -18,7 +18,8 @@ use crate::state::AppState;
 /// Holds a seat (`HOLD_MINUTES`, at least 33 minutes: Stripe's window) and
 /// opens a Checkout Session for it; pay at `checkout_url`. The seat is
 /// confirmed when the payment arrives. Holds and cancels are limited per
-/// user and per client address (429).
+/// user and per client address (429). While anyone waits in line, free
+/// places are theirs: 409 `session_full`.
 #[utoipa::path(
     tag = "bookings",
     params(IdempotencyKey, ("id" = Uuid, Path, description = "Session id")),

@@ -16,6 +16,7 @@ mod idempotency;
 mod instances;
 mod invoices;
 mod layers;
+mod line_first;
 mod localstripe;
 mod mail;
 mod metrics;

@@ -78,6 +78,7 @@ pub async fn hold(
     let taker = seats::Taker {
         user: user.id,
         cooldown_since: desk.policy.hold_cooldown.map(|c| now - c),
+        from_catalog: true,
     };
     let session = match seats::take(&txn, session_id, today, true, Some(taker)).await? {
         Ok(session) => session,
@@ -99,6 +100,12 @@ pub async fn hold(
             return Err(ApiError::conflict(
                 ErrorCode::SessionFull,
                 "no place is left in this session",
+            ));
+        }
+        Err(NoSeat::OwedToLine) => {
+            return Err(ApiError::conflict(
+                ErrorCode::SessionFull,
+                "the free places go to the people on the waiting list first",
             ));
         }
     };

@@ -261,6 +261,7 @@ async fn settle_booking(
                 Some(seats::Taker {
                     user: booking.user_id,
                     cooldown_since: None,
+                    from_catalog: false,
                 }),
             )
             .await?;

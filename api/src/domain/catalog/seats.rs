@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use common::bookings::BookingStatus;
 use common::sessions::{SessionDecision, SessionStatus};
+use common::waitlist::WaitlistStatus;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -53,6 +54,8 @@ pub enum NoSeat {
     NotFound,
     Closed,
     Full,
+    /// A seat is free but people wait in line for it: it is theirs.
+    OwedToLine,
     /// The user already holds or has a seat in this session.
     AlreadyBooked,
     /// The user let a hold of this session lapse (or cancelled it) unpaid
@@ -67,6 +70,10 @@ pub enum NoSeat {
 pub struct Taker {
     pub user: Uuid,
     pub cooldown_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// A hold from the catalog: it takes a seat only when nobody waits for
+    /// one (invariant 13). An offer to the first in line, or a late
+    /// payment, is not from the catalog.
+    pub from_catalog: bool,
 }
 
 /// Takes one seat and returns the session as updated. With `open_only`,
@@ -105,6 +112,9 @@ pub async fn take(
     }
     if let Some(taker) = for_user {
         update = update.filter(Expr::exists(blocking_booking(session_id, taker)).not());
+        if taker.from_catalog {
+            update = update.filter(Expr::exists(someone_waiting(session_id)).not());
+        }
     }
     if let Some(updated) = update.exec_with_returning(db).await?.into_iter().next() {
         return Ok(Ok(updated));
@@ -141,9 +151,22 @@ pub async fn take(
         NoSeat::NotFound
     } else if open_only && (s.closed_by_admin || s.starts_on <= today) {
         NoSeat::Closed
+    } else if s.reserved_places < s.max_places && for_user.is_some_and(|t| t.from_catalog) {
+        NoSeat::OwedToLine
     } else {
         NoSeat::Full
     }))
+}
+
+/// Someone waiting in line for a seat of the session.
+fn someone_waiting(session_id: Uuid) -> SelectStatement {
+    use entity::waitlist_entries::{Column as W, Entity as E};
+    Query::select()
+        .expr(Expr::val(1))
+        .from(E)
+        .and_where(Expr::col((E, W::SessionId)).eq(session_id))
+        .and_where(Expr::col((E, W::Status)).eq(WaitlistStatus::Waiting.as_str()))
+        .to_owned()
 }
 
 /// Statuses that occupy a seat.

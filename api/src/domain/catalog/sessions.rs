@@ -3,7 +3,7 @@
 //! statement (invariant 3); reads derive it too, because "closed
 //! once started" changes with the calendar, not with a write.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use common::ErrorCode;
 use common::sessions::{
     NewSession, SessionDecision, SessionDto, SessionFields, SessionPatch, SessionStatus,
@@ -12,10 +12,13 @@ use common::sessions::{
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, TransactionTrait,
 };
 use uuid::Uuid;
 
+use crate::config::Offers;
+use crate::domain::catalog::waitlist;
+use crate::domain::platform::clock::today_at_venue;
 use crate::error::{ApiError, ApiResult};
 use entity::immersion_bookings as bookings;
 use entity::immersion_sessions::{self as sessions, Column};
@@ -252,15 +255,19 @@ pub async fn create(
 
 /// Applies a partial edit. `max_places` may never drop below the places
 /// already reserved: the update itself is conditional on it, so a seat
-/// taken concurrently cannot slip under the new limit.
-#[tracing::instrument(skip(db))]
+/// taken concurrently cannot slip under the new limit. Seats the edit
+/// frees (more places, reopened, reactivated) go to those waiting, in the
+/// same transaction (invariant 13): nobody from the catalog gets in first.
+#[tracing::instrument(skip(db, offers))]
 pub async fn update(
     db: &DatabaseConnection,
     id: Uuid,
     patch: SessionPatch,
-    today: NaiveDate,
+    now: DateTime<Utc>,
     decision_days: i64,
+    offers: &Offers,
 ) -> ApiResult<SessionDto> {
+    let today = today_at_venue(now);
     let current = sessions::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -308,7 +315,7 @@ pub async fn update(
     )?;
     let closed_by_admin = patch.closed.unwrap_or(current.closed_by_admin);
     let is_active = patch.is_active.unwrap_or(current.is_active);
-    let status = crate::domain::catalog::seats::status_rule(
+    let status = super::seats::status_rule(
         Expr::value(closed_by_admin),
         Expr::value(f.starts_on),
         Expr::value(f.max_places),
@@ -316,6 +323,7 @@ pub async fn update(
         today,
     );
     let max_places = f.max_places;
+    let txn = db.begin().await?;
     let res = sessions::Entity::update_many()
         .col_expr(Column::StartsOn, Expr::value(f.starts_on))
         .col_expr(Column::EndsOn, Expr::value(f.ends_on))
@@ -345,22 +353,27 @@ pub async fn update(
         .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(Column::Id.eq(id))
         .filter(Column::ReservedPlaces.lte(max_places))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    if res.rows_affected == 0 {
+        let reserved = sessions::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ApiError::not_found("session"))?
+            .reserved_places;
+        return Err(ApiError::invalid(
+            "max_places",
+            "below_reserved",
+            format!("max_places cannot be below the {reserved} places already reserved"),
+        ));
+    }
+    // The row is locked by the update above until the commit.
+    waitlist::offer_free_seats(&txn, id, now, offers).await?;
+    txn.commit().await?;
     let updated = sessions::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or_else(|| ApiError::not_found("session"))?;
-    if res.rows_affected == 0 {
-        return Err(ApiError::invalid(
-            "max_places",
-            "below_reserved",
-            format!(
-                "max_places cannot be below the {} places already reserved",
-                updated.reserved_places
-            ),
-        ));
-    }
     one_with_waiting(db, to_dto(updated, today)).await
 }
 

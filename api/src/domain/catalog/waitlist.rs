@@ -55,17 +55,16 @@ pub async fn release_seat(
     Ok(())
 }
 
-/// Offers free seats of a session to the people in line, while both last
-/// (after an admin added places).
-pub async fn offer_free_seats(
-    db: &DatabaseConnection,
+/// Offers free seats of a session to the people in line, while both last,
+/// in the transaction of the admin's edit that freed them (more places,
+/// reopened, reactivated).
+pub(super) async fn offer_free_seats(
+    txn: &DatabaseTransaction,
     session_id: Uuid,
     now: DateTime<Utc>,
     offers: &Offers,
 ) -> ApiResult<()> {
-    let txn = db.begin().await?;
-    while offer_next(&txn, session_id, now, offers).await?.is_some() {}
-    txn.commit().await?;
+    while offer_next(txn, session_id, now, offers).await?.is_some() {}
     Ok(())
 }
 
@@ -91,6 +90,7 @@ async fn offer_next(
         let taker = seats::Taker {
             user: first.user_id,
             cooldown_since: None,
+            from_catalog: false,
         };
         let session =
             match seats::take(txn, session_id, today_at_venue(now), true, Some(taker)).await? {

@@ -1,18 +1,35 @@
 //! The audit (`immersion audit`): checks invariant 1 for every session,
+//! that no bookable session has a free seat while someone waits in line
+//! (invariant 13),
 //! that every paid booking ended confirmed, refunded or cancelled under
 //! the policy, that no call to the payment provider is still owed or has
 //! failed, and names the payment anomalies no admin has acknowledged yet. Each drift is one line
 //! naming what is wrong.
 
+use chrono::Utc;
 use common::bookings::BookingStatus;
+use common::sessions::SessionDecision;
+use common::waitlist::WaitlistStatus;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 
-use entity::{immersion_bookings as bookings, immersion_sessions as sessions};
+use crate::domain::platform::clock::today_at_venue;
+use entity::{
+    immersion_bookings as bookings, immersion_sessions as sessions, waitlist_entries as entries,
+};
 
 pub async fn run(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
     let mut drift = Vec::new();
+    let today = today_at_venue(Utc::now());
     let all_sessions = sessions::Entity::find().all(db).await?;
+    let mut waiting: HashMap<uuid::Uuid, usize> = HashMap::new();
+    for e in entries::Entity::find()
+        .filter(entries::Column::Status.eq(WaitlistStatus::Waiting.as_str()))
+        .all(db)
+        .await?
+    {
+        *waiting.entry(e.session_id).or_default() += 1;
+    }
     let mut taken: HashMap<uuid::Uuid, i32> = HashMap::new();
     let active = bookings::Entity::find()
         .filter(bookings::Column::Status.is_in([
@@ -36,6 +53,19 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
             drift.push(format!(
                 "session {}: {} places reserved of {}",
                 s.id, s.reserved_places, s.max_places
+            ));
+        }
+        let bookable = s.is_active
+            && !s.closed_by_admin
+            && s.starts_on > today
+            && s.decision != Some(SessionDecision::Cancelled);
+        let in_line = waiting.get(&s.id).copied().unwrap_or(0);
+        if bookable && s.reserved_places < s.max_places && in_line > 0 {
+            drift.push(format!(
+                "session {} ({}): {} places free while {in_line} wait in line (invariant 13)",
+                s.id,
+                s.starts_on,
+                s.max_places - s.reserved_places
             ));
         }
     }

@@ -9,8 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::domain::{
-    bookings, bookings::decisions, catalog::sessions, catalog::waitlist,
-    platform::clock::today_at_venue,
+    bookings, bookings::decisions, catalog::sessions, platform::clock::today_at_venue,
 };
 use crate::error::ApiResult;
 use crate::http::extract::AdminUser;
@@ -85,7 +84,9 @@ pub async fn create_session(
 }
 
 /// Edits a session: only the fields present change. `max_places` never
-/// goes below the places already reserved.
+/// goes below the places already reserved. Places the edit frees (more
+/// places, reopened, reactivated) are offered to the waiting list in the
+/// same transaction, before anyone from the catalog can take them.
 #[utoipa::path(
     tag = "admin",
     params(("id" = Uuid, Path, description = "Session id")),
@@ -110,23 +111,17 @@ pub async fn update_session(
     id: web::Path<Uuid>,
     body: web::Json<SessionPatch>,
 ) -> ApiResult<web::Json<SessionDto>> {
-    let today = today_at_venue(Utc::now());
-    let id = id.into_inner();
-    let updated = sessions::update(
-        &state.db,
-        id,
-        body.into_inner(),
-        today,
-        state.settings.min_places_decision_days,
-    )
-    .await?;
-    if updated.waiting == 0 || updated.available_places == 0 {
-        return Ok(web::Json(updated));
-    }
-    // More places, or reopened: those waiting get them first.
-    let now = Utc::now();
-    waitlist::offer_free_seats(&state.db, id, now, &state.policy.offers).await?;
-    Ok(web::Json(sessions::get_any(&state.db, id, today).await?))
+    Ok(web::Json(
+        sessions::update(
+            &state.db,
+            id.into_inner(),
+            body.into_inner(),
+            Utc::now(),
+            state.settings.min_places_decision_days,
+            &state.policy.offers,
+        )
+        .await?,
+    ))
 }
 
 /// Deletes a session without held or confirmed bookings; otherwise 409
