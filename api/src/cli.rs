@@ -223,8 +223,14 @@ async fn with_settings(command: Command) -> ExitCode {
         }
         Command::Audit => {
             let result = async {
-                let db = crate::db::connect(&settings.database_url).await?;
-                crate::domain::reports::audit::run(&db).await
+                let db = crate::db::connect(&settings.database_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let gateways =
+                    crate::startup::payment_gateway(&settings, None).map_err(|e| e.to_string())?;
+                crate::domain::reports::audit::run(&db, &gateways.policy(&settings))
+                    .await
+                    .map_err(|e| e.to_string())
             }
             .await;
             match result {

@@ -205,9 +205,11 @@ pub async fn cancel_booking(
 }
 
 /// Pays a booking held for me: a waiting-list offer, or a hold whose
-/// Checkout page was closed. Answers its Checkout Session (the same one
-/// again for the same hold); 409 `booking_not_payable` once it is no longer
-/// held or its hold has run out.
+/// Checkout page was closed. The hold's end never moves: the answer is
+/// its Checkout Session while that can still be paid, else a new one that
+/// expires by the hold's end; 409 `booking_not_payable` once it is no
+/// longer held, its hold has run out, or less than Stripe's 30 minutes
+/// (plus a 2-minute margin) remain for a new page.
 #[utoipa::path(
     tag = "bookings",
     params(("id" = Uuid, Path, description = "Booking id"), IdempotencyKey),

@@ -30,6 +30,10 @@ pub struct CheckoutRequest {
     pub expires_at: DateTime<Utc>,
     pub success_url: String,
     pub cancel_url: String,
+    /// The hold's previous Checkout Session, when this one replaces it (it
+    /// can no longer be paid): only in the idempotency key, so that the
+    /// new page is not the old one replayed.
+    pub replaces: Option<String>,
 }
 
 /// Stripe refuses a Checkout Session that expires less than 30 minutes or
@@ -50,9 +54,21 @@ pub fn checkout_expiry(hold_end: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<
 }
 
 impl CheckoutRequest {
-    /// One Checkout Session per booking, however often the call is retried.
+    /// One Checkout Session per booking, expiry and replaced page, however
+    /// often the call is retried. A hold keeps its end (invariant 14); a
+    /// new page for it, when its page can no longer be paid, names the
+    /// page it replaces, so Stripe does not replay the old one. (Stripe
+    /// refuses a key sent again with other parameters.)
     pub fn idempotency_key(&self) -> String {
-        format!("checkout-{}", self.booking_id)
+        let key = format!(
+            "checkout-{}-{}",
+            self.booking_id,
+            self.expires_at.timestamp()
+        );
+        match &self.replaces {
+            Some(previous) => format!("{key}-after-{previous}"),
+            None => key,
+        }
     }
 
     /// The metadata written on every seat Checkout Session (the API conventions).
@@ -150,6 +166,13 @@ pub trait PaymentGateway: Send + Sync {
         customer_id: &str,
         return_url: &str,
     ) -> Result<String, GatewayError>;
+    /// A Checkout Session that can still be paid (open, not past its
+    /// expiry): its id and URL, to hand out again. None once complete or
+    /// expired.
+    async fn reopen_checkout(
+        &self,
+        checkout_session_id: &str,
+    ) -> Result<Option<CheckoutSession>, GatewayError>;
     /// What a Checkout Session says now: paid, closed, or still open (None).
     async fn checkout_session(
         &self,

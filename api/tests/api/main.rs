@@ -12,6 +12,7 @@ mod cli;
 mod compose;
 mod demo;
 mod errors;
+mod hold_end;
 mod idempotency;
 mod instances;
 mod invoices;

@@ -29,7 +29,12 @@ struct Recorder {
     prices: Arc<Mutex<HashMap<String, serde_json::Value>>>,
     /// What `GET /v1/checkout/sessions/{id}` answers (Stripe's state now).
     checkout: Arc<Mutex<Option<serde_json::Value>>>,
+    /// The parameters each idempotency key was first sent with.
+    keys: Arc<Mutex<HashMap<String, Form>>>,
 }
+
+/// A request's form fields, in the order sent.
+type Form = Vec<(String, String)>;
 
 /// Reads: a Checkout Session as set by the test; empty lists otherwise.
 async fn read(req: HttpRequest, rec: web::Data<Recorder>) -> HttpResponse {
@@ -79,6 +84,22 @@ async fn record(
             .collect(),
         form: form.0.iter().cloned().collect(),
     });
+    // Stripe's rule for idempotency keys: the same key again with other
+    // parameters is refused.
+    if let Some(key) = req.headers().get("idempotency-key")
+        && let Ok(key) = key.to_str()
+    {
+        let mut keys = rec.keys.lock().unwrap();
+        let first = keys.entry(key.to_owned()).or_insert_with(|| form.0.clone());
+        if *first != form.0 {
+            return HttpResponse::BadRequest().json(json!({
+                "error": {
+                    "type": "idempotency_error",
+                    "message": "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '".to_owned() + key + "' if you meant to execute a different request."
+                }
+            }));
+        }
+    }
     if let Some(refused) = stripe_rules(&path, &form) {
         return HttpResponse::BadRequest().json(json!({
             "error": {"type": "invalid_request_error", "param": "expires_at", "message": refused}
@@ -171,6 +192,7 @@ fn request() -> CheckoutRequest {
         expires_at: api::payments::checkout_expiry(Utc::now(), Utc::now()),
         success_url: "http://localhost:8080/immersion-elite/merci?booking_id=6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11".into(),
         cancel_url: "http://localhost:8080/immersion-elite/annulation?booking_id=6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11".into(),
+        replaces: None,
     }
 }
 
@@ -254,10 +276,14 @@ async fn checkout_expire_and_refund_send_what_stripe_expects() {
         assert_eq!(f.get(k).map(String::as_str), Some(v), "{k} in {f:?}");
     }
     assert_eq!(f["expires_at"], sent.expires_at.timestamp().to_string());
-    // A retried call names the same booking: Stripe answers the same session.
+    // A retried call names the same booking and expiry: Stripe answers the
+    // same session. Another page for the hold has another expiry, and key.
     assert_eq!(
         create.headers["idempotency-key"],
-        "checkout-6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11"
+        format!(
+            "checkout-6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11-{}",
+            sent.expires_at.timestamp()
+        )
     );
 
     let expire = &seen[1];
@@ -752,4 +778,70 @@ async fn with_stripe_a_seat_invoice_is_stripes_own_linked_from_the_booking() {
         a.body
     );
     assert_eq!(count().await, 1);
+}
+
+/// Invariant 14 with Stripe: paying again hands out the open Checkout
+/// Session (read back from Stripe), sends no new one and never moves the
+/// hold; once that page has expired and too little of the hold is left
+/// for a new one, the answer says so (409) instead of a refused key (502).
+#[actix_web::test]
+async fn paying_again_with_stripe_reopens_the_open_page_and_never_moves_the_hold() {
+    let (base, rec) = fake_stripe().await;
+    let app = stripe_app(&base, "30").await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let (_, token) = app.quick_user("marie@example.com").await;
+    let held = app.hold(s["id"].as_str().unwrap(), &token).await;
+    let booking = held["booking_id"].as_str().unwrap().to_owned();
+    // Two minutes into a 33-minute hold.
+    let end = Utc::now() + chrono::Duration::minutes(31);
+    app.set_hold_end(&booking, end).await;
+    let mut open = fixture("checkout.session");
+    open["id"] = json!("cs_test_recorded");
+    open["status"] = json!("open");
+    open["url"] = json!("https://checkout.stripe.com/c/pay/cs_test_recorded");
+    *rec.checkout.lock().unwrap() = Some(open.clone());
+    let posts = || {
+        rec.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == "/v1/checkout/sessions")
+            .count()
+    };
+    assert_eq!(posts(), 1);
+    for _ in 0..3 {
+        let again = app
+            .post(
+                &format!("/api/bookings/{booking}/pay"),
+                Some(&token),
+                json!({}),
+            )
+            .await;
+        let again: common::bookings::CheckoutResponse = again.ok();
+        assert_eq!(again.checkout_session_id, "cs_test_recorded");
+        assert_eq!(
+            again.checkout_url,
+            "https://checkout.stripe.com/c/pay/cs_test_recorded"
+        );
+        assert_eq!(again.hold_expires_at.timestamp(), end.timestamp());
+    }
+    assert_eq!(posts(), 1, "paying again opened another Checkout Session");
+    let row = app.booking_row(&booking).await;
+    assert_eq!(row.hold_expires_at.unwrap().timestamp(), end.timestamp());
+
+    // The page has expired: 31 minutes are too few for a new one.
+    open["status"] = json!("expired");
+    open["url"] = json!(null);
+    *rec.checkout.lock().unwrap() = Some(open);
+    app.post(
+        &format!("/api/bookings/{booking}/pay"),
+        Some(&token),
+        json!({}),
+    )
+    .await
+    .assert_problem(409, "booking_not_payable");
+    assert_eq!(posts(), 1);
+    let row = app.booking_row(&booking).await;
+    assert_eq!(row.hold_expires_at.unwrap().timestamp(), end.timestamp());
 }

@@ -125,24 +125,37 @@ pub async fn hold(
         Err(e) => return Err(e.into()),
     }
 
-    let opened = open_checkout(desk, gateway, booking_id, &session, user, hold_expires_at).await;
+    // Measured when the call is made, not when the seat was taken.
+    let expires_at = checkout_expiry(hold_expires_at, Utc::now());
+    let opened = open_checkout(
+        desk,
+        gateway,
+        booking_id,
+        &session,
+        user,
+        (hold_expires_at, expires_at),
+        None,
+    )
+    .await;
     if opened.is_err() {
         release_hold(desk, booking_id, now).await?;
     }
     opened
 }
 
-/// Opens the Checkout Session of a held booking, expiring with the hold,
-/// and records its id. A hold that would end before Stripe's earliest
-/// expiry follows the Checkout Session, so the seat stays held while it
-/// can be paid.
+/// Opens the Checkout Session of a held booking, expiring at `expires_at`
+/// (`hold.1`), and records its id. A new hold (`hold.0`, its end) that
+/// would end before Stripe's earliest expiry follows the Checkout
+/// Session, so the seat stays held while it can be paid; paying again
+/// never asks for that (`pay`).
 async fn open_checkout(
     desk: &Desk<'_>,
     gateway: &dyn PaymentGateway,
     booking_id: Uuid,
     session: &sessions::Model,
     user: &Actor,
-    hold_expires_at: DateTime<Utc>,
+    (hold_expires_at, expires_at): (DateTime<Utc>, DateTime<Utc>),
+    replaces: Option<String>,
 ) -> ApiResult<CheckoutResponse> {
     let public = &desk.policy.public_url;
     let request = CheckoutRequest {
@@ -156,10 +169,10 @@ async fn open_checkout(
         ),
         amount_cents: session.price_cents,
         currency: session.currency.clone(),
-        // Measured when the call is made, not when the seat was taken.
-        expires_at: checkout_expiry(hold_expires_at, Utc::now()),
+        expires_at,
         success_url: format!("{public}/immersion-elite/merci?booking_id={booking_id}"),
         cancel_url: format!("{public}/immersion-elite/annulation?booking_id={booking_id}"),
+        replaces,
     };
     let checkout = gateway
         .create_checkout(&request)
@@ -217,9 +230,10 @@ pub async fn by_checkout(
 }
 
 /// Pays a held booking of mine: a waiting-list offer, or a hold whose
-/// Checkout page was closed. Opens (or, for the same hold, opens again:
-/// the gateway answers the same session for the same key) its Checkout
-/// Session.
+/// Checkout page was closed. The hold's end never moves (invariant 14):
+/// its Checkout Session, while still open, is handed out again; otherwise
+/// a new one opens that expires by the hold's end, when Stripe's window
+/// (at least 30 minutes) still fits before it.
 #[tracing::instrument(skip(desk, gateway, user), fields(user = %user.id))]
 pub async fn pay(
     desk: &Desk<'_>,
@@ -241,7 +255,37 @@ pub async fn pay(
             "only a booking held for you, and not yet lapsed, can be paid",
         ));
     };
-    open_checkout(desk, gateway, booking.id, &session, user, hold_end).await
+    if let Some(open) = &booking.stripe_checkout_session_id
+        && let Some(page) = gateway
+            .reopen_checkout(open)
+            .await
+            .map_err(gateway_failed)?
+    {
+        return Ok(CheckoutResponse {
+            booking_id: booking.id,
+            checkout_session_id: page.id,
+            checkout_url: page.url,
+            hold_expires_at: hold_end,
+        });
+    }
+    let expires_at = checkout_expiry(hold_end, Utc::now());
+    if expires_at > hold_end {
+        return Err(ApiError::conflict(
+            ErrorCode::BookingNotPayable,
+            "too little time is left on this hold for a new payment page; \
+             the place is freed when the hold ends",
+        ));
+    }
+    open_checkout(
+        desk,
+        gateway,
+        booking.id,
+        &session,
+        user,
+        (hold_end, expires_at),
+        booking.stripe_checkout_session_id.clone(),
+    )
+    .await
 }
 
 fn already_booked() -> ApiError {

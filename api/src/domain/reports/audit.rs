@@ -1,6 +1,6 @@
 //! The audit (`immersion audit`): checks invariant 1 for every session,
 //! that no bookable session has a free seat while someone waits in line
-//! (invariant 13),
+//! (invariant 13), that no hold outlasts its bound (invariant 14),
 //! that every paid booking ended confirmed, refunded or cancelled under
 //! the policy, that no call to the payment provider is still owed or has
 //! failed, and names the payment anomalies no admin has acknowledged yet. Each drift is one line
@@ -13,12 +13,18 @@ use common::waitlist::WaitlistStatus;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 
+use crate::config::Policy;
 use crate::domain::platform::clock::today_at_venue;
+use crate::payments::MIN_HOLD;
 use entity::{
     immersion_bookings as bookings, immersion_sessions as sessions, waitlist_entries as entries,
 };
 
-pub async fn run(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+/// Slack on a hold's bound: the time a Checkout call may take before a
+/// new hold follows its session's end.
+const HOLD_SLACK: chrono::Duration = chrono::Duration::minutes(5);
+
+pub async fn run(db: &DatabaseConnection, policy: &Policy) -> Result<Vec<String>, DbErr> {
     let mut drift = Vec::new();
     let today = today_at_venue(Utc::now());
     let all_sessions = sessions::Entity::find().all(db).await?;
@@ -66,6 +72,32 @@ pub async fn run(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
                 s.id,
                 s.starts_on,
                 s.max_places - s.reserved_places
+            ));
+        }
+    }
+    // Invariant 14: a hold ends within its bound, fixed when it was taken
+    // (a waiting-list offer's, or a hold's from the catalog).
+    let offers: std::collections::HashSet<uuid::Uuid> = entries::Entity::find()
+        .filter(entries::Column::BookingId.is_not_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|e| e.booking_id)
+        .collect();
+    for b in active.iter().filter(|b| b.status == BookingStatus::Held) {
+        let bound = if offers.contains(&b.id) {
+            policy.offers.hold
+        } else {
+            policy.hold.max(MIN_HOLD)
+        };
+        if let Some(end) = b.hold_expires_at
+            && end - b.created_at > bound + HOLD_SLACK
+        {
+            drift.push(format!(
+                "booking {}: held for {} minutes, longer than its bound of {} (invariant 14)",
+                b.id,
+                (end - b.created_at).num_minutes(),
+                bound.num_minutes()
             ));
         }
     }

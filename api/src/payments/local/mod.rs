@@ -69,7 +69,10 @@ pub struct LocalGateway {
     expired: Mutex<HashSet<String>>,
     /// Seat Checkout Sessions by id, and their ids by idempotency key.
     seats: Mutex<HashMap<String, LocalSeat>>,
-    seat_keys: Mutex<HashMap<String, String>>,
+    /// The request each idempotency key was first sent with, and the id
+    /// it made: as Stripe, a key sent again with other parameters is
+    /// refused.
+    seat_keys: Mutex<HashMap<String, (CheckoutRequest, String)>>,
     /// Events whose delivery to the webhook pipeline failed.
     undelivered: Mutex<Vec<serde_json::Value>>,
     /// Refunds by idempotency key: a repeated key returns the first refund.
@@ -136,7 +139,7 @@ impl LocalGateway {
         }
         let mut seats = lock(&self.seats);
         seats.retain(|_, s| s.checkout.expires_at + KEEP_CLOSED_SEAT > now);
-        lock(&self.seat_keys).retain(|_, id| seats.contains_key(id));
+        lock(&self.seat_keys).retain(|_, (_, id)| seats.contains_key(id));
         lock(&self.expired).retain(|id| seats.contains_key(id));
         drop(seats);
         let mut made_at = lock(&self.made_at);
@@ -241,10 +244,20 @@ impl PaymentGateway for LocalGateway {
     ) -> Result<CheckoutSession, GatewayError> {
         check_expiry(req.expires_at, Utc::now())?;
         self.prune(Utc::now());
-        let id = lock(&self.seat_keys)
-            .entry(req.idempotency_key())
-            .or_insert_with(|| format!("cs_local_{}", Uuid::new_v4().simple()))
-            .clone();
+        let id = {
+            let mut keys = lock(&self.seat_keys);
+            let (first, id) = keys
+                .entry(req.idempotency_key())
+                .or_insert_with(|| (req.clone(), format!("cs_local_{}", Uuid::new_v4().simple())));
+            if *first != *req {
+                return Err(GatewayError::Refused(
+                    "Keys for idempotent requests can only be used with the same parameters \
+                     they were first used with."
+                        .into(),
+                ));
+            }
+            id.clone()
+        };
         lock(&self.seats)
             .entry(id.clone())
             .or_insert_with(|| LocalSeat {
@@ -338,6 +351,25 @@ impl PaymentGateway for LocalGateway {
             },
         );
         Ok(format!("{}{PORTAL_PATH}/{token}", self.public_url))
+    }
+
+    async fn reopen_checkout(
+        &self,
+        checkout_session_id: &str,
+    ) -> Result<Option<CheckoutSession>, GatewayError> {
+        let seats = lock(&self.seats);
+        let Some(seat) = seats.get(checkout_session_id) else {
+            return Err(GatewayError::Refused(format!(
+                "No such checkout.session: {checkout_session_id}"
+            )));
+        };
+        let open = seat.closed.is_none()
+            && !self.is_expired(checkout_session_id)
+            && seat.checkout.expires_at > Utc::now();
+        Ok(open.then(|| CheckoutSession {
+            id: checkout_session_id.to_owned(),
+            url: format!("{}{PAY_PATH}/{checkout_session_id}", self.public_url),
+        }))
     }
 
     async fn checkout_session(
@@ -435,6 +467,7 @@ mod tests {
             expires_at,
             success_url: "http://x/merci".into(),
             cancel_url: "http://x/annulation".into(),
+            replaces: None,
         }
     }
 
@@ -470,5 +503,31 @@ mod tests {
         gateway.prune(now + chrono::Duration::days(2));
         assert!(gateway.refunds().is_empty());
         assert!(gateway.checkout_session(&session.id).await.is_err());
+    }
+
+    /// As Stripe: a key sent again with the same parameters answers the
+    /// same session; with other parameters it is refused.
+    #[actix_web::test]
+    async fn a_key_sent_again_with_other_parameters_is_refused() {
+        let gateway = LocalGateway::new("http://127.0.0.1:1");
+        let req = seat(Utc::now() + chrono::Duration::minutes(40));
+        let first = gateway.create_checkout(&req).await.unwrap();
+        assert_eq!(gateway.create_checkout(&req).await.unwrap(), first);
+        let other = CheckoutRequest {
+            amount_cents: 1,
+            ..req.clone()
+        };
+        assert_eq!(other.idempotency_key(), req.idempotency_key());
+        let refused = gateway.create_checkout(&other).await;
+        assert!(
+            matches!(&refused, Err(GatewayError::Refused(m)) if m.contains("same parameters")),
+            "{refused:?}"
+        );
+        // Another expiry is another key: another session.
+        let later = CheckoutRequest {
+            expires_at: req.expires_at + chrono::Duration::minutes(5),
+            ..req
+        };
+        assert_ne!(gateway.create_checkout(&later).await.unwrap().id, first.id);
     }
 }

@@ -268,6 +268,23 @@ impl PaymentGateway for StripeGateway {
         Ok(portal.url)
     }
 
+    async fn reopen_checkout(
+        &self,
+        checkout_session_id: &str,
+    ) -> Result<Option<CheckoutSession>, GatewayError> {
+        let raw = self
+            .get(
+                &format!("/checkout/sessions/{checkout_session_id}"),
+                &serde_json::json!({}),
+            )
+            .await?;
+        let cs: CheckoutSessionObject = from_json(&raw)?;
+        Ok(match (cs.status.as_deref(), cs.url) {
+            (Some("open"), Some(url)) => Some(CheckoutSession { id: cs.id, url }),
+            _ => None,
+        })
+    }
+
     async fn checkout_session(
         &self,
         checkout_session_id: &str,

@@ -58,6 +58,9 @@ pub struct CheckoutSessionObject {
     /// `open`, `complete` or `expired`.
     #[serde(default)]
     pub status: Option<String>,
+    /// The payment page, while the session is open.
+    #[serde(default)]
+    pub url: Option<String>,
     #[serde(default)]
     pub payment_status: Option<String>,
     #[serde(default, deserialize_with = "deserialize_metadata")]

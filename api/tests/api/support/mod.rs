@@ -424,7 +424,7 @@ impl TestApp {
 
     /// The audit's findings; empty when every invariant holds.
     pub async fn audit(&self) -> Vec<String> {
-        api::domain::reports::audit::run(&self.state.db)
+        api::domain::reports::audit::run(&self.state.db, &self.state.policy)
             .await
             .expect("audit runs")
     }

@@ -24,6 +24,19 @@ impl TestApp {
         a.body
     }
 
+    /// Moves a hold's end in the database, as time passing would bring it
+    /// closer (or as a bug would push it away).
+    pub async fn set_hold_end(&self, booking: &str, end: chrono::DateTime<chrono::Utc>) {
+        use entity::immersion_bookings as b;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        b::Entity::update_many()
+            .col_expr(b::Column::HoldExpiresAt, Expr::value(Some(end)))
+            .filter(b::Column::Id.eq(booking.parse::<uuid::Uuid>().expect("uuid")))
+            .exec(&self.state.db)
+            .await
+            .expect("hold end set");
+    }
+
     /// Cancels `booking` as the user of `token`, whatever the answer.
     pub async fn cancel(&self, booking: &str, token: &str) -> Answer {
         self.post(

@@ -127,6 +127,9 @@ pub struct CountingGateway {
     pub lost_refund_answers: AtomicUsize,
     /// Told when a refund call begins.
     pub refund_started: tokio::sync::Notify,
+    /// Says no Checkout Session can be reopened, as for pages past their
+    /// expiry.
+    pub pages_expired: AtomicBool,
 }
 
 fn take_one(n: &AtomicUsize) -> bool {
@@ -146,6 +149,7 @@ impl CountingGateway {
             refund_failures: AtomicUsize::new(0),
             lost_refund_answers: AtomicUsize::new(0),
             refund_started: tokio::sync::Notify::new(),
+            pages_expired: AtomicBool::new(false),
         })
     }
 
@@ -218,6 +222,12 @@ impl PaymentGateway for CountingGateway {
         self.inner
             .create_portal_session(customer_id, return_url)
             .await
+    }
+    async fn reopen_checkout(&self, id: &str) -> Result<Option<CheckoutSession>, GatewayError> {
+        if self.pages_expired.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        self.inner.reopen_checkout(id).await
     }
     async fn checkout_session(&self, id: &str) -> Result<Option<Payment>, GatewayError> {
         self.inner.checkout_session(id).await
