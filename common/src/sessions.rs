@@ -220,7 +220,7 @@ pub struct NewSession {
     pub trainer: Option<String>,
     #[cfg_attr(
         feature = "openapi",
-        schema(example = 199700, minimum = 0, maximum = 99_999_999)
+        schema(example = 199700, minimum = 50, maximum = 99_999_999)
     )]
     pub price_cents: i64,
     /// ISO 4217 code: EUR, CHF, GBP, USD or CAD (any case).
@@ -280,7 +280,7 @@ pub struct SessionPatch {
     /// An empty string clears the trainer.
     #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub trainer: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 99_999_999))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 50, maximum = 99_999_999))]
     pub price_cents: Option<i64>,
     #[cfg_attr(
         feature = "openapi",
@@ -329,6 +329,9 @@ pub const MIN_YEAR: i32 = 2000;
 pub const MAX_YEAR: i32 = 2100;
 /// Highest accepted price, in minor units (Stripe's own ceiling).
 pub const MAX_PRICE_CENTS: i64 = 99_999_999;
+/// The lowest price: Stripe charges no less than 0.50 in these currencies,
+/// and a free session cannot go through Checkout, so none is sold.
+pub const MIN_PRICE_CENTS: i64 = 50;
 
 /// Checks and normalises a session's fields: trims text, upper-cases the
 /// currency, turns an empty description into none. Every broken rule is
@@ -402,11 +405,20 @@ pub fn validate_session(mut f: SessionFields) -> Result<SessionFields, Vec<Field
             ));
         }
     }
-    if !(0..=MAX_PRICE_CENTS).contains(&f.price_cents) {
+    if f.price_cents < MIN_PRICE_CENTS {
+        errors.push(FieldError::new(
+            "price_cents",
+            "below_minimum",
+            format!(
+                "price_cents must be at least {MIN_PRICE_CENTS}: payments go through Stripe, \
+                 which charges no less, and free sessions are not sold"
+            ),
+        ));
+    } else if f.price_cents > MAX_PRICE_CENTS {
         errors.push(FieldError::new(
             "price_cents",
             "out_of_range",
-            format!("price_cents must be between 0 and {MAX_PRICE_CENTS}"),
+            format!("price_cents must be at most {MAX_PRICE_CENTS}"),
         ));
     }
     match known_currency(&f.currency) {
@@ -541,7 +553,7 @@ mod tests {
             ("ends_on", "before_start"),
             ("location", "required"),
             ("description", "too_long"),
-            ("price_cents", "out_of_range"),
+            ("price_cents", "below_minimum"),
             ("currency", "unknown"),
             ("max_places", "out_of_range"),
         ]
@@ -577,11 +589,21 @@ mod tests {
             assert_eq!(rules(validate_session(f)).len(), 1);
         }
         let f = SessionFields {
-            price_cents: 0,
+            price_cents: MIN_PRICE_CENTS,
             max_places: 1,
             ..fields()
         };
         assert!(validate_session(f).is_ok());
+        for free in [0, MIN_PRICE_CENTS - 1] {
+            let f = SessionFields {
+                price_cents: free,
+                ..fields()
+            };
+            assert_eq!(
+                rules(validate_session(f)),
+                vec![("price_cents".to_owned(), "below_minimum".to_owned())]
+            );
+        }
         let f = SessionFields {
             price_cents: MAX_PRICE_CENTS + 1,
             max_places: MAX_PLACES_LIMIT + 1,

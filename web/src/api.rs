@@ -100,7 +100,9 @@ fn field_message(e: &common::FieldError) -> String {
         ("location", "required") => "Indiquez le lieu.",
         ("location", _) => "Le lieu est trop long.",
         ("description", _) => "La description est trop longue.",
-        ("price_cents", _) => "Le prix doit être compris entre 0 et 999 999,99 €.",
+        ("price_cents", _) => {
+            "Le prix doit être compris entre 0,50 € et 999 999,99 € : les sessions gratuites ne sont pas vendues."
+        }
         ("currency", _) => "Devise inconnue.",
         ("max_places", "below_reserved") => {
             "Le nombre de places ne peut pas être inférieur aux places déjà réservées."

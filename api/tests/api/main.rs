@@ -25,6 +25,7 @@ mod minimum;
 mod openapi;
 mod owners;
 mod payment_integrity;
+mod prices;
 mod profile;
 mod rate_limit;
 mod rush;

@@ -125,6 +125,11 @@ pub async fn owe_refund(
     reason: RefundReason,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, DbErr> {
+    // Nothing was taken (a free session from before they were refused):
+    // nothing goes back, and Stripe refuses a refund of nothing.
+    if amount_cents <= 0 {
+        return Ok(None);
+    }
     let call = NewCall {
         kind: OwedCallKind::Refund,
         reason: reason.as_str(),
