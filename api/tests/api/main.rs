@@ -16,6 +16,7 @@ mod hold_end;
 mod idempotency;
 mod instances;
 mod invoices;
+mod late_payments;
 mod layers;
 mod line_first;
 mod localstripe;

@@ -39,7 +39,8 @@ const KEY_LIFETIME: Duration = Duration::hours(23);
 pub enum RefundReason {
     /// The owner or an admin cancelled a paid seat.
     Cancel,
-    /// A payment arrived after its hold lapsed and no seat was left.
+    /// A payment arrived after its hold lapsed and no seat was left, or
+    /// after the session had begun.
     Late,
     /// A payment that claimed to be ours and did not match what was sold.
     Anomaly,

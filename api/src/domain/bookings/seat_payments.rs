@@ -19,9 +19,11 @@ use crate::domain::billing::owed::{self, RefundReason};
 use crate::domain::catalog::seats;
 use crate::domain::catalog::waitlist;
 use crate::domain::platform::clock::today_at_venue;
+use crate::domain::platform::mail;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::events::{ChargeRefund, PaymentStatus, SeatCheckout};
 use entity::immersion_bookings::{self as bookings, Column};
+use entity::immersion_sessions as sessions;
 
 /// Why a paid session is not the one sold for its booking, if it is not.
 fn mismatch(seat: &SeatCheckout, booking: &bookings::Model) -> Option<(AnomalyKind, String)> {
@@ -227,10 +229,35 @@ async fn settle_booking(
         ),
         (Column::ConfirmedAt, Expr::value(now)),
     ];
+    let session = sessions::Entity::find_by_id(booking.session_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::internal("booking without session"))?;
+    // Invariant 15: a payment for a session that has begun is refunded,
+    // whatever became of its hold (an asynchronous method lands days late).
+    let started = session.starts_on <= today_at_venue(now);
     match status {
         // Confirmed or refunded without a payment of ours: nothing to add.
         BookingStatus::Confirmed | BookingStatus::Refunded => {
             Ok(Some(Applied::outcome("already_applied")))
+        }
+        BookingStatus::Held if started => {
+            let refunded = refund_late(
+                txn,
+                seat,
+                booking,
+                &session,
+                &[BookingStatus::Held],
+                paid,
+                now,
+            )
+            .await?;
+            if refunded.is_some() {
+                waitlist::offer_ended(txn, booking.id).await?;
+                // Nobody is offered a seat of a session that has begun.
+                waitlist::release_seat(txn, booking.session_id, now, None).await?;
+            }
+            Ok(refunded)
         }
         BookingStatus::Held => {
             if !transition(
@@ -251,6 +278,9 @@ async fn settle_booking(
             let lapsed = [BookingStatus::Expired, BookingStatus::Cancelled];
             // A free seat, unless the user already holds one again in this
             // session (that would make two): otherwise refund this payment.
+            if started {
+                return refund_late(txn, seat, booking, &session, &lapsed, paid, now).await;
+            }
             let today = today_at_venue(now);
             let seat_taken = seats::take(
                 txn,
@@ -274,35 +304,55 @@ async fn settle_booking(
                 confirmed(txn, booking).await?;
                 return Ok(Some(Applied::outcome("confirmed_late")));
             }
-            let pi = seat
-                .payment_intent
-                .as_deref()
-                .ok_or_else(|| ApiError::internal("a paid checkout session without a payment"))?;
-            let mut fields = paid;
-            fields.extend([
-                (Column::RefundedCents, Expr::value(booking.amount_cents)),
-                (Column::CancelledAt, Expr::value(now)),
-            ]);
-            if !transition(txn, booking.id, &lapsed, BookingStatus::Refunded, fields).await? {
-                return Err(ApiError::internal(
-                    "booking changed while refunding a late payment",
-                ));
-            }
-            let owed = owed::owe_refund(
-                txn,
-                Some(booking.id),
-                pi,
-                booking.amount_cents,
-                RefundReason::Late,
-                now,
-            )
-            .await?;
-            Ok(Some(Applied {
-                outcome: "refunded_late".into(),
-                owed: owed.into_iter().collect(),
-            }))
+            refund_late(txn, seat, booking, &session, &lapsed, paid, now).await
         }
     }
+}
+
+/// Refunds a payment that came too late (its hold lapsed and no seat is
+/// left, or the session has begun): the booking `from` one of `from` to
+/// `refunded`, the refund owed, the buyer told in French. None when the
+/// booking changed meanwhile (read it again).
+async fn refund_late(
+    txn: &DatabaseTransaction,
+    seat: &SeatCheckout,
+    booking: &bookings::Model,
+    session: &sessions::Model,
+    from: &[BookingStatus],
+    paid: Vec<(Column, sea_orm::sea_query::SimpleExpr)>,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<Applied>> {
+    let pi = seat
+        .payment_intent
+        .as_deref()
+        .ok_or_else(|| ApiError::internal("a paid checkout session without a payment"))?;
+    let mut fields = paid;
+    fields.extend([
+        (Column::RefundedCents, Expr::value(booking.amount_cents)),
+        (Column::CancelledAt, Expr::value(now)),
+    ]);
+    if !transition(txn, booking.id, from, BookingStatus::Refunded, fields).await? {
+        return Ok(None);
+    }
+    let owed = owed::owe_refund(
+        txn,
+        Some(booking.id),
+        pi,
+        booking.amount_cents,
+        RefundReason::Late,
+        now,
+    )
+    .await?;
+    if booking.amount_cents > 0 {
+        let started = session.starts_on <= today_at_venue(now);
+        let (subject, body) =
+            mail::late_payment_refunded(session, booking.amount_cents, &booking.currency, started);
+        mail::queue(txn, &booking.user_email, subject, body).await?;
+    }
+    Ok(Some(Applied {
+        outcome: "refunded_late".into(),
+        owed: owed.into_iter().collect(),
+    }))
 }
 
 /// Booking flow 3: an expired or failed Checkout Session releases its hold,

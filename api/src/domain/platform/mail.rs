@@ -126,6 +126,37 @@ pub fn confirmation(
     (subject, body)
 }
 
+/// The French news that a payment is given back because it came too late:
+/// the hold had lapsed and the last seat was gone, or the session had
+/// already begun.
+pub fn late_payment_refunded(
+    session: &immersion_sessions::Model,
+    amount_cents: i64,
+    currency: &str,
+    started: bool,
+) -> (String, String) {
+    let dates = format_session_dates(session.starts_on, session.ends_on);
+    let subject = format!("Votre paiement Immersion Élite est remboursé ({dates})");
+    let why = if started {
+        "la session avait déjà commencé quand il nous est parvenu"
+    } else {
+        "votre réservation avait expiré et la dernière place avait été prise \
+         entre-temps"
+    };
+    let body = format!(
+        "Bonjour,\n\n\
+         Votre paiement de {price} pour la session Immersion Élite du {dates} \
+         à {location} est arrivé trop tard : {why}. Nous ne pouvons donc pas \
+         vous y accueillir, et vous le remboursons intégralement ; le \
+         remboursement apparaît sous 5 à 10 jours sur votre relevé.\n\n\
+         Les prochaines dates sont sur notre site.\n\n\
+         L'équipe Immersion",
+        price = format_price(amount_cents, currency),
+        location = session.location,
+    );
+    (subject, body)
+}
+
 /// The French news that a session will run: enough attendees.
 pub fn session_confirmed(session: &immersion_sessions::Model) -> (String, String) {
     let dates = format_session_dates(session.starts_on, session.ends_on);

@@ -1,6 +1,7 @@
 //! The audit (`immersion audit`): checks invariant 1 for every session,
 //! that no bookable session has a free seat while someone waits in line
-//! (invariant 13), that no hold outlasts its bound (invariant 14),
+//! (invariant 13), that no hold outlasts its bound (invariant 14), that
+//! no seat was confirmed once its session had begun (invariant 15),
 //! that every paid booking ended confirmed, refunded or cancelled under
 //! the policy, that no call to the payment provider is still owed or has
 //! failed, and names the payment anomalies no admin has acknowledged yet. Each drift is one line
@@ -98,6 +99,23 @@ pub async fn run(db: &DatabaseConnection, policy: &Policy) -> Result<Vec<String>
                 b.id,
                 (end - b.created_at).num_minutes(),
                 bound.num_minutes()
+            ));
+        }
+    }
+    // Invariant 15: no seat is confirmed once its session has begun.
+    let starts: HashMap<uuid::Uuid, chrono::NaiveDate> =
+        all_sessions.iter().map(|s| (s.id, s.starts_on)).collect();
+    for b in active
+        .iter()
+        .filter(|b| b.status == BookingStatus::Confirmed)
+    {
+        if let (Some(at), Some(start)) = (b.confirmed_at, starts.get(&b.session_id))
+            && today_at_venue(at) >= *start
+        {
+            drift.push(format!(
+                "booking {}: confirmed on {}, when its session had begun ({start}) (invariant 15)",
+                b.id,
+                today_at_venue(at)
             ));
         }
     }
