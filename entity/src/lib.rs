@@ -3,6 +3,7 @@
 
 pub mod account_tokens;
 pub mod auth_sessions;
+pub mod gateway_refunds;
 pub mod idempotency_keys;
 pub mod immersion_bookings;
 pub mod immersion_sessions;

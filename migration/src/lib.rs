@@ -17,6 +17,7 @@ mod m20261130_000010_mail_once;
 mod m20261130_000011_profiles;
 mod m20261130_000012_invoices;
 mod m20261130_000013_trainer;
+mod m20261201_000014_gateway_refunds;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_profiles::Migration),
             Box::new(m20261130_000012_invoices::Migration),
             Box::new(m20261130_000013_trainer::Migration),
+            Box::new(m20261201_000014_gateway_refunds::Migration),
         ]
     }
 }

@@ -29,6 +29,7 @@ mod payment_integrity;
 mod prices;
 mod profile;
 mod rate_limit;
+mod refund_order;
 mod rush;
 mod spa;
 mod stats;

@@ -3,5 +3,6 @@
 
 pub mod anomalies;
 pub mod applied;
+pub mod gateway_refunds;
 pub mod invoices;
 pub mod owed;

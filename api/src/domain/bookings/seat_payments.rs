@@ -15,6 +15,7 @@ use super::rows::{confirmed, transition};
 use crate::config::Offers;
 use crate::domain::billing::anomalies::{self, Anomaly};
 use crate::domain::billing::applied::Applied;
+use crate::domain::billing::gateway_refunds;
 use crate::domain::billing::owed::{self, RefundReason};
 use crate::domain::catalog::seats;
 use crate::domain::catalog::waitlist;
@@ -131,6 +132,7 @@ pub async fn apply_payment(
     txn: &DatabaseTransaction,
     event_id: &str,
     seat: &SeatCheckout,
+    offers: &Offers,
     now: DateTime<Utc>,
 ) -> ApiResult<Applied> {
     if seat.payment_status == PaymentStatus::Unpaid {
@@ -176,7 +178,7 @@ pub async fn apply_payment(
     // hold): then it is read again and the payment applied to what it is.
     let mut booking = booking;
     for _ in 0..3 {
-        if let Some(applied) = settle_booking(txn, event_id, seat, &booking, now).await? {
+        if let Some(applied) = settle_booking(txn, event_id, seat, &booking, offers, now).await? {
             return Ok(applied);
         }
         booking = bookings::Entity::find_by_id(seat.booking_id)
@@ -196,6 +198,7 @@ async fn settle_booking(
     event_id: &str,
     seat: &SeatCheckout,
     booking: &bookings::Model,
+    offers: &Offers,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<Applied>> {
     let status = booking.status;
@@ -218,7 +221,7 @@ async fn settle_booking(
         .await
         .map(Some);
     }
-    let paid = vec![
+    let mut paid = vec![
         (
             Column::StripePaymentIntentId,
             Expr::value(seat.payment_intent.clone()),
@@ -229,6 +232,33 @@ async fn settle_booking(
         ),
         (Column::ConfirmedAt, Expr::value(now)),
     ];
+    // A refund of this payment seen before it (invariant 15): what went
+    // back is recorded with it; when the whole charge went back, it wins.
+    let early = match seat.payment_intent.as_deref() {
+        Some(pi) => gateway_refunds::of(txn, pi).await?,
+        None => None,
+    };
+    let already_refunded = early.as_ref().map_or(0, |e| e.amount_refunded);
+    if let Some(early) = &early {
+        paid.push((Column::RefundedCents, Expr::value(early.amount_refunded)));
+        if early.whole && !matches!(status, BookingStatus::Confirmed | BookingStatus::Refunded) {
+            let mut fields = paid;
+            fields.push((Column::CancelledAt, Expr::value(now)));
+            let from = [
+                BookingStatus::Held,
+                BookingStatus::Expired,
+                BookingStatus::Cancelled,
+            ];
+            if !transition(txn, booking.id, &from, BookingStatus::Refunded, fields).await? {
+                return Ok(None);
+            }
+            if status == BookingStatus::Held {
+                waitlist::offer_ended(txn, booking.id).await?;
+                waitlist::release_seat(txn, booking.session_id, now, Some(offers)).await?;
+            }
+            return Ok(Some(Applied::outcome("refunded_before_payment")));
+        }
+    }
     let session = sessions::Entity::find_by_id(booking.session_id)
         .one(txn)
         .await?
@@ -248,7 +278,10 @@ async fn settle_booking(
                 booking,
                 &session,
                 &[BookingStatus::Held],
-                paid,
+                Paid {
+                    fields: paid,
+                    already_refunded,
+                },
                 now,
             )
             .await?;
@@ -279,7 +312,19 @@ async fn settle_booking(
             // A free seat, unless the user already holds one again in this
             // session (that would make two): otherwise refund this payment.
             if started {
-                return refund_late(txn, seat, booking, &session, &lapsed, paid, now).await;
+                return refund_late(
+                    txn,
+                    seat,
+                    booking,
+                    &session,
+                    &lapsed,
+                    Paid {
+                        fields: paid,
+                        already_refunded,
+                    },
+                    now,
+                )
+                .await;
             }
             let today = today_at_venue(now);
             let seat_taken = seats::take(
@@ -304,9 +349,28 @@ async fn settle_booking(
                 confirmed(txn, booking).await?;
                 return Ok(Some(Applied::outcome("confirmed_late")));
             }
-            refund_late(txn, seat, booking, &session, &lapsed, paid, now).await
+            refund_late(
+                txn,
+                seat,
+                booking,
+                &session,
+                &lapsed,
+                Paid {
+                    fields: paid,
+                    already_refunded,
+                },
+                now,
+            )
+            .await
         }
     }
+}
+
+/// What a payment writes on its booking, and what of it went back before
+/// it arrived (a refund seen early).
+struct Paid {
+    fields: Vec<(Column, sea_orm::sea_query::SimpleExpr)>,
+    already_refunded: i64,
 }
 
 /// Refunds a payment that came too late (its hold lapsed and no seat is
@@ -319,9 +383,13 @@ async fn refund_late(
     booking: &bookings::Model,
     session: &sessions::Model,
     from: &[BookingStatus],
-    paid: Vec<(Column, sea_orm::sea_query::SimpleExpr)>,
+    paid: Paid,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<Applied>> {
+    let Paid {
+        fields: paid,
+        already_refunded,
+    } = paid;
     let pi = seat
         .payment_intent
         .as_deref()
@@ -334,11 +402,12 @@ async fn refund_late(
     if !transition(txn, booking.id, from, BookingStatus::Refunded, fields).await? {
         return Ok(None);
     }
+    // What went back already (a refund seen early) is not owed again.
     let owed = owed::owe_refund(
         txn,
         Some(booking.id),
         pi,
-        booking.amount_cents,
+        booking.amount_cents - already_refunded,
         RefundReason::Late,
         now,
     )
@@ -385,8 +454,11 @@ pub async fn apply_checkout_closed(
     }
 }
 
-/// A refund made outside the api (Stripe dashboard): the booking is
-/// refunded and its seat freed.
+/// A refund made outside the api (Stripe dashboard), or the news of ours:
+/// what went back is recorded as a high-water mark (events come in any
+/// order); a whole refund ends the seat (a confirmed seat is freed, a
+/// cancelled one marked refunded). A refund seen before its payment is
+/// kept, and wins when the payment arrives (invariant 15).
 pub async fn apply_charge_refunded(
     txn: &DatabaseTransaction,
     charge: &ChargeRefund,
@@ -396,39 +468,71 @@ pub async fn apply_charge_refunded(
     let Some(pi) = charge.payment_intent.as_deref() else {
         return Ok(Applied::outcome("unknown_booking"));
     };
+    gateway_refunds::remember(txn, pi, charge.amount_refunded, charge.refunded, now).await?;
     let Some(booking) = bookings::Entity::find()
         .filter(Column::StripePaymentIntentId.eq(pi))
         .one(txn)
         .await?
     else {
-        return Ok(Applied::outcome("unknown_booking"));
+        // Seen before its payment: kept, it wins when the payment arrives.
+        return Ok(Applied::outcome("refund_before_payment"));
     };
+    let recorded = vec![(
+        Column::RefundedCents,
+        gateway_refunds::high_water(Expr::col(Column::RefundedCents), charge.amount_refunded),
+    )];
     if !charge.refunded {
         // A partial refund: the seat stays sold; record what went back.
         bookings::Entity::update_many()
-            .col_expr(Column::RefundedCents, Expr::value(charge.amount_refunded))
+            .col_expr(recorded[0].0, recorded[0].1.clone())
             .col_expr(Column::UpdatedAt, Expr::value(now))
             .filter(Column::Id.eq(booking.id))
             .exec(txn)
             .await?;
         return Ok(Applied::outcome("already_applied"));
     }
-    let fields = vec![
-        (Column::RefundedCents, Expr::value(charge.amount_refunded)),
-        (Column::CancelledAt, Expr::value(now)),
-    ];
-    if transition(
-        txn,
-        booking.id,
-        &[BookingStatus::Confirmed],
-        BookingStatus::Refunded,
-        fields,
-    )
-    .await?
-    {
-        waitlist::release_seat(txn, booking.session_id, now, Some(offers)).await?;
-        Ok(Applied::outcome(BookingStatus::Refunded.as_str()))
-    } else {
-        Ok(Applied::outcome("already_applied"))
+    let mut fields = recorded;
+    fields.push((Column::CancelledAt, Expr::value(now)));
+    match booking.status {
+        BookingStatus::Confirmed => {
+            if transition(
+                txn,
+                booking.id,
+                &[BookingStatus::Confirmed],
+                BookingStatus::Refunded,
+                fields,
+            )
+            .await?
+            {
+                waitlist::release_seat(txn, booking.session_id, now, Some(offers)).await?;
+                return Ok(Applied::outcome(BookingStatus::Refunded.as_str()));
+            }
+            Ok(Applied::outcome("already_applied"))
+        }
+        // Cancelled after the cutoff (kept), then refunded anyway from the
+        // Dashboard: its seat is already free; the money is recorded.
+        BookingStatus::Cancelled => {
+            let moved = transition(
+                txn,
+                booking.id,
+                &[BookingStatus::Cancelled],
+                BookingStatus::Refunded,
+                fields[..1].to_vec(),
+            )
+            .await?;
+            Ok(Applied::outcome(if moved {
+                BookingStatus::Refunded.as_str()
+            } else {
+                "already_applied"
+            }))
+        }
+        _ => {
+            bookings::Entity::update_many()
+                .col_expr(fields[0].0, fields[0].1.clone())
+                .filter(Column::Id.eq(booking.id))
+                .exec(txn)
+                .await?;
+            Ok(Applied::outcome("already_applied"))
+        }
     }
 }

@@ -73,7 +73,8 @@ async fn dispatch(
 ) -> ApiResult<Applied> {
     match &event.payment {
         Payment::SeatPaid(seat) => {
-            let applied = seat_payments::apply_payment(txn, &event.id, seat, now).await?;
+            let applied =
+                seat_payments::apply_payment(txn, &event.id, seat, &policy.offers, now).await?;
             if let Some(invoicing) = &policy.invoicing {
                 invoices::issue_for_seat(txn, invoicing, seat.booking_id, now).await?;
             }

@@ -1,7 +1,9 @@
 //! The audit (`immersion audit`): checks invariant 1 for every session,
 //! that no bookable session has a free seat while someone waits in line
 //! (invariant 13), that no hold outlasts its bound (invariant 14), that
-//! no seat was confirmed once its session had begun (invariant 15),
+//! no seat was confirmed once its session had begun, that a confirmed
+//! seat has its money and no refund total is below the gateway's
+//! (invariant 15),
 //! that every paid booking ended confirmed, refunded or cancelled under
 //! the policy, that no call to the payment provider is still owed or has
 //! failed, and names the payment anomalies no admin has acknowledged yet. Each drift is one line
@@ -15,6 +17,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 
 use crate::config::Policy;
+use crate::domain::billing::gateway_refunds;
 use crate::domain::platform::clock::today_at_venue;
 use crate::payments::MIN_HOLD;
 use entity::{
@@ -123,6 +126,34 @@ pub async fn run(db: &DatabaseConnection, policy: &Policy) -> Result<Vec<String>
         .filter(bookings::Column::StripePaymentIntentId.is_not_null())
         .all(db)
         .await?;
+    // Invariant 15: a confirmed seat has its money, and a refund total is
+    // never below what the gateway says went back.
+    let gone_back: HashMap<String, i64> = gateway_refunds::all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.payment_intent, m.amount_refunded))
+        .collect();
+    for b in &paid {
+        let refunded = b.refunded_cents.unwrap_or(0);
+        if b.status == BookingStatus::Confirmed && b.amount_cents > 0 && refunded >= b.amount_cents
+        {
+            drift.push(format!(
+                "booking {}: confirmed, but its money went back ({refunded} of {}) (invariant 15)",
+                b.id, b.amount_cents
+            ));
+        }
+        if let Some(stripe) = b
+            .stripe_payment_intent_id
+            .as_ref()
+            .and_then(|pi| gone_back.get(pi))
+            && refunded < *stripe
+        {
+            drift.push(format!(
+                "booking {}: {refunded} recorded as refunded, below the gateway's {stripe} (invariant 15)",
+                b.id
+            ));
+        }
+    }
     for b in paid {
         let ok = matches!(
             b.status,

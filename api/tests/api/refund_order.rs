@@ -1,0 +1,176 @@
+//! Money and seats agree whatever the order of events (invariant 15): a
+//! refund seen before its payment is kept and wins when the payment
+//! arrives; refund totals only grow, whoever made the refund; the audit
+//! sees a confirmed seat whose money went back, and a refund total below
+//! the gateway's.
+
+use common::bookings::BookingStatus;
+use serde_json::{Value, json};
+
+use crate::support::{CountingGateway, TestApp, day, event, held_seat, paid_seat};
+
+/// Stripe's `charge.refunded` for `payment_intent`, `amount_refunded` of
+/// the seat's 1 997 € gone back.
+fn charge_refunded(payment_intent: &Value, amount_refunded: i64) -> Value {
+    event(
+        "charge.refunded",
+        json!({
+            "id": format!("ch_test_{}", uuid::Uuid::new_v4().simple()),
+            "object": "charge",
+            "amount": 199_700,
+            "amount_refunded": amount_refunded,
+            "refunded": amount_refunded == 199_700,
+            "payment_intent": payment_intent,
+        }),
+    )
+}
+
+#[actix_web::test]
+async fn a_refund_seen_before_its_payment_wins_when_the_payment_arrives() {
+    let gateway = CountingGateway::new();
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
+    let paid = seat.paid();
+    // Refunded in the Dashboard, and that event comes first.
+    let refund = charge_refunded(&paid["payment_intent"], 199_700);
+    let a = app.deliver(&refund).await;
+    assert_eq!(a.body["outcome"], "refund_before_payment", "{}", a.body);
+    let a = app
+        .deliver(&event("checkout.session.completed", paid))
+        .await;
+    assert_eq!(a.body["outcome"], "refunded_before_payment", "{}", a.body);
+    let b = app.booking_row(seat.booking()).await;
+    assert_eq!(b.status, BookingStatus::Refunded.as_str());
+    assert_eq!(b.refunded_cents, Some(199_700));
+    assert_eq!(app.session_row(&seat.sid).await.reserved_places, 0);
+    // The money went back already: nothing more is owed, no seat confirmed.
+    crate::support::settle(&app, &gateway, chrono::Utc::now()).await;
+    assert_eq!(gateway.refund_calls(), 0);
+    let confirmations = app
+        .mails_to("marie@example.com")
+        .await
+        .into_iter()
+        .filter(|m| m.subject.contains("confirmée"))
+        .count();
+    assert_eq!(confirmations, 0);
+    // The same refund delivered again changes nothing.
+    assert_eq!(app.deliver(&refund).await.body["duplicate"], true);
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+}
+
+#[actix_web::test]
+async fn a_partial_refund_seen_early_is_recorded_on_the_seat_it_confirms() {
+    let app = TestApp::builder().spawn().await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
+    let paid = seat.paid();
+    let a = app
+        .deliver(&charge_refunded(&paid["payment_intent"], 50_000))
+        .await;
+    assert_eq!(a.body["outcome"], "refund_before_payment", "{}", a.body);
+    let a = app
+        .deliver(&event("checkout.session.completed", paid))
+        .await;
+    assert_eq!(a.body["outcome"], "confirmed", "{}", a.body);
+    let b = app.booking_row(seat.booking()).await;
+    assert_eq!(b.status, BookingStatus::Confirmed.as_str());
+    assert_eq!(b.refunded_cents, Some(50_000));
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+}
+
+#[actix_web::test]
+async fn partial_refunds_out_of_order_never_lower_the_total() {
+    let app = TestApp::builder().spawn().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
+    let pi = app
+        .booking_row(seat.booking())
+        .await
+        .stripe_payment_intent_id
+        .unwrap();
+    // The second partial refund's event (50 000 in all) comes first.
+    app.deliver(&charge_refunded(&json!(pi), 50_000)).await;
+    app.deliver(&charge_refunded(&json!(pi), 20_000)).await;
+    let b = app.booking_row(seat.booking()).await;
+    assert_eq!(b.refunded_cents, Some(50_000));
+    assert_eq!(b.status, BookingStatus::Confirmed.as_str());
+}
+
+#[actix_web::test]
+async fn a_dashboard_refund_of_a_seat_cancelled_after_the_cutoff_is_recorded() {
+    let app = TestApp::builder().spawn().await;
+    let admin = app.admin_token().await;
+    // Inside the cutoff: cancelling keeps the money.
+    let s = app
+        .create_session(&admin, json!({"starts_on": day(5), "ends_on": day(9)}))
+        .await;
+    let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
+    let c = app.cancel(seat.booking(), &seat.token).await;
+    assert_eq!(c.status, reqwest::StatusCode::OK, "{}", c.body);
+    let pi = app
+        .booking_row(seat.booking())
+        .await
+        .stripe_payment_intent_id
+        .unwrap();
+    // A person refunds it anyway, in the Dashboard.
+    let a = app.deliver(&charge_refunded(&json!(pi), 199_700)).await;
+    assert_eq!(a.body["outcome"], "refunded", "{}", a.body);
+    let b = app.booking_row(seat.booking()).await;
+    assert_eq!(b.status, BookingStatus::Refunded.as_str());
+    assert_eq!(b.refunded_cents, Some(199_700));
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+}
+
+#[actix_web::test]
+async fn the_audit_sees_money_gone_back_from_a_confirmed_seat_and_totals_below_stripe_s() {
+    let app = TestApp::builder().spawn().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+    use entity::immersion_bookings as b;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let id: uuid::Uuid = seat.booking().parse().unwrap();
+    // A confirmed seat whose whole price went back.
+    b::Entity::update_many()
+        .col_expr(b::Column::RefundedCents, Expr::value(Some(199_700i64)))
+        .filter(b::Column::Id.eq(id))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let drift = app.audit().await;
+    assert!(
+        drift
+            .iter()
+            .any(|d| d.contains(seat.booking()) && d.contains("money went back")),
+        "{drift:?}"
+    );
+    // A refund total below what Stripe said went back.
+    b::Entity::update_many()
+        .col_expr(b::Column::RefundedCents, Expr::value(Some(10_000i64)))
+        .filter(b::Column::Id.eq(id))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let pi = app
+        .booking_row(seat.booking())
+        .await
+        .stripe_payment_intent_id
+        .unwrap();
+    api::domain::billing::gateway_refunds::remember(
+        &app.state.db,
+        &pi,
+        50_000,
+        false,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let drift = app.audit().await;
+    assert!(
+        drift
+            .iter()
+            .any(|d| d.contains(seat.booking()) && d.contains("below the gateway's")),
+        "{drift:?}"
+    );
+}
