@@ -290,6 +290,49 @@ pub const SETTING_NAMES: &[&str] = &[
 /// month, 290 € a year (two months free).
 pub const DEFAULT_PLAN_CENTS: (i64, i64) = (2_900, 29_000);
 
+/// How an `SMTP_URL` carries mail to its relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SmtpEncryption {
+    /// `smtps://`, or `smtp://…?tls=required` (STARTTLS, refused when the
+    /// relay does not offer it).
+    Required,
+    /// Plain, or `tls=opportunistic` (which an attacker on the path can
+    /// strip) to a relay off this machine.
+    None,
+    /// A relay on this machine (loopback): nothing crosses the network.
+    Local,
+}
+
+/// How `url` carries mail, as lettre reads it; None when it is no SMTP URL.
+fn smtp_encryption(url: &str) -> Option<SmtpEncryption> {
+    let parsed = url::Url::parse(url).ok()?;
+    let required = match parsed.scheme() {
+        "smtps" => true,
+        "smtp" => parsed
+            .query_pairs()
+            .any(|(k, v)| k == "tls" && v == "required"),
+        _ => return None,
+    };
+    let local = match parsed.host()? {
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+        // smtp: is not a special scheme: an IPv4 address reads as a name.
+        url::Host::Domain(name) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+    };
+    Some(if required {
+        SmtpEncryption::Required
+    } else if local {
+        SmtpEncryption::Local
+    } else {
+        SmtpEncryption::None
+    })
+}
+
 /// The directory for the embedded database and dev secrets.
 pub const DATA_DIR: &str = "data";
 
@@ -464,11 +507,19 @@ impl Settings {
                     .to_owned(),
             );
         }
-        if smtp_url.as_ref().is_some_and(|u| {
-            !(u.expose().starts_with("smtp://") || u.expose().starts_with("smtps://"))
-        }) {
-            p.errors
-                .push("SMTP_URL: expected an smtp:// or smtps:// URL".to_owned());
+        if let Some(u) = &smtp_url {
+            match smtp_encryption(u.expose()) {
+                None => p
+                    .errors
+                    .push("SMTP_URL: expected an smtp:// or smtps:// URL".to_owned()),
+                // Sign-in and reset links cross the network in these mails.
+                Some(SmtpEncryption::None) if app_env == AppEnv::Production => p.errors.push(
+                    "SMTP_URL: in production, mail must travel encrypted: use smtps://… or \
+                     smtp://…?tls=required (only a relay on this machine may go without)"
+                        .to_owned(),
+                ),
+                Some(_) => {}
+            }
         }
         let mail_from = p
             .get("MAIL_FROM")
@@ -754,7 +805,7 @@ mod tests {
         let s = Settings::from_vars(&vars(&[
             ("APP_ENV", "production"),
             ("PUBLIC_URL", "https://immersion.example"),
-            ("SMTP_URL", "smtp://mail.immersion.example:587"),
+            ("SMTP_URL", "smtp://mail.immersion.example:587?tls=required"),
             ("JWT_SECRET", &"k".repeat(40)),
             ("DEMO_DATA", "true"),
             ("STRIPE_SECRET_KEY", "sk_live_x"),
@@ -766,6 +817,46 @@ mod tests {
         assert!(!s.demo_data);
         assert!(s.cookie_secure());
         assert_eq!(s.public_origin(), "https://immersion.example");
+    }
+
+    #[test]
+    fn production_mail_travels_encrypted_unless_the_relay_is_on_this_machine() {
+        let production = |smtp: &str| {
+            Settings::from_vars(&vars(&[
+                ("APP_ENV", "production"),
+                ("PUBLIC_URL", "https://immersion.example"),
+                ("SMTP_URL", smtp),
+                ("JWT_SECRET", &"k".repeat(40)),
+                ("STRIPE_SECRET_KEY", "sk_live_x"),
+                ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+                ("STRIPE_PRICE_MONTHLY", "price_m"),
+                ("STRIPE_PRICE_YEARLY", "price_y"),
+            ]))
+        };
+        for clear in [
+            "smtp://mail.immersion.example:587",
+            "smtp://user:pw@mail.immersion.example",
+            "smtp://mail.immersion.example:587?tls=opportunistic",
+            "smtp://10.0.0.5:25",
+        ] {
+            let err = production(clear).unwrap_err();
+            assert!(
+                err.0.iter().any(|l| l.contains("must travel encrypted")),
+                "{clear}: {err}"
+            );
+        }
+        for fine in [
+            "smtps://user:pw@mail.immersion.example:465",
+            "smtp://mail.immersion.example:587?tls=required",
+            "smtp://127.0.0.1:2525",
+            "smtp://[::1]:25",
+            "smtp://localhost:25",
+        ] {
+            assert!(production(fine).is_ok(), "{fine}");
+        }
+        // Development may use a plain local catcher.
+        assert!(Settings::from_vars(&vars(&[("SMTP_URL", "smtp://mailhog:1025")])).is_ok());
+        assert!(Settings::from_vars(&vars(&[("SMTP_URL", "http://mail")])).is_err());
     }
 
     #[test]

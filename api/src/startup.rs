@@ -267,6 +267,7 @@ fn app(
     }))
     .wrap(actix_web::middleware::from_fn(measure))
     .wrap(actix_web::middleware::from_fn(head_as_get))
+    .wrap(actix_web::middleware::from_fn(http::private::no_store))
     .wrap(headers)
     .wrap(tracing_actix_web::TracingLogger::default())
     .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", doc))

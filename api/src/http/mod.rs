@@ -20,6 +20,7 @@ pub mod members;
 pub mod metrics;
 pub mod ops;
 pub mod pagination;
+pub mod private;
 pub mod problems;
 pub mod profile;
 pub mod sessions;

@@ -42,7 +42,7 @@ fn settings_of(service: &Value) -> Settings {
                 k.clone(),
                 interpolate(v, &|name| match name {
                     "PUBLIC_URL" => "https://immersion.example".to_owned(),
-                    "SMTP_URL" => "smtp://mail.example:587".to_owned(),
+                    "SMTP_URL" => "smtp://mail.example:587?tls=required".to_owned(),
                     _ => "a-secret-of-at-least-32-characters!!".to_owned(),
                 }),
             )

@@ -23,6 +23,7 @@ mod localstripe;
 mod mail;
 mod metrics;
 mod minimum;
+mod no_store;
 mod openapi;
 mod owners;
 mod payment_integrity;
