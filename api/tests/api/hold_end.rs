@@ -92,3 +92,78 @@ async fn the_audit_sees_a_hold_longer_than_its_bound() {
         "{drift:?}"
     );
 }
+
+/// A page that was completed carries a payment on its way (a card's
+/// webhook, a bank transfer's days): paying again opens no second page,
+/// whose existence would have that payment refunded as a stranger's.
+#[actix_web::test]
+async fn paying_again_while_a_payment_is_on_its_way_opens_no_second_page() {
+    let gateway = CountingGateway::new();
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
+    let first: CheckoutResponse = serde_json::from_value(seat.held.clone()).unwrap();
+    // Paid on the page; Stripe's event is not here yet.
+    let completed = gateway
+        .inner
+        .close_seat(&first.checkout_session_id, true, Utc::now())
+        .unwrap();
+    pay(&app, seat.booking(), &seat.token)
+        .await
+        .assert_problem(409, "booking_not_payable");
+    assert_eq!(gateway.creates.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The payment arrives, and confirms the seat.
+    let a = app.deliver(&completed).await;
+    assert_eq!(a.body["outcome"], "confirmed", "{}", a.body);
+}
+
+/// A new page asks for what was booked, not today's price.
+#[actix_web::test]
+async fn a_new_page_charges_what_was_booked() {
+    let gateway = CountingGateway::new();
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
+    let admin = app.admin_token().await;
+    let patched = app
+        .patch(
+            &format!("/api/admin/sessions/{}", seat.sid),
+            Some(&admin),
+            json!({"price_cents": 249_700}),
+        )
+        .await;
+    assert!(patched.status.is_success(), "{}", patched.body);
+    gateway
+        .pages_expired
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let again: CheckoutResponse = pay(&app, seat.booking(), &seat.token).await.ok();
+    // The buyer pays the new page: its event carries what the page asked.
+    gateway
+        .pages_expired
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let completed = gateway
+        .inner
+        .close_seat(&again.checkout_session_id, true, Utc::now())
+        .unwrap();
+    assert_eq!(completed["data"]["object"]["amount_total"], 199_700);
+    let a = app.deliver(&completed).await;
+    assert_eq!(a.body["outcome"], "confirmed", "{}", a.body);
+}
+
+#[actix_web::test]
+async fn a_session_that_has_begun_cannot_be_paid() {
+    let app = TestApp::builder().spawn().await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
+    {
+        use entity::immersion_sessions as s;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let today = api::domain::platform::clock::today_at_venue(Utc::now());
+        s::Entity::update_many()
+            .col_expr(s::Column::StartsOn, Expr::value(today))
+            .filter(s::Column::Id.eq(seat.sid.parse::<uuid::Uuid>().unwrap()))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
+    pay(&app, seat.booking(), &seat.token)
+        .await
+        .assert_problem(409, "booking_not_payable");
+}

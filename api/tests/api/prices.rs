@@ -79,3 +79,39 @@ async fn a_late_payment_of_a_free_seat_from_before_is_answered_and_owes_nothing(
     assert_eq!(gateway.refund_calls(), 0);
     assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
 }
+
+/// A session priced below today's minimum, from before it, can still be
+/// edited, closed and deactivated; only a new price must meet it.
+#[actix_web::test]
+async fn a_free_session_from_before_can_still_be_closed_and_edited() {
+    let app = TestApp::builder().spawn().await;
+    let admin = app.admin_token().await;
+    let s: SessionDto =
+        serde_json::from_value(app.create_session(&admin, json!({})).await).unwrap();
+    {
+        use entity::immersion_sessions as t;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        t::Entity::update_many()
+            .col_expr(t::Column::PriceCents, Expr::value(0i64))
+            .filter(t::Column::Id.eq(s.id))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
+    let path = format!("/api/admin/sessions/{}", s.id);
+    let closed: SessionDto = app
+        .patch(
+            &path,
+            Some(&admin),
+            json!({"closed": true, "location": "Nantes"}),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        (closed.price_cents, closed.location.as_str()),
+        (0, "Nantes")
+    );
+    app.patch(&path, Some(&admin), json!({"price_cents": 10}))
+        .await
+        .assert_problem(422, "validation_failed");
+}

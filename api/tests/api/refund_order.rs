@@ -174,3 +174,58 @@ async fn the_audit_sees_money_gone_back_from_a_confirmed_seat_and_totals_below_s
         "{drift:?}"
     );
 }
+
+/// A partial refund seen early, then the payment lands after its hold
+/// lapsed with no seat left: the rest is refunded, not the whole.
+#[actix_web::test]
+async fn a_late_payment_after_an_early_partial_refund_owes_only_the_rest() {
+    let gateway = CountingGateway::new();
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
+    let seat = held_seat(&app, 1, "marie@example.com").await;
+    api::jobs::sweeper::sweep_once(
+        &app.state.db,
+        gateway.as_ref(),
+        &app.state.policy.offers,
+        chrono::Utc::now() + chrono::Duration::minutes(40),
+    )
+    .await
+    .unwrap();
+    let (_, paul) = app.quick_user("paul@example.com").await;
+    app.hold(&seat.sid, &paul).await;
+    let paid = seat.paid();
+    app.deliver(&charge_refunded(&paid["payment_intent"], 50_000))
+        .await;
+    let a = app
+        .deliver(&event("checkout.session.completed", paid))
+        .await;
+    assert_eq!(a.status, reqwest::StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["outcome"], "refunded_late", "{}", a.body);
+    crate::support::settle(&app, &gateway, chrono::Utc::now()).await;
+    let refunds = gateway.inner.refunds();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0].amount_cents, 149_700);
+    let b = app.booking_row(seat.booking()).await;
+    assert_eq!(b.refunded_cents, Some(199_700));
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+}
+
+/// A second payment of a paid seat, already refunded in the Dashboard
+/// before its event came: nothing more is owed back.
+#[actix_web::test]
+async fn a_second_payment_refunded_early_is_not_refunded_again() {
+    let gateway = CountingGateway::new();
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
+    let mut second = seat.paid();
+    second["payment_intent"] = json!("pi_test_second");
+    app.deliver(&charge_refunded(&json!("pi_test_second"), 199_700))
+        .await;
+    let a = app
+        .deliver(&event("checkout.session.completed", second))
+        .await;
+    assert_eq!(a.body["outcome"], "anomaly_second_payment", "{}", a.body);
+    crate::support::settle(&app, &gateway, chrono::Utc::now()).await;
+    assert_eq!(gateway.refund_calls(), 0);
+}

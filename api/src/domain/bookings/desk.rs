@@ -10,7 +10,8 @@ use common::bookings::{
 use common::format::format_session_dates;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -25,6 +26,7 @@ use crate::domain::platform::actor::Actor;
 use crate::domain::platform::clock::today_at_venue;
 use crate::domain::platform::gateway::gateway_failed;
 use crate::error::{ApiError, ApiResult};
+use crate::payments::events::Payment;
 use crate::payments::{CheckoutRequest, MIN_HOLD, PaymentGateway, checkout_expiry};
 use entity::immersion_bookings::{self as bookings, Column};
 use entity::immersion_sessions as sessions;
@@ -117,7 +119,9 @@ pub async fn hold(
         hold_expires_at,
         now,
     );
-    let inserted = bookings::Entity::insert(held).exec(&txn).await;
+    let inserted = bookings::Entity::insert(held.clone().into_active_model())
+        .exec(&txn)
+        .await;
     match inserted {
         Ok(_) => txn.commit().await?,
         // Dropping the transaction rolls the seat back too.
@@ -127,36 +131,29 @@ pub async fn hold(
 
     // Measured when the call is made, not when the seat was taken.
     let expires_at = checkout_expiry(hold_expires_at, Utc::now());
-    let opened = open_checkout(
-        desk,
-        gateway,
-        booking_id,
-        &session,
-        user,
-        (hold_expires_at, expires_at),
-        None,
-    )
-    .await;
+    let opened = open_checkout(desk, gateway, &held, &session, user, expires_at, None).await;
     if opened.is_err() {
         release_hold(desk, booking_id, now).await?;
     }
     opened
 }
 
-/// Opens the Checkout Session of a held booking, expiring at `expires_at`
-/// (`hold.1`), and records its id. A new hold (`hold.0`, its end) that
-/// would end before Stripe's earliest expiry follows the Checkout
+/// Opens the Checkout Session of a held booking, for the amount it was
+/// booked at and expiring at `expires_at`, and records its id. A new hold
+/// that would end before Stripe's earliest expiry follows the Checkout
 /// Session, so the seat stays held while it can be paid; paying again
 /// never asks for that (`pay`).
 async fn open_checkout(
     desk: &Desk<'_>,
     gateway: &dyn PaymentGateway,
-    booking_id: Uuid,
+    booking: &bookings::Model,
     session: &sessions::Model,
     user: &Actor,
-    (hold_expires_at, expires_at): (DateTime<Utc>, DateTime<Utc>),
+    expires_at: DateTime<Utc>,
     replaces: Option<String>,
 ) -> ApiResult<CheckoutResponse> {
+    let booking_id = booking.id;
+    let hold_expires_at = booking.hold_expires_at.unwrap_or(expires_at);
     let public = &desk.policy.public_url;
     let request = CheckoutRequest {
         booking_id,
@@ -167,8 +164,9 @@ async fn open_checkout(
             "Immersion Élite, {}",
             format_session_dates(session.starts_on, session.ends_on)
         ),
-        amount_cents: session.price_cents,
-        currency: session.currency.clone(),
+        // What was booked, even if the session's price changed since.
+        amount_cents: booking.amount_cents,
+        currency: booking.currency.clone(),
         expires_at,
         success_url: format!("{public}/immersion-elite/merci?booking_id={booking_id}"),
         cancel_url: format!("{public}/immersion-elite/annulation?booking_id={booking_id}"),
@@ -248,6 +246,13 @@ pub async fn pay(
         return Err(ApiError::not_found("booking"));
     }
     crate::domain::accounts::profiles::require_names(desk.db, user.id).await?;
+    if session.starts_on <= today_at_venue(now) {
+        // Its payment would only be refunded (invariant 15).
+        return Err(ApiError::conflict(
+            ErrorCode::BookingNotPayable,
+            "the session has begun: its places can no longer be paid",
+        ));
+    }
     let hold_end = booking.hold_expires_at.filter(|end| *end > now);
     let (BookingStatus::Held, Some(hold_end)) = (booking.status, hold_end) else {
         return Err(ApiError::conflict(
@@ -255,18 +260,32 @@ pub async fn pay(
             "only a booking held for you, and not yet lapsed, can be paid",
         ));
     };
-    if let Some(open) = &booking.stripe_checkout_session_id
-        && let Some(page) = gateway
-            .reopen_checkout(open)
+    if let Some(page) = &booking.stripe_checkout_session_id {
+        if let Some(open) = gateway
+            .reopen_checkout(page)
             .await
             .map_err(gateway_failed)?
-    {
-        return Ok(CheckoutResponse {
-            booking_id: booking.id,
-            checkout_session_id: page.id,
-            checkout_url: page.url,
-            hold_expires_at: hold_end,
-        });
+        {
+            return Ok(CheckoutResponse {
+                booking_id: booking.id,
+                checkout_session_id: open.id,
+                checkout_url: open.url,
+                hold_expires_at: hold_end,
+            });
+        }
+        // Not open: a new page only if that one expired unpaid. One that
+        // was completed carries a payment on its way (a card's webhook, a
+        // bank transfer's days): a second page would have it refunded.
+        let closed = gateway
+            .checkout_session(page)
+            .await
+            .map_err(gateway_failed)?;
+        if !matches!(closed, Some(Payment::SeatCheckoutClosed(_))) {
+            return Err(ApiError::conflict(
+                ErrorCode::BookingNotPayable,
+                "a payment of this booking is on its way; it is confirmed when it arrives",
+            ));
+        }
     }
     let expires_at = checkout_expiry(hold_end, Utc::now());
     if expires_at > hold_end {
@@ -276,14 +295,9 @@ pub async fn pay(
              the place is freed when the hold ends",
         ));
     }
+    let replaces = booking.stripe_checkout_session_id.clone();
     open_checkout(
-        desk,
-        gateway,
-        booking.id,
-        &session,
-        user,
-        (hold_end, expires_at),
-        booking.stripe_checkout_session_id.clone(),
+        desk, gateway, &booking, &session, user, expires_at, replaces,
     )
     .await
 }

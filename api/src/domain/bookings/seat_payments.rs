@@ -84,11 +84,16 @@ async fn decline(
 ) -> ApiResult<Applied> {
     let refund = match (&seat.payment_intent, seat.amount_total) {
         (Some(pi), Some(amount)) if amount > 0 && seat.payment_status == PaymentStatus::Paid => {
+            // What went back already (a Dashboard refund seen first) is
+            // not owed again.
+            let gone = gateway_refunds::of(txn, pi)
+                .await?
+                .map_or(0, |g| g.amount_refunded);
             owed::owe_refund(
                 txn,
                 booking.map(|b| b.id),
                 pi,
-                amount,
+                amount - gone,
                 RefundReason::Anomaly,
                 now,
             )
@@ -221,7 +226,7 @@ async fn settle_booking(
         .await
         .map(Some);
     }
-    let mut paid = vec![
+    let paid = vec![
         (
             Column::StripePaymentIntentId,
             Expr::value(seat.payment_intent.clone()),
@@ -234,30 +239,45 @@ async fn settle_booking(
     ];
     // A refund of this payment seen before it (invariant 15): what went
     // back is recorded with it; when the whole charge went back, it wins.
+    // The payment intent's row is locked first (a no-op upsert), so a
+    // refund of it applied at the same moment waits for this commit and
+    // then finds the booking, or went first and is read here.
     let early = match seat.payment_intent.as_deref() {
-        Some(pi) => gateway_refunds::of(txn, pi).await?,
+        Some(pi) => {
+            gateway_refunds::remember(txn, pi, 0, false, now).await?;
+            gateway_refunds::of(txn, pi)
+                .await?
+                .filter(|e| e.amount_refunded > 0)
+        }
         None => None,
     };
     let already_refunded = early.as_ref().map_or(0, |e| e.amount_refunded);
-    if let Some(early) = &early {
-        paid.push((Column::RefundedCents, Expr::value(early.amount_refunded)));
-        if early.whole && !matches!(status, BookingStatus::Confirmed | BookingStatus::Refunded) {
-            let mut fields = paid;
-            fields.push((Column::CancelledAt, Expr::value(now)));
-            let from = [
-                BookingStatus::Held,
-                BookingStatus::Expired,
-                BookingStatus::Cancelled,
-            ];
-            if !transition(txn, booking.id, &from, BookingStatus::Refunded, fields).await? {
-                return Ok(None);
-            }
-            if status == BookingStatus::Held {
-                waitlist::offer_ended(txn, booking.id).await?;
-                waitlist::release_seat(txn, booking.session_id, now, Some(offers)).await?;
-            }
-            return Ok(Some(Applied::outcome("refunded_before_payment")));
+    // The fields of a confirmation: the payment, and what of it went back.
+    let confirming = |paid: &Vec<(Column, sea_orm::sea_query::SimpleExpr)>| {
+        let mut fields = paid.clone();
+        if already_refunded > 0 {
+            fields.push((Column::RefundedCents, Expr::value(already_refunded)));
         }
+        fields
+    };
+    if early.as_ref().is_some_and(|e| e.whole)
+        && !matches!(status, BookingStatus::Confirmed | BookingStatus::Refunded)
+    {
+        let mut fields = confirming(&paid);
+        fields.push((Column::CancelledAt, Expr::value(now)));
+        let from = [
+            BookingStatus::Held,
+            BookingStatus::Expired,
+            BookingStatus::Cancelled,
+        ];
+        if !transition(txn, booking.id, &from, BookingStatus::Refunded, fields).await? {
+            return Ok(None);
+        }
+        if status == BookingStatus::Held {
+            waitlist::offer_ended(txn, booking.id).await?;
+            waitlist::release_seat(txn, booking.session_id, now, Some(offers)).await?;
+        }
+        return Ok(Some(Applied::outcome("refunded_before_payment")));
     }
     let session = sessions::Entity::find_by_id(booking.session_id)
         .one(txn)
@@ -298,7 +318,7 @@ async fn settle_booking(
                 booking.id,
                 &[BookingStatus::Held],
                 BookingStatus::Confirmed,
-                paid,
+                confirming(&paid),
             )
             .await?
             {
@@ -341,7 +361,8 @@ async fn settle_booking(
             )
             .await?;
             if seat_taken.is_ok() {
-                if !transition(txn, booking.id, &lapsed, BookingStatus::Confirmed, paid).await? {
+                let fields = confirming(&paid);
+                if !transition(txn, booking.id, &lapsed, BookingStatus::Confirmed, fields).await? {
                     return Err(ApiError::internal(
                         "booking changed while confirming a late payment",
                     ));

@@ -246,24 +246,23 @@ pub fn held_booking(
     user: (Uuid, &str),
     expires: chrono::DateTime<chrono::Utc>,
     now: chrono::DateTime<chrono::Utc>,
-) -> bookings::ActiveModel {
-    use sea_orm::ActiveValue::Set;
-    bookings::ActiveModel {
-        id: Set(id),
-        session_id: Set(session.id),
-        user_id: Set(user.0),
-        user_email: Set(user.1.to_owned()),
-        status: Set(BookingStatus::Held),
-        hold_expires_at: Set(Some(expires)),
-        stripe_checkout_session_id: Set(None),
-        stripe_payment_intent_id: Set(None),
-        amount_cents: Set(session.price_cents),
-        currency: Set(session.currency.clone()),
-        refund_id: Set(None),
-        refunded_cents: Set(None),
-        confirmed_at: Set(None),
-        cancelled_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+) -> bookings::Model {
+    bookings::Model {
+        id,
+        session_id: session.id,
+        user_id: user.0,
+        user_email: user.1.to_owned(),
+        status: BookingStatus::Held,
+        hold_expires_at: Some(expires),
+        stripe_checkout_session_id: None,
+        stripe_payment_intent_id: None,
+        amount_cents: session.price_cents,
+        currency: session.currency.clone(),
+        refund_id: None,
+        refunded_cents: None,
+        confirmed_at: None,
+        cancelled_at: None,
+        created_at: now,
+        updated_at: now,
     }
 }

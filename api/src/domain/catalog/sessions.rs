@@ -268,8 +268,16 @@ pub async fn update(
     offers: &Offers,
 ) -> ApiResult<SessionDto> {
     let today = today_at_venue(now);
+    // The row is locked before it is read (a no-op write), so two edits at
+    // once apply one after the other, each to what the other left.
+    let txn = db.begin().await?;
+    sessions::Entity::update_many()
+        .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt))
+        .filter(Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
     let current = sessions::Entity::find_by_id(id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or_else(|| ApiError::not_found("session"))?;
     let description = match patch.description {
@@ -295,14 +303,22 @@ pub async fn update(
                 .decide_on
                 .is_some_and(|d| Some(d) != current.decide_on)
             || moved && minimum.min_places.is_some());
-    let (f, minimum) = validated(
+    // A session priced below today's minimum (from before it) may still be
+    // edited, closed or deactivated; only a new price must meet it.
+    let old_price = (patch.price_cents.is_none()
+        && current.price_cents < common::sessions::MIN_PRICE_CENTS)
+        .then_some(current.price_cents);
+    let (mut f, minimum) = validated(
         SessionFields {
             starts_on: patch.starts_on.unwrap_or(current.starts_on),
             ends_on: patch.ends_on.unwrap_or(current.ends_on),
             location: patch.location.unwrap_or_else(|| current.location.clone()),
             description,
             trainer,
-            price_cents: patch.price_cents.unwrap_or(current.price_cents),
+            price_cents: match old_price {
+                Some(_) => common::sessions::MIN_PRICE_CENTS,
+                None => patch.price_cents.unwrap_or(current.price_cents),
+            },
             currency: patch.currency.unwrap_or_else(|| current.currency.clone()),
             max_places: patch.max_places.unwrap_or(current.max_places),
         },
@@ -313,6 +329,9 @@ pub async fn update(
             changing,
         },
     )?;
+    if let Some(price) = old_price {
+        f.price_cents = price;
+    }
     let closed_by_admin = patch.closed.unwrap_or(current.closed_by_admin);
     let is_active = patch.is_active.unwrap_or(current.is_active);
     let status = super::seats::status_rule(
@@ -323,7 +342,6 @@ pub async fn update(
         today,
     );
     let max_places = f.max_places;
-    let txn = db.begin().await?;
     let res = sessions::Entity::update_many()
         .col_expr(Column::StartsOn, Expr::value(f.starts_on))
         .col_expr(Column::EndsOn, Expr::value(f.ends_on))
@@ -367,7 +385,7 @@ pub async fn update(
             format!("max_places cannot be below the {reserved} places already reserved"),
         ));
     }
-    // The row is locked by the update above until the commit.
+    // The row stays locked until the commit.
     waitlist::offer_free_seats(&txn, id, now, offers).await?;
     txn.commit().await?;
     let updated = sessions::Entity::find_by_id(id)

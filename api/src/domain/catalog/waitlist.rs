@@ -22,7 +22,7 @@ use common::waitlist::{WaitlistEntryDto, WaitlistStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -87,24 +87,29 @@ async fn offer_next(
         else {
             return Ok(None);
         };
+        // One offer is a savepoint: if its entry leaves the line meanwhile
+        // (a leave does not lock the session), this offer alone is undone
+        // and the next in line is asked, rather than the whole change.
+        let offer = txn.begin().await?;
         let taker = seats::Taker {
             user: first.user_id,
             cooldown_since: None,
             from_catalog: false,
         };
         let session =
-            match seats::take(txn, session_id, today_at_venue(now), true, Some(taker)).await? {
+            match seats::take(&offer, session_id, today_at_venue(now), true, Some(taker)).await? {
                 Ok(session) => session,
                 // They hold or have a seat already: they no longer wait.
                 Err(NoSeat::AlreadyBooked) => {
                     set_status(
-                        txn,
+                        &offer,
                         first.id,
                         WaitlistStatus::Waiting,
                         WaitlistStatus::Booked,
                         None,
                     )
                     .await?;
+                    offer.commit().await?;
                     continue;
                 }
                 // No seat to offer (taken, closed, started): they keep their place.
@@ -112,16 +117,18 @@ async fn offer_next(
             };
         let booking_id = Uuid::new_v4();
         let expires = now + offers.hold;
-        let offer = seats::held_booking(
+        let held = seats::held_booking(
             booking_id,
             &session,
             (first.user_id, &first.user_email),
             expires,
             now,
         );
-        bookings::Entity::insert(offer).exec(txn).await?;
+        bookings::Entity::insert(held.into_active_model())
+            .exec(&offer)
+            .await?;
         if !set_status(
-            txn,
+            &offer,
             first.id,
             WaitlistStatus::Waiting,
             WaitlistStatus::Offered,
@@ -129,13 +136,13 @@ async fn offer_next(
         )
         .await?
         {
-            return Err(ApiError::internal(
-                "waitlist entry changed under the session lock",
-            ));
+            offer.rollback().await?;
+            continue;
         }
         let (subject, body) =
             mail::waitlist_offer(&session, booking_id, expires, &offers.public_url);
-        mail::queue(txn, &first.user_email, subject, body).await?;
+        mail::queue(&offer, &first.user_email, subject, body).await?;
+        offer.commit().await?;
         tracing::info!(session = %session_id, booking = %booking_id, "waitlist offer made");
         return Ok(Some(booking_id));
     }

@@ -230,6 +230,10 @@ impl PaymentGateway for CountingGateway {
         self.inner.reopen_checkout(id).await
     }
     async fn checkout_session(&self, id: &str) -> Result<Option<Payment>, GatewayError> {
+        if self.pages_expired.load(Ordering::SeqCst) {
+            // As Stripe at the page's expiry: closed unpaid.
+            self.inner.close_seat(id, false, chrono::Utc::now());
+        }
         self.inner.checkout_session(id).await
     }
     async fn undelivered_events(
