@@ -206,9 +206,11 @@ pub async fn cancel_booking(
 
 /// Pays a booking held for me: a waiting-list offer, or a hold whose
 /// Checkout page was closed. The hold's end never moves: the answer is
-/// its Checkout Session while that can still be paid, else a new one that
-/// expires by the hold's end; 409 `booking_not_payable` once it is no
-/// longer held, its hold has run out, or less than Stripe's 30 minutes
+/// its Checkout Session while that can still be paid, else (that page
+/// expired unpaid) a new one that expires by the hold's end, for the
+/// amount booked; 409 `booking_not_payable` once it is no longer held,
+/// its hold has run out, its session has begun, a payment of it is on
+/// its way (its page was completed), or less than Stripe's 30 minutes
 /// (plus a 2-minute margin) remain for a new page.
 #[utoipa::path(
     tag = "bookings",

@@ -2,10 +2,36 @@
 //! spreadsheet would run as a formula defused. Hand-written: two small
 //! functions, where a CSV crate would add a dependency for the same.
 
+/// Characters a spreadsheet may skip before it reads a formula: spaces,
+/// and the invisible ones (zero-width, joiners, bidi controls, the BOM,
+/// the soft hyphen).
+fn invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+        )
+}
+
+/// What starts a formula, in ASCII or full-width (`＝SUM(…)` runs too).
+fn starts_formula(c: char) -> bool {
+    matches!(
+        c,
+        '=' | '+' | '-' | '@' | '\u{FF1D}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF20}'
+    )
+}
+
 /// Quotes a cell when needed, and defuses cells a spreadsheet would run
-/// as a formula.
+/// as a formula, also behind leading spaces or invisible characters.
 pub fn cell(raw: &str) -> String {
-    let safe = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let first_seen = raw.chars().find(|c| !invisible(*c));
+    let defuse = raw.starts_with(['\t', '\r']) || first_seen.is_some_and(starts_formula);
+    let safe = if defuse {
         format!("'{raw}")
     } else {
         raw.to_owned()
@@ -39,5 +65,26 @@ mod tests {
         assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(line(["a", "b,c", ""]), "a,\"b,c\",\r\n");
+    }
+
+    #[test]
+    fn full_width_and_hidden_formulas_are_defused_too() {
+        for formula in [
+            "\u{FF1D}HYPERLINK(\"https://evil.example\")",
+            "\u{FF0B}1",
+            "\u{200B}=1+1",
+            "\u{FEFF}@SUM(A1)",
+            "\u{202E}-2",
+            " =1",
+        ] {
+            let defused = cell(formula);
+            assert!(
+                defused.trim_start_matches('"').starts_with('\''),
+                "{formula:?}: {defused}"
+            );
+        }
+        for text in ["Marie", "\u{200B}Marie", "2026-12-01", "ＡＢＣ"] {
+            assert!(!cell(text).starts_with('\''), "{text:?}");
+        }
     }
 }

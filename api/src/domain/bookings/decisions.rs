@@ -243,7 +243,14 @@ async fn refund_seat(
     let (to, mut fields) = match payment {
         Some(_) => (
             BookingStatus::Refunded,
-            vec![(B::RefundedCents, Expr::value(already + amount))],
+            // Never below what a refund seen meanwhile recorded.
+            vec![(
+                B::RefundedCents,
+                crate::domain::billing::gateway_refunds::high_water(
+                    Expr::col(B::RefundedCents),
+                    already + amount,
+                ),
+            )],
         ),
         None => (BookingStatus::Cancelled, vec![]),
     };

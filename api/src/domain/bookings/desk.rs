@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::rows::{end_hold, transition};
 use crate::config::Policy;
 use crate::db::checkout_ids::CheckoutIds;
+use crate::domain::billing::gateway_refunds::high_water;
 use crate::domain::billing::owed::{self, RefundReason};
 use crate::domain::catalog::seats::{self, NoSeat};
 use crate::domain::catalog::waitlist;
@@ -476,7 +477,11 @@ pub async fn cancel(
             let (to, mut fields) = match payment {
                 Some(_) if amount > 0 => (
                     BookingStatus::Refunded,
-                    vec![(Column::RefundedCents, Expr::value(already + amount))],
+                    // Never below what a refund seen meanwhile recorded.
+                    vec![(
+                        Column::RefundedCents,
+                        high_water(Expr::col(Column::RefundedCents), already + amount),
+                    )],
                 ),
                 _ => (BookingStatus::Cancelled, vec![]),
             };
