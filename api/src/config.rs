@@ -261,6 +261,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "INVOICE_VAT_RATE",
     "INVOICE_VAT_MENTION",
     "SMTP_URL",
+    "ALLOW_PLAIN_SMTP",
     "MAIL_FROM",
     "HOLD_MINUTES",
     "HOLD_COOLDOWN_MINUTES",
@@ -297,15 +298,14 @@ enum SmtpEncryption {
     /// relay does not offer it).
     Required,
     /// Plain, or `tls=opportunistic` (which an attacker on the path can
-    /// strip) to a relay off this machine.
+    /// strip).
     None,
-    /// A relay on this machine (loopback): nothing crosses the network.
-    Local,
 }
 
 /// How `url` carries mail, as lettre reads it; None when it is no SMTP URL.
 fn smtp_encryption(url: &str) -> Option<SmtpEncryption> {
     let parsed = url::Url::parse(url).ok()?;
+    parsed.host()?;
     let required = match parsed.scheme() {
         "smtps" => true,
         "smtp" => parsed
@@ -313,21 +313,8 @@ fn smtp_encryption(url: &str) -> Option<SmtpEncryption> {
             .any(|(k, v)| k == "tls" && v == "required"),
         _ => return None,
     };
-    let local = match parsed.host()? {
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-        // smtp: is not a special scheme: an IPv4 address reads as a name.
-        url::Host::Domain(name) => {
-            name.eq_ignore_ascii_case("localhost")
-                || name
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        }
-    };
     Some(if required {
         SmtpEncryption::Required
-    } else if local {
-        SmtpEncryption::Local
     } else {
         SmtpEncryption::None
     })
@@ -507,17 +494,23 @@ impl Settings {
                     .to_owned(),
             );
         }
+        let allow_plain_smtp = p.flag("ALLOW_PLAIN_SMTP", false);
         if let Some(u) = &smtp_url {
             match smtp_encryption(u.expose()) {
                 None => p
                     .errors
                     .push("SMTP_URL: expected an smtp:// or smtps:// URL".to_owned()),
                 // Sign-in and reset links cross the network in these mails.
-                Some(SmtpEncryption::None) if app_env == AppEnv::Production => p.errors.push(
-                    "SMTP_URL: in production, mail must travel encrypted: use smtps://… or \
-                     smtp://…?tls=required (only a relay on this machine may go without)"
-                        .to_owned(),
-                ),
+                Some(SmtpEncryption::None)
+                    if app_env == AppEnv::Production && !allow_plain_smtp =>
+                {
+                    p.errors.push(
+                        "SMTP_URL: in production, mail must travel encrypted: use smtps://… or \
+                         smtp://…?tls=required (or ALLOW_PLAIN_SMTP=true for a relay on this \
+                         machine)"
+                            .to_owned(),
+                    )
+                }
                 Some(_) => {}
             }
         }
@@ -820,7 +813,7 @@ mod tests {
     }
 
     #[test]
-    fn production_mail_travels_encrypted_unless_the_relay_is_on_this_machine() {
+    fn production_mail_travels_encrypted_unless_told_plain_is_fine() {
         let production = |smtp: &str| {
             Settings::from_vars(&vars(&[
                 ("APP_ENV", "production"),
@@ -848,12 +841,23 @@ mod tests {
         for fine in [
             "smtps://user:pw@mail.immersion.example:465",
             "smtp://mail.immersion.example:587?tls=required",
-            "smtp://127.0.0.1:2525",
-            "smtp://[::1]:25",
-            "smtp://localhost:25",
         ] {
             assert!(production(fine).is_ok(), "{fine}");
         }
+        // A relay on this machine, said so.
+        assert!(production("smtp://127.0.0.1:2525").is_err());
+        let local = Settings::from_vars(&vars(&[
+            ("APP_ENV", "production"),
+            ("PUBLIC_URL", "https://immersion.example"),
+            ("SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("ALLOW_PLAIN_SMTP", "true"),
+            ("JWT_SECRET", &"k".repeat(40)),
+            ("STRIPE_SECRET_KEY", "sk_live_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+            ("STRIPE_PRICE_MONTHLY", "price_m"),
+            ("STRIPE_PRICE_YEARLY", "price_y"),
+        ]));
+        assert!(local.is_ok(), "{local:?}");
         // Development may use a plain local catcher.
         assert!(Settings::from_vars(&vars(&[("SMTP_URL", "smtp://mailhog:1025")])).is_ok());
         assert!(Settings::from_vars(&vars(&[("SMTP_URL", "http://mail")])).is_err());
@@ -869,6 +873,7 @@ mod tests {
             ("STRIPE_PRICE_MONTHLY", "price_m"),
             ("STRIPE_PRICE_YEARLY", "price_y"),
             ("SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("ALLOW_PLAIN_SMTP", "true"),
             ("PUBLIC_URL", "http://127.0.0.1:8080/"),
         ];
         let err = Settings::from_vars(&vars(&base)).unwrap_err();

@@ -18,12 +18,14 @@ fn invisible(c: char) -> bool {
         )
 }
 
-/// What starts a formula, in ASCII or full-width (`＝SUM(…)` runs too).
+/// What starts a formula, after NFKC (so `＝SUM(…)` and `﹦1` count as
+/// `=`: a spreadsheet may fold them the same way).
 fn starts_formula(c: char) -> bool {
-    matches!(
-        c,
-        '=' | '+' | '-' | '@' | '\u{FF1D}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF20}'
-    )
+    use unicode_normalization::UnicodeNormalization;
+    std::iter::once(c)
+        .nfkc()
+        .next()
+        .is_some_and(|n| matches!(n, '=' | '+' | '-' | '@'))
 }
 
 /// Quotes a cell when needed, and defuses cells a spreadsheet would run
@@ -76,6 +78,8 @@ mod tests {
             "\u{FEFF}@SUM(A1)",
             "\u{202E}-2",
             " =1",
+            "\u{FE66}1",
+            "\u{FE62}1",
         ] {
             let defused = cell(formula);
             assert!(
