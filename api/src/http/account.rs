@@ -147,6 +147,9 @@ pub async fn confirm_password_reset(
 
 /// Changes the password (the current one is asked). Every other session
 /// of the account ends; this one stays signed in.
+/// Limited per account (a few wrong current passwords per window, then
+/// 429: each is a guess; and some changes an hour, right or wrong: each
+/// costs the shared hashing line) and per client address.
 #[utoipa::path(
     tag = "auth",
     request_body = PasswordChange,
@@ -158,6 +161,7 @@ pub async fn confirm_password_reset(
         (status = 413, response = p::PayloadTooLarge),
         (status = 415, response = p::UnsupportedMediaType),
         (status = 422, response = p::ValidationFailed),
+        (status = 429, response = p::RateLimited),
         (status = 503, response = p::Unavailable),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -166,6 +170,7 @@ pub async fn confirm_password_reset(
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 pub async fn change_password(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     body: web::Json<PasswordChange>,
 ) -> ApiResult<HttpResponse> {
@@ -173,12 +178,13 @@ pub async fn change_password(
         current_password,
         new_password,
     } = body.into_inner();
+    let ip = client_ip(&req, &state.settings.trusted_proxies);
     credentials::change_password(
         &state.db,
-        user.id,
-        user.session_id,
-        current_password,
-        new_password,
+        &state.limits(),
+        (user.id, user.session_id),
+        &ip,
+        (current_password, new_password),
         Utc::now(),
     )
     .await?;

@@ -150,6 +150,7 @@ async fn demo_data_can_be_turned_off_and_production_never_seeds() {
         .env("ALLOW_HTTP_PUBLIC_URL", "true")
         .env("STRIPE_SECRET_KEY", "sk_test_unused")
         .env("SMTP_URL", "smtp://127.0.0.1:2525")
+        .env("ALLOW_PLAIN_SMTP", "true")
         .env("STRIPE_PRICE_MONTHLY", "price_monthly")
         .env("STRIPE_PRICE_YEARLY", "price_yearly")
         .spawn()

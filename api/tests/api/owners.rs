@@ -334,6 +334,7 @@ async fn production_cookies_are_secure_even_behind_an_http_public_url() {
         .env("ALLOW_HTTP_PUBLIC_URL", "true")
         .env("STRIPE_SECRET_KEY", "sk_test_unused")
         .env("SMTP_URL", "smtp://127.0.0.1:2525")
+        .env("ALLOW_PLAIN_SMTP", "true")
         .env("STRIPE_PRICE_MONTHLY", "price_monthly")
         .env("STRIPE_PRICE_YEARLY", "price_yearly")
         .spawn()
@@ -533,4 +534,88 @@ async fn a_hold_let_go_unpaid_cannot_be_taken_again_at_once() {
         .await
         .unwrap();
     app.hold(sid, &hoarder).await;
+}
+
+/// A wrong current password is a guess at the password: the 6th in the
+/// window gets 429, refused without a hash; the owner's right one, after
+/// the window, still works.
+#[actix_web::test]
+async fn the_sixth_wrong_current_password_gets_429() {
+    let app = spawn_app().await;
+    let token = app.register("marie@example.com").await;
+    let change = |current: &'static str| {
+        app.post(
+            "/api/me/password",
+            Some(&token),
+            json!({"current_password": current, "new_password": "a brand new passphrase"}),
+        )
+    };
+    for _ in 0..5 {
+        change("a wrong guess")
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    let sixth = change("a wrong guess").await;
+    sixth.assert_problem(429, "rate_limited");
+    assert!(sixth.headers.contains_key("retry-after"));
+    // The counter stands where it stood: nothing refused was counted.
+    let key = format!("password_change_failures:{}", app.me(&token).await.id);
+    use sea_orm::EntityTrait;
+    let row = entity::throttle_hits::Entity::find_by_id(key)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.hits, 5);
+}
+
+/// One account flooding the password change cannot take the hashing line
+/// from everyone: past its limit its attempts are refused before any
+/// hash, and another user signs in meanwhile.
+#[actix_web::test]
+async fn a_password_change_flood_leaves_logins_to_everyone_else() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let flooder = app.register("flood@example.com").await;
+    app.register("marie@example.com").await;
+    let mut flood = Vec::new();
+    for i in 0..40 {
+        let (app, flooder) = (app.clone(), flooder.clone());
+        flood.push(tokio::spawn(async move {
+            // Right and wrong current passwords alike.
+            let current = if i % 2 == 0 {
+                PASSWORD
+            } else {
+                "a wrong guess"
+            };
+            app.post(
+                "/api/me/password",
+                Some(&flooder),
+                json!({"current_password": current, "new_password": PASSWORD}),
+            )
+            .await
+            .status
+        }));
+    }
+    let login = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "marie@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    let mut hashed = 0;
+    for f in flood {
+        match f.await.unwrap() {
+            StatusCode::TOO_MANY_REQUESTS => {}
+            // Both of these cost a hash (a right one, two).
+            StatusCode::NO_CONTENT | StatusCode::UNPROCESSABLE_ENTITY => hashed += 1,
+            // A change signs the other sessions out: this one stays.
+            other => panic!("{other}"),
+        }
+    }
+    assert!(
+        hashed <= 10,
+        "{hashed} password changes reached the hashing line in one hour"
+    );
 }

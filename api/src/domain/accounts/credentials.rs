@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::password;
 use crate::domain::accounts::tokens::{self, Purpose};
+use crate::domain::platform::throttles::{self, LoginLimits};
 use crate::domain::{accounts::sign_ins, platform::mail};
 use crate::error::{ApiError, ApiResult};
 use entity::users;
@@ -200,13 +201,28 @@ pub async fn reset_password(
 /// ends; this one stays signed in.
 pub async fn change_password(
     db: &DatabaseConnection,
-    user_id: Uuid,
-    session_id: Uuid,
-    current: String,
-    new_password: String,
+    limits: &LoginLimits,
+    (user_id, session_id): (Uuid, Uuid),
+    ip: &str,
+    (current, new_password): (String, String),
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     common::auth::check_new_password(&new_password)?;
+    // Counted before the hash is checked, so concurrent guesses cannot
+    // slip past the limit; a refused one counts nothing. The failure
+    // count is forgiven when the password was right.
+    let account = user_id.to_string();
+    let failures = [(limits.password_change_failures, account.as_str())];
+    throttles::admit(
+        db,
+        &[
+            (limits.password_changes, account.as_str()),
+            (limits.password_changes_per_ip, ip),
+            failures[0],
+        ],
+        now,
+    )
+    .await?;
     let user = users::Entity::find_by_id(user_id)
         .one(db)
         .await?
@@ -218,6 +234,7 @@ pub async fn change_password(
             "the current password is wrong",
         ));
     }
+    throttles::reset(db, &failures).await?;
     let hash = password::hash(new_password).await?;
     let txn = db.begin().await?;
     users::Entity::update_many()

@@ -194,6 +194,16 @@ pub struct LoginLimits {
     /// re-holding, or a hold/cancel loop, meets 429.
     pub seats_per_user: Throttle,
     pub seats_per_ip: Throttle,
+    /// Wrong current passwords in a password change, per account: the
+    /// next one past it meets 429 (a guess of the password is a guess,
+    /// wherever it is made).
+    pub password_change_failures: Throttle,
+    /// Password changes, right or wrong, per account: each costs the
+    /// process-wide hashing line one or two hashes, so no account may
+    /// take it from everyone's logins.
+    pub password_changes: Throttle,
+    /// Password changes per client address, across accounts.
+    pub password_changes_per_ip: Throttle,
 }
 
 impl LoginLimits {
@@ -207,6 +217,17 @@ impl LoginLimits {
             mail: Throttle::new("account_mail", l.mails_per_hour, 3600),
             seats_per_user: Throttle::new("seats_user", l.seat_changes_per_user, 3600),
             seats_per_ip: Throttle::new("seats_ip", l.seat_changes_per_ip, 3600),
+            password_change_failures: Throttle::new(
+                "password_change_failures",
+                l.per_account,
+                l.window_seconds,
+            ),
+            password_changes: Throttle::new("password_changes", 10, 3600),
+            password_changes_per_ip: Throttle::new(
+                "password_changes_ip",
+                l.per_ip,
+                l.window_seconds,
+            ),
         }
     }
 }
