@@ -28,6 +28,34 @@ pub fn has_control_chars(text: &str, multiline: bool) -> bool {
         .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
 }
 
+/// True when `text` holds characters that show nothing yet change how
+/// text reads (Unicode's default-ignorable code points: zero-width
+/// spaces and joiners, bidi overrides and isolates, the BOM, variation
+/// selectors, tags): what makes one name pass for another.
+pub fn has_invisible_chars(text: &str) -> bool {
+    text.chars().any(|c| {
+        matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{17B4}'..='\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
+    })
+}
+
 /// A 422 entry for a field holding control characters.
 pub fn control_chars_error(field: &str) -> FieldError {
     FieldError::new(

@@ -62,6 +62,16 @@ fn text(
         errors.push(crate::control_chars_error(field));
         return None;
     }
+    // Shown to others (attendee lists, the attendance sheet): no name may
+    // pass for another with characters that show nothing.
+    if crate::has_invisible_chars(value) {
+        errors.push(FieldError::new(
+            field,
+            "invisible_characters",
+            format!("{field} must not contain invisible or direction-changing characters"),
+        ));
+        return None;
+    }
     if value.chars().count() > max {
         errors.push(FieldError::new(
             field,
@@ -148,6 +158,35 @@ mod tests {
             .into_iter()
             .map(|e| (e.field, e.rule))
             .collect()
+    }
+
+    #[test]
+    fn names_that_could_pass_for_others_are_refused() {
+        for disguised in [
+            "Martin\u{202E}nitraM",
+            "Mar\u{200B}tin",
+            "\u{2066}Martin\u{2069}",
+            "Martin\u{FEFF}",
+        ] {
+            let got = rules(ProfilePatch {
+                last_name: Some(disguised.into()),
+                company: Some("ACME".into()),
+                ..Default::default()
+            });
+            assert!(
+                got.contains(&("last_name".into(), "invisible_characters".into())),
+                "{disguised:?}: {got:?}"
+            );
+        }
+        // Accents and other scripts are names, not disguises.
+        assert!(
+            rules(ProfilePatch {
+                first_name: Some("Zoë".into()),
+                last_name: Some("Nguyễn-Łukasiewicz".into()),
+                ..Default::default()
+            })
+            .is_empty()
+        );
     }
 
     #[test]

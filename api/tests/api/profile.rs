@@ -131,3 +131,28 @@ async fn names_are_needed_before_a_first_booking_or_subscription() {
     let subscribed = app.subscribe(&token, "monthly").await;
     assert_eq!(subscribed.status, 200, "{}", subscribed.body);
 }
+
+/// A name that could pass for someone else's in the attendee list and on
+/// the attendance sheet (a right-to-left override, a zero-width space) is
+/// refused, naming the field.
+#[actix_web::test]
+async fn a_name_with_invisible_characters_gets_422() {
+    let app = spawn_app().await;
+    let (_, marie) = app.nameless_user("marie@example.com").await;
+    for (field, value) in [
+        ("last_name", "Martin\u{202E}nitraM"),
+        ("first_name", "Ma\u{200B}rie"),
+        ("company", "ACME\u{2066}"),
+    ] {
+        let a = app
+            .patch(
+                "/api/me/profile",
+                Some(&marie),
+                json!({"first_name": "Marie", "last_name": "Martin", field: value}),
+            )
+            .await;
+        a.assert_problem(422, "validation_failed");
+        assert_eq!(a.body["errors"][0]["field"], field, "{}", a.body);
+        assert_eq!(a.body["errors"][0]["rule"], "invisible_characters");
+    }
+}
