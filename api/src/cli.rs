@@ -4,6 +4,8 @@
 
 use std::process::ExitCode;
 
+use common::auth::Role;
+
 use crate::config::Settings;
 use crate::domain::accounts::users;
 use crate::startup::Application;
@@ -35,6 +37,11 @@ pub enum Command {
     },
     /// Gives an existing user the admin role.
     PromoteAdmin {
+        /// The user's e-mail address.
+        email: String,
+    },
+    /// Takes the admin role from a user (kept in the role changes).
+    DemoteAdmin {
         /// The user's e-mail address.
         email: String,
     },
@@ -159,22 +166,8 @@ async fn with_settings(command: Command) -> ExitCode {
                 Err(e) => fail(&e.to_string()),
             }
         }
-        Command::PromoteAdmin { email } => {
-            let result = async {
-                let db = crate::db::connect(&settings.database_url)
-                    .await
-                    .map_err(users::PromoteError::from)?;
-                users::promote_admin(&db, &email).await
-            }
-            .await;
-            match result {
-                Ok(user) => {
-                    println!("{} is now an admin", user.email);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(&e.to_string()),
-            }
-        }
+        Command::PromoteAdmin { email } => set_role(&settings, &email, Role::Admin).await,
+        Command::DemoteAdmin { email } => set_role(&settings, &email, Role::User).await,
         Command::Sweep => {
             let result = async {
                 let db = crate::db::connect(&settings.database_url)
@@ -287,6 +280,24 @@ async fn with_settings(command: Command) -> ExitCode {
     }
 }
 
+/// `promote-admin` and `demote-admin`: the role change is kept.
+async fn set_role(settings: &Settings, email: &str, role: Role) -> ExitCode {
+    let result = async {
+        let db = crate::db::connect(&settings.database_url)
+            .await
+            .map_err(users::PromoteError::from)?;
+        users::set_role_by_cli(&db, email, role).await
+    }
+    .await;
+    match result {
+        Ok(user) => {
+            println!("{} is now {}", user.email, user.role.as_str());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +321,12 @@ mod tests {
         assert_eq!(
             parse(&args(&["promote-admin", "a@b.fr"])),
             Ok(Command::PromoteAdmin {
+                email: "a@b.fr".into()
+            })
+        );
+        assert_eq!(
+            parse(&args(&["demote-admin", "a@b.fr"])),
+            Ok(Command::DemoteAdmin {
                 email: "a@b.fr".into()
             })
         );

@@ -15,7 +15,7 @@ use crate::auth::password;
 use crate::auth::token::Tokens;
 use crate::config::{JwtSecretSource, Secret, Settings};
 use crate::domain::platform::throttles::LoginLimits;
-use crate::domain::{accounts::users, demo, platform::clock::today_at_venue};
+use crate::domain::{demo, platform::clock::today_at_venue};
 use crate::http;
 use crate::http::error::extractors;
 use crate::payments::PaymentGateway;
@@ -64,9 +64,14 @@ impl Application {
         // Replicas started together set up one after the other.
         let lock = crate::db::setup_lock(&db).await?;
         crate::db::migrate_holding_lock(&db).await?;
-        let promoted = users::promote_configured_admins(&db, &settings.admin_emails).await?;
-        if promoted > 0 {
-            tracing::info!(promoted, "users promoted to admin from ADMIN_EMAILS");
+        let (granted, withdrawn) = crate::domain::accounts::roles::follow_admin_emails(
+            &db,
+            &settings.admin_emails,
+            Utc::now(),
+        )
+        .await?;
+        if granted + withdrawn > 0 {
+            tracing::info!(granted, withdrawn, "admin roles follow ADMIN_EMAILS");
         }
         if settings.demo_data {
             let today = today_at_venue(Utc::now());

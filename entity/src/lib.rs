@@ -14,6 +14,7 @@ pub mod mail_outbox;
 pub mod member_resources;
 pub mod owed_gateway_calls;
 pub mod payment_anomalies;
+pub mod role_changes;
 pub mod stripe_events;
 pub mod stripe_subscriptions;
 pub mod subscription_status;

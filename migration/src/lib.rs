@@ -18,6 +18,7 @@ mod m20261130_000011_profiles;
 mod m20261130_000012_invoices;
 mod m20261130_000013_trainer;
 mod m20261201_000014_gateway_refunds;
+mod m20261201_000015_role_changes;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_invoices::Migration),
             Box::new(m20261130_000013_trainer::Migration),
             Box::new(m20261201_000014_gateway_refunds::Migration),
+            Box::new(m20261201_000015_role_changes::Migration),
         ]
     }
 }

@@ -170,6 +170,12 @@ pub async fn seed_if_empty(
                 user_profiles::Entity::insert(profile(u.id, first, last))
                     .exec(txn)
                     .await?;
+                if role == Role::Admin {
+                    // Made by the demo, not by ADMIN_EMAILS: it stays.
+                    let by = crate::domain::accounts::roles::BY_DEMO;
+                    crate::domain::accounts::roles::record(txn, u.id, (Role::User, role), by, now)
+                        .await?;
+                }
             }
             // Attendees cannot log in: their stored hash is not a valid hash.
             let mut attendees = Vec::new();

@@ -236,12 +236,13 @@ async fn a_user_listed_later_in_admin_emails_becomes_admin_at_next_start_and_log
         )
         .await;
     assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
-    let promoted = api::domain::accounts::users::promote_configured_admins(
+    let (promoted, _) = api::domain::accounts::roles::follow_admin_emails(
         &app.state.db,
         &[
             "late@example.com".to_owned(),
             "squatter@example.com".to_owned(),
         ],
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
@@ -265,9 +266,10 @@ async fn an_unverified_admin_from_before_is_demoted_at_start() {
     )
     .await
     .unwrap();
-    api::domain::accounts::users::promote_configured_admins(
+    api::domain::accounts::roles::follow_admin_emails(
         &app.state.db,
         &[ADMIN_EMAIL.to_owned()],
+        chrono::Utc::now(),
     )
     .await
     .unwrap();
@@ -278,4 +280,62 @@ async fn an_unverified_admin_from_before_is_demoted_at_start() {
         .unwrap()
         .unwrap();
     assert_eq!(row.role, "user");
+}
+
+/// `ADMIN_EMAILS` grants and withdraws: an admin the list made goes back
+/// to user when a restart no longer finds it there, and the change is
+/// kept; an admin made on the command line stays.
+#[actix_web::test]
+async fn an_address_removed_from_admin_emails_is_demoted_at_restart() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    assert_eq!(app.me(&admin).await.role, Role::Admin);
+    let cli_admin = app.register("cli@example.com").await;
+    let cli_id = app.me(&cli_admin).await.id;
+    let made = api::domain::accounts::users::set_role_by_cli(
+        &app.state.db,
+        "cli@example.com",
+        Role::Admin,
+    )
+    .await
+    .unwrap();
+    assert_eq!(made.role, Role::Admin);
+    // The same database, started again with nobody listed.
+    let restarted = crate::support::TestApp::builder()
+        .env("DATABASE_URL", &app.database_url)
+        .env("ADMIN_EMAILS", "someone.else@example.com")
+        .spawn()
+        .await;
+    let boss = app.me(&admin).await;
+    assert_eq!(
+        boss.role,
+        Role::User,
+        "withdrawn from the list, still admin"
+    );
+    assert_eq!(restarted.me(&cli_admin).await.role, Role::Admin);
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let kept = entity::role_changes::Entity::find()
+        .filter(entity::role_changes::Column::UserId.eq(boss.id))
+        .order_by_asc(entity::role_changes::Column::ChangedAt)
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let steps: Vec<(Role, Role, &str)> = kept
+        .iter()
+        .map(|c| (c.old_role, c.new_role, c.changed_by.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            (Role::User, Role::Admin, "ADMIN_EMAILS"),
+            (Role::Admin, Role::User, "ADMIN_EMAILS"),
+        ]
+    );
+    let cli_kept = entity::role_changes::Entity::find()
+        .filter(entity::role_changes::Column::UserId.eq(cli_id))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(cli_kept.len(), 1);
+    assert_eq!(cli_kept[0].changed_by, "cli");
 }

@@ -160,3 +160,25 @@ fn production_without_the_stripe_settings_refuses_to_start_and_names_them() {
         assert!(stderr.contains(name), "{name} not named: {stderr}");
     }
 }
+
+#[actix_web::test]
+async fn demote_admin_takes_the_role_back() {
+    let app = spawn_app().await;
+    let token = app.register("marie@example.com").await;
+    let out = on_database(&app, &["promote-admin", "marie@example.com"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(app.me(&token).await.role, Role::Admin);
+    let out = on_database(&app, &["demote-admin", "Marie@Example.com"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(app.me(&token).await.role, Role::User);
+    let out = on_database(&app, &["demote-admin", "nobody@example.com"]);
+    assert!(!out.status.success());
+}

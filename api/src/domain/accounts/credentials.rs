@@ -88,10 +88,11 @@ async fn mark_verified(
     if user.email_verified_at.is_none() {
         update = update.col_expr(users::Column::EmailVerifiedAt, Expr::value(now));
     }
-    if admin_emails.iter().any(|a| a == &user.email) {
-        update = update.col_expr(users::Column::Role, Expr::value(Role::Admin.as_str()));
-    }
     update.exec(db).await?;
+    if admin_emails.iter().any(|a| a == &user.email) {
+        let by = crate::domain::accounts::roles::BY_ADMIN_EMAILS;
+        crate::domain::accounts::roles::change(db, &user, Role::Admin, by, now).await?;
+    }
     users::Entity::find_by_id(user_id)
         .one(db)
         .await?

@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod profiles;
+pub mod roles;
 pub mod sign_ins;
 pub mod tokens;
 pub mod users;

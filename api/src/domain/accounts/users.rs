@@ -195,70 +195,12 @@ async fn ensure_configured_admin(gate: &Gate<'_>, user: users::Model) -> ApiResu
     {
         return Ok(user);
     }
-    Ok(set_role(gate.db, user.id, Role::Admin).await?)
-}
-
-async fn set_role(
-    db: &DatabaseConnection,
-    id: Uuid,
-    role: Role,
-) -> Result<users::Model, sea_orm::DbErr> {
-    users::Entity::update(users::ActiveModel {
-        id: Set(id),
-        role: Set(role),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .exec(db)
-    .await
-}
-
-/// Gives the admin role to every existing user listed in `ADMIN_EMAILS`
-/// whose address is verified.
-pub async fn promote_configured_admins(
-    db: &DatabaseConnection,
-    emails: &[String],
-) -> Result<u64, sea_orm::DbErr> {
-    if emails.is_empty() {
-        return Ok(0);
-    }
-    // An address listed here that made its account admin before addresses
-    // had to be verified may be a squatter's: back to user until verified.
-    let demoted = users::Entity::update_many()
-        .col_expr(
-            users::Column::Role,
-            sea_orm::sea_query::Expr::value(Role::User.as_str()),
-        )
-        .col_expr(
-            users::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .filter(users::Column::Email.is_in(emails.iter().map(String::as_str)))
-        .filter(users::Column::EmailVerifiedAt.is_null())
-        .filter(users::Column::Role.eq(Role::Admin.as_str()))
-        .exec(db)
-        .await?;
-    if demoted.rows_affected > 0 {
-        tracing::warn!(
-            demoted = demoted.rows_affected,
-            "admins from ADMIN_EMAILS with an unverified address are users until they verify it"
-        );
-    }
-    let res = users::Entity::update_many()
-        .col_expr(
-            users::Column::Role,
-            sea_orm::sea_query::Expr::value(Role::Admin.as_str()),
-        )
-        .col_expr(
-            users::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .filter(users::Column::Email.is_in(emails.iter().map(String::as_str)))
-        .filter(users::Column::EmailVerifiedAt.is_not_null())
-        .filter(users::Column::Role.ne(Role::Admin.as_str()))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected)
+    let by = crate::domain::accounts::roles::BY_ADMIN_EMAILS;
+    crate::domain::accounts::roles::change(gate.db, &user, Role::Admin, by, Utc::now()).await?;
+    Ok(users::Entity::find_by_id(user.id)
+        .one(gate.db)
+        .await?
+        .unwrap_or(user))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -269,10 +211,12 @@ pub enum PromoteError {
     Db(#[from] sea_orm::DbErr),
 }
 
-/// The CLI's `promote-admin`: an existing user becomes admin.
-pub async fn promote_admin(
+/// The CLI's `promote-admin` and `demote-admin`: an existing user gets
+/// `role`, and the change is kept.
+pub async fn set_role_by_cli(
     db: &DatabaseConnection,
     email: &str,
+    role: Role,
 ) -> Result<users::Model, PromoteError> {
     let email = Email::parse(email)
         .ok_or_else(|| PromoteError::UnknownUser(email.to_owned()))?
@@ -282,5 +226,16 @@ pub async fn promote_admin(
         .one(db)
         .await?
         .ok_or(PromoteError::UnknownUser(email))?;
-    Ok(set_role(db, user.id, Role::Admin).await?)
+    crate::domain::accounts::roles::change(
+        db,
+        &user,
+        role,
+        crate::domain::accounts::roles::BY_CLI,
+        Utc::now(),
+    )
+    .await?;
+    Ok(users::Entity::find_by_id(user.id)
+        .one(db)
+        .await?
+        .unwrap_or(user))
 }
