@@ -41,14 +41,7 @@ async fn a_late_payment_for_a_session_that_has_begun_is_refunded_with_a_seat_fre
     let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let seat = held_seat(&app, 8, "marie@example.com").await;
     // The hold lapses; the session begins; then the SEPA payment lands.
-    api::jobs::sweeper::sweep_once(
-        &app.state.db,
-        gateway.as_ref(),
-        &app.state.policy.offers,
-        Utc::now() + Duration::minutes(40),
-    )
-    .await
-    .unwrap();
+    app.lapse_holds(gateway.as_ref()).await;
     begin_today(&app, &seat).await;
     let a = app
         .deliver(&event("checkout.session.completed", seat.paid()))
@@ -96,14 +89,7 @@ async fn a_late_payment_with_no_seat_left_tells_the_buyer_it_is_refunded() {
     let gateway = CountingGateway::new();
     let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let seat = held_seat(&app, 1, "marie@example.com").await;
-    api::jobs::sweeper::sweep_once(
-        &app.state.db,
-        gateway.as_ref(),
-        &app.state.policy.offers,
-        Utc::now() + Duration::minutes(40),
-    )
-    .await
-    .unwrap();
+    app.lapse_holds(gateway.as_ref()).await;
     let (_, paul) = app.quick_user("paul@example.com").await;
     app.hold(&seat.sid, &paul).await;
     let a = app

@@ -3,7 +3,6 @@
 //! seat from before (legacy data) whose payment lands late is answered,
 //! never a 500: nothing was taken, so nothing is owed back.
 
-use chrono::{Duration, Utc};
 use common::sessions::SessionDto;
 use serde_json::json;
 
@@ -59,14 +58,7 @@ async fn a_late_payment_of_a_free_seat_from_before_is_answered_and_owes_nothing(
     let held = app.hold(&sid, &token).await;
     // The hold lapses, someone else takes the seat, then the payment of
     // nothing lands.
-    api::jobs::sweeper::sweep_once(
-        &app.state.db,
-        gateway.as_ref(),
-        &app.state.policy.offers,
-        Utc::now() + Duration::minutes(40),
-    )
-    .await
-    .unwrap();
+    app.lapse_holds(gateway.as_ref()).await;
     let (_, paul) = app.quick_user("paul@example.com").await;
     app.hold(&sid, &paul).await;
     let mut paid = seat_checkout(&held, &sid, &marie, true);

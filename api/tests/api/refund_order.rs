@@ -182,14 +182,7 @@ async fn a_late_payment_after_an_early_partial_refund_owes_only_the_rest() {
     let gateway = CountingGateway::new();
     let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
     let seat = held_seat(&app, 1, "marie@example.com").await;
-    api::jobs::sweeper::sweep_once(
-        &app.state.db,
-        gateway.as_ref(),
-        &app.state.policy.offers,
-        chrono::Utc::now() + chrono::Duration::minutes(40),
-    )
-    .await
-    .unwrap();
+    app.lapse_holds(gateway.as_ref()).await;
     let (_, paul) = app.quick_user("paul@example.com").await;
     app.hold(&seat.sid, &paul).await;
     let paid = seat.paid();

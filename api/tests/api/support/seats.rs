@@ -37,6 +37,18 @@ impl TestApp {
             .expect("hold end set");
     }
 
+    /// Every hold lapses: the sweeper runs 40 minutes from now.
+    pub async fn lapse_holds(&self, gateway: &dyn api::payments::PaymentGateway) {
+        api::jobs::sweeper::sweep_once(
+            &self.state.db,
+            gateway,
+            &self.state.policy.offers,
+            chrono::Utc::now() + chrono::Duration::minutes(40),
+        )
+        .await
+        .expect("sweep");
+    }
+
     /// Cancels `booking` as the user of `token`, whatever the answer.
     pub async fn cancel(&self, booking: &str, token: &str) -> Answer {
         self.post(
