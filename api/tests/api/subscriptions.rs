@@ -671,3 +671,45 @@ async fn the_local_gateway_prices_the_plans_from_its_settings() {
     assert_eq!(plans[0].amount_cents, 3500);
     assert_eq!(plans[1].amount_cents, 35000);
 }
+
+/// Two live subscriptions for one customer are two bills: the audit names
+/// them (a state built directly in the database).
+#[actix_web::test]
+async fn the_audit_sees_two_live_subscriptions_for_one_customer() {
+    use common::subscriptions::{StripeStatus, SubscriptionType};
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let app = spawn_app().await;
+    let (user, _) = app.quick_user("marie@example.com").await;
+    let row = |id: &str, status: StripeStatus| entity::stripe_subscriptions::ActiveModel {
+        id: Set(id.to_owned()),
+        user_id: Set(user),
+        customer_id: Set(Some("cus_marie".into())),
+        status: Set(Some(status)),
+        plan: Set(Some(SubscriptionType::PremiumMonthly)),
+        cancel_at_period_end: Set(false),
+        subscription_key: Set(None),
+        current_period_end: Set(Some(chrono::Utc::now() + chrono::Duration::days(30))),
+        period_key: Set(None),
+        payment_failed: Set(false),
+        payment_key: Set(None),
+        updated_at: Set(chrono::Utc::now()),
+    };
+    let insert = |m| entity::stripe_subscriptions::Entity::insert(m).exec(&app.state.db);
+    insert(row("sub_first", StripeStatus::Active))
+        .await
+        .unwrap();
+    insert(row("sub_old", StripeStatus::Canceled))
+        .await
+        .unwrap();
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+    insert(row("sub_second", StripeStatus::Active))
+        .await
+        .unwrap();
+    let drift = app.audit().await;
+    assert!(
+        drift.iter().any(|d| d.contains("sub_first")
+            && d.contains("sub_second")
+            && d.contains("invariant 16")),
+        "{drift:?}"
+    );
+}

@@ -3,7 +3,7 @@
 //! (invariant 13), that no hold outlasts its bound (invariant 14), that
 //! no seat was confirmed once its session had begun, that a confirmed
 //! seat has its money and no refund total is below the gateway's
-//! (invariant 15),
+//! (invariant 15), that nobody has two live subscriptions (invariant 16),
 //! that every paid booking ended confirmed, refunded or cancelled under
 //! the policy, that no call to the payment provider is still owed or has
 //! failed, and names the payment anomalies no admin has acknowledged yet. Each drift is one line
@@ -12,6 +12,7 @@
 use chrono::Utc;
 use common::bookings::BookingStatus;
 use common::sessions::SessionDecision;
+use common::subscriptions::StripeStatus;
 use common::waitlist::WaitlistStatus;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use std::collections::HashMap;
@@ -167,6 +168,23 @@ pub async fn run(db: &DatabaseConnection, policy: &Policy) -> Result<Vec<String>
                 b.status.as_str()
             ));
         }
+    }
+    // Invariant 16: one live subscription per customer (two are two bills).
+    let mut live: std::collections::BTreeMap<uuid::Uuid, Vec<String>> = Default::default();
+    for s in entity::stripe_subscriptions::Entity::find().all(db).await? {
+        if matches!(
+            s.status,
+            Some(StripeStatus::Active | StripeStatus::Trialing | StripeStatus::PastDue)
+        ) {
+            live.entry(s.user_id).or_default().push(s.id);
+        }
+    }
+    for (user, subscriptions) in live.into_iter().filter(|(_, s)| s.len() > 1) {
+        drift.push(format!(
+            "user {user}: {} live subscriptions ({}) (invariant 16)",
+            subscriptions.len(),
+            subscriptions.join(", ")
+        ));
     }
     for call in crate::domain::billing::owed::still_owed(db).await? {
         drift.push(format!(
