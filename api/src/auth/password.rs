@@ -11,10 +11,13 @@ use tokio::sync::{Semaphore, TryAcquireError};
 
 use crate::error::{ApiError, ApiResult};
 
-/// Hashing work: `running` at once, `waiting` more in line.
+/// Hashing work: `running` at once, `waiting` more in line. Work other
+/// than signing in (a password change) may take only half of the line,
+/// so no account can starve everyone's logins.
 pub struct HashLimit {
     running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
+    others: Arc<Semaphore>,
 }
 
 impl HashLimit {
@@ -22,7 +25,22 @@ impl HashLimit {
         Self {
             running: Arc::new(Semaphore::new(running)),
             admitted: Arc::new(Semaphore::new(running + waiting)),
+            others: Arc::new(Semaphore::new((running + waiting).div_ceil(2))),
         }
+    }
+
+    /// `run`, within the share of the line left to work other than signing
+    /// in; past it, `Busy` at once.
+    pub async fn run_other<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> ApiResult<T> {
+        let Ok(_share) = self.others.clone().try_acquire_owned() else {
+            return Err(ApiError::Busy {
+                retry_after_secs: 1,
+            });
+        };
+        self.run(work).await
     }
 
     /// Runs `work` on the blocking pool when a CPU is free; refuses at once
@@ -90,6 +108,32 @@ pub async fn verify(password: String, phc: String) -> ApiResult<bool> {
         .await
 }
 
+/// `verify` and `hash` for a password change: within the share of the
+/// line that leaves room for logins.
+pub async fn verify_for_change(password: String, phc: String) -> ApiResult<bool> {
+    limit()
+        .run_other(move || {
+            PasswordHash::new(&phc).is_ok_and(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+        })
+        .await
+}
+
+pub async fn hash_for_change(password: String) -> ApiResult<String> {
+    limit()
+        .run_other(move || {
+            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(ApiError::internal)
+        })
+        .await?
+}
+
 /// A hash of a random password, verified against when the e-mail is
 /// unknown, so that both failures take the same time.
 pub async fn decoy_hash() -> ApiResult<String> {
@@ -139,5 +183,47 @@ mod tests {
         assert_eq!(second.await.unwrap().unwrap(), 2);
         // Room again.
         assert_eq!(limit.run(|| 4).await.unwrap(), 4);
+    }
+
+    #[tokio::test]
+    async fn other_work_leaves_half_the_line_to_logins() {
+        let limit = std::sync::Arc::new(HashLimit::new(1, 3));
+        let (release, hold) = tokio::sync::oneshot::channel::<()>();
+        let hold = std::sync::Arc::new(std::sync::Mutex::new(Some(hold)));
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        // Two password changes take their share: one runs, one waits.
+        let first = {
+            let (limit, hold) = (limit.clone(), hold.clone());
+            tokio::spawn(async move {
+                limit
+                    .run_other(move || {
+                        let _ = started.send(());
+                        let rx = hold.lock().unwrap().take().unwrap();
+                        let _ = rx.blocking_recv();
+                    })
+                    .await
+            })
+        };
+        running.await.unwrap();
+        let second = {
+            let limit = limit.clone();
+            tokio::spawn(async move { limit.run_other(|| 2).await })
+        };
+        while limit.others.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        // A third change is refused, while a login still gets in line.
+        assert!(matches!(
+            limit.run_other(|| 3).await,
+            Err(ApiError::Busy { .. })
+        ));
+        let login = {
+            let limit = limit.clone();
+            tokio::spawn(async move { limit.run(|| 4).await })
+        };
+        release.send(()).unwrap();
+        assert!(first.await.unwrap().is_ok());
+        assert_eq!(second.await.unwrap().unwrap(), 2);
+        assert_eq!(login.await.unwrap().unwrap(), 4);
     }
 }

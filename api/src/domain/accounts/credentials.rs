@@ -228,7 +228,7 @@ pub async fn change_password(
         .one(db)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    if !password::verify(current, user.password_hash).await? {
+    if !password::verify_for_change(current, user.password_hash).await? {
         return Err(ApiError::invalid(
             "current_password",
             "mismatch",
@@ -236,7 +236,7 @@ pub async fn change_password(
         ));
     }
     throttles::reset(db, &failures).await?;
-    let hash = password::hash(new_password).await?;
+    let hash = password::hash_for_change(new_password).await?;
     let txn = db.begin().await?;
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(hash))
