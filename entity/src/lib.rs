@@ -17,6 +17,7 @@ pub mod payment_anomalies;
 pub mod role_changes;
 pub mod stripe_events;
 pub mod stripe_subscriptions;
+pub mod subscription_checkouts;
 pub mod subscription_status;
 pub mod throttle_hits;
 pub mod user_profiles;

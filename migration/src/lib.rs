@@ -19,6 +19,7 @@ mod m20261130_000012_invoices;
 mod m20261130_000013_trainer;
 mod m20261201_000014_gateway_refunds;
 mod m20261201_000015_role_changes;
+mod m20261201_000016_subscription_checkouts;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_trainer::Migration),
             Box::new(m20261201_000014_gateway_refunds::Migration),
             Box::new(m20261201_000015_role_changes::Migration),
+            Box::new(m20261201_000016_subscription_checkouts::Migration),
         ]
     }
 }

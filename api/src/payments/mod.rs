@@ -105,6 +105,10 @@ pub struct Refund {
 /// A Checkout Session in subscription mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionCheckoutRequest {
+    /// The claim this page answers (`subscription_checkouts`): every
+    /// request that finds the same claim sends the same key and gets the
+    /// same page (invariant 16).
+    pub attempt: Uuid,
     pub user_id: Uuid,
     pub customer_id: String,
     pub plan: common::subscriptions::Plan,
@@ -115,6 +119,11 @@ pub struct SubscriptionCheckoutRequest {
 }
 
 impl SubscriptionCheckoutRequest {
+    /// One page per claim, however many requests find it at once.
+    pub fn idempotency_key(&self) -> String {
+        format!("subscription-checkout-{}", self.attempt)
+    }
+
     /// Written on the session and on the subscription it creates (the API conventions).
     pub fn metadata(&self) -> BTreeMap<&'static str, String> {
         BTreeMap::from([

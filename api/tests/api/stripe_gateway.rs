@@ -419,6 +419,7 @@ async fn customer_subscription_checkout_and_portal_send_what_stripe_expects() {
     assert_eq!(customer, "cus_test_recorded");
     let cs = gateway
         .create_subscription_checkout(&api::payments::SubscriptionCheckoutRequest {
+            attempt: uuid::Uuid::new_v4(),
             user_id,
             customer_id: customer.clone(),
             plan: common::subscriptions::Plan::Yearly,

@@ -713,3 +713,35 @@ async fn the_audit_sees_two_live_subscriptions_for_one_customer() {
         "{drift:?}"
     );
 }
+
+/// A second checkout answers the open one (invariant 16): twelve
+/// checkouts at once, for either plan, get one page, and one more later
+/// gets it again; once that page is gone (paid, cancelled), a new one.
+#[actix_web::test]
+async fn twelve_checkouts_at_once_open_one_subscription_page() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let (_, token) = app.quick_user("marie@example.com").await;
+    let mut racing = Vec::new();
+    for i in 0..12 {
+        let (app, token) = (app.clone(), token.clone());
+        racing.push(tokio::spawn(async move {
+            let plan = if i % 2 == 0 { "monthly" } else { "yearly" };
+            let a = app.subscribe(&token, plan).await;
+            assert_eq!(a.status, reqwest::StatusCode::OK, "{}", a.body);
+            a.ok::<common::subscriptions::RedirectDto>().url
+        }));
+    }
+    let mut urls = std::collections::BTreeSet::new();
+    for r in racing {
+        urls.insert(r.await.unwrap());
+    }
+    assert_eq!(urls.len(), 1, "{urls:?}");
+    let url = urls.into_iter().next().unwrap();
+    let again: common::subscriptions::RedirectDto = app.subscribe(&token, "yearly").await.ok();
+    assert_eq!(again.url, url);
+    // The page is cancelled on its own: the next checkout gets a new one.
+    let id = url.rsplit('/').next().unwrap();
+    assert!(app.local_gateway().close_subscription_checkout(id));
+    let next: common::subscriptions::RedirectDto = app.subscribe(&token, "yearly").await.ok();
+    assert_ne!(next.url, url);
+}

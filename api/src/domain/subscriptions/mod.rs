@@ -3,6 +3,7 @@
 //! in the same transaction, the access check every guard uses, the expiry
 //! sweep, and the admin's view.
 
+mod checkouts;
 pub mod resources;
 mod sync;
 #[cfg(test)]
@@ -548,11 +549,6 @@ pub async fn subscribe(
             "a subscription is already active: manage it from the customer portal",
         ));
     }
-    let price_id = match plan {
-        common::subscriptions::Plan::Monthly => policy.prices.monthly.clone(),
-        common::subscriptions::Plan::Yearly => policy.prices.yearly.clone(),
-    }
-    .unwrap_or_default();
     let customer_id = match status::Entity::find_by_id(user.id)
         .one(db)
         .await?
@@ -582,9 +578,18 @@ pub async fn subscribe(
                 .unwrap_or(created)
         }
     };
+    // Invariant 16: a second checkout answers the open one.
+    let (attempt, plan) = match checkouts::claim(db, gateway, user.id, plan, now).await? {
+        checkouts::Claimed::Open(page) => {
+            return Ok(common::subscriptions::RedirectDto { url: page.url });
+        }
+        checkouts::Claimed::Ask { attempt, plan } => (attempt, plan),
+    };
+    let price_id = policy.prices.of(plan).unwrap_or_default().to_owned();
     let public = &policy.public_url;
     let checkout = gateway
         .create_subscription_checkout(&crate::payments::SubscriptionCheckoutRequest {
+            attempt,
             user_id: user.id,
             customer_id,
             plan,
@@ -594,6 +599,7 @@ pub async fn subscribe(
         })
         .await
         .map_err(crate::domain::platform::gateway::gateway_failed)?;
+    checkouts::opened(db, user.id, attempt, &checkout.id).await?;
     Ok(common::subscriptions::RedirectDto { url: checkout.url })
 }
 

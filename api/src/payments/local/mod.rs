@@ -78,6 +78,8 @@ pub struct LocalGateway {
     /// Refunds by idempotency key: a repeated key returns the first refund.
     refunds: Mutex<HashMap<String, LocalRefund>>,
     subscription_checkouts: Mutex<HashMap<String, PendingSubscription>>,
+    /// Subscription pages by idempotency key, with the request first sent.
+    subscription_keys: Mutex<HashMap<String, (SubscriptionCheckoutRequest, String)>>,
     portals: Mutex<HashMap<String, PortalSession>>,
     /// The last `created` time handed out: each action's events are later
     /// than the previous action's, as Stripe's would be.
@@ -106,6 +108,7 @@ impl LocalGateway {
             undelivered: Mutex::new(Vec::new()),
             refunds: Mutex::new(HashMap::new()),
             subscription_checkouts: Mutex::new(HashMap::new()),
+            subscription_keys: Mutex::new(HashMap::new()),
             portals: Mutex::new(HashMap::new()),
             clock: Mutex::new(0),
             pruned_at: Mutex::new(DateTime::<Utc>::UNIX_EPOCH),
@@ -153,6 +156,7 @@ impl LocalGateway {
         });
         lock(&self.refunds).retain(|key, _| made_at.contains_key(key));
         lock(&self.subscription_checkouts).retain(|id, _| made_at.contains_key(id));
+        lock(&self.subscription_keys).retain(|_, (_, id)| made_at.contains_key(id));
         lock(&self.portals).retain(|token, _| made_at.contains_key(token));
         drop(made_at);
         let oldest = (now - KEEP_UNDELIVERED).timestamp();
@@ -320,7 +324,27 @@ impl PaymentGateway for LocalGateway {
         &self,
         req: &SubscriptionCheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
-        let id = format!("cs_local_sub_{}", Uuid::new_v4().simple());
+        let (id, new) = {
+            let mut keys = lock(&self.subscription_keys);
+            if let Some((first, id)) = keys.get(&req.idempotency_key()) {
+                if first != req {
+                    return Err(GatewayError::Refused(
+                        "Keys for idempotent requests can only be used with the same parameters \
+                         they were first used with."
+                            .into(),
+                    ));
+                }
+                (id.clone(), false)
+            } else {
+                let id = format!("cs_local_sub_{}", Uuid::new_v4().simple());
+                keys.insert(req.idempotency_key(), (req.clone(), id.clone()));
+                (id, true)
+            }
+        };
+        let url = format!("{}{PAY_PATH}/{id}", self.public_url);
+        if !new {
+            return Ok(CheckoutSession { id, url });
+        }
         self.made(&id, Utc::now());
         lock(&self.subscription_checkouts).insert(
             id.clone(),
@@ -332,7 +356,6 @@ impl PaymentGateway for LocalGateway {
                 cancel_url: req.cancel_url.clone(),
             },
         );
-        let url = format!("{}{PAY_PATH}/{id}", self.public_url);
         Ok(CheckoutSession { id, url })
     }
 
@@ -357,6 +380,15 @@ impl PaymentGateway for LocalGateway {
         &self,
         checkout_session_id: &str,
     ) -> Result<Option<CheckoutSession>, GatewayError> {
+        let page = || CheckoutSession {
+            id: checkout_session_id.to_owned(),
+            url: format!("{}{PAY_PATH}/{checkout_session_id}", self.public_url),
+        };
+        if checkout_session_id.starts_with("cs_local_sub_") {
+            // Open until paid or cancelled on its page.
+            let open = lock(&self.subscription_checkouts).contains_key(checkout_session_id);
+            return Ok(open.then(page));
+        }
         let seats = lock(&self.seats);
         let Some(seat) = seats.get(checkout_session_id) else {
             return Err(GatewayError::Refused(format!(
@@ -366,10 +398,7 @@ impl PaymentGateway for LocalGateway {
         let open = seat.closed.is_none()
             && !self.is_expired(checkout_session_id)
             && seat.checkout.expires_at > Utc::now();
-        Ok(open.then(|| CheckoutSession {
-            id: checkout_session_id.to_owned(),
-            url: format!("{}{PAY_PATH}/{checkout_session_id}", self.public_url),
-        }))
+        Ok(open.then(page))
     }
 
     async fn checkout_session(

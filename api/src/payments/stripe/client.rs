@@ -246,10 +246,8 @@ impl PaymentGateway for StripeGateway {
         &self,
         req: &SubscriptionCheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
-        // No record of ours names this attempt: a fresh key per request
-        // still makes Stripe apply a network-level retry once.
-        let key = format!("subscription-checkout-{}", uuid::Uuid::new_v4());
-        self.open(subscription_params(req), &key).await
+        self.open(subscription_params(req), &req.idempotency_key())
+            .await
     }
 
     async fn create_portal_session(

@@ -1,0 +1,111 @@
+//! One open subscription checkout per user (invariant 16). A claim is
+//! made in the database before the page is asked for; every request that
+//! finds the claim sends the gateway the same idempotency key (its
+//! `attempt`), so concurrent checkouts get one page, and a later one
+//! answers that page while it can still be paid. A page that can no
+//! longer be paid (expired, cancelled, or paid: then the subscription is
+//! active and `subscribe` answers 409 first) gives way to a new claim.
+
+use chrono::{DateTime, Utc};
+use common::subscriptions::Plan;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::domain::platform::gateway::gateway_failed;
+use crate::error::{ApiError, ApiResult};
+use crate::payments::{CheckoutSession, GatewayError, PaymentGateway};
+use entity::subscription_checkouts::{self as claims, Column};
+
+/// What a checkout request found.
+pub(super) enum Claimed {
+    /// A page that can still be paid: answer it.
+    Open(CheckoutSession),
+    /// Ask the gateway for the page of this claim, for its plan.
+    Ask { attempt: Uuid, plan: Plan },
+}
+
+fn plan_text(plan: Plan) -> &'static str {
+    match plan {
+        Plan::Monthly => "monthly",
+        Plan::Yearly => "yearly",
+    }
+}
+
+fn plan_of(text: &str) -> ApiResult<Plan> {
+    match text {
+        "monthly" => Ok(Plan::Monthly),
+        "yearly" => Ok(Plan::Yearly),
+        other => Err(ApiError::internal(format!("stored plan {other:?}"))),
+    }
+}
+
+/// The user's claim: the open page, or the claim to ask a page for (made
+/// now for `plan` when there is none, or when its page can no longer be
+/// paid).
+pub(super) async fn claim(
+    db: &impl ConnectionTrait,
+    gateway: &dyn PaymentGateway,
+    user_id: Uuid,
+    plan: Plan,
+    now: DateTime<Utc>,
+) -> ApiResult<Claimed> {
+    claims::Entity::insert(claims::ActiveModel {
+        user_id: Set(user_id),
+        attempt: Set(Uuid::new_v4()),
+        plan: Set(plan_text(plan).to_owned()),
+        checkout_id: Set(None),
+        claimed_at: Set(now),
+    })
+    .on_conflict(OnConflict::column(Column::UserId).do_nothing().to_owned())
+    .exec_without_returning(db)
+    .await?;
+    for _ in 0..3 {
+        let found = claims::Entity::find_by_id(user_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| ApiError::internal("subscription checkout claim vanished"))?;
+        let Some(page) = &found.checkout_id else {
+            return Ok(Claimed::Ask {
+                attempt: found.attempt,
+                plan: plan_of(&found.plan)?,
+            });
+        };
+        match gateway.reopen_checkout(page).await {
+            Ok(Some(open)) => return Ok(Claimed::Open(open)),
+            // Gone (expired, cancelled, paid, or forgotten): a new claim,
+            // unless another request made one first (then read it).
+            Ok(None) | Err(GatewayError::Refused(_)) => {
+                claims::Entity::update_many()
+                    .col_expr(Column::Attempt, Expr::value(Uuid::new_v4()))
+                    .col_expr(Column::Plan, Expr::value(plan_text(plan)))
+                    .col_expr(Column::CheckoutId, Expr::value(Option::<String>::None))
+                    .col_expr(Column::ClaimedAt, Expr::value(now))
+                    .filter(Column::UserId.eq(user_id))
+                    .filter(Column::Attempt.eq(found.attempt))
+                    .exec(db)
+                    .await?;
+            }
+            Err(e) => return Err(gateway_failed(e)),
+        }
+    }
+    Err(ApiError::internal(
+        "subscription checkout claim kept changing",
+    ))
+}
+
+/// Records the page the gateway made for `attempt`.
+pub(super) async fn opened(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    attempt: Uuid,
+    checkout_id: &str,
+) -> ApiResult<()> {
+    claims::Entity::update_many()
+        .col_expr(Column::CheckoutId, Expr::value(checkout_id))
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::Attempt.eq(attempt))
+        .exec(db)
+        .await?;
+    Ok(())
+}
