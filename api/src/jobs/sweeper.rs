@@ -1,17 +1,20 @@
-//! Expires holds past `hold_expires_at` (and a grace) and gives their
-//! seats back (booking flow 3). Each booking moves in its own transaction with a
+//! Expires holds past `hold_expires_at` (and a grace), and holds of
+//! sessions that have begun, and gives their seats back (booking flow 3). Each booking moves in its own transaction with a
 //! conditional update, so two sweepers (or a sweeper and a webhook) never
 //! release the same seat twice.
 
 use chrono::{DateTime, Utc};
 use common::bookings::BookingStatus;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 
 use crate::config::Offers;
+use crate::domain::platform::clock::today_at_venue;
 use crate::domain::{billing::owed, bookings::end_hold};
 use crate::error::ApiResult;
 use crate::payments::PaymentGateway;
 use entity::immersion_bookings::{self as bookings, Column};
+use entity::immersion_sessions as sessions;
 
 /// How many holds one pass looks at; the next pass takes the rest.
 const BATCH: u64 = 500;
@@ -29,9 +32,20 @@ pub async fn sweep_once(
     offers: &Offers,
     now: DateTime<Utc>,
 ) -> ApiResult<u64> {
+    // A session that has begun can no longer be paid (a payment would be
+    // refunded, invariant 15): its holds end too, and their pages close.
+    let started = Query::select()
+        .column(sessions::Column::Id)
+        .from(sessions::Entity)
+        .and_where(Expr::col(sessions::Column::StartsOn).lte(today_at_venue(now)))
+        .to_owned();
     let lapsed = bookings::Entity::find()
         .filter(Column::Status.eq(BookingStatus::Held.as_str()))
-        .filter(Column::HoldExpiresAt.lt(now - GRACE))
+        .filter(
+            Condition::any()
+                .add(Column::HoldExpiresAt.lt(now - GRACE))
+                .add(Column::SessionId.in_subquery(started)),
+        )
         .limit(BATCH)
         .all(db)
         .await?;

@@ -128,3 +128,31 @@ async fn the_audit_sees_a_seat_confirmed_once_its_session_had_begun() {
         "{drift:?}"
     );
 }
+
+/// A hold (an offer made the day before, say) of a session that has
+/// begun ends at the next sweep, and its page is closed: nobody pays for
+/// a place only to have it refunded.
+#[actix_web::test]
+async fn the_sweeper_ends_holds_of_a_session_that_has_begun() {
+    let gateway = CountingGateway::new();
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
+    begin_today(&app, &seat).await;
+    let swept = api::jobs::sweeper::sweep_once(
+        &app.state.db,
+        gateway.as_ref(),
+        &app.state.policy.offers,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(swept, 1);
+    let b = app.booking_row(seat.booking()).await;
+    assert_eq!(b.status, BookingStatus::Expired.as_str());
+    assert_eq!(app.session_row(&seat.sid).await.reserved_places, 0);
+    assert_eq!(
+        gateway.expires.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the page was not closed"
+    );
+}
