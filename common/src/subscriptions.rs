@@ -252,6 +252,18 @@ pub enum Plan {
 
 impl Plan {
     pub const ALL: [Self; 2] = [Self::Monthly, Self::Yearly];
+
+    /// The plan's name, as on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Monthly => "monthly",
+            Self::Yearly => "yearly",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
 }
 
 /// How often a plan is billed (Stripe's `recurring.interval`).

@@ -82,9 +82,30 @@ fn limit() -> &'static HashLimit {
     })
 }
 
-pub async fn hash(password: String) -> ApiResult<String> {
+/// Which share of the hashing line work takes: signing in may use all
+/// of it, anything else (a password change) half.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    SignIn,
+    Other,
+}
+
+impl HashLimit {
+    async fn run_in<T: Send + 'static>(
+        &self,
+        lane: Lane,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> ApiResult<T> {
+        match lane {
+            Lane::SignIn => self.run(work).await,
+            Lane::Other => self.run_other(work).await,
+        }
+    }
+}
+
+async fn hash_in(lane: Lane, password: String) -> ApiResult<String> {
     limit()
-        .run(move || {
+        .run_in(lane, move || {
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
             Argon2::default()
                 .hash_password(password.as_bytes(), &salt)
@@ -92,46 +113,38 @@ pub async fn hash(password: String) -> ApiResult<String> {
                 .map_err(ApiError::internal)
         })
         .await?
+}
+
+async fn verify_in(lane: Lane, password: String, phc: String) -> ApiResult<bool> {
+    limit()
+        .run_in(lane, move || {
+            PasswordHash::new(&phc).is_ok_and(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+        })
+        .await
+}
+
+pub async fn hash(password: String) -> ApiResult<String> {
+    hash_in(Lane::SignIn, password).await
 }
 
 /// True when `password` matches `phc`. A stored value that is not a valid
 /// hash (demo attendees have none) never matches.
 pub async fn verify(password: String, phc: String) -> ApiResult<bool> {
-    limit()
-        .run(move || {
-            PasswordHash::new(&phc).is_ok_and(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-        })
-        .await
+    verify_in(Lane::SignIn, password, phc).await
 }
 
 /// `verify` and `hash` for a password change: within the share of the
 /// line that leaves room for logins.
 pub async fn verify_for_change(password: String, phc: String) -> ApiResult<bool> {
-    limit()
-        .run_other(move || {
-            PasswordHash::new(&phc).is_ok_and(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-        })
-        .await
+    verify_in(Lane::Other, password, phc).await
 }
 
 pub async fn hash_for_change(password: String) -> ApiResult<String> {
-    limit()
-        .run_other(move || {
-            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(ApiError::internal)
-        })
-        .await?
+    hash_in(Lane::Other, password).await
 }
 
 /// A hash of a random password, verified against when the e-mail is

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, SimpleExpr};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use entity::gateway_refunds::{self as marks, Column};
 
@@ -23,14 +23,16 @@ pub fn high_water(column: impl Into<SimpleExpr>, amount: i64) -> SimpleExpr {
     .into()
 }
 
-/// Records what the gateway says went back of `payment_intent`.
+/// Records what the gateway says went back of `payment_intent`, and
+/// answers the row as it stands after (it stays locked until the commit:
+/// recording nothing, `0`, is how a payment reads it under lock).
 pub async fn remember(
     db: &impl ConnectionTrait,
     payment_intent: &str,
     amount_refunded: i64,
     whole: bool,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<marks::Model, DbErr> {
     marks::Entity::insert(marks::ActiveModel {
         payment_intent: Set(payment_intent.to_owned()),
         amount_refunded: Set(amount_refunded),
@@ -52,9 +54,8 @@ pub async fn remember(
             )
             .to_owned(),
     )
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    .exec_with_returning(db)
+    .await
 }
 
 /// What the gateway said went back of `payment_intent`, if anything.
@@ -68,6 +69,9 @@ pub async fn of(
 }
 
 /// Every payment intent with money gone back (for the audit).
-pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<marks::Model>, DbErr> {
-    marks::Entity::find().all(db).await
+pub async fn gone_back(db: &impl ConnectionTrait) -> Result<Vec<marks::Model>, DbErr> {
+    marks::Entity::find()
+        .filter(Column::AmountRefunded.gt(0))
+        .all(db)
+        .await
 }

@@ -57,9 +57,21 @@ pub async fn end_hold(
     if !transition(txn, booking.id, &[BookingStatus::Held], to, extra).await? {
         return Ok(false);
     }
-    waitlist::offer_ended(txn, booking.id).await?;
-    waitlist::release_seat(txn, booking.session_id, now, offers).await?;
+    free_held_seat(txn, booking, now, offers).await?;
     Ok(true)
+}
+
+/// What follows a hold's end, however it ended (lapsed, cancelled, or
+/// paid too late and refunded): an offer it was is over, and its seat goes
+/// back (to the waiting list with `offers`).
+pub(super) async fn free_held_seat(
+    txn: &DatabaseTransaction,
+    booking: &bookings::Model,
+    now: DateTime<Utc>,
+    offers: Option<&Offers>,
+) -> ApiResult<()> {
+    waitlist::offer_ended(txn, booking.id).await?;
+    waitlist::release_seat(txn, booking.session_id, now, offers).await
 }
 
 /// The license and the confirmation mail, in the confirming transaction.

@@ -11,7 +11,7 @@ use common::payments::AnomalyKind;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
-use super::rows::{confirmed, transition};
+use super::rows::{confirmed, free_held_seat, transition};
 use crate::config::Offers;
 use crate::domain::billing::anomalies::{self, Anomaly};
 use crate::domain::billing::applied::Applied;
@@ -239,16 +239,13 @@ async fn settle_booking(
     ];
     // A refund of this payment seen before it (invariant 15): what went
     // back is recorded with it; when the whole charge went back, it wins.
-    // The payment intent's row is locked first (a no-op upsert), so a
-    // refund of it applied at the same moment waits for this commit and
-    // then finds the booking, or went first and is read here.
+    // The payment intent's row is locked and read in one statement (an
+    // upsert of nothing), so a refund of it applied at the same moment
+    // waits for this commit and then finds the booking, or went first and
+    // is read here.
     let early = match seat.payment_intent.as_deref() {
-        Some(pi) => {
-            gateway_refunds::remember(txn, pi, 0, false, now).await?;
-            gateway_refunds::of(txn, pi)
-                .await?
-                .filter(|e| e.amount_refunded > 0)
-        }
+        Some(pi) => Some(gateway_refunds::remember(txn, pi, 0, false, now).await?)
+            .filter(|e| e.amount_refunded > 0),
         None => None,
     };
     let already_refunded = early.as_ref().map_or(0, |e| e.amount_refunded);
@@ -274,8 +271,7 @@ async fn settle_booking(
             return Ok(None);
         }
         if status == BookingStatus::Held {
-            waitlist::offer_ended(txn, booking.id).await?;
-            waitlist::release_seat(txn, booking.session_id, now, Some(offers)).await?;
+            free_held_seat(txn, booking, now, Some(offers)).await?;
         }
         return Ok(Some(Applied::outcome("refunded_before_payment")));
     }
@@ -306,9 +302,8 @@ async fn settle_booking(
             )
             .await?;
             if refunded.is_some() {
-                waitlist::offer_ended(txn, booking.id).await?;
                 // Nobody is offered a seat of a session that has begun.
-                waitlist::release_seat(txn, booking.session_id, now, None).await?;
+                free_held_seat(txn, booking, now, None).await?;
             }
             Ok(refunded)
         }
@@ -498,62 +493,40 @@ pub async fn apply_charge_refunded(
         // Seen before its payment: kept, it wins when the payment arrives.
         return Ok(Applied::outcome("refund_before_payment"));
     };
-    let recorded = vec![(
-        Column::RefundedCents,
-        gateway_refunds::high_water(Expr::col(Column::RefundedCents), charge.amount_refunded),
-    )];
-    if !charge.refunded {
-        // A partial refund: the seat stays sold; record what went back.
-        bookings::Entity::update_many()
-            .col_expr(recorded[0].0, recorded[0].1.clone())
-            .col_expr(Column::UpdatedAt, Expr::value(now))
-            .filter(Column::Id.eq(booking.id))
-            .exec(txn)
-            .await?;
-        return Ok(Applied::outcome("already_applied"));
+    // What went back, as a high-water mark: never lowered by an older
+    // event of the same charge.
+    let total = || {
+        (
+            Column::RefundedCents,
+            gateway_refunds::high_water(Expr::col(Column::RefundedCents), charge.amount_refunded),
+        )
+    };
+    // A whole refund ends the seat: a confirmed one is freed, a cancelled
+    // one (after the cutoff, money kept, refunded anyway from the
+    // Dashboard) is marked refunded; its seat is already free.
+    let ends = match booking.status {
+        BookingStatus::Confirmed => Some(vec![total(), (Column::CancelledAt, Expr::value(now))]),
+        BookingStatus::Cancelled => Some(vec![total()]),
+        _ => None,
+    };
+    if let Some(fields) = ends.filter(|_| charge.refunded) {
+        let from = booking.status;
+        if !transition(txn, booking.id, &[from], BookingStatus::Refunded, fields).await? {
+            return Ok(Applied::outcome("already_applied"));
+        }
+        if from == BookingStatus::Confirmed {
+            waitlist::release_seat(txn, booking.session_id, now, Some(offers)).await?;
+        }
+        return Ok(Applied::outcome(BookingStatus::Refunded.as_str()));
     }
-    let mut fields = recorded;
-    fields.push((Column::CancelledAt, Expr::value(now)));
-    match booking.status {
-        BookingStatus::Confirmed => {
-            if transition(
-                txn,
-                booking.id,
-                &[BookingStatus::Confirmed],
-                BookingStatus::Refunded,
-                fields,
-            )
-            .await?
-            {
-                waitlist::release_seat(txn, booking.session_id, now, Some(offers)).await?;
-                return Ok(Applied::outcome(BookingStatus::Refunded.as_str()));
-            }
-            Ok(Applied::outcome("already_applied"))
-        }
-        // Cancelled after the cutoff (kept), then refunded anyway from the
-        // Dashboard: its seat is already free; the money is recorded.
-        BookingStatus::Cancelled => {
-            let moved = transition(
-                txn,
-                booking.id,
-                &[BookingStatus::Cancelled],
-                BookingStatus::Refunded,
-                fields[..1].to_vec(),
-            )
-            .await?;
-            Ok(Applied::outcome(if moved {
-                BookingStatus::Refunded.as_str()
-            } else {
-                "already_applied"
-            }))
-        }
-        _ => {
-            bookings::Entity::update_many()
-                .col_expr(fields[0].0, fields[0].1.clone())
-                .filter(Column::Id.eq(booking.id))
-                .exec(txn)
-                .await?;
-            Ok(Applied::outcome("already_applied"))
-        }
-    }
+    // A partial refund (the seat stays sold), or news of a refund already
+    // applied: what went back is recorded.
+    let (column, value) = total();
+    bookings::Entity::update_many()
+        .col_expr(column, value)
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(booking.id))
+        .exec(txn)
+        .await?;
+    Ok(Applied::outcome("already_applied"))
 }

@@ -14,7 +14,7 @@ use common::bookings::BookingStatus;
 use common::sessions::SessionDecision;
 use common::subscriptions::StripeStatus;
 use common::waitlist::WaitlistStatus;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 
 use crate::config::Policy;
@@ -33,13 +33,23 @@ pub async fn run(db: &DatabaseConnection, policy: &Policy) -> Result<Vec<String>
     let mut drift = Vec::new();
     let today = today_at_venue(Utc::now());
     let all_sessions = sessions::Entity::find().all(db).await?;
+    // The waiting lists, read once: who waits per session, and which
+    // bookings are offers (their bound is the offer's).
     let mut waiting: HashMap<uuid::Uuid, usize> = HashMap::new();
+    let mut offers = std::collections::HashSet::new();
     for e in entries::Entity::find()
-        .filter(entries::Column::Status.eq(WaitlistStatus::Waiting.as_str()))
+        .filter(
+            Condition::any()
+                .add(entries::Column::Status.eq(WaitlistStatus::Waiting.as_str()))
+                .add(entries::Column::BookingId.is_not_null()),
+        )
         .all(db)
         .await?
     {
-        *waiting.entry(e.session_id).or_default() += 1;
+        if e.status == WaitlistStatus::Waiting {
+            *waiting.entry(e.session_id).or_default() += 1;
+        }
+        offers.extend(e.booking_id);
     }
     let mut taken: HashMap<uuid::Uuid, i32> = HashMap::new();
     let active = bookings::Entity::find()
@@ -82,13 +92,6 @@ pub async fn run(db: &DatabaseConnection, policy: &Policy) -> Result<Vec<String>
     }
     // Invariant 14: a hold ends within its bound, fixed when it was taken
     // (a waiting-list offer's, or a hold's from the catalog).
-    let offers: std::collections::HashSet<uuid::Uuid> = entries::Entity::find()
-        .filter(entries::Column::BookingId.is_not_null())
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|e| e.booking_id)
-        .collect();
     for b in active.iter().filter(|b| b.status == BookingStatus::Held) {
         let bound = if offers.contains(&b.id) {
             policy.offers.hold
@@ -129,7 +132,7 @@ pub async fn run(db: &DatabaseConnection, policy: &Policy) -> Result<Vec<String>
         .await?;
     // Invariant 15: a confirmed seat has its money, and a refund total is
     // never below what the gateway says went back.
-    let gone_back: HashMap<String, i64> = gateway_refunds::all(db)
+    let gone_back: HashMap<String, i64> = gateway_refunds::gone_back(db)
         .await?
         .into_iter()
         .map(|m| (m.payment_intent, m.amount_refunded))

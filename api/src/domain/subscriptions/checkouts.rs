@@ -25,21 +25,6 @@ pub(super) enum Claimed {
     Ask { attempt: Uuid, plan: Plan },
 }
 
-fn plan_text(plan: Plan) -> &'static str {
-    match plan {
-        Plan::Monthly => "monthly",
-        Plan::Yearly => "yearly",
-    }
-}
-
-fn plan_of(text: &str) -> ApiResult<Plan> {
-    match text {
-        "monthly" => Ok(Plan::Monthly),
-        "yearly" => Ok(Plan::Yearly),
-        other => Err(ApiError::internal(format!("stored plan {other:?}"))),
-    }
-}
-
 /// The user's claim: the open page, or the claim to ask a page for (made
 /// now for `plan` when there is none, or when its page can no longer be
 /// paid).
@@ -53,7 +38,7 @@ pub(super) async fn claim(
     claims::Entity::insert(claims::ActiveModel {
         user_id: Set(user_id),
         attempt: Set(Uuid::new_v4()),
-        plan: Set(plan_text(plan).to_owned()),
+        plan: Set(plan.as_str().to_owned()),
         checkout_id: Set(None),
         claimed_at: Set(now),
     })
@@ -68,7 +53,8 @@ pub(super) async fn claim(
         let Some(page) = &found.checkout_id else {
             return Ok(Claimed::Ask {
                 attempt: found.attempt,
-                plan: plan_of(&found.plan)?,
+                plan: Plan::parse(&found.plan)
+                    .ok_or_else(|| ApiError::internal(format!("stored plan {:?}", found.plan)))?,
             });
         };
         match gateway.reopen_checkout(page).await {
@@ -78,7 +64,7 @@ pub(super) async fn claim(
             Ok(None) | Err(GatewayError::Refused(_)) => {
                 claims::Entity::update_many()
                     .col_expr(Column::Attempt, Expr::value(Uuid::new_v4()))
-                    .col_expr(Column::Plan, Expr::value(plan_text(plan)))
+                    .col_expr(Column::Plan, Expr::value(plan.as_str()))
                     .col_expr(Column::CheckoutId, Expr::value(Option::<String>::None))
                     .col_expr(Column::ClaimedAt, Expr::value(now))
                     .filter(Column::UserId.eq(user_id))

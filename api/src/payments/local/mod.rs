@@ -64,6 +64,31 @@ struct LocalSeat {
     closed: Option<serde_json::Value>,
 }
 
+/// Stripe's rule for idempotency keys: the id `key` made, the same again
+/// for the same request (false: not new), a new one (`prefix_…`) for a
+/// new key, and a refusal for the key sent again with other parameters.
+fn keyed<R: Clone + PartialEq>(
+    keys: &Mutex<HashMap<String, (R, String)>>,
+    key: &str,
+    req: &R,
+    prefix: &str,
+) -> Result<(String, bool), GatewayError> {
+    let mut keys = lock(keys);
+    if let Some((first, id)) = keys.get(key) {
+        if first != req {
+            return Err(GatewayError::Refused(
+                "Keys for idempotent requests can only be used with the same parameters \
+                 they were first used with."
+                    .into(),
+            ));
+        }
+        return Ok((id.clone(), false));
+    }
+    let id = format!("{prefix}_{}", Uuid::new_v4().simple());
+    keys.insert(key.to_owned(), (req.clone(), id.clone()));
+    Ok((id, true))
+}
+
 pub struct LocalGateway {
     public_url: String,
     expired: Mutex<HashSet<String>>,
@@ -248,20 +273,7 @@ impl PaymentGateway for LocalGateway {
     ) -> Result<CheckoutSession, GatewayError> {
         check_expiry(req.expires_at, Utc::now())?;
         self.prune(Utc::now());
-        let id = {
-            let mut keys = lock(&self.seat_keys);
-            let (first, id) = keys
-                .entry(req.idempotency_key())
-                .or_insert_with(|| (req.clone(), format!("cs_local_{}", Uuid::new_v4().simple())));
-            if *first != *req {
-                return Err(GatewayError::Refused(
-                    "Keys for idempotent requests can only be used with the same parameters \
-                     they were first used with."
-                        .into(),
-                ));
-            }
-            id.clone()
-        };
+        let (id, _) = keyed(&self.seat_keys, &req.idempotency_key(), req, "cs_local")?;
         lock(&self.seats)
             .entry(id.clone())
             .or_insert_with(|| LocalSeat {
@@ -324,23 +336,12 @@ impl PaymentGateway for LocalGateway {
         &self,
         req: &SubscriptionCheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
-        let (id, new) = {
-            let mut keys = lock(&self.subscription_keys);
-            if let Some((first, id)) = keys.get(&req.idempotency_key()) {
-                if first != req {
-                    return Err(GatewayError::Refused(
-                        "Keys for idempotent requests can only be used with the same parameters \
-                         they were first used with."
-                            .into(),
-                    ));
-                }
-                (id.clone(), false)
-            } else {
-                let id = format!("cs_local_sub_{}", Uuid::new_v4().simple());
-                keys.insert(req.idempotency_key(), (req.clone(), id.clone()));
-                (id, true)
-            }
-        };
+        let (id, new) = keyed(
+            &self.subscription_keys,
+            &req.idempotency_key(),
+            req,
+            "cs_local_sub",
+        )?;
         let url = format!("{}{PAY_PATH}/{id}", self.public_url);
         if !new {
             return Ok(CheckoutSession { id, url });
