@@ -515,6 +515,7 @@ impl AppState {
             db: &self.db,
             checkout_ids: &self.checkout_ids,
             policy: &self.policy,
+            clock: &crate::domain::platform::clock::SystemClock,
         }
     }
 }

@@ -1,12 +1,12 @@
-//! `cargo xtask run` and `cargo xtask test`: the README's two commands.
+//! `cargo xtask run` and `cargo xtask test`: the README's two commands;
+//! `cargo xtask simulate --seeds N`: the long run of the simulation.
 //! Plain `std::process` so the task runner itself compiles in seconds.
 
 use std::process::{Command, ExitCode};
 
 mod web;
 
-const USAGE: &str =
-    "usage: cargo xtask <run | test | build-web> [extra arguments for the api or cargo test]";
+const USAGE: &str = "usage: cargo xtask <run | test | build-web | simulate --seeds N [--first K]> [extra arguments for the api or cargo test]";
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Some("run") => run(&rest),
         Some("test") => test(&rest),
         Some("build-web") => web::build(),
+        Some("simulate") => simulate(&rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -57,6 +58,43 @@ fn run(extra: &[String]) -> Result<(), String> {
         "serve",
     ])
     .args(extra);
+    status(cmd)
+}
+
+/// Runs the simulation (`api/tests/api/simulation`) over seeds `first`
+/// to `first + seeds`, on the database `TEST_DATABASE_URL` names (else
+/// SQLite), and prints the seeds run and the steps per second.
+fn simulate(args: &[String]) -> Result<(), String> {
+    let mut seeds = "1000".to_owned();
+    let mut first = "1".to_owned();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{arg} needs a number"))?;
+        if value.parse::<u64>().is_err() {
+            return Err(format!("{arg} {value}: not a number"));
+        }
+        match arg.as_str() {
+            "--seeds" => seeds.clone_from(value),
+            "--first" => first.clone_from(value),
+            _ => return Err(USAGE.to_owned()),
+        }
+    }
+    let mut cmd = cargo();
+    // Optimised: the long run is thousands of seeds.
+    cmd.args([
+        "test",
+        "--release",
+        "-p",
+        "api",
+        "--test",
+        "api",
+        "simulation::seeded_runs_keep_every_invariant",
+        "--",
+        "--exact",
+        "--nocapture",
+    ])
+    .env("SIMULATION_SEEDS", seeds)
+    .env("SIMULATION_FIRST", first);
     status(cmd)
 }
 

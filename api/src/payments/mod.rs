@@ -192,6 +192,9 @@ pub trait PaymentGateway: Send + Sync {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<events::PaymentEvent>, GatewayError>;
+    /// What can still be refunded of a payment: its amount less what went
+    /// back (refunds made here or in Stripe's Dashboard).
+    async fn refundable(&self, payment_intent_id: &str) -> Result<i64, GatewayError>;
     /// A subscription price: its amount, currency and interval.
     async fn price(&self, price_id: &str) -> Result<RecurringPrice, GatewayError>;
     /// Every subscription of a customer, ended ones included.

@@ -32,6 +32,7 @@ mod profile;
 mod rate_limit;
 mod refund_order;
 mod rush;
+mod simulation;
 mod spa;
 mod stats;
 mod status_rule;

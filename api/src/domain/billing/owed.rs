@@ -214,15 +214,31 @@ async fn settle_one(
         return Ok(false);
     }
     let result = match call.kind {
-        OwedCallKind::Refund => gateway
-            .refund(&RefundRequest {
-                payment_intent_id: call.target.clone(),
-                amount_cents: call.amount_cents.unwrap_or_default(),
-                idempotency_key: call.idempotency_key.clone(),
-                booking_id: call.booking_id,
-            })
-            .await
-            .map(|r| Some(r.id)),
+        OwedCallKind::Refund => {
+            let amount = call.amount_cents.unwrap_or_default();
+            let refunded = gateway
+                .refund(&RefundRequest {
+                    payment_intent_id: call.target.clone(),
+                    amount_cents: amount,
+                    idempotency_key: call.idempotency_key.clone(),
+                    booking_id: call.booking_id,
+                })
+                .await;
+            match refunded {
+                // Refused: money may have gone back meanwhile (a refund in
+                // Stripe's Dashboard whose event has not arrived). Every
+                // refund we owe gives back all that is left, so what is
+                // already back is not asked again (invariant 15).
+                Err(GatewayError::Refused(why)) => match gateway.refundable(&call.target).await {
+                    Ok(0) => Ok(None),
+                    Ok(left) if left < amount => {
+                        return owe_rest(db, call, left, now).await;
+                    }
+                    _ => Err(GatewayError::Refused(why)),
+                },
+                other => other.map(|r| Some(r.id)),
+            }
+        }
         OwedCallKind::ExpireCheckout => match gateway
             .expire_checkout(&call.target, &call.idempotency_key)
             .await
@@ -281,6 +297,27 @@ async fn settle_one(
             Ok(false)
         }
     }
+}
+
+/// A refund of which only `left` can still go back: the call now owes
+/// that, under a key of its own (Stripe refuses a key sent again with
+/// another amount), due at once.
+async fn owe_rest(
+    db: &impl ConnectionTrait,
+    call: &owed::Model,
+    left: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    claimed(call)
+        .col_expr(Column::AmountCents, Expr::value(left))
+        .col_expr(
+            Column::IdempotencyKey,
+            Expr::value(format!("{}-rest-{left}", call.idempotency_key)),
+        )
+        .col_expr(Column::NextAttemptAt, Expr::value(now))
+        .exec(db)
+        .await?;
+    Ok(false)
 }
 
 async fn settle(

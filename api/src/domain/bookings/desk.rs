@@ -24,7 +24,7 @@ use crate::domain::catalog::seats::{self, NoSeat};
 use crate::domain::catalog::waitlist;
 use crate::domain::is_unique_violation;
 use crate::domain::platform::actor::Actor;
-use crate::domain::platform::clock::today_at_venue;
+use crate::domain::platform::clock::{Clock, today_at_venue};
 use crate::domain::platform::gateway::gateway_failed;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::events::Payment;
@@ -33,11 +33,12 @@ use entity::immersion_bookings::{self as bookings, Column};
 use entity::immersion_sessions as sessions;
 
 /// What booking changes work with: the database, the batcher that stores
-/// Checkout Session ids, and the policy.
+/// Checkout Session ids, the policy, and the clock calls are timed by.
 pub struct Desk<'a> {
     pub db: &'a sea_orm::DatabaseConnection,
     pub checkout_ids: &'a CheckoutIds,
     pub policy: &'a Policy,
+    pub clock: &'a dyn Clock,
 }
 
 pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> ApiResult<BookingDto> {
@@ -131,7 +132,7 @@ pub async fn hold(
     }
 
     // Measured when the call is made, not when the seat was taken.
-    let expires_at = checkout_expiry(hold_expires_at, Utc::now());
+    let expires_at = checkout_expiry(hold_expires_at, desk.clock.now());
     let opened = open_checkout(desk, gateway, &held, &session, user, expires_at, None).await;
     if opened.is_err() {
         release_hold(desk, booking_id, now).await?;
@@ -199,9 +200,10 @@ async fn open_checkout(
         .await?
         .is_some();
     if !still_held {
-        let owed = owed::owe_expiry(desk.db, booking_id, Some(&checkout.id), Utc::now()).await?;
+        let now = desk.clock.now();
+        let owed = owed::owe_expiry(desk.db, booking_id, Some(&checkout.id), now).await?;
         let owed: Vec<Uuid> = owed.into_iter().collect();
-        owed::settle_now(desk.db, gateway, &owed, Utc::now()).await?;
+        owed::settle_now(desk.db, gateway, &owed, now).await?;
         return Err(ApiError::conflict(
             ErrorCode::BookingNotPayable,
             "this booking ended while its payment page was being opened",
@@ -288,7 +290,7 @@ pub async fn pay(
             ));
         }
     }
-    let expires_at = checkout_expiry(hold_end, Utc::now());
+    let expires_at = checkout_expiry(hold_end, desk.clock.now());
     if expires_at > hold_end {
         return Err(ApiError::conflict(
             ErrorCode::BookingNotPayable,

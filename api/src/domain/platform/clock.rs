@@ -8,6 +8,22 @@ pub fn today_at_venue(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&Paris).date_naive()
 }
 
+/// What time it is when a step inside a request needs the moment itself
+/// (a Checkout Session's expiry is measured from the call): the system's
+/// clock, or a simulation's, so that a seeded run is the same run.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system's clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

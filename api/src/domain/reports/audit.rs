@@ -9,7 +9,7 @@
 //! failed, and names the payment anomalies no admin has acknowledged yet. Each drift is one line
 //! naming what is wrong.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use common::bookings::BookingStatus;
 use common::sessions::SessionDecision;
 use common::subscriptions::StripeStatus;
@@ -29,9 +29,41 @@ use entity::{
 /// new hold follows its session's end.
 const HOLD_SLACK: chrono::Duration = chrono::Duration::minutes(5);
 
+/// What the audit found, by what it asks of a person.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// A rule is broken, or a call failed for good: a person must look.
+    pub broken: Vec<String>,
+    /// Calls to the provider still owed: the job finishes them.
+    pub owed: Vec<String>,
+    /// Payment anomalies no admin has acknowledged yet.
+    pub anomalies: Vec<String>,
+}
+
+impl Findings {
+    /// Every finding, one line each.
+    pub fn lines(self) -> Vec<String> {
+        let mut lines = self.broken;
+        lines.extend(self.owed);
+        lines.extend(self.anomalies);
+        lines
+    }
+}
+
+/// The audit now: every finding, one line each.
 pub async fn run(db: &DatabaseConnection, policy: &Policy) -> Result<Vec<String>, DbErr> {
-    let mut drift = Vec::new();
-    let today = today_at_venue(Utc::now());
+    Ok(findings(db, policy, Utc::now()).await?.lines())
+}
+
+/// The audit as of `now` (the simulation runs it on its own clock).
+pub async fn findings(
+    db: &DatabaseConnection,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Findings, DbErr> {
+    let mut found = Findings::default();
+    let drift = &mut found.broken;
+    let today = today_at_venue(now);
     let all_sessions = sessions::Entity::find().all(db).await?;
     // The waiting lists, read once: who waits per session, and which
     // bookings are offers (their bound is the offer's).
@@ -190,17 +222,19 @@ pub async fn run(db: &DatabaseConnection, policy: &Policy) -> Result<Vec<String>
         ));
     }
     for call in crate::domain::billing::owed::still_owed(db).await? {
-        drift.push(format!(
+        found.owed.push(format!(
             "owed {}: not done after {} attempts",
             describe(&call),
             call.attempts
         ));
     }
     for call in crate::domain::billing::owed::failed(db).await? {
-        drift.push(format!("failed {}: a person must look", describe(&call)));
+        found
+            .broken
+            .push(format!("failed {}: a person must look", describe(&call)));
     }
     for a in crate::domain::billing::anomalies::unacknowledged(db).await? {
-        drift.push(format!(
+        found.anomalies.push(format!(
             "payment anomaly {} ({}): {}; refund {:?}",
             a.kind.as_str(),
             a.event_id,
@@ -208,7 +242,7 @@ pub async fn run(db: &DatabaseConnection, policy: &Policy) -> Result<Vec<String>
             a.refund
         ));
     }
-    Ok(drift)
+    Ok(found)
 }
 
 /// What an owed call is about, for one drift line.

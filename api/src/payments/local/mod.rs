@@ -124,6 +124,23 @@ const KEEP_PORTAL: chrono::Duration = chrono::Duration::hours(1);
 const KEEP_UNDELIVERED: chrono::Duration = chrono::Duration::days(30);
 
 impl LocalGateway {
+    /// What is left of a paid seat's payment after its refunds; None when
+    /// no page kept here took it (pruned, or not a seat's).
+    fn left_of(&self, payment_intent_id: &str) -> Option<i64> {
+        let paid = lock(&self.seats).values().find_map(|s| {
+            let o = s.closed.as_ref()?;
+            (o["payment_intent"] == payment_intent_id && o["payment_status"] == "paid")
+                .then(|| o["amount_total"].as_i64())
+                .flatten()
+        })?;
+        let back: i64 = lock(&self.refunds)
+            .values()
+            .filter(|r| r.payment_intent_id == payment_intent_id)
+            .map(|r| r.amount_cents)
+            .sum();
+        Some((paid - back).max(0))
+    }
+
     pub fn new(public_url: &str) -> Self {
         Self {
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -314,6 +331,17 @@ impl PaymentGateway for LocalGateway {
 
     async fn refund(&self, req: &RefundRequest) -> Result<Refund, GatewayError> {
         self.made(&req.idempotency_key, Utc::now());
+        let new = !lock(&self.refunds).contains_key(&req.idempotency_key);
+        // As Stripe: never more back than is left of the payment.
+        if new
+            && let Some(left) = self.left_of(&req.payment_intent_id)
+            && req.amount_cents > left
+        {
+            return Err(GatewayError::Refused(format!(
+                "Refund amount ({}) is greater than the charge's unrefunded amount ({left})",
+                req.amount_cents
+            )));
+        }
         let mut refunds = lock(&self.refunds);
         let refund = refunds
             .entry(req.idempotency_key.clone())
@@ -435,6 +463,12 @@ impl PaymentGateway for LocalGateway {
             .filter(|e| e.created >= since.timestamp())
             .filter_map(|e| parse::parse_event(&e).ok())
             .collect())
+    }
+
+    async fn refundable(&self, payment_intent_id: &str) -> Result<i64, GatewayError> {
+        self.left_of(payment_intent_id).ok_or_else(|| {
+            GatewayError::Refused(format!("No such payment_intent: '{payment_intent_id}'"))
+        })
     }
 
     async fn price(&self, price_id: &str) -> Result<RecurringPrice, GatewayError> {

@@ -24,7 +24,9 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use stripe_client_core::{RequestBuilder, StripeMethod};
 
-use super::objects::{CheckoutSessionObject, Event, List, PriceResource, SubscriptionObject};
+use super::objects::{
+    CheckoutSessionObject, Event, List, PaymentIntentObject, PriceResource, SubscriptionObject,
+};
 use super::parse;
 use crate::config::Secret;
 use crate::payments::events::{Payment, PaymentEvent, SubscriptionChange, SubscriptionChangeKind};
@@ -328,6 +330,18 @@ impl PaymentGateway for StripeGateway {
                 _ => return Ok(out),
             }
         }
+    }
+
+    async fn refundable(&self, payment_intent_id: &str) -> Result<i64, GatewayError> {
+        let query = serde_json::json!({"expand": ["latest_charge"]});
+        let raw = self
+            .get(&format!("/payment_intents/{payment_intent_id}"), &query)
+            .await?;
+        let intent: PaymentIntentObject = from_json(&raw)?;
+        // No charge: nothing was taken, so nothing can go back.
+        Ok(intent
+            .latest_charge
+            .map_or(0, |c| (c.amount - c.amount_refunded).max(0)))
     }
 
     async fn price(&self, price_id: &str) -> Result<RecurringPrice, GatewayError> {

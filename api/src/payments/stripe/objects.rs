@@ -83,12 +83,21 @@ pub struct CheckoutSessionObject {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ChargeObject {
     pub id: String,
+    #[serde(default)]
+    pub amount: i64,
     #[serde(default, deserialize_with = "deserialize_id")]
     pub payment_intent: Option<String>,
     #[serde(default)]
     pub refunded: bool,
     #[serde(default)]
     pub amount_refunded: i64,
+}
+
+/// `payment_intent`, with its `latest_charge` expanded.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentIntentObject {
+    #[serde(default)]
+    pub latest_charge: Option<ChargeObject>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -4,12 +4,22 @@
 use sea_orm::{ConnectionTrait, Database};
 
 /// A fresh database, dropped with the test.
-pub(super) enum TestDb {
+pub enum TestDb {
     Sqlite(std::path::PathBuf),
     Postgres { admin_url: String, name: String },
 }
 
 impl TestDb {
+    /// A fresh database, connected and migrated.
+    pub async fn connected() -> (Self, sea_orm::DatabaseConnection) {
+        let (db, url) = Self::create().await;
+        let conn = api::db::connect(&url)
+            .await
+            .expect("test database reachable");
+        api::db::migrate(&conn).await.expect("migrated");
+        (db, conn)
+    }
+
     pub(super) async fn create() -> (Self, String) {
         let id = uuid::Uuid::new_v4().simple().to_string();
         match std::env::var("TEST_DATABASE_URL")

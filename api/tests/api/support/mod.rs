@@ -18,7 +18,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use self::db::TestDb;
+pub use self::db::TestDb;
 pub use self::seats::{Seat, buyers, held_seat, paid_seat, pay_with, seat_in};
 pub use self::stripe::{CountingGateway, click, event, fixture, seat_checkout, settle};
 

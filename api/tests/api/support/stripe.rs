@@ -242,6 +242,9 @@ impl PaymentGateway for CountingGateway {
     ) -> Result<Vec<PaymentEvent>, GatewayError> {
         self.inner.undelivered_events(since).await
     }
+    async fn refundable(&self, payment_intent_id: &str) -> Result<i64, GatewayError> {
+        self.inner.refundable(payment_intent_id).await
+    }
     async fn price(&self, price_id: &str) -> Result<api::payments::RecurringPrice, GatewayError> {
         self.inner.price(price_id).await
     }
