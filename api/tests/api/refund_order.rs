@@ -222,3 +222,67 @@ async fn a_second_payment_refunded_early_is_not_refunded_again() {
     crate::support::settle(&app, &gateway, chrono::Utc::now()).await;
     assert_eq!(gateway.refund_calls(), 0);
 }
+
+/// Found by the simulation (seed 6): an admin refunds a paid seat in full
+/// in Stripe's Dashboard, and before that event arrives its owner cancels.
+/// The refund we owe is refused (nothing is left to refund); it used to be
+/// retried until it failed for good, for a person to look at. The money
+/// is back: nothing more is asked, and nothing is left owed or failed.
+#[actix_web::test]
+async fn a_refund_owed_after_a_dashboard_refund_asks_only_what_is_left() {
+    // All of it back in the Dashboard: nothing more is asked. Part of it:
+    // the rest, under a key of its own.
+    for dashboard in [199_700, 50_000] {
+        cancel_after_a_dashboard_refund(dashboard).await;
+    }
+}
+
+async fn cancel_after_a_dashboard_refund(dashboard: i64) {
+    let gateway = CountingGateway::new();
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
+    let seat = held_seat(&app, 8, "marie@example.com").await;
+    let page = seat.held["checkout_session_id"].as_str().unwrap();
+    let paid = gateway
+        .inner
+        .close_seat(page, true, chrono::Utc::now())
+        .expect("the page is paid");
+    let pi = paid["data"]["object"]["payment_intent"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = app.deliver(&paid).await;
+    assert_eq!(a.body["outcome"], "confirmed", "{}", a.body);
+    // The Dashboard refund; its charge.refunded is still on its way.
+    use api::payments::PaymentGateway;
+    gateway
+        .inner
+        .refund(&api::payments::RefundRequest {
+            payment_intent_id: pi.clone(),
+            amount_cents: dashboard,
+            idempotency_key: "dashboard".into(),
+            booking_id: None,
+        })
+        .await
+        .unwrap();
+    let a = app.cancel(seat.booking(), &seat.token).await;
+    assert!(a.status.is_success(), "{}", a.body);
+    // The job retries until the call is settled one way or the other.
+    for minutes in [0, 2, 5, 10, 20, 40, 80] {
+        crate::support::settle(
+            &app,
+            &gateway,
+            chrono::Utc::now() + chrono::Duration::minutes(minutes),
+        )
+        .await;
+    }
+    let back: i64 = gateway
+        .inner
+        .refunds()
+        .iter()
+        .filter(|r| r.payment_intent_id == pi)
+        .map(|r| r.amount_cents)
+        .sum();
+    assert_eq!(back, 199_700, "all of it back, none twice");
+    let drift = app.audit().await;
+    assert!(drift.is_empty(), "{drift:?}");
+}
