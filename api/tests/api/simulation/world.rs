@@ -517,11 +517,11 @@ impl World {
                     c.refunded
                 ));
             }
+            // A seat cancelled after the cutoff keeps its money; a hold
+            // cancelled before it was paid keeps none.
             let may_keep = ours
-                && matches!(
-                    b.status,
-                    BookingStatus::Confirmed | BookingStatus::Cancelled
-                );
+                && (b.status == BookingStatus::Confirmed
+                    || (b.status == BookingStatus::Cancelled && b.confirmed_at.is_some()));
             if money > 0 && !may_keep {
                 return Err(format!(
                     "payment {} of {} kept for booking {} ({})",
