@@ -49,6 +49,9 @@ pub enum ErrorCode {
     SubscriptionInactive,
     /// A subscription already gives access: manage it in the portal.
     SubscriptionActive,
+    /// A subscription page was paid and its subscription is on its way
+    /// from Stripe: a second one would be a second bill.
+    SubscriptionPending,
     /// No subscription (nor Stripe customer) to manage.
     NoSubscription,
     /// A mailed link's token is unknown, already used or expired.
@@ -114,6 +117,7 @@ impl ErrorCode {
             Self::InvalidPayload => "invalid_payload",
             Self::SubscriptionInactive => "subscription_inactive",
             Self::SubscriptionActive => "subscription_active",
+            Self::SubscriptionPending => "subscription_pending",
             Self::NoSubscription => "no_subscription",
             Self::InvalidToken => "invalid_token",
             Self::EmailAlreadyVerified => "email_already_verified",
@@ -154,6 +158,7 @@ impl ErrorCode {
             | Self::SessionHasBookings
             | Self::BookingNotCancellable
             | Self::SubscriptionActive
+            | Self::SubscriptionPending
             | Self::NoSubscription
             | Self::EmailAlreadyVerified
             | Self::IdempotencyKeyInProgress
@@ -200,6 +205,7 @@ impl ErrorCode {
             Self::InvalidPayload => "Not a Stripe event",
             Self::SubscriptionInactive => "Subscription inactive",
             Self::SubscriptionActive => "Already subscribed",
+            Self::SubscriptionPending => "Subscription on its way",
             Self::NoSubscription => "No subscription",
             Self::InvalidToken => "Invalid or expired link",
             Self::EmailAlreadyVerified => "E-mail already verified",

@@ -60,6 +60,9 @@ pub fn message_for(code: ErrorCode) -> &'static str {
         }
         ErrorCode::SubscriptionInactive => "Votre abonnement n'est pas actif.",
         ErrorCode::SubscriptionActive => "Vous avez déjà un abonnement actif.",
+        ErrorCode::SubscriptionPending => {
+            "Votre paiement d'abonnement est en cours : l'accès s'ouvre dès sa confirmation."
+        }
         ErrorCode::NoSubscription => "Aucun abonnement à gérer.",
         ErrorCode::BookingNotCancellable => "Cette réservation ne peut plus être annulée.",
         ErrorCode::SessionHasBookings => {

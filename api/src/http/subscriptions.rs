@@ -38,7 +38,9 @@ pub async fn plans(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 /// Opens a subscription Checkout Session for the monthly or yearly plan;
 /// send the browser to `url`. 409 `subscription_active` when a
 /// subscription already gives access. One page at a time: while one can
-/// still be paid, a second checkout (for either plan) answers that one.
+/// still be paid, a second checkout (for either plan) answers that one;
+/// once it is paid and its subscription has not reached us yet, 409
+/// `subscription_pending`.
 #[utoipa::path(
     params(IdempotencyKey),
     tag = "subscriptions",

@@ -7,7 +7,7 @@ use common::subscriptions::{PlanPriceDto, RedirectDto};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, click, event, fixture, spawn_app};
+use crate::support::{CountingGateway, TestApp, click, event, fixture, spawn_app};
 
 fn ts(d: chrono::DateTime<Utc>) -> i64 {
     d.timestamp()
@@ -676,24 +676,11 @@ async fn the_local_gateway_prices_the_plans_from_its_settings() {
 /// them (a state built directly in the database).
 #[actix_web::test]
 async fn the_audit_sees_two_live_subscriptions_for_one_customer() {
-    use common::subscriptions::{StripeStatus, SubscriptionType};
-    use sea_orm::{ActiveValue::Set, EntityTrait};
+    use common::subscriptions::StripeStatus;
+    use sea_orm::EntityTrait;
     let app = spawn_app().await;
     let (user, _) = app.quick_user("marie@example.com").await;
-    let row = |id: &str, status: StripeStatus| entity::stripe_subscriptions::ActiveModel {
-        id: Set(id.to_owned()),
-        user_id: Set(user),
-        customer_id: Set(Some("cus_marie".into())),
-        status: Set(Some(status)),
-        plan: Set(Some(SubscriptionType::PremiumMonthly)),
-        cancel_at_period_end: Set(false),
-        subscription_key: Set(None),
-        current_period_end: Set(Some(chrono::Utc::now() + chrono::Duration::days(30))),
-        period_key: Set(None),
-        payment_failed: Set(false),
-        payment_key: Set(None),
-        updated_at: Set(chrono::Utc::now()),
-    };
+    let row = |id: &str, status: StripeStatus| subscription_row(user, id, status);
     let insert = |m| entity::stripe_subscriptions::Entity::insert(m).exec(&app.state.db);
     insert(row("sub_first", StripeStatus::Active))
         .await
@@ -744,4 +731,66 @@ async fn twelve_checkouts_at_once_open_one_subscription_page() {
     assert!(app.local_gateway().close_subscription_checkout(id));
     let next: common::subscriptions::RedirectDto = app.subscribe(&token, "yearly").await.ok();
     assert_ne!(next.url, url);
+}
+
+/// Invariant 16, the other window: the customer pays their subscription
+/// page, and before Stripe's events reach us asks for a checkout again.
+/// The paid page can no longer be reopened; it used to give way to a new
+/// claim and a second page, a second subscription paid. It answers 409
+/// `subscription_pending` until the subscription is known; once it is,
+/// and has ended, a new page opens.
+#[actix_web::test]
+async fn a_paid_page_whose_subscription_has_not_arrived_opens_no_second_page() {
+    let gateway = CountingGateway::new();
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
+    let (user, token) = app.quick_user("marie@example.com").await;
+    let first: common::subscriptions::RedirectDto = app.subscribe(&token, "monthly").await.ok();
+    let page = first.url.rsplit('/').next().unwrap();
+    gateway.pay_subscription_page(page, "sub_paid_first");
+    let again = app.subscribe(&token, "yearly").await;
+    assert_eq!(
+        again.status,
+        reqwest::StatusCode::CONFLICT,
+        "{}",
+        again.body
+    );
+    assert_eq!(again.body["code"], "subscription_pending");
+    // The subscription arrives, and later ends: a new page may open.
+    let ended = subscription_row(
+        user,
+        "sub_paid_first",
+        common::subscriptions::StripeStatus::Canceled,
+    );
+    use sea_orm::EntityTrait;
+    entity::stripe_subscriptions::Entity::insert(ended)
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let next: common::subscriptions::RedirectDto = app.subscribe(&token, "yearly").await.ok();
+    assert_ne!(next.url, first.url);
+}
+
+/// A subscription record as the fold stores it, for states built directly.
+fn subscription_row(
+    user: uuid::Uuid,
+    id: &str,
+    status: common::subscriptions::StripeStatus,
+) -> entity::stripe_subscriptions::ActiveModel {
+    use sea_orm::ActiveValue::Set;
+    entity::stripe_subscriptions::ActiveModel {
+        id: Set(id.to_owned()),
+        user_id: Set(user),
+        customer_id: Set(Some("cus_marie".into())),
+        status: Set(Some(status)),
+        plan: Set(Some(
+            common::subscriptions::SubscriptionType::PremiumMonthly,
+        )),
+        cancel_at_period_end: Set(false),
+        subscription_key: Set(None),
+        current_period_end: Set(Some(chrono::Utc::now() + chrono::Duration::days(30))),
+        period_key: Set(None),
+        payment_failed: Set(false),
+        payment_key: Set(None),
+        updated_at: Set(chrono::Utc::now()),
+    }
 }

@@ -2,9 +2,13 @@
 //! made in the database before the page is asked for; every request that
 //! finds the claim sends the gateway the same idempotency key (its
 //! `attempt`), so concurrent checkouts get one page, and a later one
-//! answers that page while it can still be paid. A page that can no
-//! longer be paid (expired, cancelled, or paid: then the subscription is
-//! active and `subscribe` answers 409 first) gives way to a new claim.
+//! answers that page while it can still be paid. A page that was paid
+//! and whose subscription has not reached us yet (Stripe's events are
+//! late, or lost until reconcile) answers 409 `subscription_pending`: a
+//! second page would be a second bill. A page that can no longer be paid
+//! (expired, cancelled, or paid with its subscription known: then
+//! `subscribe` answers 409 first while it gives access) gives way to a
+//! new claim.
 
 use chrono::{DateTime, Utc};
 use common::subscriptions::Plan;
@@ -14,7 +18,9 @@ use uuid::Uuid;
 
 use crate::domain::platform::gateway::gateway_failed;
 use crate::error::{ApiError, ApiResult};
+use crate::payments::events::Payment;
 use crate::payments::{CheckoutSession, GatewayError, PaymentGateway};
+use common::ErrorCode;
 use entity::subscription_checkouts::{self as claims, Column};
 
 /// What a checkout request found.
@@ -59,8 +65,14 @@ pub(super) async fn claim(
         };
         match gateway.reopen_checkout(page).await {
             Ok(Some(open)) => return Ok(Claimed::Open(open)),
-            // Gone (expired, cancelled, paid, or forgotten): a new claim,
-            // unless another request made one first (then read it).
+            Ok(None) if paid_not_known(db, gateway, page).await? => {
+                return Err(ApiError::conflict(
+                    ErrorCode::SubscriptionPending,
+                    "your subscription is paid and on its way: access opens when it arrives",
+                ));
+            }
+            // Gone (expired, cancelled, paid and known, or forgotten): a
+            // new claim, unless another request made one first (then read it).
             Ok(None) | Err(GatewayError::Refused(_)) => {
                 claims::Entity::update_many()
                     .col_expr(Column::Attempt, Expr::value(Uuid::new_v4()))
@@ -78,6 +90,26 @@ pub(super) async fn claim(
     Err(ApiError::internal(
         "subscription checkout claim kept changing",
     ))
+}
+
+/// True when `page` was paid for a subscription we have not heard of yet.
+async fn paid_not_known(
+    db: &impl ConnectionTrait,
+    gateway: &dyn PaymentGateway,
+    page: &str,
+) -> ApiResult<bool> {
+    let subscription = match gateway.checkout_session(page).await {
+        Ok(Some(Payment::SubscriptionCheckout(paid))) => paid.subscription,
+        Ok(_) | Err(GatewayError::Refused(_)) => None,
+        Err(e) => return Err(gateway_failed(e)),
+    };
+    let Some(subscription) = subscription else {
+        return Ok(false);
+    };
+    let known = entity::stripe_subscriptions::Entity::find_by_id(subscription)
+        .one(db)
+        .await?;
+    Ok(known.is_none())
 }
 
 /// Records the page the gateway made for `attempt`.

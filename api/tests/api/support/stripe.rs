@@ -130,6 +130,9 @@ pub struct CountingGateway {
     /// Says no Checkout Session can be reopened, as for pages past their
     /// expiry.
     pub pages_expired: AtomicBool,
+    /// Subscription pages Stripe says were paid (page → subscription),
+    /// whose events have not been delivered.
+    pub paid_subscription_pages: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 fn take_one(n: &AtomicUsize) -> bool {
@@ -150,7 +153,26 @@ impl CountingGateway {
             lost_refund_answers: AtomicUsize::new(0),
             refund_started: tokio::sync::Notify::new(),
             pages_expired: AtomicBool::new(false),
+            paid_subscription_pages: Default::default(),
         })
+    }
+
+    /// The customer pays subscription page `page`, which makes
+    /// `subscription`; its events are left undelivered.
+    pub fn pay_subscription_page(&self, page: &str, subscription: &str) {
+        self.inner.close_subscription_checkout(page);
+        self.paid_subscription_pages
+            .lock()
+            .unwrap()
+            .insert(page.to_owned(), subscription.to_owned());
+    }
+
+    fn paid_subscription(&self, page: &str) -> Option<String> {
+        self.paid_subscription_pages
+            .lock()
+            .unwrap()
+            .get(page)
+            .cloned()
     }
 
     pub fn refund_calls(&self) -> usize {
@@ -230,6 +252,16 @@ impl PaymentGateway for CountingGateway {
         self.inner.reopen_checkout(id).await
     }
     async fn checkout_session(&self, id: &str) -> Result<Option<Payment>, GatewayError> {
+        if let Some(subscription) = self.paid_subscription(id) {
+            // As Stripe reads a complete subscription-mode session.
+            return Ok(Some(Payment::SubscriptionCheckout(
+                api::payments::events::SubscriptionCheckout {
+                    user_id: None,
+                    customer: None,
+                    subscription: Some(subscription),
+                },
+            )));
+        }
         if self.pages_expired.load(Ordering::SeqCst) {
             // As Stripe at the page's expiry: closed unpaid.
             self.inner.close_seat(id, false, chrono::Utc::now());
