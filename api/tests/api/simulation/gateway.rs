@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use api::payments::events::{
-    ChargeRefund, EventType, Payment, PaymentEvent, PaymentStatus, SeatCheckout, SubscriptionChange,
+    ChargeRefund, EventType, Payment, PaymentEvent, PaymentStatus, SeatCheckout,
+    SubscriptionChange, SubscriptionChangeKind, SubscriptionCheckout,
 };
 use api::payments::local::check_expiry;
 use api::payments::{
@@ -18,6 +19,7 @@ use api::payments::{
     RefundRequest, SubscriptionCheckoutRequest,
 };
 use chrono::{DateTime, Utc};
+use common::subscriptions::{Plan, StripeStatus};
 
 /// The simulation's time, shared by the world, the gateway and the desk.
 #[derive(Clone)]
@@ -82,13 +84,22 @@ pub struct Sent {
     pub lost: bool,
 }
 
+/// A subscription page: open, or paid (the subscription it made).
+#[derive(Debug, Clone)]
+pub struct SubscriptionPage {
+    pub id: String,
+    pub request: SubscriptionCheckoutRequest,
+    pub paid: Option<String>,
+}
+
 #[derive(Default)]
 struct State {
     pages: Vec<Page>,
     charges: Vec<Charge>,
     keys: HashMap<String, (CheckoutRequest, String)>,
     refunds: HashMap<String, (String, i64, String)>,
-    subscription_pages: HashMap<String, (SubscriptionCheckoutRequest, String)>,
+    subscription_pages: Vec<SubscriptionPage>,
+    subscriptions: Vec<SubscriptionChange>,
     customers: u32,
     outbox: Vec<Sent>,
     ids: u64,
@@ -234,6 +245,62 @@ impl SimGateway {
         };
         emit(&mut state, now, event_type, payment);
         true
+    }
+
+    /// Open subscription pages, oldest first.
+    pub fn open_subscription_pages(&self) -> Vec<String> {
+        let state = self.state();
+        state
+            .subscription_pages
+            .iter()
+            .filter(|p| p.paid.is_none())
+            .map(|p| p.id.clone())
+            .collect()
+    }
+
+    /// The customer pays a subscription page: Stripe makes the
+    /// subscription and sends the page's completion and its creation.
+    pub fn pay_subscription_page(&self, id: &str) {
+        let now = self.clock.now();
+        let mut state = self.state();
+        state.ids += 1;
+        let sub = format!("sub_sim_{}", state.ids);
+        let page = state
+            .subscription_pages
+            .iter_mut()
+            .find(|p| p.id == id)
+            .unwrap();
+        page.paid = Some(sub.clone());
+        let req = page.request.clone();
+        let days = if req.plan == Plan::Yearly { 365 } else { 30 };
+        let change = SubscriptionChange {
+            kind: SubscriptionChangeKind::Created,
+            subscription_id: sub.clone(),
+            customer: Some(req.customer_id.clone()),
+            user_id: Some(req.user_id),
+            status: StripeStatus::Active,
+            price_id: Some(req.price_id.clone()),
+            current_period_end: Some(now + chrono::Duration::days(days)),
+            cancel_at_period_end: false,
+        };
+        state.subscriptions.push(change.clone());
+        let link = SubscriptionCheckout {
+            user_id: Some(req.user_id),
+            customer: Some(req.customer_id),
+            subscription: Some(sub),
+        };
+        emit(
+            &mut state,
+            now,
+            EventType::CheckoutCompleted,
+            Payment::SubscriptionCheckout(link),
+        );
+        emit(
+            &mut state,
+            now,
+            EventType::SubscriptionCreated,
+            Payment::SubscriptionChanged(change),
+        );
     }
 
     /// An admin refunds in Stripe's Dashboard: all that is left of charge
@@ -436,19 +503,25 @@ impl PaymentGateway for SimGateway {
         self.reach()?;
         let mut state = self.state();
         let key = req.idempotency_key();
-        if let Some((first, id)) = state.subscription_pages.get(&key) {
-            if first != req {
+        if let Some(first) = state
+            .subscription_pages
+            .iter()
+            .find(|p| p.request.idempotency_key() == key)
+        {
+            if first.request != *req {
                 return Err(GatewayError::Refused(
                     "Keys for idempotent requests can only be used with the same parameters".into(),
                 ));
             }
-            return Ok(page_of(id));
+            return Ok(page_of(&first.id));
         }
         state.ids += 1;
         let id = format!("cs_sim_sub_{}", state.ids);
-        state
-            .subscription_pages
-            .insert(key, (req.clone(), id.clone()));
+        state.subscription_pages.push(SubscriptionPage {
+            id: id.clone(),
+            request: req.clone(),
+            paid: None,
+        });
         Ok(page_of(&id))
     }
 
@@ -468,9 +541,13 @@ impl PaymentGateway for SimGateway {
         self.reach()?;
         let now = self.clock.now();
         let state = self.state();
-        if checkout_session_id.starts_with("cs_sim_sub_") {
-            // Open for its 24 hours; the simulation never pays one.
-            return Ok(Some(page_of(checkout_session_id)));
+        if let Some(page) = state
+            .subscription_pages
+            .iter()
+            .find(|p| p.id == checkout_session_id)
+        {
+            // Open until paid (the simulation lets none expire).
+            return Ok(page.paid.is_none().then(|| page_of(checkout_session_id)));
         }
         let page = &state.pages[Self::page_index(&state, checkout_session_id)?];
         let open = page.state == PageState::Open && page.request.expires_at > now;
@@ -483,6 +560,19 @@ impl PaymentGateway for SimGateway {
     ) -> Result<Option<Payment>, GatewayError> {
         self.reach()?;
         let state = self.state();
+        if let Some(page) = state
+            .subscription_pages
+            .iter()
+            .find(|p| p.id == checkout_session_id)
+        {
+            return Ok(page.paid.as_ref().map(|sub| {
+                Payment::SubscriptionCheckout(SubscriptionCheckout {
+                    user_id: Some(page.request.user_id),
+                    customer: Some(page.request.customer_id.clone()),
+                    subscription: Some(sub.clone()),
+                })
+            }));
+        }
         let page = &state.pages[Self::page_index(&state, checkout_session_id)?];
         let charge = page
             .payment
@@ -543,10 +633,19 @@ impl PaymentGateway for SimGateway {
 
     async fn customer_subscriptions(
         &self,
-        _customer_id: &str,
+        customer_id: &str,
     ) -> Result<Vec<SubscriptionChange>, GatewayError> {
         self.reach()?;
-        Ok(Vec::new())
+        Ok(self
+            .state()
+            .subscriptions
+            .iter()
+            .filter(|s| s.customer.as_deref() == Some(customer_id))
+            .map(|s| SubscriptionChange {
+                kind: SubscriptionChangeKind::Updated,
+                ..s.clone()
+            })
+            .collect())
     }
 }
 

@@ -74,6 +74,10 @@ pub enum Step {
         session: u8,
         runs: bool,
     },
+    /// A customer pays an open subscription page.
+    PaySubscription {
+        pick: u16,
+    },
     /// A customer opens a subscription checkout twice.
     Subscribe {
         user: u8,
@@ -125,34 +129,39 @@ fn draw(rng: &mut ChaCha8Rng) -> Step {
         },
         41..47 => Step::Join { user, session },
         47..50 => Step::Leave { pick, admin: flag },
-        50..64 => Step::Deliver {
+        50..62 => Step::Deliver {
             pick,
             again: rng.random_ratio(1, 6),
         },
-        64..66 => Step::Lose { pick },
-        66..68 => Step::Crash { pick },
-        68..71 => Step::DashboardRefund { pick, half: flag },
-        71..75 => Step::Capacity {
+        62..64 => Step::Lose { pick },
+        64..66 => Step::Crash { pick },
+        66..69 => Step::DashboardRefund { pick, half: flag },
+        69..73 => Step::Capacity {
             session,
             up: rng.random_ratio(2, 3),
         },
-        75..78 => Step::Close {
+        73..75 => Step::Close {
             session,
             closed: flag,
         },
-        78..80 => Step::Activate {
+        75..77 => Step::Activate {
             session,
             active: flag,
         },
-        80..82 => Step::Decide {
+        77..79 => Step::Decide {
             session,
             runs: flag,
         },
-        82..84 => Step::Subscribe { user, yearly: flag },
-        84..86 => Step::Outage {
+        // Two customers subscribe, so that one meets their own pages.
+        79..83 => Step::Subscribe {
+            user: user % 2,
+            yearly: flag,
+        },
+        83..86 => Step::PaySubscription { pick },
+        86..88 => Step::Outage {
             calls: rng.random_range(1..4),
         },
-        86..88 => Step::Reconcile,
+        88..90 => Step::Reconcile,
         // Mostly minutes (holds, offers, retries); sometimes most of a
         // day (decision dates, session starts).
         _ => Step::Wait {

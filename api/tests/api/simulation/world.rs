@@ -302,6 +302,13 @@ impl World {
                 answer(decided)
             }
             Step::Subscribe { user, yearly } => self.subscribe_twice(user, yearly, now).await,
+            Step::PaySubscription { pick } => match choose(&gw.open_subscription_pages(), pick) {
+                Some(page) => {
+                    gw.pay_subscription_page(page);
+                    Ok("subscription paid".into())
+                }
+                None => skip(),
+            },
             Step::Outage { calls } => {
                 gw.fail_next(u32::from(calls));
                 Ok(format!("the provider stops answering for {calls} calls"))
