@@ -70,9 +70,21 @@ impl Email {
         &self.0
     }
 
+    /// What the address looks like (see `skeleton`).
+    pub fn skeleton(&self) -> String {
+        skeleton(&self.0)
+    }
+
     pub fn into_string(self) -> String {
         self.0
     }
+}
+
+/// The confusable skeleton of an address (Unicode UTS #39): `bоss@` with
+/// a Cyrillic о and `boss@` have the same one, so they cannot both be
+/// accounts. Lower-cased first, as addresses are.
+pub fn skeleton(address: &str) -> String {
+    unicode_security::confusable_detection::skeleton(&address.to_lowercase()).collect()
 }
 
 #[cfg(test)]

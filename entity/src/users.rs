@@ -10,6 +10,11 @@ pub struct Model {
     pub password_hash: String,
     pub role: common::auth::Role,
     pub license: common::auth::License,
+    /// The address's confusable skeleton (Unicode UTS #39), unique: an
+    /// address that looks like another's is not a second account. None
+    /// only for an older account that looks like an older one still.
+    #[sea_orm(unique)]
+    pub email_skeleton: Option<String>,
     /// When the owner followed the verification link; none until then.
     pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

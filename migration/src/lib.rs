@@ -20,6 +20,7 @@ mod m20261130_000013_trainer;
 mod m20261201_000014_gateway_refunds;
 mod m20261201_000015_role_changes;
 mod m20261201_000016_subscription_checkouts;
+mod m20261201_000017_email_skeletons;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_gateway_refunds::Migration),
             Box::new(m20261201_000015_role_changes::Migration),
             Box::new(m20261201_000016_subscription_checkouts::Migration),
+            Box::new(m20261201_000017_email_skeletons::Migration),
         ]
     }
 }

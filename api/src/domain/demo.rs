@@ -141,6 +141,7 @@ pub async fn seed_if_empty(
             let user =
                 |email: String, hash: String, role: Role, license: License| users::ActiveModel {
                     id: Set(Uuid::new_v4()),
+                    email_skeleton: Set(Some(crate::email::skeleton(&email))),
                     email: Set(email),
                     password_hash: Set(hash),
                     role: Set(role),

@@ -61,6 +61,7 @@ pub async fn insert_user(
     users::Entity::insert(users::ActiveModel {
         id: Set(Uuid::new_v4()),
         email: Set(email.to_owned()),
+        email_skeleton: Set(Some(crate::email::skeleton(email))),
         password_hash: Set(password_hash),
         role: Set(role),
         license: Set(license),
@@ -70,6 +71,37 @@ pub async fn insert_user(
     })
     .exec_with_returning(db)
     .await
+}
+
+/// Fills the skeleton of accounts made before it was kept, oldest first.
+/// An account whose address looks like an older one's keeps none, and is
+/// named in the log: one of the two may be an impostor, for a person to
+/// look at. Answers how many were filled.
+pub async fn fill_skeletons(db: &impl ConnectionTrait) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::{QueryOrder, sea_query::Expr};
+    let missing = users::Entity::find()
+        .filter(users::Column::EmailSkeleton.is_null())
+        .order_by_asc(users::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let mut filled = 0;
+    for user in missing {
+        let skeleton = crate::email::skeleton(&user.email);
+        let set = users::Entity::update_many()
+            .col_expr(users::Column::EmailSkeleton, Expr::value(skeleton))
+            .filter(users::Column::Id.eq(user.id))
+            .filter(users::Column::EmailSkeleton.is_null())
+            .exec(db)
+            .await;
+        match set {
+            Ok(_) => filled += 1,
+            Err(e) if is_unique_violation(&e) => {
+                tracing::warn!(user = %user.id, "this account's address looks like an older account's")
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Creates an account, always as a plain user: an address listed in
@@ -91,7 +123,10 @@ pub async fn register(
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
-                ApiError::conflict(ErrorCode::EmailTaken, "an account already uses this e-mail")
+                ApiError::conflict(
+                    ErrorCode::EmailTaken,
+                    "an account already uses this e-mail, or one that looks the same",
+                )
             } else {
                 e.into()
             }
