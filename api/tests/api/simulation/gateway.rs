@@ -167,14 +167,7 @@ impl SimGateway {
             })
             .collect();
         for i in due {
-            state.pages[i].state = PageState::Expired;
-            let seat = seat_checkout(&state.pages[i], PaymentStatus::Unpaid);
-            emit(
-                &mut state,
-                now,
-                EventType::CheckoutExpired,
-                Payment::SeatCheckoutClosed(seat),
-            );
+            expire(&mut state, i, now);
         }
     }
 
@@ -331,6 +324,18 @@ fn seat_checkout(page: &Page, status: PaymentStatus) -> SeatCheckout {
     }
 }
 
+/// Page `i` expires, and Stripe says so.
+fn expire(state: &mut State, i: usize, now: DateTime<Utc>) {
+    state.pages[i].state = PageState::Expired;
+    let seat = seat_checkout(&state.pages[i], PaymentStatus::Unpaid);
+    emit(
+        state,
+        now,
+        EventType::CheckoutExpired,
+        Payment::SeatCheckoutClosed(seat),
+    );
+}
+
 fn emit(state: &mut State, now: DateTime<Utc>, event_type: EventType, payment: Payment) {
     state.ids += 1;
     let event = PaymentEvent {
@@ -429,14 +434,7 @@ impl PaymentGateway for SimGateway {
                 "checkout session {checkout_session_id} is not open"
             )));
         }
-        state.pages[i].state = PageState::Expired;
-        let seat = seat_checkout(&state.pages[i], PaymentStatus::Unpaid);
-        emit(
-            &mut state,
-            now,
-            EventType::CheckoutExpired,
-            Payment::SeatCheckoutClosed(seat),
-        );
+        expire(&mut state, i, now);
         Ok(())
     }
 

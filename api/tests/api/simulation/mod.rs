@@ -57,11 +57,16 @@ async fn run(db: &DatabaseConnection, shape: [u8; 3], steps: &[Step]) -> Result<
 }
 
 /// The shortest sub-sequence of `steps` found that still breaks a rule
-/// (chunks, then single steps, are dropped while the run still fails).
-async fn shrink(db: &DatabaseConnection, shape: [u8; 3], steps: &[Step]) -> (Vec<Step>, Broken) {
-    let mut best: Vec<Step> = steps.to_vec();
-    let mut broken = run(db, shape, &best).await.expect_err("it failed once");
-    best.truncate(broken.at + 1);
+/// (chunks, then single steps, are dropped while the run still fails),
+/// starting from the run that broke at `first`.
+async fn shrink(
+    db: &DatabaseConnection,
+    shape: [u8; 3],
+    steps: &[Step],
+    first: Broken,
+) -> (Vec<Step>, Broken) {
+    let mut best: Vec<Step> = steps[..(first.at + 1).min(steps.len())].to_vec();
+    let mut broken = first;
     let mut chunk = best.len() / 2;
     while chunk >= 1 {
         let mut start = 0;
@@ -93,7 +98,18 @@ async fn run_seeds(seeds: impl IntoIterator<Item = u64>) -> (u64, f64) {
         match run(&db, plan.shape, &plan.steps).await {
             Ok(trace) => stepped += trace.len() as u64,
             Err(broken) => {
-                let (steps, why) = shrink(&db, plan.shape, &plan.steps).await;
+                println!(
+                    "simulation seed {seed} broke a rule at step {}: {}",
+                    broken.at, broken.what
+                );
+                let again = run(&db, plan.shape, &plan.steps).await;
+                assert!(
+                    again.is_err(),
+                    "simulation seed {seed} broke a rule once ({}), then ran clean: \
+                     the run is not deterministic",
+                    broken.what
+                );
+                let (steps, why) = shrink(&db, plan.shape, &plan.steps, broken.clone()).await;
                 let listed: Vec<String> = steps.iter().map(|s| format!("  {s:?}")).collect();
                 panic!(
                     "simulation seed {seed} broke a rule at step {}: {}\n\

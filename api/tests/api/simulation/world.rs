@@ -150,8 +150,11 @@ impl World {
         self.users.iter().find(|u| u.id == user).unwrap()
     }
 
-    /// Runs one step at the clock's time.
+    /// Runs one step, a second after the last: no two steps share an
+    /// instant, so rows that sort by time (the waiting line) never fall
+    /// back on their random ids, and the same seed is the same run.
     pub async fn do_step(&mut self, step: Step) -> Outcome {
+        self.clock.advance(Duration::seconds(1));
         let now = self.clock.now();
         let desk = self.desk();
         let gw = &self.gateway;
@@ -313,12 +316,7 @@ impl World {
                 gw.fail_next(u32::from(calls));
                 Ok(format!("the provider stops answering for {calls} calls"))
             }
-            Step::Reconcile => {
-                let report =
-                    api::domain::payment_events::reconcile::run(&self.db, gw, &self.policy, now)
-                        .await;
-                answer(report.map(|_| ()))
-            }
+            Step::Reconcile => self.reconcile().await,
             Step::Wait { minutes } => self.wait(Duration::minutes(i64::from(minutes))).await,
         }
     }
@@ -419,15 +417,7 @@ impl World {
             self.run_jobs().await?;
             // The hourly job.
             if self.clock.now().timestamp() / 3600 != hour {
-                let now = self.clock.now();
-                let report = api::domain::payment_events::reconcile::run(
-                    &self.db,
-                    &self.gateway,
-                    &self.policy,
-                    now,
-                )
-                .await;
-                answer(report.map(|_| ()))?;
+                self.reconcile().await?;
             }
         }
         Ok(format!("now {}", self.clock.now().format("%d %H:%M")))
@@ -445,11 +435,23 @@ impl World {
         Ok(())
     }
 
+    /// The audit's findings, at the simulation's time.
+    async fn findings(&self) -> Result<api::domain::reports::audit::Findings, String> {
+        api::domain::reports::audit::findings(&self.db, &self.policy, self.clock.now())
+            .await
+            .map_err(|e| format!("audit: {e}"))
+    }
+
+    /// The reconcile job, as it runs every hour.
+    async fn reconcile(&self) -> Outcome {
+        let now = self.clock.now();
+        let gw = &self.gateway;
+        answer(api::domain::payment_events::reconcile::run(&self.db, gw, &self.policy, now).await)
+    }
+
     /// The audit's own rules, at the simulation's time.
     pub async fn check(&self) -> Result<(), String> {
-        let found = api::domain::reports::audit::findings(&self.db, &self.policy, self.clock.now())
-            .await
-            .map_err(|e| format!("audit: {e}"))?;
+        let found = self.findings().await?;
         match found.broken.first() {
             Some(line) => Err(line.clone()),
             None => Ok(()),
@@ -471,20 +473,10 @@ impl World {
                 self.deliver(i, now).await?;
                 self.gateway.mark_delivered(i);
             }
-            let now = self.clock.now();
-            let report = api::domain::payment_events::reconcile::run(
-                &self.db,
-                &self.gateway,
-                &self.policy,
-                now,
-            )
-            .await;
-            answer(report.map(|_| ()))?;
+            self.reconcile().await?;
             self.wait(Duration::hours(2)).await?;
         }
-        let found = api::domain::reports::audit::findings(&self.db, &self.policy, self.clock.now())
-            .await
-            .map_err(|e| format!("audit: {e}"))?;
+        let found = self.findings().await?;
         if let Some(line) = found.broken.first().or(found.owed.first()) {
             return Err(line.clone());
         }
