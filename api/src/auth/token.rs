@@ -12,6 +12,29 @@ use crate::error::{ApiError, ApiResult};
 
 pub const COOKIE_NAME: &str = "immersion_token";
 
+/// The device cookie (OWASP's login-throttling design): set at each
+/// successful login, it names the account the client signed in to. A
+/// login from that client is counted on its own (see
+/// `accounts::users::login`).
+pub const DEVICE_COOKIE: &str = "immersion_device";
+
+/// How long a device cookie is good for.
+pub const DEVICE_TTL: Duration = Duration::days(365);
+
+/// The audience that makes a device token useless as a session token
+/// (a session token carries none, and is refused where one is required).
+const DEVICE_AUDIENCE: &str = "device";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct DeviceClaims {
+    sub: Uuid,
+    aud: String,
+    /// This cookie's own id: its failures are counted under it.
+    jti: Uuid,
+    iat: i64,
+    exp: i64,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: Uuid,
@@ -31,6 +54,7 @@ pub struct Tokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    device_validation: Validation,
     ttl: Duration,
 }
 
@@ -39,12 +63,36 @@ impl Tokens {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut device_validation = validation.clone();
+        device_validation.set_audience(&[DEVICE_AUDIENCE]);
+        device_validation.set_required_spec_claims(&["exp", "sub", "aud"]);
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            device_validation,
             ttl: Duration::minutes(ttl_minutes),
         }
+    }
+
+    /// A device token for `user_id`, good for `DEVICE_TTL`.
+    pub fn issue_device(&self, user_id: Uuid, now: DateTime<Utc>) -> ApiResult<String> {
+        let claims = DeviceClaims {
+            sub: user_id,
+            aud: DEVICE_AUDIENCE.to_owned(),
+            jti: Uuid::new_v4(),
+            iat: now.timestamp(),
+            exp: (now + DEVICE_TTL).timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(ApiError::internal)
+    }
+
+    /// The account and the cookie's own id of a valid device token.
+    pub fn verify_device(&self, token: &str) -> Option<(Uuid, Uuid)> {
+        jsonwebtoken::decode::<DeviceClaims>(token, &self.decoding, &self.device_validation)
+            .ok()
+            .map(|data| (data.claims.sub, data.claims.jti))
     }
 
     pub fn ttl(&self) -> Duration {
@@ -98,6 +146,19 @@ mod tests {
             .issue(id, sid, Utc::now() - Duration::hours(2))
             .unwrap();
         assert_eq!(tokens.verify(&old), None);
+    }
+
+    #[test]
+    fn device_and_session_tokens_are_not_each_other() {
+        let tokens = Tokens::new(b"0123456789abcdef0123456789abcdef", 60);
+        let id = Uuid::new_v4();
+        let device = tokens.issue_device(id, Utc::now()).unwrap();
+        assert_eq!(tokens.verify_device(&device).map(|(u, _)| u), Some(id));
+        assert_eq!(tokens.verify(&device), None);
+        let (session, _) = tokens.issue(id, Uuid::new_v4(), Utc::now()).unwrap();
+        assert_eq!(tokens.verify_device(&session), None);
+        let other = Tokens::new(b"ffffffffffffffffffffffffffffffff", 60);
+        assert_eq!(other.verify_device(&device), None);
     }
 
     #[test]

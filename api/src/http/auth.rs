@@ -5,9 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use common::auth::{AuthResponse, Credentials, UserDto};
 
-use crate::auth::token::COOKIE_NAME;
+use crate::auth::token::{COOKIE_NAME, DEVICE_COOKIE, DEVICE_TTL};
 use crate::domain::{accounts::sign_ins, accounts::users};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::http::client_ip::client_ip;
 use crate::http::extract::AuthUser;
 use crate::http::problems as p;
@@ -75,12 +75,14 @@ pub async fn register(
 }
 
 /// Signs in with e-mail and password. An unknown e-mail and a wrong
-/// password get the same answer.
+/// password get the same answer. A success also sets the device cookie
+/// `immersion_device`: a later login from this client is counted on its
+/// own, so others' failed guesses never lock it out (429 is for them).
 #[utoipa::path(
     tag = "auth",
     request_body = Credentials,
     responses(
-        (status = 200, body = AuthResponse, description = "Signed in; the token is also set as a cookie"),
+        (status = 200, body = AuthResponse, description = "Signed in; the token is also set as a cookie, and the device cookie"),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 413, response = p::PayloadTooLarge),
@@ -97,15 +99,36 @@ pub async fn login(
     body: web::Json<Credentials>,
 ) -> ApiResult<HttpResponse> {
     let Credentials { email, password } = body.into_inner();
+    // A client that signed in before says so with its device cookie.
+    let device = req
+        .cookie(DEVICE_COOKIE)
+        .and_then(|c| state.tokens.verify_device(c.value()))
+        .map(|(user_id, id)| users::Device {
+            user_id,
+            key: format!("{user_id}:{id}"),
+        });
     let user = users::login(
         &state.gate(),
         &client_ip(&req, &state.settings.trusted_proxies),
         &email,
         password,
+        device,
     )
     .await?;
     let user = AuthUser::from_model(user)?;
-    signed_in(&state, &user, actix_web::http::StatusCode::OK).await
+    let mut res = signed_in(&state, &user, actix_web::http::StatusCode::OK).await?;
+    let device = Cookie::build(
+        DEVICE_COOKIE,
+        state.tokens.issue_device(user.id, Utc::now())?,
+    )
+    .path("/api/auth")
+    .http_only(true)
+    .same_site(SameSite::Strict)
+    .secure(state.settings.cookie_secure())
+    .max_age(CookieDuration::seconds(DEVICE_TTL.num_seconds()))
+    .finish();
+    res.add_cookie(&device).map_err(ApiError::internal)?;
+    Ok(res)
 }
 
 /// Signs out: the token's session is revoked (the token, Bearer or

@@ -141,3 +141,104 @@ async fn a_burst_of_concurrent_guesses_gets_no_more_than_the_limit() {
         .count();
     assert_eq!((tried, refused), (5, 15), "{statuses:?}");
 }
+
+/// A client calling from `ip` (all of 127/8 is this machine), keeping
+/// cookies as a browser does when `cookies`.
+fn client_from(ip: &str, cookies: bool) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .cookie_store(cookies)
+        .build()
+        .unwrap()
+}
+
+async fn login_from(app: &TestApp, client: &reqwest::Client, password: &str) -> StatusCode {
+    client
+        .post(format!("{}/api/auth/login", app.base))
+        .json(&json!({"email": "marie@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Issue 22, the trickle lockout (invariant 17). Guesses from many
+/// addresses push the account past its ceiling, where attempts trickle
+/// one every few seconds from everywhere together. The owner's browser,
+/// which signed in before, still gets in with the right password during
+/// the attack and after it: its device cookie has it counted on its own.
+/// And an attempt refused unheard is no failure of anyone's: it used to
+/// count against the owner's own (account, address) pair, which then
+/// locked the owner's address for the whole window.
+#[actix_web::test]
+async fn others_failures_never_lock_the_owner_s_own_client_out() {
+    let app = TestApp::builder()
+        .env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "3")
+        .env("LOGIN_ACCOUNT_SLOWDOWN_AFTER", "6")
+        .env("LOGIN_MAX_PER_IP", "1000")
+        .spawn()
+        .await;
+    app.register("marie@example.com").await;
+    let owner = client_from("127.0.0.1", true);
+    assert_eq!(login_from(&app, &owner, PASSWORD).await, StatusCode::OK);
+    let attack = |from: std::ops::RangeInclusive<u8>| {
+        let app = &app;
+        async move {
+            for n in from {
+                let guesser = client_from(&format!("127.0.0.{n}"), false);
+                for _ in 0..4 {
+                    let s = login_from(app, &guesser, "wrong password!").await;
+                    assert!(
+                        s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS,
+                        "{s}"
+                    );
+                }
+            }
+        }
+    };
+    attack(2..=9).await;
+    // Past the ceiling: the account trickles for everyone but the owner's
+    // browser.
+    assert_eq!(login_from(&app, &owner, PASSWORD).await, StatusCode::OK);
+    attack(10..=13).await;
+    assert_eq!(login_from(&app, &owner, PASSWORD).await, StatusCode::OK);
+    // From the owner's address without the cookie, attempts the trickle
+    // refuses count nowhere: the pair never locks.
+    let plain = client_from("127.0.0.1", false);
+    for _ in 0..6 {
+        let s = login_from(&app, &plain, PASSWORD).await;
+        assert!(
+            s == StatusCode::OK || s == StatusCode::TOO_MANY_REQUESTS,
+            "{s}"
+        );
+    }
+    use sea_orm::EntityTrait;
+    let pair = entity::throttle_hits::Entity::find_by_id(
+        "login_account_ip:marie@example.com|127.0.0.1".to_owned(),
+    )
+    .one(&app.state.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        pair.map_or(0, |c| c.hits),
+        0,
+        "the owner's pair counted refusals"
+    );
+    // After the attack, the owner's browser still signs in.
+    assert_eq!(login_from(&app, &owner, PASSWORD).await, StatusCode::OK);
+}
+
+/// A successful login is no attempt against its address: an office
+/// behind one address signs in all day without locking itself out.
+#[actix_web::test]
+async fn successes_do_not_count_toward_the_address_limit() {
+    let app = TestApp::builder()
+        .env("LOGIN_MAX_PER_IP", "3")
+        .spawn()
+        .await;
+    app.register("marie@example.com").await;
+    let office = client_from("127.0.0.1", false);
+    for _ in 0..6 {
+        assert_eq!(login_from(&app, &office, PASSWORD).await, StatusCode::OK);
+    }
+}

@@ -163,14 +163,30 @@ async fn trickle(gate: &Gate<'_>, account: &str, failures: i32) -> ApiResult<()>
     .await
 }
 
+/// A client that signed in to an account before, as its device cookie
+/// proves (the http layer checks the signature): the account, and the
+/// key its own failures are counted under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub user_id: Uuid,
+    pub key: String,
+}
+
 /// Checks credentials. Unknown e-mail and wrong password give the same
 /// answer after the same work (a decoy hash is verified).
+///
+/// Invariant 17: an owner's correct password is never refused because of
+/// someone else's failures. A refused attempt counts nowhere; a success
+/// does not count against its address; and a client that signed in to
+/// the account before (`device`) is counted on its own, outside the pair
+/// and account counters that others' failures fill.
 #[tracing::instrument(skip_all, fields(ip = %ip))]
 pub async fn login(
     gate: &Gate<'_>,
     ip: &str,
     email: &str,
     password: String,
+    device: Option<Device>,
 ) -> ApiResult<users::Model> {
     let invalid = || {
         ApiError::new(
@@ -178,38 +194,51 @@ pub async fn login(
             "unknown e-mail or wrong password",
         )
     };
+    let now = Utc::now();
     // Not an address: no account can match, and no counter is keyed by it
     // (a flood of junk keys would only cost memory).
     let key = Email::parse(email).map(Email::into_string);
+    let found = match &key {
+        Some(k) => {
+            users::Entity::find()
+                .filter(users::Column::Email.eq(k.as_str()))
+                .one(gate.db)
+                .await?
+        }
+        None => None,
+    };
+    let device = device.filter(|d| found.as_ref().is_some_and(|u| u.id == d.user_id));
     let pair = key.as_deref().map(|k| account_key(k, ip));
     let limits = gate.limits;
     // Every decision is made on the counts that this attempt's own upsert
     // answers, never on an earlier read: a burst of concurrent guesses on
     // several instances cannot all pass a check before any is counted.
-    // The address counts every attempt; the account and address pair
-    // counts this one as a failure until the password proves otherwise.
+    // Each attempt counts as a failure until the password proves otherwise.
     let mut counters = vec![(limits.per_ip, ip)];
-    counters.extend(pair.as_deref().map(|p| (limits.per_account_ip, p)));
-    throttles::admit(gate.db, &counters, Utc::now()).await?;
-    let (Some(key), Some(pair)) = (key, pair) else {
+    match (&device, &pair) {
+        (Some(d), _) => counters.push((limits.per_device, d.key.as_str())),
+        (None, Some(p)) => counters.push((limits.per_account_ip, p.as_str())),
+        (None, None) => {}
+    }
+    let admitted = throttles::admit_counted(gate.db, &counters, now).await?;
+    let Some(key) = key else {
         return Err(invalid());
     };
-    let account = throttles::hit(gate.db, &[(limits.per_account, key.as_str())], Utc::now())
-        .await?
-        .first()
-        .map_or(0, |c| c.hits);
-    trickle(gate, &key, account).await?;
-    let failures = [
-        (limits.per_account_ip, pair.as_str()),
-        (limits.per_account, key.as_str()),
-    ];
+    let mut failures = counters[1..].to_vec();
+    if device.is_none() {
+        let account = throttles::hit(gate.db, &[(limits.per_account, key.as_str())], now).await?;
+        let hits = account.first().map_or(0, |c| c.hits);
+        if let Err(refused) = trickle(gate, &key, hits).await {
+            // Refused unheard: this attempt is no failure of anyone's.
+            throttles::take_back(gate.db, &admitted).await?;
+            throttles::take_back(gate.db, &account).await?;
+            return Err(refused);
+        }
+        failures.push((limits.per_account, key.as_str()));
+    }
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(invalid());
     }
-    let found = users::Entity::find()
-        .filter(users::Column::Email.eq(key.as_str()))
-        .one(gate.db)
-        .await?;
     let phc = found
         .as_ref()
         .map_or_else(|| gate.decoy_hash.to_owned(), |u| u.password_hash.clone());
@@ -218,6 +247,8 @@ pub async fn login(
         return Err(invalid());
     };
     throttles::reset(gate.db, &failures).await?;
+    // A success is no attempt against the address.
+    throttles::take_back(gate.db, &admitted[..1]).await?;
     ensure_configured_admin(gate, user).await
 }
 

@@ -103,6 +103,16 @@ pub async fn admit(
     counters: &[(Throttle, &str)],
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
+    admit_counted(db, counters, now).await.map(|_| ())
+}
+
+/// As `admit`, answering the counters as this attempt left them, so that
+/// the caller can take the attempt back later (`take_back`).
+pub async fn admit_counted(
+    db: &impl ConnectionTrait,
+    counters: &[(Throttle, &str)],
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<hits::Model>> {
     let counted = hit(db, counters, now).await?;
     let refused = refuse_longest(
         counters
@@ -113,12 +123,12 @@ pub async fn admit(
     if refused.is_err() {
         take_back(db, &counted).await?;
     }
-    refused
+    refused.map(|()| counted)
 }
 
 /// Undoes one count on each of `counted`, unless its window has been
 /// started again since.
-async fn take_back(db: &impl ConnectionTrait, counted: &[hits::Model]) -> Result<(), DbErr> {
+pub async fn take_back(db: &impl ConnectionTrait, counted: &[hits::Model]) -> Result<(), DbErr> {
     for c in counted {
         hits::Entity::update_many()
             .col_expr(Column::Hits, Expr::col(Column::Hits).sub(1))
@@ -180,10 +190,16 @@ pub async fn seat_change(
 /// across instances.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginLimits {
-    /// Every login or register attempt, per client IP.
+    /// Failed logins and every register attempt, per client IP (a
+    /// successful login is taken back: an office behind one address does
+    /// not lock itself out).
     pub per_ip: Throttle,
     /// Failed logins, per account e-mail and client IP: locks the pair.
     pub per_account_ip: Throttle,
+    /// Failed logins from a client that signed in to the account before
+    /// (its device cookie), in place of the pair and account counters:
+    /// others' failures never lock the owner's own client out.
+    pub per_device: Throttle,
     /// Failed logins, per account from everywhere: past it, guesses trickle.
     pub per_account: Throttle,
     /// One attempt per account every few seconds, once past `per_account`.
@@ -212,6 +228,7 @@ impl LoginLimits {
         Self {
             per_ip: Throttle::new("login_ip", l.per_ip, l.window_seconds),
             per_account_ip: Throttle::new("login_account_ip", l.per_account, l.window_seconds),
+            per_device: Throttle::new("login_device", l.per_account, l.window_seconds),
             per_account: Throttle::new("login_account", l.account_slowdown_after, l.window_seconds),
             account_trickle: Throttle::new("login_trickle", 1, 3),
             mail: Throttle::new("account_mail", l.mails_per_hour, 3600),
