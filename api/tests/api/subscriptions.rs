@@ -755,17 +755,31 @@ async fn a_paid_page_whose_subscription_has_not_arrived_opens_no_second_page() {
         again.body
     );
     assert_eq!(again.body["code"], "subscription_pending");
-    // The subscription arrives, and later ends: a new page may open.
-    let ended = subscription_row(
-        user,
-        "sub_paid_first",
-        common::subscriptions::StripeStatus::Canceled,
-    );
+    // Its creation arrives before the checkout that ties it to the user
+    // (found by the simulation, seed 309): still no second page.
+    use common::subscriptions::StripeStatus;
     use sea_orm::EntityTrait;
-    entity::stripe_subscriptions::Entity::insert(ended)
+    let live = subscription_row(user, "sub_paid_first", StripeStatus::Active);
+    entity::stripe_subscriptions::Entity::insert(live)
         .exec(&app.state.db)
         .await
         .unwrap();
+    let again = app.subscribe(&token, "monthly").await;
+    assert_eq!(
+        again.status,
+        reqwest::StatusCode::CONFLICT,
+        "{}",
+        again.body
+    );
+    // It ends: a new page may open.
+    entity::stripe_subscriptions::Entity::update(subscription_row(
+        user,
+        "sub_paid_first",
+        StripeStatus::Canceled,
+    ))
+    .exec(&app.state.db)
+    .await
+    .unwrap();
     let next: common::subscriptions::RedirectDto = app.subscribe(&token, "yearly").await.ok();
     assert_ne!(next.url, first.url);
 }

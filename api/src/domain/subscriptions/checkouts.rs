@@ -3,12 +3,11 @@
 //! finds the claim sends the gateway the same idempotency key (its
 //! `attempt`), so concurrent checkouts get one page, and a later one
 //! answers that page while it can still be paid. A page that was paid
-//! and whose subscription has not reached us yet (Stripe's events are
-//! late, or lost until reconcile) answers 409 `subscription_pending`: a
-//! second page would be a second bill. A page that can no longer be paid
-//! (expired, cancelled, or paid with its subscription known: then
-//! `subscribe` answers 409 first while it gives access) gives way to a
-//! new claim.
+//! for a subscription we do not know to have ended (Stripe's events are
+//! late, or lost until reconcile, or only the checkout's has come)
+//! answers 409 `subscription_pending`: a second page would be a second
+//! bill. A page that can no longer be paid (expired, cancelled, or paid
+//! for a subscription since ended) gives way to a new claim.
 
 use chrono::{DateTime, Utc};
 use common::subscriptions::Plan;
@@ -65,7 +64,7 @@ pub(super) async fn claim(
         };
         match gateway.reopen_checkout(page).await {
             Ok(Some(open)) => return Ok(Claimed::Open(open)),
-            Ok(None) if paid_not_known(db, gateway, page).await? => {
+            Ok(None) if paid_not_ended(db, gateway, page).await? => {
                 return Err(ApiError::conflict(
                     ErrorCode::SubscriptionPending,
                     "your subscription is paid and on its way: access opens when it arrives",
@@ -92,8 +91,10 @@ pub(super) async fn claim(
     ))
 }
 
-/// True when `page` was paid for a subscription we have not heard of yet.
-async fn paid_not_known(
+/// True when `page` was paid for a subscription we do not know to have
+/// ended: not heard of yet, heard of by its checkout only (no status
+/// yet), or still live (then a second page would be a second bill too).
+async fn paid_not_ended(
     db: &impl ConnectionTrait,
     gateway: &dyn PaymentGateway,
     page: &str,
@@ -109,7 +110,7 @@ async fn paid_not_known(
     let known = entity::stripe_subscriptions::Entity::find_by_id(subscription)
         .one(db)
         .await?;
-    Ok(known.is_none())
+    Ok(!known.and_then(|s| s.status).is_some_and(|s| s.is_ended()))
 }
 
 /// Records the page the gateway made for `attempt`.

@@ -240,6 +240,17 @@ impl SimGateway {
         true
     }
 
+    /// The users Stripe bills a live subscription (the simulation never
+    /// ends one).
+    pub fn subscribers(&self) -> Vec<uuid::Uuid> {
+        let state = self.state();
+        state
+            .subscriptions
+            .iter()
+            .filter_map(|s| s.user_id)
+            .collect()
+    }
+
     /// Open subscription pages, oldest first.
     pub fn open_subscription_pages(&self) -> Vec<String> {
         let state = self.state();

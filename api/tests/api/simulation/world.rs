@@ -531,6 +531,27 @@ impl World {
                 ));
             }
         }
+        // Access is what Stripe says: a member while billed, else not.
+        let billed = self.gateway.subscribers();
+        for u in &self.users {
+            let (access, _) = api::domain::subscriptions::access_of(
+                &self.db,
+                u.id,
+                Role::User,
+                self.policy.past_due_grace,
+                self.clock.now(),
+            )
+            .await
+            .map_err(|e| format!("access: {e}"))?;
+            if access.active != billed.contains(&u.id) {
+                return Err(format!(
+                    "user {}: access {} while Stripe bills {} subscriptions",
+                    u.email,
+                    access.active,
+                    billed.iter().filter(|b| **b == u.id).count()
+                ));
+            }
+        }
         for b in &all {
             let n = kept.get(&b.id).copied().unwrap_or(0);
             if n > 1 {
