@@ -70,11 +70,6 @@ impl Email {
         &self.0
     }
 
-    /// What the address looks like (see `skeleton`).
-    pub fn skeleton(&self) -> String {
-        skeleton(&self.0)
-    }
-
     pub fn into_string(self) -> String {
         self.0
     }

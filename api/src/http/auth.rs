@@ -23,6 +23,17 @@ fn session_cookie(state: &AppState, value: String, max_age: CookieDuration) -> C
         .finish()
 }
 
+/// The device cookie: only the login endpoint reads it.
+fn device_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build(DEVICE_COOKIE, value)
+        .path("/api/auth")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.settings.cookie_secure())
+        .max_age(CookieDuration::seconds(DEVICE_TTL.num_seconds()))
+        .finish()
+}
+
 async fn signed_in(
     state: &AppState,
     user: &AuthUser,
@@ -117,16 +128,7 @@ pub async fn login(
     .await?;
     let user = AuthUser::from_model(user)?;
     let mut res = signed_in(&state, &user, actix_web::http::StatusCode::OK).await?;
-    let device = Cookie::build(
-        DEVICE_COOKIE,
-        state.tokens.issue_device(user.id, Utc::now())?,
-    )
-    .path("/api/auth")
-    .http_only(true)
-    .same_site(SameSite::Strict)
-    .secure(state.settings.cookie_secure())
-    .max_age(CookieDuration::seconds(DEVICE_TTL.num_seconds()))
-    .finish();
+    let device = device_cookie(&state, state.tokens.issue_device(user.id, Utc::now())?);
     res.add_cookie(&device).map_err(ApiError::internal)?;
     Ok(res)
 }

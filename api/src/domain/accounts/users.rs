@@ -198,16 +198,18 @@ pub async fn login(
     // Not an address: no account can match, and no counter is keyed by it
     // (a flood of junk keys would only cost memory).
     let key = Email::parse(email).map(Email::into_string);
-    let found = match &key {
-        Some(k) => {
-            users::Entity::find()
-                .filter(users::Column::Email.eq(k.as_str()))
-                .one(gate.db)
-                .await?
+    // Only a device cookie needs the account before the counters; any
+    // other attempt reads it once admitted (a refused one costs no read).
+    let mut found = None;
+    let device = match (&key, device) {
+        (Some(k), Some(d)) => {
+            let account = by_email(gate.db, k).await?;
+            let ours = account.as_ref().is_some_and(|u| u.id == d.user_id);
+            found = Some(account);
+            ours.then_some(d)
         }
-        None => None,
+        _ => None,
     };
-    let device = device.filter(|d| found.as_ref().is_some_and(|u| u.id == d.user_id));
     let pair = key.as_deref().map(|k| account_key(k, ip));
     let limits = gate.limits;
     // Every decision is made on the counts that this attempt's own upsert
@@ -239,6 +241,10 @@ pub async fn login(
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(invalid());
     }
+    let found = match found {
+        Some(account) => account,
+        None => by_email(gate.db, &key).await?,
+    };
     let phc = found
         .as_ref()
         .map_or_else(|| gate.decoy_hash.to_owned(), |u| u.password_hash.clone());
@@ -250,6 +256,17 @@ pub async fn login(
     // A success is no attempt against the address.
     throttles::take_back(gate.db, &admitted[..1]).await?;
     ensure_configured_admin(gate, user).await
+}
+
+/// The account of a normalised address.
+async fn by_email(
+    db: &DatabaseConnection,
+    email: &str,
+) -> Result<Option<users::Model>, sea_orm::DbErr> {
+    users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(db)
+        .await
 }
 
 /// A verified user listed in `ADMIN_EMAILS` becomes admin at their next
@@ -287,9 +304,7 @@ pub async fn set_role_by_cli(
     let email = Email::parse(email)
         .ok_or_else(|| PromoteError::UnknownUser(email.to_owned()))?
         .into_string();
-    let user = users::Entity::find()
-        .filter(users::Column::Email.eq(email.as_str()))
-        .one(db)
+    let user = by_email(db, &email)
         .await?
         .ok_or(PromoteError::UnknownUser(email))?;
     crate::domain::accounts::roles::change(

@@ -133,7 +133,7 @@ pub async fn hold(
 
     // Measured when the call is made, not when the seat was taken.
     let expires_at = checkout_expiry(hold_expires_at, desk.clock.now());
-    let opened = open_checkout(desk, gateway, &held, &session, user, expires_at, None).await;
+    let opened = open_checkout(desk, gateway, &held, &session, user, expires_at).await;
     if opened.is_err() {
         release_hold(desk, booking_id, now).await?;
     }
@@ -152,7 +152,6 @@ async fn open_checkout(
     session: &sessions::Model,
     user: &Actor,
     expires_at: DateTime<Utc>,
-    replaces: Option<String>,
 ) -> ApiResult<CheckoutResponse> {
     let booking_id = booking.id;
     let hold_expires_at = booking.hold_expires_at.unwrap_or(expires_at);
@@ -172,7 +171,7 @@ async fn open_checkout(
         expires_at,
         success_url: format!("{public}/immersion-elite/merci?booking_id={booking_id}"),
         cancel_url: format!("{public}/immersion-elite/annulation?booking_id={booking_id}"),
-        replaces,
+        replaces: booking.stripe_checkout_session_id.clone(),
     };
     let checkout = gateway
         .create_checkout(&request)
@@ -298,11 +297,7 @@ pub async fn pay(
              the place is freed when the hold ends",
         ));
     }
-    let replaces = booking.stripe_checkout_session_id.clone();
-    open_checkout(
-        desk, gateway, &booking, &session, user, expires_at, replaces,
-    )
-    .await
+    open_checkout(desk, gateway, &booking, &session, user, expires_at).await
 }
 
 fn already_booked() -> ApiError {

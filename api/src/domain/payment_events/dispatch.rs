@@ -65,6 +65,23 @@ pub async fn apply(
     })
 }
 
+/// `apply`, then the calls it owes, made after its commit (best effort:
+/// the owed-calls job finishes what fails). Reconciliation takes events
+/// in this way.
+pub async fn apply_and_settle(
+    db: &DatabaseConnection,
+    gateway: &dyn crate::payments::PaymentGateway,
+    policy: &Policy,
+    event: &PaymentEvent,
+    now: DateTime<Utc>,
+) -> ApiResult<Delivery> {
+    let delivery = apply(db, policy, event, now).await?;
+    if let Delivery::Applied { owed, .. } = &delivery {
+        crate::domain::billing::owed::settle_now(db, gateway, owed, now).await?;
+    }
+    Ok(delivery)
+}
+
 async fn dispatch(
     txn: &sea_orm::DatabaseTransaction,
     policy: &Policy,

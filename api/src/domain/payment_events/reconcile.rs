@@ -53,15 +53,11 @@ async fn apply(
     report: &mut Report,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    if let Delivery::Applied {
-        outcome,
-        owed: calls,
-    } = payment_events::apply(db, policy, &event, now).await?
+    let delivery = payment_events::apply_and_settle(db, gateway, policy, &event, now).await?;
+    if let Delivery::Applied { outcome, .. } = delivery
+        && !changed_nothing(&outcome)
     {
-        owed::settle_now(db, gateway, &calls, now).await?;
-        if !changed_nothing(&outcome) {
-            report.changed.push(format!("{what}: {outcome}"));
-        }
+        report.changed.push(format!("{what}: {outcome}"));
     }
     Ok(())
 }

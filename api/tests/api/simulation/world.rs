@@ -14,7 +14,7 @@ use api::error::ApiError;
 use api::payments::events::Payment;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::ErrorCode;
-use common::auth::{License, Role};
+use common::auth::Role;
 use common::bookings::BookingStatus;
 use common::sessions::{NewSession, SessionDecision, SessionPatch};
 use common::waitlist::WaitlistStatus;
@@ -329,23 +329,15 @@ impl World {
     /// Delivers event `i` as the webhook does: applied once, then what it
     /// owes is called for.
     async fn deliver(&self, i: usize, now: DateTime<Utc>) -> Outcome {
+        use api::domain::payment_events::{Delivery, apply_and_settle};
         let sent = self.gateway.sent(i);
-        let applied =
-            api::domain::payment_events::apply(&self.db, &self.policy, &sent.event, now).await;
-        let delivery = match applied {
-            Ok(d) => d,
-            Err(e) => return unexpected(e),
-        };
-        use api::domain::payment_events::Delivery;
-        match delivery {
-            Delivery::Applied { outcome, owed } => {
-                let settled =
-                    api::domain::billing::owed::settle_now(&self.db, &self.gateway, &owed, now)
-                        .await;
-                settled.map_err(|e| format!("database: {e}"))?;
+        let delivered = apply_and_settle(&self.db, &self.gateway, &self.policy, &sent.event, now);
+        match delivered.await {
+            Ok(Delivery::Applied { outcome, .. }) => {
                 Ok(format!("{}: {outcome}", sent.event.event_type))
             }
-            Delivery::Duplicate => Ok(format!("{}: duplicate", sent.event.event_type)),
+            Ok(Delivery::Duplicate) => Ok(format!("{}: duplicate", sent.event.event_type)),
+            Err(e) => unexpected(e),
         }
     }
 
@@ -603,18 +595,8 @@ fn unexpected(e: ApiError) -> Outcome {
 }
 
 async fn person(db: &DatabaseConnection, email: &str, role: Role) -> Actor {
-    let user =
-        api::domain::accounts::users::insert_user(db, email, "!".into(), role, License::None)
-            .await
-            .expect("user inserted");
-    let names = common::profile::ProfilePatch {
-        first_name: Some("Camille".into()),
-        last_name: Some("Sim".into()),
-        ..Default::default()
-    };
-    api::domain::accounts::profiles::update(db, user.id, names)
-        .await
-        .expect("named");
+    let user = crate::support::account(db, email, role).await;
+    crate::support::give_names(db, user.id).await;
     Actor {
         id: user.id,
         email: user.email,

@@ -341,34 +341,49 @@ pub fn merge(base: &mut Value, overrides: Value) {
     }
 }
 
+/// An account made directly in the database: no password hashing, no
+/// mail, no throttle.
+pub async fn account(
+    db: &sea_orm::DatabaseConnection,
+    email: &str,
+    role: Role,
+) -> entity::users::Model {
+    api::domain::accounts::users::insert_user(
+        db,
+        email,
+        "!".into(),
+        role,
+        common::auth::License::None,
+    )
+    .await
+    .expect("user inserted")
+}
+
+/// The names the app asks for before a first booking or subscription.
+pub async fn give_names(db: &sea_orm::DatabaseConnection, user_id: uuid::Uuid) {
+    let names = common::profile::ProfilePatch {
+        first_name: Some("Camille".into()),
+        last_name: Some("Test".into()),
+        ..Default::default()
+    };
+    api::domain::accounts::profiles::update(db, user_id, names)
+        .await
+        .expect("named");
+}
+
 impl TestApp {
     /// A user made directly in the database, with a token: fast enough for
     /// hundreds (no password hashing). Named, as the app asks before a
     /// first booking or subscription.
     pub async fn quick_user(&self, email: &str) -> (uuid::Uuid, String) {
         let (id, token) = self.nameless_user(email).await;
-        let names = common::profile::ProfilePatch {
-            first_name: Some("Camille".into()),
-            last_name: Some("Test".into()),
-            ..Default::default()
-        };
-        api::domain::accounts::profiles::update(&self.state.db, id, names)
-            .await
-            .expect("named");
+        give_names(&self.state.db, id).await;
         (id, token)
     }
 
     /// `quick_user` without names (an account from before they were asked).
     pub async fn nameless_user(&self, email: &str) -> (uuid::Uuid, String) {
-        let user = api::domain::accounts::users::insert_user(
-            &self.state.db,
-            email,
-            "!".into(),
-            common::auth::Role::User,
-            common::auth::License::None,
-        )
-        .await
-        .expect("user inserted");
+        let user = account(&self.state.db, email, Role::User).await;
         let (token, _) = api::domain::accounts::sign_ins::sign_in(
             &self.state.db,
             &self.state.tokens,
