@@ -46,6 +46,10 @@ pub enum AnomalyKind {
     /// A subscription on a price we do not sell: no access.
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "unknown_price"))]
     UnknownPrice,
+    /// A second subscription billed to a customer who had one already
+    /// (invariant 16): cancelled at the provider, its payments refunded.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "second_subscription"))]
+    SecondSubscription,
 }
 
 impl AnomalyKind {
@@ -58,6 +62,7 @@ impl AnomalyKind {
             Self::NotPaid => "not_paid",
             Self::SecondPayment => "second_payment",
             Self::UnknownPrice => "unknown_price",
+            Self::SecondSubscription => "second_subscription",
         }
     }
 
@@ -70,6 +75,7 @@ impl AnomalyKind {
             Self::NotPaid,
             Self::SecondPayment,
             Self::UnknownPrice,
+            Self::SecondSubscription,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -172,6 +178,13 @@ pub enum OwedCallKind {
     Refund,
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "expire_checkout"))]
     ExpireCheckout,
+    /// Cancels a subscription at the provider (target: `sub_…`).
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "cancel_sub"))]
+    CancelSubscription,
+    /// Refunds what paid an invoice (target: `in_…`); the provider names
+    /// the payment when the call is made.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "refund_invoice"))]
+    RefundInvoice,
 }
 
 impl OwedCallKind {
@@ -179,6 +192,8 @@ impl OwedCallKind {
         match self {
             Self::Refund => "refund",
             Self::ExpireCheckout => "expire_checkout",
+            Self::CancelSubscription => "cancel_sub",
+            Self::RefundInvoice => "refund_invoice",
         }
     }
 }

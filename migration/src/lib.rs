@@ -21,6 +21,8 @@ mod m20261201_000014_gateway_refunds;
 mod m20261201_000015_role_changes;
 mod m20261201_000016_subscription_checkouts;
 mod m20261201_000017_email_skeletons;
+mod m20261201_000018_subscription_calls;
+mod sqlite;
 
 pub struct Migrator;
 
@@ -45,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_role_changes::Migration),
             Box::new(m20261201_000016_subscription_checkouts::Migration),
             Box::new(m20261201_000017_email_skeletons::Migration),
+            Box::new(m20261201_000018_subscription_calls::Migration),
         ]
     }
 }

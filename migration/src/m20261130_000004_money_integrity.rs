@@ -6,7 +6,7 @@
 //! - bookings keep their session: `ON DELETE RESTRICT` instead of CASCADE,
 //!   so deleting a session can never delete payment records.
 
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -64,62 +64,6 @@ fn owed_calls() -> TableCreateStatement {
     t
 }
 
-/// SQLite cannot alter a foreign key: the table is rebuilt from its own
-/// definition with the action changed, and its indexes are made again.
-async fn sqlite_rebuild_bookings(
-    db: &impl ConnectionTrait,
-    from: &str,
-    to: &str,
-) -> Result<(), DbErr> {
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "SELECT type, sql FROM sqlite_master WHERE tbl_name = 'immersion_bookings' AND sql IS NOT NULL",
-        ))
-        .await?;
-    let mut table_sql = None;
-    let mut indexes = Vec::new();
-    for row in rows {
-        let kind: String = row.try_get("", "type")?;
-        let sql: String = row.try_get("", "sql")?;
-        if kind == "table" {
-            table_sql = Some(sql);
-        } else {
-            indexes.push(sql);
-        }
-    }
-    let table_sql =
-        table_sql.ok_or_else(|| DbErr::Migration("immersion_bookings is missing".into()))?;
-    let changed = change_session_fk(&table_sql, from, to)?.replacen(
-        "\"immersion_bookings\"",
-        "\"immersion_bookings_rebuilt\"",
-        1,
-    );
-    // One script on the migration's transaction; nothing references the
-    // bookings table, so dropping it breaks no foreign key (checked below).
-    let mut script = vec![
-        changed,
-        "INSERT INTO immersion_bookings_rebuilt SELECT * FROM immersion_bookings".to_owned(),
-        "DROP TABLE immersion_bookings".to_owned(),
-        "ALTER TABLE immersion_bookings_rebuilt RENAME TO immersion_bookings".to_owned(),
-    ];
-    script.extend(indexes);
-    db.execute_unprepared(&script.join(";\n")).await?;
-    let broken = db
-        .query_all_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "PRAGMA foreign_key_check",
-        ))
-        .await?;
-    if !broken.is_empty() {
-        return Err(DbErr::Migration(format!(
-            "{} rows break a foreign key after the rebuild",
-            broken.len()
-        )));
-    }
-    Ok(())
-}
-
 /// The table's SQL with the session foreign key's delete action changed.
 fn change_session_fk(sql: &str, from: &str, to: &str) -> Result<String, DbErr> {
     let start = sql
@@ -147,7 +91,13 @@ fn change_session_fk(sql: &str, from: &str, to: &str) -> Result<String, DbErr> {
 async fn set_session_fk(manager: &SchemaManager<'_>, from: &str, to: &str) -> Result<(), DbErr> {
     let db = manager.get_connection();
     match manager.get_database_backend() {
-        DbBackend::Sqlite => sqlite_rebuild_bookings(db, from, to).await,
+        // SQLite cannot alter a foreign key: the table is rebuilt.
+        DbBackend::Sqlite => {
+            crate::sqlite::rebuild(db, "immersion_bookings", |sql| {
+                change_session_fk(sql, from, to)
+            })
+            .await
+        }
         _ => {
             db.execute_unprepared(&format!(
                 "ALTER TABLE immersion_bookings DROP CONSTRAINT fk_bookings_session, \

@@ -188,19 +188,10 @@ async fn finish_subscription(
     let email = crate::domain::accounts::users::email_of(&state.db, pending.user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
-    // One subscription per customer: a new one replaces what is left of
-    // the previous (say, a past-due one), as a real account would be set up.
-    if let Some(mut previous) = current_subscription(state, &pending.customer_id).await?
-        && !previous.status.is_ended()
-    {
-        let at = local.next_instant();
-        deliver(
-            state,
-            local_subs::events_for(&Action::CancelNow, &mut previous, at),
-        )
-        .await?;
-    }
-    let now = local.next_instant();
+    // As Stripe: paying a page makes a subscription, whatever else the
+    // customer has. A second one is the app's to cancel and refund
+    // (invariant 16), not the gateway's.
+    let now = Utc::now();
     let mut sub = LocalSubscription {
         id: format!("sub_local_{}", uuid::Uuid::new_v4().simple()),
         customer_id: pending.customer_id.clone(),
@@ -212,12 +203,11 @@ async fn finish_subscription(
         current_period_end: now + local_subs::period(pending.plan),
         cancel_at_period_end: false,
     };
-    let events = local_subs::events_for(
+    let events = local.act(
         &Action::Subscribe {
             checkout_id: checkout_id.to_owned(),
         },
         &mut sub,
-        now,
     );
     deliver(state, events).await?;
     Ok(see_other(&pending.success_url))
@@ -311,8 +301,7 @@ async fn portal_action(
         return Err(ApiError::not_found("subscription"));
     };
     if !sub.status.is_ended() {
-        let now = local.next_instant();
-        let events = local_subs::events_for(&action, &mut sub, now);
+        let events = local.act(&action, &mut sub);
         deliver(&state, events).await?;
     }
     Ok(see_other(&format!(

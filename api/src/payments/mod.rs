@@ -202,4 +202,15 @@ pub trait PaymentGateway: Send + Sync {
         &self,
         customer_id: &str,
     ) -> Result<Vec<events::SubscriptionChange>, GatewayError>;
+    /// Cancels a subscription now: it bills no more. Its
+    /// `customer.subscription.deleted` follows as an event.
+    async fn cancel_subscription(
+        &self,
+        subscription_id: &str,
+        idempotency_key: &str,
+    ) -> Result<(), GatewayError>;
+    /// Whether a subscription has ended (cancelled, or expired unpaid).
+    async fn subscription_ended(&self, subscription_id: &str) -> Result<bool, GatewayError>;
+    /// The payment that paid an invoice (`pi_…`); None when nothing did.
+    async fn invoice_payment(&self, invoice_id: &str) -> Result<Option<String>, GatewayError>;
 }

@@ -56,6 +56,32 @@ async fn read(req: HttpRequest, rec: web::Data<Recorder>) -> HttpResponse {
             })),
         };
     }
+    if path == "/v1/invoice_payments" {
+        // Current API versions: what paid an invoice, listed on its own.
+        let paid = req.query_string().contains("invoice=in_paid");
+        let data = if paid {
+            json!([{"object": "invoice_payment", "id": "inpay_1", "invoice": "in_paid", "status": "paid",
+                    "payment": {"type": "payment_intent", "payment_intent": "pi_paid"}}])
+        } else {
+            json!([])
+        };
+        return HttpResponse::Ok().json(json!({"object": "list", "data": data, "has_more": false}));
+    }
+    if let Some(id) = path.strip_prefix("/v1/invoices/") {
+        // Older API versions: the payment on the invoice itself.
+        let mut invoice = fixture("invoice");
+        invoice["id"] = json!(id);
+        if id == "in_old" {
+            invoice["payment_intent"] = json!("pi_old");
+        }
+        return HttpResponse::Ok().json(invoice);
+    }
+    if let Some(id) = path.strip_prefix("/v1/subscriptions/") {
+        let mut sub = fixture("subscription");
+        sub["id"] = json!(id);
+        sub["status"] = json!("canceled");
+        return HttpResponse::Ok().json(sub);
+    }
     if path.starts_with("/v1/checkout/sessions/") {
         return match rec.checkout.lock().unwrap().clone() {
             Some(cs) => HttpResponse::Ok().json(cs),
@@ -131,6 +157,21 @@ async fn record(
     HttpResponse::Ok().json(cs)
 }
 
+/// `DELETE /v1/subscriptions/{id}`: cancelled now.
+async fn cancel(req: HttpRequest, rec: web::Data<Recorder>) -> HttpResponse {
+    let path = req.path().to_owned();
+    rec.requests.lock().unwrap().push(Recorded {
+        method: "DELETE".into(),
+        path: path.clone(),
+        headers: HashMap::new(),
+        form: HashMap::new(),
+    });
+    let mut sub = fixture("subscription");
+    sub["id"] = json!(path.trim_start_matches("/v1/subscriptions/"));
+    sub["status"] = json!("canceled");
+    HttpResponse::Ok().json(sub)
+}
+
 /// Stripe's documented rules for a new Checkout Session: `expires_at` lies
 /// 30 minutes to 24 hours after its creation (now, at the fake's clock),
 /// and `invoice_creation` exists in payment mode only (a subscription
@@ -168,6 +209,7 @@ async fn fake_stripe() -> (String, Recorder) {
             .service(
                 web::resource("/v1/{tail:.*}")
                     .route(web::get().to(read))
+                    .route(web::delete().to(cancel))
                     .default_service(web::to(record)),
             )
             .default_service(web::to(record))
@@ -845,4 +887,31 @@ async fn paying_again_with_stripe_reopens_the_open_page_and_never_moves_the_hold
     assert_eq!(posts(), 1);
     let row = app.booking_row(&booking).await;
     assert_eq!(row.hold_expires_at.unwrap().timestamp(), end.timestamp());
+}
+
+/// What a second subscription owes (invariant 16), as Stripe takes it:
+/// the cancel is a `DELETE` of the subscription; the payment to refund
+/// is read from the invoice's payments (current API versions) or from
+/// the invoice itself (older ones); an unpaid invoice names none.
+#[actix_web::test]
+async fn a_second_subscription_is_cancelled_and_its_payment_found_through_stripe() {
+    let (base, rec) = fake_stripe().await;
+    let gateway = StripeGateway::new(&Secret::new("sk_test_recorded"), Some(&base)).unwrap();
+    gateway
+        .cancel_subscription("sub_second", "cancel-sub_second")
+        .await
+        .unwrap();
+    let seen = rec.requests.lock().unwrap().clone();
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("DELETE", "/v1/subscriptions/sub_second")
+    );
+    assert!(gateway.subscription_ended("sub_second").await.unwrap());
+    let paid_by = |invoice: &'static str| gateway.invoice_payment(invoice);
+    assert_eq!(
+        paid_by("in_paid").await.unwrap().as_deref(),
+        Some("pi_paid")
+    );
+    assert_eq!(paid_by("in_old").await.unwrap().as_deref(), Some("pi_old"));
+    assert_eq!(paid_by("in_unpaid").await.unwrap(), None);
 }

@@ -7,6 +7,8 @@ use common::subscriptions::{PlanPriceDto, RedirectDto};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use api::payments::PaymentGateway;
+
 use crate::support::{CountingGateway, TestApp, click, event, fixture, spawn_app};
 
 fn ts(d: chrono::DateTime<Utc>) -> i64 {
@@ -462,6 +464,21 @@ async fn local_gateway_subscribe_renew_fail_block_resubscribe() {
         (a["active"].as_bool(), a["subscription_type"].as_str()),
         (Some(true), Some("premium_yearly"))
     );
+    // The failing monthly one it replaces is cancelled at the provider,
+    // nothing refunded (its last invoice was not paid): one bill, and the
+    // audit sees one live subscription.
+    use sea_orm::EntityTrait;
+    let monthly = entity::stripe_subscriptions::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.plan == Some(common::subscriptions::SubscriptionType::PremiumMonthly))
+        .unwrap();
+    let local = app.local_gateway();
+    assert!(local.subscription_ended(&monthly.id).await.unwrap());
+    assert!(local.refunds().is_empty());
+    assert_eq!(app.audit().await, Vec::<String>::new());
     assert_eq!(
         app.get("/api/app/resources", Some(&token)).await.status,
         StatusCode::OK
@@ -807,4 +824,124 @@ fn subscription_row(
         payment_key: Set(None),
         updated_at: Set(chrono::Utc::now()),
     }
+}
+
+/// The local "Stripe" bills `user` a second subscription made where the
+/// checkout rule does not see it (a payment link, another tab): its
+/// events (the checkout's completion, the creation, the paid invoice).
+async fn subscribed_elsewhere(app: &TestApp, user: uuid::Uuid, id: &str) -> Vec<Value> {
+    use api::payments::local::subscriptions::{Action, LocalSubscription};
+    use common::subscriptions::{Plan, StripeStatus};
+    use sea_orm::EntityTrait;
+    let customer = entity::subscription_status::Entity::find_by_id(user)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .and_then(|s| s.stripe_customer_id)
+        .expect("a customer");
+    let local = app.local_gateway();
+    let mut sub = LocalSubscription {
+        id: id.to_owned(),
+        customer_id: customer,
+        user_id: user,
+        customer_email: "marie@example.com".into(),
+        plan: Plan::Yearly,
+        amount_cents: local.plan_cents(Plan::Yearly),
+        status: StripeStatus::Active,
+        current_period_end: Utc::now() + Duration::days(365),
+        cancel_at_period_end: false,
+    };
+    let checkout_id = format!("cs_elsewhere_{id}");
+    local.act(&Action::Subscribe { checkout_id }, &mut sub)
+}
+
+/// Invariant 16, its last line: a second subscription billed anyway is
+/// cancelled at the provider, the invoice that paid it refunded, and an
+/// anomaly recorded; the first stays. Its events arrive paid invoice
+/// first (Stripe promises no order) and twice: one cancel, one refund.
+/// It used to be kept, both billed.
+#[actix_web::test]
+async fn a_second_subscription_paid_anyway_is_cancelled_and_refunded() {
+    let app = spawn_app().await;
+    let (user, token) = app.quick_user("marie@example.com").await;
+    let r = app.subscribe(&token, "monthly").await;
+    click(&format!("{}/pay", r.ok::<RedirectDto>().url)).await;
+    let mut events = subscribed_elsewhere(&app, user, "sub_local_second").await;
+    events.reverse();
+    for e in &events {
+        let a = app.deliver(e).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    }
+    let local = app.local_gateway();
+    let yearly = local.plan_cents(common::subscriptions::Plan::Yearly);
+    let invoice = events[0]["data"]["object"]["id"].as_str().unwrap();
+    let payment = local.invoice_payment(invoice).await.unwrap().unwrap();
+    let refunds: Vec<_> = local
+        .refunds()
+        .into_iter()
+        .map(|r| (r.payment_intent_id, r.amount_cents))
+        .collect();
+    assert_eq!(refunds, vec![(payment, yearly)]);
+    assert!(local.subscription_ended("sub_local_second").await.unwrap());
+    let admin = app.admin_token().await;
+    let listed: Vec<Value> = app
+        .get("/api/admin/payment-anomalies", Some(&admin))
+        .await
+        .ok();
+    let found: Vec<_> = listed
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap(),
+                a["subscription_id"].as_str().unwrap_or_default(),
+                a["amount_cents"].as_i64(),
+                a["refund"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![(
+            "second_subscription",
+            "sub_local_second",
+            Some(yearly),
+            "refunded"
+        )]
+    );
+    // The first is the member's, untouched.
+    let a = access(&app, &token).await;
+    assert_eq!(
+        (a["active"].as_bool(), a["subscription_type"].as_str()),
+        (Some(true), Some("premium_monthly"))
+    );
+    // The cancel's own event, delivered by reconciliation, ends it here:
+    // the books agree, nothing owed.
+    api::domain::payment_events::reconcile::run(
+        &app.state.db,
+        app.state.gateway.as_ref(),
+        &app.state.policy,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let second = entity::stripe_subscriptions::Entity::find_by_id("sub_local_second".to_owned());
+    use sea_orm::EntityTrait;
+    let second = second.one(&app.state.db).await.unwrap().unwrap();
+    assert_eq!(
+        second.status,
+        Some(common::subscriptions::StripeStatus::Canceled)
+    );
+    let drift = app.audit().await;
+    assert!(drift.iter().all(|d| d.contains("anomaly")), "{drift:?}");
+    // Delivered again: nothing owed again.
+    for e in &events {
+        let a = app.deliver(e).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    }
+    assert_eq!(local.refunds().len(), 1);
+    let listed: Vec<Value> = app
+        .get("/api/admin/payment-anomalies", Some(&admin))
+        .await
+        .ok();
+    assert_eq!(listed.len(), 1);
 }

@@ -46,6 +46,12 @@ pub enum RefundReason {
     Anomaly,
     /// The session was cancelled (too few attendees, or by an admin).
     SessionCancelled,
+    /// A second subscription billed to a customer who had one
+    /// (invariant 16).
+    SecondSubscription,
+    /// A subscription whose payments failed, replaced by the member's
+    /// new one (cancelled, nothing refunded).
+    Replaced,
 }
 
 impl RefundReason {
@@ -55,6 +61,8 @@ impl RefundReason {
             Self::Late => "late",
             Self::Anomaly => "anomaly",
             Self::SessionCancelled => "session_cancelled",
+            Self::SecondSubscription => "second_subscription",
+            Self::Replaced => "replaced",
         }
     }
 }
@@ -164,6 +172,47 @@ pub async fn owe_expiry(
     insert(db, call, now).await
 }
 
+/// Owes the refund of what paid a subscription invoice, keyed by the
+/// invoice: one refund however often this runs.
+pub async fn owe_invoice_refund(
+    db: &impl ConnectionTrait,
+    invoice_id: &str,
+    amount_cents: i64,
+    reason: RefundReason,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    if amount_cents <= 0 {
+        return Ok(None);
+    }
+    let call = NewCall {
+        kind: OwedCallKind::RefundInvoice,
+        reason: reason.as_str(),
+        booking_id: None,
+        target: invoice_id,
+        amount_cents: Some(amount_cents),
+        idempotency_key: format!("refund-{}-{invoice_id}", reason.as_str()),
+    };
+    insert(db, call, now).await
+}
+
+/// Owes the cancellation of a subscription at the provider.
+pub async fn owe_cancel_subscription(
+    db: &impl ConnectionTrait,
+    subscription_id: &str,
+    reason: RefundReason,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    let call = NewCall {
+        kind: OwedCallKind::CancelSubscription,
+        reason: reason.as_str(),
+        booking_id: None,
+        target: subscription_id,
+        amount_cents: None,
+        idempotency_key: format!("cancel-{subscription_id}"),
+    };
+    insert(db, call, now).await
+}
+
 /// What one settling pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Settled {
@@ -202,6 +251,46 @@ fn claimed(call: &owed::Model) -> sea_orm::UpdateMany<owed::Entity> {
         .filter(Column::Attempts.eq(call.attempts + 1))
 }
 
+/// What a call gave back.
+enum Answer {
+    /// The provider's refund (`re_…`).
+    Made(String),
+    /// Nothing to record: done without a refund id (an expiry, a cancel,
+    /// or money that was already back).
+    Nothing,
+    /// Only this much can still go back: owe that instead.
+    Rest(i64),
+}
+
+/// Refunds `payment` for `call`.
+async fn refund(
+    gateway: &dyn PaymentGateway,
+    call: &owed::Model,
+    payment: &str,
+) -> Result<Answer, GatewayError> {
+    let amount = call.amount_cents.unwrap_or_default();
+    let refunded = gateway
+        .refund(&RefundRequest {
+            payment_intent_id: payment.to_owned(),
+            amount_cents: amount,
+            idempotency_key: call.idempotency_key.clone(),
+            booking_id: call.booking_id,
+        })
+        .await;
+    match refunded {
+        // Refused: money may have gone back meanwhile (a refund in
+        // Stripe's Dashboard whose event has not arrived). Every refund
+        // we owe gives back all that is left, so what is already back is
+        // not asked again (invariant 15).
+        Err(GatewayError::Refused(why)) => match gateway.refundable(payment).await {
+            Ok(0) => Ok(Answer::Nothing),
+            Ok(left) if left < amount => Ok(Answer::Rest(left)),
+            _ => Err(GatewayError::Refused(why)),
+        },
+        other => other.map(|r| Answer::Made(r.id)),
+    }
+}
+
 /// Makes one owed call and records its result. No transaction is open
 /// while the provider is called.
 async fn settle_one(
@@ -214,31 +303,15 @@ async fn settle_one(
         return Ok(false);
     }
     let result = match call.kind {
-        OwedCallKind::Refund => {
-            let amount = call.amount_cents.unwrap_or_default();
-            let refunded = gateway
-                .refund(&RefundRequest {
-                    payment_intent_id: call.target.clone(),
-                    amount_cents: amount,
-                    idempotency_key: call.idempotency_key.clone(),
-                    booking_id: call.booking_id,
-                })
-                .await;
-            match refunded {
-                // Refused: money may have gone back meanwhile (a refund in
-                // Stripe's Dashboard whose event has not arrived). Every
-                // refund we owe gives back all that is left, so what is
-                // already back is not asked again (invariant 15).
-                Err(GatewayError::Refused(why)) => match gateway.refundable(&call.target).await {
-                    Ok(0) => Ok(None),
-                    Ok(left) if left < amount => {
-                        return owe_rest(db, call, left, now).await;
-                    }
-                    _ => Err(GatewayError::Refused(why)),
-                },
-                other => other.map(|r| Some(r.id)),
-            }
-        }
+        OwedCallKind::Refund => refund(gateway, call, &call.target).await,
+        // The invoice's payment is named by the provider now: the
+        // transaction that owed the refund could not ask (invariant 10).
+        OwedCallKind::RefundInvoice => match gateway.invoice_payment(&call.target).await {
+            Ok(Some(payment)) => refund(gateway, call, &payment).await,
+            // Nothing paid it: nothing goes back.
+            Ok(None) => Ok(Answer::Nothing),
+            Err(e) => Err(e),
+        },
         OwedCallKind::ExpireCheckout => match gateway
             .expire_checkout(&call.target, &call.idempotency_key)
             .await
@@ -247,11 +320,30 @@ async fn settle_one(
             // can take no payment, which is all the expiry was for. A
             // payment it took arrives as a late payment.
             Err(GatewayError::Refused(why)) => match gateway.checkout_session(&call.target).await {
-                Ok(Some(_)) => Ok(None),
+                Ok(Some(_)) => Ok(Answer::Nothing),
                 _ => Err(GatewayError::Refused(why)),
             },
-            other => other.map(|()| None),
+            other => other.map(|()| Answer::Nothing),
         },
+        OwedCallKind::CancelSubscription => match gateway
+            .cancel_subscription(&call.target, &call.idempotency_key)
+            .await
+        {
+            // Refused because it has ended already: it bills no more,
+            // which is all the cancel was for.
+            Err(GatewayError::Refused(why)) => match gateway.subscription_ended(&call.target).await
+            {
+                Ok(true) => Ok(Answer::Nothing),
+                _ => Err(GatewayError::Refused(why)),
+            },
+            other => other.map(|()| Answer::Nothing),
+        },
+    };
+    let result = match result {
+        Ok(Answer::Rest(left)) => return owe_rest(db, call, left, now).await,
+        Ok(Answer::Made(id)) => Ok(Some(id)),
+        Ok(Answer::Nothing) => Ok(None),
+        Err(e) => Err(e),
     };
     match result {
         Ok(result_id) => {

@@ -205,12 +205,17 @@ pub async fn findings(
         }
     }
     // Invariant 16: one live subscription per customer (two are two bills).
+    // One we asked the provider to cancel (a second one, or one
+    // replaced) is not counted: its call is reported below while owed.
     let mut live: std::collections::BTreeMap<uuid::Uuid, Vec<String>> = Default::default();
-    for s in entity::stripe_subscriptions::Entity::find().all(db).await? {
-        if matches!(
+    let all = entity::stripe_subscriptions::Entity::find().all(db).await?;
+    let seconds = crate::domain::subscriptions::second::cancelling(db, None).await?;
+    for s in all {
+        let live_status = matches!(
             s.status,
             Some(StripeStatus::Active | StripeStatus::Trialing | StripeStatus::PastDue)
-        ) {
+        );
+        if live_status && !seconds.contains(&s.id) {
             live.entry(s.user_id).or_default().push(s.id);
         }
     }

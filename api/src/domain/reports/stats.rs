@@ -240,7 +240,10 @@ pub async fn compute(
             .expr(total(
                 Func::coalesce([Expr::col(owed::Column::AmountCents), Expr::value(0_i64)]).into(),
             ))
-            .and_where(Expr::col(owed::Column::Kind).eq(OwedCallKind::Refund.as_str()))
+            .and_where(Expr::col(owed::Column::Kind).is_in([
+                OwedCallKind::Refund.as_str(),
+                OwedCallKind::RefundInvoice.as_str(),
+            ]))
             .and_where(Expr::col(owed::Column::Status).ne(OwedCallStatus::Done.as_str()));
         let row = db.query_one(&q).await?;
         match row {

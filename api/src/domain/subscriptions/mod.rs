@@ -5,6 +5,7 @@
 
 mod checkouts;
 pub mod resources;
+pub mod second;
 mod sync;
 #[cfg(test)]
 mod sync_tests;
@@ -189,12 +190,16 @@ async fn project(
     grace: Duration,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let rows: Vec<SubRecord> = records::Entity::find()
+    let rows = records::Entity::find()
         .filter(records::Column::UserId.eq(user_id))
         .order_by_asc(records::Column::Id)
         .all(db)
-        .await?
+        .await?;
+    // One we asked the provider to cancel is gone already (invariant 16).
+    let going = second::cancelling(db, Some(rows.iter().map(|r| r.id.clone()).collect())).await?;
+    let rows: Vec<SubRecord> = rows
         .into_iter()
+        .filter(|r| !going.contains(&r.id))
         .map(to_record)
         .collect();
     let current = sync::current(&rows);
@@ -252,13 +257,14 @@ fn key_of(event: &PaymentEvent) -> EventKey {
     EventKey::new(event.created, event.rank(), &event.id)
 }
 
-/// Folds one event into its subscription's record and recomputes the
-/// user's status, in the event's transaction.
+/// Folds one event into its subscription's record, refuses a second
+/// subscription (`second`; `paid`: the event's own paid invoice) and
+/// recomputes the user's status, in the event's transaction.
 async fn fold(
     txn: &DatabaseTransaction,
     policy: &Policy,
     event: &PaymentEvent,
-    hints: Hints,
+    (hints, paid): (Hints, Option<second::PaidInvoice<'_>>),
     sub_event: SubEvent,
     now: DateTime<Utc>,
 ) -> ApiResult<Applied> {
@@ -275,8 +281,12 @@ async fn fold(
     let next = sync::apply(record.clone(), &sub_event);
     let changed = next != record;
     save_record(txn, user_id, &next, now).await?;
+    let owed = second::refuse_second(txn, &sub_id, paid, &event.id, now).await?;
     project(txn, user_id, ts(event.created), policy.past_due_grace, now).await?;
-    Ok(Applied::outcome(if changed { "applied" } else { "stale" }))
+    Ok(Applied {
+        outcome: (if changed { "applied" } else { "stale" }).to_owned(),
+        owed,
+    })
 }
 
 /// `customer.subscription.*`: access only on a price we sell
@@ -304,7 +314,7 @@ pub async fn apply_change(
         current_period_end: change.current_period_end,
         cancel_at_period_end: change.cancel_at_period_end,
     };
-    let applied = fold(txn, policy, event, hints, sub_event, now).await?;
+    let applied = fold(txn, policy, event, (hints, None), sub_event, now).await?;
     // Not one of our users: another product's subscription, not ours to judge.
     if plan.is_none() && !change.status.is_ended() && applied.outcome != "unknown_user" {
         let recorded = anomalies::record(
@@ -327,11 +337,15 @@ pub async fn apply_change(
             now,
         )
         .await?;
-        return Ok(Applied::outcome(if recorded {
+        let outcome = if recorded {
             "anomaly_unknown_price"
         } else {
             "stale"
-        }));
+        };
+        return Ok(Applied {
+            outcome: outcome.to_owned(),
+            owed: applied.owed,
+        });
     }
     Ok(applied)
 }
@@ -406,7 +420,12 @@ pub async fn apply_invoice(
         paid: invoice.paid,
         period_end: invoice.period_end,
     };
-    fold(txn, policy, event, hints, sub_event, now).await
+    let paid = invoice.paid.then(|| second::PaidInvoice {
+        id: &invoice.document.id,
+        amount_cents: invoice.document.amount_paid,
+        currency: &invoice.document.currency,
+    });
+    fold(txn, policy, event, (hints, paid), sub_event, now).await
 }
 
 /// `checkout.session.completed` in subscription mode: ties the customer
@@ -639,9 +658,11 @@ pub async fn current_of_customer(
         .filter(records::Column::CustomerId.eq(customer_id))
         .all(db)
         .await?;
+    let going = second::cancelling(db, Some(rows.iter().map(|r| r.id.clone()).collect())).await?;
     let current = {
         let listed: Vec<SubRecord> = rows
             .iter()
+            .filter(|m| !going.contains(&m.id))
             .map(|m| SubRecord {
                 subscription_id: m.id.clone(),
                 status: m.status.clone(),

@@ -115,6 +115,10 @@ pub struct LocalGateway {
     made_at: Mutex<HashMap<String, DateTime<Utc>>>,
     /// What the monthly and yearly plans cost, in euro cents (settings).
     plan_cents: (i64, i64),
+    /// The subscriptions it made, as it last described them, by id.
+    subscriptions: Mutex<HashMap<String, subscriptions::LocalSubscription>>,
+    /// What paid each subscription invoice: the payment and its amount.
+    invoice_payments: Mutex<HashMap<String, (String, i64)>>,
 }
 
 /// How long each thing is kept (see the module doc).
@@ -127,12 +131,19 @@ impl LocalGateway {
     /// What is left of a paid seat's payment after its refunds; None when
     /// no page kept here took it (pruned, or not a seat's).
     fn left_of(&self, payment_intent_id: &str) -> Option<i64> {
-        let paid = lock(&self.seats).values().find_map(|s| {
+        let seat = lock(&self.seats).values().find_map(|s| {
             let o = s.closed.as_ref()?;
             (o["payment_intent"] == payment_intent_id && o["payment_status"] == "paid")
                 .then(|| o["amount_total"].as_i64())
                 .flatten()
-        })?;
+        });
+        let invoice = || {
+            lock(&self.invoice_payments)
+                .values()
+                .find(|(pi, _)| pi == payment_intent_id)
+                .map(|(_, amount)| *amount)
+        };
+        let paid = seat.or_else(invoice)?;
         let back: i64 = lock(&self.refunds)
             .values()
             .filter(|r| r.payment_intent_id == payment_intent_id)
@@ -156,7 +167,34 @@ impl LocalGateway {
             pruned_at: Mutex::new(DateTime::<Utc>::UNIX_EPOCH),
             made_at: Mutex::new(HashMap::new()),
             plan_cents: crate::config::DEFAULT_PLAN_CENTS,
+            subscriptions: Mutex::new(HashMap::new()),
+            invoice_payments: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// What a person does to a subscription (subscribe, renew, cancel…):
+    /// `sub` changes as Stripe would change it, which this gateway
+    /// remembers with each invoice's payment, and the events Stripe would
+    /// send are returned.
+    pub fn act(
+        &self,
+        action: &subscriptions::Action,
+        sub: &mut subscriptions::LocalSubscription,
+    ) -> Vec<serde_json::Value> {
+        let events = subscriptions::events_for(action, sub, self.next_instant());
+        lock(&self.subscriptions).insert(sub.id.clone(), sub.clone());
+        let mut paid = lock(&self.invoice_payments);
+        for e in &events {
+            let invoice = &e["data"]["object"];
+            if e["type"] == EventType::InvoicePaymentSucceeded.as_str()
+                && let (Some(id), Some(amount)) =
+                    (invoice["id"].as_str(), invoice["amount_paid"].as_i64())
+            {
+                let payment = format!("pi_local_{}", Uuid::new_v4().simple());
+                paid.insert(id.to_owned(), (payment, amount));
+            }
+        }
+        events
     }
 
     /// Prices the monthly and yearly plans at these amounts (euro cents).
@@ -499,6 +537,45 @@ impl PaymentGateway for LocalGateway {
         _customer_id: &str,
     ) -> Result<Vec<SubscriptionChange>, GatewayError> {
         Ok(Vec::new())
+    }
+
+    /// Ends the subscription; its `customer.subscription.deleted` waits
+    /// among the undelivered events (this gateway has no line to the
+    /// pipeline), which the next reconciliation delivers.
+    async fn cancel_subscription(
+        &self,
+        subscription_id: &str,
+        _idempotency_key: &str,
+    ) -> Result<(), GatewayError> {
+        let mut sub = lock(&self.subscriptions)
+            .get(subscription_id)
+            .cloned()
+            .ok_or_else(|| {
+                GatewayError::Refused(format!("No such subscription: '{subscription_id}'"))
+            })?;
+        // Cancelling again is answered as the first time.
+        if sub.status.is_ended() {
+            return Ok(());
+        }
+        for event in self.act(&subscriptions::Action::CancelNow, &mut sub) {
+            self.remember_undelivered(event);
+        }
+        Ok(())
+    }
+
+    async fn subscription_ended(&self, subscription_id: &str) -> Result<bool, GatewayError> {
+        lock(&self.subscriptions)
+            .get(subscription_id)
+            .map(|s| s.status.is_ended())
+            .ok_or_else(|| {
+                GatewayError::Refused(format!("No such subscription: '{subscription_id}'"))
+            })
+    }
+
+    async fn invoice_payment(&self, invoice_id: &str) -> Result<Option<String>, GatewayError> {
+        Ok(lock(&self.invoice_payments)
+            .get(invoice_id)
+            .map(|(payment, _)| payment.clone()))
     }
 }
 

@@ -25,7 +25,8 @@ use serde::de::DeserializeOwned;
 use stripe_client_core::{RequestBuilder, StripeMethod};
 
 use super::objects::{
-    CheckoutSessionObject, Event, List, PaymentIntentObject, PriceResource, SubscriptionObject,
+    CheckoutSessionObject, Event, InvoicePaidBy, InvoicePaymentObject, List, PaymentIntentObject,
+    PriceResource, SubscriptionObject,
 };
 use super::parse;
 use crate::config::Secret;
@@ -363,6 +364,54 @@ impl PaymentGateway for StripeGateway {
             .iter()
             .map(|s| parse::subscription_change(s, SubscriptionChangeKind::Updated))
             .collect())
+    }
+
+    async fn cancel_subscription(
+        &self,
+        subscription_id: &str,
+        idempotency_key: &str,
+    ) -> Result<(), GatewayError> {
+        RequestBuilder::new(
+            StripeMethod::Delete,
+            format!("/subscriptions/{subscription_id}"),
+        )
+        .customize::<miniserde::json::Value>()
+        .request_strategy(idempotent(idempotency_key)?)
+        .send(&self.client)
+        .await
+        .map(|_| ())
+        .map_err(failed)
+    }
+
+    async fn subscription_ended(&self, subscription_id: &str) -> Result<bool, GatewayError> {
+        let raw = self
+            .get(
+                &format!("/subscriptions/{subscription_id}"),
+                &serde_json::json!({}),
+            )
+            .await?;
+        let sub: SubscriptionObject = from_json(&raw)?;
+        Ok(common::subscriptions::StripeStatus::parse(&sub.status).is_ended())
+    }
+
+    async fn invoice_payment(&self, invoice_id: &str) -> Result<Option<String>, GatewayError> {
+        // Current API versions list an invoice's payments on their own;
+        // older ones name the payment on the invoice.
+        let query = serde_json::json!({"invoice": invoice_id, "limit": 10});
+        let page: List<InvoicePaymentObject> =
+            from_json(&self.get("/invoice_payments", &query).await?)?;
+        let listed = page
+            .data
+            .into_iter()
+            .filter(|p| p.status.as_deref() == Some("paid"))
+            .find_map(|p| p.payment.and_then(|p| p.payment_intent));
+        if listed.is_some() {
+            return Ok(listed);
+        }
+        let raw = self
+            .get(&format!("/invoices/{invoice_id}"), &serde_json::json!({}))
+            .await?;
+        Ok(from_json::<InvoicePaidBy>(&raw)?.payment_intent)
     }
 }
 

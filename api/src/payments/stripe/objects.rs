@@ -93,6 +93,29 @@ pub struct ChargeObject {
     pub amount_refunded: i64,
 }
 
+/// `invoice_payment` (`GET /v1/invoice_payments?invoice=…`): what paid
+/// an invoice, in current API versions.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InvoicePaymentObject {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub payment: Option<InvoicePaymentRef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct InvoicePaymentRef {
+    #[serde(default, deserialize_with = "deserialize_id")]
+    pub payment_intent: Option<String>,
+}
+
+/// An invoice as older API versions give it: its payment on itself.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InvoicePaidBy {
+    #[serde(default, deserialize_with = "deserialize_id")]
+    pub payment_intent: Option<String>,
+}
+
 /// `payment_intent`, with its `latest_charge` expanded.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PaymentIntentObject {

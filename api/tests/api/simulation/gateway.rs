@@ -240,13 +240,14 @@ impl SimGateway {
         true
     }
 
-    /// The users Stripe bills a live subscription (the simulation never
-    /// ends one).
+    /// The users Stripe bills, once per live subscription (only a
+    /// cancel ends one here).
     pub fn subscribers(&self) -> Vec<uuid::Uuid> {
         let state = self.state();
         state
             .subscriptions
             .iter()
+            .filter(|s| !s.status.is_ended())
             .filter_map(|s| s.user_id)
             .collect()
     }
@@ -267,27 +268,14 @@ impl SimGateway {
     pub fn pay_subscription_page(&self, id: &str) {
         let now = self.clock.now();
         let mut state = self.state();
-        state.ids += 1;
-        let sub = format!("sub_sim_{}", state.ids);
-        let page = state
+        let index = state
             .subscription_pages
-            .iter_mut()
-            .find(|p| p.id == id)
+            .iter()
+            .position(|p| p.id == id)
             .unwrap();
-        page.paid = Some(sub.clone());
-        let req = page.request.clone();
-        let days = if req.plan == Plan::Yearly { 365 } else { 30 };
-        let change = SubscriptionChange {
-            kind: SubscriptionChangeKind::Created,
-            subscription_id: sub.clone(),
-            customer: Some(req.customer_id.clone()),
-            user_id: Some(req.user_id),
-            status: StripeStatus::Active,
-            price_id: Some(req.price_id.clone()),
-            current_period_end: Some(now + chrono::Duration::days(days)),
-            cancel_at_period_end: false,
-        };
-        state.subscriptions.push(change.clone());
+        let req = state.subscription_pages[index].request.clone();
+        let sub = subscribe(&mut state, &req, now);
+        state.subscription_pages[index].paid = Some(sub.clone());
         let link = SubscriptionCheckout {
             user_id: Some(req.user_id),
             customer: Some(req.customer_id),
@@ -299,12 +287,28 @@ impl SimGateway {
             EventType::CheckoutCompleted,
             Payment::SubscriptionCheckout(link),
         );
-        emit(
-            &mut state,
-            now,
-            EventType::SubscriptionCreated,
-            Payment::SubscriptionChanged(change),
-        );
+    }
+
+    /// Paid subscription pages, oldest first.
+    pub fn paid_subscription_pages(&self) -> Vec<String> {
+        let state = self.state();
+        state
+            .subscription_pages
+            .iter()
+            .filter(|p| p.paid.is_some())
+            .map(|p| p.id.clone())
+            .collect()
+    }
+
+    /// The customer of page `id` subscribes again where we do not see it
+    /// (a payment link, another tab's stale page): Stripe makes a second
+    /// subscription and sends only its creation.
+    pub fn subscribe_elsewhere(&self, id: &str) {
+        let now = self.clock.now();
+        let mut state = self.state();
+        let page = state.subscription_pages.iter().find(|p| p.id == id);
+        let req = page.unwrap().request.clone();
+        subscribe(&mut state, &req, now);
     }
 
     /// An admin refunds in Stripe's Dashboard: all that is left of charge
@@ -345,6 +349,32 @@ fn expire(state: &mut State, i: usize, now: DateTime<Utc>) {
         EventType::CheckoutExpired,
         Payment::SeatCheckoutClosed(seat),
     );
+}
+
+/// Stripe makes a live subscription as `req` asked, and sends its
+/// creation; answers its id.
+fn subscribe(state: &mut State, req: &SubscriptionCheckoutRequest, now: DateTime<Utc>) -> String {
+    state.ids += 1;
+    let sub = format!("sub_sim_{}", state.ids);
+    let days = if req.plan == Plan::Yearly { 365 } else { 30 };
+    let change = SubscriptionChange {
+        kind: SubscriptionChangeKind::Created,
+        subscription_id: sub.clone(),
+        customer: Some(req.customer_id.clone()),
+        user_id: Some(req.user_id),
+        status: StripeStatus::Active,
+        price_id: Some(req.price_id.clone()),
+        current_period_end: Some(now + chrono::Duration::days(days)),
+        cancel_at_period_end: false,
+    };
+    state.subscriptions.push(change.clone());
+    emit(
+        state,
+        now,
+        EventType::SubscriptionCreated,
+        Payment::SubscriptionChanged(change),
+    );
+    sub
 }
 
 fn emit(state: &mut State, now: DateTime<Utc>, event_type: EventType, payment: Payment) {
@@ -655,6 +685,48 @@ impl PaymentGateway for SimGateway {
                 ..s.clone()
             })
             .collect())
+    }
+
+    async fn cancel_subscription(&self, id: &str, _key: &str) -> Result<(), GatewayError> {
+        self.reach()?;
+        let now = self.clock.now();
+        let mut state = self.state();
+        let sub = state
+            .subscriptions
+            .iter_mut()
+            .find(|s| s.subscription_id == id)
+            .ok_or_else(|| GatewayError::Refused(format!("No such subscription: '{id}'")))?;
+        if sub.status.is_ended() {
+            return Ok(());
+        }
+        sub.status = StripeStatus::Canceled;
+        let change = SubscriptionChange {
+            kind: SubscriptionChangeKind::Deleted,
+            ..sub.clone()
+        };
+        emit(
+            &mut state,
+            now,
+            EventType::SubscriptionDeleted,
+            Payment::SubscriptionChanged(change),
+        );
+        Ok(())
+    }
+
+    async fn subscription_ended(&self, id: &str) -> Result<bool, GatewayError> {
+        self.reach()?;
+        self.state()
+            .subscriptions
+            .iter()
+            .find(|s| s.subscription_id == id)
+            .map(|s| s.status.is_ended())
+            .ok_or_else(|| GatewayError::Refused(format!("No such subscription: '{id}'")))
+    }
+
+    /// The simulation's subscriptions send no invoices: nothing to name.
+    async fn invoice_payment(&self, _invoice_id: &str) -> Result<Option<String>, GatewayError> {
+        self.reach()?;
+        Ok(None)
     }
 }
 

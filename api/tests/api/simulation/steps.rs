@@ -78,6 +78,11 @@ pub enum Step {
     PaySubscription {
         pick: u16,
     },
+    /// A customer who paid a page subscribes again where we do not see
+    /// it: Stripe bills a second subscription.
+    SubscribeElsewhere {
+        pick: u16,
+    },
     /// A customer opens a subscription checkout twice.
     Subscribe {
         user: u8,
@@ -157,7 +162,8 @@ fn draw(rng: &mut ChaCha8Rng) -> Step {
             user: user % 2,
             yearly: flag,
         },
-        83..86 => Step::PaySubscription { pick },
+        83..85 => Step::PaySubscription { pick },
+        85..86 => Step::SubscribeElsewhere { pick },
         86..88 => Step::Outage {
             calls: rng.random_range(1..4),
         },

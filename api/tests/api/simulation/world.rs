@@ -312,6 +312,15 @@ impl World {
                 }
                 None => skip(),
             },
+            Step::SubscribeElsewhere { pick } => {
+                match choose(&gw.paid_subscription_pages(), pick) {
+                    Some(page) => {
+                        gw.subscribe_elsewhere(page);
+                        Ok("a second subscription billed".into())
+                    }
+                    None => skip(),
+                }
+            }
             Step::Outage { calls } => {
                 gw.fail_next(u32::from(calls));
                 Ok(format!("the provider stops answering for {calls} calls"))
@@ -523,7 +532,8 @@ impl World {
                 ));
             }
         }
-        // Access is what Stripe says: a member while billed, else not.
+        // Access is what Stripe says: a member while billed, else not;
+        // and Stripe bills nobody twice (invariant 16).
         let billed = self.gateway.subscribers();
         for u in &self.users {
             let (access, _) = api::domain::subscriptions::access_of(
@@ -535,6 +545,13 @@ impl World {
             )
             .await
             .map_err(|e| format!("access: {e}"))?;
+            let bills = billed.iter().filter(|b| **b == u.id).count();
+            if bills > 1 {
+                return Err(format!(
+                    "user {}: Stripe bills {bills} subscriptions",
+                    u.email
+                ));
+            }
             if access.active != billed.contains(&u.id) {
                 return Err(format!(
                     "user {}: access {} while Stripe bills {} subscriptions",

@@ -286,6 +286,15 @@ impl PaymentGateway for CountingGateway {
     ) -> Result<Vec<SubscriptionChange>, GatewayError> {
         self.inner.customer_subscriptions(customer_id).await
     }
+    async fn cancel_subscription(&self, id: &str, key: &str) -> Result<(), GatewayError> {
+        self.inner.cancel_subscription(id, key).await
+    }
+    async fn subscription_ended(&self, id: &str) -> Result<bool, GatewayError> {
+        self.inner.subscription_ended(id).await
+    }
+    async fn invoice_payment(&self, invoice_id: &str) -> Result<Option<String>, GatewayError> {
+        self.inner.invoice_payment(invoice_id).await
+    }
 }
 
 /// Presses a button of the local Checkout or portal page (a form posted
