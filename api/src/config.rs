@@ -71,6 +71,9 @@ pub struct Settings {
     /// The pool's size (`DATABASE_MAX_CONNECTIONS`); unset, 32 on
     /// PostgreSQL and 8 on SQLite.
     pub database_max_connections: Option<u32>,
+    /// The longest a request waits for a database connection
+    /// (`DATABASE_ACQUIRE_TIMEOUT_MS`, default 1 s).
+    pub database_acquire_timeout: std::time::Duration,
     pub bind_addr: SocketAddr,
     /// The external URL; when `PUBLIC_URL` is unset, the bound address
     /// (known only after binding, as the port may be 0).
@@ -185,6 +188,16 @@ impl Prices {
             Some(SubscriptionType::PremiumYearly)
         } else {
             None
+        }
+    }
+}
+
+impl Settings {
+    /// The database pool these settings ask for.
+    pub fn pool(&self) -> crate::db::Pool {
+        crate::db::Pool {
+            max_connections: self.database_max_connections,
+            acquire_timeout: self.database_acquire_timeout,
         }
     }
 }
@@ -564,6 +577,14 @@ impl Settings {
             .is_some()
             // Two at least: start-up holds one for its lock while migrating on another.
             .then(|| p.number("DATABASE_MAX_CONNECTIONS", 32, 2, 1000) as u32);
+        // How long a request may wait for a connection before it answers
+        // 503: short, so that an outage is told at once, not queued for.
+        let database_acquire_timeout = std::time::Duration::from_millis(p.number(
+            "DATABASE_ACQUIRE_TIMEOUT_MS",
+            1000,
+            50,
+            10_000,
+        ) as u64);
         if metrics_token
             .as_ref()
             .is_some_and(|t| t.expose().len() < 16)
@@ -580,6 +601,7 @@ impl Settings {
             app_env,
             database_url,
             database_max_connections,
+            database_acquire_timeout,
             bind_addr,
             public_url,
             public_url_configured,

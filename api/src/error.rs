@@ -78,6 +78,11 @@ impl ApiError {
         Self::Internal(cause.to_string())
     }
 
+    /// The database could not be reached (answered 503).
+    pub fn is_database_unreachable(&self) -> bool {
+        matches!(self, Self::Database(e) if crate::db::is_unreachable(e))
+    }
+
     /// The stable code this error answers with.
     pub fn code(&self) -> ErrorCode {
         self.problem().code
@@ -117,15 +122,11 @@ impl ApiError {
                 )),
                 ..Problem::of(ErrorCode::ServiceUnavailable)
             },
-            Self::Database(e) if is_unavailable(e) => Problem::of(ErrorCode::ServiceUnavailable),
+            Self::Database(e) if crate::db::is_unreachable(e) => Problem {
+                detail: Some("the database is not reachable: retry in a moment".to_owned()),
+                ..Problem::of(ErrorCode::ServiceUnavailable)
+            },
             Self::Database(_) | Self::Internal(_) => Problem::of(ErrorCode::Internal),
         }
     }
-}
-
-fn is_unavailable(e: &sea_orm::DbErr) -> bool {
-    matches!(
-        e,
-        sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)
-    )
 }

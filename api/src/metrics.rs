@@ -28,6 +28,7 @@ pub struct Metrics {
     pub reconcile_repairs: IntCounter,
     pub reconcile_unrepaired: IntCounter,
     pub job_runs: IntCounterVec,
+    pub database_unreachable: IntCounter,
     outbox_pending: IntGauge,
     outbox_oldest_age: Gauge,
     owed_calls: IntGaugeVec,
@@ -110,6 +111,10 @@ impl Metrics {
                 ),
                 &["job"],
             )?,
+            database_unreachable: IntCounter::new(
+                "database_unreachable_total",
+                "Answers 503 because the database could not be reached",
+            )?,
             outbox_pending: IntGauge::new("mail_outbox_pending", "Mails waiting to be sent")?,
             outbox_oldest_age: Gauge::new(
                 "mail_outbox_oldest_pending_age_seconds",
@@ -155,6 +160,7 @@ impl Metrics {
             Box::new(self.reconcile_repairs.clone()),
             Box::new(self.reconcile_unrepaired.clone()),
             Box::new(self.job_runs.clone()),
+            Box::new(self.database_unreachable.clone()),
             Box::new(self.outbox_pending.clone()),
             Box::new(self.outbox_oldest_age.clone()),
             Box::new(self.owed_calls.clone()),

@@ -58,9 +58,7 @@ impl Application {
         mut settings: Settings,
         gateway: Option<Arc<dyn PaymentGateway>>,
     ) -> Result<Self, StartupError> {
-        let db =
-            crate::db::connect_sized(&settings.database_url, settings.database_max_connections)
-                .await?;
+        let db = crate::db::connect_with(&settings.database_url, settings.pool()).await?;
         // Replicas started together set up one after the other.
         let lock = crate::db::setup_lock(&db).await?;
         crate::db::migrate_holding_lock(&db).await?;
@@ -118,8 +116,17 @@ impl Application {
         } else {
             settings.stripe_webhook_secrets.clone()
         };
+        let ready_db = crate::db::connect_with(
+            &settings.database_url,
+            crate::db::Pool {
+                max_connections: Some(1),
+                acquire_timeout: http::ops::READY_DEADLINE,
+            },
+        )
+        .await?;
         let state = web::Data::new(AppState {
             db,
+            ready_db,
             gateway: gateways.active,
             local_gateway: gateways.local,
             webhook_secrets,
@@ -331,6 +338,19 @@ async fn measure(
         };
         let route = route.unwrap_or_else(|| "unmatched".to_owned());
         let m = &state.metrics;
+        let database_down = match &answer {
+            Ok(res) => res
+                .response()
+                .extensions()
+                .get::<crate::http::error::DatabaseUnreachable>()
+                .is_some(),
+            Err(e) => e
+                .as_error::<crate::error::ApiError>()
+                .is_some_and(crate::error::ApiError::is_database_unreachable),
+        };
+        if database_down {
+            m.database_unreachable.inc();
+        }
         m.http_requests
             .with_label_values(&[route.as_str(), method.as_str(), &status.to_string()])
             .inc();

@@ -14,6 +14,9 @@ use crate::payments::local::LocalGateway;
 
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// One connection of its own for `/ready`: a health check never
+    /// queues behind requests for the pool.
+    pub ready_db: DatabaseConnection,
     pub settings: Settings,
     /// The rules' numbers, typed once at start.
     pub policy: crate::config::Policy,

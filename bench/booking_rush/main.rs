@@ -158,9 +158,15 @@ async fn start_instances(
 async fn bench(args: &Args, url: &str) -> Result<(), String> {
     // Set up through a pool of its own (the instances measured start per
     // configuration, and close their pools when stopped).
-    let setup = api::db::connect_sized(url, Some(4))
-        .await
-        .map_err(|e| e.to_string())?;
+    let setup = api::db::connect_with(
+        url,
+        api::db::Pool {
+            max_connections: Some(4),
+            ..api::db::Pool::default()
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     api::db::migrate(&setup).await.map_err(|e| e.to_string())?;
     let db = &setup;
     let signer = api::auth::token::Tokens::new(JWT_SECRET.as_bytes(), 60);

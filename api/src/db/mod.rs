@@ -15,35 +15,81 @@ use sea_orm::{
 /// Opens a pool. For a SQLite file, its directory is created first and the
 /// file is switched to WAL so readers do not wait for writers.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    connect_sized(url, None).await
+    connect_with(url, Pool::default()).await
 }
 
-/// As `connect`, with at most `max_connections` (else 32 on PostgreSQL, 8
-/// on SQLite). Replicas × this must stay below the server's
-/// `max_connections`.
-pub async fn connect_sized(
-    url: &str,
-    max_connections: Option<u32>,
-) -> Result<DatabaseConnection, DbErr> {
+/// How a pool is sized and how long its callers wait.
+#[derive(Debug, Clone, Copy)]
+pub struct Pool {
+    /// At most this many connections (else 32 on PostgreSQL, 8 on
+    /// SQLite). Replicas × this must stay below the server's
+    /// `max_connections`.
+    pub max_connections: Option<u32>,
+    /// The longest a caller waits for a connection, a new one's connect
+    /// included: past it, the database counts as unreachable (503).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            acquire_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// As `connect`, with the pool as `pool` says.
+pub async fn connect_with(url: &str, pool: Pool) -> Result<DatabaseConnection, DbErr> {
     if let Some(dir) = sqlite_dir(url) {
         std::fs::create_dir_all(dir)
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
     }
     let mut opts = ConnectOptions::new(url);
     let default = if url.starts_with("sqlite:") { 8 } else { 32 };
-    opts.max_connections(max_connections.unwrap_or(default))
+    opts.max_connections(pool.max_connections.unwrap_or(default))
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
-        // A ping before every checkout would add a round trip to each
-        // statement of a request; only connections idle long enough to
-        // have been dropped by the server or a firewall are checked.
-        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .acquire_timeout(pool.acquire_timeout)
+        .connect_timeout(pool.acquire_timeout)
+        // A connection that failed in use is pinged as it is released, and
+        // dropped if the server is gone; one that sat idle through an
+        // outage is not, so a connection idle for a second is pinged
+        // before use. A ping before every checkout would add a round trip
+        // to each statement of a busy request.
+        .test_before_acquire_if_idle_for(Duration::from_secs(1))
         .sqlx_logging(false);
     let db = Database::connect(opts).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
     }
     Ok(db)
+}
+
+/// Whether an error means the database could not be reached (stopped,
+/// restarting, a connection dropped or timed out), as opposed to a
+/// statement it refused: the first is answered 503 with `Retry-After`.
+pub fn is_unreachable(e: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(r) | DbErr::Query(r) => r,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(e) = runtime else {
+        return false;
+    };
+    match e.as_ref() {
+        // EOF or a reset on a pooled connection, a refused connect.
+        Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::Protocol(_) | Sqlx::WorkerCrashed => true,
+        Sqlx::PoolTimedOut | Sqlx::PoolClosed => true,
+        // PostgreSQL's connection exceptions (class 08) and a server
+        // shutting down or starting (57P01-57P03).
+        Sqlx::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
 }
 
 /// The directory of a `sqlite://path/to/file.db?…` URL, when it has one.

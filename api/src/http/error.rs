@@ -11,6 +11,14 @@ use crate::error::ApiError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// When to try again after an outage answer (the database, or a service
+/// it needs), in seconds: a restart or failover usually takes a few.
+const DATABASE_RETRY_AFTER: &str = "2";
+
+/// Marks an answer given because the database could not be reached.
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseUnreachable;
+
 /// Answers a problem body with the right content type.
 pub fn problem_response(problem: &Problem) -> HttpResponse {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -36,6 +44,23 @@ impl ResponseError for ApiError {
                 if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
                     res.headers_mut().insert(header::RETRY_AFTER, v);
                 }
+            }
+            Self::Database(e) if crate::db::is_unreachable(e) => {
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from_static(DATABASE_RETRY_AFTER),
+                );
+                // For the metrics layer, which counts these answers.
+                res.extensions_mut().insert(DatabaseUnreachable);
+            }
+            Self::Client {
+                code: ErrorCode::ServiceUnavailable,
+                ..
+            } => {
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from_static(DATABASE_RETRY_AFTER),
+                );
             }
             Self::MethodNotAllowed { allow } => {
                 if let Ok(v) = header::HeaderValue::from_str(allow) {

@@ -23,7 +23,12 @@ pub async fn health() -> HttpResponse {
     })
 }
 
-/// The database answers.
+/// The longest `/ready` waits for the database: a load balancer's check
+/// fails fast instead of timing out.
+pub const READY_DEADLINE: std::time::Duration = std::time::Duration::from_millis(750);
+
+/// The database answers, within `READY_DEADLINE`, on a connection of its
+/// own (never behind the requests' pool).
 #[utoipa::path(
     tag = "ops",
     responses(
@@ -34,13 +39,19 @@ pub async fn health() -> HttpResponse {
 #[get("/ready")]
 #[tracing::instrument(skip_all)]
 pub async fn ready(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    state.db.execute_unprepared("SELECT 1").await.map_err(|e| {
-        tracing::warn!(error = %e, "database not ready");
-        ApiError::new(
+    let probe = state.ready_db.execute_unprepared("SELECT 1");
+    let why = match tokio::time::timeout(READY_DEADLINE, probe).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(_) => Some(format!("no answer within {READY_DEADLINE:?}")),
+    };
+    if let Some(why) = why {
+        tracing::warn!(error = %why, "database not ready");
+        return Err(ApiError::new(
             common::ErrorCode::ServiceUnavailable,
             "the database is not reachable",
-        )
-    })?;
+        ));
+    }
     Ok(HttpResponse::Ok().json(HealthStatus {
         status: "ok".into(),
     }))

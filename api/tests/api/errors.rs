@@ -93,10 +93,12 @@ async fn health_and_readiness() {
     let a = app.get("/ready", None).await;
     assert_eq!(a.status, StatusCode::OK);
 
-    // With the pool closed, readiness says so without leaking the cause.
-    app.state.db.clone().close().await.unwrap();
+    // With its connection closed, readiness says so without leaking the
+    // cause, and says when to ask again.
+    app.state.ready_db.clone().close().await.unwrap();
     let a = app.get("/ready", None).await;
     a.assert_problem(503, "service_unavailable");
+    assert_eq!(a.headers["retry-after"], "2");
     assert!(
         !a.body.to_string().to_lowercase().contains("pool"),
         "{}",

@@ -25,6 +25,7 @@ mod metrics;
 mod minimum;
 mod no_store;
 mod openapi;
+mod outage;
 mod owners;
 mod payment_integrity;
 mod prices;
