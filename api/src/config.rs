@@ -72,8 +72,9 @@ pub struct Settings {
     /// PostgreSQL and 8 on SQLite.
     pub database_max_connections: Option<u32>,
     /// The longest a request waits for a database connection
-    /// (`DATABASE_ACQUIRE_TIMEOUT_MS`, default 1 s).
-    pub database_acquire_timeout: std::time::Duration,
+    /// (`DATABASE_ACQUIRE_TIMEOUT_MS`); unset, 1 s on PostgreSQL, 10 s on
+    /// SQLite.
+    pub database_acquire_timeout: Option<std::time::Duration>,
     pub bind_addr: SocketAddr,
     /// The external URL; when `PUBLIC_URL` is unset, the bound address
     /// (known only after binding, as the port may be 0).
@@ -87,6 +88,10 @@ pub struct Settings {
     pub stripe_secret_key: Option<Secret>,
     pub stripe_webhook_secrets: Vec<Secret>,
     pub stripe_api_base: Option<String>,
+    /// How long one call to Stripe may take (`STRIPE_TIMEOUT_SECONDS`,
+    /// default 10): shorter than a request's deadline, and than the
+    /// claim an owed call holds while it is made.
+    pub stripe_timeout: std::time::Duration,
     pub stripe_price_monthly: Option<String>,
     pub stripe_price_yearly: Option<String>,
     /// What the local gateway charges for the plans (euro cents).
@@ -255,6 +260,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "APP_ENV",
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
+    "DATABASE_ACQUIRE_TIMEOUT_MS",
     "BIND_ADDR",
     "PUBLIC_URL",
     "ALLOW_HTTP_PUBLIC_URL",
@@ -265,6 +271,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
     "STRIPE_API_BASE",
+    "STRIPE_TIMEOUT_SECONDS",
     "STRIPE_PRICE_MONTHLY",
     "STRIPE_PRICE_YEARLY",
     "LOCAL_PLAN_MONTHLY_CENTS",
@@ -565,9 +572,25 @@ impl Settings {
             }
         };
         let jobs_enabled = p.flag("JOBS_ENABLED", true);
+        let seconds = |n: i64| std::time::Duration::from_secs(n as u64);
         let request_timeout =
             std::time::Duration::from_secs(p.number("REQUEST_TIMEOUT_SECONDS", 30, 1, 3600) as u64);
-        let seconds = |n: i64| std::time::Duration::from_secs(n as u64);
+        // A checkout waits for Stripe inside its request, and an owed
+        // call's claim lasts 60 s: one call must end before either.
+        // Unset, 10 s, or two thirds of a shorter request deadline.
+        let stripe_timeout = match p.get("STRIPE_TIMEOUT_SECONDS") {
+            Some(_) => {
+                let set = seconds(p.number("STRIPE_TIMEOUT_SECONDS", 10, 1, 50));
+                if set >= request_timeout {
+                    p.errors.push(
+                        "STRIPE_TIMEOUT_SECONDS: shorter than REQUEST_TIMEOUT_SECONDS (a checkout waits for Stripe inside a request)"
+                            .to_owned(),
+                    );
+                }
+                set
+            }
+            None => Ord::min(seconds(10), request_timeout * 2 / 3),
+        };
         let shutdown_timeout = seconds(p.number("SHUTDOWN_TIMEOUT_SECONDS", 30, 1, 3600));
         let sweep_interval = seconds(p.number("SWEEP_INTERVAL_SECONDS", 60, 1, 3600));
         let mail_interval = seconds(p.number("MAIL_INTERVAL_SECONDS", 5, 1, 3600));
@@ -578,13 +601,11 @@ impl Settings {
             // Two at least: start-up holds one for its lock while migrating on another.
             .then(|| p.number("DATABASE_MAX_CONNECTIONS", 32, 2, 1000) as u32);
         // How long a request may wait for a connection before it answers
-        // 503: short, so that an outage is told at once, not queued for.
-        let database_acquire_timeout = std::time::Duration::from_millis(p.number(
-            "DATABASE_ACQUIRE_TIMEOUT_MS",
-            1000,
-            50,
-            10_000,
-        ) as u64);
+        // 503; unset, the pool's default for its backend (`db::Pool`).
+        let database_acquire_timeout = p.get("DATABASE_ACQUIRE_TIMEOUT_MS").is_some().then(|| {
+            let ms = p.number("DATABASE_ACQUIRE_TIMEOUT_MS", 1000, 50, 30_000);
+            std::time::Duration::from_millis(ms as u64)
+        });
         if metrics_token
             .as_ref()
             .is_some_and(|t| t.expose().len() < 16)
@@ -612,6 +633,7 @@ impl Settings {
             stripe_secret_key,
             stripe_webhook_secrets,
             stripe_api_base,
+            stripe_timeout,
             stripe_price_monthly,
             stripe_price_yearly,
             local_plan_cents,

@@ -18,7 +18,7 @@
 //!   │                       an extractor or AppState
 //! payments/  auth::{password, token}  mail    what the domain calls out to;
 //!   │                       payments imports nothing from the domain
-//! entity, common, config, error, db
+//! entity, common, config, error, db, tasks
 //! ```
 
 pub mod auth;
@@ -34,4 +34,5 @@ pub mod metrics;
 pub mod payments;
 pub mod startup;
 pub mod state;
+pub mod tasks;
 pub mod telemetry;

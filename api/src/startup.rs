@@ -120,13 +120,14 @@ impl Application {
             &settings.database_url,
             crate::db::Pool {
                 max_connections: Some(1),
-                acquire_timeout: http::ops::READY_DEADLINE,
+                acquire_timeout: Some(http::ops::READY_DEADLINE),
             },
         )
         .await?;
         let state = web::Data::new(AppState {
             db,
             ready_db,
+            tasks: Default::default(),
             gateway: gateways.active,
             local_gateway: gateways.local,
             webhook_secrets,
@@ -213,6 +214,14 @@ impl Application {
         let grace = self.state.settings.shutdown_timeout;
         if let Some(jobs) = jobs {
             jobs.stop(grace).await;
+        }
+        // Calls the last requests owed: finished, or left owed for the
+        // next instance's job.
+        if tokio::time::timeout(grace, self.state.tasks.idle())
+            .await
+            .is_err()
+        {
+            tracing::warn!("owed payment calls still running at shutdown: left to the job");
         }
         if let Err(e) = self.state.db.clone().close().await {
             tracing::warn!(error = %e, "database pool not closed cleanly");
@@ -432,9 +441,12 @@ pub fn payment_gateway(
         });
     }
     if let Some(key) = &settings.stripe_secret_key {
-        let stripe =
-            crate::payments::stripe::StripeGateway::new(key, settings.stripe_api_base.as_deref())
-                .map_err(|e| StartupError::Setup(e.to_string()))?;
+        let stripe = crate::payments::stripe::StripeGateway::with_timeout(
+            key,
+            settings.stripe_api_base.as_deref(),
+            settings.stripe_timeout,
+        )
+        .map_err(|e| StartupError::Setup(e.to_string()))?;
         return Ok(Gateways {
             active: Arc::new(stripe),
             local: None,
@@ -530,6 +542,14 @@ impl AppState {
             decoy_hash: &self.decoy_hash,
             admin_emails: &self.settings.admin_emails,
             public_url: &self.settings.public_url,
+        }
+    }
+
+    /// Makes the calls a request owed after it answers.
+    pub fn settler(&self) -> crate::domain::billing::owed::Settler<'_> {
+        crate::domain::billing::owed::Settler {
+            gateway: &self.gateway,
+            tasks: &self.tasks,
         }
     }
 

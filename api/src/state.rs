@@ -21,6 +21,8 @@ pub struct AppState {
     /// The rules' numbers, typed once at start.
     pub policy: crate::config::Policy,
     pub gateway: Arc<dyn PaymentGateway>,
+    /// What requests started and did not wait for.
+    pub tasks: crate::tasks::Tasks,
     /// Set when payments are local: its pay page is served.
     pub local_gateway: Option<Arc<LocalGateway>>,
     /// The secrets webhook signatures are checked against (the configured

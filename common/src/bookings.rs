@@ -97,6 +97,10 @@ pub struct BookingDto {
     /// owner's list and the admins' attendee list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_url: Option<String>,
+    /// A refund is owed and the payment provider has not made it yet
+    /// ("Remboursement en cours"); it is made within moments, or retried.
+    #[serde(default)]
+    pub refund_pending: bool,
     #[cfg_attr(
         target_arch = "wasm32",
         serde(deserialize_with = "crate::wire::instant")

@@ -19,7 +19,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 }
 
 /// How a pool is sized and how long its callers wait.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Pool {
     /// At most this many connections (else 32 on PostgreSQL, 8 on
     /// SQLite). Replicas × this must stay below the server's
@@ -27,16 +27,11 @@ pub struct Pool {
     pub max_connections: Option<u32>,
     /// The longest a caller waits for a connection, a new one's connect
     /// included: past it, the database counts as unreachable (503).
-    pub acquire_timeout: Duration,
-}
-
-impl Default for Pool {
-    fn default() -> Self {
-        Self {
-            max_connections: None,
-            acquire_timeout: Duration::from_secs(1),
-        }
-    }
+    /// Unset, 1 s on PostgreSQL: an outage is told at once (while the
+    /// server refuses connections, a connect is retried until then); 10 s
+    /// on SQLite, a file that cannot be unreachable, whose writers queue
+    /// for its one lock in a rush.
+    pub acquire_timeout: Option<Duration>,
 }
 
 /// As `connect`, with the pool as `pool` says.
@@ -46,11 +41,16 @@ pub async fn connect_with(url: &str, pool: Pool) -> Result<DatabaseConnection, D
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
     }
     let mut opts = ConnectOptions::new(url);
-    let default = if url.starts_with("sqlite:") { 8 } else { 32 };
-    opts.max_connections(pool.max_connections.unwrap_or(default))
+    let (size, wait) = if url.starts_with("sqlite:") {
+        (8, Duration::from_secs(10))
+    } else {
+        (32, Duration::from_secs(1))
+    };
+    let wait = pool.acquire_timeout.unwrap_or(wait);
+    opts.max_connections(pool.max_connections.unwrap_or(size))
         .min_connections(1)
-        .acquire_timeout(pool.acquire_timeout)
-        .connect_timeout(pool.acquire_timeout)
+        .acquire_timeout(wait)
+        .connect_timeout(wait)
         // A connection that failed in use is pinged as it is released, and
         // dropped if the server is gone; one that sat idle through an
         // outage is not, so a connection idle for a second is pinged

@@ -191,10 +191,9 @@ pub async fn cancel_booking(
     let ip = client_ip(&req, &state.settings.trusted_proxies);
     throttles::seat_change(&state.db, &state.limits(), &user.actor(), &ip).await?;
     let request: CancelRequest = optional_json(body, 4096).await?;
-    let gateway = state.gateway.clone();
     let booking = bookings::cancel(
         &state.desk(),
-        gateway.as_ref(),
+        &state.settler(),
         &user.actor(),
         id.into_inner(),
         request.force_refund,

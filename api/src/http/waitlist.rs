@@ -69,10 +69,9 @@ pub async fn leave_waitlist(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let entry = waitlist::entry_of(&state.db, user.id, id.into_inner()).await?;
-    let gateway = state.gateway.clone();
     bookings::leave_waitlist(
         &state.desk(),
-        gateway.as_ref(),
+        &state.settler(),
         &entry,
         WaitlistStatus::Left,
         Utc::now(),
@@ -146,10 +145,9 @@ pub async fn remove_waitlist_entry(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let entry = waitlist::entry(&state.db, id.into_inner()).await?;
-    let gateway = state.gateway.clone();
     bookings::leave_waitlist(
         &state.desk(),
-        gateway.as_ref(),
+        &state.settler(),
         &entry,
         WaitlistStatus::Removed,
         Utc::now(),

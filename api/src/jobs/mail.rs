@@ -143,7 +143,8 @@ impl Mailer for Unusable {
     }
 }
 
-/// How long a claimed mail stays invisible to other workers.
+/// How long a claimed mail stays invisible to other workers, counted
+/// from the claim and renewed while its sending lasts.
 const LEASE: Duration = Duration::minutes(5);
 const BATCH: u64 = 50;
 
@@ -159,6 +160,20 @@ pub async fn deliver_once(
     mailer: &dyn Mailer,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
+    deliver_leased(db, mailer, now, LEASE).await
+}
+
+/// As `deliver_once`, each mail claimed for `lease`: a pass may outlast a
+/// claim (a slow relay, a long batch), so each claim is timed from when
+/// it is made, not from the pass's `now`, and renewed while its mail is
+/// being sent. Another worker takes a mail only once its claim has
+/// really lapsed: its worker died.
+pub async fn deliver_leased(
+    db: &DatabaseConnection,
+    mailer: &dyn Mailer,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> Result<u64, DbErr> {
     let due = outbox::Entity::find()
         .filter(Column::Status.eq(MailStatus::Pending.as_str()))
         .filter(Column::NextAttemptAt.lte(now))
@@ -169,7 +184,10 @@ pub async fn deliver_once(
     let mut sent = 0;
     for row in due {
         let claimed = outbox::Entity::update_many()
-            .col_expr(Column::NextAttemptAt, Expr::value(now + LEASE))
+            .col_expr(
+                Column::NextAttemptAt,
+                Expr::value(Ord::max(now, Utc::now()) + lease),
+            )
             .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
             .filter(Column::Id.eq(row.id))
             .filter(Column::Status.eq(MailStatus::Pending.as_str()))
@@ -195,7 +213,12 @@ pub async fn deliver_once(
             body: row.body.clone(),
             attachment,
         };
-        let update = match mailer.send(&mail).await {
+        let claim = Claim {
+            id: row.id,
+            attempt: row.attempts + 1,
+            lease,
+        };
+        let update = match send_renewing(db, mailer, &mail, &claim).await? {
             Ok(()) => {
                 sent += 1;
                 outbox::Entity::update_many()
@@ -208,7 +231,7 @@ pub async fn deliver_once(
                 outbox::Entity::update_many()
                     .col_expr(
                         Column::NextAttemptAt,
-                        Expr::value(now + backoff(row.attempts)),
+                        Expr::value(Utc::now() + backoff(row.attempts)),
                     )
                     .col_expr(Column::LastError, Expr::value(e))
             }
@@ -216,6 +239,43 @@ pub async fn deliver_once(
         update.filter(Column::Id.eq(row.id)).exec(db).await?;
     }
     Ok(sent)
+}
+
+/// A mail this worker claimed: its attempt number proves the claim.
+struct Claim {
+    id: uuid::Uuid,
+    attempt: i32,
+    lease: Duration,
+}
+
+/// Sends `mail`, pushing its claim's end forward every third of the
+/// lease until the relay answers.
+async fn send_renewing(
+    db: &DatabaseConnection,
+    mailer: &dyn Mailer,
+    mail: &Mail,
+    claim: &Claim,
+) -> Result<Result<(), String>, DbErr> {
+    let send = mailer.send(mail);
+    tokio::pin!(send);
+    let every = (claim.lease / 3)
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(1));
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tokio::select! {
+            sent = &mut send => return Ok(sent),
+            _ = renew.tick() => {
+                outbox::Entity::update_many()
+                    .col_expr(Column::NextAttemptAt, Expr::value(Utc::now() + claim.lease))
+                    .filter(Column::Id.eq(claim.id))
+                    .filter(Column::Status.eq(MailStatus::Pending.as_str()))
+                    .filter(Column::Attempts.eq(claim.attempt))
+                    .exec(db)
+                    .await?;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -199,11 +199,8 @@ async fn run_once(context: &Context, kind: Kind, now: chrono::DateTime<Utc>) {
         Kind::SubscriptionExpiry => expire_subscriptions(state, now).await,
         Kind::Reconcile => reconcile(state, now).await,
         Kind::Decisions => {
-            let decided = crate::domain::bookings::decisions::decide_due(
-                &state.db,
-                state.gateway.as_ref(),
-                now,
-            );
+            let settler = state.settler();
+            let decided = crate::domain::bookings::decisions::decide_due(&state.db, &settler, now);
             if let Err(e) = decided.await {
                 tracing::error!(error = %e, "minimum-attendee decisions failed");
             }
@@ -229,7 +226,7 @@ async fn run_once(context: &Context, kind: Kind, now: chrono::DateTime<Utc>) {
 
 async fn sweep(state: &AppState, now: chrono::DateTime<Utc>) {
     if let Err(e) =
-        sweeper::sweep_once(&state.db, state.gateway.as_ref(), &state.policy.offers, now).await
+        sweeper::sweep_once(&state.db, &state.settler(), &state.policy.offers, now).await
     {
         tracing::error!(error = %e, "hold sweep failed");
     }

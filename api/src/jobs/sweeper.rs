@@ -9,10 +9,10 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 
 use crate::config::Offers;
+use crate::domain::billing::owed::AfterCommit;
 use crate::domain::platform::clock::today_at_venue;
 use crate::domain::{billing::owed, bookings::end_hold};
 use crate::error::ApiResult;
-use crate::payments::PaymentGateway;
 use entity::immersion_bookings::{self as bookings, Column};
 use entity::immersion_sessions as sessions;
 
@@ -25,10 +25,10 @@ const BATCH: u64 = 500;
 pub const GRACE: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Expires the lapsed holds; returns how many this call expired.
-#[tracing::instrument(skip(db, gateway, offers))]
+#[tracing::instrument(skip(db, after, offers))]
 pub async fn sweep_once(
     db: &sea_orm::DatabaseConnection,
-    gateway: &dyn PaymentGateway,
+    after: &(impl AfterCommit + ?Sized),
     offers: &Offers,
     now: DateTime<Utc>,
 ) -> ApiResult<u64> {
@@ -68,7 +68,9 @@ pub async fn sweep_once(
         }
         txn.commit().await?;
     }
-    owed::settle_now(db, gateway, &calls, now).await?;
+    // Closing the pages waits for no one: a slow provider never stalls
+    // the sweep.
+    after.owed(db, calls, now).await;
     if expired > 0 {
         tracing::info!(expired, "lapsed holds expired");
     }

@@ -192,3 +192,52 @@ async fn two_workers_send_each_mail_once() {
     assert_eq!(a.unwrap() + b.unwrap(), 5);
     assert_eq!(mailer.0.load(Ordering::SeqCst), 5);
 }
+
+/// A relay that keeps the first mail until told to answer.
+#[derive(Default)]
+struct SlowRelay {
+    sends: AtomicUsize,
+    started: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl Mailer for SlowRelay {
+    async fn send(&self, _mail: &Mail) -> Result<(), String> {
+        if self.sends.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.started.notify_one();
+            self.release.notified().await;
+        }
+        Ok(())
+    }
+}
+
+/// A relay slower than the claim (issue 27): while the first worker is
+/// still sending, it renews its claim, so a second worker passing again
+/// and again for three times the claim's length sends nothing: the mail
+/// goes once. The claim used to run from the pass's start and was never
+/// renewed: the second worker sent the mail again.
+#[actix_web::test]
+async fn a_relay_slower_than_the_claim_still_sends_once() {
+    use api::jobs::mail::deliver_leased;
+    let app = spawn_app().await;
+    queue_one(&app).await;
+    let relay = Arc::new(SlowRelay::default());
+    let lease = Duration::milliseconds(300);
+    let first = {
+        let (db, relay) = (app.state.db.clone(), relay.clone());
+        tokio::spawn(async move { deliver_leased(&db, relay.as_ref(), Utc::now(), lease).await })
+    };
+    relay.started.notified().await;
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(900);
+    while std::time::Instant::now() < until {
+        let second = deliver_leased(&app.state.db, relay.as_ref(), Utc::now(), lease);
+        assert_eq!(second.await.unwrap(), 0);
+        // Time passing is the point here: the claim's first end goes by.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    relay.release.notify_one();
+    assert_eq!(first.await.unwrap().unwrap(), 1);
+    assert_eq!(relay.sends.load(Ordering::SeqCst), 1);
+    assert_eq!(row(&app).await.status.as_str(), "sent");
+}

@@ -206,10 +206,14 @@ async fn concurrent_holds_each_store_their_own_checkout_session_id() {
 }
 
 /// Hundreds of buyers share this machine's one address: the per-address
-/// limit on holds is raised (the per-user one still applies).
+/// limit on holds is raised (the per-user one still applies). Hundreds of
+/// requests at once on a debug build queue for the pool longer than the
+/// production default's second (which would shed them with 503): these
+/// tests are about seats, so they wait.
 async fn rush_app() -> TestApp {
     TestApp::builder()
         .env("SEAT_CHANGES_PER_IP_PER_HOUR", "1000000")
+        .env("DATABASE_ACQUIRE_TIMEOUT_MS", "30000")
         .spawn()
         .await
 }

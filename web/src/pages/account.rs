@@ -14,8 +14,13 @@ use crate::components::feedback::{ErrorLine, Failure, Loading, loaded, resource,
 use crate::components::profile_form::ProfileForm;
 use crate::pages::members::ManageSubscription;
 
-pub fn status_fr(status: BookingStatus) -> &'static str {
-    match status {
+/// A booking's state in French; a refund owed and not made yet (the
+/// provider is slow or down) says so.
+pub fn status_fr(booking: &BookingDto) -> &'static str {
+    if booking.refund_pending {
+        return "Remboursement en cours";
+    }
+    match booking.status {
         BookingStatus::Held => "En attente de paiement",
         BookingStatus::Confirmed => "Confirmée",
         BookingStatus::Cancelled => "Annulée",
@@ -206,7 +211,7 @@ fn BookingItem(booking: BookingDto, changed: Callback<()>) -> impl IntoView {
             <strong class="dates">{format_session_dates(booking.starts_on, booking.ends_on)}</strong>
             " · "<span class="location">{booking.location.clone()}</span>
             " · "<span class="amount">{format_price(booking.amount_cents, &booking.currency)}</span>
-            " · "<span class="status">{status_fr(booking.status)}</span>
+            " · "<span class="status">{status_fr(&booking)}</span>
             {(booking.status == BookingStatus::Confirmed).then(|| view! {
                 " · "<a class="calendar" href=format!("/api/bookings/{id}/calendar.ics") download="">
                     "Ajouter à mon agenda"

@@ -9,8 +9,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -24,7 +24,10 @@ const DONE: &str = OwedCallStatus::Done.as_str();
 const FAILED: &str = OwedCallStatus::Failed.as_str();
 
 /// How long a claimed call is left to the instance that claimed it before
-/// another may try: longer than the provider's client timeout.
+/// another may try, counted from the claim. One call is one request to
+/// the provider, bounded by its client's timeout (`STRIPE_TIMEOUT_SECONDS`,
+/// at most 50 s): it never outlasts its claim, so the claim needs no
+/// renewal.
 const CLAIM: Duration = Duration::seconds(60);
 /// Calls one pass settles; the next pass takes the rest.
 const BATCH: u64 = 100;
@@ -378,7 +381,7 @@ async fn settle_one(
                 .col_expr(Column::LastError, Expr::value(e.to_string()))
                 .col_expr(
                     Column::NextAttemptAt,
-                    Expr::value(now + retry_after(call.attempts)),
+                    Expr::value(Ord::max(now, Utc::now()) + retry_after(call.attempts)),
                 )
                 .col_expr(
                     Column::Status,
@@ -445,6 +448,70 @@ pub async fn settle_now(
         .all(db)
         .await?;
     settle(db, gateway, calls, now).await
+}
+
+/// What becomes of the calls a change owed, once its transaction has
+/// committed. A payment gateway makes them at once (jobs, the command
+/// line, the simulation); the app's `Settler` makes them in the
+/// background, so that no request waits on the provider.
+#[async_trait::async_trait]
+pub trait AfterCommit: Send + Sync {
+    async fn owed(&self, db: &DatabaseConnection, ids: Vec<Uuid>, now: DateTime<Utc>);
+}
+
+#[async_trait::async_trait]
+impl AfterCommit for dyn PaymentGateway + '_ {
+    async fn owed(&self, db: &DatabaseConnection, ids: Vec<Uuid>, now: DateTime<Utc>) {
+        // What fails here stays owed: the job finishes it.
+        if let Err(e) = settle_now(db, self, &ids, now).await {
+            tracing::warn!(error = %e, "owed calls left to the job");
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<G: PaymentGateway> AfterCommit for G {
+    async fn owed(&self, db: &DatabaseConnection, ids: Vec<Uuid>, now: DateTime<Utc>) {
+        (self as &dyn PaymentGateway).owed(db, ids, now).await;
+    }
+}
+
+/// Makes owed calls right after the commit that owed them, in a task of
+/// their own: a cancel answers once its refund is owed, however slow the
+/// provider. What fails stays owed for the job; a claim keeps the job
+/// from making the same call meanwhile.
+pub struct Settler<'a> {
+    pub gateway: &'a std::sync::Arc<dyn PaymentGateway>,
+    pub tasks: &'a crate::tasks::Tasks,
+}
+
+#[async_trait::async_trait]
+impl AfterCommit for Settler<'_> {
+    async fn owed(&self, db: &DatabaseConnection, ids: Vec<Uuid>, now: DateTime<Utc>) {
+        if ids.is_empty() {
+            return;
+        }
+        let (db, gateway) = (db.clone(), self.gateway.clone());
+        self.tasks.spawn(async move {
+            gateway.as_ref().owed(&db, ids, now).await;
+        });
+    }
+}
+
+/// Of these bookings, those whose refund is owed and not made yet.
+pub async fn refunds_pending(
+    db: &impl ConnectionTrait,
+    bookings: impl IntoIterator<Item = Uuid>,
+) -> Result<std::collections::HashSet<Uuid>, DbErr> {
+    Ok(owed::Entity::find()
+        .filter(Column::BookingId.is_in(bookings))
+        .filter(Column::Kind.eq(OwedCallKind::Refund.as_str()))
+        .filter(Column::Status.eq(OWED))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|c| c.booking_id)
+        .collect())
 }
 
 /// Every owed call whose time has come (the job, and `reconcile`).

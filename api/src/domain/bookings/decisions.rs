@@ -23,11 +23,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::rows::{end_hold, transition};
-use crate::domain::billing::owed::{self, RefundReason};
+use crate::domain::billing::owed::{self, AfterCommit, RefundReason};
 use crate::domain::platform::clock::today_at_venue;
 use crate::domain::{catalog::waitlist, platform::mail};
 use crate::error::{ApiError, ApiResult};
-use crate::payments::PaymentGateway;
 use entity::immersion_bookings::{self as bookings, Column as B};
 use entity::immersion_sessions::{self as sessions, Column};
 
@@ -35,7 +34,7 @@ use entity::immersion_sessions::{self as sessions, Column};
 /// decided, per session. A failure on one session does not stop the others.
 pub async fn decide_due(
     db: &DatabaseConnection,
-    gateway: &dyn PaymentGateway,
+    after: &(impl AfterCommit + ?Sized),
     now: DateTime<Utc>,
 ) -> ApiResult<Vec<(Uuid, SessionDecision)>> {
     let today = today_at_venue(now);
@@ -50,7 +49,7 @@ pub async fn decide_due(
         .await?;
     let mut decided = Vec::new();
     for session in due {
-        match decide_session(db, gateway, session.id, None, now).await {
+        match decide_session(db, after, session.id, None, now).await {
             Ok(Some(d)) => decided.push((session.id, d)),
             Ok(None) => {}
             Err(e) => tracing::error!(session = %session.id, error = %e, "session not decided"),
@@ -64,7 +63,7 @@ pub async fn decide_due(
 /// and nothing was forced).
 pub async fn decide_session(
     db: &DatabaseConnection,
-    gateway: &dyn PaymentGateway,
+    after: &(impl AfterCommit + ?Sized),
     session_id: Uuid,
     forced: Option<SessionDecision>,
     now: DateTime<Utc>,
@@ -124,23 +123,21 @@ pub async fn decide_session(
     };
     txn.commit().await?;
     tracing::info!(session = %session_id, decision = decision.as_str(), "session decided");
-    // Best effort now; the owed-calls job finishes what fails here. The
-    // decision is made whatever these calls do.
-    if let Err(e) = owed::settle_now(db, gateway, &owed, now).await {
-        tracing::error!(session = %session_id, error = %e, "owed calls left to the job");
-    }
+    // The decision is made whatever these calls do: made after the
+    // commit (the job finishes what fails).
+    after.owed(db, owed, now).await;
     Ok(Some(decision))
 }
 
 /// An admin decides before the date, in either direction.
 pub async fn decide_early(
     db: &DatabaseConnection,
-    gateway: &dyn PaymentGateway,
+    after: &(impl AfterCommit + ?Sized),
     session_id: Uuid,
     decision: SessionDecision,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    match decide_session(db, gateway, session_id, Some(decision), now).await? {
+    match decide_session(db, after, session_id, Some(decision), now).await? {
         Some(_) => Ok(()),
         None => match sessions::Entity::find_by_id(session_id).one(db).await? {
             None => Err(ApiError::not_found("session")),

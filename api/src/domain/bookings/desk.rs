@@ -19,6 +19,7 @@ use super::rows::{end_hold, transition};
 use crate::config::Policy;
 use crate::db::checkout_ids::CheckoutIds;
 use crate::domain::billing::gateway_refunds::high_water;
+use crate::domain::billing::owed::AfterCommit;
 use crate::domain::billing::owed::{self, RefundReason};
 use crate::domain::catalog::seats::{self, NoSeat};
 use crate::domain::catalog::waitlist;
@@ -58,6 +59,7 @@ pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> ApiR
         location: s.location.clone(),
         full_refund_until: full_refund_until(s.starts_on, cutoff_days),
         invoice_url: None,
+        refund_pending: false,
         created_at: b.created_at,
         updated_at: b.updated_at,
     })
@@ -344,8 +346,12 @@ pub async fn get(desk: &Desk<'_>, actor: &Actor, id: Uuid) -> ApiResult<BookingD
     let (b, s) = visible_booking(desk, actor, id).await?;
     let mut invoices = crate::domain::billing::invoices::urls_of_seats(desk.db, [b.id]).await?;
     let invoice_url = invoices.remove(&b.id);
+    let refund_pending = owed::refunds_pending(desk.db, [b.id])
+        .await?
+        .contains(&b.id);
     Ok(BookingDto {
         invoice_url,
+        refund_pending,
         ..to_dto(b, &s, desk.policy.cancellation_cutoff_days)?
     })
 }
@@ -372,15 +378,19 @@ pub async fn list_mine(desk: &Desk<'_>, user: &Actor) -> ApiResult<Vec<BookingDt
         .order_by_desc(Column::CreatedAt)
         .all(desk.db)
         .await?;
-    let mut invoices =
-        crate::domain::billing::invoices::urls_of_seats(desk.db, rows.iter().map(|(b, _)| b.id))
-            .await?;
+    let ids = || rows.iter().map(|(b, _)| b.id);
+    let mut invoices = crate::domain::billing::invoices::urls_of_seats(desk.db, ids()).await?;
+    let pending = owed::refunds_pending(desk.db, ids()).await?;
     rows.into_iter()
         .filter_map(|(b, s)| {
             let invoice_url = invoices.remove(&b.id);
+            let refund_pending = pending.contains(&b.id);
             s.map(|s| {
-                to_dto(b, &s, desk.policy.cancellation_cutoff_days)
-                    .map(|dto| BookingDto { invoice_url, ..dto })
+                to_dto(b, &s, desk.policy.cancellation_cutoff_days).map(|dto| BookingDto {
+                    invoice_url,
+                    refund_pending,
+                    ..dto
+                })
             })
         })
         .collect()
@@ -405,13 +415,16 @@ pub async fn attendees(desk: &Desk<'_>, session_id: Uuid) -> ApiResult<Vec<Booki
             .await?;
     let mut invoices =
         crate::domain::billing::invoices::urls_of_seats(desk.db, rows.iter().map(|b| b.id)).await?;
+    let pending = owed::refunds_pending(desk.db, rows.iter().map(|b| b.id)).await?;
     rows.into_iter()
         .map(|b| {
             let name = names.get(&b.user_id).cloned();
             let invoice_url = invoices.remove(&b.id);
+            let refund_pending = pending.contains(&b.id);
             to_dto(b, &session, cutoff).map(|dto| BookingDto {
                 attendee_name: name,
                 invoice_url,
+                refund_pending,
                 ..dto
             })
         })
@@ -420,10 +433,10 @@ pub async fn attendees(desk: &Desk<'_>, session_id: Uuid) -> ApiResult<Vec<Booki
 
 /// Booking flow 5: the owner or an admin cancels. The seat comes back; a paid
 /// seat is refunded in full up to the cutoff (or when an admin forces it).
-#[tracing::instrument(skip(desk, gateway, actor), fields(user = %actor.id))]
+#[tracing::instrument(skip(desk, after, actor), fields(user = %actor.id))]
 pub async fn cancel(
     desk: &Desk<'_>,
-    gateway: &dyn PaymentGateway,
+    after: &(impl AfterCommit + ?Sized),
     actor: &Actor,
     id: Uuid,
     force_refund: bool,
@@ -500,9 +513,9 @@ pub async fn cancel(
         }
     };
     txn.commit().await?;
-    // Best effort now; the owed-calls job finishes what fails here.
-    let owed: Vec<Uuid> = owed.into_iter().collect();
-    owed::settle_now(desk.db, gateway, &owed, now).await?;
+    // Answered once the refund is owed: it is made after, never while
+    // the person waits (`refund_pending` until then).
+    after.owed(desk.db, owed.into_iter().collect(), now).await;
     get(desk, actor, id).await
 }
 
@@ -516,10 +529,10 @@ fn not_cancellable() -> ApiError {
 /// Takes an entry out of a waiting list (`left` by its owner, `removed` by
 /// an admin). An offered entry declines its offer: the held seat goes to
 /// the next in line, and its Checkout page, if opened, is closed.
-#[tracing::instrument(skip(desk, gateway, entry), fields(entry = %entry.id))]
+#[tracing::instrument(skip(desk, after, entry), fields(entry = %entry.id))]
 pub async fn leave_waitlist(
     desk: &Desk<'_>,
-    gateway: &dyn PaymentGateway,
+    after: &(impl AfterCommit + ?Sized),
     entry: &entity::waitlist_entries::Model,
     to: common::waitlist::WaitlistStatus,
     now: DateTime<Utc>,
@@ -540,7 +553,6 @@ pub async fn leave_waitlist(
         .await?;
     }
     txn.commit().await?;
-    let owed: Vec<Uuid> = owed.into_iter().collect();
-    owed::settle_now(desk.db, gateway, &owed, now).await?;
+    after.owed(desk.db, owed.into_iter().collect(), now).await;
     Ok(())
 }

@@ -180,8 +180,7 @@ pub async fn decide_session(
 ) -> ApiResult<web::Json<SessionDto>> {
     let id = id.into_inner();
     let now = Utc::now();
-    let gateway = state.gateway.clone();
-    decisions::decide_early(&state.db, gateway.as_ref(), id, body.decision, now).await?;
+    decisions::decide_early(&state.db, &state.settler(), id, body.decision, now).await?;
     Ok(web::Json(
         sessions::get_any(&state.db, id, today_at_venue(now)).await?,
     ))

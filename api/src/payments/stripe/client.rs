@@ -36,7 +36,9 @@ use crate::payments::{
     RefundRequest, SubscriptionCheckoutRequest,
 };
 
-const TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one call may take unless the settings say
+/// (`STRIPE_TIMEOUT_SECONDS`).
+const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct StripeGateway {
     client: Client,
@@ -44,7 +46,16 @@ pub struct StripeGateway {
 
 impl StripeGateway {
     pub fn new(secret_key: &Secret, api_base: Option<&str>) -> Result<Self, GatewayError> {
-        let mut builder = ClientBuilder::new(secret_key.expose()).timeout(TIMEOUT);
+        Self::with_timeout(secret_key, api_base, TIMEOUT)
+    }
+
+    /// As `new`, each call given at most `timeout`.
+    pub fn with_timeout(
+        secret_key: &Secret,
+        api_base: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Self, GatewayError> {
+        let mut builder = ClientBuilder::new(secret_key.expose()).timeout(timeout);
         if let Some(base) = api_base {
             // The client appends "v1/…" to the base: it must end with '/'.
             let base = if base.ends_with('/') {

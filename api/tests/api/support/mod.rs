@@ -183,7 +183,11 @@ impl TestApp {
             req = req.json(&b);
         }
         let res = req.send().await.expect("request sent");
-        into_answer(res).await
+        let answer = into_answer(res).await;
+        // What the request owed the payment provider is made after it
+        // answered: awaited here, so a test reads its outcome.
+        self.state.tasks.idle().await;
+        answer
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {

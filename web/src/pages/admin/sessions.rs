@@ -336,15 +336,15 @@ fn Attendees(session: SessionDto) -> impl IntoView {
                     view! { <p class="empty">"Aucune réservation."</p> }.into_any(),
                     |rows| view! {
                         <ul>
-                            {rows.into_iter().map(|b| view! {
+                            {rows.into_iter().map(|b| { let status = booking_status_fr(&b); view! {
                                 <li>
                                     {b.attendee_name.map(|n| view! { <strong class="name">{n}</strong>" · " })}
-                                    {b.user_email}" · "{booking_status_fr(b.status)}
+                                    {b.user_email}" · "{status}
                                     {b.invoice_url.map(|url| view! {
                                         " · "<a class="invoice" href=url target="_blank" rel="noopener">"Facture"</a>
                                     })}
                                 </li>
-                            }).collect_view()}
+                            }}).collect_view()}
                         </ul>
                     }.into_any(),
                 ))}
