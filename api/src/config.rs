@@ -106,6 +106,9 @@ pub struct Settings {
     /// After letting a hold of a session lapse or cancelling it unpaid, a
     /// user may hold that session again only this much later (0: at once).
     pub hold_cooldown_minutes: i64,
+    /// The seats of one session one client address may hold at once,
+    /// across accounts (`HOLDS_PER_ADDRESS`).
+    pub holds_per_address: u32,
     pub cancellation_cutoff_days: i64,
     /// A session with a minimum is decided this many days before its start,
     /// unless it names its own date.
@@ -144,6 +147,8 @@ pub struct Policy {
     /// How long a lapsed unpaid hold keeps its user from holding the same
     /// session again; none when off.
     pub hold_cooldown: Option<chrono::Duration>,
+    /// The seats of one session one client address may hold at once.
+    pub holds_per_address: u32,
     /// A paid seat is refunded in full up to this many days before the start.
     pub cancellation_cutoff_days: i64,
     /// How seats freed while people wait are offered to them.
@@ -226,6 +231,7 @@ impl Settings {
             hold: chrono::Duration::minutes(self.hold_minutes),
             hold_cooldown: (self.hold_cooldown_minutes > 0)
                 .then(|| chrono::Duration::minutes(self.hold_cooldown_minutes)),
+            holds_per_address: self.holds_per_address,
             cancellation_cutoff_days: self.cancellation_cutoff_days,
             offers: Offers {
                 hold: chrono::Duration::hours(self.waitlist_offer_hours),
@@ -285,6 +291,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "MAIL_FROM",
     "HOLD_MINUTES",
     "HOLD_COOLDOWN_MINUTES",
+    "HOLDS_PER_ADDRESS",
     "CANCELLATION_CUTOFF_DAYS",
     "MIN_PLACES_DECISION_DAYS",
     "PAST_DUE_GRACE_HOURS",
@@ -544,6 +551,7 @@ impl Settings {
         }
         let hold_minutes = p.number("HOLD_MINUTES", 30, 30, 24 * 60);
         let hold_cooldown_minutes = p.number("HOLD_COOLDOWN_MINUTES", 120, 0, 7 * 24 * 60);
+        let holds_per_address = p.number("HOLDS_PER_ADDRESS", 2, 1, 1_000_000) as u32;
         let cancellation_cutoff_days = p.number("CANCELLATION_CUTOFF_DAYS", 14, 0, 365);
         let min_places_decision_days = p.number("MIN_PLACES_DECISION_DAYS", 14, 1, 365);
         let past_due_grace_hours = p.number("PAST_DUE_GRACE_HOURS", 0, 0, 24 * 30);
@@ -576,11 +584,12 @@ impl Settings {
         let request_timeout =
             std::time::Duration::from_secs(p.number("REQUEST_TIMEOUT_SECONDS", 30, 1, 3600) as u64);
         // A checkout waits for Stripe inside its request, and an owed
-        // call's claim lasts 60 s: one call must end before either.
+        // call's claim lasts 60 s: its calls must end before either.
         // Unset, 10 s, or two thirds of a shorter request deadline.
         let stripe_timeout = match p.get("STRIPE_TIMEOUT_SECONDS") {
             Some(_) => {
-                let set = seconds(p.number("STRIPE_TIMEOUT_SECONDS", 10, 1, 50));
+                // An owed call makes up to four requests in its 60 s claim.
+                let set = seconds(p.number("STRIPE_TIMEOUT_SECONDS", 10, 1, 14));
                 if set >= request_timeout {
                     p.errors.push(
                         "STRIPE_TIMEOUT_SECONDS: shorter than REQUEST_TIMEOUT_SECONDS (a checkout waits for Stripe inside a request)"
@@ -642,6 +651,7 @@ impl Settings {
             mail_from,
             hold_minutes,
             hold_cooldown_minutes,
+            holds_per_address,
             cancellation_cutoff_days,
             min_places_decision_days,
             past_due_grace_hours,

@@ -127,7 +127,7 @@ impl Application {
         let state = web::Data::new(AppState {
             db,
             ready_db,
-            tasks: Default::default(),
+            tasks: crate::tasks::Tasks::on_current_runtime(),
             gateway: gateways.active,
             local_gateway: gateways.local,
             webhook_secrets,
@@ -222,6 +222,9 @@ impl Application {
             .is_err()
         {
             tracing::warn!("owed payment calls still running at shutdown: left to the job");
+        }
+        if let Err(e) = self.state.ready_db.clone().close().await {
+            tracing::warn!(error = %e, "readiness connection not closed cleanly");
         }
         if let Err(e) = self.state.db.clone().close().await {
             tracing::warn!(error = %e, "database pool not closed cleanly");

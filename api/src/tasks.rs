@@ -11,14 +11,11 @@ use tokio::sync::watch;
 #[derive(Clone)]
 pub struct Tasks {
     running: Arc<watch::Sender<usize>>,
-}
-
-impl Default for Tasks {
-    fn default() -> Self {
-        Self {
-            running: Arc::new(watch::Sender::new(0)),
-        }
-    }
+    /// The runtime the app was built on. A request runs on an HTTP
+    /// worker's runtime, which is dropped when the server stops, with
+    /// every task spawned on it: these outlive the workers, so that
+    /// shutdown can let them finish.
+    runtime: tokio::runtime::Handle,
 }
 
 /// Counts a task while it runs, even if it panics.
@@ -31,11 +28,19 @@ impl Drop for Running {
 }
 
 impl Tasks {
+    /// Tasks spawned on the current runtime (call it from the app's own).
+    pub fn on_current_runtime() -> Self {
+        Self {
+            running: Arc::new(watch::Sender::new(0)),
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
     /// Runs `work` on its own, counted until it ends.
     pub fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
         self.running.send_modify(|n| *n += 1);
         let running = Running(self.running.clone());
-        tokio::spawn(async move {
+        self.runtime.spawn(async move {
             work.await;
             drop(running);
         });

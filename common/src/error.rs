@@ -29,6 +29,9 @@ pub enum ErrorCode {
     SessionFull,
     SessionClosed,
     AlreadyBooked,
+    /// Too many seats of the session held at once from one client address,
+    /// or a second seat held by an account whose address is not verified.
+    HoldLimit,
     /// The session has bookings (in any status), whose payment records are
     /// kept: deactivate it instead.
     SessionHasBookings,
@@ -105,6 +108,7 @@ impl ErrorCode {
             Self::InvalidCredentials => "invalid_credentials",
             Self::EmailTaken => "email_taken",
             Self::SessionFull => "session_full",
+            Self::HoldLimit => "hold_limit",
             Self::SessionClosed => "session_closed",
             Self::AlreadyBooked => "already_booked",
             Self::SessionHasBookings => "session_has_bookings",
@@ -153,6 +157,7 @@ impl ErrorCode {
             Self::RequestTimeout => 408,
             Self::EmailTaken
             | Self::SessionFull
+            | Self::HoldLimit
             | Self::SessionClosed
             | Self::AlreadyBooked
             | Self::SessionHasBookings
@@ -193,6 +198,7 @@ impl ErrorCode {
             Self::InvalidCredentials => "Invalid e-mail or password",
             Self::EmailTaken => "This e-mail is already registered",
             Self::SessionFull => "The session is full",
+            Self::HoldLimit => "Too many seats held",
             Self::SessionClosed => "The session is closed",
             Self::AlreadyBooked => "Already booked",
             Self::SessionHasBookings => "The session has bookings",

@@ -21,6 +21,10 @@ pub struct Model {
     pub cancelled_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// A keyed hash of the client address that took the hold (none for an
+    /// offer from a waiting list): the seats one address holds at once in
+    /// a session are limited.
+    pub client_address: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,7 @@ mod m20261201_000015_role_changes;
 mod m20261201_000016_subscription_checkouts;
 mod m20261201_000017_email_skeletons;
 mod m20261201_000018_subscription_calls;
+mod m20261201_000019_hold_addresses;
 mod sqlite;
 
 pub struct Migrator;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_subscription_checkouts::Migration),
             Box::new(m20261201_000017_email_skeletons::Migration),
             Box::new(m20261201_000018_subscription_calls::Migration),
+            Box::new(m20261201_000019_hold_addresses::Migration),
         ]
     }
 }

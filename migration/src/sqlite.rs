@@ -6,12 +6,27 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DbBackend, Statement};
 
 /// Rebuilds `table` from its `CREATE TABLE` as `change` rewrites it.
-/// Nothing may reference the table (checked after).
+/// Refused when another table references it: dropping it would run their
+/// `ON DELETE` actions, which no check afterwards could see.
 pub async fn rebuild(
     db: &impl ConnectionTrait,
     table: &str,
     change: impl FnOnce(&str) -> Result<String, DbErr>,
 ) -> Result<(), DbErr> {
+    let referencing = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT m.name AS name FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+             WHERE m.type = 'table' AND f.\"table\" = ?",
+            [table.into()],
+        ))
+        .await?;
+    if let Some(row) = referencing.first() {
+        let name: String = row.try_get("", "name")?;
+        return Err(DbErr::Migration(format!(
+            "{table} cannot be rebuilt: {name} references it"
+        )));
+    }
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Sqlite,

@@ -50,6 +50,9 @@ pub fn message_for(code: ErrorCode) -> &'static str {
         ErrorCode::Forbidden => "Vous n'avez pas accès à cette page.",
         ErrorCode::NotFound => "Introuvable.",
         ErrorCode::SessionFull => "Cette session est complète.",
+        ErrorCode::HoldLimit => {
+            "Trop de places sont déjà retenues : payez ou libérez celles en cours (ou confirmez votre adresse e-mail)."
+        }
         ErrorCode::SessionClosed => "Les réservations sont closes pour cette session.",
         ErrorCode::AlreadyBooked => {
             "Vous avez déjà une place (ou une réservation en cours) pour cette session."

@@ -56,6 +56,8 @@ pub struct Tokens {
     validation: Validation,
     device_validation: Validation,
     ttl: Duration,
+    /// A key of its own for `fingerprint`, derived from the secret.
+    fingerprints: hmac::Hmac<sha2::Sha256>,
 }
 
 impl Tokens {
@@ -72,7 +74,21 @@ impl Tokens {
             validation,
             device_validation,
             ttl: Duration::minutes(ttl_minutes),
+            fingerprints: fingerprint_key(secret),
         }
+    }
+
+    /// A keyed hash of `value` for `purpose`: the same on every instance
+    /// (they share the secret), enough to count equal values and nothing
+    /// to read the value back from. 32 hex digits.
+    pub fn fingerprint(&self, purpose: &str, value: &str) -> String {
+        use hmac::Mac;
+        let mut mac = self.fingerprints.clone();
+        mac.update(purpose.as_bytes());
+        mac.update(b":");
+        mac.update(value.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// A device token for `user_id`, good for `DEVICE_TTL`.
@@ -127,6 +143,19 @@ impl Tokens {
                 session_id: data.claims.sid,
             })
     }
+}
+
+/// The fingerprint key: an HMAC of a fixed label under the secret, so that
+/// no fingerprint is a MAC the tokens could be confused with.
+fn fingerprint_key(secret: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::{Hmac, Mac};
+    // HMAC takes a key of any length: these cannot fail.
+    let mut derive = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    derive.update(b"immersion fingerprints");
+    let key = derive.finalize().into_bytes();
+    <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"))
 }
 
 #[cfg(test)]

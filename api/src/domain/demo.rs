@@ -245,6 +245,7 @@ pub async fn seed_if_empty(
                         cancelled_at: Set(None),
                         created_at: Set(now),
                         updated_at: Set(now),
+                        client_address: Set(None),
                     })
                     .exec(txn)
                     .await?;

@@ -50,12 +50,14 @@ pub async fn checkout(
     let held = async {
         let ip = client_ip(&req, &state.settings.trusted_proxies);
         throttles::seat_change(&state.db, &state.limits(), &user.actor(), &ip).await?;
+        // A keyed hash: booking rows are kept for years, addresses not.
+        let address = state.tokens.fingerprint("hold-address", &ip);
         let gateway = state.gateway.clone();
         bookings::hold(
             &state.desk(),
             gateway.as_ref(),
             &user.actor(),
-            id.into_inner(),
+            (id.into_inner(), Some(&address)),
             Utc::now(),
         )
         .await

@@ -218,7 +218,7 @@ pub async fn deliver_leased(
             attempt: row.attempts + 1,
             lease,
         };
-        let update = match send_renewing(db, mailer, &mail, &claim).await? {
+        let update = match send_renewing(db, mailer, &mail, &claim).await {
             Ok(()) => {
                 sent += 1;
                 outbox::Entity::update_many()
@@ -248,15 +248,20 @@ struct Claim {
     lease: Duration,
 }
 
+/// The longest one mail may take to hand over: a relay that drips its
+/// answers is given up on (then retried), so one mail cannot hold the
+/// worker, and its renewed claim, forever.
+const SEND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Sends `mail`, pushing its claim's end forward every third of the
-/// lease until the relay answers.
+/// lease until the relay answers, or `SEND_DEADLINE` passes.
 async fn send_renewing(
     db: &DatabaseConnection,
     mailer: &dyn Mailer,
     mail: &Mail,
     claim: &Claim,
-) -> Result<Result<(), String>, DbErr> {
-    let send = mailer.send(mail);
+) -> Result<(), String> {
+    let send = tokio::time::timeout(SEND_DEADLINE, mailer.send(mail));
     tokio::pin!(send);
     let every = (claim.lease / 3)
         .to_std()
@@ -264,15 +269,26 @@ async fn send_renewing(
     let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
-            sent = &mut send => return Ok(sent),
+            sent = &mut send => {
+                return sent.unwrap_or_else(|_| {
+                    Err(format!("the relay did not answer within {SEND_DEADLINE:?}"))
+                });
+            }
             _ = renew.tick() => {
-                outbox::Entity::update_many()
+                // The send goes on whatever this says: stopping it midway
+                // could not unsend what the relay already took.
+                let renewed = outbox::Entity::update_many()
                     .col_expr(Column::NextAttemptAt, Expr::value(Utc::now() + claim.lease))
                     .filter(Column::Id.eq(claim.id))
                     .filter(Column::Status.eq(MailStatus::Pending.as_str()))
                     .filter(Column::Attempts.eq(claim.attempt))
                     .exec(db)
-                    .await?;
+                    .await;
+                match renewed {
+                    Ok(r) if r.rows_affected == 1 => {}
+                    Ok(_) => tracing::warn!(mail = %claim.id, "mail claim lost while sending"),
+                    Err(e) => tracing::warn!(mail = %claim.id, error = %e, "mail claim not renewed"),
+                }
             }
         }
     }

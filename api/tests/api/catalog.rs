@@ -41,6 +41,7 @@ pub async fn reserve(app: &TestApp, session_id: &str, n: i32) {
             cancelled_at: Set(None),
             created_at: Set(Utc::now()),
             updated_at: Set(Utc::now()),
+            client_address: Set(None),
         })
         .exec(&app.state.db)
         .await

@@ -238,7 +238,8 @@ fn the_scaled_profile_puts_nginx_before_three_replicas_migrated_once() {
     let settings = settings_of(replica);
     assert_eq!(settings.app_env, AppEnv::Production);
     assert_eq!(settings.database_url, settings_of(migrate).database_url);
-    let pool = settings.database_max_connections.unwrap();
+    // Each replica's pool, plus its readiness check's own connection.
+    let pool = settings.database_max_connections.unwrap() + 1;
     assert!(3 * pool < 100, "3 × {pool} connections");
     assert!(settings.shutdown_timeout.as_secs() < grace);
 

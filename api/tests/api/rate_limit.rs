@@ -242,3 +242,93 @@ async fn successes_do_not_count_toward_the_address_limit() {
         assert_eq!(login_from(&app, &office, PASSWORD).await, StatusCode::OK);
     }
 }
+
+/// Holds a seat of `sid` for `token` from `client`; the answer's status
+/// and code.
+async fn hold_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    sid: &str,
+    token: &str,
+) -> (StatusCode, String) {
+    let res = client
+        .post(format!("{}/api/sessions/{sid}/checkout", app.base))
+        .bearer_auth(token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.unwrap();
+    (status, body["code"].as_str().unwrap_or_default().to_owned())
+}
+
+/// No hoarding (issue 22): ten throwaway accounts asking at once from one
+/// address hold at most the per-address limit of a session's seats
+/// (counted across accounts, under the session's lock), and a buyer from
+/// another address still gets one. Throwaway accounts used to hold all
+/// eight.
+#[actix_web::test]
+async fn ten_accounts_from_one_address_hold_at_most_the_limit() {
+    let app = std::sync::Arc::new(
+        TestApp::builder()
+            .env("HOLDS_PER_ADDRESS", "2")
+            .spawn()
+            .await,
+    );
+    let admin = app.admin_token().await;
+    let session = app.create_session(&admin, json!({})).await;
+    let sid = session["id"].as_str().unwrap().to_owned();
+    let mut asking = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let (_, token) = app.quick_user(&format!("throwaway{i}@example.com")).await;
+        let (app, sid) = (app.clone(), sid.clone());
+        asking.spawn(async move {
+            let hoarder = client_from("127.0.0.1", false);
+            hold_from(&app, &hoarder, &sid, &token).await
+        });
+    }
+    let answers = asking.join_all().await;
+    let held = answers
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    assert_eq!(held, 2, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(s, code)| *s == StatusCode::CREATED || code == "hold_limit"),
+        "{answers:?}"
+    );
+    let (_, buyer) = app.quick_user("buyer@example.com").await;
+    let elsewhere = client_from("127.0.0.2", false);
+    let (status, code) = hold_from(&app, &elsewhere, &sid, &buyer).await;
+    assert_eq!(status, StatusCode::CREATED, "{code}");
+    assert_eq!(app.session_row(&sid).await.reserved_places, 3);
+}
+
+/// An account whose e-mail address is not verified holds one seat at a
+/// time, in any session; verified, it may hold another.
+#[actix_web::test]
+async fn an_unverified_account_holds_one_seat_at_a_time() {
+    let app = TestApp::builder().spawn().await;
+    let admin = app.admin_token().await;
+    let first = app.create_session(&admin, json!({})).await;
+    let second = app
+        .create_session(&admin, json!({"location": "Paris"}))
+        .await;
+    let token = app.register("marie@example.com").await;
+    let client = client_from("127.0.0.3", false);
+    let id = |s: &serde_json::Value| s["id"].as_str().unwrap().to_owned();
+    let (status, _) = hold_from(&app, &client, &id(&first), &token).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, code) = hold_from(&app, &client, &id(&second), &token).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "hold_limit")
+    );
+    let me = app.me(&token).await;
+    app.mark_verified(me.id).await;
+    let (status, code) = hold_from(&app, &client, &id(&second), &token).await;
+    assert_eq!(status, StatusCode::CREATED, "{code}");
+}

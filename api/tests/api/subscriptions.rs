@@ -945,3 +945,74 @@ async fn a_second_subscription_paid_anyway_is_cancelled_and_refunded() {
         .ok();
     assert_eq!(listed.len(), 1);
 }
+
+/// A paid invoice of `sub`, Stripe-numbered.
+fn paid_invoice(id: &str, sub: &str, period_end: i64) -> Value {
+    let mut i = invoice(sub, period_end, true);
+    i["id"] = json!(id);
+    i["status"] = json!("paid");
+    i["number"] = json!(format!("NR-{id}"));
+    i["currency"] = json!("eur");
+    i["amount_paid"] = json!(2900);
+    i
+}
+
+/// The calls owed to the provider: (kind, target, reason), in order.
+async fn owed_calls(app: &TestApp) -> Vec<(String, String, String)> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    entity::owed_gateway_calls::Entity::find()
+        .order_by_asc(entity::owed_gateway_calls::Column::CreatedAt)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.kind.as_str().to_owned(), c.target, c.reason))
+        .collect()
+}
+
+/// A member whose payments fail subscribes again: the failing one is
+/// cancelled, nothing refunded. While its cancel is under way, its own
+/// later events never make it a "second" one (the review found that
+/// every invoice it ever paid would then have gone back); its overdue
+/// invoice, paid after all, bought a period without access and is
+/// refunded, that one alone.
+#[actix_web::test]
+async fn a_replaced_subscription_keeps_what_it_paid_for() {
+    let app = spawn_app().await;
+    let (marie, _) = app.quick_user("marie@example.com").await;
+    let now = Utc::now();
+    let end = ts(now + Duration::days(30));
+    let at = |s: i64| now + Duration::seconds(s);
+    let a = |status| subscription("sub_old", &marie, status, "month", end);
+    send(&app, "customer.subscription.created", a("active"), at(0)).await;
+    send(
+        &app,
+        "invoice.payment_succeeded",
+        paid_invoice("in_first", "sub_old", end),
+        at(1),
+    )
+    .await;
+    send(&app, "customer.subscription.updated", a("past_due"), at(2)).await;
+    let b = subscription("sub_new", &marie, "active", "year", end);
+    send(&app, "customer.subscription.created", b, at(3)).await;
+    let cancel = (
+        "cancel_sub".to_owned(),
+        "sub_old".to_owned(),
+        "replaced".to_owned(),
+    );
+    assert_eq!(owed_calls(&app).await, vec![cancel.clone()]);
+    // Before its end arrives: more news of the old one.
+    send(&app, "customer.subscription.updated", a("past_due"), at(4)).await;
+    assert_eq!(owed_calls(&app).await, vec![cancel.clone()]);
+    let overdue = paid_invoice("in_overdue", "sub_old", end);
+    send(&app, "invoice.payment_succeeded", overdue, at(5)).await;
+    let refund = (
+        "refund_invoice".to_owned(),
+        "in_overdue".to_owned(),
+        "replaced".to_owned(),
+    );
+    assert_eq!(owed_calls(&app).await, vec![cancel, refund]);
+    let admin = app.admin_token().await;
+    let listed = app.get("/api/admin/payment-anomalies", Some(&admin)).await;
+    assert_eq!(listed.body, json!([]));
+}

@@ -24,10 +24,11 @@ const DONE: &str = OwedCallStatus::Done.as_str();
 const FAILED: &str = OwedCallStatus::Failed.as_str();
 
 /// How long a claimed call is left to the instance that claimed it before
-/// another may try, counted from the claim. One call is one request to
-/// the provider, bounded by its client's timeout (`STRIPE_TIMEOUT_SECONDS`,
-/// at most 50 s): it never outlasts its claim, so the claim needs no
-/// renewal.
+/// another may try, counted from the claim. One call makes at most four
+/// requests to the provider (an invoice's payment, read two ways, the
+/// refund, what is left to refund), each bounded by its client's timeout
+/// (`STRIPE_TIMEOUT_SECONDS`, at most 14 s): it never outlasts its claim,
+/// so the claim needs no renewal.
 const CLAIM: Duration = Duration::seconds(60);
 /// Calls one pass settles; the next pass takes the rest.
 const BATCH: u64 = 100;
@@ -186,6 +187,16 @@ pub async fn owe_invoice_refund(
 ) -> Result<Option<Uuid>, DbErr> {
     if amount_cents <= 0 {
         return Ok(None);
+    }
+    // One refund per invoice, whatever became of its key (`owe_rest`
+    // renames it when only part can still go back).
+    if let Some(owed) = owed::Entity::find()
+        .filter(Column::Kind.eq(OwedCallKind::RefundInvoice.as_str()))
+        .filter(Column::Target.eq(invoice_id))
+        .one(db)
+        .await?
+    {
+        return Ok(Some(owed.id));
     }
     let call = NewCall {
         kind: OwedCallKind::RefundInvoice,
@@ -498,7 +509,9 @@ impl AfterCommit for Settler<'_> {
     }
 }
 
-/// Of these bookings, those whose refund is owed and not made yet.
+/// Of these bookings, those whose refund is owed and not made yet (or
+/// refused for good: then a person is on it). A refund of a payment
+/// declined as an anomaly is not the booking's.
 pub async fn refunds_pending(
     db: &impl ConnectionTrait,
     bookings: impl IntoIterator<Item = Uuid>,
@@ -506,7 +519,8 @@ pub async fn refunds_pending(
     Ok(owed::Entity::find()
         .filter(Column::BookingId.is_in(bookings))
         .filter(Column::Kind.eq(OwedCallKind::Refund.as_str()))
-        .filter(Column::Status.eq(OWED))
+        .filter(Column::Reason.ne(RefundReason::Anomaly.as_str()))
+        .filter(Column::Status.is_in([OWED, FAILED]))
         .all(db)
         .await?
         .into_iter()

@@ -74,7 +74,7 @@ pub async fn hold(
     desk: &Desk<'_>,
     gateway: &dyn PaymentGateway,
     user: &Actor,
-    session_id: Uuid,
+    (session_id, address): (Uuid, Option<&str>),
     now: DateTime<Utc>,
 ) -> ApiResult<CheckoutResponse> {
     crate::domain::accounts::profiles::require_names(desk.db, user.id).await?;
@@ -85,6 +85,8 @@ pub async fn hold(
         user: user.id,
         cooldown_since: desk.policy.hold_cooldown.map(|c| now - c),
         from_catalog: true,
+        address: address.map(|a| (a, desk.policy.holds_per_address)),
+        one_hold_unless_verified: true,
     };
     let session = match seats::take(&txn, session_id, today, true, Some(taker)).await? {
         Ok(session) => session,
@@ -108,6 +110,9 @@ pub async fn hold(
                 "no place is left in this session",
             ));
         }
+        Err(over @ (NoSeat::AddressLimit(_) | NoSeat::VerifyFirst)) => {
+            return Err(hold_limit(over));
+        }
         Err(NoSeat::OwedToLine) => {
             return Err(ApiError::conflict(
                 ErrorCode::SessionFull,
@@ -120,14 +125,20 @@ pub async fn hold(
         booking_id,
         &session,
         (user.id, &user.email),
-        hold_expires_at,
+        (hold_expires_at, address),
         now,
     );
     let inserted = bookings::Entity::insert(held.clone().into_active_model())
         .exec(&txn)
         .await;
     match inserted {
-        Ok(_) => txn.commit().await?,
+        Ok(_) => {
+            if let Some(over) = seats::over_limits(&txn, session_id, taker).await? {
+                // Dropping the transaction gives the seat back.
+                return Err(hold_limit(over));
+            }
+            txn.commit().await?
+        }
         // Dropping the transaction rolls the seat back too.
         Err(e) if is_unique_violation(&e) => return Err(already_booked()),
         Err(e) => return Err(e.into()),
@@ -517,6 +528,21 @@ pub async fn cancel(
     // the person waits (`refund_pending` until then).
     after.owed(desk.db, owed.into_iter().collect(), now).await;
     get(desk, actor, id).await
+}
+
+/// 409 `hold_limit`: the address holds enough seats of the session, or an
+/// unverified account holds one already.
+fn hold_limit(over: NoSeat) -> ApiError {
+    let detail = match over {
+        NoSeat::AddressLimit(limit) => format!(
+            "{limit} seats of this session are already held from your network: \
+             pay for them or let them go first"
+        ),
+        _ => "an account whose e-mail address is not verified holds one seat at a time: \
+              verify it, or pay for the seat held first"
+            .to_owned(),
+    };
+    ApiError::conflict(ErrorCode::HoldLimit, detail)
 }
 
 fn not_cancellable() -> ApiError {

@@ -352,6 +352,8 @@ async fn settle_booking(
                     user: booking.user_id,
                     cooldown_since: None,
                     from_catalog: false,
+                    address: None,
+                    one_hold_unless_verified: false,
                 }),
             )
             .await?;

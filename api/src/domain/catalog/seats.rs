@@ -6,8 +6,10 @@ use chrono::NaiveDate;
 use common::bookings::BookingStatus;
 use common::sessions::{SessionDecision, SessionStatus};
 use common::waitlist::WaitlistStatus;
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr, SubQueryStatement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
 use uuid::Uuid;
 
 use entity::immersion_bookings as bookings;
@@ -61,19 +63,31 @@ pub enum NoSeat {
     /// The user let a hold of this session lapse (or cancelled it) unpaid
     /// too recently: at this instant.
     CoolingDown(chrono::DateTime<chrono::Utc>),
+    /// The client address already holds this many seats of the session.
+    AddressLimit(u32),
+    /// The account's address is not verified and it holds a seat already.
+    VerifyFirst,
 }
 
 /// Who takes the seat, and since when their lapsed holds of the session
 /// still count against them (holding seats without paying, over and over,
 /// would keep a session full for nobody).
 #[derive(Debug, Clone, Copy)]
-pub struct Taker {
+pub struct Taker<'a> {
     pub user: Uuid,
     pub cooldown_since: Option<chrono::DateTime<chrono::Utc>>,
     /// A hold from the catalog: it takes a seat only when nobody waits for
     /// one (invariant 13). An offer to the first in line, or a late
     /// payment, is not from the catalog.
     pub from_catalog: bool,
+    /// The client address that asks (its keyed hash) and how many seats
+    /// of the session it may hold at once, across accounts: throwaway
+    /// accounts from one address cannot hoard a session. None for an
+    /// offer or a late payment, which no address asked for.
+    pub address: Option<(&'a str, u32)>,
+    /// An account whose e-mail address is not verified holds one seat at
+    /// a time, in any session.
+    pub one_hold_unless_verified: bool,
 }
 
 /// Takes one seat and returns the session as updated. With `open_only`,
@@ -86,7 +100,7 @@ pub async fn take(
     session_id: Uuid,
     today: NaiveDate,
     open_only: bool,
-    for_user: Option<Taker>,
+    for_user: Option<Taker<'_>>,
 ) -> Result<Result<sessions::Model, NoSeat>, DbErr> {
     let mut update = sessions::Entity::update_many()
         .col_expr(
@@ -115,6 +129,20 @@ pub async fn take(
         if taker.from_catalog {
             update = update.filter(Expr::exists(someone_waiting(session_id)).not());
         }
+        if let Some((address, limit)) = taker.address {
+            let held = SimpleExpr::SubQuery(
+                None,
+                Box::new(SubQueryStatement::SelectStatement(held_from(
+                    session_id, address,
+                ))),
+            );
+            update = update.filter(held.lt(i64::from(limit)));
+        }
+        if taker.one_hold_unless_verified {
+            update = update.filter(
+                Expr::exists(verified(taker.user)).or(Expr::exists(a_hold_of(taker.user)).not()),
+            );
+        }
     }
     if let Some(updated) = update.exec_with_returning(db).await?.into_iter().next() {
         return Ok(Ok(updated));
@@ -133,6 +161,33 @@ pub async fn take(
             .is_some()
         {
             return Ok(Err(NoSeat::AlreadyBooked));
+        }
+        if let Some((address, limit)) = taker.address {
+            let held = bookings::Entity::find()
+                .filter(bookings::Column::SessionId.eq(session_id))
+                .filter(bookings::Column::Status.eq(BookingStatus::Held.as_str()))
+                .filter(bookings::Column::ClientAddress.eq(address))
+                .count(db)
+                .await?;
+            if held >= u64::from(limit) {
+                return Ok(Err(NoSeat::AddressLimit(limit)));
+            }
+        }
+        if taker.one_hold_unless_verified {
+            let unverified = entity::users::Entity::find_by_id(taker.user)
+                .filter(entity::users::Column::EmailVerifiedAt.is_null())
+                .one(db)
+                .await?
+                .is_some();
+            let holding = bookings::Entity::find()
+                .filter(bookings::Column::UserId.eq(taker.user))
+                .filter(bookings::Column::Status.eq(BookingStatus::Held.as_str()))
+                .one(db)
+                .await?
+                .is_some();
+            if unverified && holding {
+                return Ok(Err(NoSeat::VerifyFirst));
+            }
         }
         if let Some(since) = taker.cooldown_since
             && let Some(last) = mine()
@@ -156,6 +211,86 @@ pub async fn take(
     } else {
         NoSeat::Full
     }))
+}
+
+/// The limits of `taker` counted again once its hold is inserted, in the
+/// same transaction: the UPDATE that took the seat holds the session's row
+/// lock, so this count sees every other hold of the session that came
+/// first. (The statement's own subqueries read the snapshot it started
+/// with: on PostgreSQL a hold that committed while it waited for the lock
+/// is not in it.) An unverified account's holds in other sessions are
+/// serialized by a lock on its user row. None when within the limits.
+pub async fn over_limits(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    taker: Taker<'_>,
+) -> Result<Option<NoSeat>, DbErr> {
+    if let Some((address, limit)) = taker.address {
+        let held = bookings::Entity::find()
+            .filter(bookings::Column::SessionId.eq(session_id))
+            .filter(bookings::Column::Status.eq(BookingStatus::Held.as_str()))
+            .filter(bookings::Column::ClientAddress.eq(address))
+            .count(db)
+            .await?;
+        if held > u64::from(limit) {
+            return Ok(Some(NoSeat::AddressLimit(limit)));
+        }
+    }
+    if taker.one_hold_unless_verified {
+        use entity::users::{Column as U, Entity as Users};
+        // A write on the row is its lock, on both databases.
+        let locked = Users::update_many()
+            .col_expr(U::Email, Expr::col(U::Email))
+            .filter(U::Id.eq(taker.user))
+            .filter(U::EmailVerifiedAt.is_null())
+            .exec(db)
+            .await?;
+        if locked.rows_affected == 1 {
+            let holds = bookings::Entity::find()
+                .filter(bookings::Column::UserId.eq(taker.user))
+                .filter(bookings::Column::Status.eq(BookingStatus::Held.as_str()))
+                .count(db)
+                .await?;
+            if holds > 1 {
+                return Ok(Some(NoSeat::VerifyFirst));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The seats of the session held from one client address.
+fn held_from(session_id: Uuid, address: &str) -> SelectStatement {
+    use bookings::{Column as B, Entity as E};
+    Query::select()
+        .expr(Expr::col((E, B::Id)).count())
+        .from(E)
+        .and_where(Expr::col((E, B::SessionId)).eq(session_id))
+        .and_where(Expr::col((E, B::Status)).eq(BookingStatus::Held.as_str()))
+        .and_where(Expr::col((E, B::ClientAddress)).eq(address))
+        .to_owned()
+}
+
+/// The user, when their e-mail address is verified.
+fn verified(user: Uuid) -> SelectStatement {
+    use entity::users::{Column as U, Entity as E};
+    Query::select()
+        .expr(Expr::val(1))
+        .from(E)
+        .and_where(Expr::col((E, U::Id)).eq(user))
+        .and_where(Expr::col((E, U::EmailVerifiedAt)).is_not_null())
+        .to_owned()
+}
+
+/// A seat the user holds, in any session.
+fn a_hold_of(user: Uuid) -> SelectStatement {
+    use bookings::{Column as B, Entity as E};
+    Query::select()
+        .expr(Expr::val(1))
+        .from(E)
+        .and_where(Expr::col((E, B::UserId)).eq(user))
+        .and_where(Expr::col((E, B::Status)).eq(BookingStatus::Held.as_str()))
+        .to_owned()
 }
 
 /// Someone waiting in line for a seat of the session.
@@ -196,7 +331,7 @@ fn lapsed_unpaid_since(since: chrono::DateTime<chrono::Utc>) -> SimpleExpr {
 /// A booking that stops `taker` from taking a seat of the session: one
 /// that holds or has a seat, or (within the cooldown) a hold they let
 /// lapse or cancelled unpaid.
-fn blocking_booking(session_id: Uuid, taker: Taker) -> SelectStatement {
+fn blocking_booking(session_id: Uuid, taker: Taker<'_>) -> SelectStatement {
     use bookings::{Column as B, Entity as E};
     let mut blocking = Expr::col((E, B::Status)).is_in(ACTIVE);
     if let Some(since) = taker.cooldown_since {
@@ -244,7 +379,7 @@ pub fn held_booking(
     id: Uuid,
     session: &sessions::Model,
     user: (Uuid, &str),
-    expires: chrono::DateTime<chrono::Utc>,
+    (expires, address): (chrono::DateTime<chrono::Utc>, Option<&str>),
     now: chrono::DateTime<chrono::Utc>,
 ) -> bookings::Model {
     bookings::Model {
@@ -264,5 +399,6 @@ pub fn held_booking(
         cancelled_at: None,
         created_at: now,
         updated_at: now,
+        client_address: address.map(str::to_owned),
     }
 }

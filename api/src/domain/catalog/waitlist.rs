@@ -95,6 +95,8 @@ async fn offer_next(
             user: first.user_id,
             cooldown_since: None,
             from_catalog: false,
+            address: None,
+            one_hold_unless_verified: false,
         };
         let session =
             match seats::take(&offer, session_id, today_at_venue(now), true, Some(taker)).await? {
@@ -121,7 +123,7 @@ async fn offer_next(
             booking_id,
             &session,
             (first.user_id, &first.user_email),
-            expires,
+            (expires, None),
             now,
         );
         bookings::Entity::insert(held.into_active_model())

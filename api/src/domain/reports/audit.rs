@@ -209,13 +209,13 @@ pub async fn findings(
     // replaced) is not counted: its call is reported below while owed.
     let mut live: std::collections::BTreeMap<uuid::Uuid, Vec<String>> = Default::default();
     let all = entity::stripe_subscriptions::Entity::find().all(db).await?;
-    let seconds = crate::domain::subscriptions::second::cancelling(db, None).await?;
+    let cancelling = crate::domain::subscriptions::second::cancelling(db, None).await?;
     for s in all {
         let live_status = matches!(
             s.status,
             Some(StripeStatus::Active | StripeStatus::Trialing | StripeStatus::PastDue)
         );
-        if live_status && !seconds.contains(&s.id) {
+        if live_status && !cancelling.contains(&s.id) {
             live.entry(s.user_id).or_default().push(s.id);
         }
     }

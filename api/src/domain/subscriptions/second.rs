@@ -20,7 +20,7 @@
 //! twice; the caller settles them after the commit.
 
 use chrono::{DateTime, Utc};
-use common::payments::{AnomalyKind, OwedCallKind};
+use common::payments::{AnomalyKind, OwedCallKind, OwedCallStatus};
 use common::subscriptions::StripeStatus;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -54,15 +54,18 @@ async fn seconds(db: &impl ConnectionTrait, among: Vec<String>) -> Result<Vec<St
 }
 
 /// The subscriptions we have asked the provider to cancel (a second one,
-/// or one replaced): until their end arrives, they are not counted as a
-/// customer's live subscription; their calls are reported while owed.
+/// or one replaced), and that it has not refused for good: until their
+/// end arrives, they are not counted as a customer's live subscription;
+/// their calls are reported while owed. One whose cancel failed for good
+/// counts again (and the audit reports the failed call).
 /// All of them, or those among `among`.
 pub async fn cancelling(
     db: &impl ConnectionTrait,
     among: Option<Vec<String>>,
 ) -> Result<Vec<String>, DbErr> {
     let mut find = calls::Entity::find()
-        .filter(calls::Column::Kind.eq(OwedCallKind::CancelSubscription.as_str()));
+        .filter(calls::Column::Kind.eq(OwedCallKind::CancelSubscription.as_str()))
+        .filter(calls::Column::Status.ne(OwedCallStatus::Failed.as_str()));
     if let Some(ids) = among {
         find = find.filter(calls::Column::Target.is_in(ids));
     }
@@ -96,23 +99,32 @@ pub async fn refuse_second(
         .filter(records::Column::UserId.eq(this.user_id))
         .all(txn)
         .await?;
-    let seconds = seconds(txn, theirs.iter().map(|r| r.id.clone()).collect()).await?;
+    let ids = || theirs.iter().map(|r| r.id.clone()).collect();
+    let seconds = seconds(txn, ids()).await?;
     if seconds.contains(&this.id) {
         return refund_second(txn, &this, paid, event_id, false, now).await;
+    }
+    let cancelling = cancelling(txn, Some(ids())).await?;
+    if cancelling.contains(&this.id) {
+        // Replaced by the member's new one: its overdue invoice, paid
+        // now, bought a period without access; it goes back.
+        let Some(paid) = paid else {
+            return Ok(Vec::new());
+        };
+        let reason = RefundReason::Replaced;
+        let call = owed::owe_invoice_refund(txn, paid.id, paid.amount_cents, reason, now).await?;
+        return Ok(call.into_iter().collect());
     }
     if !billed(&this) {
         return Ok(Vec::new());
     }
-    let cancelling = cancelling(txn, Some(theirs.iter().map(|r| r.id.clone()).collect())).await?;
     let Some(other) = theirs.iter().find(|r| {
         r.id != this.id && billed(r) && !seconds.contains(&r.id) && !cancelling.contains(&r.id)
     }) else {
         return Ok(Vec::new());
     };
-    let pays = matches!(
-        this.status,
-        Some(StripeStatus::Active | StripeStatus::Trialing)
-    );
+    // Paying now: a trial pays nothing, so it replaces nothing.
+    let pays = this.status == Some(StripeStatus::Active);
     if pays && other.status == Some(StripeStatus::PastDue) {
         let reason = RefundReason::Replaced;
         let call = owed::owe_cancel_subscription(txn, &other.id, reason, now).await?;

@@ -409,13 +409,16 @@ impl PaymentGateway for StripeGateway {
         // Current API versions list an invoice's payments on their own;
         // older ones name the payment on the invoice.
         let query = serde_json::json!({"invoice": invoice_id, "limit": 10});
-        let page: List<InvoicePaymentObject> =
-            from_json(&self.get("/invoice_payments", &query).await?)?;
-        let listed = page
-            .data
-            .into_iter()
-            .filter(|p| p.status.as_deref() == Some("paid"))
-            .find_map(|p| p.payment.and_then(|p| p.payment_intent));
+        let listed = match self.get("/invoice_payments", &query).await {
+            Ok(raw) => from_json::<List<InvoicePaymentObject>>(&raw)?
+                .data
+                .into_iter()
+                .filter(|p| p.status.as_deref() == Some("paid"))
+                .find_map(|p| p.payment.and_then(|p| p.payment_intent)),
+            // An API version without the list: the invoice says.
+            Err(GatewayError::Refused(_)) => None,
+            Err(e) => return Err(e),
+        };
         if listed.is_some() {
             return Ok(listed);
         }

@@ -62,6 +62,7 @@ impl World {
         let policy = Policy {
             hold: Duration::minutes(40),
             hold_cooldown: Some(Duration::minutes(10)),
+            holds_per_address: 2,
             cancellation_cutoff_days: 3,
             offers: Offers {
                 hold: Duration::hours(2),
@@ -160,7 +161,14 @@ impl World {
         let gw = &self.gateway;
         match step {
             Step::Hold { user, session } => {
-                let r = desk::hold(&desk, gw, self.user(user), self.session(session), now).await;
+                let r = desk::hold(
+                    &desk,
+                    gw,
+                    self.user(user),
+                    (self.session(session), None),
+                    now,
+                )
+                .await;
                 answer(r.map(|_| ()))
             }
             Step::PayAgain { pick } => {

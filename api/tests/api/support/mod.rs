@@ -122,6 +122,9 @@ impl TestAppBuilder {
             ("DEMO_DATA", "false"),
             ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
             ("JOBS_ENABLED", "false"),
+            // Every test's clients share 127.0.0.1: the per-address limit
+            // on held seats is the hoarding tests' own (rate_limit.rs).
+            ("HOLDS_PER_ADDRESS", "1000000"),
         ]
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
