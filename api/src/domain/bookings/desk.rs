@@ -90,34 +90,12 @@ pub async fn hold(
     };
     let session = match seats::take(&txn, session_id, today, true, Some(taker)).await? {
         Ok(session) => session,
-        Err(NoSeat::NotFound) => return Err(ApiError::not_found("session")),
-        Err(NoSeat::AlreadyBooked) => return Err(already_booked()),
-        Err(NoSeat::CoolingDown(ended)) => {
-            let until = ended + desk.policy.hold_cooldown.unwrap_or_default();
-            return Err(ApiError::RateLimited {
-                retry_after_secs: (until - now).num_seconds().max(1) as u64,
-            });
-        }
-        Err(NoSeat::Closed) => {
-            return Err(ApiError::conflict(
-                ErrorCode::SessionClosed,
-                "bookings are closed for this session",
-            ));
-        }
-        Err(NoSeat::Full) => {
-            return Err(ApiError::conflict(
-                ErrorCode::SessionFull,
-                "no place is left in this session",
-            ));
-        }
-        Err(over @ (NoSeat::AddressLimit(_) | NoSeat::VerifyFirst)) => {
-            return Err(hold_limit(over));
-        }
-        Err(NoSeat::OwedToLine) => {
-            return Err(ApiError::conflict(
-                ErrorCode::SessionFull,
-                "the free places go to the people on the waiting list first",
-            ));
+        Err(no) => {
+            // The write lock goes back before the answer: on SQLite the
+            // UPDATE that matched nothing holds it until the rollback,
+            // which a dropped transaction leaves to a task for later.
+            txn.rollback().await?;
+            return Err(refused(no, desk.policy, now));
         }
     };
     let booking_id = Uuid::new_v4();
@@ -131,18 +109,19 @@ pub async fn hold(
     let inserted = bookings::Entity::insert(held.clone().into_active_model())
         .exec(&txn)
         .await;
-    match inserted {
-        Ok(_) => {
-            if let Some(over) = seats::over_limits(&txn, session_id, taker).await? {
-                // Dropping the transaction gives the seat back.
-                return Err(hold_limit(over));
-            }
-            txn.commit().await?
-        }
-        // Dropping the transaction rolls the seat back too.
-        Err(e) if is_unique_violation(&e) => return Err(already_booked()),
+    let refusal = match inserted {
+        Ok(_) => seats::over_limits(&txn, session_id, taker)
+            .await?
+            .map(|over| refused(over, desk.policy, now)),
+        Err(e) if is_unique_violation(&e) => Some(already_booked()),
         Err(e) => return Err(e.into()),
+    };
+    if let Some(refusal) = refusal {
+        // The rollback gives the seat back (and the write lock, at once).
+        txn.rollback().await?;
+        return Err(refusal);
     }
+    txn.commit().await?;
 
     // Measured when the call is made, not when the seat was taken.
     let expires_at = checkout_expiry(hold_expires_at, desk.clock.now());
@@ -530,19 +509,41 @@ pub async fn cancel(
     get(desk, actor, id).await
 }
 
-/// 409 `hold_limit`: the address holds enough seats of the session, or an
-/// unverified account holds one already.
-fn hold_limit(over: NoSeat) -> ApiError {
-    let detail = match over {
-        NoSeat::AddressLimit(limit) => format!(
-            "{limit} seats of this session are already held from your network: \
-             pay for them or let them go first"
+/// Why no seat was taken, as answered to the person who asked.
+fn refused(no: NoSeat, policy: &crate::config::Policy, now: DateTime<Utc>) -> ApiError {
+    match no {
+        NoSeat::NotFound => ApiError::not_found("session"),
+        NoSeat::AlreadyBooked => already_booked(),
+        NoSeat::CoolingDown(ended) => {
+            let until = ended + policy.hold_cooldown.unwrap_or_default();
+            ApiError::RateLimited {
+                retry_after_secs: (until - now).num_seconds().max(1) as u64,
+            }
+        }
+        NoSeat::Closed => ApiError::conflict(
+            ErrorCode::SessionClosed,
+            "bookings are closed for this session",
         ),
-        _ => "an account whose e-mail address is not verified holds one seat at a time: \
-              verify it, or pay for the seat held first"
-            .to_owned(),
-    };
-    ApiError::conflict(ErrorCode::HoldLimit, detail)
+        NoSeat::Full => {
+            ApiError::conflict(ErrorCode::SessionFull, "no place is left in this session")
+        }
+        NoSeat::OwedToLine => ApiError::conflict(
+            ErrorCode::SessionFull,
+            "the free places go to the people on the waiting list first",
+        ),
+        NoSeat::AddressLimit(limit) => ApiError::conflict(
+            ErrorCode::HoldLimit,
+            format!(
+                "{limit} seats of this session are already held from your network: \
+                 pay for them or let them go first"
+            ),
+        ),
+        NoSeat::VerifyFirst => ApiError::conflict(
+            ErrorCode::HoldLimit,
+            "an account whose e-mail address is not verified holds one seat at a time: \
+             verify it, or pay for the seat held first",
+        ),
+    }
 }
 
 fn not_cancellable() -> ApiError {
