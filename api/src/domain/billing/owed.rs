@@ -38,9 +38,10 @@ const MAX_REFUSALS: i32 = 5;
 /// act twice, so a person must look instead.
 const KEY_LIFETIME: Duration = Duration::hours(23);
 
-/// Why money goes back.
+/// Why a call is owed: why money goes back, or why a subscription is
+/// cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefundReason {
+pub enum OwedReason {
     /// The owner or an admin cancelled a paid seat.
     Cancel,
     /// A payment arrived after its hold lapsed and no seat was left, or
@@ -58,7 +59,7 @@ pub enum RefundReason {
     Replaced,
 }
 
-impl RefundReason {
+impl OwedReason {
     fn as_str(self) -> &'static str {
         match self {
             Self::Cancel => "cancel",
@@ -84,6 +85,29 @@ struct NewCall<'a> {
     target: &'a str,
     amount_cents: Option<i64>,
     idempotency_key: String,
+}
+
+impl<'a> NewCall<'a> {
+    /// A refund of `amount_cents` from `target` (a payment, or an invoice),
+    /// keyed by its reason and target. None when nothing was taken (a free
+    /// session from before they were refused): nothing goes back, and
+    /// Stripe refuses a refund of nothing.
+    fn refund(
+        kind: OwedCallKind,
+        reason: OwedReason,
+        booking_id: Option<Uuid>,
+        target: &'a str,
+        amount_cents: i64,
+    ) -> Option<Self> {
+        (amount_cents > 0).then(|| Self {
+            kind,
+            reason: reason.as_str(),
+            booking_id,
+            target,
+            amount_cents: Some(amount_cents),
+            idempotency_key: format!("refund-{}-{target}", reason.as_str()),
+        })
+    }
 }
 
 async fn insert(
@@ -135,21 +159,12 @@ pub async fn owe_refund(
     booking_id: Option<Uuid>,
     payment_intent: &str,
     amount_cents: i64,
-    reason: RefundReason,
+    reason: OwedReason,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, DbErr> {
-    // Nothing was taken (a free session from before they were refused):
-    // nothing goes back, and Stripe refuses a refund of nothing.
-    if amount_cents <= 0 {
+    let kind = OwedCallKind::Refund;
+    let Some(call) = NewCall::refund(kind, reason, booking_id, payment_intent, amount_cents) else {
         return Ok(None);
-    }
-    let call = NewCall {
-        kind: OwedCallKind::Refund,
-        reason: reason.as_str(),
-        booking_id,
-        target: payment_intent,
-        amount_cents: Some(amount_cents),
-        idempotency_key: format!("refund-{}-{payment_intent}", reason.as_str()),
     };
     insert(db, call, now).await
 }
@@ -182,12 +197,13 @@ pub async fn owe_invoice_refund(
     db: &impl ConnectionTrait,
     invoice_id: &str,
     amount_cents: i64,
-    reason: RefundReason,
+    reason: OwedReason,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, DbErr> {
-    if amount_cents <= 0 {
+    let kind = OwedCallKind::RefundInvoice;
+    let Some(call) = NewCall::refund(kind, reason, None, invoice_id, amount_cents) else {
         return Ok(None);
-    }
+    };
     // One refund per invoice, whatever became of its key (`owe_rest`
     // renames it when only part can still go back).
     if let Some(owed) = owed::Entity::find()
@@ -198,14 +214,6 @@ pub async fn owe_invoice_refund(
     {
         return Ok(Some(owed.id));
     }
-    let call = NewCall {
-        kind: OwedCallKind::RefundInvoice,
-        reason: reason.as_str(),
-        booking_id: None,
-        target: invoice_id,
-        amount_cents: Some(amount_cents),
-        idempotency_key: format!("refund-{}-{invoice_id}", reason.as_str()),
-    };
     insert(db, call, now).await
 }
 
@@ -213,7 +221,7 @@ pub async fn owe_invoice_refund(
 pub async fn owe_cancel_subscription(
     db: &impl ConnectionTrait,
     subscription_id: &str,
-    reason: RefundReason,
+    reason: OwedReason,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, DbErr> {
     let call = NewCall {
@@ -369,7 +377,7 @@ async fn settle_one(
                 .exec(db)
                 .await?;
             if let (Some(refund_id), Some(booking)) = (result_id, call.booking_id)
-                && call.reason != RefundReason::Anomaly.as_str()
+                && call.reason != OwedReason::Anomaly.as_str()
             {
                 bookings::Entity::update_many()
                     .col_expr(bookings::Column::RefundId, Expr::value(refund_id))
@@ -519,7 +527,7 @@ pub async fn refunds_pending(
     Ok(owed::Entity::find()
         .filter(Column::BookingId.is_in(bookings))
         .filter(Column::Kind.eq(OwedCallKind::Refund.as_str()))
-        .filter(Column::Reason.ne(RefundReason::Anomaly.as_str()))
+        .filter(Column::Reason.ne(OwedReason::Anomaly.as_str()))
         .filter(Column::Status.is_in([OWED, FAILED]))
         .all(db)
         .await?

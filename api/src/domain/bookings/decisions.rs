@@ -23,7 +23,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::rows::{end_hold, transition};
-use crate::domain::billing::owed::{self, AfterCommit, RefundReason};
+use crate::domain::billing::owed::{self, AfterCommit, OwedReason};
 use crate::domain::platform::clock::today_at_venue;
 use crate::domain::{catalog::waitlist, platform::mail};
 use crate::error::{ApiError, ApiResult};
@@ -268,7 +268,7 @@ async fn refund_seat(
                 Some(booking.id),
                 pi,
                 amount,
-                RefundReason::SessionCancelled,
+                OwedReason::SessionCancelled,
                 now,
             )
             .await?

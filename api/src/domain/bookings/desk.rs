@@ -20,7 +20,7 @@ use crate::config::Policy;
 use crate::db::checkout_ids::CheckoutIds;
 use crate::domain::billing::gateway_refunds::high_water;
 use crate::domain::billing::owed::AfterCommit;
-use crate::domain::billing::owed::{self, RefundReason};
+use crate::domain::billing::owed::{self, OwedReason};
 use crate::domain::catalog::seats::{self, NoSeat};
 use crate::domain::catalog::waitlist;
 use crate::domain::is_unique_violation;
@@ -334,16 +334,35 @@ async fn visible_booking(
 #[tracing::instrument(skip(desk, actor), fields(user = %actor.id))]
 pub async fn get(desk: &Desk<'_>, actor: &Actor, id: Uuid) -> ApiResult<BookingDto> {
     let (b, s) = visible_booking(desk, actor, id).await?;
-    let mut invoices = crate::domain::billing::invoices::urls_of_seats(desk.db, [b.id]).await?;
-    let invoice_url = invoices.remove(&b.id);
-    let refund_pending = owed::refunds_pending(desk.db, [b.id])
-        .await?
-        .contains(&b.id);
-    Ok(BookingDto {
-        invoice_url,
-        refund_pending,
-        ..to_dto(b, &s, desk.policy.cancellation_cutoff_days)?
-    })
+    let mut extras = Extras::of(desk.db, [b.id]).await?;
+    Ok(extras.add(to_dto(b, &s, desk.policy.cancellation_cutoff_days)?))
+}
+
+/// What a booking's answer tells beyond its row: its invoice's address
+/// and whether a refund is still to be made. Read for a page of bookings
+/// in two queries.
+struct Extras {
+    invoices: std::collections::HashMap<Uuid, String>,
+    pending: std::collections::HashSet<Uuid>,
+}
+
+impl Extras {
+    async fn of(db: &impl ConnectionTrait, ids: impl IntoIterator<Item = Uuid>) -> ApiResult<Self> {
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        Ok(Self {
+            invoices: crate::domain::billing::invoices::urls_of_seats(db, ids.iter().copied())
+                .await?,
+            pending: owed::refunds_pending(db, ids).await?,
+        })
+    }
+
+    fn add(&mut self, dto: BookingDto) -> BookingDto {
+        BookingDto {
+            invoice_url: self.invoices.remove(&dto.id),
+            refund_pending: self.pending.contains(&dto.id),
+            ..dto
+        }
+    }
 }
 
 /// The calendar file of a confirmed booking (its owner or an admin): its
@@ -368,20 +387,10 @@ pub async fn list_mine(desk: &Desk<'_>, user: &Actor) -> ApiResult<Vec<BookingDt
         .order_by_desc(Column::CreatedAt)
         .all(desk.db)
         .await?;
-    let ids = || rows.iter().map(|(b, _)| b.id);
-    let mut invoices = crate::domain::billing::invoices::urls_of_seats(desk.db, ids()).await?;
-    let pending = owed::refunds_pending(desk.db, ids()).await?;
+    let mut extras = Extras::of(desk.db, rows.iter().map(|(b, _)| b.id)).await?;
     rows.into_iter()
         .filter_map(|(b, s)| {
-            let invoice_url = invoices.remove(&b.id);
-            let refund_pending = pending.contains(&b.id);
-            s.map(|s| {
-                to_dto(b, &s, desk.policy.cancellation_cutoff_days).map(|dto| BookingDto {
-                    invoice_url,
-                    refund_pending,
-                    ..dto
-                })
-            })
+            s.map(|s| to_dto(b, &s, desk.policy.cancellation_cutoff_days).map(|d| extras.add(d)))
         })
         .collect()
 }
@@ -403,19 +412,13 @@ pub async fn attendees(desk: &Desk<'_>, session_id: Uuid) -> ApiResult<Vec<Booki
     let names =
         crate::domain::accounts::profiles::names_of(desk.db, rows.iter().map(|b| b.user_id))
             .await?;
-    let mut invoices =
-        crate::domain::billing::invoices::urls_of_seats(desk.db, rows.iter().map(|b| b.id)).await?;
-    let pending = owed::refunds_pending(desk.db, rows.iter().map(|b| b.id)).await?;
+    let mut extras = Extras::of(desk.db, rows.iter().map(|b| b.id)).await?;
     rows.into_iter()
         .map(|b| {
             let name = names.get(&b.user_id).cloned();
-            let invoice_url = invoices.remove(&b.id);
-            let refund_pending = pending.contains(&b.id);
             to_dto(b, &session, cutoff).map(|dto| BookingDto {
                 attendee_name: name,
-                invoice_url,
-                refund_pending,
-                ..dto
+                ..extras.add(dto)
             })
         })
         .collect()
@@ -493,7 +496,7 @@ pub async fn cancel(
             waitlist::release_seat(&txn, booking.session_id, now, Some(&offers_policy)).await?;
             match payment {
                 Some(pi) if to == BookingStatus::Refunded => {
-                    owed::owe_refund(&txn, Some(id), pi, amount, RefundReason::Cancel, now).await?
+                    owed::owe_refund(&txn, Some(id), pi, amount, OwedReason::Cancel, now).await?
                 }
                 _ => None,
             }

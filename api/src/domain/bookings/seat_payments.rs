@@ -16,7 +16,7 @@ use crate::config::Offers;
 use crate::domain::billing::anomalies::{self, Anomaly};
 use crate::domain::billing::applied::Applied;
 use crate::domain::billing::gateway_refunds;
-use crate::domain::billing::owed::{self, RefundReason};
+use crate::domain::billing::owed::{self, OwedReason};
 use crate::domain::catalog::seats;
 use crate::domain::catalog::waitlist;
 use crate::domain::platform::clock::today_at_venue;
@@ -94,7 +94,7 @@ async fn decline(
                 booking.map(|b| b.id),
                 pi,
                 amount - gone,
-                RefundReason::Anomaly,
+                OwedReason::Anomaly,
                 now,
             )
             .await?
@@ -426,7 +426,7 @@ async fn refund_late(
         Some(booking.id),
         pi,
         booking.amount_cents - already_refunded,
-        RefundReason::Late,
+        OwedReason::Late,
         now,
     )
     .await?;

@@ -162,32 +162,8 @@ pub async fn take(
         {
             return Ok(Err(NoSeat::AlreadyBooked));
         }
-        if let Some((address, limit)) = taker.address {
-            let held = bookings::Entity::find()
-                .filter(bookings::Column::SessionId.eq(session_id))
-                .filter(bookings::Column::Status.eq(BookingStatus::Held.as_str()))
-                .filter(bookings::Column::ClientAddress.eq(address))
-                .count(db)
-                .await?;
-            if held >= u64::from(limit) {
-                return Ok(Err(NoSeat::AddressLimit(limit)));
-            }
-        }
-        if taker.one_hold_unless_verified {
-            let unverified = entity::users::Entity::find_by_id(taker.user)
-                .filter(entity::users::Column::EmailVerifiedAt.is_null())
-                .one(db)
-                .await?
-                .is_some();
-            let holding = bookings::Entity::find()
-                .filter(bookings::Column::UserId.eq(taker.user))
-                .filter(bookings::Column::Status.eq(BookingStatus::Held.as_str()))
-                .one(db)
-                .await?
-                .is_some();
-            if unverified && holding {
-                return Ok(Err(NoSeat::VerifyFirst));
-            }
+        if let Some(broken) = limit_broken(db, session_id, taker, false).await? {
+            return Ok(Err(broken));
         }
         if let Some(since) = taker.cooldown_since
             && let Some(last) = mine()
@@ -218,40 +194,65 @@ pub async fn take(
 /// lock, so this count sees every other hold of the session that came
 /// first. (The statement's own subqueries read the snapshot it started
 /// with: on PostgreSQL a hold that committed while it waited for the lock
-/// is not in it.) An unverified account's holds in other sessions are
-/// serialized by a lock on its user row. None when within the limits.
+/// is not in it.) None when within the limits.
 pub async fn over_limits(
     db: &impl ConnectionTrait,
     session_id: Uuid,
     taker: Taker<'_>,
 ) -> Result<Option<NoSeat>, DbErr> {
+    limit_broken(db, session_id, taker, true).await
+}
+
+/// The limit of `taker` that its hold breaks, counted from the rows:
+/// `inserted` when the hold is among them already (the recount), not yet
+/// when saying why a seat was refused. The recount serializes an
+/// unverified account's holds in other sessions by a lock on its user row.
+async fn limit_broken(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    taker: Taker<'_>,
+    inserted: bool,
+) -> Result<Option<NoSeat>, DbErr> {
+    let theirs = u64::from(!inserted);
+    let held = || {
+        bookings::Entity::find().filter(bookings::Column::Status.eq(BookingStatus::Held.as_str()))
+    };
     if let Some((address, limit)) = taker.address {
-        let held = bookings::Entity::find()
+        let from_there = held()
             .filter(bookings::Column::SessionId.eq(session_id))
-            .filter(bookings::Column::Status.eq(BookingStatus::Held.as_str()))
             .filter(bookings::Column::ClientAddress.eq(address))
             .count(db)
             .await?;
-        if held > u64::from(limit) {
+        if from_there + theirs > u64::from(limit) {
             return Ok(Some(NoSeat::AddressLimit(limit)));
         }
     }
     if taker.one_hold_unless_verified {
         use entity::users::{Column as U, Entity as Users};
-        // A write on the row is its lock, on both databases.
-        let locked = Users::update_many()
-            .col_expr(U::Email, Expr::col(U::Email))
-            .filter(U::Id.eq(taker.user))
-            .filter(U::EmailVerifiedAt.is_null())
-            .exec(db)
-            .await?;
-        if locked.rows_affected == 1 {
-            let holds = bookings::Entity::find()
+        let unverified = if inserted {
+            // A write on the row is its lock, on both databases; it
+            // changes a row only when the address is not verified.
+            Users::update_many()
+                .col_expr(U::Email, Expr::col(U::Email))
+                .filter(U::Id.eq(taker.user))
+                .filter(U::EmailVerifiedAt.is_null())
+                .exec(db)
+                .await?
+                .rows_affected
+                == 1
+        } else {
+            Users::find_by_id(taker.user)
+                .filter(U::EmailVerifiedAt.is_null())
+                .one(db)
+                .await?
+                .is_some()
+        };
+        if unverified {
+            let holds = held()
                 .filter(bookings::Column::UserId.eq(taker.user))
-                .filter(bookings::Column::Status.eq(BookingStatus::Held.as_str()))
                 .count(db)
                 .await?;
-            if holds > 1 {
+            if holds + theirs > 1 {
                 return Ok(Some(NoSeat::VerifyFirst));
             }
         }
@@ -271,37 +272,53 @@ fn held_from(session_id: Uuid, address: &str) -> SelectStatement {
         .to_owned()
 }
 
+/// `SELECT 1 FROM table WHERE` all of `conditions`: a row for EXISTS.
+fn rows_where(
+    table: impl sea_orm::sea_query::IntoTableRef,
+    conditions: impl IntoIterator<Item = SimpleExpr>,
+) -> SelectStatement {
+    let mut select = Query::select();
+    select.expr(Expr::val(1)).from(table);
+    for condition in conditions {
+        select.and_where(condition);
+    }
+    select
+}
+
 /// The user, when their e-mail address is verified.
 fn verified(user: Uuid) -> SelectStatement {
     use entity::users::{Column as U, Entity as E};
-    Query::select()
-        .expr(Expr::val(1))
-        .from(E)
-        .and_where(Expr::col((E, U::Id)).eq(user))
-        .and_where(Expr::col((E, U::EmailVerifiedAt)).is_not_null())
-        .to_owned()
+    rows_where(
+        E,
+        [
+            Expr::col((E, U::Id)).eq(user),
+            Expr::col((E, U::EmailVerifiedAt)).is_not_null(),
+        ],
+    )
 }
 
 /// A seat the user holds, in any session.
 fn a_hold_of(user: Uuid) -> SelectStatement {
     use bookings::{Column as B, Entity as E};
-    Query::select()
-        .expr(Expr::val(1))
-        .from(E)
-        .and_where(Expr::col((E, B::UserId)).eq(user))
-        .and_where(Expr::col((E, B::Status)).eq(BookingStatus::Held.as_str()))
-        .to_owned()
+    rows_where(
+        E,
+        [
+            Expr::col((E, B::UserId)).eq(user),
+            Expr::col((E, B::Status)).eq(BookingStatus::Held.as_str()),
+        ],
+    )
 }
 
 /// Someone waiting in line for a seat of the session.
 fn someone_waiting(session_id: Uuid) -> SelectStatement {
     use entity::waitlist_entries::{Column as W, Entity as E};
-    Query::select()
-        .expr(Expr::val(1))
-        .from(E)
-        .and_where(Expr::col((E, W::SessionId)).eq(session_id))
-        .and_where(Expr::col((E, W::Status)).eq(WaitlistStatus::Waiting.as_str()))
-        .to_owned()
+    rows_where(
+        E,
+        [
+            Expr::col((E, W::SessionId)).eq(session_id),
+            Expr::col((E, W::Status)).eq(WaitlistStatus::Waiting.as_str()),
+        ],
+    )
 }
 
 /// Statuses that occupy a seat.
@@ -337,13 +354,14 @@ fn blocking_booking(session_id: Uuid, taker: Taker<'_>) -> SelectStatement {
     if let Some(since) = taker.cooldown_since {
         blocking = blocking.or(lapsed_unpaid_since(since));
     }
-    Query::select()
-        .expr(Expr::val(1))
-        .from(E)
-        .and_where(Expr::col((E, B::SessionId)).eq(session_id))
-        .and_where(Expr::col((E, B::UserId)).eq(taker.user))
-        .and_where(blocking)
-        .to_owned()
+    rows_where(
+        E,
+        [
+            Expr::col((E, B::SessionId)).eq(session_id),
+            Expr::col((E, B::UserId)).eq(taker.user),
+            blocking,
+        ],
+    )
 }
 
 /// Gives one seat back.

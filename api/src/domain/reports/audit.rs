@@ -208,14 +208,14 @@ pub async fn findings(
     // One we asked the provider to cancel (a second one, or one
     // replaced) is not counted: its call is reported below while owed.
     let mut live: std::collections::BTreeMap<uuid::Uuid, Vec<String>> = Default::default();
-    let all = entity::stripe_subscriptions::Entity::find().all(db).await?;
-    let cancelling = crate::domain::subscriptions::second::cancelling(db, None).await?;
-    for s in all {
+    let counted =
+        crate::domain::subscriptions::second::counted(db, sea_orm::Condition::all()).await?;
+    for s in counted {
         let live_status = matches!(
             s.status,
             Some(StripeStatus::Active | StripeStatus::Trialing | StripeStatus::PastDue)
         );
-        if live_status && !cancelling.contains(&s.id) {
+        if live_status {
             live.entry(s.user_id).or_default().push(s.id);
         }
     }

@@ -190,16 +190,10 @@ async fn project(
     grace: Duration,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let rows = records::Entity::find()
-        .filter(records::Column::UserId.eq(user_id))
-        .order_by_asc(records::Column::Id)
-        .all(db)
-        .await?;
     // One we asked the provider to cancel is gone already (invariant 16).
-    let going = second::cancelling(db, Some(rows.iter().map(|r| r.id.clone()).collect())).await?;
-    let rows: Vec<SubRecord> = rows
+    let rows: Vec<SubRecord> = second::counted(db, records::Column::UserId.eq(user_id))
+        .await?
         .into_iter()
-        .filter(|r| !going.contains(&r.id))
         .map(to_record)
         .collect();
     let current = sync::current(&rows);
@@ -654,15 +648,10 @@ pub async fn current_of_customer(
     db: &impl ConnectionTrait,
     customer_id: &str,
 ) -> Result<Option<(records::Model, String)>, DbErr> {
-    let rows = records::Entity::find()
-        .filter(records::Column::CustomerId.eq(customer_id))
-        .all(db)
-        .await?;
-    let going = second::cancelling(db, Some(rows.iter().map(|r| r.id.clone()).collect())).await?;
+    let rows = second::counted(db, records::Column::CustomerId.eq(customer_id)).await?;
     let current = {
         let listed: Vec<SubRecord> = rows
             .iter()
-            .filter(|m| !going.contains(&m.id))
             .map(|m| SubRecord {
                 subscription_id: m.id.clone(),
                 status: m.status.clone(),

@@ -22,11 +22,12 @@
 use chrono::{DateTime, Utc};
 use common::payments::{AnomalyKind, OwedCallKind, OwedCallStatus};
 use common::subscriptions::StripeStatus;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::domain::billing::anomalies::{self, Anomaly};
-use crate::domain::billing::owed::{self, RefundReason};
+use crate::domain::billing::owed::{self, OwedReason};
 use entity::owed_gateway_calls as calls;
 use entity::payment_anomalies as marks;
 use entity::stripe_subscriptions as records;
@@ -58,18 +59,46 @@ async fn seconds(db: &impl ConnectionTrait, among: Vec<String>) -> Result<Vec<St
 /// end arrives, they are not counted as a customer's live subscription;
 /// their calls are reported while owed. One whose cancel failed for good
 /// counts again (and the audit reports the failed call).
-/// All of them, or those among `among`.
-pub async fn cancelling(
-    db: &impl ConnectionTrait,
-    among: Option<Vec<String>>,
-) -> Result<Vec<String>, DbErr> {
-    let mut find = calls::Entity::find()
+/// Those among `among`.
+async fn cancelling(db: &impl ConnectionTrait, among: Vec<String>) -> Result<Vec<String>, DbErr> {
+    Ok(calls::Entity::find()
         .filter(calls::Column::Kind.eq(OwedCallKind::CancelSubscription.as_str()))
-        .filter(calls::Column::Status.ne(OwedCallStatus::Failed.as_str()));
-    if let Some(ids) = among {
-        find = find.filter(calls::Column::Target.is_in(ids));
-    }
-    Ok(find.all(db).await?.into_iter().map(|c| c.target).collect())
+        .filter(calls::Column::Status.ne(OwedCallStatus::Failed.as_str()))
+        .filter(calls::Column::Target.is_in(among))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| c.target)
+        .collect())
+}
+
+/// The subscription records `filter` selects, less those being cancelled
+/// (see `cancelling`): the ones that count as a customer's. One query.
+pub async fn counted(
+    db: &impl ConnectionTrait,
+    filter: impl sea_orm::sea_query::IntoCondition,
+) -> Result<Vec<records::Model>, DbErr> {
+    let being_cancelled = Query::select()
+        .expr(Expr::val(1))
+        .from(calls::Entity)
+        .and_where(
+            Expr::col((calls::Entity, calls::Column::Kind))
+                .eq(OwedCallKind::CancelSubscription.as_str()),
+        )
+        .and_where(
+            Expr::col((calls::Entity, calls::Column::Status)).ne(OwedCallStatus::Failed.as_str()),
+        )
+        .and_where(
+            Expr::col((calls::Entity, calls::Column::Target))
+                .equals((records::Entity, records::Column::Id)),
+        )
+        .to_owned();
+    records::Entity::find()
+        .filter(filter)
+        .filter(Expr::exists(being_cancelled).not())
+        .order_by_asc(records::Column::Id)
+        .all(db)
+        .await
 }
 
 /// An invoice of the event: its id and what was paid.
@@ -104,14 +133,14 @@ pub async fn refuse_second(
     if seconds.contains(&this.id) {
         return refund_second(txn, &this, paid, event_id, false, now).await;
     }
-    let cancelling = cancelling(txn, Some(ids())).await?;
+    let cancelling = cancelling(txn, ids()).await?;
     if cancelling.contains(&this.id) {
         // Replaced by the member's new one: its overdue invoice, paid
         // now, bought a period without access; it goes back.
         let Some(paid) = paid else {
             return Ok(Vec::new());
         };
-        let reason = RefundReason::Replaced;
+        let reason = OwedReason::Replaced;
         let call = owed::owe_invoice_refund(txn, paid.id, paid.amount_cents, reason, now).await?;
         return Ok(call.into_iter().collect());
     }
@@ -126,7 +155,7 @@ pub async fn refuse_second(
     // Paying now: a trial pays nothing, so it replaces nothing.
     let pays = this.status == Some(StripeStatus::Active);
     if pays && other.status == Some(StripeStatus::PastDue) {
-        let reason = RefundReason::Replaced;
+        let reason = OwedReason::Replaced;
         let call = owed::owe_cancel_subscription(txn, &other.id, reason, now).await?;
         return Ok(call.into_iter().collect());
     }
@@ -143,7 +172,7 @@ async fn refund_second(
     found: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, DbErr> {
-    let reason = RefundReason::SecondSubscription;
+    let reason = OwedReason::SecondSubscription;
     let mut owed_calls: Vec<Uuid> = owed::owe_cancel_subscription(txn, &this.id, reason, now)
         .await?
         .into_iter()
