@@ -154,7 +154,13 @@ test('the admin sees the subscribers and edits the members resources', async () 
     await page.getByText("L'adresse doit commencer par https:// ou http://.").waitFor();
     await page.getByLabel('Adresse (lien, vidéo, document)').fill('https://video.example.com/1');
     await page.getByRole('button', { name: 'Enregistrer' }).click();
-    await page.locator('.admin-resources li', { hasText: 'Replay du module 1' }).waitFor();
+    // Saved (the list shows it), or refused for another reason: then say
+    // why (the first refusal's line may still be on screen a moment).
+    const saved = page.locator('.admin-resources li', { hasText: 'Replay du module 1' });
+    const refused = page.locator('.resource-form .error', { hasNotText: "L'adresse doit" });
+    await saved.or(refused).first().waitFor();
+    assert.equal(await refused.count(), 0, `refused: ${await refused.allInnerTexts()}`);
+    await saved.waitFor();
 
     // Admins always enter the members area, and see it there.
     await page.getByRole('link', { name: 'Espace membres' }).click();
