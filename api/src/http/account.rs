@@ -97,10 +97,16 @@ pub async fn request_password_reset(
     let email = Email::parse(&body.email)
         .ok_or_else(|| ApiError::invalid("email", "format", "not a valid e-mail address"))?;
     let ip = client_ip(&req, &state.settings.trusted_proxies);
-    let mail = state.limits().mail;
+    // Per requesting address, and per (target, requesting address): a
+    // third party's requests never use up the owner's (invariant 17).
+    let limits = state.limits();
+    let pair = format!("{}|{ip}", email.as_str());
     throttles::admit(
         &state.db,
-        &[(mail, ip.as_str()), (mail, email.as_str())],
+        &[
+            (limits.mail, ip.as_str()),
+            (limits.reset_per_requester, &pair),
+        ],
         Utc::now(),
     )
     .await?;

@@ -311,6 +311,124 @@ async fn an_attackers_failures_never_lock_the_owner_out_from_another_address() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
 }
 
+#[actix_web::test]
+async fn a_squatter_cannot_keep_an_address_from_the_mailbox_s_owner() {
+    let app = spawn_app().await;
+    let victim = "victim@example.com";
+    let reset = json!({"email": victim});
+    // The squatter registers the owner's address first.
+    let squatter = app.register(victim).await;
+    // The owner, from their own address, asks for a link.
+    let owner = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let ask = || {
+        app.call_with(
+            &owner,
+            Method::POST,
+            "/api/auth/password-reset",
+            None,
+            Some(reset.clone()),
+        )
+    };
+    assert_eq!(ask().await.status, StatusCode::ACCEPTED);
+    let link = app.mailed_token(victim, "mot-de-passe/nouveau").await;
+    // The squatter uses up every reset quota it can reach...
+    for _ in 0..5 {
+        let a = app
+            .post("/api/auth/password-reset", None, reset.clone())
+            .await;
+        assert_eq!(a.status, StatusCode::ACCEPTED, "{}", a.body);
+    }
+    app.post("/api/auth/password-reset", None, reset.clone())
+        .await
+        .assert_problem(429, "rate_limited");
+    // ... and changes the account's password.
+    let changed = app
+        .post(
+            "/api/me/password",
+            Some(&squatter),
+            json!({"current_password": PASSWORD, "new_password": "the squatter's passphrase"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
+    // The owner may still ask, and is sent a link...
+    let mailed = app.mails_to(victim).await.len();
+    assert_eq!(ask().await.status, StatusCode::ACCEPTED);
+    assert_eq!(app.mails_to(victim).await.len(), mailed + 1);
+    // ... and the first one still works: the account is theirs.
+    let done = app
+        .post(
+            "/api/auth/password-reset/confirm",
+            None,
+            json!({"token": link, "password": "the owner's own passphrase"}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.body);
+    app.get("/api/me", Some(&squatter))
+        .await
+        .assert_problem(401, "unauthorized");
+    // Every other link pending is void now: none can undo the owner's.
+    let last = app.mailed_token(victim, "mot-de-passe/nouveau").await;
+    app.post(
+        "/api/auth/password-reset/confirm",
+        None,
+        json!({"token": last, "password": "the squatter again"}),
+    )
+    .await
+    .assert_problem(400, "invalid_token");
+    let back = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": victim, "password": "the owner's own passphrase"}),
+        )
+        .await;
+    assert!(back.ok::<AuthResponse>().user.email_verified);
+}
+
+#[actix_web::test]
+async fn a_password_change_in_a_verified_account_voids_pending_reset_links() {
+    let app = spawn_app().await;
+    let token = app.register("owner@example.com").await;
+    let proof = app
+        .mailed_token("owner@example.com", "verifier-email")
+        .await;
+    let verified = app
+        .post(
+            "/api/auth/verify-email",
+            Some(&token),
+            json!({"token": proof}),
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.body);
+    app.post(
+        "/api/auth/password-reset",
+        None,
+        json!({"email": "owner@example.com"}),
+    )
+    .await;
+    let link = app
+        .mailed_token("owner@example.com", "mot-de-passe/nouveau")
+        .await;
+    let changed = app
+        .post(
+            "/api/me/password",
+            Some(&token),
+            json!({"current_password": PASSWORD, "new_password": "a new passphrase of mine"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
+    app.post(
+        "/api/auth/password-reset/confirm",
+        None,
+        json!({"token": link, "password": "someone else's"}),
+    )
+    .await
+    .assert_problem(400, "invalid_token");
+}
+
 impl TestApp {
     /// A new sign-in of an existing account (password `PASSWORD`).
     pub async fn login(&self, email: &str) -> String {

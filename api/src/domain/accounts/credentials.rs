@@ -187,6 +187,8 @@ pub async fn reset_password(
     let user_id = tokens::consume(&txn, token, Purpose::ResetPassword, now)
         .await?
         .ok_or_else(invalid_token)?;
+    // The other links still pending must not undo this one.
+    tokens::revoke_all(&txn, user_id, Purpose::ResetPassword, now).await?;
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(hash))
         .filter(users::Column::Id.eq(user_id))
@@ -245,8 +247,13 @@ pub async fn change_password(
         .exec(&txn)
         .await?;
     sign_ins::revoke_all(&txn, user_id, Some(session_id), now).await?;
-    // A reset link mailed before the change must not undo it.
-    tokens::revoke_all(&txn, user_id, Purpose::ResetPassword, now).await?;
+    // A reset link mailed before the change must not undo it, once the
+    // address is proven the account's. Before that, the mailbox wins
+    // (invariant 17): whoever registered someone else's address cannot
+    // void the links its owner was sent.
+    if user.email_verified_at.is_some() {
+        tokens::revoke_all(&txn, user_id, Purpose::ResetPassword, now).await?;
+    }
     txn.commit().await?;
     Ok(())
 }

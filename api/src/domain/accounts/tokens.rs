@@ -54,16 +54,20 @@ pub(super) async fn revoke_all(
     Ok(())
 }
 
-/// A new token for `user_id`; returns what the mail carries. Earlier
-/// unused tokens of the same purpose stop working: only the newest mail
-/// counts.
+/// A new token for `user_id`; returns what the mail carries. A new
+/// verification link replaces the earlier ones. Reset links each stay
+/// good for their hour, until one is used: anyone may ask for a reset of
+/// any address, and a request must not void the link its owner is about
+/// to follow (invariant 17). Every link lands in the same mailbox.
 pub(super) async fn issue(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     purpose: Purpose,
     now: DateTime<Utc>,
 ) -> Result<String, DbErr> {
-    revoke_all(db, user_id, purpose, now).await?;
+    if purpose == Purpose::VerifyEmail {
+        revoke_all(db, user_id, purpose, now).await?;
+    }
     let raw = hex::encode(rand::random::<[u8; 32]>());
     tokens::Entity::insert(tokens::ActiveModel {
         id: Set(Uuid::new_v4()),

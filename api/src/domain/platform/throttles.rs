@@ -206,6 +206,10 @@ pub struct LoginLimits {
     pub account_trickle: Throttle,
     /// Account mails (verification, reset), per account and per IP.
     pub mail: Throttle,
+    /// Reset mails to one address asked from one client address: the
+    /// target's quota is per requester, so a third party who uses up
+    /// theirs leaves the mailbox's owner theirs.
+    pub reset_per_requester: Throttle,
     /// Holds and cancels, per user and per client IP: hoarding seats by
     /// re-holding, or a hold/cancel loop, meets 429.
     pub seats_per_user: Throttle,
@@ -232,6 +236,7 @@ impl LoginLimits {
             per_account: Throttle::new("login_account", l.account_slowdown_after, l.window_seconds),
             account_trickle: Throttle::new("login_trickle", 1, 3),
             mail: Throttle::new("account_mail", l.mails_per_hour, 3600),
+            reset_per_requester: Throttle::new("reset_requester", l.mails_per_hour, 3600),
             seats_per_user: Throttle::new("seats_user", l.seat_changes_per_user, 3600),
             seats_per_ip: Throttle::new("seats_ip", l.seat_changes_per_ip, 3600),
             password_change_failures: Throttle::new(
