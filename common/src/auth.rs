@@ -112,6 +112,30 @@ pub struct UserDto {
     pub email_verified: bool,
 }
 
+/// The role an admin gives another account
+/// (`PUT /api/admin/users/{id}/role`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    pub role: Role,
+}
+
+/// One change of a role, as kept (`GET /api/admin/role-changes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoleChangeDto {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub email: String,
+    pub old_role: Role,
+    pub new_role: Role,
+    /// `admin:<id>` (an admin, through the API), `ADMIN_EMAILS`, `cli` or
+    /// `demo`.
+    pub changed_by: String,
+    pub changed_at: DateTime<Utc>,
+}
+
 /// The token of a mailed link (`POST /api/auth/verify-email`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -89,6 +89,10 @@ pub enum ErrorCode {
     /// subscription (`PATCH /api/me/profile`): invoices and attendance
     /// sheets name the person.
     ProfileIncomplete,
+    /// An admin's own role, an address `ADMIN_EMAILS` lists (it would be
+    /// admin again at the next start), or an unverified address made
+    /// admin: change it elsewhere, or verify first.
+    RoleNotChangeable,
     /// Something failed on our side; details are in the server log only.
     Internal,
 }
@@ -137,6 +141,7 @@ impl ErrorCode {
             Self::BookingNotPayable => "booking_not_payable",
             Self::BookingNotConfirmed => "booking_not_confirmed",
             Self::ProfileIncomplete => "profile_incomplete",
+            Self::RoleNotChangeable => "role_not_changeable",
         }
     }
 
@@ -172,7 +177,8 @@ impl ErrorCode {
             | Self::SessionNotFull
             | Self::BookingNotPayable
             | Self::BookingNotConfirmed
-            | Self::ProfileIncomplete => 409,
+            | Self::ProfileIncomplete
+            | Self::RoleNotChangeable => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::ValidationFailed | Self::IdempotencyKeyReused => 422,
@@ -227,6 +233,7 @@ impl ErrorCode {
             Self::BookingNotPayable => "The booking cannot be paid",
             Self::BookingNotConfirmed => "The booking is not confirmed",
             Self::ProfileIncomplete => "First and last name are needed first",
+            Self::RoleNotChangeable => "This role cannot be changed here",
         }
     }
 }

@@ -345,6 +345,8 @@ pub struct SubscribeRequest {
 pub struct SubscriberDto {
     pub user_id: uuid::Uuid,
     pub email: String,
+    pub role: crate::auth::Role,
+    pub email_verified: bool,
     pub is_active: bool,
     pub subscription_type: SubscriptionType,
     /// `StripeStatus` as Stripe spells it. Text on the wire: the SPA only

@@ -173,6 +173,35 @@ test('the admin sees the subscribers and edits the members resources', async () 
   });
 });
 
+test('the admin makes a verified member admin and takes it back, never their own role', async () => {
+  const email = 'future.admin@example.com';
+  await withPage(env.browser, 'admin-roles-member', async (page) => {
+    await register(page, env.api.base, email, { next: '/mon-compte' });
+    await page.getByRole('heading', { name: 'Adresse e-mail à confirmer' }).waitFor();
+    await page.goto(await mailedLink(env.api, email, 'verifier-email'));
+    await page.getByText('est confirmée.').waitFor();
+  });
+  await withPage(env.browser, 'admin-roles', async (page, errors) => {
+    await page.goto(`${env.api.base}/connexion?suite=/admin/abonnements`);
+    await page.getByLabel('E-mail').fill(ADMIN.email);
+    await page.getByLabel('Mot de passe').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.waitForURL(/\/admin\/abonnements$/);
+    const member = page.locator('table.subscribers tbody tr', { hasText: email });
+    await member.getByRole('button', { name: 'Rendre admin' }).click();
+    await member.getByRole('button', { name: 'Retirer le rôle admin' }).waitFor();
+    assert.match(await member.locator('td.role').innerText(), /^Admin/);
+    // The admin's own row offers nothing (the buttons above show once the
+    // page knows who it is for).
+    const own = page.locator('table.subscribers tbody tr', { hasText: ADMIN.email });
+    assert.equal(await own.locator('button.role').count(), 0);
+    await member.getByRole('button', { name: 'Retirer le rôle admin' }).click();
+    await member.getByRole('button', { name: 'Rendre admin' }).waitFor();
+    assert.match(await member.locator('td.role').innerText(), /^Membre/);
+    assert.deepEqual(unexpected(errors), []);
+  });
+});
+
 test('at phone width the admin screens are cards: nothing cut off, every action reachable', async () => {
   await withPage(env.browser, 'admin-phone', async (page, errors) => {
     await page.setViewportSize({ width: 390, height: 844 });

@@ -5,7 +5,8 @@
 use std::pin::Pin;
 
 use common::auth::{
-    AuthResponse, Credentials, NewPassword, PasswordChange, PasswordReset, TokenBody, UserDto,
+    AuthResponse, Credentials, NewPassword, PasswordChange, PasswordReset, Role, RoleChange,
+    TokenBody, UserDto,
 };
 use common::bookings::{BookingDto, CancelRequest, CheckoutResponse};
 use common::resources::{NewResource, ResourceDto, ResourceOrder, ResourcePatch};
@@ -82,6 +83,9 @@ pub fn message_for(code: ErrorCode) -> &'static str {
             "Cette place ne vous est plus réservée : le délai de paiement est dépassé."
         }
         ErrorCode::IdempotencyKeyInProgress => "Votre demande est en cours : patientez un instant.",
+        ErrorCode::RoleNotChangeable => {
+            "Ce rôle ne peut pas être changé ici : le vôtre, une adresse listée dans ADMIN_EMAILS ou une adresse non confirmée."
+        }
         ErrorCode::ProfileIncomplete => {
             "Indiquez d'abord votre prénom et votre nom : ils figurent sur la facture."
         }
@@ -442,6 +446,11 @@ pub async fn update_resource(id: Uuid, patch: ResourcePatch) -> Result<ResourceD
 
 pub async fn delete_resource(id: Uuid) -> Result<(), ApiError> {
     delete(&format!("/api/admin/resources/{id}")).await
+}
+
+pub async fn set_role(user: Uuid, role: Role) -> Result<(), ApiError> {
+    let url = format!("/api/admin/users/{user}/role");
+    json_done(Request::put(&url), &RoleChange { role }).await
 }
 
 pub async fn reorder_resources(ids: Vec<Uuid>) -> Result<Vec<ResourceDto>, ApiError> {

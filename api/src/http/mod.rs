@@ -82,6 +82,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admin::members::update_resource)
         .service(admin::members::delete_resource)
         .service(admin::members::list_subscribers)
+        .service(admin::roles::change_role)
+        .service(admin::roles::list_role_changes)
         .service(admin::stats::admin_stats)
         .service(admin::attendance::attendance_sheet)
         .service(admin::payments::list_payment_anomalies)

@@ -206,6 +206,23 @@ async fn authorization_matrix() {
             [401, 403, 403, 404],
         ),
     ]);
+    // Roles: admins only (an admin giving a user the role it has is a
+    // no-op, and answers it).
+    let user_id = app.me(&user).await.id;
+    cases.extend([
+        (
+            Method::PUT,
+            format!("/api/admin/users/{user_id}/role"),
+            Some(json!({"role": "user"})),
+            [401, 403, 403, 200],
+        ),
+        (
+            Method::GET,
+            "/api/admin/role-changes".to_owned(),
+            None,
+            [401, 403, 403, 200],
+        ),
+    ]);
     // "me" is always the caller.
     for (who, email) in [
         (Who::User, "user@example.com"),

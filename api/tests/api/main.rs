@@ -32,6 +32,7 @@ mod prices;
 mod profile;
 mod rate_limit;
 mod refund_order;
+mod roles;
 mod rush;
 mod simulation;
 mod spa;

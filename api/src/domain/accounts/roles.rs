@@ -4,12 +4,16 @@
 //! made otherwise (the command line, another admin, the demo data) stays.
 
 use chrono::{DateTime, Utc};
-use common::auth::Role;
+use common::ErrorCode;
+use common::auth::{Role, RoleChangeDto};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
 
 use entity::{role_changes as changes, users};
 
@@ -19,6 +23,77 @@ pub const BY_ADMIN_EMAILS: &str = "ADMIN_EMAILS";
 pub const BY_CLI: &str = "cli";
 /// … the demo data.
 pub const BY_DEMO: &str = "demo";
+
+/// Who made a change through the API: the admin, by id.
+pub fn by_admin(admin: Uuid) -> String {
+    format!("admin:{admin}")
+}
+
+fn not_changeable(detail: &'static str) -> ApiError {
+    ApiError::conflict(ErrorCode::RoleNotChangeable, detail)
+}
+
+/// An admin gives another account `to` (`PUT /api/admin/users/{id}/role`)
+/// and answers it as it is now. Never their own role (another admin
+/// decides that, so there is always one left who can); never against
+/// `ADMIN_EMAILS`, which would undo it at the next start; never admin to
+/// an address not verified, which may be a squatter's.
+pub async fn change_by_admin(
+    db: &DatabaseConnection,
+    admin: Uuid,
+    admin_emails: &[String],
+    (user_id, to): (Uuid, Role),
+    now: DateTime<Utc>,
+) -> ApiResult<users::Model> {
+    if user_id == admin {
+        return Err(not_changeable(
+            "an admin's own role is changed by another admin",
+        ));
+    }
+    let txn = db.begin().await?;
+    let user = users::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    if to == Role::User && admin_emails.contains(&user.email) {
+        return Err(not_changeable(
+            "ADMIN_EMAILS lists this address: remove it there and restart",
+        ));
+    }
+    if to == Role::Admin && user.email_verified_at.is_none() {
+        return Err(not_changeable(
+            "this address is not verified: it cannot be made admin yet",
+        ));
+    }
+    change(&txn, &user, to, &by_admin(admin), now).await?;
+    let user = users::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Every role change kept, newest first, with the address of whom.
+pub async fn history(db: &impl ConnectionTrait) -> Result<Vec<RoleChangeDto>, DbErr> {
+    Ok(changes::Entity::find()
+        .find_also_related(users::Entity)
+        .order_by_desc(changes::Column::ChangedAt)
+        .order_by_desc(changes::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(c, u)| RoleChangeDto {
+            id: c.id,
+            user_id: c.user_id,
+            email: u.map(|u| u.email).unwrap_or_default(),
+            old_role: c.old_role,
+            new_role: c.new_role,
+            changed_by: c.changed_by,
+            changed_at: c.changed_at,
+        })
+        .collect())
+}
 
 /// Moves `user` to `to`, if it still has the role read, and records it;
 /// true when this call changed it.

@@ -686,6 +686,8 @@ pub async fn subscribers(
         .map(|(u, s)| common::subscriptions::SubscriberDto {
             user_id: u.id,
             email: u.email,
+            role: u.role,
+            email_verified: u.email_verified_at.is_some(),
             is_active: s.as_ref().is_some_and(|s| s.is_active),
             subscription_type: s
                 .as_ref()

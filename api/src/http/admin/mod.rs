@@ -1,9 +1,10 @@
 //! What only admins call: sessions and their attendees, the attendance
 //! sheet, members and their resources, payment anomalies, the dashboard's
-//! figures.
+//! figures, the accounts' roles.
 
 pub mod attendance;
 pub mod members;
 pub mod payments;
+pub mod roles;
 pub mod sessions;
 pub mod stats;

@@ -205,6 +205,10 @@ impl TestApp {
         self.call(Method::PATCH, path, token, Some(body)).await
     }
 
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::PUT, path, token, Some(body)).await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Answer {
         self.call(Method::DELETE, path, token, None).await
     }

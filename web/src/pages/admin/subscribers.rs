@@ -1,12 +1,16 @@
-//! `/admin/abonnements`: every user with their subscription, filterable.
+//! `/admin/abonnements`: every user with their subscription, filterable,
+//! and their role: an admin makes another account admin or takes it back
+//! (never their own; the API says why when it refuses).
 
+use common::auth::Role;
 use common::format::format_date;
 use common::subscriptions::{SubscriberDto, SubscriptionType};
 use leptos::prelude::*;
+use uuid::Uuid;
 
 use super::AdminMenu;
 use crate::api;
-use crate::components::feedback::{Loading, loaded, resource};
+use crate::components::feedback::{ErrorLine, Loading, loaded, resource, send};
 
 fn plan_fr(t: SubscriptionType) -> &'static str {
     match t {
@@ -27,6 +31,15 @@ pub fn AdminSubscribersPage() -> impl IntoView {
         };
         api::subscribers(active)
     });
+    // Whose page this is: their own row offers no role change.
+    let me = RwSignal::new(None::<Uuid>);
+    leptos::task::spawn_local(async move {
+        if let Ok(Some(user)) = api::me().await {
+            me.set(Some(user.id));
+        }
+    });
+    let error = RwSignal::new(None::<String>);
+    let changed = Callback::new(move |()| list.refetch());
     view! {
         <AdminMenu/>
         <h1>"Abonnés"</h1>
@@ -36,6 +49,7 @@ pub fn AdminSubscribersPage() -> impl IntoView {
             <option value="actifs">"les abonnements actifs"</option>
             <option value="inactifs">"les comptes sans accès"</option>
         </select>
+        <ErrorLine message=error/>
         <Transition fallback=|| view! { <Loading/> }>
             {move || list.get().map(|r| loaded(
                 r,
@@ -46,8 +60,9 @@ pub fn AdminSubscribersPage() -> impl IntoView {
                             <thead><tr>
                                 <th scope="col">"E-mail"</th><th scope="col">"Formule"</th><th scope="col">"Accès"</th>
                                 <th scope="col">"Statut Stripe"</th><th scope="col">"Fin de période"</th>
+                                <th scope="col">"Rôle"</th>
                             </tr></thead>
-                            <tbody>{rows.into_iter().map(row).collect_view()}</tbody>
+                            <tbody>{rows.into_iter().map(|s| row(s, me, error, changed)).collect_view()}</tbody>
                         </table>
                     </div>
                 }.into_any(),
@@ -56,7 +71,27 @@ pub fn AdminSubscribersPage() -> impl IntoView {
     }
 }
 
-fn row(s: SubscriberDto) -> impl IntoView {
+fn row(
+    s: SubscriberDto,
+    me: RwSignal<Option<Uuid>>,
+    error: RwSignal<Option<String>>,
+    changed: Callback<()>,
+) -> impl IntoView {
+    let (id, admin) = (s.user_id, s.role == Role::Admin);
+    let (label, to) = if admin {
+        ("Retirer le rôle admin", Role::User)
+    } else {
+        ("Rendre admin", Role::Admin)
+    };
+    // Only a verified address can be made admin.
+    let offered = admin || s.email_verified;
+    let change = move || {
+        (offered && me.get().is_some_and(|m| m != id)).then(|| {
+            view! {
+                <button class="role" on:click=move |_| send(api::set_role(id, to), error, None, move |_| changed.run(()))>{label}</button>
+            }
+        })
+    };
     let end = s.current_period_end.map(|d| {
         let day = format_date(d.date_naive());
         if s.cancel_at_period_end {
@@ -72,6 +107,7 @@ fn row(s: SubscriberDto) -> impl IntoView {
             <td class="access" data-label="Accès">{if s.is_active { "Actif" } else { "Inactif" }}</td>
             <td data-label="Statut Stripe">{s.stripe_status.unwrap_or_else(|| "—".into())}</td>
             <td data-label="Fin de période">{end.unwrap_or_else(|| "—".into())}</td>
+            <td class="role" data-label="Rôle">{if admin { "Admin " } else { "Membre " }}{change}</td>
         </tr>
     }
 }
