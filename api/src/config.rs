@@ -109,6 +109,10 @@ pub struct Settings {
     /// The seats of one session one client address may hold at once,
     /// across accounts (`HOLDS_PER_ADDRESS`).
     pub holds_per_address: u32,
+    /// An account whose address was never verified, holding nothing of
+    /// value, is removed this many days after it was made
+    /// (`UNVERIFIED_ACCOUNT_DAYS`).
+    pub unverified_account_days: i64,
     pub cancellation_cutoff_days: i64,
     /// A session with a minimum is decided this many days before its start,
     /// unless it names its own date.
@@ -292,6 +296,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "HOLD_MINUTES",
     "HOLD_COOLDOWN_MINUTES",
     "HOLDS_PER_ADDRESS",
+    "UNVERIFIED_ACCOUNT_DAYS",
     "CANCELLATION_CUTOFF_DAYS",
     "MIN_PLACES_DECISION_DAYS",
     "PAST_DUE_GRACE_HOURS",
@@ -552,6 +557,7 @@ impl Settings {
         let hold_minutes = p.number("HOLD_MINUTES", 30, 30, 24 * 60);
         let hold_cooldown_minutes = p.number("HOLD_COOLDOWN_MINUTES", 120, 0, 7 * 24 * 60);
         let holds_per_address = p.number("HOLDS_PER_ADDRESS", 2, 1, 1_000_000) as u32;
+        let unverified_account_days = p.number("UNVERIFIED_ACCOUNT_DAYS", 7, 1, 365);
         let cancellation_cutoff_days = p.number("CANCELLATION_CUTOFF_DAYS", 14, 0, 365);
         let min_places_decision_days = p.number("MIN_PLACES_DECISION_DAYS", 14, 1, 365);
         let past_due_grace_hours = p.number("PAST_DUE_GRACE_HOURS", 0, 0, 24 * 30);
@@ -652,6 +658,7 @@ impl Settings {
             hold_minutes,
             hold_cooldown_minutes,
             holds_per_address,
+            unverified_account_days,
             cancellation_cutoff_days,
             min_places_decision_days,
             past_due_grace_hours,

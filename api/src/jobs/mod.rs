@@ -1,7 +1,7 @@
 //! Background work: the hold sweeper, the subscription expiry sweep, the
 //! owed payment calls (refunds, Checkout Session expiries), the hourly
-//! reconciliation with Stripe, the mail worker and the minimum-attendee
-//! decisions. Each is a loop around a `*_once` function that tests call
+//! reconciliation with Stripe, the mail worker, the minimum-attendee
+//! decisions and the expiry of never-verified accounts. Each is a loop around a `*_once` function that tests call
 //! directly with a given `now`.
 //!
 //! What each job guarantees with several instances on one database:
@@ -47,6 +47,7 @@ pub enum Kind {
     Mail,
     Decisions,
     Reminders,
+    UnverifiedAccounts,
 }
 
 impl Kind {
@@ -60,6 +61,7 @@ impl Kind {
             Self::Mail => "mail",
             Self::Decisions => "decisions",
             Self::Reminders => "reminders",
+            Self::UnverifiedAccounts => "unverified_accounts",
         }
     }
 }
@@ -128,6 +130,7 @@ pub fn spawn(state: web::Data<AppState>) -> Jobs {
         job(Kind::Mail, settings.mail_interval),
         job(Kind::Decisions, HOURLY),
         job(Kind::Reminders, HOURLY),
+        job(Kind::UnverifiedAccounts, HOURLY),
     ];
     let context = std::sync::Arc::new(Context {
         mailer: mail::Measured::new(mail::mailer_for(settings), &state.metrics),
@@ -214,6 +217,13 @@ async fn run_once(context: &Context, kind: Kind, now: chrono::DateTime<Utc>) {
             );
             if let Err(e) = due.await {
                 tracing::error!(error = %e, "session reminders failed");
+            }
+        }
+        Kind::UnverifiedAccounts => {
+            let after = chrono::Duration::days(state.settings.unverified_account_days);
+            let expired = crate::domain::accounts::unverified::expire(&state.db, after, now);
+            if let Err(e) = expired.await {
+                tracing::error!(error = %e, "never-verified accounts not expired");
             }
         }
         Kind::Mail => {

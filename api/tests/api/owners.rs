@@ -429,6 +429,64 @@ async fn a_password_change_in_a_verified_account_voids_pending_reset_links() {
     .assert_problem(400, "invalid_token");
 }
 
+#[actix_web::test]
+async fn accounts_never_verified_expire_and_free_their_address() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let week = chrono::Duration::days(7);
+    let expire = |now| api::domain::accounts::unverified::expire(&app.state.db, week, now);
+    // The squatter never verifies; it once held a seat, let it lapse, and
+    // waits in the line of a full session.
+    let squatter = app.register("victim@example.com").await;
+    let open = app.create_session(&admin, json!({})).await;
+    let open = open["id"].as_str().unwrap();
+    app.hold(open, &squatter).await;
+    let lapsed = chrono::Utc::now() + chrono::Duration::minutes(45);
+    let offers = app.state.policy.offers.clone();
+    let swept =
+        api::jobs::sweeper::sweep_once(&app.state.db, app.state.gateway.as_ref(), &offers, lapsed);
+    assert_eq!(swept.await.unwrap(), 1);
+    let small = app.create_session(&admin, json!({"max_places": 1})).await;
+    let small = small["id"].as_str().unwrap();
+    // A buyer who never verified either, but paid: theirs is kept.
+    let buyer = crate::support::seats::paid_seat(&app, small, "buyer@example.com").await;
+    let waits = app
+        .post(
+            &format!("/api/sessions/{small}/waitlist"),
+            Some(&squatter),
+            json!({}),
+        )
+        .await;
+    assert_eq!(waits.status, StatusCode::CREATED, "{}", waits.body);
+    let (verified_id, verified) = app.quick_user("verified@example.com").await;
+    app.mark_verified(verified_id).await;
+
+    // Not a week old: nothing goes.
+    assert_eq!(expire(chrono::Utc::now()).await.unwrap(), 0);
+    // A week on, the squatter's account goes, with its place in line and
+    // its lapsed hold; the address is free for its owner.
+    let later = chrono::Utc::now() + week + chrono::Duration::hours(1);
+    assert_eq!(expire(later).await.unwrap(), 1);
+    app.get("/api/me", Some(&squatter))
+        .await
+        .assert_problem(401, "unauthorized");
+    let line = app
+        .get(
+            &format!("/api/admin/sessions/{small}/waitlist"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(line.body, json!([]), "{}", line.body);
+    let mine = app.register("victim@example.com").await;
+    assert_eq!(app.me(&mine).await.email, "victim@example.com");
+    // The paying buyer, the verified account and the admin stay.
+    for token in [&buyer.token, &verified, &admin] {
+        let me = app.get("/api/me", Some(token)).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    }
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+}
+
 impl TestApp {
     /// A new sign-in of an existing account (password `PASSWORD`).
     pub async fn login(&self, email: &str) -> String {

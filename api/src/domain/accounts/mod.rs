@@ -1,9 +1,11 @@
 //! People's accounts: users and their roles, credentials (verification,
-//! reset, password change), one-time tokens, sign-in sessions, profiles.
+//! reset, password change), one-time tokens, sign-in sessions, profiles,
+//! and the expiry of accounts never verified.
 
 pub mod credentials;
 pub mod profiles;
 pub mod roles;
 pub mod sign_ins;
 pub mod tokens;
+pub mod unverified;
 pub mod users;
