@@ -72,7 +72,7 @@ pub struct Settings {
     /// PostgreSQL and 8 on SQLite.
     pub database_max_connections: Option<u32>,
     /// The longest a request waits for a database connection
-    /// (`DATABASE_ACQUIRE_TIMEOUT_MS`); unset, 1 s on PostgreSQL, 10 s on
+    /// (`DATABASE_ACQUIRE_TIMEOUT_MS`); unset, 1 s on PostgreSQL, 2 s on
     /// SQLite.
     pub database_acquire_timeout: Option<std::time::Duration>,
     pub bind_addr: SocketAddr,

@@ -28,9 +28,10 @@ pub struct Pool {
     /// The longest a caller waits for a connection, a new one's connect
     /// included: past it, the database counts as unreachable (503).
     /// Unset, 1 s on PostgreSQL: an outage is told at once (while the
-    /// server refuses connections, a connect is retried until then); 10 s
+    /// server refuses connections, a connect is retried until then); 2 s
     /// on SQLite, a file that cannot be unreachable, whose writers queue
-    /// for its one lock in a rush.
+    /// for its one lock in a rush: past that, the rush is shed with 503
+    /// and `Retry-After` rather than held.
     pub acquire_timeout: Option<Duration>,
 }
 
@@ -42,7 +43,7 @@ pub async fn connect_with(url: &str, pool: Pool) -> Result<DatabaseConnection, D
     }
     let mut opts = ConnectOptions::new(url);
     let (size, wait) = if url.starts_with("sqlite:") {
-        (8, Duration::from_secs(10))
+        (8, Duration::from_secs(2))
     } else {
         (32, Duration::from_secs(1))
     };

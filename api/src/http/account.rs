@@ -121,6 +121,8 @@ pub async fn request_password_reset(
 }
 
 /// The reset link with a new password. Every session of the account ends.
+/// The answer sets the device cookie: this client's logins count as the
+/// owner's.
 #[utoipa::path(
     tag = "auth",
     request_body = NewPassword,
@@ -140,7 +142,7 @@ pub async fn confirm_password_reset(
     body: web::Json<NewPassword>,
 ) -> ApiResult<HttpResponse> {
     let NewPassword { token, password } = body.into_inner();
-    credentials::reset_password(
+    let user = credentials::reset_password(
         &state.db,
         &state.settings.admin_emails,
         &token,
@@ -148,7 +150,10 @@ pub async fn confirm_password_reset(
         Utc::now(),
     )
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    // This client proved the mailbox: its logins are the owner's, which
+    // others' failures never lock out (invariant 17).
+    let device = crate::http::auth::device_cookie_of(&state, user.id)?;
+    Ok(HttpResponse::NoContent().cookie(device).finish())
 }
 
 /// Changes the password (the current one is asked). Every other session

@@ -4,6 +4,7 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use common::auth::{AuthResponse, Credentials, UserDto};
+use uuid::Uuid;
 
 use crate::auth::token::{COOKIE_NAME, DEVICE_COOKIE, DEVICE_TTL};
 use crate::domain::{accounts::sign_ins, accounts::users};
@@ -21,6 +22,15 @@ fn session_cookie(state: &AppState, value: String, max_age: CookieDuration) -> C
         .secure(state.settings.cookie_secure())
         .max_age(max_age)
         .finish()
+}
+
+/// The device cookie of `user_id` for this client: set by a login, and by
+/// a password reset (the client proved the mailbox).
+pub(crate) fn device_cookie_of(state: &AppState, user_id: Uuid) -> ApiResult<Cookie<'static>> {
+    Ok(device_cookie(
+        state,
+        state.tokens.issue_device(user_id, Utc::now())?,
+    ))
 }
 
 /// The device cookie: only the login endpoint reads it.
@@ -128,8 +138,8 @@ pub async fn login(
     .await?;
     let user = AuthUser::from_model(user)?;
     let mut res = signed_in(&state, &user, actix_web::http::StatusCode::OK).await?;
-    let device = device_cookie(&state, state.tokens.issue_device(user.id, Utc::now())?);
-    res.add_cookie(&device).map_err(ApiError::internal)?;
+    res.add_cookie(&device_cookie_of(&state, user.id)?)
+        .map_err(ApiError::internal)?;
     Ok(res)
 }
 

@@ -181,26 +181,11 @@ async fn others_failures_never_lock_the_owner_s_own_client_out() {
     app.register("marie@example.com").await;
     let owner = client_from("127.0.0.1", true);
     assert_eq!(login_from(&app, &owner, PASSWORD).await, StatusCode::OK);
-    let attack = |from: std::ops::RangeInclusive<u8>| {
-        let app = &app;
-        async move {
-            for n in from {
-                let guesser = client_from(&format!("127.0.0.{n}"), false);
-                for _ in 0..4 {
-                    let s = login_from(app, &guesser, "wrong password!").await;
-                    assert!(
-                        s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS,
-                        "{s}"
-                    );
-                }
-            }
-        }
-    };
-    attack(2..=9).await;
+    attack(&app, 2..=9).await;
     // Past the ceiling: the account trickles for everyone but the owner's
     // browser.
     assert_eq!(login_from(&app, &owner, PASSWORD).await, StatusCode::OK);
-    attack(10..=13).await;
+    attack(&app, 10..=13).await;
     assert_eq!(login_from(&app, &owner, PASSWORD).await, StatusCode::OK);
     // From the owner's address without the cookie, attempts the trickle
     // refuses count nowhere: the pair never locks.
@@ -226,6 +211,59 @@ async fn others_failures_never_lock_the_owner_s_own_client_out() {
     );
     // After the attack, the owner's browser still signs in.
     assert_eq!(login_from(&app, &owner, PASSWORD).await, StatusCode::OK);
+}
+
+/// Four wrong guesses at marie's password from each of 127.0.0.`from`.
+async fn attack(app: &TestApp, from: std::ops::RangeInclusive<u8>) {
+    for n in from {
+        let guesser = client_from(&format!("127.0.0.{n}"), false);
+        for _ in 0..4 {
+            let s = login_from(app, &guesser, "wrong password!").await;
+            assert!(
+                s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS,
+                "{s}"
+            );
+        }
+    }
+}
+
+/// The mailbox's owner who takes an account back through the reset mail
+/// proved more than a password: that client gets the device cookie, and
+/// signs in while others guess (it never signed in before).
+#[actix_web::test]
+async fn the_owner_back_through_the_reset_mail_signs_in_during_an_attack() {
+    let app = TestApp::builder()
+        .env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "3")
+        .env("LOGIN_ACCOUNT_SLOWDOWN_AFTER", "6")
+        .env("LOGIN_MAX_PER_IP", "1000")
+        .spawn()
+        .await;
+    // A squatter's account on the owner's address, under attack.
+    app.register("marie@example.com").await;
+    attack(&app, 2..=9).await;
+    let owner = client_from("127.0.0.20", true);
+    let asked = owner
+        .post(format!("{}/api/auth/password-reset", app.base))
+        .json(&json!({"email": "marie@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    let token = app
+        .mailed_token("marie@example.com", "mot-de-passe/nouveau")
+        .await;
+    let new = "the owner's own passphrase";
+    let reset = owner
+        .post(format!("{}/api/auth/password-reset/confirm", app.base))
+        .json(&json!({"token": token, "password": new}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+    for _ in 0..3 {
+        attack(&app, 10..=11).await;
+        assert_eq!(login_from(&app, &owner, new).await, StatusCode::OK);
+    }
 }
 
 /// A successful login is no attempt against its address: an office
