@@ -23,6 +23,7 @@ mod m20261201_000016_subscription_checkouts;
 mod m20261201_000017_email_skeletons;
 mod m20261201_000018_subscription_calls;
 mod m20261201_000019_hold_addresses;
+mod m20261202_000020_owed_call_targets;
 mod sqlite;
 
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000017_email_skeletons::Migration),
             Box::new(m20261201_000018_subscription_calls::Migration),
             Box::new(m20261201_000019_hold_addresses::Migration),
+            Box::new(m20261202_000020_owed_call_targets::Migration),
         ]
     }
 }

@@ -31,8 +31,28 @@ struct DeviceClaims {
     aud: String,
     /// This cookie's own id: its failures are counted under it.
     jti: Uuid,
+    /// The password it was issued under (`DeviceToken::credential`): a new
+    /// password (a reset, a change) ends every cookie issued before.
+    pwd: String,
     iat: i64,
     exp: i64,
+}
+
+/// What a valid device cookie says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceToken {
+    pub user_id: Uuid,
+    /// The cookie's own id.
+    pub id: Uuid,
+    /// `credential_of` the password hash it was issued under.
+    pub credential: String,
+}
+
+/// A short digest of a password hash: a device cookie names the password
+/// it was issued under, without carrying anything of it.
+pub fn credential_of(password_hash: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(password_hash.as_bytes())[..8])
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -91,12 +111,19 @@ impl Tokens {
         digest[..16].iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// A device token for `user_id`, good for `DEVICE_TTL`.
-    pub fn issue_device(&self, user_id: Uuid, now: DateTime<Utc>) -> ApiResult<String> {
+    /// A device token for `user_id` under the password whose hash is
+    /// `password_hash`, good for `DEVICE_TTL`.
+    pub fn issue_device(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> ApiResult<String> {
         let claims = DeviceClaims {
             sub: user_id,
             aud: DEVICE_AUDIENCE.to_owned(),
             jti: Uuid::new_v4(),
+            pwd: credential_of(password_hash),
             iat: now.timestamp(),
             exp: (now + DEVICE_TTL).timestamp(),
         };
@@ -104,11 +131,15 @@ impl Tokens {
             .map_err(ApiError::internal)
     }
 
-    /// The account and the cookie's own id of a valid device token.
-    pub fn verify_device(&self, token: &str) -> Option<(Uuid, Uuid)> {
+    /// What a valid device token says.
+    pub fn verify_device(&self, token: &str) -> Option<DeviceToken> {
         jsonwebtoken::decode::<DeviceClaims>(token, &self.decoding, &self.device_validation)
             .ok()
-            .map(|data| (data.claims.sub, data.claims.jti))
+            .map(|data| DeviceToken {
+                user_id: data.claims.sub,
+                id: data.claims.jti,
+                credential: data.claims.pwd,
+            })
     }
 
     pub fn ttl(&self) -> Duration {
@@ -181,8 +212,12 @@ mod tests {
     fn device_and_session_tokens_are_not_each_other() {
         let tokens = Tokens::new(b"0123456789abcdef0123456789abcdef", 60);
         let id = Uuid::new_v4();
-        let device = tokens.issue_device(id, Utc::now()).unwrap();
-        assert_eq!(tokens.verify_device(&device).map(|(u, _)| u), Some(id));
+        let device = tokens.issue_device(id, "$argon2id$x", Utc::now()).unwrap();
+        let read = tokens.verify_device(&device).unwrap();
+        assert_eq!(
+            (read.user_id, read.credential),
+            (id, credential_of("$argon2id$x"))
+        );
         assert_eq!(tokens.verify(&device), None);
         let (session, _) = tokens.issue(id, Uuid::new_v4(), Utc::now()).unwrap();
         assert_eq!(tokens.verify_device(&session), None);

@@ -152,7 +152,7 @@ pub async fn confirm_password_reset(
     .await?;
     // This client proved the mailbox: its logins are the owner's, which
     // others' failures never lock out (invariant 17).
-    let device = crate::http::auth::device_cookie_of(&state, user.id)?;
+    let device = crate::http::auth::device_cookie_of(&state, &user)?;
     Ok(HttpResponse::NoContent().cookie(device).finish())
 }
 
@@ -190,7 +190,7 @@ pub async fn change_password(
         new_password,
     } = body.into_inner();
     let ip = client_ip(&req, &state.settings.trusted_proxies);
-    credentials::change_password(
+    let user = credentials::change_password(
         &state.db,
         &state.limits(),
         (user.id, user.session_id),
@@ -199,5 +199,8 @@ pub async fn change_password(
         Utc::now(),
     )
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    // Device cookies issued under the old password count for nothing now;
+    // this client gets one under the new.
+    let device = crate::http::auth::device_cookie_of(&state, &user)?;
+    Ok(HttpResponse::NoContent().cookie(device).finish())
 }

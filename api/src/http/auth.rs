@@ -4,7 +4,6 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use common::auth::{AuthResponse, Credentials, UserDto};
-use uuid::Uuid;
 
 use crate::auth::token::{COOKIE_NAME, DEVICE_COOKIE, DEVICE_TTL};
 use crate::domain::{accounts::sign_ins, accounts::users};
@@ -24,13 +23,16 @@ fn session_cookie(state: &AppState, value: String, max_age: CookieDuration) -> C
         .finish()
 }
 
-/// The device cookie of `user_id` for this client: set by a login, and by
+/// The device cookie of `user` for this client: set by a login, and by
 /// a password reset (the client proved the mailbox).
-pub(crate) fn device_cookie_of(state: &AppState, user_id: Uuid) -> ApiResult<Cookie<'static>> {
-    Ok(device_cookie(
-        state,
-        state.tokens.issue_device(user_id, Utc::now())?,
-    ))
+pub(crate) fn device_cookie_of(
+    state: &AppState,
+    user: &entity::users::Model,
+) -> ApiResult<Cookie<'static>> {
+    let token = state
+        .tokens
+        .issue_device(user.id, &user.password_hash, Utc::now())?;
+    Ok(device_cookie(state, token))
 }
 
 /// The device cookie: only the login endpoint reads it.
@@ -124,9 +126,10 @@ pub async fn login(
     let device = req
         .cookie(DEVICE_COOKIE)
         .and_then(|c| state.tokens.verify_device(c.value()))
-        .map(|(user_id, id)| users::Device {
-            user_id,
-            key: format!("{user_id}:{id}"),
+        .map(|d| users::Device {
+            key: format!("{}:{}", d.user_id, d.id),
+            user_id: d.user_id,
+            credential: d.credential,
         });
     let user = users::login(
         &state.gate(),
@@ -136,10 +139,10 @@ pub async fn login(
         device,
     )
     .await?;
+    let device = device_cookie_of(&state, &user)?;
     let user = AuthUser::from_model(user)?;
     let mut res = signed_in(&state, &user, actix_web::http::StatusCode::OK).await?;
-    res.add_cookie(&device_cookie_of(&state, user.id)?)
-        .map_err(ApiError::internal)?;
+    res.add_cookie(&device).map_err(ApiError::internal)?;
     Ok(res)
 }
 

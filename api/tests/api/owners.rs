@@ -318,23 +318,16 @@ async fn a_squatter_cannot_keep_an_address_from_the_mailbox_s_owner() {
     let reset = json!({"email": victim});
     // The squatter registers the owner's address first.
     let squatter = app.register(victim).await;
-    // The owner, from their own address, asks for a link.
-    let owner = reqwest::Client::builder()
-        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
-        .build()
-        .unwrap();
-    let ask = || {
-        app.call_with(
-            &owner,
-            Method::POST,
-            "/api/auth/password-reset",
-            None,
-            Some(reset.clone()),
-        )
+    let resets = || async {
+        app.mails_to(victim)
+            .await
+            .iter()
+            .filter(|m| m.body.contains("/mot-de-passe/nouveau#token="))
+            .count()
     };
-    assert_eq!(ask().await.status, StatusCode::ACCEPTED);
-    let link = app.mailed_token(victim, "mot-de-passe/nouveau").await;
-    // The squatter uses up every reset quota it can reach...
+    // The squatter uses up every reset quota it can reach: one mail goes
+    // (to the owner's mailbox), the others within ten minutes send
+    // nothing more, and the sixth request is refused.
     for _ in 0..5 {
         let a = app
             .post("/api/auth/password-reset", None, reset.clone())
@@ -344,6 +337,7 @@ async fn a_squatter_cannot_keep_an_address_from_the_mailbox_s_owner() {
     app.post("/api/auth/password-reset", None, reset.clone())
         .await
         .assert_problem(429, "rate_limited");
+    assert_eq!(resets().await, 1);
     // ... and changes the account's password.
     let changed = app
         .post(
@@ -353,11 +347,23 @@ async fn a_squatter_cannot_keep_an_address_from_the_mailbox_s_owner() {
         )
         .await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
-    // The owner may still ask, and is sent a link...
-    let mailed = app.mails_to(victim).await.len();
-    assert_eq!(ask().await.status, StatusCode::ACCEPTED);
-    assert_eq!(app.mails_to(victim).await.len(), mailed + 1);
-    // ... and the first one still works: the account is theirs.
+    // The owner, from their own address, may still ask...
+    let owner = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let asked = app
+        .call_with(
+            &owner,
+            Method::POST,
+            "/api/auth/password-reset",
+            None,
+            Some(reset.clone()),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
+    // ... and the link in their mailbox works: the account is theirs.
+    let link = app.mailed_token(victim, "mot-de-passe/nouveau").await;
     let done = app
         .post(
             "/api/auth/password-reset/confirm",
@@ -369,12 +375,11 @@ async fn a_squatter_cannot_keep_an_address_from_the_mailbox_s_owner() {
     app.get("/api/me", Some(&squatter))
         .await
         .assert_problem(401, "unauthorized");
-    // Every other link pending is void now: none can undo the owner's.
-    let last = app.mailed_token(victim, "mot-de-passe/nouveau").await;
+    // Once used, it is void: nobody can undo the owner's choice with it.
     app.post(
         "/api/auth/password-reset/confirm",
         None,
-        json!({"token": last, "password": "the squatter again"}),
+        json!({"token": link, "password": "the squatter again"}),
     )
     .await
     .assert_problem(400, "invalid_token");
@@ -460,9 +465,28 @@ async fn accounts_never_verified_expire_and_free_their_address() {
     assert_eq!(waits.status, StatusCode::CREATED, "{}", waits.body);
     let (verified_id, verified) = app.quick_user("verified@example.com").await;
     app.mark_verified(verified_id).await;
+    // One who opened a subscription page and never verified: Stripe may
+    // still bill it, so it stays.
+    let (_, subscriber) = app.quick_user("subscriber@example.com").await;
+    let page = app
+        .post(
+            "/api/subscriptions/checkout",
+            Some(&subscriber),
+            json!({"plan": "monthly"}),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
 
     // Not a week old: nothing goes.
     assert_eq!(expire(chrono::Utc::now()).await.unwrap(), 0);
+    // Old enough, but its hold lapsed within reconcile's window (a payment
+    // whose event was lost may still come): it stays for now.
+    let soon = api::domain::accounts::unverified::expire(
+        &app.state.db,
+        chrono::Duration::days(1),
+        chrono::Utc::now() + chrono::Duration::days(2),
+    );
+    assert_eq!(soon.await.unwrap(), 0);
     // A week on, the squatter's account goes, with its place in line and
     // its lapsed hold; the address is free for its owner.
     let later = chrono::Utc::now() + week + chrono::Duration::hours(1);
@@ -479,8 +503,9 @@ async fn accounts_never_verified_expire_and_free_their_address() {
     assert_eq!(line.body, json!([]), "{}", line.body);
     let mine = app.register("victim@example.com").await;
     assert_eq!(app.me(&mine).await.email, "victim@example.com");
-    // The paying buyer, the verified account and the admin stay.
-    for token in [&buyer.token, &verified, &admin] {
+    // The paying buyer, the subscriber, the verified account and the
+    // admin stay.
+    for token in [&buyer.token, &subscriber, &verified, &admin] {
         let me = app.get("/api/me", Some(token)).await;
         assert_eq!(me.status, StatusCode::OK, "{}", me.body);
     }

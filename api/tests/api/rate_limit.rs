@@ -238,8 +238,11 @@ async fn the_owner_back_through_the_reset_mail_signs_in_during_an_attack() {
         .env("LOGIN_MAX_PER_IP", "1000")
         .spawn()
         .await;
-    // A squatter's account on the owner's address, under attack.
+    // A squatter's account on the owner's address, under attack; the
+    // squatter signed in from its own browser.
     app.register("marie@example.com").await;
+    let squatter = client_from("127.0.0.30", true);
+    assert_eq!(login_from(&app, &squatter, PASSWORD).await, StatusCode::OK);
     attack(&app, 2..=9).await;
     let owner = client_from("127.0.0.20", true);
     let asked = owner
@@ -264,6 +267,24 @@ async fn the_owner_back_through_the_reset_mail_signs_in_during_an_attack() {
         attack(&app, 10..=11).await;
         assert_eq!(login_from(&app, &owner, new).await, StatusCode::OK);
     }
+    // The squatter's cookie was issued under the old password: its guesses
+    // at the new one are anyone's (the account's trickle), never counted
+    // on a cookie of their own.
+    let s = login_from(&app, &squatter, "wrong password!").await;
+    assert!(
+        s == StatusCode::UNAUTHORIZED || s == StatusCode::TOO_MANY_REQUESTS,
+        "{s}"
+    );
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let on_cookies: i32 = entity::throttle_hits::Entity::find()
+        .filter(entity::throttle_hits::Column::Key.starts_with("login_device:"))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.hits)
+        .sum();
+    assert_eq!(on_cookies, 0, "a cookie from before the reset still counts");
 }
 
 /// A successful login is no attempt against its address: an office

@@ -3,7 +3,7 @@
 //! reset mail, and the password change. Each mail goes through the outbox
 //! in the transaction that issues its token.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use common::ErrorCode;
 use common::auth::Role;
 use sea_orm::sea_query::Expr;
@@ -145,6 +145,12 @@ pub async fn resend_verification(
     Ok(())
 }
 
+/// A reset mail went to the address this recently: no other is sent. The
+/// links no longer void each other, so its owner holds one good for most
+/// of its hour, and requests from many client addresses cannot flood the
+/// mailbox.
+const RESET_MAIL_GAP: Duration = Duration::minutes(10);
+
 /// "Mot de passe oublié": a reset mail when the address has an account,
 /// and the same answer either way (nothing tells who has an account).
 pub async fn request_reset(
@@ -160,6 +166,10 @@ pub async fn request_reset(
     else {
         return Ok(());
     };
+    let since = now - RESET_MAIL_GAP;
+    if tokens::pending_since(db, user.id, Purpose::ResetPassword, since, now).await? {
+        return Ok(());
+    }
     let txn = db.begin().await?;
     let token = tokens::issue(&txn, user.id, Purpose::ResetPassword, now).await?;
     let (subject, body) = reset_mail(public_url, &token);
@@ -201,7 +211,7 @@ pub async fn reset_password(
 }
 
 /// "Mon compte": the current password and a new one. Every other session
-/// ends; this one stays signed in.
+/// ends; this one stays signed in. Answers the account as it is now.
 pub async fn change_password(
     db: &DatabaseConnection,
     limits: &LoginLimits,
@@ -209,7 +219,7 @@ pub async fn change_password(
     ip: &str,
     (current, new_password): (String, String),
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> ApiResult<users::Model> {
     common::auth::check_new_password(&new_password)?;
     // Counted before the hash is checked, so concurrent guesses cannot
     // slip past the limit; a refused one counts nothing. The failure
@@ -254,6 +264,10 @@ pub async fn change_password(
     if user.email_verified_at.is_some() {
         tokens::revoke_all(&txn, user_id, Purpose::ResetPassword, now).await?;
     }
+    let user = users::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
     txn.commit().await?;
-    Ok(())
+    Ok(user)
 }

@@ -51,6 +51,25 @@ pub async fn change_by_admin(
         ));
     }
     let txn = db.begin().await?;
+    // Both rows locked (a write is a lock on both databases), in id order:
+    // two admins taking each other's role at once cannot both pass the
+    // check below, nor wait for each other.
+    let mut rows = [admin, user_id];
+    rows.sort();
+    for id in rows {
+        users::Entity::update_many()
+            .col_expr(users::Column::Role, Expr::col(users::Column::Role))
+            .filter(users::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+    }
+    let still_admin = users::Entity::find_by_id(admin)
+        .one(&txn)
+        .await?
+        .is_some_and(|a| a.role == Role::Admin);
+    if !still_admin {
+        return Err(ApiError::forbidden());
+    }
     let user = users::Entity::find_by_id(user_id)
         .one(&txn)
         .await?

@@ -83,6 +83,26 @@ pub(super) async fn issue(
     Ok(raw)
 }
 
+/// Whether `user_id` was sent a token for `purpose` since `since` that is
+/// still unused and unexpired.
+pub(super) async fn pending_since(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    purpose: Purpose,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    Ok(tokens::Entity::find()
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::Purpose.eq(purpose.as_str()))
+        .filter(Column::UsedAt.is_null())
+        .filter(Column::CreatedAt.gt(since))
+        .filter(Column::ExpiresAt.gt(now))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Uses a token: the user it was for, when it is valid, unused, unexpired
 /// and of this purpose. A second use finds it used.
 pub(super) async fn consume(

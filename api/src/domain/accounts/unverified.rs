@@ -5,17 +5,24 @@
 //!
 //! Only an account that holds nothing of value goes: no payment, invoice
 //! or subscription (accounting keeps those for ten years; the mailbox's
-//! owner takes such an account back by the reset mail), no role change
-//! kept, and no seat held right now (the sweeper gives it back first; the
-//! next pass takes the account). Its places in waiting lines and its
-//! lapsed, unpaid holds go with it. Each account goes in a transaction of
-//! its own, by a DELETE that checks every condition again, so one that is
-//! verified or pays meanwhile stays.
+//! owner takes such an account back by the reset mail), no subscription
+//! page ever opened (Stripe may still bill it), no role change kept, and
+//! no seat held right now (the sweeper gives it back first). Its lapsed,
+//! unpaid holds go with it once reconcile no longer looks at them (its
+//! 48 h window for a payment whose event was lost) and nothing refers to
+//! them (an anomaly, a call still owed); until then the account waits
+//! for a later pass. Its places in waiting lines go with it. Each account
+//! goes in a transaction of its own, by a DELETE that checks every
+//! condition again, so one that is verified or pays meanwhile stays.
 
 use chrono::{DateTime, Duration, Utc};
 use common::auth::Role;
 use common::bookings::BookingStatus;
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
+use common::payments::OwedCallStatus;
+use sea_orm::sea_query::{
+    ColumnRef, Expr, ExprTrait, IntoColumnRef, IntoTableRef, Query, SelectStatement, SimpleExpr,
+    TableRef,
+};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
     TransactionTrait,
@@ -28,9 +35,36 @@ use entity::users;
 /// At most this many accounts per pass: the next hour takes the rest.
 const PER_PASS: u64 = 500;
 
-/// A booking that keeps its user: a seat held or paid, or any payment.
-fn valued_booking() -> SimpleExpr {
+/// Lapsed holds younger than this are reconcile's (a payment whose event
+/// was lost is found within 48 h): they keep their account.
+const SETTLING: Duration = Duration::days(3);
+
+/// A booking that keeps its user at `now`: a seat held or paid, any
+/// payment, a hold that lapsed too recently, or one an anomaly or a call
+/// still owed refers to.
+fn valued_booking(now: DateTime<Utc>) -> SimpleExpr {
     use bookings::{Column as B, Entity as E};
+    use entity::owed_gateway_calls as calls;
+    use entity::payment_anomalies as marks;
+    let of_booking = |table: TableRef, column: ColumnRef| {
+        let mut select = Query::select();
+        select
+            .expr(Expr::val(1))
+            .from(table)
+            .and_where(Expr::col(column).equals((E, B::Id)));
+        select
+    };
+    let marked = of_booking(
+        marks::Entity.into_table_ref(),
+        (marks::Entity, marks::Column::BookingId).into_column_ref(),
+    );
+    let mut owed = of_booking(
+        calls::Entity.into_table_ref(),
+        (calls::Entity, calls::Column::BookingId).into_column_ref(),
+    );
+    owed.and_where(
+        Expr::col((calls::Entity, calls::Column::Status)).ne(OwedCallStatus::Done.as_str()),
+    );
     Expr::col((E, B::Status))
         .is_in([
             BookingStatus::Held.as_str(),
@@ -38,6 +72,9 @@ fn valued_booking() -> SimpleExpr {
             BookingStatus::Refunded.as_str(),
         ])
         .or(Expr::col((E, B::StripePaymentIntentId)).is_not_null())
+        .or(Expr::col((E, B::UpdatedAt)).gt(now - SETTLING))
+        .or(Expr::exists(marked))
+        .or(Expr::exists(owed))
 }
 
 /// `table`'s rows of the user being looked at, narrowed by `extra`.
@@ -57,10 +94,18 @@ fn of_user(
     select
 }
 
-/// An account that expires at `cutoff`: never verified, a plain user,
-/// made before it, holding nothing of value.
-fn expiring(cutoff: DateTime<Utc>) -> Condition {
+/// An account that expires at `now`, made before `cutoff`: never
+/// verified, a plain user, holding nothing of value.
+fn expiring(cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Condition {
+    use entity::subscription_status as status;
+    use entity::{invoices, role_changes, stripe_subscriptions, subscription_checkouts};
     let none = |s: SelectStatement| Expr::exists(s).not();
+    let mut customer = of_user(
+        status::Entity,
+        (status::Entity, status::Column::UserId),
+        None,
+    );
+    customer.and_where(Expr::col((status::Entity, status::Column::StripeCustomerId)).is_not_null());
     Condition::all()
         .add(users::Column::EmailVerifiedAt.is_null())
         .add(users::Column::Role.eq(Role::User.as_str()))
@@ -68,27 +113,33 @@ fn expiring(cutoff: DateTime<Utc>) -> Condition {
         .add(none(of_user(
             bookings::Entity,
             (bookings::Entity, bookings::Column::UserId),
-            Some(valued_booking()),
+            Some(valued_booking(now)),
         )))
         .add(none(of_user(
-            entity::invoices::Entity,
-            (entity::invoices::Entity, entity::invoices::Column::UserId),
+            invoices::Entity,
+            (invoices::Entity, invoices::Column::UserId),
             None,
         )))
         .add(none(of_user(
-            entity::stripe_subscriptions::Entity,
+            stripe_subscriptions::Entity,
             (
-                entity::stripe_subscriptions::Entity,
-                entity::stripe_subscriptions::Column::UserId,
+                stripe_subscriptions::Entity,
+                stripe_subscriptions::Column::UserId,
             ),
             None,
         )))
         .add(none(of_user(
-            entity::role_changes::Entity,
+            subscription_checkouts::Entity,
             (
-                entity::role_changes::Entity,
-                entity::role_changes::Column::UserId,
+                subscription_checkouts::Entity,
+                subscription_checkouts::Column::UserId,
             ),
+            None,
+        )))
+        .add(none(customer))
+        .add(none(of_user(
+            role_changes::Entity,
+            (role_changes::Entity, role_changes::Column::UserId),
             None,
         )))
 }
@@ -104,16 +155,25 @@ pub async fn expire(
         .select_only()
         .column(users::Column::Id)
         .column(users::Column::Email)
-        .filter(expiring(cutoff))
+        .filter(expiring(cutoff, now))
         .limit(PER_PASS)
         .into_tuple()
         .all(db)
         .await?;
     let mut gone = 0;
     for (id, email) in due {
-        if remove(db, id, cutoff).await? {
-            tracing::info!(user = %email, "never-verified account expired");
-            gone += 1;
+        match remove(db, id, cutoff, now).await {
+            Ok(true) => {
+                tracing::info!(user = %email, "never-verified account expired");
+                gone += 1;
+            }
+            Ok(false) => {}
+            // One that took a seat while this ran (a foreign key refused
+            // the DELETE on PostgreSQL) stays; the others still go.
+            Err(e) if crate::db::is_unreachable(&e) => return Err(e),
+            Err(e) => {
+                tracing::warn!(user = %email, error = %e, "account kept: it changed meanwhile")
+            }
         }
     }
     Ok(gone)
@@ -122,7 +182,12 @@ pub async fn expire(
 /// Removes one account if it still expires: its waiting-list entries and
 /// lapsed holds first (they refer to it), then the account, whose other
 /// rows (sign-ins, tokens, names) go with it.
-async fn remove(db: &DatabaseConnection, id: Uuid, cutoff: DateTime<Utc>) -> Result<bool, DbErr> {
+async fn remove(
+    db: &DatabaseConnection,
+    id: Uuid,
+    cutoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let txn = db.begin().await?;
     entity::waitlist_entries::Entity::delete_many()
         .filter(entity::waitlist_entries::Column::UserId.eq(id))
@@ -130,12 +195,12 @@ async fn remove(db: &DatabaseConnection, id: Uuid, cutoff: DateTime<Utc>) -> Res
         .await?;
     bookings::Entity::delete_many()
         .filter(bookings::Column::UserId.eq(id))
-        .filter(valued_booking().not())
+        .filter(valued_booking(now).not())
         .exec(&txn)
         .await?;
     let removed = users::Entity::delete_many()
         .filter(users::Column::Id.eq(id))
-        .filter(expiring(cutoff))
+        .filter(expiring(cutoff, now))
         .exec(&txn)
         .await?
         .rows_affected;

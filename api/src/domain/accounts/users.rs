@@ -170,6 +170,9 @@ async fn trickle(gate: &Gate<'_>, account: &str, failures: i32) -> ApiResult<()>
 pub struct Device {
     pub user_id: Uuid,
     pub key: String,
+    /// The password it was issued under (`token::credential_of`): a
+    /// cookie from before a reset or a change counts for nothing.
+    pub credential: String,
 }
 
 /// Checks credentials. Unknown e-mail and wrong password give the same
@@ -204,7 +207,10 @@ pub async fn login(
     let device = match (&key, device) {
         (Some(k), Some(d)) => {
             let account = by_email(gate.db, k).await?;
-            let ours = account.as_ref().is_some_and(|u| u.id == d.user_id);
+            let ours = account.as_ref().is_some_and(|u| {
+                u.id == d.user_id
+                    && crate::auth::token::credential_of(&u.password_hash) == d.credential
+            });
             found = Some(account);
             ours.then_some(d)
         }
