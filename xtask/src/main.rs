@@ -135,10 +135,74 @@ fn ensure_python_packages() -> Result<(), String> {
     Ok(())
 }
 
+/// Installs the Debian packages (`(program, package)`) whose program is
+/// missing, when run as root (as on CI or a fresh machine); otherwise says
+/// which to install.
+fn ensure_debian_packages(wanted: &[(&str, &str)]) -> Result<(), String> {
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(program, _)| {
+            !Command::new("sh")
+                .args(["-c", &format!("command -v {program} || test -x {program}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    if !root {
+        return Err(format!(
+            "the tests need Debian's {}: apt-get install {}",
+            missing.join(", "),
+            missing.join(" ")
+        ));
+    }
+    eprintln!("xtask: installing {} (Debian)", missing.join(", "));
+    let mut update = Command::new("apt-get");
+    update.args(["update", "-qq"]);
+    status(update)?;
+    let mut install = Command::new("apt-get");
+    install.args(["install", "-y", "-qq"]).args(&missing);
+    status(install)
+}
+
+/// The benchmarks' smoke run on PostgreSQL (`url`): a few clients for a
+/// second each, on the debug build. It fails when the benchmark would
+/// report a failed request (a new rule that refuses its load, say); the
+/// speed goals are the full runs' (README, "Benchmarks").
+fn bench_smoke(url: &str) -> Result<(), String> {
+    ensure_debian_packages(&[
+        ("wrk", "wrk"),
+        ("nginx", "nginx-light"),
+        ("pgbench", "postgresql-contrib"),
+    ])?;
+    for (bin, args) in [
+        ("booking_rush", &["4", "1", "1"][..]),
+        ("catalog", &["1", "1"][..]),
+    ] {
+        let mut cmd = cargo();
+        cmd.args(["run", "--locked", "-q", "-p", "bench", "--bin", bin, "--"])
+            .args(args)
+            .env("BENCH_SMOKE", "1")
+            .env("BENCH_DATABASE_URL", url);
+        status(cmd)?;
+    }
+    Ok(())
+}
+
 /// Browser tests: the built SPA served by the real api, in Debian's
 /// Chromium driven by npm's playwright-core (no browser download).
 fn e2e() -> Result<(), String> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    if chromium == "/usr/bin/chromium" {
+        ensure_debian_packages(&[("/usr/bin/chromium", "chromium")])?;
+    }
     if !std::path::Path::new(&chromium).exists() {
         return Err(format!(
             "{chromium} is missing: install Debian's chromium (apt-get install chromium) for the browser tests"
@@ -159,8 +223,8 @@ fn e2e() -> Result<(), String> {
 }
 
 /// The whole test suite: unit and integration tests on SQLite, and on
-/// PostgreSQL as well when `TEST_DATABASE_URL` names a server; then the
-/// browser tests.
+/// PostgreSQL as well when `TEST_DATABASE_URL` names a server (with the
+/// benchmarks' smoke run there); then the browser tests.
 fn test(extra: &[String]) -> Result<(), String> {
     ensure_python_packages()?;
     let mut cmd = cargo();
@@ -168,11 +232,15 @@ fn test(extra: &[String]) -> Result<(), String> {
         .args(extra);
     cmd.env_remove("TEST_DATABASE_URL");
     status(cmd)?;
-    if std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty()) {
+    if let Ok(url) = std::env::var("TEST_DATABASE_URL")
+        && !url.is_empty()
+    {
         eprintln!("xtask: integration tests again on PostgreSQL");
         let mut cmd = cargo();
         cmd.args(["test", "-p", "api", "--test", "api"]).args(extra);
         status(cmd)?;
+        eprintln!("xtask: the benchmarks' smoke run on PostgreSQL");
+        bench_smoke(&url)?;
     }
     e2e()
 }
