@@ -1,6 +1,7 @@
 //! The command line (clap): `serve` (default), `migrate`, `openapi`,
-//! `promote-admin EMAIL`, `healthcheck`, and the jobs run once: `sweep`,
-//! `expire-subscriptions`, `audit`, `reconcile`. `--help` lists them.
+//! `promote-admin EMAIL`, `healthcheck`, `backup`, `restore`, and the jobs
+//! run once: `sweep`, `expire-subscriptions`, `audit`, `reconcile`.
+//! `--help` lists them.
 
 use std::process::ExitCode;
 
@@ -58,6 +59,19 @@ pub enum Command {
     /// Brings in what Stripe says and webhooks missed; exits non-zero on
     /// drift it could not repair.
     Reconcile,
+    /// Takes a checked copy of the database while the server runs
+    /// (SQLite: VACUUM INTO; PostgreSQL: pg_dump) and prints its path.
+    Backup {
+        /// Where to write it (else BACKUP_DIR).
+        #[arg(long)]
+        to: Option<std::path::PathBuf>,
+    },
+    /// Puts a copy back in place of the database, keeping the current one
+    /// aside, then migrates and audits. Refused while a server runs on it.
+    Restore {
+        /// The copy (from `backup`).
+        file: std::path::PathBuf,
+    },
 }
 
 /// What the command line asks for. `Err` carries clap's own text: the
@@ -106,28 +120,30 @@ fn print_openapi(json: bool) -> ExitCode {
 /// A dependency-free HTTP/1.0 GET of `/health` on the configured port, so
 /// the runtime image needs no curl.
 fn health_check() -> ExitCode {
-    use std::io::{Read, Write};
-    use std::time::Duration;
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], settings.bind_addr.port()));
-    let answer = (|| -> std::io::Result<String> {
-        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-        stream.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-        let mut buf = String::new();
-        stream.read_to_string(&mut buf)?;
-        Ok(buf)
-    })();
-    match answer {
+    match local_health(&settings) {
         Ok(text) if text.starts_with("HTTP/1.1 200") || text.starts_with("HTTP/1.0 200") => {
             ExitCode::SUCCESS
         }
         Ok(text) => fail(text.lines().next().unwrap_or("no answer")),
         Err(e) => fail(&e.to_string()),
     }
+}
+
+/// The local server's answer to `GET /health`, read raw.
+fn local_health(settings: &Settings) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], settings.bind_addr.port()));
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut buf = String::new();
+    stream.read_to_string(&mut buf)?;
+    Ok(buf)
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -276,7 +292,87 @@ async fn with_settings(command: Command) -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+        Command::Backup { to } => match back_up(&settings, to).await {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Command::Restore { file } => restore(&settings, &file).await,
         Command::OpenApi { .. } | Command::HealthCheck => ExitCode::SUCCESS,
+    }
+}
+
+/// `backup [--to DIR]`.
+async fn back_up(
+    settings: &Settings,
+    to: Option<std::path::PathBuf>,
+) -> Result<std::path::PathBuf, String> {
+    let dir = to
+        .or_else(|| settings.backup.as_ref().map(|b| b.dir.clone()))
+        .ok_or("say where: --to DIR, or set BACKUP_DIR")?;
+    let db = crate::db::connect(&settings.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let taken =
+        crate::db::backup::take(&db, &settings.database_url, &dir, chrono::Utc::now()).await;
+    db.close().await.ok();
+    taken.map_err(|e| e.to_string())
+}
+
+/// `restore FILE`: refused while a server answers on this machine or runs
+/// its jobs on the database; then the swap, the migrations, the audit.
+async fn restore(settings: &Settings, file: &std::path::Path) -> ExitCode {
+    if local_health(settings).is_ok_and(|text| text.starts_with("HTTP/1.")) {
+        return fail(&format!(
+            "a server answers on port {}: stop every instance before restoring",
+            settings.bind_addr.port()
+        ));
+    }
+    let now = chrono::Utc::now();
+    let result = async {
+        let db = crate::db::connect(&settings.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let running = crate::db::backup::server_running(&db, now).await;
+        db.close().await.ok();
+        if let Some(until) = running.map_err(|e| e.to_string())? {
+            return Err(format!(
+                "a server runs its jobs on this database (next tick at {until}): stop every \
+                 instance, wait for that time to pass, then restore"
+            ));
+        }
+        let aside = crate::db::backup::restore(file, &settings.database_url, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "restored {}; the previous database is kept as {aside}",
+            file.display()
+        );
+        let db = crate::db::connect(&settings.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        crate::db::migrate(&db).await.map_err(|e| e.to_string())?;
+        let gateways =
+            crate::startup::payment_gateway(settings, None).map_err(|e| e.to_string())?;
+        crate::domain::reports::audit::run(&db, &gateways.policy(settings))
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    match result {
+        Ok(drift) if drift.is_empty() => {
+            println!("audit: no drift");
+            ExitCode::SUCCESS
+        }
+        Ok(drift) => {
+            for line in &drift {
+                eprintln!("drift: {line}");
+            }
+            ExitCode::FAILURE
+        }
+        Err(e) => fail(&e),
     }
 }
 
@@ -349,6 +445,8 @@ mod tests {
             "expire-subscriptions",
             "audit",
             "reconcile",
+            "backup",
+            "restore",
         ] {
             assert!(help.contains(command), "{command} missing from:\n{help}");
         }

@@ -139,6 +139,10 @@ pub struct Settings {
     pub sweep_interval: std::time::Duration,
     /// How often the mail worker ticks.
     pub mail_interval: std::time::Duration,
+    /// Where the backup job writes its copies (`BACKUP_DIR`; unset, no
+    /// job: `immersion backup --to DIR` still works), how often
+    /// (`BACKUP_EVERY_HOURS`) and how many it keeps (`BACKUP_KEEP`).
+    pub backup: Option<BackupPlan>,
 }
 
 /// The rules' numbers, typed once from the settings after the payment
@@ -254,6 +258,14 @@ impl Settings {
 #[error("invalid settings:\n  - {}", .0.join("\n  - "))]
 pub struct SettingsError(pub Vec<String>);
 
+/// The backup job's plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupPlan {
+    pub dir: PathBuf,
+    pub every: std::time::Duration,
+    pub keep: usize,
+}
+
 /// The seller's side of an invoice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invoicing {
@@ -297,6 +309,9 @@ pub const SETTING_NAMES: &[&str] = &[
     "HOLD_COOLDOWN_MINUTES",
     "HOLDS_PER_ADDRESS",
     "UNVERIFIED_ACCOUNT_DAYS",
+    "BACKUP_DIR",
+    "BACKUP_EVERY_HOURS",
+    "BACKUP_KEEP",
     "CANCELLATION_CUTOFF_DAYS",
     "MIN_PLACES_DECISION_DAYS",
     "PAST_DUE_GRACE_HOURS",
@@ -609,6 +624,13 @@ impl Settings {
         let shutdown_timeout = seconds(p.number("SHUTDOWN_TIMEOUT_SECONDS", 30, 1, 3600));
         let sweep_interval = seconds(p.number("SWEEP_INTERVAL_SECONDS", 60, 1, 3600));
         let mail_interval = seconds(p.number("MAIL_INTERVAL_SECONDS", 5, 1, 3600));
+        let backup_every = p.number("BACKUP_EVERY_HOURS", 24, 1, 24 * 7);
+        let backup_keep = p.number("BACKUP_KEEP", 14, 1, 10_000) as usize;
+        let backup = p.get("BACKUP_DIR").map(|dir| BackupPlan {
+            dir: PathBuf::from(dir),
+            every: seconds(backup_every * 3600),
+            keep: backup_keep,
+        });
         let metrics_token = p.get("METRICS_TOKEN").map(Secret::new);
         let database_max_connections = p
             .get("DATABASE_MAX_CONNECTIONS")
@@ -673,6 +695,7 @@ impl Settings {
             metrics_token,
             sweep_interval,
             mail_interval,
+            backup,
         })
     }
 

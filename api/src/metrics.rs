@@ -29,6 +29,8 @@ pub struct Metrics {
     pub reconcile_unrepaired: IntCounter,
     pub job_runs: IntCounterVec,
     pub database_unreachable: IntCounter,
+    /// When the last checked backup this instance knows of was taken.
+    pub backup_last_success: Gauge,
     outbox_pending: IntGauge,
     outbox_oldest_age: Gauge,
     owed_calls: IntGaugeVec,
@@ -115,6 +117,10 @@ impl Metrics {
                 "database_unreachable_total",
                 "Answers 503 because the database could not be reached",
             )?,
+            backup_last_success: Gauge::new(
+                "backup_last_success_timestamp_seconds",
+                "When the newest checked backup in BACKUP_DIR was taken (0: none known)",
+            )?,
             outbox_pending: IntGauge::new("mail_outbox_pending", "Mails waiting to be sent")?,
             outbox_oldest_age: Gauge::new(
                 "mail_outbox_oldest_pending_age_seconds",
@@ -161,6 +167,7 @@ impl Metrics {
             Box::new(self.reconcile_unrepaired.clone()),
             Box::new(self.job_runs.clone()),
             Box::new(self.database_unreachable.clone()),
+            Box::new(self.backup_last_success.clone()),
             Box::new(self.outbox_pending.clone()),
             Box::new(self.outbox_oldest_age.clone()),
             Box::new(self.owed_calls.clone()),

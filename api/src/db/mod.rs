@@ -1,6 +1,7 @@
 //! Connecting to the database (SQLite by default, or PostgreSQL) and
 //! bringing its schema up to date.
 
+pub mod backup;
 pub mod checkout_ids;
 
 use std::path::Path;

@@ -1,7 +1,8 @@
 //! Background work: the hold sweeper, the subscription expiry sweep, the
 //! owed payment calls (refunds, Checkout Session expiries), the hourly
 //! reconciliation with Stripe, the mail worker, the minimum-attendee
-//! decisions and the expiry of never-verified accounts. Each is a loop around a `*_once` function that tests call
+//! decisions, the expiry of never-verified accounts and the backups
+//! (when `BACKUP_DIR` is set). Each is a loop around a `*_once` function that tests call
 //! directly with a given `now`.
 //!
 //! What each job guarantees with several instances on one database:
@@ -48,6 +49,7 @@ pub enum Kind {
     Decisions,
     Reminders,
     UnverifiedAccounts,
+    Backup,
 }
 
 impl Kind {
@@ -62,6 +64,7 @@ impl Kind {
             Self::Decisions => "decisions",
             Self::Reminders => "reminders",
             Self::UnverifiedAccounts => "unverified_accounts",
+            Self::Backup => "backup",
         }
     }
 }
@@ -122,6 +125,13 @@ pub fn spawn(state: web::Data<AppState>) -> Jobs {
         every,
         lease: lease(every),
     };
+    let backup = settings.backup.as_ref().map(|plan| {
+        // After a restart, the age of the newest copy is known at once.
+        if let Some(at) = crate::db::backup::newest_taken_at(&plan.dir) {
+            state.metrics.backup_last_success.set(at);
+        }
+        job(Kind::Backup, plan.every)
+    });
     let jobs = [
         job(Kind::Sweeper, settings.sweep_interval),
         job(Kind::OwedCalls, settings.sweep_interval),
@@ -131,13 +141,14 @@ pub fn spawn(state: web::Data<AppState>) -> Jobs {
         job(Kind::Decisions, HOURLY),
         job(Kind::Reminders, HOURLY),
         job(Kind::UnverifiedAccounts, HOURLY),
-    ];
+    ]
+    .into_iter()
+    .chain(backup);
     let context = std::sync::Arc::new(Context {
         mailer: mail::Measured::new(mail::mailer_for(settings), &state.metrics),
         state: state.clone(),
     });
     let handles = jobs
-        .into_iter()
         .map(|job| {
             let context = context.clone();
             let stopped = stopped.clone();
@@ -226,6 +237,7 @@ async fn run_once(context: &Context, kind: Kind, now: chrono::DateTime<Utc>) {
                 tracing::error!(error = %e, "never-verified accounts not expired");
             }
         }
+        Kind::Backup => back_up(state, now).await,
         Kind::Mail => {
             if let Err(e) = mail::deliver_once(&state.db, &context.mailer, now).await {
                 tracing::error!(error = %e, "mail delivery failed");
@@ -246,6 +258,34 @@ async fn sweep(state: &AppState, now: chrono::DateTime<Utc>) {
     if let Err(e) = crate::domain::platform::idempotency::prune(&state.db, now).await {
         tracing::error!(error = %e, "idempotency keys not pruned");
     }
+}
+
+async fn back_up(state: &AppState, now: chrono::DateTime<Utc>) {
+    if let Err(e) = backup_once(state, now).await {
+        tracing::error!(error = %e, "backup failed");
+    }
+}
+
+/// One tick of the backup job: a copy into `BACKUP_DIR`, checked, then the
+/// oldest pruned to `BACKUP_KEEP`. Answers the copy (None: no
+/// `BACKUP_DIR`).
+pub async fn backup_once(
+    state: &AppState,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<std::path::PathBuf>, crate::db::backup::BackupError> {
+    let Some(plan) = &state.settings.backup else {
+        return Ok(None);
+    };
+    let url = &state.settings.database_url;
+    let path = crate::db::backup::take(&state.db, url, &plan.dir, now).await?;
+    tracing::info!(copy = %path.display(), "backup taken and checked");
+    let taken = now.timestamp() as f64;
+    state.metrics.backup_last_success.set(taken);
+    let old = crate::db::backup::prune(&plan.dir, plan.keep)?;
+    if !old.is_empty() {
+        tracing::info!(removed = old.len(), "old backups pruned");
+    }
+    Ok(Some(path))
 }
 
 async fn settle_owed(state: &AppState, now: chrono::DateTime<Utc>) {

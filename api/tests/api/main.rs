@@ -5,6 +5,7 @@
 mod accounts;
 mod attendance;
 mod authorization;
+mod backups;
 mod bookings;
 mod calendar;
 mod catalog;
