@@ -129,14 +129,15 @@ impl TestAppBuilder {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-        if database_url.starts_with("sqlite:") {
+        vars.extend(self.extra);
+        if vars["DATABASE_URL"].starts_with("sqlite:") {
             // The tests check what each request does on a loaded 2-core
             // machine, not SQLite's load shedding: its writers may queue
             // longer than in production. (PostgreSQL keeps its default,
-            // which outage.rs checks.)
-            vars.insert("DATABASE_ACQUIRE_TIMEOUT_MS".into(), "10000".into());
+            // which outage.rs checks on a cluster of its own.)
+            vars.entry("DATABASE_ACQUIRE_TIMEOUT_MS".into())
+                .or_insert_with(|| "10000".into());
         }
-        vars.extend(self.extra);
         let settings = Settings::from_vars(&vars).expect("test settings");
         let app = Application::build_with_gateway(settings, self.gateway)
             .await
