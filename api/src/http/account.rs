@@ -132,6 +132,7 @@ pub async fn request_password_reset(
         (status = 413, response = p::PayloadTooLarge),
         (status = 415, response = p::UnsupportedMediaType),
         (status = 422, response = p::ValidationFailed),
+        (status = 429, response = p::RateLimited),
         (status = 503, response = p::Unavailable),
     )
 )]
@@ -139,8 +140,12 @@ pub async fn request_password_reset(
 #[tracing::instrument(skip_all)]
 pub async fn confirm_password_reset(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<NewPassword>,
 ) -> ApiResult<HttpResponse> {
+    let ip = client_ip(&req, &state.settings.trusted_proxies);
+    let limit = state.limits().reset_confirms_per_ip;
+    throttles::admit(&state.db, &[(limit, ip.as_str())], Utc::now()).await?;
     let NewPassword { token, password } = body.into_inner();
     let user = credentials::reset_password(
         &state.db,

@@ -394,6 +394,23 @@ async fn a_squatter_cannot_keep_an_address_from_the_mailbox_s_owner() {
 }
 
 #[actix_web::test]
+async fn following_reset_links_is_limited_per_client_address() {
+    let app = TestApp::builder()
+        .env("LOGIN_MAX_PER_IP", "3")
+        .spawn()
+        .await;
+    let wrong = json!({"token": "0".repeat(64), "password": "a new passphrase!"});
+    for _ in 0..3 {
+        app.post("/api/auth/password-reset/confirm", None, wrong.clone())
+            .await
+            .assert_problem(400, "invalid_token");
+    }
+    app.post("/api/auth/password-reset/confirm", None, wrong)
+        .await
+        .assert_problem(429, "rate_limited");
+}
+
+#[actix_web::test]
 async fn a_password_change_in_a_verified_account_voids_pending_reset_links() {
     let app = spawn_app().await;
     let token = app.register("owner@example.com").await;

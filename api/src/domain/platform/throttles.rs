@@ -224,6 +224,9 @@ pub struct LoginLimits {
     pub password_changes: Throttle,
     /// Password changes per client address, across accounts.
     pub password_changes_per_ip: Throttle,
+    /// Reset links followed per client address (a token is 256 random
+    /// bits: this bounds the load, not a guess).
+    pub reset_confirms_per_ip: Throttle,
 }
 
 impl LoginLimits {
@@ -250,6 +253,7 @@ impl LoginLimits {
                 l.per_ip,
                 l.window_seconds,
             ),
+            reset_confirms_per_ip: Throttle::new("reset_confirms_ip", l.per_ip, l.window_seconds),
         }
     }
 }
