@@ -358,12 +358,13 @@ pub struct SubscriberDto {
     )]
     pub current_period_end: Option<DateTime<Utc>>,
     pub cancel_at_period_end: bool,
+    // The SPA shows none of the three below: in the browser they are not
+    // read (the size budget).
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub stripe_customer_id: Option<String>,
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub stripe_subscription_id: Option<String>,
-    #[cfg_attr(
-        target_arch = "wasm32",
-        serde(default, deserialize_with = "crate::wire::instant_opt")
-    )]
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub last_event_at: Option<DateTime<Utc>>,
 }
 

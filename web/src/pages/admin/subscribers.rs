@@ -6,7 +6,6 @@ use common::auth::Role;
 use common::format::format_date;
 use common::subscriptions::{SubscriberDto, SubscriptionType};
 use leptos::prelude::*;
-use uuid::Uuid;
 
 use super::AdminMenu;
 use crate::api;
@@ -29,13 +28,17 @@ pub fn AdminSubscribersPage() -> impl IntoView {
             "inactifs" => Some(false),
             _ => None,
         };
-        api::subscribers(active)
-    });
-    // Whose page this is: their own row offers no role change.
-    let me = RwSignal::new(None::<Uuid>);
-    leptos::task::spawn_local(async move {
-        if let Ok(Some(user)) = api::me().await {
-            me.set(Some(user.id));
+        async move {
+            // Whose page this is: their own row offers no role change.
+            let me = api::me().await?.map(|u| u.id);
+            let rows = api::subscribers(active).await?;
+            Ok(rows
+                .into_iter()
+                .map(|s| {
+                    let mine = Some(s.user_id) == me;
+                    (s, mine)
+                })
+                .collect::<Vec<_>>())
         }
     });
     let error = RwSignal::new(None::<String>);
@@ -62,7 +65,7 @@ pub fn AdminSubscribersPage() -> impl IntoView {
                                 <th scope="col">"Statut Stripe"</th><th scope="col">"Fin de période"</th>
                                 <th scope="col">"Rôle"</th>
                             </tr></thead>
-                            <tbody>{rows.into_iter().map(|s| row(s, me, error, changed)).collect_view()}</tbody>
+                            <tbody>{rows.into_iter().map(|(s, mine)| row(s, mine, error, changed)).collect_view()}</tbody>
                         </table>
                     </div>
                 }.into_any(),
@@ -73,7 +76,7 @@ pub fn AdminSubscribersPage() -> impl IntoView {
 
 fn row(
     s: SubscriberDto,
-    me: RwSignal<Option<Uuid>>,
+    mine: bool,
     error: RwSignal<Option<String>>,
     changed: Callback<()>,
 ) -> impl IntoView {
@@ -84,14 +87,11 @@ fn row(
         ("Rendre admin", Role::Admin)
     };
     // Only a verified address can be made admin.
-    let offered = admin || s.email_verified;
-    let change = move || {
-        (offered && me.get().is_some_and(|m| m != id)).then(|| {
-            view! {
-                <button class="role" on:click=move |_| send(api::set_role(id, to), error, None, move |_| changed.run(()))>{label}</button>
-            }
-        })
-    };
+    let change = (!mine && (admin || s.email_verified)).then(|| {
+        view! {
+            <button class="role" on:click=move |_| send(api::set_role(id, to), error, None, move |_| changed.run(()))>{label}</button>
+        }
+    });
     let end = s.current_period_end.map(|d| {
         let day = format_date(d.date_naive());
         if s.cancel_at_period_end {
