@@ -42,5 +42,6 @@ mod status_rule;
 mod stripe_gateway;
 mod subscriptions;
 mod support;
+mod upgrades;
 mod waitlist;
 mod webhooks;

@@ -20,6 +20,11 @@ impl TestDb {
         (db, conn)
     }
 
+    /// A fresh, empty database (no migration run) and its URL.
+    pub async fn empty() -> (Self, String) {
+        Self::create().await
+    }
+
     pub(super) async fn create() -> (Self, String) {
         let id = uuid::Uuid::new_v4().simple().to_string();
         match std::env::var("TEST_DATABASE_URL")
