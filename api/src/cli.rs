@@ -235,26 +235,10 @@ async fn with_settings(command: Command) -> ExitCode {
                 let db = crate::db::connect(&settings.database_url)
                     .await
                     .map_err(|e| e.to_string())?;
-                let gateways =
-                    crate::startup::payment_gateway(&settings, None).map_err(|e| e.to_string())?;
-                crate::domain::reports::audit::run(&db, &gateways.policy(&settings))
-                    .await
-                    .map_err(|e| e.to_string())
+                audit(&settings, &db).await
             }
             .await;
-            match result {
-                Ok(drift) if drift.is_empty() => {
-                    println!("audit: no drift");
-                    ExitCode::SUCCESS
-                }
-                Ok(drift) => {
-                    for line in &drift {
-                        eprintln!("drift: {line}");
-                    }
-                    ExitCode::FAILURE
-                }
-                Err(e) => fail(&e.to_string()),
-            }
+            report_audit(result)
         }
         Command::Reconcile => {
             let result = async {
@@ -354,13 +338,25 @@ async fn restore(settings: &Settings, file: &std::path::Path) -> ExitCode {
             .await
             .map_err(|e| e.to_string())?;
         crate::db::migrate(&db).await.map_err(|e| e.to_string())?;
-        let gateways =
-            crate::startup::payment_gateway(settings, None).map_err(|e| e.to_string())?;
-        crate::domain::reports::audit::run(&db, &gateways.policy(settings))
-            .await
-            .map_err(|e| e.to_string())
+        audit(settings, &db).await
     }
     .await;
+    report_audit(result)
+}
+
+/// The audit of `db` under the settings' rules.
+async fn audit(
+    settings: &Settings,
+    db: &sea_orm::DatabaseConnection,
+) -> Result<Vec<String>, String> {
+    let gateways = crate::startup::payment_gateway(settings, None).map_err(|e| e.to_string())?;
+    crate::domain::reports::audit::run(db, &gateways.policy(settings))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Prints the audit's drift (non-zero exit) or that there is none.
+fn report_audit(result: Result<Vec<String>, String>) -> ExitCode {
     match result {
         Ok(drift) if drift.is_empty() => {
             println!("audit: no drift");
