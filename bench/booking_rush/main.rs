@@ -645,8 +645,8 @@ impl PgBench {
         // Each with a skeleton of its own (these ASCII addresses cannot
         // look like one another), or every api instance started after
         // would compute 400 000 of them at startup.
-        run("INSERT INTO users (id, email, email_skeleton, password_hash, role, license, created_at, updated_at) \
-             SELECT gen_random_uuid(), 'pgbench' || n || '@bench.test', 'pgbench' || n || '@bench.test', '!', 'user', 'none', now(), now() \
+        run("INSERT INTO users (id, email, email_skeleton, password_hash, role, license, email_verified_at, created_at, updated_at) \
+             SELECT gen_random_uuid(), 'pgbench' || n || '@bench.test', 'pgbench' || n || '@bench.test', '!', 'user', 'none', now(), now(), now() \
              FROM generate_series(1, 400000) n"
             .into())
         .await?;
@@ -667,8 +667,10 @@ SELECT session AS tok FROM bench_users WHERE n = (SELECT nextval('bench_seq')) \
 SELECT u.id AS uid, u.email AS uemail FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = :tok AND s.revoked_at IS NULL AND s.expires_at > now() \gset
 SELECT id AS sid FROM bench_sessions WHERE n = :s \gset
 BEGIN;
-UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CASE WHEN closed_by_admin OR starts_on <= CURRENT_DATE THEN 'closed' WHEN reserved_places + 1 >= max_places THEN 'full' ELSE 'open' END, updated_at = now() WHERE id = :sid AND reserved_places < max_places AND is_active AND NOT closed_by_admin AND starts_on > CURRENT_DATE AND NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE session_id = :sid AND user_id = :uid AND (status IN ('held', 'confirmed') OR (status IN ('expired', 'cancelled') AND stripe_payment_intent_id IS NULL AND stripe_checkout_session_id IS NOT NULL AND updated_at > now() - interval '120 minutes'))) RETURNING price_cents AS price, currency AS cur \gset
-INSERT INTO immersion_bookings (id, session_id, user_id, user_email, status, hold_expires_at, amount_cents, currency, created_at, updated_at) VALUES (gen_random_uuid(), :sid, :uid, :uemail, 'held', now() + interval '33 minutes', :price, :cur, now(), now()) RETURNING id AS bid \gset
+UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CASE WHEN closed_by_admin OR starts_on <= CURRENT_DATE THEN 'closed' WHEN reserved_places + 1 >= max_places THEN 'full' ELSE 'open' END, updated_at = now() WHERE id = :sid AND reserved_places < max_places AND (decision IS NULL OR decision <> 'cancelled') AND is_active AND NOT closed_by_admin AND starts_on > CURRENT_DATE AND NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE session_id = :sid AND user_id = :uid AND (status IN ('held', 'confirmed') OR (status IN ('expired', 'cancelled') AND stripe_payment_intent_id IS NULL AND stripe_checkout_session_id IS NOT NULL AND updated_at > now() - interval '120 minutes'))) AND NOT EXISTS (SELECT 1 FROM waitlist_entries WHERE session_id = :sid AND status = 'waiting') AND (SELECT count(id) FROM immersion_bookings WHERE session_id = :sid AND status = 'held' AND client_address = 'bench-address') < 1000000 AND (EXISTS (SELECT 1 FROM users WHERE id = :uid AND email_verified_at IS NOT NULL) OR NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE user_id = :uid AND status = 'held')) RETURNING price_cents AS price, currency AS cur \gset
+INSERT INTO immersion_bookings (id, session_id, user_id, user_email, status, hold_expires_at, amount_cents, currency, created_at, updated_at, client_address) VALUES (gen_random_uuid(), :sid, :uid, :uemail, 'held', now() + interval '33 minutes', :price, :cur, now(), now(), 'bench-address') RETURNING id AS bid \gset
+SELECT count(*) FROM immersion_bookings WHERE session_id = :sid AND status = 'held' AND client_address = 'bench-address';
+UPDATE users SET email = email WHERE id = :uid AND email_verified_at IS NULL;
 UPDATE immersion_bookings SET stripe_checkout_session_id = 'cs_test_' || replace(:bid, '-', ''), updated_at = now() WHERE id = :bid;
 COMMIT;
 "#,
