@@ -366,12 +366,14 @@ async fn three_instances_sell_each_seat_once_share_throttles_and_run_each_job_on
     assert_eq!(expired(), 5);
 
     // One sweeper and one mail worker per tick (1 s) across the three:
-    // without the lease, three times as many.
+    // without the lease, three times as many. The bound sits halfway, as
+    // each instance's ticks drift on a loaded machine (9 runs in 5.8 s
+    // were seen once; three times as many would be 17).
     let elapsed = started.elapsed().as_secs_f64();
     for job in ["sweeper", "mail"] {
         let runs = runs(job).await;
         assert!(
-            runs >= 1.0 && runs <= elapsed * 1.2 + 2.0,
+            runs >= 1.0 && runs <= elapsed * 1.5 + 2.0,
             "{job}: {runs} runs in {elapsed:.1} s"
         );
     }
