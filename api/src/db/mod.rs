@@ -39,7 +39,7 @@ pub struct Pool {
 /// As `connect`, with the pool as `pool` says.
 pub async fn connect_with(url: &str, pool: Pool) -> Result<DatabaseConnection, DbErr> {
     if let Some(dir) = sqlite_dir(url) {
-        std::fs::create_dir_all(dir)
+        std::fs::create_dir_all(&dir)
             .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
     }
     let mut opts = ConnectOptions::new(url);
@@ -95,17 +95,11 @@ pub fn is_unreachable(e: &DbErr) -> bool {
 }
 
 /// The directory of a `sqlite://path/to/file.db?…` URL, when it has one.
-fn sqlite_dir(url: &str) -> Option<&Path> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next()?;
-    if path.is_empty() || path == ":memory:" {
-        return None;
-    }
-    Path::new(path)
+fn sqlite_dir(url: &str) -> Option<std::path::PathBuf> {
+    backup::sqlite_path(url)?
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
 }
 
 /// Applies pending migrations under the setup lock.
@@ -159,7 +153,7 @@ mod tests {
     #[test]
     fn finds_the_directory_of_a_sqlite_file() {
         assert_eq!(
-            sqlite_dir("sqlite://data/immersion.db?mode=rwc"),
+            sqlite_dir("sqlite://data/immersion.db?mode=rwc").as_deref(),
             Some(Path::new("data"))
         );
         assert_eq!(sqlite_dir("sqlite://app.db"), None);
