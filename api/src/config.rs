@@ -62,6 +62,8 @@ pub struct RateLimits {
     /// Holds and cancels per hour, per user and per client IP.
     pub seat_changes_per_user: u32,
     pub seat_changes_per_ip: u32,
+    /// Requests per minute made with one API key, from everywhere.
+    pub api_key_per_minute: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -324,6 +326,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "ACCOUNT_MAILS_PER_HOUR",
     "SEAT_CHANGES_PER_USER_PER_HOUR",
     "SEAT_CHANGES_PER_IP_PER_HOUR",
+    "API_KEY_REQUESTS_PER_MINUTE",
     "WEB_DIST",
     "LOG_FORMAT",
     "JOBS_ENABLED",
@@ -589,6 +592,7 @@ impl Settings {
             seat_changes_per_user: p.number("SEAT_CHANGES_PER_USER_PER_HOUR", 20, 1, 1_000_000)
                 as u32,
             seat_changes_per_ip: p.number("SEAT_CHANGES_PER_IP_PER_HOUR", 300, 1, 1_000_000) as u32,
+            api_key_per_minute: p.number("API_KEY_REQUESTS_PER_MINUTE", 600, 1, 1_000_000) as u32,
         };
         let web_dist = PathBuf::from(p.get("WEB_DIST").unwrap_or_else(|| "web/dist".to_owned()));
         let log_format = match p.get("LOG_FORMAT").as_deref() {

@@ -146,6 +146,7 @@ impl Application {
         let shutdown_seconds = state.settings.shutdown_timeout.as_secs();
         let doc = http::docs::openapi();
         let routes = web::Data::new(http::fallback::RouteTable::from_openapi(&doc));
+        let keys = web::Data::new(http::key_auth::Gate::from_openapi(&doc));
         let spa = web::Data::new(http::spa::Spa::load(&app_state.settings.web_dist));
         if spa.is_none() {
             tracing::warn!(
@@ -154,7 +155,12 @@ impl Application {
             );
         }
         let server = HttpServer::new(move || {
-            app(app_state.clone(), routes.clone(), spa.clone(), doc.clone())
+            app(
+                app_state.clone(),
+                (routes.clone(), keys.clone()),
+                spa.clone(),
+                doc.clone(),
+            )
         })
         .shutdown_timeout(shutdown_seconds)
         // Signals are ours (`run_until_stopped`): they stop the jobs too.
@@ -260,7 +266,10 @@ async fn stop_signal() -> bool {
 /// everything else.
 fn app(
     state: web::Data<AppState>,
-    routes: web::Data<http::fallback::RouteTable>,
+    (routes, keys): (
+        web::Data<http::fallback::RouteTable>,
+        web::Data<http::key_auth::Gate>,
+    ),
     spa: web::Data<Option<http::spa::Spa>>,
     doc: utoipa::openapi::OpenApi,
 ) -> App<
@@ -278,6 +287,7 @@ fn app(
         .openapi(http::docs::base())
         .app_data(state)
         .app_data(routes)
+        .app_data(keys)
         .app_data(spa)
         .app_data(
             web::JsonConfig::default()
@@ -293,6 +303,7 @@ fn app(
     app.wrap(actix_web::middleware::from_fn(move |req, next| {
         within(timeout, req, next)
     }))
+    .wrap(actix_web::middleware::from_fn(http::key_auth::gate))
     .wrap(actix_web::middleware::from_fn(measure))
     .wrap(actix_web::middleware::from_fn(head_as_get))
     .wrap(actix_web::middleware::from_fn(http::private::no_store))

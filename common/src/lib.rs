@@ -2,6 +2,7 @@
 //! contract, the stable error codes, and pure rules (validation, derived
 //! session status, French formatting). No I/O here, so it builds for wasm32.
 
+pub mod api_keys;
 pub mod auth;
 pub mod bookings;
 pub mod error;

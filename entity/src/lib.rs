@@ -2,6 +2,7 @@
 //! Enumerated columns are the enums of `common` (its `sea-orm` feature).
 
 pub mod account_tokens;
+pub mod api_keys;
 pub mod auth_sessions;
 pub mod gateway_refunds;
 pub mod idempotency_keys;

@@ -24,6 +24,7 @@ mod m20261201_000017_email_skeletons;
 mod m20261201_000018_subscription_calls;
 mod m20261201_000019_hold_addresses;
 mod m20261202_000020_owed_call_targets;
+mod m20261202_000021_api_keys;
 mod sqlite;
 
 pub struct Migrator;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_subscription_calls::Migration),
             Box::new(m20261201_000019_hold_addresses::Migration),
             Box::new(m20261202_000020_owed_call_targets::Migration),
+            Box::new(m20261202_000021_api_keys::Migration),
         ]
     }
 }

@@ -9,9 +9,22 @@ use actix_web::HttpRequest;
 /// since one host usually owns the whole prefix.
 pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> String {
     use std::net::IpAddr;
-    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+    let Some(client) = client_addr(req, trusted) else {
         return "unknown".to_owned();
     };
+    match client {
+        IpAddr::V6(v6) => ipnet::Ipv6Net::new(v6, 64)
+            .map(|n| n.trunc().to_string())
+            .unwrap_or_else(|_| v6.to_string()),
+        IpAddr::V4(v4) => v4.to_string(),
+    }
+}
+
+/// The client's own address, by the same rule (an API key's allowed
+/// networks are matched against it, not its /64).
+pub fn client_addr(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<std::net::IpAddr> {
+    use std::net::IpAddr;
+    let peer = req.peer_addr().map(|a| a.ip())?;
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     let mut client = peer;
     if is_trusted(&peer) {
@@ -35,15 +48,10 @@ pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> String {
             }
         }
     }
-    match client {
-        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => ipnet::Ipv6Net::new(v6, 64)
-            .map(|n| n.trunc().to_string())
-            .unwrap_or_else(|_| v6.to_string()),
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or_else(|| v6.to_string(), |v4| v4.to_string()),
-        IpAddr::V4(v4) => v4.to_string(),
-    }
+    Some(match client {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, IpAddr::V4),
+        IpAddr::V4(_) => client,
+    })
 }
 
 #[cfg(test)]

@@ -53,6 +53,19 @@ impl Modify for Security {
             ),
         );
         components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("imm_live_…")
+                    .description(Some(
+                        "An API key, issued by an admin: its scopes say which \
+                         operations it may call (each operation names the one it needs).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
             "cookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
                 crate::auth::token::COOKIE_NAME,
@@ -89,6 +102,54 @@ impl Modify for ServerErrors {
     }
 }
 
+/// The operations open to API keys: each names the scope it needs, and
+/// those that act for a person take `on_behalf_of` (`key_auth::ROUTES`).
+struct KeyScopes;
+
+impl Modify for KeyScopes {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        use crate::http::key_auth::{ForUser, ON_BEHALF_OF, ROUTES, operation_mut};
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::security::SecurityRequirement;
+        use utoipa::openapi::{ObjectBuilder, Required, Type};
+        for route in ROUTES {
+            let Some(op) = openapi
+                .paths
+                .paths
+                .get_mut(route.path)
+                .and_then(|item| operation_mut(item, &route.method))
+            else {
+                continue;
+            };
+            op.security
+                .get_or_insert_with(Vec::new)
+                .push(SecurityRequirement::new("api_key", [route.scope.as_str()]));
+            if route.for_user == ForUser::No {
+                continue;
+            }
+            let description = match route.for_user {
+                ForUser::Must => "With an API key: the user (id or e-mail) it acts for; required.",
+                _ => {
+                    "With an API key: the user (id or e-mail) it acts for; absent, it acts as an admin would."
+                }
+            };
+            op.parameters.get_or_insert_with(Vec::new).push(
+                ParameterBuilder::new()
+                    .name(ON_BEHALF_OF)
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .description(Some(description))
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .max_length(Some(254)),
+                    ))
+                    .build(),
+            );
+        }
+    }
+}
+
 /// The document's frame (info, shared components); paths come from `routes`.
 pub fn base() -> OpenApiDoc {
     ApiDoc::openapi()
@@ -103,6 +164,7 @@ pub fn openapi() -> OpenApiDoc {
         .split_for_parts();
     let mut doc = doc;
     ServerErrors.modify(&mut doc);
+    KeyScopes.modify(&mut doc);
     doc
 }
 

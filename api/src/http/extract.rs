@@ -4,7 +4,9 @@
 //! sign-in session is checked in the query that reads the user. A change
 //! authenticated by the cookie must come from our own origin (a browser
 //! sends the cookie with cross-site requests too); Bearer requests are
-//! exempt, as no browser attaches a Bearer token on its own.
+//! exempt, as no browser attaches a Bearer token on its own. An API key
+//! (`Bearer imm_live_…`) is authenticated by `key_auth::gate`, which
+//! leaves the user it acts as in the request's extensions.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +18,7 @@ use common::auth::{License, Role, UserDto};
 use uuid::Uuid;
 
 use crate::auth::token::COOKIE_NAME;
+use crate::domain::accounts::api_keys;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -133,6 +136,14 @@ impl FromRequest for AuthUser {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("app state missing"))?;
             let token = match credential {
+                // A key the gate let through would have been found above.
+                Some(Credential::Bearer(t)) if api_keys::is_key(&t) => {
+                    return Err(ApiError::new(
+                        common::ErrorCode::Forbidden,
+                        "API keys cannot call this endpoint",
+                    )
+                    .into());
+                }
                 Some(Credential::Bearer(t) | Credential::Cookie(t)) => t,
                 None => return Err(ApiError::unauthorized().into()),
             };

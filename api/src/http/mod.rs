@@ -15,6 +15,7 @@ pub mod extract;
 pub mod fallback;
 pub mod idempotency;
 pub mod invoices;
+pub mod key_auth;
 pub mod local_checkout;
 pub mod members;
 pub mod metrics;
@@ -84,6 +85,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admin::members::list_subscribers)
         .service(admin::roles::change_role)
         .service(admin::roles::list_role_changes)
+        .service(admin::api_keys::list_api_keys)
+        .service(admin::api_keys::create_api_key)
+        .service(admin::api_keys::revoke_api_key)
         .service(admin::stats::admin_stats)
         .service(admin::attendance::attendance_sheet)
         .service(admin::payments::list_payment_anomalies)

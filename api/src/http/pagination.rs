@@ -5,7 +5,7 @@
 //! last item given.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
@@ -148,6 +148,13 @@ pub fn page_of<'a, T>(
             .iter()
             .map(|(name, value)| format!("{name}={}", encode_value(value)))
             .collect();
+        if let Some(named) = req.extensions().get::<crate::http::key_auth::ActingFor>() {
+            query.push(format!(
+                "{}={}",
+                crate::http::key_auth::ON_BEHALF_OF,
+                encode_value(&named.0)
+            ));
+        }
         query.push(format!("limit={}", page.limit));
         // The cursor is hex: nothing to escape.
         query.push(format!("after={cursor}"));

@@ -26,15 +26,15 @@ fn on_postgres() -> bool {
 }
 
 /// One `immersion serve` process; killed when dropped.
-struct Instance {
+pub struct Instance {
     child: Child,
-    base: String,
+    pub base: String,
     /// Its JSON log lines, as they come.
     logs: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Instance {
-    async fn start(database_url: &str, extra: &[(&str, &str)]) -> Self {
+    pub async fn start(database_url: &str, extra: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_immersion"));
         cmd.args(["serve", "--no-demo"])
             .env_clear()

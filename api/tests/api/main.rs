@@ -3,6 +3,7 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod accounts;
+mod api_keys;
 mod attendance;
 mod authorization;
 mod backups;

@@ -1,7 +1,8 @@
-//! People's accounts: users and their roles, credentials (verification,
-//! reset, password change), one-time tokens, sign-in sessions, profiles,
-//! and the expiry of accounts never verified.
+//! People's accounts and third parties' API keys: users and their roles,
+//! credentials (verification, reset, password change), one-time tokens,
+//! sign-in sessions, profiles, and the expiry of accounts never verified.
 
+pub mod api_keys;
 pub mod credentials;
 pub mod profiles;
 pub mod roles;

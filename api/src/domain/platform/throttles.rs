@@ -227,6 +227,8 @@ pub struct LoginLimits {
     /// Reset links followed per client address (a token is 256 random
     /// bits: this bounds the load, not a guess).
     pub reset_confirms_per_ip: Throttle,
+    /// Requests made with one API key, wherever they come from.
+    pub api_key: Throttle,
 }
 
 impl LoginLimits {
@@ -254,6 +256,7 @@ impl LoginLimits {
                 l.window_seconds,
             ),
             reset_confirms_per_ip: Throttle::new("reset_confirms_ip", l.per_ip, l.window_seconds),
+            api_key: Throttle::new("api_key", l.api_key_per_minute, 60),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! sheet, members and their resources, payment anomalies, the dashboard's
 //! figures, the accounts' roles.
 
+pub mod api_keys;
 pub mod attendance;
 pub mod members;
 pub mod payments;
