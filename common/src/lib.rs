@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod bookings;
 pub mod error;
+pub mod events;
 pub mod format;
 pub mod invoices;
 pub mod mail;

@@ -2,8 +2,8 @@ use sea_orm::entity::prelude::*;
 
 /// A third party's key: its secret only as a SHA-256 digest, its scopes
 /// (space-separated names), the client networks it may come from
-/// (comma-separated, none: any), who made it (`admin:<id>`) and, once
-/// revoked, when and by whom.
+/// (comma-separated, none: any), the admin who issued it (it works only
+/// while they are one) and, once revoked, when and by whom.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_keys")]
 pub struct Model {
@@ -16,14 +16,27 @@ pub struct Model {
     pub scopes: String,
     pub allowed_ips: Option<String>,
     pub expires_at: Option<DateTimeUtc>,
-    pub created_by: String,
+    pub issued_by: Uuid,
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
-    pub revoked_by: Option<String>,
+    pub revoked_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::users::Entity",
+        from = "Column::IssuedBy",
+        to = "super::users::Column::Id"
+    )]
+    Issuer,
+}
+
+impl Related<super::users::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Issuer.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,7 +1,8 @@
 //! API keys for third parties (`api_keys`). Only a SHA-256 digest of each
 //! secret is kept, unique, so a request's key is found by one index read;
 //! a revoked key keeps its row (when, by whom), as its id stays in the
-//! records of what it did.
+//! records of what it did. A key works only while the admin who issued
+//! it (`issued_by`) is still an admin.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -26,11 +27,11 @@ impl MigrationTrait for Migration {
                     .col(string_len("scopes", 400))
                     .col(text_null("allowed_ips"))
                     .col(timestamp_with_time_zone_null("expires_at"))
-                    .col(string_len("created_by", 64))
+                    .col(uuid("issued_by"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone_null("last_used_at"))
                     .col(timestamp_with_time_zone_null("revoked_at"))
-                    .col(string_len_null("revoked_by", 64))
+                    .col(uuid_null("revoked_by"))
                     .to_owned(),
             )
             .await

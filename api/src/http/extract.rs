@@ -31,6 +31,8 @@ pub struct AuthUser {
     pub email_verified: bool,
     /// The sign-in session of the token (`Uuid::nil()` when built without one).
     pub session_id: Uuid,
+    /// The API key the request was made with, if any.
+    pub api_key: Option<Uuid>,
 }
 
 impl AuthUser {
@@ -58,6 +60,7 @@ impl AuthUser {
             license,
             email_verified: m.email_verified_at.is_some(),
             session_id: Uuid::nil(),
+            api_key: None,
         })
     }
 

@@ -85,6 +85,15 @@ pub async fn once(
 
     let db = state.db.clone();
     let user_id = user.id;
+    // A key's requests have keys of their own: neither the person it acts
+    // for nor another key can meet (or take) its answers.
+    let key = match user.api_key {
+        Some(api_key) => format!(
+            "api-key:{}",
+            hex::encode(Sha256::digest(format!("{api_key}\n{key}").as_bytes()))
+        ),
+        None => key,
+    };
     let of = |key| Key { user_id, key };
     // A run that outlives this long died with its instance: see `begin`.
     let abandoned_after = chrono::Duration::from_std(state.settings.request_timeout)

@@ -4,9 +4,12 @@
 //! `RateLimit` headers, and acting for a user (`on_behalf_of`).
 //!
 //! A key is not a browser: the cookie and Origin rules never apply. It
-//! acts as an admin on the endpoints its scopes open, and on those that
-//! act for a person, as that person, who meets every rule the browser
-//! meets (seats, holds, the waiting list): never with an admin's powers.
+//! acts as the admin who issued it on the endpoints its scopes open (and
+//! only while they are an admin), and on those that act for a person, as
+//! that person, who meets every rule the browser meets (seats, holds, the
+//! waiting list): never with an admin's powers. Either way the request is
+//! marked with the key (`AuthUser::api_key`): its changes are logged
+//! with the key's id, and its idempotency keys are the key's own.
 
 use actix_web::body::BoxBody;
 use actix_web::body::MessageBody;
@@ -17,8 +20,7 @@ use actix_web::{HttpMessage, HttpRequest, web};
 use chrono::Utc;
 use common::ErrorCode;
 use common::api_keys::Scope;
-use common::auth::{License, Role};
-use uuid::Uuid;
+use common::auth::Role;
 
 use crate::domain::accounts::api_keys;
 use crate::domain::platform::throttles;
@@ -148,11 +150,13 @@ pub const ROUTES: &[KeyRoute] = &[
         Scope::BookingsWrite,
         ForUser::Must,
     ),
+    // For a person only: as an admin, a cancel may refund in full after
+    // the cutoff (`force_refund`), which no booking scope grants.
     route(
         Method::POST,
         "/api/bookings/{id}/cancel",
         Scope::BookingsWrite,
-        ForUser::May,
+        ForUser::Must,
     ),
     route(
         Method::POST,
@@ -202,6 +206,7 @@ pub const ROUTES: &[KeyRoute] = &[
         Scope::StatsRead,
         ForUser::No,
     ),
+    route(Method::GET, "/api/events", Scope::EventsRead, ForUser::No),
 ];
 
 /// The entry for a request's method and route template.
@@ -393,14 +398,12 @@ async fn admit(
             req.extensions_mut().insert(ActingFor(named));
             user
         }
-        (_, None) => AuthUser {
-            id: key.id,
-            email: format!("api-key:{}", key.id),
-            role: Role::Admin,
-            license: License::None,
-            email_verified: true,
-            session_id: Uuid::nil(),
-        },
+        // As itself: as the admin who issued it, marked as the key.
+        (_, None) => AuthUser::from_model(key.issuer.clone())?,
+    };
+    let user = AuthUser {
+        api_key: Some(key.id),
+        ..user
     };
     if !req.method().is_safe() {
         tracing::info!(

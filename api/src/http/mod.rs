@@ -11,6 +11,7 @@ pub mod client_ip;
 pub mod csv;
 pub mod docs;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod fallback;
 pub mod idempotency;
@@ -88,6 +89,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admin::api_keys::list_api_keys)
         .service(admin::api_keys::create_api_key)
         .service(admin::api_keys::revoke_api_key)
+        .service(events::list_events)
         .service(admin::stats::admin_stats)
         .service(admin::attendance::attendance_sheet)
         .service(admin::payments::list_payment_anomalies)

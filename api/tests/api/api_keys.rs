@@ -205,6 +205,13 @@ async fn authorization_matrix_of_scopes() {
             None,
             200,
         ),
+        (
+            Scope::EventsRead,
+            Method::GET,
+            "/api/events".into(),
+            None,
+            200,
+        ),
     ];
     // Every scope an endpoint needs is tried here.
     let needed: BTreeSet<Scope> = ROUTES.iter().map(|r| r.scope).collect();
@@ -583,4 +590,121 @@ async fn a_key_acting_for_a_user_meets_the_user_s_rules() {
     .await
     .assert_problem(400, "bad_request");
     assert!(ROUTES.iter().any(|r| r.for_user == ForUser::Must));
+}
+
+#[actix_web::test]
+async fn a_key_works_only_while_its_issuer_is_an_admin() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let (other_admin, other_token) = app.quick_user("second@example.com").await;
+    app.mark_verified(other_admin).await;
+    app.put(
+        &format!("/api/admin/users/{other_admin}/role"),
+        Some(&admin),
+        json!({"role": "admin"}),
+    )
+    .await
+    .ok::<Value>();
+    let key = issue(&app, &other_token, &[Scope::StatsRead], json!({})).await;
+    app.get("/api/admin/stats", Some(&key.secret))
+        .await
+        .ok::<Value>();
+    app.put(
+        &format!("/api/admin/users/{other_admin}/role"),
+        Some(&admin),
+        json!({"role": "user"}),
+    )
+    .await
+    .ok::<Value>();
+    app.get("/api/admin/stats", Some(&key.secret))
+        .await
+        .assert_problem(401, "unauthorized");
+}
+
+#[actix_web::test]
+async fn a_key_s_idempotency_keys_are_its_own_and_its_secret_is_never_kept() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let key = issue(&app, &admin, &[Scope::SessionsWrite], json!({})).await;
+    let create = |secret: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .post(format!("{}/api/admin/sessions", app.base))
+                .bearer_auth(secret)
+                .header("idempotency-key", "create-42")
+                .json(&crate::support::session_body())
+                .send()
+                .await
+                .unwrap();
+            crate::support::into_answer(res).await
+        }
+    };
+    // A retry with the same key gets the same session, not a second one.
+    let first = create(key.secret.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let again = create(key.secret.clone()).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert_eq!(first.body["id"], again.body["id"]);
+    // The admin who issued it, with the same Idempotency-Key: a new one.
+    let by_admin = create(admin.clone()).await;
+    assert_eq!(by_admin.status, StatusCode::CREATED, "{}", by_admin.body);
+    assert_ne!(by_admin.body["id"], first.body["id"]);
+
+    // Issuing a key keeps no answer that holds its secret.
+    let res = app
+        .client
+        .post(format!("{}/api/admin/api-keys", app.base))
+        .bearer_auth(&admin)
+        .header("idempotency-key", "key-1")
+        .json(&json!({"name": "x", "scopes": ["stats:read"]}))
+        .send()
+        .await
+        .unwrap();
+    let created: CreatedApiKey = crate::support::into_answer(res).await.ok();
+    let kept = entity::idempotency_keys::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(!kept.is_empty());
+    for row in kept {
+        let body = row.response_body.unwrap_or_default();
+        assert!(!body.contains(&created.secret));
+    }
+}
+
+#[actix_web::test]
+async fn a_booking_key_cancels_only_for_the_person_never_as_an_admin() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let key = issue(&app, &admin, &[Scope::BookingsWrite], json!({})).await;
+    let s = app.create_session(&admin, json!({})).await;
+    let sid = s["id"].as_str().unwrap().to_owned();
+    let paid = paid_seat(&app, &sid, "paid@example.com").await;
+    let forced = app
+        .post(
+            &format!("/api/bookings/{}/cancel", paid.booking()),
+            Some(&key.secret),
+            json!({"force_refund": true}),
+        )
+        .await;
+    forced.assert_problem(422, "validation_failed");
+    // For the person, the person's rules: no forced refund.
+    let forced = app
+        .post(
+            &format!(
+                "/api/bookings/{}/cancel?on_behalf_of={}",
+                paid.booking(),
+                paid.user
+            ),
+            Some(&key.secret),
+            json!({"force_refund": true}),
+        )
+        .await;
+    assert!(forced.status.is_client_error(), "{}", forced.body);
+    assert_eq!(
+        app.booking_row(paid.booking()).await.status,
+        common::bookings::BookingStatus::Confirmed
+    );
 }

@@ -14,6 +14,7 @@ mod cli;
 mod compose;
 mod demo;
 mod errors;
+mod events;
 mod hold_end;
 mod idempotency;
 mod instances;

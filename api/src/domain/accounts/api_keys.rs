@@ -38,20 +38,22 @@ fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// A key as the request that presented it needs it.
+/// A key as the request that presented it needs it, with the admin who
+/// issued it.
 #[derive(Debug, Clone)]
 pub struct Key {
     pub id: Uuid,
     pub name: String,
     pub scopes: Vec<Scope>,
+    pub issuer: entity::users::Model,
 }
 
-/// Creates a key for `by` (`admin:<id>`); the answer holds the secret,
+/// Creates a key issued by the admin `by`; the answer holds the secret,
 /// which is never shown again.
 #[tracing::instrument(skip(db, new))]
 pub async fn create(
     db: &impl ConnectionTrait,
-    by: &str,
+    by: Uuid,
     new: NewApiKey,
     now: DateTime<Utc>,
 ) -> ApiResult<CreatedApiKey> {
@@ -70,7 +72,7 @@ pub async fn create(
                 .join(",")
         })),
         expires_at: Set(new.expires_at),
-        created_by: Set(by.to_owned()),
+        issued_by: Set(by),
         created_at: Set(now),
         last_used_at: Set(None),
         revoked_at: Set(None),
@@ -200,13 +202,13 @@ pub async fn list(db: &impl ConnectionTrait) -> ApiResult<Vec<ApiKeyDto>> {
 #[tracing::instrument(skip(db))]
 pub async fn revoke(
     db: &impl ConnectionTrait,
-    by: &str,
+    by: Uuid,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     let done = keys::Entity::update_many()
         .col_expr(Column::RevokedAt, Expr::value(now))
-        .col_expr(Column::RevokedBy, Expr::value(by))
+        .col_expr(Column::RevokedBy, Expr::value(Some(by)))
         .filter(Column::Id.eq(id))
         .filter(Column::RevokedAt.is_null())
         .exec(db)
@@ -219,23 +221,29 @@ pub async fn revoke(
 }
 
 /// The key whose secret is `secret`, if it may be used now from `client`:
-/// 401 for an unknown, revoked or expired key, 403 from an address it
-/// does not allow. Notes its use.
+/// 401 for an unknown, revoked or expired key or one whose issuer is no
+/// longer an admin, 403 from an address it does not allow. Notes its use.
 pub async fn authenticate(
     db: &impl ConnectionTrait,
     secret: &str,
     client: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> ApiResult<Key> {
-    let row = keys::Entity::find()
+    let (row, issuer) = keys::Entity::find()
         .filter(Column::SecretHash.eq(digest(secret)))
         .filter(Column::RevokedAt.is_null())
+        .find_also_related(entity::users::Entity)
         .one(db)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
     if row.expires_at.is_some_and(|at| at <= now) {
         return Err(ApiError::unauthorized());
     }
+    // A key is as good as its issuer: an admin demoted takes their keys
+    // with them.
+    let Some(issuer) = issuer.filter(|u| u.role == common::auth::Role::Admin) else {
+        return Err(ApiError::unauthorized());
+    };
     if let Some(nets) = nets_of(&row) {
         let allowed = client.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)));
         if !allowed {
@@ -264,6 +272,7 @@ pub async fn authenticate(
         id: row.id,
         scopes: scopes_of(&row),
         name: row.name,
+        issuer,
     })
 }
 

@@ -217,7 +217,7 @@ async fn record(
     let period = doc.period_start.zip(doc.period_end);
     match (&doc.number, invoicing) {
         (Some(number), _) => {
-            invoices::Entity::insert(invoices::ActiveModel {
+            let row = invoices::Entity::insert(invoices::ActiveModel {
                 id: Set(Uuid::new_v4()),
                 user_id: Set(owner.user_id),
                 booking_id: Set(owner.booking_id),
@@ -239,8 +239,9 @@ async fn record(
                 period_end: Set(period.map(|p| p.1)),
                 issued_at: Set(doc.created.unwrap_or(now)),
             })
-            .exec(txn)
+            .exec_with_returning(txn)
             .await?;
+            announce(txn, row, now).await?;
             Ok(Applied::outcome("invoice_recorded"))
         }
         (None, Some(invoicing)) => {
@@ -298,7 +299,7 @@ async fn issue(
         Vat::Exempt(mention) => (None, Some(mention.clone())),
     };
     let id = Uuid::new_v4();
-    invoices::Entity::insert(invoices::ActiveModel {
+    let row = invoices::Entity::insert(invoices::ActiveModel {
         id: Set(id),
         user_id: Set(what.user_id),
         booking_id: Set(what.booking_id),
@@ -319,10 +320,29 @@ async fn issue(
         period_end: Set(what.period.map(|p| p.1)),
         issued_at: Set(now),
     })
-    .exec(txn)
+    .exec_with_returning(txn)
     .await?;
+    announce(txn, row, now).await?;
     tracing::info!(invoice = %id, sequence, "invoice issued");
     Ok(id)
+}
+
+/// `invoice.issued`, in the transaction that keeps the invoice.
+async fn announce(
+    txn: &impl ConnectionTrait,
+    row: invoices::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let id = row.id;
+    crate::domain::platform::events::record(
+        txn,
+        common::events::EventType::InvoiceIssued,
+        id,
+        &to_dto(row),
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Where an invoice is read: Stripe's page, or ours.

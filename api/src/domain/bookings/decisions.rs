@@ -14,6 +14,7 @@
 use chrono::{DateTime, Utc};
 use common::ErrorCode;
 use common::bookings::BookingStatus;
+use common::events::EventType;
 use common::sessions::{SessionDecision, SessionStatus, decide};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -149,6 +150,20 @@ pub async fn decide_early(
     }
 }
 
+/// Records a decision's event, with the session as it is now.
+async fn announce(
+    txn: &DatabaseTransaction,
+    session_id: Uuid,
+    event_type: EventType,
+) -> ApiResult<()> {
+    let session = sessions::Entity::find_by_id(session_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    crate::domain::catalog::seats::announce_session(txn, &session, event_type, Utc::now()).await?;
+    Ok(())
+}
+
 async fn run(
     txn: &DatabaseTransaction,
     session: &sessions::Model,
@@ -162,6 +177,7 @@ async fn run(
         .filter(Column::Id.eq(session.id))
         .exec(txn)
         .await?;
+    announce(txn, session.id, EventType::SessionConfirmed).await?;
     let (subject, body) = mail::session_confirmed(session);
     for b in active
         .iter()
@@ -191,6 +207,7 @@ async fn cancel(
         .filter(Column::Id.eq(session.id))
         .exec(txn)
         .await?;
+    announce(txn, session.id, EventType::SessionCancelled).await?;
     waitlist::close(txn, session.id).await?;
     let mut owed = Vec::new();
     for booking in active {

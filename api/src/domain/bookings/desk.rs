@@ -4,9 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use common::ErrorCode;
-use common::bookings::{
-    BookingDto, BookingStatus, CheckoutResponse, full_refund_until, refund_on_cancel,
-};
+use common::bookings::{BookingDto, BookingStatus, CheckoutResponse, refund_on_cancel};
+use common::events::EventType;
 use common::format::format_session_dates;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -26,6 +25,7 @@ use crate::domain::catalog::waitlist;
 use crate::domain::is_unique_violation;
 use crate::domain::platform::actor::Actor;
 use crate::domain::platform::clock::{Clock, today_at_venue};
+use crate::domain::platform::events;
 use crate::domain::platform::gateway::gateway_failed;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::events::Payment;
@@ -43,26 +43,7 @@ pub struct Desk<'a> {
 }
 
 pub fn to_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) -> ApiResult<BookingDto> {
-    Ok(BookingDto {
-        id: b.id,
-        session_id: b.session_id,
-        user_id: b.user_id,
-        status: b.status,
-        user_email: b.user_email,
-        attendee_name: None,
-        hold_expires_at: b.hold_expires_at,
-        amount_cents: b.amount_cents,
-        currency: b.currency,
-        refunded_cents: b.refunded_cents,
-        starts_on: s.starts_on,
-        ends_on: s.ends_on,
-        location: s.location.clone(),
-        full_refund_until: full_refund_until(s.starts_on, cutoff_days),
-        invoice_url: None,
-        refund_pending: false,
-        created_at: b.created_at,
-        updated_at: b.updated_at,
-    })
+    Ok(seats::booking_dto(b, s, cutoff_days))
 }
 
 /// Booking flow 1: take a seat and hold it, then open a Checkout Session
@@ -121,6 +102,14 @@ pub async fn hold(
         txn.rollback().await?;
         return Err(refusal);
     }
+    events::record(
+        &txn,
+        EventType::BookingHeld,
+        booking_id,
+        &seats::booking_dto(held.clone(), &session, 0),
+        now,
+    )
+    .await?;
     txn.commit().await?;
 
     // Measured when the call is made, not when the seat was taken.

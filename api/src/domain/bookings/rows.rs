@@ -4,11 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use common::bookings::BookingStatus;
+use common::events::EventType;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::config::Offers;
+use crate::domain::catalog::seats::announce_booking;
 use crate::domain::catalog::waitlist;
 use crate::domain::platform::mail;
 use crate::error::{ApiError, ApiResult};
@@ -35,7 +37,19 @@ pub(super) async fn transition(
         .filter(Column::Status.is_in(from.iter().map(|s| s.as_str())))
         .exec(db)
         .await?;
-    Ok(res.rows_affected == 1)
+    if res.rows_affected != 1 {
+        return Ok(false);
+    }
+    // Every move of a booking is heard of, from this one place.
+    let event_type = match to {
+        BookingStatus::Held => EventType::BookingHeld,
+        BookingStatus::Confirmed => EventType::BookingConfirmed,
+        BookingStatus::Cancelled => EventType::BookingCancelled,
+        BookingStatus::Expired => EventType::BookingExpired,
+        BookingStatus::Refunded => EventType::BookingRefunded,
+    };
+    announce_booking(db, id, event_type, Utc::now()).await?;
+    Ok(true)
 }
 
 /// The one way a hold ends unpaid (cancel, expiry event, sweeper, failed

@@ -2,8 +2,9 @@
 //! derives the session's status from the new count (invariants 2
 //! and 3); callers run it in the same transaction as the booking change.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, Utc};
 use common::bookings::BookingStatus;
+use common::events::EventType;
 use common::sessions::{SessionDecision, SessionStatus};
 use common::waitlist::WaitlistStatus;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr, SubQueryStatement};
@@ -14,6 +15,8 @@ use uuid::Uuid;
 
 use entity::immersion_bookings as bookings;
 use entity::immersion_sessions::{self as sessions, Column};
+
+pub use super::views::{announce_booking, announce_session, booking_dto};
 
 /// The status once `reserved_places` has moved by `delta`.
 fn status_after(delta: i32, today: NaiveDate) -> SimpleExpr {
@@ -145,6 +148,9 @@ pub async fn take(
         }
     }
     if let Some(updated) = update.exec_with_returning(db).await?.into_iter().next() {
+        if updated.reserved_places >= updated.max_places {
+            announce_session(db, &updated, EventType::SessionFull, Utc::now()).await?;
+        }
         return Ok(Ok(updated));
     }
     // Nothing changed: say why, from the rows as they are now.

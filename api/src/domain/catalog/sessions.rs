@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use common::ErrorCode;
+use common::events::EventType;
 use common::sessions::{
     NewSession, SessionDecision, SessionDto, SessionFields, SessionPatch, SessionStatus,
     default_decide_on, derive_status, validate_minimum, validate_session,
@@ -23,36 +24,7 @@ use crate::error::{ApiError, ApiResult};
 use entity::immersion_bookings as bookings;
 use entity::immersion_sessions::{self as sessions, Column};
 
-pub fn to_dto(m: sessions::Model, today: NaiveDate) -> SessionDto {
-    let status = derive_status(
-        m.closed_by_admin,
-        m.starts_on,
-        today,
-        m.reserved_places,
-        m.max_places,
-    );
-    SessionDto {
-        id: m.id,
-        starts_on: m.starts_on,
-        ends_on: m.ends_on,
-        location: m.location,
-        description: m.description,
-        trainer: m.trainer,
-        price_cents: m.price_cents,
-        currency: m.currency,
-        max_places: m.max_places,
-        reserved_places: m.reserved_places,
-        available_places: Ord::max(m.max_places - m.reserved_places, 0),
-        status,
-        is_active: m.is_active,
-        min_places: m.min_places,
-        decide_on: m.decide_on,
-        decision: m.decision,
-        waiting: 0,
-        created_at: m.created_at,
-        updated_at: m.updated_at,
-    }
-}
+pub use super::views::session_dto as to_dto;
 
 /// Says how many wait for each of `list` (never who).
 async fn with_waiting(
@@ -249,7 +221,10 @@ pub async fn create(
             changing: true,
         },
     )?;
-    let model = insert(db, fields, minimum, new.is_active, 0, today).await?;
+    let txn = db.begin().await?;
+    let model = insert(&txn, fields, minimum, new.is_active, 0, today).await?;
+    super::views::announce_session(&txn, &model, EventType::SessionCreated, Utc::now()).await?;
+    txn.commit().await?;
     Ok(to_dto(model, today))
 }
 
@@ -385,6 +360,11 @@ pub async fn update(
             format!("max_places cannot be below the {reserved} places already reserved"),
         ));
     }
+    let edited = sessions::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    super::views::announce_session(&txn, &edited, EventType::SessionUpdated, now).await?;
     // The row stays locked until the commit.
     waitlist::offer_free_seats(&txn, id, now, offers).await?;
     txn.commit().await?;

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use common::ErrorCode;
 use common::bookings::BookingStatus;
+use common::events::EventType;
 use common::sessions::SessionDecision;
 use common::waitlist::{WaitlistEntryDto, WaitlistStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -140,6 +141,10 @@ async fn offer_next(
         {
             offer.rollback().await?;
             continue;
+        }
+        // Heard of as a seat held, and as an offer (the same booking).
+        for event_type in [EventType::BookingHeld, EventType::WaitlistOffered] {
+            seats::announce_booking(&offer, booking_id, event_type, now).await?;
         }
         let (subject, body) =
             mail::waitlist_offer(&session, booking_id, expires, &offers.public_url);

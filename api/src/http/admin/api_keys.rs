@@ -6,10 +6,9 @@ use chrono::Utc;
 use common::api_keys::{ApiKeyDto, CreatedApiKey, NewApiKey};
 use uuid::Uuid;
 
-use crate::domain::accounts::{api_keys, roles::by_admin};
+use crate::domain::accounts::api_keys;
 use crate::error::ApiResult;
 use crate::http::extract::AdminUser;
-use crate::http::idempotency::IdempotencyKey;
 use crate::http::pagination::{self, PageQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
@@ -42,9 +41,10 @@ pub async fn list_api_keys(
 }
 
 /// Issues a key. The answer carries its `secret` (`imm_live_…`), shown
-/// this once: only a digest of it is kept.
+/// this once: only a digest of it is kept (so no `Idempotency-Key`
+/// here: a kept answer would keep the secret). The key works while the
+/// admin who issued it is one.
 #[utoipa::path(
-    params(IdempotencyKey),
     tag = "admin",
     request_body = NewApiKey,
     responses(
@@ -58,23 +58,15 @@ pub async fn list_api_keys(
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
-#[post(
-    "/api/admin/api-keys",
-    wrap = "actix_web::middleware::from_fn(crate::http::idempotency::once)"
-)]
+// Not idempotent on purpose: a stored answer would keep the secret.
+#[post("/api/admin/api-keys")]
 #[tracing::instrument(skip_all, fields(admin = %admin.0.id))]
 pub async fn create_api_key(
     state: web::Data<AppState>,
     admin: AdminUser,
     body: web::Json<NewApiKey>,
 ) -> ApiResult<HttpResponse> {
-    let created = api_keys::create(
-        &state.db,
-        &by_admin(admin.0.id),
-        body.into_inner(),
-        Utc::now(),
-    )
-    .await?;
+    let created = api_keys::create(&state.db, admin.0.id, body.into_inner(), Utc::now()).await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -98,12 +90,6 @@ pub async fn revoke_api_key(
     admin: AdminUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    api_keys::revoke(
-        &state.db,
-        &by_admin(admin.0.id),
-        id.into_inner(),
-        Utc::now(),
-    )
-    .await?;
+    api_keys::revoke(&state.db, admin.0.id, id.into_inner(), Utc::now()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,0 +1,140 @@
+//! The events feed: what happened, in commit order, for third parties
+//! that poll (and to catch up after webhooks were down).
+
+use actix_web::{HttpResponse, get, http::header, web};
+use common::events::{EventDto, EventType};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use crate::domain::platform::events;
+use crate::error::{ApiError, ApiResult};
+use crate::http::extract::AdminUser;
+use crate::http::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::http::problems as p;
+use crate::state::AppState;
+
+/// `?after=&types=&limit=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    /// The id of the last event read: the feed answers those after it.
+    /// Absent: from the first.
+    pub after: Option<Uuid>,
+    /// Comma-separated event types (`booking.confirmed,session.full`);
+    /// absent: all.
+    #[param(max_length = 1000)]
+    pub types: Option<String>,
+    /// How many at most (1 to 500, default 100).
+    #[param(minimum = 1, maximum = 500, default = 100)]
+    pub limit: Option<usize>,
+}
+
+/// Events in commit order: each once, never one committed later before
+/// one committed earlier, so reading on `after=<the last id read>` misses
+/// nothing. A full page has a `Link: rel="next"`; otherwise ask again
+/// later with the last id.
+#[utoipa::path(
+    tag = "admin",
+    params(FeedQuery),
+    responses(
+        (status = 200, body = Vec<EventDto>, headers(("Link" = String, description = "`<…>; rel=\"next\"` when the page is full"))),
+        (status = 400, response = p::BadRequest),
+        (status = 401, response = p::Unauthorized),
+        (status = 403, response = p::Forbidden),
+        (status = 422, response = p::ValidationFailed),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/api/events")]
+#[tracing::instrument(skip_all, fields(admin = %admin.0.id))]
+pub async fn list_events(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    query: web::Query<FeedQuery>,
+) -> ApiResult<HttpResponse> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            "out_of_range",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    let types = parse_types(query.types.as_deref())?;
+    let after = match query.after {
+        None => 0,
+        Some(id) => events::number_of(&state.db, id)
+            .await?
+            .ok_or_else(|| ApiError::invalid("after", "unknown", "no event has this id"))?,
+    };
+    let page = events::after(&state.db, after, &types, limit as u64).await?;
+    let events: Vec<EventDto> = page
+        .into_iter()
+        .map(|(_, e)| present(e, state.policy.cancellation_cutoff_days))
+        .collect();
+    let mut res = HttpResponse::Ok();
+    if events.len() == limit
+        && let Some(last) = events.last()
+    {
+        let mut link = format!("</api/events?after={}&limit={limit}", last.id);
+        if let Some(t) = &query.types {
+            link.push_str("&types=");
+            link.push_str(&types_param(t));
+        }
+        link.push_str(">; rel=\"next\"");
+        res.insert_header((header::LINK, link));
+    }
+    Ok(res.json(events))
+}
+
+/// The types asked for; 422 for one this API does not send.
+fn parse_types(raw: Option<&str>) -> ApiResult<Vec<EventType>> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            EventType::parse(t).ok_or_else(|| {
+                ApiError::invalid("types", "unknown", format!("no event type is called {t:?}"))
+            })
+        })
+        .collect()
+}
+
+/// The types as they go back into a link (names are `[a-z_.]`, commas kept).
+fn types_param(raw: &str) -> String {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// An event as it is served: a booking's last day of full refund is set
+/// by the cancellation rule served under, as the API sets it when it
+/// shows the booking (the stored copy leaves it to here).
+pub fn present(mut event: EventDto, cutoff_days: i64) -> EventDto {
+    let about_a_booking = matches!(
+        event.event_type,
+        EventType::BookingHeld
+            | EventType::BookingConfirmed
+            | EventType::BookingCancelled
+            | EventType::BookingExpired
+            | EventType::BookingRefunded
+            | EventType::WaitlistOffered
+    );
+    if about_a_booking
+        && let Some(starts_on) = event
+            .data
+            .get("starts_on")
+            .and_then(|d| d.as_str())
+            .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+    {
+        let until = common::bookings::full_refund_until(starts_on, cutoff_days);
+        event.data["full_refund_until"] = serde_json::json!(until);
+    }
+    event
+}
