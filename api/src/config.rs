@@ -66,6 +66,15 @@ pub struct RateLimits {
     pub api_key_per_minute: u32,
 }
 
+/// Where outgoing webhooks may go (`webhook_targets` checks them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetRules {
+    /// Only https (production).
+    pub require_https: bool,
+    /// Loopback, private and link-local addresses too.
+    pub allow_private: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub app_env: AppEnv,
@@ -141,6 +150,11 @@ pub struct Settings {
     pub sweep_interval: std::time::Duration,
     /// How often the mail worker ticks.
     pub mail_interval: std::time::Duration,
+    /// How often webhook deliveries are made (`WEBHOOK_INTERVAL_SECONDS`).
+    pub webhook_interval: std::time::Duration,
+    /// Where webhooks may go: https in production;
+    /// `ALLOW_PRIVATE_WEBHOOK_TARGETS` (default: on in development only).
+    pub webhook_targets: TargetRules,
     /// Where the backup job writes its copies (`BACKUP_DIR`; unset, no
     /// job: `immersion backup --to DIR` still works), how often
     /// (`BACKUP_EVERY_HOURS`) and how many it keeps (`BACKUP_KEEP`).
@@ -335,6 +349,8 @@ pub const SETTING_NAMES: &[&str] = &[
     "METRICS_TOKEN",
     "SWEEP_INTERVAL_SECONDS",
     "MAIL_INTERVAL_SECONDS",
+    "WEBHOOK_INTERVAL_SECONDS",
+    "ALLOW_PRIVATE_WEBHOOK_TARGETS",
 ];
 
 /// The local gateway's plan prices when the settings name none: 29 € a
@@ -628,6 +644,14 @@ impl Settings {
         let shutdown_timeout = seconds(p.number("SHUTDOWN_TIMEOUT_SECONDS", 30, 1, 3600));
         let sweep_interval = seconds(p.number("SWEEP_INTERVAL_SECONDS", 60, 1, 3600));
         let mail_interval = seconds(p.number("MAIL_INTERVAL_SECONDS", 5, 1, 3600));
+        let webhook_interval = seconds(p.number("WEBHOOK_INTERVAL_SECONDS", 2, 1, 3600));
+        let webhook_targets = TargetRules {
+            require_https: app_env == AppEnv::Production,
+            allow_private: p.flag(
+                "ALLOW_PRIVATE_WEBHOOK_TARGETS",
+                app_env == AppEnv::Development,
+            ),
+        };
         let backup_every = p.number("BACKUP_EVERY_HOURS", 24, 1, 24 * 7);
         let backup_keep = p.number("BACKUP_KEEP", 14, 1, 10_000) as usize;
         let backup = p.get("BACKUP_DIR").map(|dir| BackupPlan {
@@ -699,6 +723,8 @@ impl Settings {
             metrics_token,
             sweep_interval,
             mail_interval,
+            webhook_interval,
+            webhook_targets,
             backup,
         })
     }

@@ -16,7 +16,8 @@
 //!   │                       one `config::Policy` (or a `Desk`/`Gate`
 //!   │                       bundling them) and an `Actor`; never actix,
 //!   │                       an extractor or AppState
-//! payments/  auth::{password, token}  mail    what the domain calls out to;
+//! payments/  auth::{password, token}  mail  webhook_targets
+//!   │                       what the domain calls out to;
 //!   │                       payments imports nothing from the domain
 //! entity, common, config, error, db, tasks
 //! ```
@@ -36,3 +37,4 @@ pub mod startup;
 pub mod state;
 pub mod tasks;
 pub mod telemetry;
+pub mod webhook_targets;

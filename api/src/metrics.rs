@@ -28,6 +28,7 @@ pub struct Metrics {
     pub reconcile_repairs: IntCounter,
     pub reconcile_unrepaired: IntCounter,
     pub job_runs: IntCounterVec,
+    pub webhook_attempts: IntCounterVec,
     pub database_unreachable: IntCounter,
     /// When the last checked backup this instance knows of was taken.
     pub backup_last_success: Gauge,
@@ -113,6 +114,13 @@ impl Metrics {
                 ),
                 &["job"],
             )?,
+            webhook_attempts: IntCounterVec::new(
+                Opts::new(
+                    "outgoing_webhook_attempts_total",
+                    "Attempts at delivering an event to a webhook endpoint, by outcome (ok: 2xx)",
+                ),
+                &["outcome"],
+            )?,
             database_unreachable: IntCounter::new(
                 "database_unreachable_total",
                 "Answers 503 because the database could not be reached",
@@ -166,6 +174,7 @@ impl Metrics {
             Box::new(self.reconcile_repairs.clone()),
             Box::new(self.reconcile_unrepaired.clone()),
             Box::new(self.job_runs.clone()),
+            Box::new(self.webhook_attempts.clone()),
             Box::new(self.database_unreachable.clone()),
             Box::new(self.backup_last_success.clone()),
             Box::new(self.outbox_pending.clone()),

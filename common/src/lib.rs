@@ -19,6 +19,7 @@ pub mod sessions;
 pub mod stats;
 pub mod subscriptions;
 pub mod waitlist;
+pub mod webhooks;
 pub mod wire;
 
 pub use error::{ErrorCode, FieldError, Problem};

@@ -25,3 +25,6 @@ pub mod throttle_hits;
 pub mod user_profiles;
 pub mod users;
 pub mod waitlist_entries;
+pub mod webhook_attempts;
+pub mod webhook_deliveries;
+pub mod webhook_endpoints;

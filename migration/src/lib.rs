@@ -26,6 +26,7 @@ mod m20261201_000019_hold_addresses;
 mod m20261202_000020_owed_call_targets;
 mod m20261202_000021_api_keys;
 mod m20261202_000022_events;
+mod m20261202_000023_webhooks;
 mod sqlite;
 
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000020_owed_call_targets::Migration),
             Box::new(m20261202_000021_api_keys::Migration),
             Box::new(m20261202_000022_events::Migration),
+            Box::new(m20261202_000023_webhooks::Migration),
         ]
     }
 }

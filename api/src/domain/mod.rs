@@ -13,6 +13,7 @@
 //! subscriptions/   the subscription fold and access, members' resources
 //! payment_events/  applying a payment event once (dispatch), reconciliation
 //! reports/         the read side: stats, gauges, audit, attendance
+//! integrations/    outgoing webhooks: endpoints, deliveries of the events outbox
 //! demo             demo data (uses any of the above)
 //! ```
 
@@ -31,6 +32,8 @@ pub mod subscriptions;
 pub mod payment_events;
 
 pub mod reports;
+
+pub mod integrations;
 
 pub mod demo;
 

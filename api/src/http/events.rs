@@ -71,7 +71,7 @@ pub async fn list_events(
     let page = events::after(&state.db, after, &types, limit as u64).await?;
     let events: Vec<EventDto> = page
         .into_iter()
-        .map(|(_, e)| present(e, state.policy.cancellation_cutoff_days))
+        .map(|(_, e)| events::present(e, state.policy.cancellation_cutoff_days))
         .collect();
     let mut res = HttpResponse::Ok();
     if events.len() == limit
@@ -111,30 +111,4 @@ fn types_param(raw: &str) -> String {
         .filter(|t| !t.is_empty())
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// An event as it is served: a booking's last day of full refund is set
-/// by the cancellation rule served under, as the API sets it when it
-/// shows the booking (the stored copy leaves it to here).
-pub fn present(mut event: EventDto, cutoff_days: i64) -> EventDto {
-    let about_a_booking = matches!(
-        event.event_type,
-        EventType::BookingHeld
-            | EventType::BookingConfirmed
-            | EventType::BookingCancelled
-            | EventType::BookingExpired
-            | EventType::BookingRefunded
-            | EventType::WaitlistOffered
-    );
-    if about_a_booking
-        && let Some(starts_on) = event
-            .data
-            .get("starts_on")
-            .and_then(|d| d.as_str())
-            .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
-    {
-        let until = common::bookings::full_refund_until(starts_on, cutoff_days);
-        event.data["full_refund_until"] = serde_json::json!(until);
-    }
-    event
 }

@@ -24,6 +24,7 @@
 
 pub mod mail;
 pub mod sweeper;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -50,6 +51,7 @@ pub enum Kind {
     Reminders,
     UnverifiedAccounts,
     Backup,
+    Webhooks,
 }
 
 impl Kind {
@@ -65,6 +67,7 @@ impl Kind {
             Self::Reminders => "reminders",
             Self::UnverifiedAccounts => "unverified_accounts",
             Self::Backup => "backup",
+            Self::Webhooks => "webhooks",
         }
     }
 }
@@ -141,6 +144,7 @@ pub fn spawn(state: web::Data<AppState>) -> Jobs {
         job(Kind::Decisions, HOURLY),
         job(Kind::Reminders, HOURLY),
         job(Kind::UnverifiedAccounts, HOURLY),
+        job(Kind::Webhooks, settings.webhook_interval),
     ]
     .into_iter()
     .chain(backup);
@@ -238,6 +242,7 @@ async fn run_once(context: &Context, kind: Kind, now: chrono::DateTime<Utc>) {
             }
         }
         Kind::Backup => back_up(state, now).await,
+        Kind::Webhooks => webhooks::tick(state, now).await,
         Kind::Mail => {
             if let Err(e) = mail::deliver_once(&state.db, &context.mailer, now).await {
                 tracing::error!(error = %e, "mail delivery failed");

@@ -471,6 +471,7 @@ const DOMAIN_FLOORS: &[&str] = &[
     "subscriptions",
     "payment_events",
     "reports",
+    "integrations",
     "demo",
 ];
 

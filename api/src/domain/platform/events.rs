@@ -134,3 +134,60 @@ pub async fn unnumbered(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
         .count(db)
         .await
 }
+
+/// An event as it is served (the feed, a delivery): a booking's last day
+/// of full refund is set by the cancellation rule served under, as the
+/// API sets it when it shows the booking (the stored copy leaves it here).
+pub fn present(mut event: EventDto, cutoff_days: i64) -> EventDto {
+    let about_a_booking = matches!(
+        event.event_type,
+        EventType::BookingHeld
+            | EventType::BookingConfirmed
+            | EventType::BookingCancelled
+            | EventType::BookingExpired
+            | EventType::BookingRefunded
+            | EventType::WaitlistOffered
+    );
+    if about_a_booking
+        && let Some(starts_on) = event
+            .data
+            .get("starts_on")
+            .and_then(|d| d.as_str())
+            .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+    {
+        let until = common::bookings::full_refund_until(starts_on, cutoff_days);
+        event.data["full_refund_until"] = serde_json::json!(until);
+    }
+    event
+}
+
+/// The event with this id, as stored.
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<EventDto>, DbErr> {
+    events::Entity::find()
+        .filter(Column::Id.eq(id))
+        .one(db)
+        .await?
+        .map(dto)
+        .transpose()
+}
+
+/// The numbered events after `after`, as stored, oldest first (the
+/// webhook fan-out reads every type).
+pub async fn rows_after(
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<events::Model>, DbErr> {
+    events::Entity::find()
+        .filter(Column::Seq.is_not_null())
+        .filter(Column::Seq.gt(after))
+        .order_by_asc(Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// A stored event as the API shows it.
+pub fn to_dto(row: events::Model) -> Result<EventDto, DbErr> {
+    dto(row)
+}
