@@ -187,7 +187,9 @@ mod tests {
             require_https: true,
             allow_private: true,
         };
-        let (_, addr) = resolve("https://127.0.0.1:8443/hook", lifted).await.unwrap();
+        let (_, addr) = resolve("https://127.0.0.1:8443/hook", lifted)
+            .await
+            .unwrap();
         assert_eq!(addr.port(), 8443);
     }
 }

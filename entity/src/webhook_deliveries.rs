@@ -1,3 +1,4 @@
+use common::webhooks::DeliveryStatus;
 use sea_orm::entity::prelude::*;
 
 /// One event's delivery to one endpoint: `pending` (with its next
@@ -12,7 +13,7 @@ pub struct Model {
     pub event_seq: i64,
     pub event_type: String,
     pub resource_id: Uuid,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub next_attempt_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub delivered_at: Option<DateTimeUtc>,

@@ -113,7 +113,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["webhook_attempts", "webhook_deliveries", "webhook_endpoints"] {
+        for table in [
+            "webhook_attempts",
+            "webhook_deliveries",
+            "webhook_endpoints",
+        ] {
             manager
                 .drop_table(Table::drop().table(table).to_owned())
                 .await?;

@@ -102,12 +102,14 @@ fn simulate(args: &[String]) -> Result<(), String> {
 /// webhook payloads exactly as Stripe does; localstripe simulates Stripe's
 /// customers and subscriptions and sends its own signed webhooks;
 /// openapi-spec-validator checks the OpenAPI document; prometheus_client
-/// parses `/metrics` as Prometheus itself would.
+/// parses `/metrics` as Prometheus itself would; standardwebhooks (the
+/// specification's own library) verifies our outgoing webhooks.
 const PYTHON_PACKAGES: &[(&str, &str)] = &[
     ("stripe", "stripe==16.1.0"),
     ("localstripe", "localstripe==1.15.10"),
     ("openapi_spec_validator", "openapi-spec-validator==0.9.0"),
     ("prometheus_client", "prometheus_client==0.26.0"),
+    ("standardwebhooks", "standardwebhooks==1.1.0"),
 ];
 
 fn ensure_python_packages() -> Result<(), String> {

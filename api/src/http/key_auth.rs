@@ -207,6 +207,42 @@ pub const ROUTES: &[KeyRoute] = &[
         ForUser::No,
     ),
     route(Method::GET, "/api/events", Scope::EventsRead, ForUser::No),
+    route(
+        Method::GET,
+        "/api/admin/webhook-endpoints",
+        Scope::WebhooksManage,
+        ForUser::No,
+    ),
+    route(
+        Method::POST,
+        "/api/admin/webhook-endpoints",
+        Scope::WebhooksManage,
+        ForUser::No,
+    ),
+    route(
+        Method::PATCH,
+        "/api/admin/webhook-endpoints/{id}",
+        Scope::WebhooksManage,
+        ForUser::No,
+    ),
+    route(
+        Method::DELETE,
+        "/api/admin/webhook-endpoints/{id}",
+        Scope::WebhooksManage,
+        ForUser::No,
+    ),
+    route(
+        Method::GET,
+        "/api/admin/webhook-endpoints/{id}/deliveries",
+        Scope::WebhooksManage,
+        ForUser::No,
+    ),
+    route(
+        Method::POST,
+        "/api/admin/webhook-deliveries/{id}/resend",
+        Scope::WebhooksManage,
+        ForUser::No,
+    ),
 ];
 
 /// The entry for a request's method and route template.

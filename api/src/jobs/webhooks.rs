@@ -132,7 +132,10 @@ async fn deliver(state: &AppState, due: &Due) -> Attempt {
         .header("user-agent", "Immersion-Webhooks/1")
         .header("webhook-id", &id)
         .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature(&secrets, &id, timestamp, &body))
+        .header(
+            "webhook-signature",
+            signature(&secrets, &id, timestamp, &body),
+        )
         .body(body)
         .send()
         .await;
@@ -153,7 +156,10 @@ async fn deliver(state: &AppState, due: &Due) -> Attempt {
         at,
         status_code: Some(status),
         duration_ms: started.elapsed().as_millis() as u64,
-        excerpt: String::from_utf8_lossy(&excerpt).chars().take(500).collect(),
+        excerpt: String::from_utf8_lossy(&excerpt)
+            .chars()
+            .take(500)
+            .collect(),
     }
 }
 

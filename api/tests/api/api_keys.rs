@@ -212,6 +212,13 @@ async fn authorization_matrix_of_scopes() {
             None,
             200,
         ),
+        (
+            Scope::WebhooksManage,
+            Method::GET,
+            "/api/admin/webhook-endpoints".into(),
+            None,
+            200,
+        ),
     ];
     // Every scope an endpoint needs is tried here.
     let needed: BTreeSet<Scope> = ROUTES.iter().map(|r| r.scope).collect();

@@ -29,6 +29,7 @@ mod minimum;
 mod no_store;
 mod openapi;
 mod outage;
+mod outgoing_webhooks;
 mod owners;
 mod payment_integrity;
 mod prices;

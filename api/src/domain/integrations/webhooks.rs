@@ -48,9 +48,7 @@ const BACKOFF: [Duration; 6] = [
 const FAN_OUT_BATCH: u64 = 500;
 const MAX_DESCRIPTION_CHARS: usize = 200;
 
-const PENDING: &str = "pending";
-const DELIVERED: &str = "delivered";
-const FAILED: &str = "failed";
+const PENDING: DeliveryStatus = DeliveryStatus::Pending;
 
 fn new_secret() -> String {
     use base64::Engine;
@@ -259,11 +257,7 @@ fn delivery_dto(d: deliveries::Model, all: &[attempts::Model]) -> WebhookDeliver
         endpoint_id: d.endpoint_id,
         event_id: d.event_id,
         event_type: EventType::parse(&d.event_type).unwrap_or(EventType::SessionUpdated),
-        status: match d.status.as_str() {
-            DELIVERED => DeliveryStatus::Delivered,
-            FAILED => DeliveryStatus::Failed,
-            _ => DeliveryStatus::Pending,
-        },
+        status: d.status,
         next_attempt_at: d.next_attempt_at,
         attempts: all
             .iter()
@@ -283,7 +277,7 @@ fn delivery_dto(d: deliveries::Model, all: &[attempts::Model]) -> WebhookDeliver
 /// same event, the same `webhook-id`).
 pub async fn resend(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> ApiResult<()> {
     let res = deliveries::Entity::update_many()
-        .col_expr(D::Status, Expr::value(PENDING))
+        .col_expr(D::Status, Expr::value(PENDING.as_str()))
         .col_expr(D::NextAttemptAt, Expr::value(Some(now)))
         .filter(D::Id.eq(id))
         .exec(db)
@@ -322,7 +316,7 @@ pub async fn fan_out(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64,
                         event_seq: Set(e.seq?),
                         event_type: Set(e.event_type.clone()),
                         resource_id: Set(e.resource_id),
-                        status: Set(PENDING.to_owned()),
+                        status: Set(PENDING),
                         next_attempt_at: Set(Some(now)),
                         created_at: Set(now),
                         delivered_at: Set(None),
@@ -376,10 +370,16 @@ pub async fn due(
     let earlier = Query::select()
         .expr(Expr::val(1))
         .from_as(deliveries::Entity, "earlier")
-        .and_where(Expr::col(("earlier", D::EndpointId)).equals((deliveries::Entity, D::EndpointId)))
-        .and_where(Expr::col(("earlier", D::ResourceId)).equals((deliveries::Entity, D::ResourceId)))
-        .and_where(Expr::col(("earlier", D::EventSeq)).lt(Expr::col((deliveries::Entity, D::EventSeq))))
-        .and_where(Expr::col(("earlier", D::Status)).eq(PENDING))
+        .and_where(
+            Expr::col(("earlier", D::EndpointId)).equals((deliveries::Entity, D::EndpointId)),
+        )
+        .and_where(
+            Expr::col(("earlier", D::ResourceId)).equals((deliveries::Entity, D::ResourceId)),
+        )
+        .and_where(
+            Expr::col(("earlier", D::EventSeq)).lt(Expr::col((deliveries::Entity, D::EventSeq))),
+        )
+        .and_where(Expr::col(("earlier", D::Status)).eq(PENDING.as_str()))
         .to_owned();
     let rows = deliveries::Entity::find()
         .filter(D::Status.eq(PENDING))
@@ -453,7 +453,7 @@ pub async fn record_attempt(
         .count();
     let status = if attempt.succeeded() {
         deliveries::Entity::update_many()
-            .col_expr(D::Status, Expr::value(DELIVERED))
+            .col_expr(D::Status, Expr::value(DeliveryStatus::Delivered.as_str()))
             .col_expr(D::NextAttemptAt, Expr::value(None::<DateTime<Utc>>))
             .col_expr(D::DeliveredAt, Expr::value(Some(attempt.at)))
             .filter(D::Id.eq(due.delivery.id))
@@ -462,7 +462,7 @@ pub async fn record_attempt(
         DeliveryStatus::Delivered
     } else if attempt.at - due.delivery.created_at >= GIVE_UP_AFTER {
         deliveries::Entity::update_many()
-            .col_expr(D::Status, Expr::value(FAILED))
+            .col_expr(D::Status, Expr::value(DeliveryStatus::Failed.as_str()))
             .col_expr(D::NextAttemptAt, Expr::value(None::<DateTime<Utc>>))
             .filter(D::Id.eq(due.delivery.id))
             .exec(&txn)

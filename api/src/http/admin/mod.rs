@@ -9,3 +9,4 @@ pub mod payments;
 pub mod roles;
 pub mod sessions;
 pub mod stats;
+pub mod webhooks;
