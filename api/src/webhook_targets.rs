@@ -102,21 +102,42 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || (a == 100 && (64..128).contains(&b))
                 // Benchmarking, 198.18/15, and reserved, 240/4.
                 || (a == 198 && (b == 18 || b == 19))
+                // IETF protocol assignments 192.0.0/24, 6to4 relays 192.88.99/24.
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || (a == 192 && b == 88 && v4.octets()[2] == 99)
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let seg = v6.segments();
+            // Forms that carry an IPv4 address inside: judged by it.
+            let embedded = |hi: u16, lo: u16| {
+                std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
+            };
+            // NAT64 64:ff9b::/96 and 64:ff9b:1::/48, IPv4-compatible ::/96.
+            if (seg[0] == 0x64 && seg[1] == 0xff9b) || seg[..6] == [0; 6] {
+                return !v6.is_unspecified()
+                    && !v6.is_loopback()
+                    && is_public(IpAddr::V4(embedded(seg[6], seg[7])));
+            }
+            // 6to4 2002::/16.
+            if seg[0] == 0x2002 {
+                return is_public(IpAddr::V4(embedded(seg[1], seg[2])));
+            }
+            let first = seg[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                // Unique local fc00::/7, link-local fe80::/10.
+                // Unique local fc00::/7, link-local fe80::/10, site-local fec0::/10.
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
-                // Documentation 2001:db8::/32.
-                || (first == 0x2001 && v6.segments()[1] == 0x0db8))
+                || (first & 0xffc0) == 0xfec0
+                // Teredo 2001::/32, documentation 2001:db8::/32.
+                || (first == 0x2001 && (seg[1] == 0 || seg[1] == 0x0db8))
+                // Discard-only 100::/64.
+                || (first == 0x100 && seg[1..4] == [0; 3]))
         }
     }
 }
@@ -149,6 +170,12 @@ mod tests {
             "[fe80::1]",
             "[fd00::1]",
             "[::ffff:127.0.0.1]",
+            "[64:ff9b::a9fe:a9fe]",
+            "[2002:a9fe:a9fe::1]",
+            "[::a9fe:a9fe]",
+            "[fec0::1]",
+            "[2001:0:1::1]",
+            "192.0.0.170",
             "localhost",
             "api.localhost",
         ] {

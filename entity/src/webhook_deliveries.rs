@@ -2,7 +2,8 @@ use common::webhooks::DeliveryStatus;
 use sea_orm::entity::prelude::*;
 
 /// One event's delivery to one endpoint: `pending` (with its next
-/// attempt), `delivered` or `failed`.
+/// attempt, pushed a minute ahead while an attempt is under way),
+/// `delivered` or `failed`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_deliveries")]
 pub struct Model {
@@ -15,6 +16,9 @@ pub struct Model {
     pub resource_id: Uuid,
     pub status: DeliveryStatus,
     pub next_attempt_at: Option<DateTimeUtc>,
+    /// The first failure since it last succeeded or was sent again: the
+    /// 3 days are counted from it.
+    pub failing_since: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub delivered_at: Option<DateTimeUtc>,
 }

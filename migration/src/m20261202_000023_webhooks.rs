@@ -49,6 +49,7 @@ impl MigrationTrait for Migration {
                     .col(uuid("resource_id"))
                     .col(string_len("status", 16))
                     .col(timestamp_with_time_zone_null("next_attempt_at"))
+                    .col(timestamp_with_time_zone_null("failing_since"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone_null("delivered_at"))
                     .foreign_key(
@@ -78,6 +79,19 @@ impl MigrationTrait for Migration {
                     .table("webhook_deliveries")
                     .col("status")
                     .col("next_attempt_at")
+                    .to_owned(),
+            )
+            .await?;
+        // "An earlier one about the same resource still pending?"
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_webhook_deliveries_resource")
+                    .table("webhook_deliveries")
+                    .col("endpoint_id")
+                    .col("resource_id")
+                    .col("status")
+                    .col("event_seq")
                     .to_owned(),
             )
             .await?;

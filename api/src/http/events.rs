@@ -62,6 +62,8 @@ pub async fn list_events(
         ));
     }
     let types = parse_types(query.types.as_deref())?;
+    // What has committed gets its number first: then the cursor's own.
+    events::sequence(&state.db).await?;
     let after = match query.after {
         None => 0,
         Some(id) => events::number_of(&state.db, id)

@@ -93,11 +93,15 @@ async fn deliver(state: &AppState, due: &Due) -> Attempt {
         duration_ms: started.elapsed().as_millis() as u64,
         excerpt: why,
     };
-    let (url, addr) =
-        match webhook_targets::resolve(&due.endpoint.url, state.settings.webhook_targets).await {
-            Ok(target) => target,
-            Err(refusal) => return failed(refusal.to_string()),
-        };
+    let resolved = tokio::time::timeout(
+        TIMEOUT,
+        webhook_targets::resolve(&due.endpoint.url, state.settings.webhook_targets),
+    );
+    let (url, addr) = match resolved.await {
+        Ok(Ok(target)) => target,
+        Ok(Err(refusal)) => return failed(refusal.to_string()),
+        Err(_) => return failed("the name did not resolve in time".to_owned()),
+    };
     let event = events::present(due.event.clone(), state.policy.cancellation_cutoff_days);
     let body = serde_json::json!({
         "type": event.event_type,
@@ -117,8 +121,10 @@ async fn deliver(state: &AppState, due: &Due) -> Attempt {
     }
     let host = url.host_str().unwrap_or_default().to_owned();
     // Connect to the address just checked, whatever the name says later.
+    // No proxy either: one would resolve the name again itself.
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .timeout(TIMEOUT)
         .resolve(&host, addr)
         .build();
@@ -139,9 +145,13 @@ async fn deliver(state: &AppState, due: &Due) -> Attempt {
         .body(body)
         .send()
         .await;
+    // Why, in words that tell the admin what to fix and a prober nothing
+    // more (no error text of the connection's).
     let mut res = match sent {
         Ok(res) => res,
-        Err(e) => return failed(format!("no answer: {e}")),
+        Err(e) if e.is_timeout() => return failed("no answer within 10 s".to_owned()),
+        Err(e) if e.is_connect() => return failed("could not connect".to_owned()),
+        Err(_) => return failed("the request failed".to_owned()),
     };
     let status = res.status().as_u16();
     let mut excerpt = Vec::new();

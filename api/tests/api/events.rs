@@ -215,3 +215,41 @@ async fn a_reader_following_two_writing_instances_misses_nothing_and_repeats_not
     let all: Vec<EventDto> = feed(&app, &admin, "?limit=500").await;
     assert_eq!(all, seen);
 }
+
+#[actix_web::test]
+async fn a_subscription_s_life_is_heard_of() {
+    use common::subscriptions::RedirectDto;
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let token = app.register("marie@example.com").await;
+    let page: RedirectDto = app.subscribe(&token, "monthly").await.ok();
+    crate::support::click(&format!("{}/pay", page.url)).await;
+    let portal = app.portal(&token).await;
+    crate::support::click(&format!("{portal}/renew")).await;
+    crate::support::click(&format!("{portal}/fail")).await;
+    let events = feed(
+        &app,
+        &admin,
+        "?types=subscription.activated,subscription.updated,subscription.ended",
+    )
+    .await;
+    let kinds: Vec<EventType> = events.iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        kinds.first(),
+        Some(&EventType::SubscriptionActivated),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.last(),
+        Some(&EventType::SubscriptionEnded),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&EventType::SubscriptionUpdated), "{kinds:?}");
+    let me = app.me(&token).await;
+    for e in &events {
+        assert_eq!(e.data["user_id"], json!(me.id));
+        assert_eq!(e.data["email"], "marie@example.com");
+    }
+    assert_eq!(events[0].data["is_active"], true);
+    assert_eq!(events.last().unwrap().data["is_active"], false);
+}

@@ -445,3 +445,50 @@ async fn an_event_committed_before_the_api_died_is_delivered_after_the_restart()
     assert_eq!(got[0].json()["type"], EventType::SessionCreated.as_str());
     assert_eq!(got[0].json()["data"]["id"], created["id"]);
 }
+
+#[actix_web::test]
+async fn a_turned_off_endpoint_holds_up_no_other_and_a_claimed_delivery_is_sent_once() {
+    use api::domain::integrations::webhooks;
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let broken = Receiver::start().await;
+    broken.statuses.lock().unwrap().extend([500, 500, 500]);
+    let a = register(&app, &admin, &broken.url, &["session.created"]).await;
+    for _ in 0..3 {
+        app.create_session(&admin, json!({})).await;
+    }
+    tick(&app).await;
+    assert_eq!(broken.got().len(), 3);
+    // A's failures are due again, and A is turned off.
+    app.patch(
+        &format!("/api/admin/webhook-endpoints/{}", a.endpoint.id),
+        Some(&admin),
+        json!({"enabled": false}),
+    )
+    .await
+    .ok::<Value>();
+    entity::webhook_deliveries::Entity::update_many()
+        .col_expr(
+            entity::webhook_deliveries::Column::NextAttemptAt,
+            Expr::value(Some(Utc::now())),
+        )
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let working = Receiver::start().await;
+    let b = register(&app, &admin, &working.url, &["session.created"]).await;
+    app.create_session(&admin, json!({})).await;
+    webhooks::fan_out(&app.state.db, Utc::now()).await.unwrap();
+    // One at a time: B's comes first, A's older ones are not in the way.
+    let now = Utc::now();
+    let first = webhooks::due(&app.state.db, now, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].endpoint.id, b.endpoint.id);
+    // Claimed: another tick at the same moment does not get it again.
+    assert!(
+        webhooks::due(&app.state.db, now, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

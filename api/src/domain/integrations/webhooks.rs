@@ -8,8 +8,10 @@
 //! delivery is attempted when due and when no earlier delivery about the
 //! same resource to the same endpoint is still pending: in order per
 //! resource. A failure is tried again after 5 s, 5 min, 30 min, 2 h, 5 h,
-//! then every 10 h; after 3 days it has failed for good, the endpoint is
-//! turned off and the admins are mailed. Every attempt is logged.
+//! then every 10 h; 3 days after its first failure it has failed for
+//! good, the endpoint is turned off and the admins are mailed. Every
+//! attempt is logged. Each attempt claims its delivery first, so ticks
+//! that overlap (a slow one, and another instance's) never send it twice.
 
 use chrono::{DateTime, Duration, Utc};
 use common::events::EventType;
@@ -279,6 +281,7 @@ pub async fn resend(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> 
     let res = deliveries::Entity::update_many()
         .col_expr(D::Status, Expr::value(PENDING.as_str()))
         .col_expr(D::NextAttemptAt, Expr::value(Some(now)))
+        .col_expr(D::FailingSince, Expr::value(None::<DateTime<Utc>>))
         .filter(D::Id.eq(id))
         .exec(db)
         .await?;
@@ -318,6 +321,7 @@ pub async fn fan_out(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64,
                         resource_id: Set(e.resource_id),
                         status: Set(PENDING),
                         next_attempt_at: Set(Some(now)),
+                        failing_since: Set(None),
                         created_at: Set(now),
                         delivered_at: Set(None),
                     })
@@ -360,8 +364,15 @@ pub struct Due {
     pub event: common::events::EventDto,
 }
 
-/// The deliveries due now, oldest event first, leaving out any whose
-/// resource has an earlier delivery still pending to the same endpoint.
+/// How long an attempt holds its delivery: another tick (this instance's
+/// or another's) leaves it alone meanwhile. Longer than an attempt can
+/// take (the target's resolution and the request, each bounded).
+pub const CLAIM: Duration = Duration::seconds(60);
+
+/// The deliveries due now to endpoints that are on, oldest event first,
+/// leaving out any whose resource has an earlier delivery still pending
+/// to the same endpoint; each claimed for this attempt (`CLAIM`), so two
+/// ticks never send one twice.
 pub async fn due(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
@@ -381,9 +392,15 @@ pub async fn due(
         )
         .and_where(Expr::col(("earlier", D::Status)).eq(PENDING.as_str()))
         .to_owned();
+    let on = Query::select()
+        .column(E::Id)
+        .from(endpoints::Entity)
+        .and_where(Expr::col(E::Enabled).eq(true))
+        .to_owned();
     let rows = deliveries::Entity::find()
         .filter(D::Status.eq(PENDING))
         .filter(D::NextAttemptAt.lte(now))
+        .filter(D::EndpointId.in_subquery(on))
         .filter(Expr::exists(earlier).not())
         .order_by_asc(D::EventSeq)
         .limit(limit)
@@ -391,8 +408,17 @@ pub async fn due(
         .await?;
     let mut due = Vec::with_capacity(rows.len());
     for delivery in rows {
+        let claimed = deliveries::Entity::update_many()
+            .col_expr(D::NextAttemptAt, Expr::value(Some(now + CLAIM)))
+            .filter(D::Id.eq(delivery.id))
+            .filter(D::Status.eq(PENDING))
+            .filter(D::NextAttemptAt.eq(delivery.next_attempt_at))
+            .exec(db)
+            .await?;
+        if claimed.rows_affected == 0 {
+            continue;
+        }
         let Some(endpoint) = endpoints::Entity::find_by_id(delivery.endpoint_id)
-            .filter(E::Enabled.eq(true))
             .one(db)
             .await?
         else {
@@ -444,36 +470,44 @@ pub async fn record_attempt(
     })
     .exec_without_returning(&txn)
     .await?;
+    let failing_since = due.delivery.failing_since.unwrap_or(attempt.at);
     let failures = attempts::Entity::find()
         .filter(attempts::Column::DeliveryId.eq(due.delivery.id))
+        .filter(attempts::Column::At.gte(failing_since))
         .all(&txn)
         .await?
         .iter()
         .filter(|a| !a.status_code.is_some_and(|c| (200..300).contains(&c)))
         .count();
-    let status = if attempt.succeeded() {
+    // Only a delivery still pending moves (a resend or another tick may
+    // have moved it meanwhile).
+    let still_pending = || {
         deliveries::Entity::update_many()
+            .filter(D::Id.eq(due.delivery.id))
+            .filter(D::Status.eq(PENDING))
+    };
+    let status = if attempt.succeeded() {
+        still_pending()
             .col_expr(D::Status, Expr::value(DeliveryStatus::Delivered.as_str()))
             .col_expr(D::NextAttemptAt, Expr::value(None::<DateTime<Utc>>))
+            .col_expr(D::FailingSince, Expr::value(None::<DateTime<Utc>>))
             .col_expr(D::DeliveredAt, Expr::value(Some(attempt.at)))
-            .filter(D::Id.eq(due.delivery.id))
             .exec(&txn)
             .await?;
         DeliveryStatus::Delivered
-    } else if attempt.at - due.delivery.created_at >= GIVE_UP_AFTER {
-        deliveries::Entity::update_many()
+    } else if attempt.at - failing_since >= GIVE_UP_AFTER {
+        still_pending()
             .col_expr(D::Status, Expr::value(DeliveryStatus::Failed.as_str()))
             .col_expr(D::NextAttemptAt, Expr::value(None::<DateTime<Utc>>))
-            .filter(D::Id.eq(due.delivery.id))
             .exec(&txn)
             .await?;
         turn_off(&txn, &due.endpoint, attempt.at).await?;
         DeliveryStatus::Failed
     } else {
         let wait = BACKOFF[failures.saturating_sub(1).min(BACKOFF.len() - 1)];
-        deliveries::Entity::update_many()
+        still_pending()
             .col_expr(D::NextAttemptAt, Expr::value(Some(attempt.at + wait)))
-            .filter(D::Id.eq(due.delivery.id))
+            .col_expr(D::FailingSince, Expr::value(Some(failing_since)))
             .exec(&txn)
             .await?;
         DeliveryStatus::Pending

@@ -62,6 +62,10 @@ pub async fn sequence(db: &DatabaseConnection) -> Result<u64, DbErr> {
     // queue on a lock, or two could give the same number.
     const NUMBER: &str = "UPDATE events SET seq = ins + ((SELECT COALESCE(MAX(seq), 0) FROM events) \
          + 1 - (SELECT MIN(ins) FROM events WHERE seq IS NULL)) WHERE seq IS NULL";
+    // Nothing to number (the usual case of a poll): no write, no lock.
+    if unnumbered(db).await? == 0 {
+        return Ok(0);
+    }
     let backend = db.get_database_backend();
     if backend != DatabaseBackend::Postgres {
         return Ok(db.execute_unprepared(NUMBER).await?.rows_affected());
@@ -79,14 +83,13 @@ pub async fn sequence(db: &DatabaseConnection) -> Result<u64, DbErr> {
 }
 
 /// The numbered events after `after`, oldest first, of `types` (all when
-/// empty), at most `limit`; with each its number (the next cursor).
+/// empty), at most `limit`, with each its number (call `sequence` first).
 pub async fn after(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     after: i64,
     types: &[EventType],
     limit: u64,
 ) -> Result<Vec<(i64, EventDto)>, DbErr> {
-    sequence(db).await?;
     let mut query = events::Entity::find()
         .filter(Column::Seq.is_not_null())
         .filter(Column::Seq.gt(after));
@@ -102,10 +105,9 @@ pub async fn after(
         .collect()
 }
 
-/// The feed number of the event `id`, numbering what has committed first
-/// (`None`: no such event).
-pub async fn number_of(db: &DatabaseConnection, id: Uuid) -> Result<Option<i64>, DbErr> {
-    sequence(db).await?;
+/// The feed number of the event `id` (`None`: no such event, or one not
+/// numbered yet: call `sequence` first).
+pub async fn number_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<i64>, DbErr> {
     Ok(events::Entity::find()
         .filter(Column::Id.eq(id))
         .one(db)

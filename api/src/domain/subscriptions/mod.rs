@@ -12,19 +12,22 @@ mod sync_tests;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::auth::Role;
+use common::events::EventType;
 use common::subscriptions::{
     Access, AccessDto, Plan, PlanPriceDto, StripeStatus, SubscriptionType, decide_access,
 };
+use sea_orm::ExprTrait;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::config::{Policy, Prices};
 use crate::domain::billing::anomalies::{self, Anomaly};
 use crate::domain::billing::applied::Applied;
+use crate::domain::platform::events;
 use crate::error::ApiResult;
 use crate::payments::PaymentGateway;
 use crate::payments::events::{
@@ -233,10 +236,8 @@ async fn project(
     if let Some(customer) = current.and_then(|c| c.customer_id.clone()) {
         update = update.col_expr(status::Column::StripeCustomerId, Expr::value(customer));
     }
-    let previous = status::Entity::find_by_id(user_id)
-        .one(db)
-        .await?
-        .and_then(|r| r.last_event_at);
+    let before = status::Entity::find_by_id(user_id).one(db).await?;
+    let previous = before.as_ref().and_then(|r| r.last_event_at);
     if let Some(latest) = event_at.into_iter().chain(previous).max() {
         update = update.col_expr(status::Column::LastEventAt, Expr::value(latest));
     }
@@ -244,7 +245,7 @@ async fn project(
         .filter(status::Column::UserId.eq(user_id))
         .exec(db)
         .await?;
-    Ok(())
+    announce(db, before.as_ref(), user_id, now).await
 }
 
 fn key_of(event: &PaymentEvent) -> EventKey {
@@ -468,7 +469,7 @@ pub async fn link_checkout(
 /// members' gate. A period found ended also turns `is_active` off, as the
 /// seed's client check did.
 pub async fn access_of(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     user_id: Uuid,
     role: Role,
     grace: Duration,
@@ -491,13 +492,19 @@ pub async fn access_of(
             now,
         );
         if r.is_active && !own.active {
-            status::Entity::update_many()
+            // Ended now: said to third parties in the same transaction.
+            let txn = db.begin().await?;
+            let done = status::Entity::update_many()
                 .col_expr(status::Column::IsActive, Expr::value(false))
                 .col_expr(status::Column::UpdatedAt, Expr::value(now))
                 .filter(status::Column::UserId.eq(user_id))
                 .filter(status::Column::IsActive.eq(true))
-                .exec(db)
+                .exec(&txn)
                 .await?;
+            if done.rows_affected == 1 {
+                announce(&txn, Some(r), user_id, now).await?;
+            }
+            txn.commit().await?;
         }
     }
     let dto = AccessDto {
@@ -517,27 +524,48 @@ pub async fn access_of(
 /// grace). One conditional statement each: idempotent, and safe when
 /// several instances run it at once.
 pub async fn deactivate_expired(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     grace: Duration,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    let ended = status::Entity::update_many()
-        .col_expr(status::Column::IsActive, Expr::value(false))
-        .col_expr(status::Column::UpdatedAt, Expr::value(now))
+    let over = || {
+        sea_orm::Condition::any()
+            .add(
+                status::Column::CurrentPeriodEnd
+                    .lte(now)
+                    .and(status::Column::StripeStatus.ne(StripeStatus::PastDue)),
+            )
+            .add(
+                status::Column::CurrentPeriodEnd
+                    .lte(now - grace)
+                    .and(status::Column::StripeStatus.eq(StripeStatus::PastDue)),
+            )
+    };
+    let due = status::Entity::find()
         .filter(status::Column::IsActive.eq(true))
-        .filter(status::Column::CurrentPeriodEnd.lte(now))
-        .filter(status::Column::StripeStatus.ne(StripeStatus::PastDue))
-        .exec(db)
+        .filter(over())
+        .all(db)
         .await?;
-    let overdue = status::Entity::update_many()
-        .col_expr(status::Column::IsActive, Expr::value(false))
-        .col_expr(status::Column::UpdatedAt, Expr::value(now))
-        .filter(status::Column::IsActive.eq(true))
-        .filter(status::Column::StripeStatus.eq(StripeStatus::PastDue))
-        .filter(status::Column::CurrentPeriodEnd.lte(now - grace))
-        .exec(db)
-        .await?;
-    Ok(ended.rows_affected + overdue.rows_affected)
+    let mut ended = 0;
+    for row in due {
+        // Each in its own transaction, with its event; conditional, so an
+        // instance running it at the same time ends it once.
+        let txn = db.begin().await?;
+        let done = status::Entity::update_many()
+            .col_expr(status::Column::IsActive, Expr::value(false))
+            .col_expr(status::Column::UpdatedAt, Expr::value(now))
+            .filter(status::Column::UserId.eq(row.user_id))
+            .filter(status::Column::IsActive.eq(true))
+            .filter(over())
+            .exec(&txn)
+            .await?;
+        if done.rows_affected == 1 {
+            announce(&txn, Some(&row), row.user_id, now).await?;
+            ended += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(ended)
 }
 
 /// The subscription flow: a subscription Checkout Session for `plan`, on the user's
@@ -672,6 +700,70 @@ pub async fn current_of_customer(
 }
 
 /// Every user with their subscription state, for admins; `active` filters.
+/// A subscriber as the API shows them.
+fn subscriber_dto(
+    u: users::Model,
+    s: Option<&status::Model>,
+) -> common::subscriptions::SubscriberDto {
+    common::subscriptions::SubscriberDto {
+        user_id: u.id,
+        email: u.email,
+        role: u.role,
+        email_verified: u.email_verified_at.is_some(),
+        is_active: s.is_some_and(|s| s.is_active),
+        subscription_type: s.map_or(SubscriptionType::Free, |s| s.subscription_type),
+        stripe_status: s
+            .and_then(|s| s.stripe_status.as_ref())
+            .map(|s| s.as_str().to_owned()),
+        current_period_end: s.and_then(|s| s.current_period_end),
+        cancel_at_period_end: s.is_some_and(|s| s.cancel_at_period_end),
+        stripe_customer_id: s.and_then(|s| s.stripe_customer_id.clone()),
+        stripe_subscription_id: s.and_then(|s| s.stripe_subscription_id.clone()),
+        last_event_at: s.and_then(|s| s.last_event_at),
+    }
+}
+
+/// Records what a change of a user's subscription state means to a third
+/// party: access given (`subscription.activated`), withdrawn
+/// (`subscription.ended`), or another change of the subscription
+/// (`subscription.updated`), with the subscriber as the API shows them.
+/// Nothing when nothing a reader sees changed.
+async fn announce(
+    db: &impl ConnectionTrait,
+    before: Option<&status::Model>,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let after = status::Entity::find_by_id(user_id).one(db).await?;
+    let seen = |s: Option<&status::Model>| {
+        s.map(|s| {
+            (
+                s.is_active,
+                s.subscription_type,
+                s.stripe_status.clone(),
+                s.current_period_end,
+                s.cancel_at_period_end,
+                s.stripe_subscription_id.clone(),
+            )
+        })
+    };
+    if seen(before) == seen(after.as_ref()) {
+        return Ok(());
+    }
+    let was = before.is_some_and(|s| s.is_active);
+    let is = after.as_ref().is_some_and(|s| s.is_active);
+    let event_type = match (was, is) {
+        (false, true) => EventType::SubscriptionActivated,
+        (true, false) => EventType::SubscriptionEnded,
+        _ => EventType::SubscriptionUpdated,
+    };
+    let Some(user) = users::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(());
+    };
+    let dto = subscriber_dto(user, after.as_ref());
+    events::record(db, event_type, user_id, &dto, now).await
+}
+
 pub async fn subscribers(
     db: &impl ConnectionTrait,
     active: Option<bool>,
@@ -683,25 +775,7 @@ pub async fn subscribers(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(u, s)| common::subscriptions::SubscriberDto {
-            user_id: u.id,
-            email: u.email,
-            role: u.role,
-            email_verified: u.email_verified_at.is_some(),
-            is_active: s.as_ref().is_some_and(|s| s.is_active),
-            subscription_type: s
-                .as_ref()
-                .map_or(SubscriptionType::Free, |s| s.subscription_type),
-            stripe_status: s
-                .as_ref()
-                .and_then(|s| s.stripe_status.as_ref())
-                .map(|s| s.as_str().to_owned()),
-            current_period_end: s.as_ref().and_then(|s| s.current_period_end),
-            cancel_at_period_end: s.as_ref().is_some_and(|s| s.cancel_at_period_end),
-            stripe_customer_id: s.as_ref().and_then(|s| s.stripe_customer_id.clone()),
-            stripe_subscription_id: s.as_ref().and_then(|s| s.stripe_subscription_id.clone()),
-            last_event_at: s.as_ref().and_then(|s| s.last_event_at),
-        })
+        .map(|(u, s)| subscriber_dto(u, s.as_ref()))
         .filter(|d| active.is_none_or(|a| d.is_active == a))
         .collect())
 }
