@@ -73,7 +73,7 @@ pub fn booking_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) ->
 /// Records `event_type` for a booking as it is now, in the caller's
 /// transaction. Its `full_refund_until` is the session's first day here:
 /// the feed and the deliveries set it by the cancellation rule they serve
-/// under (`http::events::present`).
+/// under (`platform::events::present`).
 pub async fn announce_booking(
     db: &impl ConnectionTrait,
     booking_id: Uuid,
