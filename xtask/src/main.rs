@@ -103,13 +103,15 @@ fn simulate(args: &[String]) -> Result<(), String> {
 /// customers and subscriptions and sends its own signed webhooks;
 /// openapi-spec-validator checks the OpenAPI document; prometheus_client
 /// parses `/metrics` as Prometheus itself would; standardwebhooks (the
-/// specification's own library) verifies our outgoing webhooks.
+/// specification's own library) verifies our outgoing webhooks;
+/// openapi-python-client generates a client from `openapi.yaml`.
 const PYTHON_PACKAGES: &[(&str, &str)] = &[
     ("stripe", "stripe==16.1.0"),
     ("localstripe", "localstripe==1.15.10"),
     ("openapi_spec_validator", "openapi-spec-validator==0.9.0"),
     ("prometheus_client", "prometheus_client==0.26.0"),
     ("standardwebhooks", "standardwebhooks==1.1.0"),
+    ("openapi_python_client", "openapi-python-client==0.29.1"),
 ];
 
 fn ensure_python_packages() -> Result<(), String> {
@@ -187,6 +189,7 @@ fn bench_smoke(url: &str) -> Result<(), String> {
     for (bin, args) in [
         ("booking_rush", &["4", "1", "1"][..]),
         ("catalog", &["1", "1"][..]),
+        ("webhooks", &[][..]),
     ] {
         let mut cmd = cargo();
         cmd.args(["run", "--locked", "-q", "-p", "bench", "--bin", bin, "--"])

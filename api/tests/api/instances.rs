@@ -344,6 +344,14 @@ async fn three_instances_sell_each_seat_once_share_throttles_and_run_each_job_on
         expired() >= 5
     })
     .await;
+    // The Checkout Sessions the sweeps owe Stripe are expired after their
+    // commits, by the sweeper or the owed-calls job: awaited, then clean.
+    eventually(
+        Duration::from_secs(30),
+        "the owed calls to be made",
+        || async { app.audit().await.is_empty() },
+    )
+    .await;
     assert_eq!(app.audit().await, Vec::<String>::new());
 
     // Once each, two sweeper and mail ticks later still.

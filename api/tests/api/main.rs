@@ -11,6 +11,7 @@ mod bookings;
 mod calendar;
 mod catalog;
 mod cli;
+mod clients;
 mod compose;
 mod demo;
 mod errors;
