@@ -7,12 +7,14 @@
 //! resolves to now, checked (`webhook_targets`), with a timeout, no
 //! redirect followed, and at most a few kilobytes of the answer read.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use uuid::Uuid;
 
 use crate::domain::integrations::webhooks::{self, Attempt, Due};
 use crate::domain::platform::events;
@@ -66,25 +68,75 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) {
             return;
         }
         made += due.len() as u64;
+        // Each endpoint's target is resolved and checked once a batch, and
+        // its client (and connections) shared by the batch's deliveries.
+        let mut targets: HashMap<Uuid, Result<Target, String>> = HashMap::new();
+        for d in &due {
+            if !targets.contains_key(&d.endpoint.id) {
+                let target = target(state, &d.endpoint.url).await;
+                targets.insert(d.endpoint.id, target);
+            }
+        }
         // Different resources go at once; one resource's deliveries are in
         // different batches (`due` leaves out all but its earliest).
-        let sent = due.iter().map(|d| deliver(state, d));
-        for (d, attempt) in due.iter().zip(futures_util::future::join_all(sent).await) {
+        let sent = due.iter().map(|d| {
+            let target = targets
+                .get(&d.endpoint.id)
+                .map_or(Err("no target"), |t| t.as_ref().map_err(String::as_str));
+            deliver(state, d, target)
+        });
+        let attempts = futures_util::future::join_all(sent).await;
+        let recorded = due.iter().zip(&attempts).map(|(d, attempt)| async move {
             state
                 .metrics
                 .webhook_attempts
                 .with_label_values(&[if attempt.succeeded() { "ok" } else { "failed" }])
                 .inc();
-            if let Err(e) = webhooks::record_attempt(&state.db, d, &attempt).await {
-                tracing::error!(error = %e, delivery = %d.delivery.id, "webhook attempt not recorded");
+            webhooks::record_attempt(&state.db, d, attempt)
+                .await
+                .map_err(|e| (d.delivery.id, e))
+        });
+        for result in futures_util::future::join_all(recorded).await {
+            if let Err((delivery, e)) = result {
+                // Its claim lapses: it is attempted again after `CLAIM`.
+                tracing::error!(error = %e, %delivery, "webhook attempt not recorded");
                 return;
             }
         }
     }
 }
 
+/// Where an endpoint's deliveries go: its URL, and a client that connects
+/// to the address just checked, whatever the name says later, through no
+/// proxy (one would resolve the name again itself), following no redirect.
+struct Target {
+    url: url::Url,
+    client: reqwest::Client,
+}
+
+async fn target(state: &AppState, raw: &str) -> Result<Target, String> {
+    let resolved = tokio::time::timeout(
+        TIMEOUT,
+        webhook_targets::resolve(raw, state.settings.webhook_targets),
+    );
+    let (url, addr) = match resolved.await {
+        Ok(Ok(target)) => target,
+        Ok(Err(refusal)) => return Err(refusal.to_string()),
+        Err(_) => return Err("the name did not resolve in time".to_owned()),
+    };
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(TIMEOUT)
+        .resolve(&host, addr)
+        .build()
+        .map_err(|_| "no HTTP client".to_owned())?;
+    Ok(Target { url, client })
+}
+
 /// Makes one attempt; never fails (what went wrong is the attempt's).
-async fn deliver(state: &AppState, due: &Due) -> Attempt {
+async fn deliver(state: &AppState, due: &Due, target: Result<&Target, &str>) -> Attempt {
     let at = Utc::now();
     let started = Instant::now();
     let failed = |why: String| Attempt {
@@ -93,14 +145,9 @@ async fn deliver(state: &AppState, due: &Due) -> Attempt {
         duration_ms: started.elapsed().as_millis() as u64,
         excerpt: why,
     };
-    let resolved = tokio::time::timeout(
-        TIMEOUT,
-        webhook_targets::resolve(&due.endpoint.url, state.settings.webhook_targets),
-    );
-    let (url, addr) = match resolved.await {
-        Ok(Ok(target)) => target,
-        Ok(Err(refusal)) => return failed(refusal.to_string()),
-        Err(_) => return failed("the name did not resolve in time".to_owned()),
+    let target = match target {
+        Ok(target) => target,
+        Err(why) => return failed(why.to_owned()),
     };
     let event = events::present(due.event.clone(), state.policy.cancellation_cutoff_days);
     let body = serde_json::json!({
@@ -119,21 +166,9 @@ async fn deliver(state: &AppState, due: &Due) -> Attempt {
     {
         secrets.push(previous);
     }
-    let host = url.host_str().unwrap_or_default().to_owned();
-    // Connect to the address just checked, whatever the name says later.
-    // No proxy either: one would resolve the name again itself.
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(TIMEOUT)
-        .resolve(&host, addr)
-        .build();
-    let client = match client {
-        Ok(c) => c,
-        Err(e) => return failed(format!("no client: {e}")),
-    };
-    let sent = client
-        .post(url)
+    let sent = target
+        .client
+        .post(target.url.clone())
         .header("content-type", "application/json")
         .header("user-agent", "Immersion-Webhooks/1")
         .header("webhook-id", &id)

@@ -406,33 +406,39 @@ pub async fn due(
         .limit(limit)
         .all(db)
         .await?;
-    let mut due = Vec::with_capacity(rows.len());
-    for delivery in rows {
-        let claimed = deliveries::Entity::update_many()
-            .col_expr(D::NextAttemptAt, Expr::value(Some(now + CLAIM)))
-            .filter(D::Id.eq(delivery.id))
-            .filter(D::Status.eq(PENDING))
-            .filter(D::NextAttemptAt.eq(delivery.next_attempt_at))
-            .exec(db)
-            .await?;
-        if claimed.rows_affected == 0 {
-            continue;
-        }
-        let Some(endpoint) = endpoints::Entity::find_by_id(delivery.endpoint_id)
-            .one(db)
-            .await?
-        else {
-            continue;
-        };
-        let Some(event) = events::find(db, delivery.event_id).await? else {
+    // Claimed in one statement: only those still due are this tick's.
+    let ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
+    let claimed = deliveries::Entity::update_many()
+        .col_expr(D::NextAttemptAt, Expr::value(Some(now + CLAIM)))
+        .filter(D::Id.is_in(ids))
+        .filter(D::Status.eq(PENDING))
+        .filter(D::NextAttemptAt.lte(now))
+        .exec_with_returning(db)
+        .await?;
+    let endpoint_ids: Vec<Uuid> = claimed.iter().map(|d| d.endpoint_id).collect();
+    let endpoints_of = endpoints::Entity::find()
+        .filter(E::Id.is_in(endpoint_ids))
+        .all(db)
+        .await?;
+    let event_ids: Vec<Uuid> = claimed.iter().map(|d| d.event_id).collect();
+    let events_of = entity::events::Entity::find()
+        .filter(entity::events::Column::Id.is_in(event_ids))
+        .all(db)
+        .await?;
+    let mut due = Vec::with_capacity(claimed.len());
+    for delivery in claimed {
+        let endpoint = endpoints_of.iter().find(|e| e.id == delivery.endpoint_id);
+        let event = events_of.iter().find(|e| e.id == delivery.event_id);
+        let (Some(endpoint), Some(event)) = (endpoint, event) else {
             continue;
         };
         due.push(Due {
+            endpoint: endpoint.clone(),
+            event: events::to_dto(event.clone())?,
             delivery,
-            endpoint,
-            event,
         });
     }
+    due.sort_by_key(|d| d.delivery.event_seq);
     Ok(due)
 }
 
