@@ -72,9 +72,8 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) {
         // its client (and connections) shared by the batch's deliveries.
         let mut targets: HashMap<Uuid, Result<Target, String>> = HashMap::new();
         for d in &due {
-            if !targets.contains_key(&d.endpoint.id) {
-                let target = target(state, &d.endpoint.url).await;
-                targets.insert(d.endpoint.id, target);
+            if let std::collections::hash_map::Entry::Vacant(slot) = targets.entry(d.endpoint.id) {
+                slot.insert(target(state, &d.endpoint.url).await);
             }
         }
         // Different resources go at once; one resource's deliveries are in
