@@ -23,8 +23,11 @@ use std::time::{Duration, Instant};
 use api::config::Settings;
 use api::startup::Application;
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use uuid::Uuid;
+
+#[path = "../support.rs"]
+mod support;
 
 /// Sessions to spread holds over; each (session, user) pair is used once.
 const SESSIONS: usize = 400;
@@ -77,8 +80,7 @@ fn args() -> Result<Args, String> {
             "ROUNDS × configurations: at most {USERS_PER_CLIENT} (each round uses fresh users)"
         ));
     }
-    let admin_url = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let admin_url = support::admin_url();
     Ok(Args {
         smoke: std::env::var("BENCH_SMOKE").is_ok_and(|v| v == "1"),
         clients,
@@ -87,12 +89,6 @@ fn args() -> Result<Args, String> {
         instances,
         admin_url,
     })
-}
-
-fn db_url(admin_url: &str, name: &str) -> String {
-    let base = admin_url.split('?').next().unwrap_or(admin_url);
-    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
-    format!("{prefix}/{name}")
 }
 
 #[actix_web::main]
@@ -113,21 +109,9 @@ async fn run() -> Result<(), String> {
     if std::env::var_os("RUST_LOG").is_some() {
         api::telemetry::init(api::config::LogFormat::Text);
     }
-    let name = format!("immersion_bench_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(&args.admin_url)
-        .await
-        .map_err(|e| e.to_string())?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let url = db_url(&args.admin_url, &name);
-    let result = bench(&args, &url).await;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .map_err(|e| e.to_string())?;
-    result
+    let admin_url = args.admin_url.clone();
+    let args = &args;
+    support::in_own_database(&admin_url, |url| async move { bench(args, &url).await }).await
 }
 
 /// Starts `n` api instances on `url`, sharing `DB_CONNECTIONS` among their

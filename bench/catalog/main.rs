@@ -15,8 +15,11 @@ use std::process::{Child, Command, ExitCode};
 use api::config::Settings;
 use api::startup::Application;
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
+
+#[path = "../support.rs"]
+mod support;
 
 const CONNECTIONS: usize = 64;
 
@@ -39,24 +42,10 @@ async fn run() -> Result<(), String> {
     let rounds: usize = it
         .next()
         .map_or(Ok(3), |s| s.parse().map_err(|_| format!("ROUNDS: {s}")))?;
-    let admin_url = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("immersion_bench_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(&admin_url)
-        .await
-        .map_err(|e| e.to_string())?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = admin_url.split('?').next().unwrap_or(&admin_url);
-    let url = format!("{}/{name}", base.rsplit_once('/').map_or(base, |(p, _)| p));
-    let result = bench(&url, seconds, rounds).await;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .map_err(|e| e.to_string())?;
-    result
+    support::in_own_database(&support::admin_url(), |url| async move {
+        bench(&url, seconds, rounds).await
+    })
+    .await
 }
 
 async fn bench(url: &str, seconds: u64, rounds: usize) -> Result<(), String> {

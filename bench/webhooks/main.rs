@@ -20,8 +20,11 @@ use api::config::Settings;
 use api::startup::Application;
 use chrono::{DateTime, Utc};
 use common::events::EventType;
-use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+use sea_orm::TransactionTrait;
 use uuid::Uuid;
+
+#[path = "../support.rs"]
+mod support;
 
 /// Deliveries made at once by the job (one batch).
 const CONCURRENCY: usize = 100;
@@ -44,24 +47,10 @@ async fn run() -> Result<(), String> {
         None if smoke => 20,
         None => 1_000,
     };
-    let admin_url = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("immersion_bench_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(&admin_url)
-        .await
-        .map_err(|e| e.to_string())?;
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = admin_url.split('?').next().unwrap_or(&admin_url);
-    let url = format!("{}/{name}", base.rsplit_once('/').map_or(base, |(p, _)| p));
-    let result = bench(&url, events).await;
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .map_err(|e| e.to_string())?;
-    result
+    support::in_own_database(&support::admin_url(), |url| async move {
+        bench(&url, events).await
+    })
+    .await
 }
 
 /// What the receiver got: the time each `webhook-id` arrived.
