@@ -655,6 +655,7 @@ UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CA
 INSERT INTO immersion_bookings (id, session_id, user_id, user_email, status, hold_expires_at, amount_cents, currency, created_at, updated_at, client_address) VALUES (gen_random_uuid(), :sid, :uid, :uemail, 'held', now() + interval '33 minutes', :price, :cur, now(), now(), 'bench-address') RETURNING id AS bid \gset
 SELECT count(*) FROM immersion_bookings WHERE session_id = :sid AND status = 'held' AND client_address = 'bench-address';
 UPDATE users SET email = email WHERE id = :uid AND email_verified_at IS NULL;
+INSERT INTO events (id, event_type, resource_id, data, created_at) VALUES (gen_random_uuid(), 'booking.held', :bid::uuid, json_build_object('id', :bid::text, 'session_id', :sid::text, 'user_id', :uid::text, 'status', 'held', 'user_email', :uemail::text, 'attendee_name', NULL, 'hold_expires_at', now() + interval '33 minutes', 'amount_cents', :price::bigint, 'currency', :cur::text, 'refunded_cents', NULL, 'starts_on', CURRENT_DATE + 30, 'ends_on', CURRENT_DATE + 34, 'location', 'Paris', 'full_refund_until', CURRENT_DATE + 30, 'invoice_url', NULL, 'refund_pending', false, 'created_at', now(), 'updated_at', now())::text, now());
 UPDATE immersion_bookings SET stripe_checkout_session_id = 'cs_test_' || replace(:bid, '-', ''), updated_at = now() WHERE id = :bid;
 COMMIT;
 "#,
