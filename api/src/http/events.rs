@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::domain::platform::events;
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::AdminUser;
-use crate::http::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::http::pagination;
 use crate::http::problems as p;
 use crate::state::AppState;
 
@@ -53,14 +53,7 @@ pub async fn list_events(
     admin: AdminUser,
     query: web::Query<FeedQuery>,
 ) -> ApiResult<HttpResponse> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            "out_of_range",
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
+    let limit = pagination::checked_limit(query.limit)?;
     let types = parse_types(query.types.as_deref())?;
     // What has committed gets its number first: then the cursor's own.
     events::sequence(&state.db).await?;

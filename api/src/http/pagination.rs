@@ -44,16 +44,22 @@ fn decode(cursor: &str) -> Option<String> {
     String::from_utf8(raw).ok()
 }
 
+/// A list's `limit`: 1 to `MAX_LIMIT`, `DEFAULT_LIMIT` when absent.
+pub fn checked_limit(limit: Option<usize>) -> ApiResult<usize> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            "out_of_range",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    Ok(limit)
+}
+
 impl PageQuery {
     pub fn page(&self) -> ApiResult<Page> {
-        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::invalid(
-                "limit",
-                "out_of_range",
-                format!("limit must be between 1 and {MAX_LIMIT}"),
-            ));
-        }
+        let limit = checked_limit(self.limit)?;
         let after = match &self.after {
             None => None,
             Some(c) => Some(decode(c).ok_or_else(|| {

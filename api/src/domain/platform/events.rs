@@ -100,7 +100,7 @@ pub async fn after(
     rows.into_iter()
         .filter_map(|row| {
             let seq = row.seq?;
-            Some(dto(row).map(|dto| (seq, dto)))
+            Some(to_dto(row).map(|dto| (seq, dto)))
         })
         .collect()
 }
@@ -115,7 +115,8 @@ pub async fn number_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<i64
         .and_then(|e| e.seq))
 }
 
-fn dto(row: events::Model) -> Result<EventDto, DbErr> {
+/// A stored event as the API shows it.
+pub fn to_dto(row: events::Model) -> Result<EventDto, DbErr> {
     let event_type = EventType::parse(&row.event_type)
         .ok_or_else(|| DbErr::Custom(format!("unknown event type {}", row.event_type)))?;
     let data = serde_json::from_str(&row.data).map_err(|e| DbErr::Custom(e.to_string()))?;
@@ -169,7 +170,7 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<EventDto
         .filter(Column::Id.eq(id))
         .one(db)
         .await?
-        .map(dto)
+        .map(to_dto)
         .transpose()
 }
 
@@ -187,9 +188,4 @@ pub async fn rows_after(
         .limit(limit)
         .all(db)
         .await
-}
-
-/// A stored event as the API shows it.
-pub fn to_dto(row: events::Model) -> Result<EventDto, DbErr> {
-    dto(row)
 }
