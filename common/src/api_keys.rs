@@ -93,10 +93,22 @@ pub struct ApiKeyDto {
     /// The secret's first characters (`imm_live_1a2b3c4d`), to tell keys
     /// apart and to find one that leaked.
     pub prefix: String,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::instant_opt")
+    )]
     pub expires_at: Option<DateTime<Utc>>,
     pub allowed_ips: Option<Vec<String>>,
     /// To the minute.
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::instant_opt")
+    )]
     pub last_used_at: Option<DateTime<Utc>>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub created_at: DateTime<Utc>,
 }
 

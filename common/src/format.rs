@@ -18,14 +18,17 @@ const MONTHS: [&str; 12] = [
     "décembre",
 ];
 
-fn day_month(d: NaiveDate) -> String {
-    let month = MONTHS[d.month0() as usize];
-    // French writes the first day of a month as an ordinal: "1er mars".
+/// French writes the first day of a month as an ordinal: "1er".
+fn day(d: NaiveDate) -> String {
     if d.day() == 1 {
-        format!("1er {month}")
+        "1er".to_owned()
     } else {
-        format!("{} {month}", d.day())
+        d.day().to_string()
     }
+}
+
+fn day_month(d: NaiveDate) -> String {
+    format!("{} {}", day(d), MONTHS[d.month0() as usize])
 }
 
 /// "3 mars 2025", "1er avril 2025".
@@ -44,6 +47,24 @@ pub fn format_session_dates(start: NaiveDate, end: NaiveDate) -> String {
     } else {
         format!("{} - {}", format_date(start), format_date(end))
     }
+}
+
+/// The dates inside a sentence: "du 7 au 11 décembre 2026", "du 28 février
+/// au 3 mars 2027", "du 29 décembre 2026 au 2 janvier 2027", and for one
+/// day "le 7 décembre 2026". (The catalog's cards keep the seed's form,
+/// `format_session_dates`.)
+pub fn format_dates_in_sentence(start: NaiveDate, end: NaiveDate) -> String {
+    if start == end {
+        return format!("le {}", format_date(start));
+    }
+    let from = if start.year() != end.year() {
+        format_date(start)
+    } else if start.month() != end.month() {
+        day_month(start)
+    } else {
+        day(start)
+    };
+    format!("du {from} au {}", format_date(end))
 }
 
 /// "3 places restantes", "1 place restante", "Complet".
@@ -99,6 +120,25 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn dates_in_a_sentence_read_as_french() {
+        let f = |a, b| format_dates_in_sentence(a, b);
+        assert_eq!(
+            f(d(2026, 12, 7), d(2026, 12, 11)),
+            "du 7 au 11 décembre 2026"
+        );
+        assert_eq!(
+            f(d(2027, 2, 28), d(2027, 3, 3)),
+            "du 28 février au 3 mars 2027"
+        );
+        assert_eq!(
+            f(d(2026, 12, 29), d(2027, 1, 2)),
+            "du 29 décembre 2026 au 2 janvier 2027"
+        );
+        assert_eq!(f(d(2027, 3, 1), d(2027, 3, 5)), "du 1er au 5 mars 2027");
+        assert_eq!(f(d(2027, 3, 1), d(2027, 3, 1)), "le 1er mars 2027");
     }
 
     #[test]

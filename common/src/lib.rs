@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod auth;
 pub mod bookings;
+pub mod calendar;
 pub mod error;
 pub mod events;
 pub mod format;

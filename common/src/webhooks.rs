@@ -57,7 +57,15 @@ pub struct WebhookEndpointDto {
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     /// Until then, deliveries are signed with the previous secret too.
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::instant_opt")
+    )]
     pub previous_secret_until: Option<DateTime<Utc>>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub created_at: DateTime<Utc>,
 }
 
@@ -112,6 +120,10 @@ impl DeliveryStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookAttemptDto {
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub at: DateTime<Utc>,
     /// The HTTP status answered; none when no answer came.
     pub status_code: Option<u16>,
@@ -130,7 +142,15 @@ pub struct WebhookDeliveryDto {
     pub event_id: Uuid,
     pub event_type: EventType,
     pub status: DeliveryStatus,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(default, deserialize_with = "crate::wire::instant_opt")
+    )]
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub attempts: Vec<WebhookAttemptDto>,
+    #[cfg_attr(
+        target_arch = "wasm32",
+        serde(deserialize_with = "crate::wire::instant")
+    )]
     pub created_at: DateTime<Utc>,
 }

@@ -53,11 +53,18 @@ test('the admin manages sessions: create, see it public, edit, delete, attendees
 
     // The API's validation comes back in French, next to the form.
     await page.getByRole('button', { name: 'Nouvelle session' }).click();
+    // Dates over a public holiday are warned of as they are typed.
+    await fillSession(page, { starts: '2031-12-22', ends: '2031-12-26', location: 'Lyon', price: '1997', places: '8' });
+    assert.equal(
+      await page.locator('.session-form .warning').innerText(),
+      "Jour férié pendant la session : 25 décembre 2031 (Noël). Il ne compte pas dans la feuille d'émargement ni dans les heures prévues.",
+    );
     await fillSession(page, { starts: '2031-06-13', ends: '2031-06-09', location: 'Lyon', price: '1997', places: '8' });
     await page.getByRole('button', { name: 'Enregistrer' }).click();
     await page.getByText('Le dernier jour ne peut pas précéder le premier.').waitFor();
     await page.getByLabel('Dernier jour').fill('2031-06-13');
     await page.getByLabel('Premier jour').fill('2031-06-09');
+    assert.equal(await page.locator('.session-form .warning').count(), 0);
     await page.getByRole('button', { name: 'Enregistrer' }).click();
     await row(page, 'Lyon').waitFor();
     assert.equal(await row(page, 'Lyon').locator('.dates').innerText(), '9 juin - 13 juin 2031');

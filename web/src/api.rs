@@ -4,6 +4,7 @@
 
 use std::pin::Pin;
 
+use common::api_keys::{ApiKeyDto, CreatedApiKey, NewApiKey};
 use common::auth::{
     AuthResponse, Credentials, NewPassword, PasswordChange, PasswordReset, Role, TokenBody, UserDto,
 };
@@ -14,6 +15,10 @@ use common::subscriptions::{
     AccessDto, Plan, PlanPriceDto, RedirectDto, SubscribeRequest, SubscriberDto,
 };
 use common::waitlist::WaitlistEntryDto;
+use common::webhooks::{
+    NewWebhookEndpoint, WebhookDeliveryDto, WebhookEndpointDto, WebhookEndpointPatch,
+    WebhookEndpointWithSecret,
+};
 use common::{ErrorCode, Problem};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
@@ -117,6 +122,9 @@ fn field_message(e: &common::FieldError) -> String {
         ("max_places", _) => "Le nombre de places doit être compris entre 1 et 1000.",
         ("title", "required") => "Indiquez un titre.",
         ("title", _) => "Le titre est trop long.",
+        ("url", "target") => {
+            "Cette adresse est refusée : https, et jamais une adresse privée, locale ou de métadonnées."
+        }
         ("url", "required") => "Ce type de ressource demande une adresse.",
         ("url", _) => "L'adresse doit commencer par https:// ou http://.",
         ("body", "required") => "Une ressource texte demande un texte.",
@@ -127,6 +135,13 @@ fn field_message(e: &common::FieldError) -> String {
         ("phone", _) => "Numéro de téléphone invalide.",
         ("company" | "billing_address", _) => "Ce champ est trop long.",
         ("trainer", _) => "Le nom du formateur est trop long.",
+        ("name", _) => "Indiquez un nom (100 caractères au plus).",
+        ("scopes", _) => "Choisissez au moins une permission.",
+        ("event_types", _) => "Choisissez au moins un type d'événement.",
+        ("expires_at", _) => "L'expiration doit être dans le futur.",
+        ("allowed_ips", _) => {
+            "Adresses autorisées : des adresses (203.0.113.7) ou des réseaux (2001:db8::/32), séparés par des virgules."
+        }
         _ => return e.message.clone(),
     };
     text.to_owned()
@@ -455,4 +470,56 @@ pub async fn set_role(user: Uuid, role: Role) -> Result<(), ApiError> {
 
 pub async fn reorder_resources(ids: Vec<Uuid>) -> Result<Vec<ResourceDto>, ApiError> {
     send_json(Request::put("/api/admin/resources"), &ResourceOrder { ids }).await
+}
+
+pub async fn api_keys() -> Result<Vec<ApiKeyDto>, ApiError> {
+    get("/api/admin/api-keys").await
+}
+
+pub async fn create_api_key(new: NewApiKey) -> Result<CreatedApiKey, ApiError> {
+    post_json("/api/admin/api-keys", &new).await
+}
+
+pub async fn revoke_api_key(id: Uuid) -> Result<(), ApiError> {
+    delete(&format!("/api/admin/api-keys/{id}")).await
+}
+
+pub async fn webhook_endpoints() -> Result<Vec<WebhookEndpointDto>, ApiError> {
+    get("/api/admin/webhook-endpoints").await
+}
+
+pub async fn create_webhook_endpoint(
+    new: NewWebhookEndpoint,
+) -> Result<WebhookEndpointWithSecret, ApiError> {
+    post_json("/api/admin/webhook-endpoints", &new).await
+}
+
+/// The endpoint after the change; its `secret` is empty unless rotated.
+pub async fn update_webhook_endpoint(
+    id: Uuid,
+    patch: WebhookEndpointPatch,
+) -> Result<WebhookEndpointWithSecret, ApiError> {
+    send_json(
+        Request::patch(&format!("/api/admin/webhook-endpoints/{id}")),
+        &patch,
+    )
+    .await
+}
+
+pub async fn delete_webhook_endpoint(id: Uuid) -> Result<(), ApiError> {
+    delete(&format!("/api/admin/webhook-endpoints/{id}")).await
+}
+
+pub async fn webhook_deliveries(endpoint: Uuid) -> Result<Vec<WebhookDeliveryDto>, ApiError> {
+    get(&format!(
+        "/api/admin/webhook-endpoints/{endpoint}/deliveries"
+    ))
+    .await
+}
+
+pub async fn resend_webhook_delivery(id: Uuid) -> Result<(), ApiError> {
+    done(Request::post(&format!(
+        "/api/admin/webhook-deliveries/{id}/resend"
+    )))
+    .await
 }

@@ -1,19 +1,11 @@
-//! The Immersion single-page app (client-side rendered, in French). Pages
-//! read and change everything through the API (`api`); the server decides,
-//! the app displays.
-
-mod api;
-mod browser;
-mod components;
-mod json;
-mod pages;
-mod router;
+//! The site's bundle: every page but the administration's.
 
 use leptos::prelude::*;
+use web::components::profile_form;
+use web::pages::{account, auth, members, session, sessions, thanks};
+use web::router;
 
-use pages::{account, admin, auth, members, not_found, session, sessions, thanks};
-
-/// The page drawn at `path`, if the app has one there.
+/// The page drawn at `path`, if this bundle has one there.
 fn page(path: &str) -> Option<fn() -> AnyView> {
     let page: fn() -> AnyView = match path {
         "/" | "/immersion-elite" => || view! { <sessions::SessionsPage/> }.into_any(),
@@ -28,15 +20,7 @@ fn page(path: &str) -> Option<fn() -> AnyView> {
         "/abonnement/merci" => || view! { <members::SubscribedPage/> }.into_any(),
         "/app" => || view! { <members::AppPage/> }.into_any(),
         "/mon-compte" => || view! { <account::AccountPage/> }.into_any(),
-        components::profile_form::PATH => {
-            || view! { <components::profile_form::ProfilePage/> }.into_any()
-        }
-        "/admin" => || view! { <admin::dashboard::DashboardPage/> }.into_any(),
-        "/admin/immersion-sessions" => {
-            || view! { <admin::sessions::AdminSessionsPage/> }.into_any()
-        }
-        "/admin/abonnements" => || view! { <admin::subscribers::AdminSubscribersPage/> }.into_any(),
-        "/admin/ressources" => || view! { <admin::resources::AdminResourcesPage/> }.into_any(),
+        profile_form::PATH => || view! { <profile_form::ProfilePage/> }.into_any(),
         p if router::session_id_of(p).is_some() => || view! { <session::SessionPage/> }.into_any(),
         p if p.starts_with(thanks::OFFER_PATH) => || view! { <thanks::OfferPage/> }.into_any(),
         _ => return None,
@@ -44,32 +28,6 @@ fn page(path: &str) -> Option<fn() -> AnyView> {
     Some(page)
 }
 
-#[component]
-fn App() -> impl IntoView {
-    provide_context(components::nav::AuthChanged(RwSignal::new(0)));
-    let path = router::current_path(|p| page(p).is_some());
-    view! {
-        <components::nav::Nav/>
-        <main>
-            {move || {
-                let here = path.get();
-                // Each page starts with the site's title; a page that has
-                // its own (a session's) sets it once it knows it.
-                document().set_title("Immersion Élite");
-                match page(&here) {
-                    Some(draw) => draw(),
-                    None => view! { <not_found::NotFound/> }.into_any(),
-                }
-            }}
-        </main>
-    }
-}
-
 fn main() {
-    // The server's first screen (`#boot`, api/src/http/share.rs) gives way
-    // to the app, which draws the same in the same place.
-    if let Some(boot) = document().get_element_by_id("boot") {
-        boot.remove();
-    }
-    leptos::mount::mount_to_body(App);
+    web::start(page);
 }

@@ -1,16 +1,21 @@
 //! Client-side routing. The app's pages sit at fixed paths, so the History
 //! API, one path signal and one click handler do all the routing it needs.
 //! (leptos_router did this too, but weighed about a tenth of the gzipped
-//! module, and the budget is 200 KB: bench/web_size.sh.)
+//! module, and the budget is 200 KB: bench/web_size.sh.) Each bundle
+//! (`lib.rs`) routes its own pages; the other's load from the server.
 //!
 //! `navigate` pushes a history entry and fires `popstate`, the event the
 //! browser fires for Back and Forward, so a single listener follows every
 //! change of page and nothing needs a context to navigate.
 
+use std::sync::OnceLock;
+
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, MouseEvent, PopStateEvent};
+
+use crate::Pages;
 
 /// Where a session's page lives: this prefix, then the session's id.
 pub const SESSION_PATH: &str = "/immersion-elite/";
@@ -23,17 +28,28 @@ pub fn session_id_of(path: &str) -> Option<uuid::Uuid> {
         .ok()
 }
 
-/// The current path, kept in step with the address bar. `has_page` says
-/// which paths the app draws; links to any other path (the API's CSV
-/// download, say) are left to the browser. The path is also provided as
-/// `CurrentPath`, for `Link`.
-pub fn current_path(has_page: fn(&str) -> bool) -> Memo<String> {
+/// The pages of the bundle running, set once at its start.
+static PAGES: OnceLock<Pages> = OnceLock::new();
+
+/// Whether this bundle draws `path` (with or without a query).
+fn has_page(path: &str) -> bool {
+    PAGES
+        .get()
+        .is_some_and(|pages| pages(path_of(path)).is_some())
+}
+
+/// The current path, kept in step with the address bar. `pages` says
+/// which paths this bundle draws; links to any other path (the other
+/// bundle's pages, the API's CSV download) are left to the browser. The
+/// path is also provided as `CurrentPath`, for `Link`.
+pub fn current_path(pages: Pages) -> Memo<String> {
+    let _ = PAGES.set(pages);
     let path = RwSignal::new(location_path());
     // The handles are dropped on purpose: the listeners live as long as
     // the page, like the app itself.
     let _ = window_event_listener(ev::popstate, move |_| path.set(location_path()));
     let _ = window_event_listener(ev::click, move |ev| {
-        if let Some(href) = same_app_link(&ev).filter(|h| has_page(path_of(h))) {
+        if let Some(href) = same_app_link(&ev).filter(|h| has_page(h)) {
             ev.prevent_default();
             navigate(&href);
         }
@@ -59,9 +75,14 @@ pub fn Link(href: &'static str, children: Children) -> impl IntoView {
     view! { <a href=href aria-current=here>{children()}</a> }
 }
 
-/// Goes to `to` (a path with an optional query) inside the app.
+/// Goes to `to` (a path with an optional query): inside the app when this
+/// bundle draws it, else by loading the page (the other bundle's).
 pub fn navigate(to: &str) {
     let w = window();
+    if !has_page(to) {
+        let _ = w.location().set_href(to);
+        return;
+    }
     let pushed = w
         .history()
         .and_then(|h| h.push_state_with_url(&JsValue::NULL, "", Some(to)));

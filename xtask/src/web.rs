@@ -1,4 +1,4 @@
-//! Builds the single-page app into `web/dist`: cargo (wasm32, size
+//! Builds the single-page app's two bundles into `web/dist`: cargo (wasm32, size
 //! profile, a pinned nightly: see `NIGHTLY`) → wasm-bindgen (the CLI at
 //! exactly the version in Cargo.lock) → wasm-opt -Oz (npm's binaryen; Debian's is too old) → content-hashed
 //! file names and an `index.html` that loads them. Tools are installed
@@ -151,6 +151,10 @@ const BOOT: &str = r#"import init from "/assets/{js}";
 init({ module_or_path: "/assets/{wasm}" });
 "#;
 
+/// The app's two bundles (`web/src/lib.rs`), each with the page that
+/// loads it: the site's, and the administration's (served under `/admin`).
+const BUNDLES: [(&str, &str); 2] = [("web", "index.html"), ("admin", "admin.html")];
+
 const INDEX: &str = r#"<!doctype html>
 <html lang="fr">
 <head>
@@ -189,28 +193,65 @@ pub fn build() -> Result<(), String> {
             WASM_RUSTFLAGS,
         );
     status(cmd)?;
-    // Cargo puts the artifact under CARGO_TARGET_DIR when that is set.
+    // Cargo puts the artifacts under CARGO_TARGET_DIR when that is set.
     let target_dir =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let wasm_in = target_dir.join(TARGET).join(PROFILE).join("web.wasm");
+    let built = target_dir.join(TARGET).join(PROFILE);
 
-    let staging = root.join("target").join("web-staging");
-    let _ = std::fs::remove_dir_all(&staging);
-    let mut cmd = Command::new(&bindgen);
+    let dist = root.join("web").join("dist");
+    let _ = std::fs::remove_dir_all(&dist);
+    let assets = dist.join("assets");
+    std::fs::create_dir_all(&assets).map_err(|e| format!("{}: {e}", assets.display()))?;
+    let css = read(&root.join("web").join("style.css"))?;
+    let css_name = format!("style-{}.css", content_hash(&css));
+    write(assets.join(&css_name), &css)?;
+    for (bundle, page) in BUNDLES {
+        let wasm_in = built.join(format!("{bundle}.wasm"));
+        let staging = root.join("target").join("web-staging").join(bundle);
+        let (wasm, js) = bind_and_shrink(&bindgen, &opt, &wasm_in, &staging, bundle)?;
+        let wasm_name = format!("{bundle}-{}.wasm", content_hash(&wasm));
+        let js_name = format!("{bundle}-{}.js", content_hash(&js));
+        write(assets.join(&wasm_name), &wasm)?;
+        write(assets.join(&js_name), &js)?;
+        let boot = BOOT.replace("{wasm}", &wasm_name).replace("{js}", &js_name);
+        let boot_name = format!("boot-{}.js", content_hash(boot.as_bytes()));
+        write(assets.join(&boot_name), boot.as_bytes())?;
+        let html = INDEX
+            .replace("{js}", &js_name)
+            .replace("{wasm}", &wasm_name)
+            .replace("{boot}", &boot_name)
+            .replace("{css}", &css_name);
+        write(dist.join(page), html.as_bytes())?;
+    }
+    eprintln!("xtask: web app built in {}", dist.display());
+    Ok(())
+}
+
+/// `wasm_in` through wasm-bindgen (into `staging`) and `wasm-opt -Oz`:
+/// the module and its JS glue.
+fn bind_and_shrink(
+    bindgen: &Path,
+    opt: &Path,
+    wasm_in: &Path,
+    staging: &Path,
+    bundle: &str,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let _ = std::fs::remove_dir_all(staging);
+    let mut cmd = Command::new(bindgen);
     cmd.args([
         "--target",
         "web",
         "--no-typescript",
         "--out-name",
-        "web",
+        bundle,
         "--out-dir",
     ])
-    .arg(&staging)
-    .arg(&wasm_in);
+    .arg(staging)
+    .arg(wasm_in);
     status(cmd)?;
 
-    let optimized = staging.join("web_opt.wasm");
-    let mut cmd = Command::new(&opt);
+    let optimized = staging.join(format!("{bundle}_opt.wasm"));
+    let mut cmd = Command::new(opt);
     cmd.arg("-Oz")
         .arg("--enable-bulk-memory")
         .arg("--enable-nontrapping-float-to-int")
@@ -218,47 +259,29 @@ pub fn build() -> Result<(), String> {
         .arg("--enable-mutable-globals")
         .arg("--enable-reference-types")
         .arg("--enable-multivalue")
-        .arg(staging.join("web_bg.wasm"))
+        .arg(staging.join(format!("{bundle}_bg.wasm")))
         .arg("-o")
         .arg(&optimized);
     status(cmd)?;
+    Ok((
+        read(&optimized)?,
+        read(&staging.join(format!("{bundle}.js")))?,
+    ))
+}
 
-    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let wasm = read(&optimized)?;
-    let js = read(&staging.join("web.js"))?;
-    let css = read(&root.join("web").join("style.css"))?;
-    let wasm_name = format!("web-{}.wasm", content_hash(&wasm));
-    let js_name = format!("web-{}.js", content_hash(&js));
-    let css_name = format!("style-{}.css", content_hash(&css));
+fn read(p: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))
+}
 
-    let dist = root.join("web").join("dist");
-    let _ = std::fs::remove_dir_all(&dist);
-    let assets = dist.join("assets");
-    std::fs::create_dir_all(&assets).map_err(|e| format!("{}: {e}", assets.display()))?;
-    // Each asset, and beside it its gzipped copy (`name.gz`), which the api
-    // sends to browsers that accept gzip (`api/src/http/spa.rs`): the
-    // wasm goes out at a third of its size.
-    let write = |p: PathBuf, bytes: &[u8]| {
-        std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
-        let mut gz = p.into_os_string();
-        gz.push(".gz");
-        let gz = PathBuf::from(gz);
-        std::fs::write(&gz, gzipped(bytes)).map_err(|e| format!("{}: {e}", gz.display()))
-    };
-    write(assets.join(&wasm_name), &wasm)?;
-    write(assets.join(&js_name), &js)?;
-    write(assets.join(&css_name), &css)?;
-    let boot = BOOT.replace("{wasm}", &wasm_name).replace("{js}", &js_name);
-    let boot_name = format!("boot-{}.js", content_hash(boot.as_bytes()));
-    write(assets.join(&boot_name), boot.as_bytes())?;
-    let index = INDEX
-        .replace("{js}", &js_name)
-        .replace("{wasm}", &wasm_name)
-        .replace("{boot}", &boot_name)
-        .replace("{css}", &css_name);
-    write(dist.join("index.html"), index.as_bytes())?;
-    eprintln!("xtask: web app built in {}", dist.display());
-    Ok(())
+/// `bytes` at `p`, and beside it its gzipped copy (`name.gz`), which the
+/// api sends to browsers that accept gzip (`api/src/http/spa.rs`): the
+/// wasm goes out at a third of its size.
+fn write(p: PathBuf, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
+    let mut gz = p.into_os_string();
+    gz.push(".gz");
+    let gz = PathBuf::from(gz);
+    std::fs::write(&gz, gzipped(bytes)).map_err(|e| format!("{}: {e}", gz.display()))
 }
 
 /// `bytes`, gzipped at the best ratio.

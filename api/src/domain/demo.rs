@@ -81,15 +81,22 @@ pub struct DemoSession {
 }
 
 /// The calendar relative to `today`: the first session starts on the next
-/// Monday strictly after today.
+/// Monday strictly after today, each next one two weeks after the last,
+/// and a week with a public holiday is skipped (a session is held on five
+/// full days).
 pub fn calendar(today: NaiveDate) -> Vec<DemoSession> {
     let to_monday = 7 - i64::from(today.weekday().num_days_from_monday());
-    let first = today + Duration::days(to_monday);
+    let mut next = today + Duration::days(to_monday);
     FILL_LEVELS
         .iter()
-        .enumerate()
-        .map(|(i, &reserved)| {
-            let starts_on = first + Duration::weeks(2 * i as i64);
+        .map(|&reserved| {
+            let mut starts_on = next;
+            while !common::calendar::holidays_between(starts_on, starts_on + Duration::days(4))
+                .is_empty()
+            {
+                starts_on += Duration::weeks(1);
+            }
+            next = starts_on + Duration::weeks(2);
             DemoSession {
                 starts_on,
                 ends_on: starts_on + Duration::days(4),
@@ -275,13 +282,31 @@ mod tests {
         assert_eq!(cal[0].starts_on, d("2026-11-23"));
         assert_eq!(cal[0].ends_on, d("2026-11-27"));
         assert_eq!(cal[1].starts_on, d("2026-12-07"));
-        assert_eq!(cal[7].starts_on, d("2027-03-01"));
+        // Not over Christmas (25 December) nor New Year's Day (1 January).
+        assert_eq!(cal[2].starts_on, d("2027-01-04"));
+        assert_eq!(cal[7].starts_on, d("2027-03-15"));
         for s in &cal {
             assert_eq!(s.starts_on.weekday(), chrono::Weekday::Mon);
             assert_eq!(s.ends_on.weekday(), chrono::Weekday::Fri);
         }
         let fills: Vec<i32> = cal.iter().map(|s| s.reserved).collect();
         assert_eq!(fills, [3, 6, 2, 8, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn no_demo_session_is_held_over_a_public_holiday() {
+        let mut today = d("2025-01-01");
+        while today < d("2031-01-01") {
+            for s in calendar(today) {
+                let holidays = common::calendar::holidays_between(s.starts_on, s.ends_on);
+                assert_eq!(holidays, [], "from {today}: {s:?}");
+                assert_eq!(
+                    common::calendar::working_days(s.starts_on, s.ends_on).len(),
+                    5
+                );
+            }
+            today += Duration::days(3);
+        }
     }
 
     #[test]

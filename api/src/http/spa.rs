@@ -1,6 +1,7 @@
 //! Serves the built single-page app (`WEB_DIST`): its files, and
 //! `index.html` for client routes such as `/mon-compte`, so a page opened
-//! directly or reloaded works. Hashed assets are cached for a year; the
+//! directly or reloaded works. Under `/admin` it is `admin.html`, which
+//! loads the administration's own bundle (`web/src/lib.rs`). Hashed assets are cached for a year; the
 //! page itself is never cached, so a new release shows at once.
 //!
 //! The files go out through `actix-files` (`ETag`, `Last-Modified`,
@@ -43,13 +44,24 @@ impl Spa {
         }
         let file = self.root.join(relative);
         if !path.ends_with('/') && file.is_file() {
-            let is_index = relative == Path::new("index.html");
+            let is_index = relative.extension().is_some_and(|e| e == "html");
             return Some((file, is_index));
         }
         if relative.extension().is_some() {
             return None;
         }
-        Some((self.root.join("index.html"), true))
+        Some((self.page_for(path), true))
+    }
+
+    /// The page whose bundle draws the client route `path`: the
+    /// administration's under `/admin` (when it was built), else the site's.
+    fn page_for(&self, path: &str) -> PathBuf {
+        let in_admin = path == "/admin" || path.starts_with("/admin/");
+        let admin = self.root.join("admin.html");
+        if in_admin && admin.is_file() {
+            return admin;
+        }
+        self.root.join("index.html")
     }
 
     /// Answers a GET or HEAD for `req`, or `None` when nothing matches.
@@ -181,6 +193,16 @@ mod tests {
             Some((dir.join("assets/web-0123abcd.js"), false))
         );
         assert_eq!(spa.resolve("/assets/missing-0123abcd.js"), None);
+        // The administration's bundle, once built, under /admin only.
+        assert_eq!(spa.resolve("/admin"), Some((dir.join("index.html"), true)));
+        std::fs::write(dir.join("admin.html"), "<html>").unwrap();
+        for path in ["/admin", "/admin/", "/admin/ressources"] {
+            assert_eq!(spa.resolve(path), Some((dir.join("admin.html"), true)));
+        }
+        assert_eq!(
+            spa.resolve("/administration"),
+            Some((dir.join("index.html"), true))
+        );
         assert_eq!(spa.resolve("/../secret"), None);
         assert_eq!(spa.resolve("/assets/../../etc/passwd"), None);
         std::fs::remove_dir_all(dir).ok();

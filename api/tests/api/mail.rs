@@ -241,3 +241,44 @@ async fn a_relay_slower_than_the_claim_still_sends_once() {
     assert_eq!(relay.sends.load(Ordering::SeqCst), 1);
     assert_eq!(row(&app).await.status.as_str(), "sent");
 }
+
+/// Dates inside the mails' sentences read as French writes them ("du 28
+/// février au 4 mars 2031"), never the catalog card's "28 février - 4 mars
+/// 2031" after "du".
+#[actix_web::test]
+async fn every_mail_writes_its_dates_as_a_french_sentence() {
+    use api::domain::platform::mail;
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let across = app
+        .create_session(
+            &admin,
+            serde_json::json!({"starts_on": "2031-02-28", "ends_on": "2031-03-04"}),
+        )
+        .await;
+    let within = app
+        .create_session(
+            &admin,
+            serde_json::json!({"starts_on": "2031-12-01", "ends_on": "2031-12-05"}),
+        )
+        .await;
+    for (session, sentence) in [
+        (across, "du 28 février au 4 mars 2031"),
+        (within, "du 1er au 5 décembre 2031"),
+    ] {
+        let s = app.session_row(session["id"].as_str().unwrap()).await;
+        let mails = [
+            mail::reminder(&s, 7),
+            mail::confirmation(&s, 199_700, "EUR"),
+            mail::late_payment_refunded(&s, 199_700, "EUR", false),
+            mail::session_confirmed(&s),
+            mail::session_cancelled(&s, Some((199_700, "EUR"))),
+            mail::waitlist_offer(&s, uuid::Uuid::nil(), Utc::now(), "https://example.com"),
+        ];
+        for (subject, body) in mails {
+            assert!(subject.contains(sentence), "{subject}");
+            assert!(body.contains(sentence), "{body}");
+            assert!(!body.contains(" - "), "{body}");
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! causes them; the mail worker sends them later, with retries.
 
 use chrono::Utc;
-use common::format::format_session_dates;
+use common::format::format_dates_in_sentence;
 use common::money::format_price;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
@@ -83,7 +83,7 @@ async fn insert(db: &impl ConnectionTrait, mail: mail_outbox::ActiveModel) -> Re
 /// The French reminder `days_left` days before a session, with its
 /// practical details.
 pub fn reminder(session: &immersion_sessions::Model, days_left: i64) -> (String, String) {
-    let dates = format_session_dates(session.starts_on, session.ends_on);
+    let dates = format_dates_in_sentence(session.starts_on, session.ends_on);
     let when = match days_left {
         1 => "demain".to_owned(),
         n => format!("dans {n} jours"),
@@ -91,7 +91,7 @@ pub fn reminder(session: &immersion_sessions::Model, days_left: i64) -> (String,
     let subject = format!("Votre session Immersion Élite commence {when} ({dates})");
     let body = format!(
         "Bonjour,\n\n\
-         Votre session Immersion Élite commence {when} : du {dates}, à {location}.\n\n\
+         Votre session Immersion Élite commence {when} : {dates}, à {location}.\n\n\
          {program}\
          Votre réservation est dans « Mon compte ». Le fichier joint ajoute \
          la session à votre agenda.\n\n\
@@ -112,12 +112,12 @@ pub fn confirmation(
     amount_cents: i64,
     currency: &str,
 ) -> (String, String) {
-    let dates = format_session_dates(session.starts_on, session.ends_on);
+    let dates = format_dates_in_sentence(session.starts_on, session.ends_on);
     let subject = format!("Votre place Immersion Élite est confirmée ({dates})");
     let body = format!(
         "Bonjour,\n\n\
          Votre paiement de {price} est bien reçu : votre place pour la session \
-         Immersion Élite du {dates} à {location} est confirmée.\n\n\
+         Immersion Élite {dates} à {location} est confirmée.\n\n\
          Vous retrouverez votre réservation dans « Mon compte ».\n\n\
          À très bientôt,\nL'équipe Immersion",
         price = format_price(amount_cents, currency),
@@ -135,7 +135,7 @@ pub fn late_payment_refunded(
     currency: &str,
     started: bool,
 ) -> (String, String) {
-    let dates = format_session_dates(session.starts_on, session.ends_on);
+    let dates = format_dates_in_sentence(session.starts_on, session.ends_on);
     let subject = format!("Votre paiement Immersion Élite est remboursé ({dates})");
     let why = if started {
         "la session avait déjà commencé quand il nous est parvenu"
@@ -145,7 +145,7 @@ pub fn late_payment_refunded(
     };
     let body = format!(
         "Bonjour,\n\n\
-         Votre paiement de {price} pour la session Immersion Élite du {dates} \
+         Votre paiement de {price} pour la session Immersion Élite {dates} \
          à {location} est arrivé trop tard : {why}. Nous ne pouvons donc pas \
          vous y accueillir, et vous le remboursons intégralement ; le \
          remboursement apparaît sous 5 à 10 jours sur votre relevé.\n\n\
@@ -159,12 +159,12 @@ pub fn late_payment_refunded(
 
 /// The French news that a session will run: enough attendees.
 pub fn session_confirmed(session: &immersion_sessions::Model) -> (String, String) {
-    let dates = format_session_dates(session.starts_on, session.ends_on);
+    let dates = format_dates_in_sentence(session.starts_on, session.ends_on);
     let subject = format!("Votre session Immersion Élite est confirmée ({dates})");
     let body = format!(
         "Bonjour,\n\n\
          Bonne nouvelle : le groupe est complet pour avoir lieu. La session \
-         Immersion Élite du {dates} à {location} est confirmée.\n\n\
+         Immersion Élite {dates} à {location} est confirmée.\n\n\
          Vous pouvez réserver votre transport et votre hébergement.\n\n\
          À très bientôt,\nL'équipe Immersion",
         location = session.location,
@@ -178,7 +178,7 @@ pub fn session_cancelled(
     session: &immersion_sessions::Model,
     refund: Option<(i64, &str)>,
 ) -> (String, String) {
-    let dates = format_session_dates(session.starts_on, session.ends_on);
+    let dates = format_dates_in_sentence(session.starts_on, session.ends_on);
     let subject = format!("Session Immersion Élite annulée ({dates})");
     let money = match refund {
         Some((cents, currency)) => format!(
@@ -193,7 +193,7 @@ pub fn session_cancelled(
     let body = format!(
         "Bonjour,\n\n\
          Nous sommes désolés : le nombre minimum de participants n'est pas \
-         atteint, et la session Immersion Élite du {dates} à {location} est \
+         atteint, et la session Immersion Élite {dates} à {location} est \
          annulée.\n\n{money}\n\n\
          Les prochaines dates sont sur notre site.\n\n\
          L'équipe Immersion",
@@ -209,14 +209,14 @@ pub fn waitlist_offer(
     expires: chrono::DateTime<Utc>,
     public_url: &str,
 ) -> (String, String) {
-    let dates = format_session_dates(session.starts_on, session.ends_on);
+    let dates = format_dates_in_sentence(session.starts_on, session.ends_on);
     let until = expires
         .with_timezone(&chrono_tz::Europe::Paris)
         .format("%d/%m/%Y à %H:%M");
     let subject = format!("Une place s'est libérée : Immersion Élite ({dates})");
     let body = format!(
         "Bonjour,\n\n\
-         Une place s'est libérée pour la session Immersion Élite du {dates} à \
+         Une place s'est libérée pour la session Immersion Élite {dates} à \
          {location}, et elle vous est réservée jusqu'au {until} (heure de Paris).\n\n\
          Pour la confirmer, réglez {price} ici :\n{public_url}/immersion-elite/offre/{booking_id}\n\n\
          Sans paiement à cette date, la place passera à la personne suivante \

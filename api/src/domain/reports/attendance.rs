@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::NaiveDate;
 use common::bookings::BookingStatus;
+use common::calendar::working_days;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -35,15 +36,6 @@ impl Attendee {
             _ => self.email.clone(),
         }
     }
-}
-
-/// Monday to Friday from `starts_on` to `ends_on`, both included.
-fn working_days(starts_on: NaiveDate, ends_on: NaiveDate) -> Vec<NaiveDate> {
-    starts_on
-        .iter_days()
-        .take_while(|d| *d <= ends_on)
-        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
-        .collect()
 }
 
 pub async fn sheet(db: &impl ConnectionTrait, session_id: Uuid) -> ApiResult<Sheet> {
@@ -88,20 +80,4 @@ pub async fn sheet(db: &impl ConnectionTrait, session_id: Uuid) -> ApiResult<She
         session,
         attendees,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn weekends_have_no_half_days() {
-        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        // Thursday 4 March 2027 to Monday 8 March: Thu, Fri, Mon.
-        assert_eq!(
-            working_days(d("2027-03-04"), d("2027-03-08")),
-            [d("2027-03-04"), d("2027-03-05"), d("2027-03-08")]
-        );
-        assert_eq!(working_days(d("2027-03-06"), d("2027-03-07")), []);
-    }
 }

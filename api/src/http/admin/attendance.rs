@@ -6,7 +6,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
-use common::format::format_session_dates;
+use common::format::{format_dates_in_sentence, format_session_dates};
 use maud::{DOCTYPE, PreEscaped, html};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -126,7 +126,7 @@ fn as_page(sheet: &Sheet) -> String {
                 p class="no-print" { "Imprimez cette page (Ctrl+P) pour la faire signer." }
                 h1 { "Feuille d'émargement — Immersion Élite" }
                 p {
-                    "Session du " strong { (dates) } " à " strong { (s.location) } br;
+                    "Session " strong { (format_dates_in_sentence(s.starts_on, s.ends_on)) } " à " strong { (s.location) } br;
                     "Formateur : "
                     @match &s.trainer {
                         Some(name) => strong class="trainer" { (name) },

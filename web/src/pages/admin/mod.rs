@@ -2,6 +2,7 @@
 //! these pages only display and send.
 
 pub mod dashboard;
+pub mod integrations;
 pub mod resources;
 pub mod sessions;
 pub mod subscribers;
@@ -19,6 +20,7 @@ pub fn AdminMenu() -> impl IntoView {
             <Link href="/admin/immersion-sessions">"Sessions"</Link>
             <Link href="/admin/abonnements">"Abonnés"</Link>
             <Link href="/admin/ressources">"Ressources"</Link>
+            <Link href="/admin/integrations">"Intégrations"</Link>
         </nav>
     }
 }

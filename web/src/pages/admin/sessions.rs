@@ -180,6 +180,30 @@ struct Typed {
     is_active: bool,
 }
 
+/// A warning when the dates take in a public holiday: the session may be
+/// saved (a holiday may be worked), but its attendance sheet and planned
+/// hours leave the day out.
+fn holiday_warning(starts_on: &str, ends_on: &str) -> Option<impl IntoView + use<>> {
+    let (start, end) = (
+        common::wire::parse_date(starts_on)?,
+        common::wire::parse_date(ends_on)?,
+    );
+    let days =
+        common::calendar::holidays_between(start, end.min(start + chrono::Duration::days(366)));
+    (!days.is_empty()).then(|| {
+        let list = days
+            .iter()
+            .map(|(d, name)| format!("{} ({name})", format_date(*d)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        view! {
+            <p class="warning" role="status">
+                "Jour férié pendant la session : "{list}". Il ne compte pas dans la feuille d'émargement ni dans les heures prévues."
+            </p>
+        }
+    })
+}
+
 #[component]
 fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> impl IntoView {
     let existing = match &editing {
@@ -293,6 +317,7 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
             <label for="ends_on">"Dernier jour"</label>
             <input id="ends_on" type="date" required prop:value=ends_on
                 on:input=move |ev| ends_on.set(event_target_value(&ev))/>
+            {move || holiday_warning(&starts_on.get(), &ends_on.get())}
             <label for="location">"Lieu"</label>
             <input id="location" type="text" required prop:value=location
                 on:input=move |ev| location.set(event_target_value(&ev))/>
