@@ -171,7 +171,8 @@ async fn with_settings(command: Command) -> ExitCode {
         Command::Migrate => {
             let result = async {
                 let db = crate::db::connect(&settings.database_url).await?;
-                crate::db::migrate(&db).await
+                crate::db::migrate(&db).await?;
+                crate::domain::upgrades::after_migrations(&db).await
             }
             .await;
             match result {
@@ -338,6 +339,9 @@ async fn restore(settings: &Settings, file: &std::path::Path) -> ExitCode {
             .await
             .map_err(|e| e.to_string())?;
         crate::db::migrate(&db).await.map_err(|e| e.to_string())?;
+        crate::domain::upgrades::after_migrations(&db)
+            .await
+            .map_err(|e| e.to_string())?;
         audit(settings, &db).await
     }
     .await;

@@ -285,8 +285,17 @@ pub struct BackupPlan {
 /// The seller's side of an invoice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invoicing {
-    /// `COMPANY_NAME`, then `COMPANY_ADDRESS` with its " | " as line breaks.
+    /// `COMPANY_NAME`, then `COMPANY_ADDRESS` with its " | " as line
+    /// breaks, then the legal mentions a French training organisation
+    /// prints: its SIRET, its RCS registration when it has one, and its
+    /// training-activity declaration number.
     pub seller: String,
+    /// `COMPANY_SIRET`: 14 digits (their Luhn check holds).
+    pub siret: Option<String>,
+    /// `COMPANY_NDA`: the numéro de déclaration d'activité, 11 digits.
+    pub nda: Option<String>,
+    /// `COMPANY_RCS`: "RCS Paris 123 456 789", when registered.
+    pub rcs: Option<String>,
     /// `INVOICE_VAT_RATE` (a percentage), else `INVOICE_VAT_MENTION`
     /// (by default, the exemption of training organisations).
     pub vat: common::invoices::Vat,
@@ -316,6 +325,9 @@ pub const SETTING_NAMES: &[&str] = &[
     "LOCAL_PLAN_YEARLY_CENTS",
     "COMPANY_NAME",
     "COMPANY_ADDRESS",
+    "COMPANY_SIRET",
+    "COMPANY_NDA",
+    "COMPANY_RCS",
     "INVOICE_VAT_RATE",
     "INVOICE_VAT_MENTION",
     "SMTP_URL",
@@ -551,6 +563,24 @@ impl Settings {
             p.number("LOCAL_PLAN_YEARLY_CENTS", yearly, 50, 100_000_000),
         );
         let invoicing = p.invoicing();
+        // A training organisation's invoices, credit notes and
+        // certificates print both (Code du travail L6352-12, Code de
+        // commerce R123-237): production does not start without them.
+        if app_env == AppEnv::Production {
+            let missing: Vec<&str> = [
+                ("COMPANY_SIRET", invoicing.siret.is_none()),
+                ("COMPANY_NDA", invoicing.nda.is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(name, absent)| absent.then_some(name))
+            .collect();
+            if !missing.is_empty() {
+                p.errors.push(format!(
+                    "{}: required when APP_ENV=production (invoices, credit notes and certificates of completion print them)",
+                    missing.join(", ")
+                ));
+            }
+        }
         let smtp_url = p.get("SMTP_URL").map(Secret::new);
         // Without it mails are only logged, verification and reset links
         // included: fine on a laptop, a leak in production.
@@ -805,6 +835,42 @@ impl Parser<'_> {
                     .to_owned(),
             );
         }
+        let siret = self.get("COMPANY_SIRET").map(|v| v.replace(' ', ""));
+        if let Some(siret) = &siret
+            && !is_siret(siret)
+        {
+            self.errors.push(format!(
+                "COMPANY_SIRET: expected the 14 digits of a SIRET (their check digit holds), got {siret:?}"
+            ));
+        }
+        let nda = self.get("COMPANY_NDA").map(|v| v.replace(' ', ""));
+        if let Some(nda) = &nda
+            && (nda.len() != 11 || !nda.bytes().all(|b| b.is_ascii_digit()))
+        {
+            self.errors.push(format!(
+                "COMPANY_NDA: expected the 11 digits of the training-activity declaration number, got {nda:?}"
+            ));
+        }
+        let rcs = self.get("COMPANY_RCS");
+        if let Some(rcs) = &rcs
+            && (rcs.chars().count() > 100 || common::has_control_chars(rcs, false))
+        {
+            self.errors
+                .push("COMPANY_RCS: at most 100 characters on one line".to_owned());
+        }
+        if let Some(siret) = &siret {
+            seller.push_str(&format!("\nSIRET {}", spaced(siret, &[3, 3, 3, 5])));
+        }
+        if let Some(rcs) = &rcs {
+            seller.push('\n');
+            seller.push_str(rcs);
+        }
+        if let Some(nda) = &nda {
+            seller.push_str(&format!(
+                "\nDéclaration d'activité n° {} (cet enregistrement ne vaut pas agrément de l'État)",
+                spaced(nda, &[2, 2, 5, 2])
+            ));
+        }
         let vat = match (self.get("INVOICE_VAT_RATE"), self.get("INVOICE_VAT_MENTION")) {
             (Some(_), Some(_)) => {
                 self.errors.push(
@@ -829,7 +895,13 @@ impl Parser<'_> {
                 Vat::Exempt(mention)
             }
         };
-        Invoicing { seller, vat }
+        Invoicing {
+            seller,
+            siret,
+            nda,
+            rcs,
+            vat,
+        }
     }
 
     fn flag(&mut self, key: &str, default: bool) -> bool {
@@ -846,6 +918,39 @@ impl Parser<'_> {
     }
 }
 
+/// A SIRET: 14 digits whose Luhn sum is a multiple of 10 (INSEE's check
+/// digit), so that a digit mistyped in the settings is caught at start.
+fn is_siret(s: &str) -> bool {
+    if s.len() != 14 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let luhn: u32 = s
+        .bytes()
+        .rev()
+        .map(|b| u32::from(b - b'0'))
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 2 == 1 {
+                (d * 2) / 10 + (d * 2) % 10
+            } else {
+                d
+            }
+        })
+        .sum();
+    luhn.is_multiple_of(10)
+}
+
+/// `digits` in groups of `sizes`, as printed: "123 456 789 00012".
+fn spaced(digits: &str, sizes: &[usize]) -> String {
+    let mut out = Vec::new();
+    let mut rest = digits;
+    for &n in sizes {
+        let (head, tail) = rest.split_at(n.min(rest.len()));
+        out.push(head);
+        rest = tail;
+    }
+    out.join(" ")
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -869,6 +974,70 @@ mod tests {
         assert_eq!(s.hold_minutes, 30);
         assert_eq!(s.cancellation_cutoff_days, 14);
         assert_eq!(s.past_due_grace_hours, 0);
+    }
+
+    #[test]
+    fn the_seller_prints_its_siret_rcs_and_declaration_number() {
+        let s = Settings::from_vars(&vars(&[
+            ("COMPANY_NAME", "Immersion SAS"),
+            ("COMPANY_ADDRESS", "12 rue de la Paix | 75002 Paris"),
+            ("COMPANY_SIRET", "732 829 320 00074"),
+            ("COMPANY_NDA", "11 75 12345 75"),
+            ("COMPANY_RCS", "RCS Paris 732 829 320"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            s.invoicing.seller,
+            "Immersion SAS\n12 rue de la Paix\n75002 Paris\nSIRET 732 829 320 00074\n\
+             RCS Paris 732 829 320\nDéclaration d'activité n° 11 75 12345 75 \
+             (cet enregistrement ne vaut pas agrément de l'État)"
+        );
+        assert_eq!(s.invoicing.nda.as_deref(), Some("11751234575"));
+        for (key, bad) in [
+            ("COMPANY_SIRET", "732 829 320 00075"),
+            ("COMPANY_SIRET", "1234"),
+            ("COMPANY_NDA", "11 75 12345"),
+            ("COMPANY_RCS", "RCS\u{7}"),
+        ] {
+            let err = Settings::from_vars(&vars(&[(key, bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{key}={bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn production_needs_the_siret_and_the_declaration_number() {
+        let production = |extra: &[(&'static str, &'static str)]| {
+            let mut v = vec![
+                ("APP_ENV", "production"),
+                ("PUBLIC_URL", "https://immersion.example.com"),
+                ("JWT_SECRET", "0123456789abcdef0123456789abcdef-long-enough"),
+                ("STRIPE_SECRET_KEY", "sk_test_x"),
+                ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+                ("STRIPE_PRICE_MONTHLY", "price_m"),
+                ("STRIPE_PRICE_YEARLY", "price_y"),
+                ("SMTP_URL", "smtps://mail.example.com"),
+            ];
+            v.extend_from_slice(extra);
+            Settings::from_vars(&vars(&v))
+        };
+        let err = production(&[]).unwrap_err().to_string();
+        assert!(
+            err.contains("COMPANY_SIRET, COMPANY_NDA: required"),
+            "{err}"
+        );
+        let err = production(&[("COMPANY_SIRET", "73282932000074")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("COMPANY_NDA: required"), "{err}");
+        assert!(
+            production(&[
+                ("COMPANY_SIRET", "73282932000074"),
+                ("COMPANY_NDA", "11751234575")
+            ])
+            .is_ok()
+        );
     }
 
     #[test]
@@ -919,6 +1088,8 @@ mod tests {
             ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
             ("STRIPE_PRICE_MONTHLY", "price_m"),
             ("STRIPE_PRICE_YEARLY", "price_y"),
+            ("COMPANY_SIRET", "73282932000074"),
+            ("COMPANY_NDA", "11751234575"),
         ]))
         .unwrap();
         assert!(!s.demo_data);
@@ -938,6 +1109,8 @@ mod tests {
                 ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
                 ("STRIPE_PRICE_MONTHLY", "price_m"),
                 ("STRIPE_PRICE_YEARLY", "price_y"),
+                ("COMPANY_SIRET", "73282932000074"),
+                ("COMPANY_NDA", "11751234575"),
             ]))
         };
         for clear in [
@@ -970,6 +1143,8 @@ mod tests {
             ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
             ("STRIPE_PRICE_MONTHLY", "price_m"),
             ("STRIPE_PRICE_YEARLY", "price_y"),
+            ("COMPANY_SIRET", "73282932000074"),
+            ("COMPANY_NDA", "11751234575"),
         ]));
         assert!(local.is_ok(), "{local:?}");
         // Development may use a plain local catcher.
@@ -986,6 +1161,8 @@ mod tests {
             ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
             ("STRIPE_PRICE_MONTHLY", "price_m"),
             ("STRIPE_PRICE_YEARLY", "price_y"),
+            ("COMPANY_SIRET", "73282932000074"),
+            ("COMPANY_NDA", "11751234575"),
             ("SMTP_URL", "smtp://127.0.0.1:2525"),
             ("ALLOW_PLAIN_SMTP", "true"),
             ("PUBLIC_URL", "http://127.0.0.1:8080/"),
@@ -1077,6 +1254,8 @@ mod tests {
             ("STRIPE_WEBHOOK_SECRET", "whsec_one,whsec_two"),
             ("STRIPE_PRICE_MONTHLY", "price_m"),
             ("STRIPE_PRICE_YEARLY", "price_y"),
+            ("COMPANY_SIRET", "73282932000074"),
+            ("COMPANY_NDA", "11751234575"),
             ("SMTP_URL", "smtp://user:hunter2@mail"),
         ]))
         .unwrap();

@@ -62,10 +62,7 @@ impl Application {
         // Replicas started together set up one after the other.
         let lock = crate::db::setup_lock(&db).await?;
         crate::db::migrate_holding_lock(&db).await?;
-        let filled = crate::domain::accounts::users::fill_skeletons(&db).await?;
-        if filled > 0 {
-            tracing::info!(filled, "older accounts got their address's skeleton");
-        }
+        crate::domain::upgrades::after_migrations(&db).await?;
         let (granted, withdrawn) = crate::domain::accounts::roles::follow_admin_emails(
             &db,
             &settings.admin_emails,

@@ -97,6 +97,10 @@ pub struct BookingDto {
     /// owner's list and the admins' attendee list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_url: Option<String>,
+    /// Where to read the credit notes that correct that invoice (money
+    /// given back on the seat), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credit_note_urls: Vec<String>,
     /// A refund is owed and the payment provider has not made it yet
     /// ("Remboursement en cours"); it is made within moments, or retried.
     #[serde(default)]

@@ -39,10 +39,13 @@ pub enum EventType {
     SubscriptionEnded,
     #[serde(rename = "invoice.issued")]
     InvoiceIssued,
+    /// A credit note corrects an invoice: money went back on it.
+    #[serde(rename = "credit_note.issued")]
+    CreditNoteIssued,
 }
 
 impl EventType {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::SessionCreated,
         Self::SessionUpdated,
         Self::SessionCancelled,
@@ -58,6 +61,7 @@ impl EventType {
         Self::SubscriptionUpdated,
         Self::SubscriptionEnded,
         Self::InvoiceIssued,
+        Self::CreditNoteIssued,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -77,6 +81,7 @@ impl EventType {
             Self::SubscriptionUpdated => "subscription.updated",
             Self::SubscriptionEnded => "subscription.ended",
             Self::InvoiceIssued => "invoice.issued",
+            Self::CreditNoteIssued => "credit_note.issued",
         }
     }
 

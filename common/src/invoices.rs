@@ -5,15 +5,89 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// An invoice, or a credit note that corrects one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceKind {
+    Invoice,
+    /// A "facture d'avoir": money given back on `invoice_id`.
+    CreditNote,
+}
+
+/// Why a credit note gives money back: each way a refund happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CreditReason {
+    /// The buyer or an admin cancelled the seat.
+    Cancellation,
+    /// The payment came after its hold lapsed with no seat left, or after
+    /// the session had begun.
+    LatePayment,
+    /// The payment did not match what was sold.
+    Mismatch,
+    /// The session was cancelled (too few attendees, or by an admin).
+    SessionCancelled,
+    /// Refunded from the payment provider's dashboard.
+    GatewayRefund,
+    /// A second subscription paid by a member who had one.
+    SecondSubscription,
+}
+
+impl CreditReason {
+    pub const ALL: [Self; 6] = [
+        Self::Cancellation,
+        Self::LatePayment,
+        Self::Mismatch,
+        Self::SessionCancelled,
+        Self::GatewayRefund,
+        Self::SecondSubscription,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Cancellation => "cancellation",
+            Self::LatePayment => "late_payment",
+            Self::Mismatch => "mismatch",
+            Self::SessionCancelled => "session_cancelled",
+            Self::GatewayRefund => "gateway_refund",
+            Self::SecondSubscription => "second_subscription",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// As the credit note states it.
+    pub const fn french(self) -> &'static str {
+        match self {
+            Self::Cancellation => "Annulation de la réservation",
+            Self::LatePayment => "Paiement reçu trop tard : place indisponible",
+            Self::Mismatch => "Paiement non conforme à la commande",
+            Self::SessionCancelled => "Session annulée",
+            Self::GatewayRefund => "Remboursement",
+            Self::SecondSubscription => "Abonnement payé en double",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvoiceDto {
     pub id: Uuid,
-    /// As printed on the invoice ("2026-000042", or Stripe's).
+    pub kind: InvoiceKind,
+    /// For a credit note, the invoice it corrects.
+    pub invoice_id: Option<Uuid>,
+    /// For a credit note, why the money went back.
+    pub reason: Option<CreditReason>,
+    /// As printed on the invoice ("2026-000042", "AV-2026-000003", or
+    /// Stripe's).
     pub number: String,
     /// Its one line: the seat's session, or the plan and its period.
     pub description: String,
-    /// Paid, taxes included, in cents.
+    /// Paid (or, for a credit note, given back), taxes included, in cents.
     pub amount_cents: i64,
     pub currency: String,
     #[cfg_attr(

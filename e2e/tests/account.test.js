@@ -1,5 +1,6 @@
 // As a buyer: my booking is confirmed in "Mon compte"; cancelling shows the
-// refund rule first, then refunds and gives the seat back. Also the phone
+// refund rule first, then refunds, gives the seat back and leaves a credit
+// note beside the invoice. Also the phone
 // width and the keyboard.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -59,6 +60,20 @@ test('a confirmed booking shows in Mon compte, and cancelling it refunds and fre
     assert.equal(await page.getByRole('button', { name: 'Annuler la réservation' }).count(), 0);
     await page.reload();
     await page.locator('li.booking .status', { hasText: 'Remboursée' }).waitFor();
+    // The refund left a credit note beside the invoice it corrects.
+    const invoices = page.getByRole('region', { name: 'Mes factures' });
+    const note = invoices.locator('li.credit-note');
+    await note.waitFor();
+    assert.match(await note.getByRole('link').innerText(), /^Avoir n° AV-\d{4}-\d{6}$/);
+    assert.equal(await note.locator('.amount').innerText(), '−1 997 €');
+    assert.equal(await invoices.locator('li.invoice').count(), 1);
+    const [credit] = await Promise.all([
+      page.context().waitForEvent('page'),
+      note.getByRole('link').click(),
+    ]);
+    await credit.getByRole('heading', { name: /^Avoir n° AV-/ }).waitFor();
+    assert.match(await credit.locator('.corrects').innerText(), /^Facture corrigée : n° \d{4}-\d{6}\nMotif : Annulation de la réservation$/);
+    await credit.close();
 
     await page.getByRole('link', { name: 'Immersion Élite' }).click();
     const again = page.locator('article.session').nth(4);

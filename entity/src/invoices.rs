@@ -34,6 +34,10 @@ pub struct Model {
     pub period_start: Option<DateTimeUtc>,
     pub period_end: Option<DateTimeUtc>,
     pub issued_at: DateTimeUtc,
+    /// The SHA-256 of what it says (`api/src/domain/billing/seals.rs`):
+    /// the audit finds a row changed by hand. None only between the
+    /// migration that added it and the api's first start after it.
+    pub content_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@
 pub mod account_tokens;
 pub mod api_keys;
 pub mod auth_sessions;
+pub mod credit_notes;
 pub mod events;
 pub mod gateway_refunds;
 pub mod idempotency_keys;

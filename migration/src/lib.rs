@@ -27,6 +27,7 @@ mod m20261202_000020_owed_call_targets;
 mod m20261202_000021_api_keys;
 mod m20261202_000022_events;
 mod m20261202_000023_webhooks;
+mod m20261202_000024_credit_notes;
 mod sqlite;
 
 pub struct Migrator;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000021_api_keys::Migration),
             Box::new(m20261202_000022_events::Migration),
             Box::new(m20261202_000023_webhooks::Migration),
+            Box::new(m20261202_000024_credit_notes::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@
 //! payment_events/  applying a payment event once (dispatch), reconciliation
 //! reports/         the read side: stats, gauges, audit, attendance
 //! integrations/    outgoing webhooks: endpoints, deliveries of the events outbox
+//! upgrades         what follows the migrations: older records completed
 //! demo             demo data (uses any of the above)
 //! ```
 
@@ -34,6 +35,8 @@ pub mod payment_events;
 pub mod reports;
 
 pub mod integrations;
+
+pub mod upgrades;
 
 pub mod demo;
 

@@ -1,24 +1,26 @@
-//! Invoices: mine as a list (`GET /api/me/invoices`), and one invoice the
-//! app issued as a page to read and print (`GET /api/invoices/{id}`). An
-//! invoice Stripe issued is read on Stripe's page: its link is in the
+//! Invoices and credit notes: mine as a list (`GET /api/me/invoices`), and
+//! one the app issued as a page to read and print (`GET /api/invoices/{id}`).
+//! An invoice Stripe issued is read on Stripe's page: its link is in the
 //! list, and this page sends there.
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use common::format::format_date;
-use common::invoices::{InvoiceDto, format_rate, split_vat};
+use common::invoices::{CreditReason, InvoiceDto, format_rate, split_vat};
 use common::money::format_price;
 use maud::{DOCTYPE, PreEscaped, html};
 use uuid::Uuid;
 
-use crate::domain::{billing::invoices, platform::clock::today_at_venue};
+use crate::domain::billing::invoices::{self, Document};
+use crate::domain::platform::clock::today_at_venue;
 use crate::error::ApiResult;
 use crate::http::extract::AuthUser;
 use crate::http::problems as p;
 use crate::state::AppState;
 
-/// My invoices, newest first: each seat's, and each paid period of a
-/// subscription.
+/// My invoices and credit notes, newest first: each seat's invoice, each
+/// paid period of a subscription, and each credit note (`kind`
+/// `credit_note`) with the `invoice_id` it corrects.
 #[utoipa::path(
     tag = "bookings",
     responses(
@@ -38,8 +40,9 @@ pub async fn my_invoices(
     ))
 }
 
-/// One invoice (its owner or an admin), as a page to print; an invoice
-/// Stripe issued answers 303 to Stripe's page for it.
+/// One invoice or credit note (its owner or an admin), as a page to
+/// print with the seller's legal mentions; an invoice Stripe issued
+/// answers 303 to Stripe's page for it.
 #[utoipa::path(
     tag = "bookings",
     params(("id" = Uuid, Path, description = "Invoice id")),
@@ -59,16 +62,83 @@ pub async fn invoice_page(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let invoice = invoices::get(&state.db, &user.actor(), id.into_inner()).await?;
-    if let Some(hosted) = &invoice.hosted_url {
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, hosted.as_str()))
-            .finish());
-    }
+    let page = match invoices::get(&state.db, &user.actor(), id.into_inner()).await? {
+        Document::Invoice(invoice) => {
+            if let Some(hosted) = &invoice.hosted_url {
+                return Ok(HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, hosted.as_str()))
+                    .finish());
+            }
+            as_page(&Printed::invoice(&invoice))
+        }
+        Document::CreditNote(pair) => as_page(&Printed::credit_note(&pair.0, &pair.1)),
+    };
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(as_page(&invoice)))
+        .body(page))
+}
+
+/// What a printed invoice or credit note shows.
+struct Printed<'a> {
+    /// "Facture" or "Avoir".
+    title: &'static str,
+    number: &'a str,
+    issued_at: chrono::DateTime<chrono::Utc>,
+    seller: &'a str,
+    bill_to: &'a str,
+    /// For a credit note: the invoice it corrects, and why.
+    corrects: Option<(&'a str, &'a str)>,
+    description: &'a str,
+    period: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+    amount_cents: i64,
+    currency: &'a str,
+    vat_rate_bp: Option<i32>,
+    vat_mention: Option<&'a str>,
+    /// The last line: how it was paid, or given back.
+    settled: String,
+}
+
+impl<'a> Printed<'a> {
+    fn invoice(i: &'a entity::invoices::Model) -> Self {
+        Self {
+            title: "Facture",
+            number: &i.number,
+            issued_at: i.issued_at,
+            seller: &i.seller,
+            bill_to: &i.bill_to,
+            corrects: None,
+            description: &i.description,
+            period: i.period_start.zip(i.period_end),
+            amount_cents: i.amount_cents,
+            currency: &i.currency,
+            vat_rate_bp: i.vat_rate_bp,
+            vat_mention: i.vat_mention.as_deref(),
+            settled: format!(
+                "Payée le {} par carte bancaire.",
+                format_date(today_at_venue(i.issued_at))
+            ),
+        }
+    }
+
+    fn credit_note(c: &'a entity::credit_notes::Model, i: &'a entity::invoices::Model) -> Self {
+        let reason = CreditReason::parse(&c.reason).map_or("Remboursement", CreditReason::french);
+        Self {
+            title: "Avoir",
+            number: &c.number,
+            issued_at: c.issued_at,
+            seller: &c.seller,
+            bill_to: &c.bill_to,
+            corrects: Some((&i.number, reason)),
+            description: &c.description,
+            period: None,
+            amount_cents: c.amount_cents,
+            currency: &c.currency,
+            vat_rate_bp: c.vat_rate_bp,
+            vat_mention: c.vat_mention.as_deref(),
+            settled: "Remboursé sur le moyen de paiement d'origine.".to_owned(),
+        }
+    }
 }
 
 /// Lines kept with their breaks.
@@ -81,16 +151,16 @@ fn lines(text: &str) -> maud::Markup {
     }
 }
 
-fn as_page(i: &entity::invoices::Model) -> String {
+fn as_page(d: &Printed<'_>) -> String {
     const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:46rem;\
         color:#1d1d1f}header{display:flex;justify-content:space-between;gap:2rem}\
         table{border-collapse:collapse;width:100%;margin:1.5rem 0}th,td{border-bottom:1px solid #ccc;\
         padding:.5rem;text-align:left}td.amount,th.amount{text-align:right;white-space:nowrap}\
-        tfoot td{font-weight:600}.no-print{margin-bottom:1rem}\
+        tfoot td{font-weight:600}.no-print{margin-bottom:1rem}.seller{font-size:.9rem}\
         @media print{.no-print{display:none}body{margin:0}}@page{size:A4;margin:1.5cm}";
-    let money = |cents| format_price(cents, &i.currency);
-    let issued = format_date(today_at_venue(i.issued_at));
-    let period = i.period_start.zip(i.period_end).map(|(from, to)| {
+    let money = |cents| format_price(cents, d.currency);
+    let issued = format_date(today_at_venue(d.issued_at));
+    let period = d.period.map(|(from, to)| {
         format!(
             "Période du {} au {}",
             format_date(today_at_venue(from)),
@@ -103,49 +173,52 @@ fn as_page(i: &entity::invoices::Model) -> String {
             head {
                 meta charset="utf-8";
                 meta name="robots" content="noindex";
-                title { "Facture " (i.number) }
+                title { (d.title) " " (d.number) }
                 style { (PreEscaped(STYLE)) }
             }
             body {
                 p class="no-print" { "Imprimez cette page (Ctrl+P) ou enregistrez-la en PDF." }
                 header {
-                    div class="seller" { strong { (lines(&i.seller)) } }
+                    div class="seller" { (lines(d.seller)) }
                     div {
-                        h1 { "Facture n° " span id="number" { (i.number) } }
+                        h1 { (d.title) " n° " span id="number" { (d.number) } }
                         p { "Date : " (issued) }
+                        @if let Some((invoice, reason)) = d.corrects {
+                            p class="corrects" { "Facture corrigée : n° " (invoice) br; "Motif : " (reason) }
+                        }
                     }
                 }
                 section class="bill-to" {
                     h2 { "Facturé à" }
-                    p { (lines(&i.bill_to)) }
+                    p { (lines(d.bill_to)) }
                 }
                 table {
                     thead { tr { th { "Désignation" } th class="amount" { "Montant" } } }
                     tbody {
                         tr {
                             td {
-                                (i.description)
+                                (d.description)
                                 @if let Some(period) = &period { br; (period) }
                             }
-                            td class="amount" { (money(i.amount_cents)) }
+                            td class="amount" { (money(d.amount_cents)) }
                         }
                     }
                     tfoot {
-                        @match (i.vat_rate_bp, &i.vat_mention) {
+                        @match (d.vat_rate_bp, d.vat_mention) {
                             (Some(rate), _) => {
-                                @let (net, vat) = split_vat(i.amount_cents, rate);
+                                @let (net, vat) = split_vat(d.amount_cents, rate);
                                 tr { td { "Total HT" } td class="amount" { (money(net)) } }
                                 tr class="vat" { td { "TVA " (format_rate(rate)) } td class="amount" { (money(vat)) } }
-                                tr { td { "Total TTC" } td class="amount" id="total" { (money(i.amount_cents)) } }
+                                tr { td { "Total TTC" } td class="amount" id="total" { (money(d.amount_cents)) } }
                             }
                             (None, mention) => {
-                                tr { td { "Total" } td class="amount" id="total" { (money(i.amount_cents)) } }
-                                tr class="vat" { td colspan="2" { (mention.as_deref().unwrap_or("")) } }
+                                tr { td { "Total" } td class="amount" id="total" { (money(d.amount_cents)) } }
+                                tr class="vat" { td colspan="2" { (mention.unwrap_or("")) } }
                             }
                         }
                     }
                 }
-                p { "Payée le " (issued) " par carte bancaire." }
+                p { (d.settled) }
             }
         }
     };

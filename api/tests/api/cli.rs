@@ -72,6 +72,8 @@ fn bad_settings_are_reported_clearly_and_refuse_to_start() {
     let out = immersion()
         .arg("serve")
         .env("APP_ENV", "production")
+        .env("COMPANY_SIRET", "73282932000074")
+        .env("COMPANY_NDA", "11751234575")
         .env_remove("JWT_SECRET")
         .env("HOLD_MINUTES", "soon")
         .output()
@@ -151,6 +153,8 @@ fn production_without_the_stripe_settings_refuses_to_start_and_names_them() {
     let out = immersion()
         .args(["serve", "--no-demo"])
         .env("APP_ENV", "production")
+        .env("COMPANY_SIRET", "73282932000074")
+        .env("COMPANY_NDA", "11751234575")
         .env("BIND_ADDR", "127.0.0.1:0")
         .output()
         .unwrap();

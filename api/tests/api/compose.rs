@@ -43,6 +43,8 @@ fn settings_of(service: &Value) -> Settings {
                 interpolate(v, &|name| match name {
                     "PUBLIC_URL" => "https://immersion.example".to_owned(),
                     "SMTP_URL" => "smtp://mail.example:587?tls=required".to_owned(),
+                    "COMPANY_SIRET" => "732 829 320 00074".to_owned(),
+                    "COMPANY_NDA" => "11 75 12345 75".to_owned(),
                     _ => "a-secret-of-at-least-32-characters!!".to_owned(),
                 }),
             )

@@ -147,6 +147,8 @@ async fn demo_data_can_be_turned_off_and_production_never_seeds() {
     let prod = TestApp::builder()
         .env("DEMO_DATA", "true")
         .env("APP_ENV", "production")
+        .env("COMPANY_SIRET", "73282932000074")
+        .env("COMPANY_NDA", "11751234575")
         .env("ALLOW_HTTP_PUBLIC_URL", "true")
         .env("STRIPE_SECRET_KEY", "sk_test_unused")
         .env("SMTP_URL", "smtp://127.0.0.1:2525")

@@ -472,6 +472,7 @@ const DOMAIN_FLOORS: &[&str] = &[
     "payment_events",
     "reports",
     "integrations",
+    "upgrades",
     "demo",
 ];
 

@@ -13,6 +13,7 @@ mod catalog;
 mod cli;
 mod clients;
 mod compose;
+mod credit_notes;
 mod demo;
 mod errors;
 mod events;

@@ -548,6 +548,8 @@ impl TestApp {
 async fn production_cookies_are_secure_even_behind_an_http_public_url() {
     let app = TestApp::builder()
         .env("APP_ENV", "production")
+        .env("COMPANY_SIRET", "73282932000074")
+        .env("COMPANY_NDA", "11751234575")
         .env("PUBLIC_URL", "http://127.0.0.1:8080")
         .env("ALLOW_HTTP_PUBLIC_URL", "true")
         .env("STRIPE_SECRET_KEY", "sk_test_unused")

@@ -312,3 +312,64 @@ async fn a_database_from_the_first_release_upgrades_whole_and_clean() {
         subscribers.body
     );
 }
+
+/// Migration 24 adds the seal of invoices and credit notes: a database as
+/// migration 23 left it (an invoice without its seal, a refund without a
+/// credit note) is sealed and credited when the new release starts, and
+/// its audit is clean.
+#[actix_web::test]
+async fn invoices_from_before_seals_are_sealed_and_their_refunds_credited() {
+    let (_db, url) = TestDb::empty().await;
+    let before = TestApp::builder().env("DATABASE_URL", &url).spawn().await;
+    let admin = before.admin_token().await;
+    let sid = before.create_session(&admin, json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kept = crate::support::paid_seat(&before, &sid, "marie@example.com").await;
+    let refunded = crate::support::paid_seat(&before, &sid, "paul@example.com").await;
+    before.cancel(refunded.booking(), &refunded.token).await;
+    // Back to the schema of migration 23: no seals, no credit notes.
+    migration::Migrator::down(&before.state.db, Some(1))
+        .await
+        .unwrap();
+    let invoices_before = before
+        .state
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            before.state.db.get_database_backend(),
+            "SELECT number FROM invoices ORDER BY number",
+        ))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(invoices_before, 2);
+    drop(before);
+
+    let app = TestApp::builder().env("DATABASE_URL", &url).spawn().await;
+    let drift = app.audit().await;
+    assert!(drift.is_empty(), "{drift:?}");
+    use sea_orm::EntityTrait;
+    let invoices = entity::invoices::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(invoices.len(), 2);
+    for i in &invoices {
+        assert_eq!(
+            i.content_hash.as_deref(),
+            Some(api::domain::billing::seals::of_invoice(i).as_str())
+        );
+    }
+    let notes = entity::credit_notes::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(
+        notes[0].booking_id.map(|b| b.to_string()).as_deref(),
+        Some(refunded.booking())
+    );
+    assert_eq!(notes[0].reason, "cancellation");
+    assert!(kept.booking() != refunded.booking());
+}

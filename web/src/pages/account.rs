@@ -226,8 +226,9 @@ fn BookingItem(booking: BookingDto, changed: Callback<()>) -> impl IntoView {
     }
 }
 
-/// Every invoice: each seat's, and each paid period of a subscription
-/// (`InvoiceDto`, read as the browser parsed it: `json.rs`).
+/// Every invoice (each seat's, each paid period of a subscription) and
+/// every credit note that corrects one (`InvoiceDto`, read as the browser
+/// parsed it: `json.rs`).
 #[component]
 fn MyInvoices() -> impl IntoView {
     use crate::json::{int, text};
@@ -243,14 +244,18 @@ fn MyInvoices() -> impl IntoView {
                     let issued = common::wire::parse_instant(&text(&i, "issued_at"))
                         .map(|t| format_date(t.date_naive()))
                         .unwrap_or_default();
+                    // A credit note gives money back: it says so, and
+                    // its amount reads as going back.
+                    let credit = text(&i, "kind") == "credit_note";
+                    let (what, sign) = if credit { ("Avoir", "−") } else { ("Facture", "") };
                     view! {
-                        <li>
+                        <li class=if credit { "credit-note" } else { "invoice" }>
                             <a href=text(&i, "url") target="_blank" rel="noopener">
-                                {format!("Facture n° {}", text(&i, "number"))}
+                                {format!("{what} n° {}", text(&i, "number"))}
                             </a>
                             " · "{issued}
                             " · "{text(&i, "description")}
-                            " · "<span class="amount">{format_price(int(&i, "amount_cents"), &text(&i, "currency"))}</span>
+                            " · "<span class="amount">{sign}{format_price(int(&i, "amount_cents"), &text(&i, "currency"))}</span>
                         </li>
                     }
                 }).collect_view()}

@@ -1,67 +1,32 @@
 //! Invoices ("factures"). Stripe issues and numbers its own, which the
 //! app records from the payment events. With the local gateway the app
 //! issues them itself, in the transaction that confirms the payment, with
-//! a number from one gap-free counter (French invoices follow a single
-//! unbroken sequence): the counter row is incremented in that transaction,
-//! so a payment that rolls back gives its number back, and concurrent
-//! payments queue on the row (PostgreSQL's row lock, SQLite's one writer).
+//! a number of one gap-free series (`series.rs`: French invoices follow a
+//! single unbroken sequence).
 //!
 //! An invoice keeps what it said when issued (seller, buyer, line, VAT).
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use common::bookings::BookingStatus;
 use common::format::format_session_dates;
-use common::invoices::{InvoiceDto, Vat};
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-};
+use common::invoices::{InvoiceDto, InvoiceKind, Vat};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::config::Invoicing;
 use crate::domain::billing::applied::Applied;
+use crate::domain::billing::{credit_notes, seals, series};
 use crate::domain::platform::actor::Actor;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::events::{InvoiceDocument, InvoiceOutcome, SeatInvoice};
 use entity::invoices::{self, Column};
-use entity::{immersion_bookings as bookings, immersion_sessions as sessions, invoice_numbers};
-
-/// The counter's row in `invoice_numbers`.
-const COUNTER: &str = "invoices";
+use entity::{immersion_bookings as bookings, immersion_sessions as sessions};
 
 /// Where the app shows an invoice it issued.
 fn page_url(id: Uuid) -> String {
     format!("/api/invoices/{id}")
-}
-
-/// "2026-000042": the year it was issued at the venue (the year its
-/// printed date shows), then the counter. The counter never restarts, so
-/// the numbers stay one unbroken sequence.
-fn number_of(sequence: i64, issued_at: DateTime<Utc>) -> String {
-    format!(
-        "{}-{sequence:06}",
-        crate::domain::platform::clock::today_at_venue(issued_at).year()
-    )
-}
-
-/// Takes the next number, in `txn`: it is given back if `txn` rolls back.
-async fn next_sequence(txn: &impl ConnectionTrait) -> ApiResult<i64> {
-    use sea_orm::sea_query::ExprTrait as _;
-    let mut q = Query::update();
-    q.table(invoice_numbers::Entity)
-        .value(
-            invoice_numbers::Column::Last,
-            Expr::col(invoice_numbers::Column::Last).add(1_i64),
-        )
-        .and_where(Expr::col(invoice_numbers::Column::Name).eq(COUNTER))
-        .returning_col(invoice_numbers::Column::Last);
-    let row = txn
-        .query_one(&q)
-        .await?
-        .ok_or_else(|| DbErr::Custom("the invoice counter row is missing".into()))?;
-    Ok(row.try_get_by_index(0)?)
 }
 
 /// Who is billed, as the invoice will say it: names and company from the
@@ -217,31 +182,30 @@ async fn record(
     let period = doc.period_start.zip(doc.period_end);
     match (&doc.number, invoicing) {
         (Some(number), _) => {
-            let row = invoices::Entity::insert(invoices::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                user_id: Set(owner.user_id),
-                booking_id: Set(owner.booking_id),
-                subscription_id: Set(owner.subscription_id),
-                provider_invoice_id: Set(Some(doc.id.clone())),
-                number: Set(number.clone()),
-                sequence: Set(None),
-                description: Set(description),
-                amount_cents: Set(doc.amount_paid.max(0)),
-                currency: Set(doc.currency.clone()),
-                vat_rate_bp: Set(None),
-                vat_mention: Set(None),
+            let row = invoices::Model {
+                id: Uuid::new_v4(),
+                user_id: owner.user_id,
+                booking_id: owner.booking_id,
+                subscription_id: owner.subscription_id,
+                provider_invoice_id: Some(doc.id.clone()),
+                number: number.clone(),
+                sequence: None,
+                description,
+                amount_cents: doc.amount_paid.max(0),
+                currency: doc.currency.clone(),
+                vat_rate_bp: None,
+                vat_mention: None,
                 // Stripe's page shows who sold and who bought.
-                seller: Set(String::new()),
-                bill_to: Set(owner.email.to_owned()),
-                hosted_url: Set(doc.hosted_url.clone()),
-                pdf_url: Set(doc.pdf_url.clone()),
-                period_start: Set(period.map(|p| p.0)),
-                period_end: Set(period.map(|p| p.1)),
-                issued_at: Set(doc.created.unwrap_or(now)),
-            })
-            .exec_with_returning(txn)
-            .await?;
-            announce(txn, row, now).await?;
+                seller: String::new(),
+                bill_to: owner.email.to_owned(),
+                hosted_url: doc.hosted_url.clone(),
+                pdf_url: doc.pdf_url.clone(),
+                period_start: period.map(|p| seals::stored_instant(p.0)),
+                period_end: period.map(|p| seals::stored_instant(p.1)),
+                issued_at: seals::stored_instant(doc.created.unwrap_or(now)),
+                content_hash: None,
+            };
+            keep(txn, row, now).await?;
             Ok(Applied::outcome("invoice_recorded"))
         }
         (None, Some(invoicing)) => {
@@ -290,7 +254,7 @@ async fn issue(
     what: Issue,
     now: DateTime<Utc>,
 ) -> ApiResult<Uuid> {
-    let sequence = next_sequence(txn).await?;
+    let sequence = series::INVOICES.take(txn).await?;
     // Dated once the number is ours (the counter row is locked until the
     // commit): numbers and dates then run in the same order.
     let now = now.max(Utc::now());
@@ -298,42 +262,48 @@ async fn issue(
         Vat::Rate(bp) => (Some(*bp), None),
         Vat::Exempt(mention) => (None, Some(mention.clone())),
     };
+    let now = seals::stored_instant(now);
     let id = Uuid::new_v4();
-    let row = invoices::Entity::insert(invoices::ActiveModel {
-        id: Set(id),
-        user_id: Set(what.user_id),
-        booking_id: Set(what.booking_id),
-        subscription_id: Set(what.subscription_id),
-        provider_invoice_id: Set(what.provider_invoice_id),
-        number: Set(number_of(sequence, now)),
-        sequence: Set(Some(sequence)),
-        description: Set(what.description),
-        amount_cents: Set(what.amount_cents),
-        currency: Set(what.currency),
-        vat_rate_bp: Set(vat_rate_bp),
-        vat_mention: Set(vat_mention),
-        seller: Set(invoicing.seller.clone()),
-        bill_to: Set(what.bill_to),
-        hosted_url: Set(None),
-        pdf_url: Set(None),
-        period_start: Set(what.period.map(|p| p.0)),
-        period_end: Set(what.period.map(|p| p.1)),
-        issued_at: Set(now),
-    })
-    .exec_with_returning(txn)
-    .await?;
-    announce(txn, row, now).await?;
+    let row = invoices::Model {
+        id,
+        user_id: what.user_id,
+        booking_id: what.booking_id,
+        subscription_id: what.subscription_id,
+        provider_invoice_id: what.provider_invoice_id,
+        number: series::INVOICES.number(sequence, now),
+        sequence: Some(sequence),
+        description: what.description,
+        amount_cents: what.amount_cents,
+        currency: what.currency,
+        vat_rate_bp,
+        vat_mention,
+        seller: invoicing.seller.clone(),
+        bill_to: what.bill_to,
+        hosted_url: None,
+        pdf_url: None,
+        period_start: what.period.map(|p| seals::stored_instant(p.0)),
+        period_end: what.period.map(|p| seals::stored_instant(p.1)),
+        issued_at: now,
+        content_hash: None,
+    };
+    keep(txn, row, now).await?;
     tracing::info!(invoice = %id, sequence, "invoice issued");
     Ok(id)
 }
 
-/// `invoice.issued`, in the transaction that keeps the invoice.
-async fn announce(
+/// Writes an invoice, sealed, and says so (`invoice.issued`); then, for a
+/// seat's, the credit note of a refund recorded before it (a refund seen
+/// before its payment, invariant 15).
+async fn keep(
     txn: &impl ConnectionTrait,
-    row: invoices::Model,
+    mut row: invoices::Model,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let id = row.id;
+    row.content_hash = Some(seals::of_invoice(&row));
+    invoices::Entity::insert(invoices::ActiveModel::from(row.clone()))
+        .exec(txn)
+        .await?;
+    let (id, booking) = (row.id, row.booking_id);
     crate::domain::platform::events::record(
         txn,
         common::events::EventType::InvoiceIssued,
@@ -342,6 +312,9 @@ async fn announce(
         now,
     )
     .await?;
+    if let Some(booking) = booking {
+        credit_notes::cover_seat(txn, booking, now).await?;
+    }
     Ok(())
 }
 
@@ -354,6 +327,9 @@ pub fn to_dto(i: invoices::Model) -> InvoiceDto {
     InvoiceDto {
         url: url_of(&i),
         id: i.id,
+        kind: InvoiceKind::Invoice,
+        invoice_id: None,
+        reason: None,
         number: i.number,
         description: i.description,
         amount_cents: i.amount_cents,
@@ -366,17 +342,18 @@ pub fn to_dto(i: invoices::Model) -> InvoiceDto {
     }
 }
 
-/// A user's invoices, newest first.
+/// A user's invoices and credit notes, newest first.
 pub async fn list_mine(db: &impl ConnectionTrait, user: &Actor) -> ApiResult<Vec<InvoiceDto>> {
-    Ok(invoices::Entity::find()
+    let mut all: Vec<InvoiceDto> = invoices::Entity::find()
         .filter(Column::UserId.eq(user.id))
-        .order_by_desc(Column::IssuedAt)
-        .order_by_desc(Column::Number)
         .all(db)
         .await?
         .into_iter()
         .map(to_dto)
-        .collect())
+        .collect();
+    all.extend(credit_notes::of_user(db, user.id).await?);
+    all.sort_by(|a, b| (b.issued_at, &b.number).cmp(&(a.issued_at, &a.number)));
+    Ok(all)
 }
 
 /// The invoice links of some seats, by booking.
@@ -403,24 +380,27 @@ pub async fn urls_of_seats(
     Ok(urls)
 }
 
-/// One invoice, for its owner or an admin (anyone else: not found, so
-/// that ids reveal nothing).
-pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ApiResult<invoices::Model> {
-    match invoices::Entity::find_by_id(id).one(db).await? {
-        Some(i) if i.user_id == actor.id || actor.is_admin() => Ok(i),
-        _ => Err(ApiError::not_found("invoice")),
-    }
+/// An invoice, or a credit note with the invoice it corrects.
+pub enum Document {
+    Invoice(Box<invoices::Model>),
+    CreditNote(Box<(entity::credit_notes::Model, invoices::Model)>),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_number_carries_the_year_its_date_shows_at_the_venue() {
-        let new_year_in_paris = "2025-12-31T23:30:00Z".parse().unwrap();
-        assert_eq!(number_of(42, new_year_in_paris), "2026-000042");
-        let still_2025 = "2025-12-31T22:30:00Z".parse().unwrap();
-        assert_eq!(number_of(7, still_2025), "2025-000007");
+/// One invoice or credit note, for its owner or an admin (anyone else:
+/// not found, so that ids reveal nothing).
+pub async fn get(db: &impl ConnectionTrait, actor: &Actor, id: Uuid) -> ApiResult<Document> {
+    let mine = |user_id: Uuid| user_id == actor.id || actor.is_admin();
+    if let Some(i) = invoices::Entity::find_by_id(id).one(db).await? {
+        if mine(i.user_id) {
+            return Ok(Document::Invoice(Box::new(i)));
+        }
+        return Err(ApiError::not_found("invoice"));
     }
+    if let Some(c) = entity::credit_notes::Entity::find_by_id(id).one(db).await?
+        && mine(c.user_id)
+        && let Some(i) = invoices::Entity::find_by_id(c.invoice_id).one(db).await?
+    {
+        return Ok(Document::CreditNote(Box::new((c, i))));
+    }
+    Err(ApiError::not_found("invoice"))
 }

@@ -24,6 +24,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::rows::{end_hold, transition};
+use crate::domain::billing::credit_notes;
 use crate::domain::billing::owed::{self, AfterCommit, OwedReason};
 use crate::domain::platform::clock::today_at_venue;
 use crate::domain::{catalog::waitlist, platform::mail};
@@ -278,7 +279,7 @@ async fn refund_seat(
         payment.map(|_| (amount, booking.currency.as_str())),
     );
     mail::queue(txn, &booking.user_email, subject, body).await?;
-    Ok(match payment {
+    let owed = match payment {
         Some(pi) => {
             owed::owe_refund(
                 txn,
@@ -291,5 +292,7 @@ async fn refund_seat(
             .await?
         }
         None => None,
-    })
+    };
+    credit_notes::cover_seat(txn, booking.id, now).await?;
+    Ok(owed)
 }

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::rows::{end_hold, transition};
 use crate::config::Policy;
 use crate::db::checkout_ids::CheckoutIds;
+use crate::domain::billing::credit_notes;
 use crate::domain::billing::gateway_refunds::high_water;
 use crate::domain::billing::owed::AfterCommit;
 use crate::domain::billing::owed::{self, OwedReason};
@@ -327,11 +328,12 @@ pub async fn get(desk: &Desk<'_>, actor: &Actor, id: Uuid) -> ApiResult<BookingD
     Ok(extras.add(to_dto(b, &s, desk.policy.cancellation_cutoff_days)?))
 }
 
-/// What a booking's answer tells beyond its row: its invoice's address
-/// and whether a refund is still to be made. Read for a page of bookings
-/// in two queries.
+/// What a booking's answer tells beyond its row: its invoice's and credit
+/// notes' addresses and whether a refund is still to be made. Read for a
+/// page of bookings in three queries.
 struct Extras {
     invoices: std::collections::HashMap<Uuid, String>,
+    credit_notes: std::collections::HashMap<Uuid, Vec<String>>,
     pending: std::collections::HashSet<Uuid>,
 }
 
@@ -341,6 +343,7 @@ impl Extras {
         Ok(Self {
             invoices: crate::domain::billing::invoices::urls_of_seats(db, ids.iter().copied())
                 .await?,
+            credit_notes: credit_notes::urls_of_seats(db, &ids).await?,
             pending: owed::refunds_pending(db, ids).await?,
         })
     }
@@ -348,6 +351,7 @@ impl Extras {
     fn add(&mut self, dto: BookingDto) -> BookingDto {
         BookingDto {
             invoice_url: self.invoices.remove(&dto.id),
+            credit_note_urls: self.credit_notes.remove(&dto.id).unwrap_or_default(),
             refund_pending: self.pending.contains(&dto.id),
             ..dto
         }
@@ -483,12 +487,14 @@ pub async fn cancel(
                 return Err(not_cancellable());
             }
             waitlist::release_seat(&txn, booking.session_id, now, Some(&offers_policy)).await?;
-            match payment {
+            let owed = match payment {
                 Some(pi) if to == BookingStatus::Refunded => {
                     owed::owe_refund(&txn, Some(id), pi, amount, OwedReason::Cancel, now).await?
                 }
                 _ => None,
-            }
+            };
+            credit_notes::cover_seat(&txn, id, now).await?;
+            owed
         }
         BookingStatus::Cancelled | BookingStatus::Expired | BookingStatus::Refunded => {
             return Err(not_cancellable());

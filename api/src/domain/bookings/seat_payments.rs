@@ -15,8 +15,8 @@ use super::rows::{confirmed, free_held_seat, transition};
 use crate::config::Offers;
 use crate::domain::billing::anomalies::{self, Anomaly};
 use crate::domain::billing::applied::Applied;
-use crate::domain::billing::gateway_refunds;
 use crate::domain::billing::owed::{self, OwedReason};
+use crate::domain::billing::{credit_notes, gateway_refunds};
 use crate::domain::catalog::seats;
 use crate::domain::catalog::waitlist;
 use crate::domain::platform::clock::today_at_venue;
@@ -430,6 +430,7 @@ async fn refund_late(
         now,
     )
     .await?;
+    credit_notes::cover_seat(txn, booking.id, now).await?;
     if booking.amount_cents > 0 {
         let started = session.starts_on <= today_at_venue(now);
         let (subject, body) =
@@ -519,6 +520,7 @@ pub async fn apply_charge_refunded(
         if from == BookingStatus::Confirmed {
             waitlist::release_seat(txn, booking.session_id, now, Some(offers)).await?;
         }
+        credit_notes::cover_seat(txn, booking.id, now).await?;
         return Ok(Applied::outcome(BookingStatus::Refunded.as_str()));
     }
     // A partial refund (the seat stays sold), or news of a refund already
@@ -530,5 +532,6 @@ pub async fn apply_charge_refunded(
         .filter(Column::Id.eq(booking.id))
         .exec(txn)
         .await?;
+    credit_notes::cover_seat(txn, booking.id, now).await?;
     Ok(Applied::outcome("already_applied"))
 }

@@ -64,6 +64,7 @@ pub fn booking_dto(b: bookings::Model, s: &sessions::Model, cutoff_days: i64) ->
         location: s.location.clone(),
         full_refund_until: full_refund_until(s.starts_on, cutoff_days),
         invoice_url: None,
+        credit_note_urls: Vec::new(),
         refund_pending: false,
         created_at: b.created_at,
         updated_at: b.updated_at,

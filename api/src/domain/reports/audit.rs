@@ -5,7 +5,8 @@
 //! seat has its money and no refund total is below the gateway's
 //! (invariant 15), that nobody has two live subscriptions (invariant 16),
 //! that every paid booking ended confirmed, refunded or cancelled under
-//! the policy, that no call to the payment provider is still owed or has
+//! the policy, that invoices and credit notes say what they said when
+//! issued, add up and are numbered without gaps (invariant 18), that no call to the payment provider is still owed or has
 //! failed, and names the payment anomalies no admin has acknowledged yet. Each drift is one line
 //! naming what is wrong.
 
@@ -226,6 +227,14 @@ pub async fn findings(
             subscriptions.join(", ")
         ));
     }
+    // Invariant 18: legal records as issued, every refund credited, the
+    // series without gaps.
+    found
+        .broken
+        .extend(crate::domain::billing::seals::broken(db).await?);
+    found
+        .broken
+        .extend(crate::domain::billing::credit_notes::audit(db).await?);
     for call in crate::domain::billing::owed::still_owed(db).await? {
         found.owed.push(format!(
             "owed {}: not done after {} attempts",

@@ -368,6 +368,9 @@ fn Attendees(session: SessionDto) -> impl IntoView {
                                     {b.invoice_url.map(|url| view! {
                                         " · "<a class="invoice" href=url target="_blank" rel="noopener">"Facture"</a>
                                     })}
+                                    {b.credit_note_urls.into_iter().map(|url| view! {
+                                        " · "<a class="credit-note" href=url target="_blank" rel="noopener">"Avoir"</a>
+                                    }).collect_view()}
                                 </li>
                             }}).collect_view()}
                         </ul>
