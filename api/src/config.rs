@@ -829,12 +829,6 @@ impl Parser<'_> {
                 seller.push_str(line);
             }
         }
-        if seller.chars().count() > 1000 || common::has_control_chars(&seller, true) {
-            self.errors.push(
-                "COMPANY_NAME, COMPANY_ADDRESS: at most 1000 characters in all, no control characters"
-                    .to_owned(),
-            );
-        }
         let siret = self.get("COMPANY_SIRET").map(|v| v.replace(' ', ""));
         if let Some(siret) = &siret
             && !is_siret(siret)
@@ -870,6 +864,14 @@ impl Parser<'_> {
                 "\nDéclaration d'activité n° {} (cet enregistrement ne vaut pas agrément de l'État)",
                 spaced(nda, &[2, 2, 5, 2])
             ));
+        }
+        // The whole block, mentions included, is what an invoice keeps
+        // (`invoices.seller`, 1000 characters).
+        if seller.chars().count() > 1000 || common::has_control_chars(&seller, true) {
+            self.errors.push(
+                "COMPANY_NAME, COMPANY_ADDRESS, COMPANY_RCS: at most 1000 characters in all with the legal mentions, no control characters"
+                    .to_owned(),
+            );
         }
         let vat = match (self.get("INVOICE_VAT_RATE"), self.get("INVOICE_VAT_MENTION")) {
             (Some(_), Some(_)) => {
@@ -1006,22 +1008,67 @@ mod tests {
         }
     }
 
+    /// A production configuration without the seller's legal mentions,
+    /// with `extra` on top.
+    fn production_vars(extra: &[(&'static str, &'static str)]) -> HashMap<String, String> {
+        let mut v = vec![
+            ("APP_ENV", "production"),
+            ("PUBLIC_URL", "https://immersion.example.com"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef-long-enough"),
+            ("STRIPE_SECRET_KEY", "sk_test_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+            ("STRIPE_PRICE_MONTHLY", "price_m"),
+            ("STRIPE_PRICE_YEARLY", "price_y"),
+            ("SMTP_URL", "smtps://mail.example.com"),
+        ];
+        v.extend_from_slice(extra);
+        vars(&v)
+    }
+
+    #[test]
+    fn production_refuses_webhooks_to_loopback_metadata_and_plain_http() {
+        use crate::webhook_targets::{Refusal, check_url};
+        let production = |extra: &[(&'static str, &'static str)]| {
+            let legal = [
+                ("COMPANY_SIRET", "73282932000074"),
+                ("COMPANY_NDA", "11751234575"),
+            ];
+            let all = [&legal[..], extra].concat();
+            Settings::from_vars(&production_vars(&all))
+                .unwrap()
+                .webhook_targets
+        };
+        let rules = production(&[]);
+        for url in [
+            "https://127.0.0.1/hook",
+            "https://169.254.169.254/latest/meta-data/",
+        ] {
+            assert!(
+                matches!(check_url(url, rules), Err(Refusal::PrivateAddress(_))),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            check_url("http://hooks.example.com/in", rules),
+            Err(Refusal::NotHttps)
+        );
+        assert!(check_url("https://hooks.example.com/in", rules).is_ok());
+        // A private network, said so: allowed, still over https.
+        let private = production(&[("ALLOW_PRIVATE_WEBHOOK_TARGETS", "true")]);
+        assert!(check_url("https://10.0.0.5/hook", private).is_ok());
+        assert_eq!(
+            check_url("http://10.0.0.5/hook", private),
+            Err(Refusal::NotHttps)
+        );
+        // Development allows this machine, for the tests and the demo.
+        let dev = Settings::from_vars(&vars(&[])).unwrap().webhook_targets;
+        assert!(check_url("http://127.0.0.1:9000/hook", dev).is_ok());
+    }
+
     #[test]
     fn production_needs_the_siret_and_the_declaration_number() {
-        let production = |extra: &[(&'static str, &'static str)]| {
-            let mut v = vec![
-                ("APP_ENV", "production"),
-                ("PUBLIC_URL", "https://immersion.example.com"),
-                ("JWT_SECRET", "0123456789abcdef0123456789abcdef-long-enough"),
-                ("STRIPE_SECRET_KEY", "sk_test_x"),
-                ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
-                ("STRIPE_PRICE_MONTHLY", "price_m"),
-                ("STRIPE_PRICE_YEARLY", "price_y"),
-                ("SMTP_URL", "smtps://mail.example.com"),
-            ];
-            v.extend_from_slice(extra);
-            Settings::from_vars(&vars(&v))
-        };
+        let production =
+            |extra: &[(&'static str, &'static str)]| Settings::from_vars(&production_vars(extra));
         let err = production(&[]).unwrap_err().to_string();
         assert!(
             err.contains("COMPANY_SIRET, COMPANY_NDA: required"),

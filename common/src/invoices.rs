@@ -33,16 +33,19 @@ pub enum CreditReason {
     GatewayRefund,
     /// A second subscription paid by a member who had one.
     SecondSubscription,
+    /// The overdue period of a subscription its member replaced.
+    ReplacedSubscription,
 }
 
 impl CreditReason {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Cancellation,
         Self::LatePayment,
         Self::Mismatch,
         Self::SessionCancelled,
         Self::GatewayRefund,
         Self::SecondSubscription,
+        Self::ReplacedSubscription,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -53,6 +56,7 @@ impl CreditReason {
             Self::SessionCancelled => "session_cancelled",
             Self::GatewayRefund => "gateway_refund",
             Self::SecondSubscription => "second_subscription",
+            Self::ReplacedSubscription => "replaced_subscription",
         }
     }
 
@@ -69,6 +73,7 @@ impl CreditReason {
             Self::SessionCancelled => "Session annulée",
             Self::GatewayRefund => "Remboursement",
             Self::SecondSubscription => "Abonnement payé en double",
+            Self::ReplacedSubscription => "Période d'un abonnement remplacé",
         }
     }
 }

@@ -185,6 +185,10 @@ pub enum OwedCallKind {
     /// the payment when the call is made.
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "refund_invoice"))]
     RefundInvoice,
+    /// Issues the provider's credit note on its invoice (target: `in_…`)
+    /// for money given back (invariant 18).
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "credit_note"))]
+    CreditNote,
 }
 
 impl OwedCallKind {
@@ -194,6 +198,7 @@ impl OwedCallKind {
             Self::ExpireCheckout => "expire_checkout",
             Self::CancelSubscription => "cancel_sub",
             Self::RefundInvoice => "refund_invoice",
+            Self::CreditNote => "credit_note",
         }
     }
 }

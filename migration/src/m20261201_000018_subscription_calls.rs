@@ -9,9 +9,16 @@ use sea_orm_migration::sea_orm::DbBackend;
 pub struct Migration;
 
 const BEFORE: &str = "kind IN ('refund', 'expire_checkout')";
-const AFTER: &str = "kind IN ('refund', 'expire_checkout', 'cancel_sub', 'refund_invoice')";
+pub(crate) const AFTER: &str =
+    "kind IN ('refund', 'expire_checkout', 'cancel_sub', 'refund_invoice')";
 
-async fn set_kinds(manager: &SchemaManager<'_>, from: &str, to: &str) -> Result<(), DbErr> {
+/// Replaces the kinds the owed calls' CHECK allows (`from`, as written)
+/// by `to`; later migrations widen it again.
+pub(crate) async fn set_kinds(
+    manager: &SchemaManager<'_>,
+    from: &str,
+    to: &str,
+) -> Result<(), DbErr> {
     let db = manager.get_connection();
     match manager.get_database_backend() {
         DbBackend::Sqlite => {

@@ -8,12 +8,21 @@
 //! transaction that records the refund); Stripe's keep Stripe's number
 //! (`provider_credit_note_id`).
 //!
+//! Stripe's credit notes are owed to Stripe like refunds
+//! (`owed_gateway_calls` kind `credit_note`, whose CHECK is widened).
+//!
 //! `content_hash` is the SHA-256 of what a record says, written when it is
 //! issued; `immersion audit` recomputes it, so a row changed by hand is
 //! found. Invoices issued before this migration are sealed by the api
 //! right after it (`domain/billing/seals.rs`), under the setup lock.
 
 use sea_orm_migration::{prelude::*, schema::*};
+
+use crate::m20261201_000018_subscription_calls::{AFTER as KINDS_BEFORE, set_kinds};
+
+/// The owed calls' kinds, with Stripe's credit notes.
+const KINDS: &str =
+    "kind IN ('refund', 'expire_checkout', 'cancel_sub', 'refund_invoice', 'credit_note')";
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -25,6 +34,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        set_kinds(manager, KINDS_BEFORE, KINDS).await?;
         manager
             .alter_table(
                 Table::alter()
@@ -96,7 +106,10 @@ impl MigrationTrait for Migration {
             .await
     }
 
+    /// Refused while Stripe credit notes are owed or recorded: they are
+    /// payment records, never deleted.
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        set_kinds(manager, KINDS, KINDS_BEFORE).await?;
         manager
             .drop_table(Table::drop().table("credit_notes").to_owned())
             .await?;

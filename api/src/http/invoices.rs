@@ -41,14 +41,14 @@ pub async fn my_invoices(
 }
 
 /// One invoice or credit note (its owner or an admin), as a page to
-/// print with the seller's legal mentions; an invoice Stripe issued
-/// answers 303 to Stripe's page for it.
+/// print with the seller's legal mentions; one Stripe issued answers 303
+/// to Stripe's page or PDF for it.
 #[utoipa::path(
     tag = "bookings",
     params(("id" = Uuid, Path, description = "Invoice id")),
     responses(
         (status = 200, description = "The invoice", content((String = "text/html"))),
-        (status = 303, description = "Stripe's page for an invoice Stripe issued"),
+        (status = 303, description = "Stripe's page (or PDF) for an invoice or credit note Stripe issued"),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
         (status = 404, response = p::NotFound),
@@ -71,7 +71,18 @@ pub async fn invoice_page(
             }
             as_page(&Printed::invoice(&invoice))
         }
-        Document::CreditNote(pair) => as_page(&Printed::credit_note(&pair.0, &pair.1)),
+        Document::CreditNote(pair) => {
+            let (note, invoice) = &*pair;
+            // Stripe's credit note is read as Stripe issued it.
+            if note.sequence.is_none()
+                && let Some(pdf) = &note.pdf_url
+            {
+                return Ok(HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, pdf.as_str()))
+                    .finish());
+            }
+            as_page(&Printed::credit_note(note, invoice))
+        }
     };
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

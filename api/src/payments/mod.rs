@@ -102,6 +102,32 @@ pub struct Refund {
     pub id: String,
 }
 
+/// A credit note on one of the provider's invoices, for money given back
+/// outside it (the refund is its own call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditNoteRequest {
+    /// The provider's invoice (`in_…`).
+    pub invoice_id: String,
+    pub amount_cents: i64,
+    /// Why, in French, printed on the credit note.
+    pub memo: String,
+    /// The same key for the same credit note: the provider issues it once.
+    pub idempotency_key: String,
+    pub booking_id: Option<Uuid>,
+}
+
+/// A credit note the provider issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditNote {
+    /// `cn_…`.
+    pub id: String,
+    /// As printed ("ABCD1234-0007-CN-01").
+    pub number: String,
+    pub amount_cents: i64,
+    pub pdf_url: Option<String>,
+    pub created: DateTime<Utc>,
+}
+
 /// A Checkout Session in subscription mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionCheckoutRequest {
@@ -163,6 +189,18 @@ pub trait PaymentGateway: Send + Sync {
         idempotency_key: &str,
     ) -> Result<(), GatewayError>;
     async fn refund(&self, req: &RefundRequest) -> Result<Refund, GatewayError>;
+    /// Issues a credit note on one of the provider's own invoices. A
+    /// gateway whose invoices the app issues itself (the local one) has
+    /// none to credit: the app issues its own credit notes.
+    async fn create_credit_note(
+        &self,
+        req: &CreditNoteRequest,
+    ) -> Result<CreditNote, GatewayError> {
+        Err(GatewayError::Refused(format!(
+            "no invoice {} at this payment provider: the app credits its own invoices",
+            req.invoice_id
+        )))
+    }
     /// A Stripe customer for a user (metadata `user_id`); returns its id.
     async fn create_customer(&self, user_id: Uuid, email: &str) -> Result<String, GatewayError>;
     async fn create_subscription_checkout(

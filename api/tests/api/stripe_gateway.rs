@@ -146,6 +146,38 @@ async fn record(
         p["url"] = json!("https://billing.stripe.com/p/session/test_recorded");
         return HttpResponse::Ok().json(p);
     }
+    if path == "/v1/credit_notes" {
+        let field = |name: &str| {
+            form.0
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let amount: i64 = field("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
+        // Stripe's rule for a paid invoice: what credits it (refund,
+        // customer balance, out of band) adds up to the credit note.
+        let paid_back: i64 = ["refund_amount", "credit_amount", "out_of_band_amount"]
+            .iter()
+            .filter_map(|k| field(k).and_then(|a| a.parse::<i64>().ok()))
+            .sum();
+        if field("invoice").is_none() || amount <= 0 || paid_back != amount {
+            return HttpResponse::BadRequest().json(json!({
+                "error": {"type": "invalid_request_error", "message": format!(
+                    "The sum of credit amount, refund amount and out of band amount ({paid_back}) must equal the credit note amount ({amount})."
+                )}
+            }));
+        }
+        let mut cn = fixture("credit_note");
+        cn["id"] = json!("cn_test_recorded");
+        cn["invoice"] = json!(field("invoice"));
+        cn["amount"] = json!(amount);
+        cn["total"] = json!(amount);
+        cn["out_of_band_amount"] = json!(amount);
+        cn["memo"] = json!(field("memo"));
+        cn["number"] = json!("ABCD1234-0008-CN-01");
+        cn["currency"] = json!("eur");
+        return HttpResponse::Ok().json(cn);
+    }
     if path == "/v1/refunds" {
         let mut r = fixture("refund");
         r["id"] = json!("re_test_recorded");
@@ -737,7 +769,7 @@ async fn the_plans_endpoint_answers_502_when_stripe_has_no_such_price() {
 
 #[actix_web::test]
 async fn with_stripe_a_seat_invoice_is_stripes_own_linked_from_the_booking() {
-    use crate::support::{event, fixture, no_redirects, pay_with, seat_in};
+    use crate::support::{event, no_redirects, pay_with, seat_in};
     let (base, _rec) = fake_stripe().await;
     let app = stripe_app(&base, "30").await;
     let admin = app.admin_token().await;
@@ -757,22 +789,9 @@ async fn with_stripe_a_seat_invoice_is_stripes_own_linked_from_the_booking() {
     assert_eq!(count().await, 0);
 
     let hosted = "https://invoice.stripe.com/i/acct_1/test_seat";
-    let mut invoice = fixture("invoice");
-    invoice["id"] = json!("in_seat_1");
-    invoice["number"] = json!("ABCD1234-0007");
-    invoice["status"] = json!("paid");
+    let mut invoice = seat_invoice("in_seat_1", "ABCD1234-0007", &seat, sid);
     invoice["hosted_invoice_url"] = json!(hosted);
     invoice["invoice_pdf"] = json!("https://pay.stripe.com/invoice/acct_1/test_seat/pdf");
-    invoice["amount_paid"] = json!(199_700);
-    invoice["currency"] = json!("eur");
-    invoice["parent"] = json!(null);
-    invoice["subscription"] = json!(null);
-    invoice["metadata"] = json!({
-        "type": "immersion",
-        "booking_id": seat.booking(),
-        "session_id": sid,
-        "user_id": seat.user.to_string(),
-    });
     let a = app.deliver(&event("invoice.paid", invoice.clone())).await;
     assert_eq!(a.body["outcome"], "invoice_recorded", "{}", a.body);
     let again = app.deliver(&event("invoice.paid", invoice.clone())).await;
@@ -914,4 +933,107 @@ async fn a_second_subscription_is_cancelled_and_its_payment_found_through_stripe
     );
     assert_eq!(paid_by("in_old").await.unwrap().as_deref(), Some("pi_old"));
     assert_eq!(paid_by("in_unpaid").await.unwrap(), None);
+}
+
+/// The paid invoice Stripe issues for a seat's Checkout Session
+/// (`invoice_creation`, with our metadata).
+fn seat_invoice(
+    id: &str,
+    number: &str,
+    seat: &crate::support::Seat,
+    sid: &str,
+) -> serde_json::Value {
+    let mut invoice = fixture("invoice");
+    invoice["id"] = json!(id);
+    invoice["number"] = json!(number);
+    invoice["status"] = json!("paid");
+    invoice["amount_paid"] = json!(199_700);
+    invoice["currency"] = json!("eur");
+    invoice["parent"] = json!(null);
+    invoice["subscription"] = json!(null);
+    invoice["metadata"] = json!({
+        "type": "immersion",
+        "booking_id": seat.booking(),
+        "session_id": sid,
+        "user_id": seat.user.to_string(),
+    });
+    invoice
+}
+
+/// Invariant 18 with Stripe: a refund of a seat Stripe invoiced owes
+/// Stripe a credit note on that invoice, made after the commit with a
+/// stable idempotency key, and kept with Stripe's number, once.
+#[actix_web::test]
+async fn with_stripe_a_refund_owes_stripe_a_credit_note_kept_once() {
+    use crate::support::{event, pay_with, seat_in};
+    let (base, rec) = fake_stripe().await;
+    let app = stripe_app(&base, "30").await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let sid = s["id"].as_str().unwrap();
+    let seat = seat_in(&app, sid, "avoir@example.com").await;
+    let (outcome, _) = pay_with(&app, &seat, |_| {}).await;
+    assert_eq!(outcome, "confirmed");
+    let invoice = seat_invoice("in_seat_2", "ABCD1234-0008", &seat, sid);
+    let a = app.deliver(&event("invoice.paid", invoice)).await;
+    assert_eq!(a.body["outcome"], "invoice_recorded", "{}", a.body);
+
+    let cancelled = app.cancel(seat.booking(), &seat.token).await;
+    assert_eq!(
+        cancelled.status,
+        reqwest::StatusCode::OK,
+        "{}",
+        cancelled.body
+    );
+    let credit_calls = || {
+        rec.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == "/v1/credit_notes")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    // The owed-calls job makes it (and only once, however often it runs).
+    let gateway = app.state.gateway.clone();
+    for _ in 0..2 {
+        api::domain::billing::owed::settle_due(&app.state.db, gateway.as_ref(), Utc::now())
+            .await
+            .unwrap();
+    }
+    let calls = credit_calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let call = &calls[0];
+    assert_eq!(call.form["invoice"], "in_seat_2");
+    assert_eq!(call.form["amount"], "199700");
+    assert_eq!(call.form["out_of_band_amount"], "199700");
+    assert_eq!(call.form["memo"], "Annulation de la réservation");
+    assert_eq!(call.form["metadata[booking_id]"], seat.booking());
+    assert_eq!(
+        call.headers.get("idempotency-key").map(String::as_str),
+        Some("credit-note-in_seat_2-199700")
+    );
+
+    let mine: Vec<common::invoices::InvoiceDto> =
+        app.get("/api/me/invoices", Some(&seat.token)).await.ok();
+    let note = mine
+        .iter()
+        .find(|d| d.kind == common::invoices::InvoiceKind::CreditNote)
+        .unwrap_or_else(|| panic!("{mine:?}"));
+    assert_eq!(note.number, "ABCD1234-0008-CN-01");
+    assert_eq!(note.amount_cents, 199_700);
+    assert!(
+        note.pdf_url
+            .as_deref()
+            .unwrap()
+            .starts_with("https://pay.stripe.com/credit_notes/")
+    );
+    assert_eq!(
+        note.invoice_id,
+        mine.iter()
+            .find(|d| d.kind == common::invoices::InvoiceKind::Invoice)
+            .map(|d| d.id)
+    );
+    let drift = app.audit().await;
+    assert!(drift.is_empty(), "{drift:?}");
 }

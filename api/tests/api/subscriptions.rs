@@ -933,6 +933,17 @@ async fn a_second_subscription_paid_anyway_is_cancelled_and_refunded() {
     );
     let drift = app.audit().await;
     assert!(drift.iter().all(|d| d.contains("anomaly")), "{drift:?}");
+    // The refunded invoice is corrected by one credit note (invariant 18).
+    let credit_notes = || async {
+        let mine: Vec<common::invoices::InvoiceDto> =
+            app.get("/api/me/invoices", Some(&token)).await.ok();
+        mine.into_iter()
+            .filter(|d| d.kind == common::invoices::InvoiceKind::CreditNote)
+            .map(|d| (d.amount_cents, d.reason))
+            .collect::<Vec<_>>()
+    };
+    let second = Some(common::invoices::CreditReason::SecondSubscription);
+    assert_eq!(credit_notes().await, [(yearly, second)]);
     // Delivered again: nothing owed again.
     for e in &events {
         let a = app.deliver(e).await;
@@ -944,6 +955,7 @@ async fn a_second_subscription_paid_anyway_is_cancelled_and_refunded() {
         .await
         .ok();
     assert_eq!(listed.len(), 1);
+    assert_eq!(credit_notes().await, [(yearly, second)]);
 }
 
 /// A paid invoice of `sub`, Stripe-numbered.
@@ -957,11 +969,14 @@ fn paid_invoice(id: &str, sub: &str, period_end: i64) -> Value {
     i
 }
 
-/// The calls owed to the provider: (kind, target, reason), in order.
+/// The calls owed to the provider: (kind, target, reason), in the order
+/// they were owed.
 async fn owed_calls(app: &TestApp) -> Vec<(String, String, String)> {
     use sea_orm::{EntityTrait, QueryOrder};
     entity::owed_gateway_calls::Entity::find()
         .order_by_asc(entity::owed_gateway_calls::Column::CreatedAt)
+        // Calls owed in one transaction share their time: by kind then.
+        .order_by_asc(entity::owed_gateway_calls::Column::Kind)
         .all(&app.state.db)
         .await
         .unwrap()
@@ -1011,7 +1026,13 @@ async fn a_replaced_subscription_keeps_what_it_paid_for() {
         "in_overdue".to_owned(),
         "replaced".to_owned(),
     );
-    assert_eq!(owed_calls(&app).await, vec![cancel, refund]);
+    // Stripe's invoice is corrected by Stripe's credit note (invariant 18).
+    let credit = (
+        "credit_note".to_owned(),
+        "in_overdue".to_owned(),
+        "replaced_subscription".to_owned(),
+    );
+    assert_eq!(owed_calls(&app).await, vec![cancel, credit, refund]);
     let admin = app.admin_token().await;
     let listed = app.get("/api/admin/payment-anomalies", Some(&admin)).await;
     assert_eq!(listed.body, json!([]));

@@ -9,44 +9,82 @@
 //!
 //! The app's own are numbered "AV-2026-000001" in their own gap-free
 //! series (`series.rs`), taken in that transaction like the invoices'
-//! numbers. Each is sealed (`seals.rs`) when issued.
+//! numbers. On an invoice Stripe issued, the credit note is Stripe's:
+//! owed in that transaction (`POST /v1/credit_notes`, with an idempotency
+//! key), made after the commit, and kept with Stripe's number. Each is
+//! sealed (`seals.rs`) when kept.
 
 use chrono::{DateTime, Utc};
-use common::invoices::{CreditReason, InvoiceDto, InvoiceKind};
+use common::invoices::CreditReason;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::domain::billing::{seals, series};
+use crate::domain::billing::credit_note_rows as rows;
+use crate::domain::billing::{owed, seals, series};
+
 use crate::error::ApiResult;
 use entity::{credit_notes, immersion_bookings as bookings, invoices};
+pub use rows::{of_user, urls_of_seats};
 
 /// Why the money went back on a seat: the latest refund owed for it says
-/// (cancel, late, anomaly, session cancelled); none owed by the api means
-/// a refund made in the provider's dashboard.
+/// (cancel, late, session cancelled); none owed by the api means a refund
+/// made in the provider's dashboard.
 async fn reason_for(txn: &impl ConnectionTrait, booking_id: Uuid) -> ApiResult<CreditReason> {
     use entity::owed_gateway_calls as owed;
     let latest = owed::Entity::find()
         .filter(owed::Column::BookingId.eq(booking_id))
         .filter(owed::Column::Kind.eq(common::payments::OwedCallKind::Refund))
+        // An anomaly's refund gives back another payment (a duplicate),
+        // not the seat's.
+        .filter(owed::Column::Reason.ne("anomaly"))
         .order_by_desc(owed::Column::CreatedAt)
         .one(txn)
         .await?;
     Ok(match latest.as_ref().map(|c| c.reason.as_str()) {
         Some("cancel") => CreditReason::Cancellation,
         Some("late") => CreditReason::LatePayment,
-        Some("anomaly") => CreditReason::Mismatch,
         Some("session_cancelled") => CreditReason::SessionCancelled,
-        Some("second_subscription") => CreditReason::SecondSubscription,
         _ => CreditReason::GatewayRefund,
     })
 }
 
-/// The credit notes a seat's invoice is owed, issued now: what went back
-/// on the seat (its refund total, at most the invoice's amount) less what
-/// its credit notes already give back. Nothing when the seat has no
-/// invoice of the app's own, or nothing more went back. Call it in the
-/// transaction that records the refund, after the refund is owed.
+/// What went back on an invoice, and why: a seat's refund total (at most
+/// the invoice's amount); for a subscription's invoice, what the refunds
+/// owed on it give back (a second subscription, or a replaced one's
+/// overdue period).
+async fn went_back(
+    db: &impl ConnectionTrait,
+    invoice: &invoices::Model,
+) -> ApiResult<(i64, CreditReason)> {
+    let total = match (invoice.booking_id, &invoice.provider_invoice_id) {
+        (Some(booking), _) => {
+            let refunded = bookings::Entity::find_by_id(booking)
+                .one(db)
+                .await?
+                .and_then(|b| b.refunded_cents)
+                .unwrap_or(0);
+            if refunded <= 0 {
+                return Ok((0, CreditReason::GatewayRefund));
+            }
+            return Ok((
+                refunded.min(invoice.amount_cents),
+                reason_for(db, booking).await?,
+            ));
+        }
+        (None, Some(provider)) => owed::invoice_refunds(db, provider).await?,
+        (None, None) => (0, None),
+    };
+    let reason = match total.1.as_deref() {
+        Some("replaced") => CreditReason::ReplacedSubscription,
+        _ => CreditReason::SecondSubscription,
+    };
+    Ok((total.0.min(invoice.amount_cents), reason))
+}
+
+/// The credit notes a seat's invoice is owed (`cover`). Call it in the
+/// transaction that records a refund of the seat, after the refund is
+/// owed.
 pub async fn cover_seat(
     txn: &impl ConnectionTrait,
     booking_id: Uuid,
@@ -63,58 +101,89 @@ pub async fn cover_seat(
         .filter(bookings::Column::Id.eq(booking_id))
         .exec(txn)
         .await?;
-    let Some(booking) = bookings::Entity::find_by_id(booking_id).one(txn).await? else {
-        return Ok(None);
-    };
-    let refunded = booking.refunded_cents.unwrap_or(0);
-    if refunded <= 0 {
-        return Ok(None);
-    }
-    let Some(invoice) = invoices::Entity::find()
+    match invoices::Entity::find()
         .filter(invoices::Column::BookingId.eq(booking_id))
         .one(txn)
         .await?
-    else {
+    {
+        Some(invoice) => cover(txn, &invoice, now).await,
         // Nothing was invoiced: nothing to correct.
-        return Ok(None);
-    };
-    // Stripe's invoices are corrected by Stripe's credit notes.
-    if invoice.sequence.is_none() {
+        None => Ok(None),
+    }
+}
+
+/// The credit notes the invoice the provider calls `provider_invoice_id`
+/// is owed, once it is recorded (`cover`). Call it in the transaction that
+/// owes a refund of a subscription's invoice.
+pub async fn cover_provider_invoice(
+    txn: &impl ConnectionTrait,
+    provider_invoice_id: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<Uuid>> {
+    match invoices::Entity::find()
+        .filter(invoices::Column::ProviderInvoiceId.eq(provider_invoice_id))
+        .one(txn)
+        .await?
+    {
+        Some(invoice) => cover(txn, &invoice, now).await,
+        // Recorded later: its recording covers it (`invoices::keep`).
+        None => Ok(None),
+    }
+}
+
+/// The credit notes an invoice is owed: what went back on it (`went_back`)
+/// less what its credit notes already give back. On an invoice of the
+/// app's own it is issued now (its id returned); on Stripe's it is owed
+/// to Stripe. Nothing when nothing more went back.
+pub async fn cover(
+    txn: &impl ConnectionTrait,
+    invoice: &invoices::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<Uuid>> {
+    let (back, reason) = went_back(txn, invoice).await?;
+    if back <= 0 {
         return Ok(None);
     }
-    let due = refunded.min(invoice.amount_cents) - credited(txn, invoice.id).await?;
-    if due <= 0 {
-        return Ok(None);
+    let credited = credited(txn, invoice.id).await?;
+    match (invoice.sequence, &invoice.provider_invoice_id) {
+        // Ours: issued here, now.
+        (Some(_), _) => {
+            let due = back - credited;
+            if due <= 0 {
+                return Ok(None);
+            }
+            Ok(Some(issue(txn, invoice, due, reason, now).await?))
+        }
+        // Stripe's: Stripe issues it, owed like a refund (made after the
+        // commit, with its idempotency key) and kept once made.
+        (None, Some(provider)) => {
+            let pending = owed::credit_owed(txn, provider).await?;
+            let due = back - credited - pending;
+            if due > 0 {
+                let total = credited + pending + due;
+                owed::owe_credit_note(txn, invoice.booking_id, provider, due, reason, total, now)
+                    .await?;
+            }
+            Ok(None)
+        }
+        (None, None) => Ok(None),
     }
-    let reason = reason_for(txn, booking_id).await?;
-    Ok(Some(issue(txn, &invoice, due, reason, now).await?))
 }
 
 /// Covers every seat whose refund its invoice's credit notes do not yet
 /// add up to, each in its own transaction: the refunds recorded before
-/// credit notes existed get theirs (run after the migrations). Returns
-/// how many credit notes it issued.
+/// credit notes existed get theirs (run after the migrations; Stripe's
+/// are owed to Stripe). Returns how many credit notes it issued.
 pub async fn cover_all(db: &sea_orm::DatabaseConnection, now: DateTime<Utc>) -> ApiResult<u64> {
     use sea_orm::TransactionTrait;
-    let refunded: std::collections::HashSet<Uuid> = bookings::Entity::find()
-        .filter(bookings::Column::RefundedCents.gt(0))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|b| b.id)
-        .collect();
     let mut issued = 0;
-    for invoice in invoices::Entity::find()
-        .filter(invoices::Column::Sequence.is_not_null())
-        .filter(invoices::Column::BookingId.is_not_null())
-        .all(db)
-        .await?
-    {
-        let Some(booking) = invoice.booking_id.filter(|b| refunded.contains(b)) else {
+    for invoice in invoices::Entity::find().all(db).await? {
+        let (back, _) = went_back(db, &invoice).await?;
+        if back <= 0 {
             continue;
-        };
+        }
         let txn = db.begin().await?;
-        if cover_seat(&txn, booking, now).await?.is_some() {
+        if cover(&txn, &invoice, now).await?.is_some() {
             issued += 1;
         }
         txn.commit().await?;
@@ -144,7 +213,7 @@ async fn issue(
     let sequence = series::CREDIT_NOTES.take(txn).await?;
     // Dated once the number is ours, as invoices are.
     let issued_at = seals::stored_instant(now.max(Utc::now()));
-    let mut row = credit_notes::Model {
+    let row = credit_notes::Model {
         id: Uuid::new_v4(),
         invoice_id: invoice.id,
         user_id: invoice.user_id,
@@ -153,11 +222,7 @@ async fn issue(
         number: series::CREDIT_NOTES.number(sequence, issued_at),
         sequence: Some(sequence),
         reason: reason.as_str().to_owned(),
-        description: format!(
-            "Avoir sur la facture n° {} : {}",
-            invoice.number,
-            reason.french()
-        ),
+        description: rows::description(invoice, reason),
         amount_cents,
         currency: invoice.currency.clone(),
         vat_rate_bp: invoice.vat_rate_bp,
@@ -167,106 +232,37 @@ async fn issue(
         bill_to: invoice.bill_to.clone(),
         pdf_url: None,
         issued_at,
-        content_hash: String::new(),
+        content_hash: String::new(), // sealed by `keep`
     };
-    row.content_hash = seals::of_credit_note(&row);
-    credit_notes::Entity::insert(credit_notes::ActiveModel::from(row.clone()))
-        .exec(txn)
-        .await?;
-    crate::domain::platform::events::record(
-        txn,
-        common::events::EventType::CreditNoteIssued,
-        row.id,
-        &to_dto(row.clone()),
-        now,
-    )
-    .await?;
+    rows::keep(txn, row.clone(), now).await?;
     tracing::info!(credit_note = %row.id, invoice = %invoice.id, sequence, amount_cents, "credit note issued");
     Ok(row.id)
 }
 
-pub fn to_dto(c: credit_notes::Model) -> InvoiceDto {
-    InvoiceDto {
-        url: format!("/api/invoices/{}", c.id),
-        id: c.id,
-        kind: InvoiceKind::CreditNote,
-        invoice_id: Some(c.invoice_id),
-        reason: CreditReason::parse(&c.reason),
-        number: c.number,
-        description: c.description,
-        amount_cents: c.amount_cents,
-        currency: c.currency,
-        issued_at: c.issued_at,
-        booking_id: c.booking_id,
-        period_start: None,
-        period_end: None,
-        pdf_url: c.pdf_url,
-    }
-}
-
-/// The credit notes of some seats, by booking, oldest first.
-pub async fn urls_of_seats(
-    db: &impl ConnectionTrait,
-    booking_ids: &[Uuid],
-) -> ApiResult<std::collections::HashMap<Uuid, Vec<String>>> {
-    let mut urls: std::collections::HashMap<Uuid, Vec<String>> = Default::default();
-    for chunk in booking_ids.chunks(500) {
-        for c in credit_notes::Entity::find()
-            .filter(credit_notes::Column::BookingId.is_in(chunk.iter().copied()))
-            .order_by_asc(credit_notes::Column::IssuedAt)
-            .order_by_asc(credit_notes::Column::Number)
-            .all(db)
-            .await?
-        {
-            if let Some(b) = c.booking_id {
-                urls.entry(b).or_default().push(to_dto(c).url);
-            }
-        }
-    }
-    Ok(urls)
-}
-
-/// A user's credit notes.
-pub async fn of_user(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<Vec<InvoiceDto>> {
-    Ok(credit_notes::Entity::find()
-        .filter(credit_notes::Column::UserId.eq(user_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_dto)
-        .collect())
-}
-
-/// What the audit finds wrong with the money records: an invoice of the
-/// app's own whose credit notes do not add up to what went back on its
-/// seat, and a series (invoices, credit notes) whose numbers are not
+/// What the audit finds wrong with the money records: an invoice whose
+/// credit notes (made, or owed by Stripe) do not add up to what went back
+/// on its seat, and a series (invoices, credit notes) whose numbers are not
 /// exactly 1 to its counter. One line each.
 pub async fn audit(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
     let mut found = Vec::new();
-    let own = invoices::Entity::find()
-        .filter(invoices::Column::Sequence.is_not_null())
-        .all(db)
-        .await?;
+    let all = invoices::Entity::find().all(db).await?;
     let notes = credit_notes::Entity::find().all(db).await?;
     let mut credited_on: std::collections::HashMap<Uuid, i64> = Default::default();
     for c in &notes {
         *credited_on.entry(c.invoice_id).or_default() += c.amount_cents;
     }
-    let seats: std::collections::HashMap<Uuid, i64> = bookings::Entity::find()
-        .filter(bookings::Column::RefundedCents.gt(0))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|b| (b.id, b.refunded_cents.unwrap_or(0)))
-        .collect();
-    for i in &own {
-        let refunded = i
-            .booking_id
-            .and_then(|b| seats.get(&b))
-            .copied()
-            .unwrap_or(0);
-        let due = refunded.min(i.amount_cents);
-        let credited = credited_on.get(&i.id).copied().unwrap_or(0);
+    for i in &all {
+        let due = went_back(db, i)
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?
+            .0;
+        // A credit note Stripe still owes counts as given (the audit names
+        // the owed call on its own line).
+        let pending = match (&i.provider_invoice_id, i.sequence) {
+            (Some(provider), None) => owed::credit_owed(db, provider).await?,
+            _ => 0,
+        };
+        let credited = credited_on.get(&i.id).copied().unwrap_or(0) + pending;
         if credited != due {
             found.push(format!(
                 "invoice {} ({}): {due} cents went back on it, its credit notes give back {credited}",
@@ -277,7 +273,7 @@ pub async fn audit(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
     let issued = [
         (
             series::INVOICES,
-            own.iter().filter_map(|i| i.sequence).collect::<Vec<_>>(),
+            all.iter().filter_map(|i| i.sequence).collect::<Vec<_>>(),
         ),
         (
             series::CREDIT_NOTES,

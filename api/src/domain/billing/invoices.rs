@@ -291,9 +291,10 @@ async fn issue(
     Ok(id)
 }
 
-/// Writes an invoice, sealed, and says so (`invoice.issued`); then, for a
-/// seat's, the credit note of a refund recorded before it (a refund seen
-/// before its payment, invariant 15).
+/// Writes an invoice, sealed, and says so (`invoice.issued`); then the
+/// credit note of a refund recorded before it (a refund seen before its
+/// payment, invariant 15; a second subscription's refund owed before its
+/// invoice is recorded).
 async fn keep(
     txn: &impl ConnectionTrait,
     mut row: invoices::Model,
@@ -303,18 +304,15 @@ async fn keep(
     invoices::Entity::insert(invoices::ActiveModel::from(row.clone()))
         .exec(txn)
         .await?;
-    let (id, booking) = (row.id, row.booking_id);
     crate::domain::platform::events::record(
         txn,
         common::events::EventType::InvoiceIssued,
-        id,
-        &to_dto(row),
+        row.id,
+        &to_dto(row.clone()),
         now,
     )
     .await?;
-    if let Some(booking) = booking {
-        credit_notes::cover_seat(txn, booking, now).await?;
-    }
+    credit_notes::cover(txn, &row, now).await?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 
 pub mod anomalies;
 pub mod applied;
+pub mod credit_note_rows;
 pub mod credit_notes;
 pub mod gateway_refunds;
 pub mod invoices;

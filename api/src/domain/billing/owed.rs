@@ -217,6 +217,65 @@ pub async fn owe_invoice_refund(
     insert(db, call, now).await
 }
 
+/// Owes the provider's credit note on its invoice `invoice_id` for
+/// `amount_cents` given back, keyed by the total it brings the invoice's
+/// credit to: the same correction is one credit note, however often this
+/// runs.
+pub async fn owe_credit_note(
+    db: &impl ConnectionTrait,
+    booking_id: Option<Uuid>,
+    invoice_id: &str,
+    amount_cents: i64,
+    reason: common::invoices::CreditReason,
+    credited_total: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    if amount_cents <= 0 {
+        return Ok(None);
+    }
+    let call = NewCall {
+        kind: OwedCallKind::CreditNote,
+        reason: reason.as_str(),
+        booking_id,
+        target: invoice_id,
+        amount_cents: Some(amount_cents),
+        idempotency_key: format!("credit-note-{invoice_id}-{credited_total}"),
+    };
+    insert(db, call, now).await
+}
+
+/// What the refunds owed or made on a subscription's invoice
+/// `invoice_id` give back, and the reason of the latest (a failed one
+/// gave nothing back).
+pub async fn invoice_refunds(
+    db: &impl ConnectionTrait,
+    invoice_id: &str,
+) -> Result<(i64, Option<String>), DbErr> {
+    let calls = owed::Entity::find()
+        .filter(Column::Kind.eq(OwedCallKind::RefundInvoice.as_str()))
+        .filter(Column::Target.eq(invoice_id))
+        .filter(Column::Status.ne(FAILED))
+        .order_by_asc(Column::CreatedAt)
+        .all(db)
+        .await?;
+    let total = calls.iter().filter_map(|c| c.amount_cents).sum();
+    Ok((total, calls.last().map(|c| c.reason.clone())))
+}
+
+/// What the provider's credit notes still owed on `invoice_id` will give
+/// back.
+pub async fn credit_owed(db: &impl ConnectionTrait, invoice_id: &str) -> Result<i64, DbErr> {
+    Ok(owed::Entity::find()
+        .filter(Column::Kind.eq(OwedCallKind::CreditNote.as_str()))
+        .filter(Column::Target.eq(invoice_id))
+        .filter(Column::Status.eq(OWED))
+        .all(db)
+        .await?
+        .iter()
+        .filter_map(|c| c.amount_cents)
+        .sum())
+}
+
 /// Owes the cancellation of a subscription at the provider.
 pub async fn owe_cancel_subscription(
     db: &impl ConnectionTrait,
@@ -347,6 +406,27 @@ async fn settle_one(
             },
             other => other.map(|()| Answer::Nothing),
         },
+        OwedCallKind::CreditNote => {
+            let request = crate::payments::CreditNoteRequest {
+                invoice_id: call.target.clone(),
+                amount_cents: call.amount_cents.unwrap_or_default(),
+                memo: common::invoices::CreditReason::parse(&call.reason)
+                    .map_or("Remboursement", common::invoices::CreditReason::french)
+                    .to_owned(),
+                idempotency_key: call.idempotency_key.clone(),
+                booking_id: call.booking_id,
+            };
+            match gateway.create_credit_note(&request).await {
+                Ok(note) => {
+                    // Kept before the call is marked done: a crash between
+                    // makes the same call again, which Stripe answers with
+                    // the same credit note, kept once.
+                    super::credit_note_rows::keep_providers(db, call, &note, now).await?;
+                    Ok(Answer::Made(note.id))
+                }
+                Err(e) => Err(e),
+            }
+        }
         OwedCallKind::CancelSubscription => match gateway
             .cancel_subscription(&call.target, &call.idempotency_key)
             .await
@@ -377,6 +457,7 @@ async fn settle_one(
                 .exec(db)
                 .await?;
             if let (Some(refund_id), Some(booking)) = (result_id, call.booking_id)
+                && call.kind == OwedCallKind::Refund
                 && call.reason != OwedReason::Anomaly.as_str()
             {
                 bookings::Entity::update_many()

@@ -211,6 +211,7 @@ async fn cancel(
     announce(txn, session.id, EventType::SessionCancelled).await?;
     waitlist::close(txn, session.id).await?;
     let mut owed = Vec::new();
+    let mut refunded = Vec::new();
     for booking in active {
         let mut booking = booking;
         if booking.status == BookingStatus::Held {
@@ -236,7 +237,15 @@ async fn cancel(
         }
         if booking.status == BookingStatus::Confirmed {
             owed.extend(refund_seat(txn, session, &booking, now).await?);
+            refunded.push(booking.id);
         }
+    }
+    // The credit notes once every seat is locked and moved: the series'
+    // counter is taken last, so a refund of one of these seats arriving
+    // meanwhile (which takes its seat, then the counter) never waits on
+    // this transaction in the other order.
+    for id in refunded {
+        credit_notes::cover_seat(txn, id, now).await?;
     }
     Ok(owed)
 }
@@ -293,6 +302,5 @@ async fn refund_seat(
         }
         None => None,
     };
-    credit_notes::cover_seat(txn, booking.id, now).await?;
     Ok(owed)
 }

@@ -228,13 +228,16 @@ pub async fn findings(
         ));
     }
     // Invariant 18: legal records as issued, every refund credited, the
-    // series without gaps.
+    // series without gaps; read in one snapshot, so that a refund or an
+    // invoice committed between two reads is not taken for a gap.
+    let snapshot = snapshot(db).await?;
     found
         .broken
-        .extend(crate::domain::billing::seals::broken(db).await?);
+        .extend(crate::domain::billing::seals::broken(&snapshot).await?);
     found
         .broken
-        .extend(crate::domain::billing::credit_notes::audit(db).await?);
+        .extend(crate::domain::billing::credit_notes::audit(&snapshot).await?);
+    snapshot.commit().await?;
     for call in crate::domain::billing::owed::still_owed(db).await? {
         found.owed.push(format!(
             "owed {}: not done after {} attempts",
@@ -260,6 +263,22 @@ pub async fn findings(
 }
 
 /// What an owed call is about, for one drift line.
+/// A read-only transaction that sees one moment of the database:
+/// PostgreSQL's REPEATABLE READ (its default, READ COMMITTED, takes a new
+/// snapshot per statement); SQLite's transaction reads one state already.
+async fn snapshot(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await
+    } else {
+        db.begin().await
+    }
+}
+
 fn describe(call: &entity::owed_gateway_calls::Model) -> String {
     let booking = call
         .booking_id

@@ -27,6 +27,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use uuid::Uuid;
 
 use crate::domain::billing::anomalies::{self, Anomaly};
+use crate::domain::billing::credit_notes;
 use crate::domain::billing::owed::{self, OwedReason};
 use entity::owed_gateway_calls as calls;
 use entity::payment_anomalies as marks;
@@ -142,6 +143,9 @@ pub async fn refuse_second(
         };
         let reason = OwedReason::Replaced;
         let call = owed::owe_invoice_refund(txn, paid.id, paid.amount_cents, reason, now).await?;
+        credit_notes::cover_provider_invoice(txn, paid.id, now)
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
         return Ok(call.into_iter().collect());
     }
     if !billed(&this) {
@@ -191,6 +195,9 @@ async fn refund_second(
     let mut refund_call = None;
     for (invoice, amount, _) in &invoices {
         let call = owed::owe_invoice_refund(txn, invoice, *amount, reason, now).await?;
+        credit_notes::cover_provider_invoice(txn, invoice, now)
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
         refund_call = refund_call.or(call);
         owed_calls.extend(call);
     }

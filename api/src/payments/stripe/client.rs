@@ -25,15 +25,15 @@ use serde::de::DeserializeOwned;
 use stripe_client_core::{RequestBuilder, StripeMethod};
 
 use super::objects::{
-    CheckoutSessionObject, Event, InvoicePaidBy, InvoicePaymentObject, List, PaymentIntentObject,
-    PriceResource, SubscriptionObject,
+    CheckoutSessionObject, CreditNoteObject, Event, InvoicePaidBy, InvoicePaymentObject, List,
+    PaymentIntentObject, PriceResource, SubscriptionObject,
 };
 use super::parse;
 use crate::config::Secret;
 use crate::payments::events::{Payment, PaymentEvent, SubscriptionChange, SubscriptionChangeKind};
 use crate::payments::{
-    CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, RecurringPrice, Refund,
-    RefundRequest, SubscriptionCheckoutRequest,
+    CheckoutRequest, CheckoutSession, CreditNote, CreditNoteRequest, GatewayError, PaymentGateway,
+    RecurringPrice, Refund, RefundRequest, SubscriptionCheckoutRequest,
 };
 
 /// How long one call may take unless the settings say
@@ -237,6 +237,39 @@ impl PaymentGateway for StripeGateway {
             .map_err(failed)?;
         Ok(Refund {
             id: refund.id.to_string(),
+        })
+    }
+
+    /// `POST /v1/credit_notes` on a paid invoice: the money went back by a
+    /// refund of its own, so the whole amount is credited out of band
+    /// (Stripe wants a paid invoice's credit note to say how it is paid
+    /// back: refund, customer balance or out of band, adding up to it).
+    async fn create_credit_note(
+        &self,
+        req: &CreditNoteRequest,
+    ) -> Result<CreditNote, GatewayError> {
+        // Encoded as Stripe's form: `metadata[booking_id]` nests.
+        let form = serde_json::json!({
+            "invoice": req.invoice_id,
+            "amount": req.amount_cents,
+            "out_of_band_amount": req.amount_cents,
+            "memo": req.memo,
+            "metadata": {"booking_id": req.booking_id.map(|b| b.to_string())},
+        });
+        let raw = RequestBuilder::new(StripeMethod::Post, "/credit_notes")
+            .form(&form)
+            .customize::<miniserde::json::Value>()
+            .request_strategy(idempotent(&req.idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(failed)?;
+        let note: CreditNoteObject = from_json(&raw)?;
+        Ok(CreditNote {
+            id: note.id,
+            number: note.number,
+            amount_cents: note.amount,
+            pdf_url: note.pdf,
+            created: DateTime::from_timestamp(note.created, 0).unwrap_or_else(Utc::now),
         })
     }
 

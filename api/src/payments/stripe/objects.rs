@@ -109,6 +109,18 @@ pub struct InvoicePaymentRef {
     pub payment_intent: Option<String>,
 }
 
+/// A credit note (`POST /v1/credit_notes`): what the app keeps of it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CreditNoteObject {
+    pub id: String,
+    pub number: String,
+    /// Its total, in the smallest unit.
+    pub amount: i64,
+    #[serde(default)]
+    pub pdf: Option<String>,
+    pub created: i64,
+}
+
 /// An invoice as older API versions give it: its payment on itself.
 #[derive(Debug, Clone, Deserialize)]
 pub struct InvoicePaidBy {

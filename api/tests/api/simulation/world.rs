@@ -669,9 +669,11 @@ async fn empty(db: &DatabaseConnection) {
                 .unwrap();
         }
     }
-    // The invoice counter's one row is part of the schema.
-    txn.execute_unprepared("INSERT INTO invoice_numbers (name, last) VALUES ('invoices', 0)")
-        .await
-        .unwrap();
+    // The counters' rows (invoices, credit notes) are part of the schema.
+    txn.execute_unprepared(
+        "INSERT INTO invoice_numbers (name, last) VALUES ('invoices', 0), ('credit_notes', 0)",
+    )
+    .await
+    .unwrap();
     txn.commit().await.unwrap();
 }
