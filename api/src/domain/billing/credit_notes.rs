@@ -18,6 +18,8 @@ use chrono::{DateTime, Utc};
 use common::invoices::CreditReason;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::domain::billing::credit_note_rows as rows;
@@ -49,37 +51,107 @@ async fn reason_for(txn: &impl ConnectionTrait, booking_id: Uuid) -> ApiResult<C
     })
 }
 
-/// What went back on an invoice, and why: a seat's refund total (at most
-/// the invoice's amount); for a subscription's invoice, what the refunds
-/// owed on it give back (a second subscription, or a replaced one's
-/// overdue period).
-async fn went_back(
-    db: &impl ConnectionTrait,
-    invoice: &invoices::Model,
-) -> ApiResult<(i64, CreditReason)> {
-    let total = match (invoice.booking_id, &invoice.provider_invoice_id) {
-        (Some(booking), _) => {
-            let refunded = bookings::Entity::find_by_id(booking)
-                .one(db)
-                .await?
-                .and_then(|b| b.refunded_cents)
-                .unwrap_or(0);
-            if refunded <= 0 {
-                return Ok((0, CreditReason::GatewayRefund));
-            }
-            return Ok((
-                refunded.min(invoice.amount_cents),
-                reason_for(db, booking).await?,
-            ));
+/// What went back on an invoice: a seat's refund total; for a
+/// subscription's invoice, what the refunds owed on it give back (a
+/// second subscription, or a replaced one's overdue period). At most the
+/// invoice's amount.
+async fn went_back(db: &impl ConnectionTrait, invoice: &invoices::Model) -> ApiResult<i64> {
+    let back = match (invoice.booking_id, &invoice.provider_invoice_id) {
+        (Some(booking), _) => bookings::Entity::find_by_id(booking)
+            .one(db)
+            .await?
+            .and_then(|b| b.refunded_cents)
+            .unwrap_or(0),
+        (None, Some(provider)) => owed::invoice_refunds(db, provider).await?.0,
+        (None, None) => 0,
+    };
+    Ok(back.min(invoice.amount_cents).max(0))
+}
+
+/// Why money went back on an invoice (read only when a credit note is
+/// due).
+async fn why(db: &impl ConnectionTrait, invoice: &invoices::Model) -> ApiResult<CreditReason> {
+    Ok(match (invoice.booking_id, &invoice.provider_invoice_id) {
+        (Some(booking), _) => reason_for(db, booking).await?,
+        (None, Some(provider)) => match owed::invoice_refunds(db, provider).await?.1.as_deref() {
+            Some("replaced") => CreditReason::ReplacedSubscription,
+            _ => CreditReason::SecondSubscription,
+        },
+        (None, None) => CreditReason::GatewayRefund,
+    })
+}
+
+/// What went back and what was credited on every invoice, read in a few
+/// queries for the audit and the pass after the migrations (`cover` reads
+/// one invoice's own).
+struct Ledger {
+    refunded: HashMap<Uuid, i64>,
+    invoice_refunds: HashMap<String, i64>,
+    credit_owed: HashMap<String, i64>,
+    credited: HashMap<Uuid, i64>,
+}
+
+impl Ledger {
+    async fn read(db: &impl ConnectionTrait) -> Result<Self, DbErr> {
+        use common::payments::{OwedCallKind, OwedCallStatus};
+        use entity::owed_gateway_calls as calls;
+        let refunded = bookings::Entity::find()
+            .filter(bookings::Column::RefundedCents.gt(0))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|b| (b.id, b.refunded_cents.unwrap_or(0)))
+            .collect();
+        let (mut invoice_refunds, mut credit_owed) = (HashMap::new(), HashMap::new());
+        for c in calls::Entity::find()
+            .filter(calls::Column::Kind.is_in([
+                OwedCallKind::RefundInvoice.as_str(),
+                OwedCallKind::CreditNote.as_str(),
+            ]))
+            .filter(calls::Column::Status.ne(OwedCallStatus::Failed.as_str()))
+            .all(db)
+            .await?
+        {
+            // The same rules as `owed::invoice_refunds` and
+            // `owed::credit_owed`, for every invoice at once.
+            let into = match (c.kind, c.status) {
+                (OwedCallKind::RefundInvoice, _) => &mut invoice_refunds,
+                (OwedCallKind::CreditNote, OwedCallStatus::Owed) => &mut credit_owed,
+                _ => continue,
+            };
+            *into.entry(c.target).or_default() += c.amount_cents.unwrap_or(0);
         }
-        (None, Some(provider)) => owed::invoice_refunds(db, provider).await?,
-        (None, None) => (0, None),
-    };
-    let reason = match total.1.as_deref() {
-        Some("replaced") => CreditReason::ReplacedSubscription,
-        _ => CreditReason::SecondSubscription,
-    };
-    Ok((total.0.min(invoice.amount_cents), reason))
+        let mut credited = HashMap::new();
+        for c in credit_notes::Entity::find().all(db).await? {
+            *credited.entry(c.invoice_id).or_default() += c.amount_cents;
+        }
+        Ok(Self {
+            refunded,
+            invoice_refunds,
+            credit_owed,
+            credited,
+        })
+    }
+
+    /// `went_back`, from what was read.
+    fn went_back(&self, i: &invoices::Model) -> i64 {
+        let back = match (i.booking_id, &i.provider_invoice_id) {
+            (Some(booking), _) => self.refunded.get(&booking),
+            (None, Some(provider)) => self.invoice_refunds.get(provider),
+            (None, None) => None,
+        };
+        back.copied().unwrap_or(0).min(i.amount_cents).max(0)
+    }
+
+    /// What its credit notes give back, a credit note Stripe still owes
+    /// counted as given (the audit names the owed call on its own line).
+    fn credited(&self, i: &invoices::Model) -> i64 {
+        let pending = match (&i.provider_invoice_id, i.sequence) {
+            (Some(provider), None) => self.credit_owed.get(provider).copied().unwrap_or(0),
+            _ => 0,
+        };
+        self.credited.get(&i.id).copied().unwrap_or(0) + pending
+    }
 }
 
 /// The credit notes a seat's invoice is owed (`cover`). Call it in the
@@ -140,7 +212,7 @@ pub async fn cover(
     invoice: &invoices::Model,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<Uuid>> {
-    let (back, reason) = went_back(txn, invoice).await?;
+    let back = went_back(txn, invoice).await?;
     if back <= 0 {
         return Ok(None);
     }
@@ -152,6 +224,7 @@ pub async fn cover(
             if due <= 0 {
                 return Ok(None);
             }
+            let reason = why(txn, invoice).await?;
             Ok(Some(issue(txn, invoice, due, reason, now).await?))
         }
         // Stripe's: Stripe issues it, owed like a refund (made after the
@@ -160,6 +233,7 @@ pub async fn cover(
             let pending = owed::credit_owed(txn, provider).await?;
             let due = back - credited - pending;
             if due > 0 {
+                let reason = why(txn, invoice).await?;
                 let total = credited + pending + due;
                 owed::owe_credit_note(txn, invoice.booking_id, provider, due, reason, total, now)
                     .await?;
@@ -176,10 +250,10 @@ pub async fn cover(
 /// are owed to Stripe). Returns how many credit notes it issued.
 pub async fn cover_all(db: &sea_orm::DatabaseConnection, now: DateTime<Utc>) -> ApiResult<u64> {
     use sea_orm::TransactionTrait;
+    let ledger = Ledger::read(db).await?;
     let mut issued = 0;
     for invoice in invoices::Entity::find().all(db).await? {
-        let (back, _) = went_back(db, &invoice).await?;
-        if back <= 0 {
+        if ledger.went_back(&invoice) <= ledger.credited(&invoice) {
             continue;
         }
         let txn = db.begin().await?;
@@ -247,22 +321,9 @@ pub async fn audit(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
     let mut found = Vec::new();
     let all = invoices::Entity::find().all(db).await?;
     let notes = credit_notes::Entity::find().all(db).await?;
-    let mut credited_on: std::collections::HashMap<Uuid, i64> = Default::default();
-    for c in &notes {
-        *credited_on.entry(c.invoice_id).or_default() += c.amount_cents;
-    }
+    let ledger = Ledger::read(db).await?;
     for i in &all {
-        let due = went_back(db, i)
-            .await
-            .map_err(|e| DbErr::Custom(e.to_string()))?
-            .0;
-        // A credit note Stripe still owes counts as given (the audit names
-        // the owed call on its own line).
-        let pending = match (&i.provider_invoice_id, i.sequence) {
-            (Some(provider), None) => owed::credit_owed(db, provider).await?,
-            _ => 0,
-        };
-        let credited = credited_on.get(&i.id).copied().unwrap_or(0) + pending;
+        let (due, credited) = (ledger.went_back(i), ledger.credited(i));
         if credited != due {
             found.push(format!(
                 "invoice {} ({}): {due} cents went back on it, its credit notes give back {credited}",
