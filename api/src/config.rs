@@ -285,6 +285,11 @@ pub struct BackupPlan {
 /// The seller's side of an invoice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invoicing {
+    /// `COMPANY_NAME`: who signs the certificates of completion.
+    pub name: String,
+    /// The town of `COMPANY_ADDRESS` (its last line, postcode left out):
+    /// where certificates are made ("fait à …").
+    pub city: Option<String>,
     /// `COMPANY_NAME`, then `COMPANY_ADDRESS` with its " | " as line
     /// breaks, then the legal mentions a French training organisation
     /// prints: its SIRET, its RCS registration when it has one, and its
@@ -822,11 +827,17 @@ impl Parser<'_> {
         let name = self
             .get("COMPANY_NAME")
             .unwrap_or_else(|| "Immersion".to_owned());
-        let mut seller = name;
+        let mut seller = name.clone();
+        let mut city = None;
         if let Some(address) = self.get("COMPANY_ADDRESS") {
             for line in address.split('|').map(str::trim).filter(|l| !l.is_empty()) {
                 seller.push('\n');
                 seller.push_str(line);
+                city = Some(
+                    line.trim_start_matches(|c: char| c.is_ascii_digit())
+                        .trim()
+                        .to_owned(),
+                );
             }
         }
         let siret = self.get("COMPANY_SIRET").map(|v| v.replace(' ', ""));
@@ -898,6 +909,8 @@ impl Parser<'_> {
             }
         };
         Invoicing {
+            name,
+            city: city.filter(|c| !c.is_empty()),
             seller,
             siret,
             nda,

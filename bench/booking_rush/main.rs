@@ -188,6 +188,7 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
             currency: Set("EUR".into()),
             description: Set(None),
             trainer: Set(None),
+            half_day_minutes: Set(common::sessions::DEFAULT_HALF_DAY_MINUTES),
             is_active: Set(true),
             min_places: Set(None),
             decide_on: Set(None),

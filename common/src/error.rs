@@ -85,6 +85,8 @@ pub enum ErrorCode {
     BookingNotPayable,
     /// Only a confirmed (paid) seat has a calendar file.
     BookingNotConfirmed,
+    /// The certificate of completion is made once the session is over.
+    SessionNotOver,
     /// First and last name are needed before a first booking or
     /// subscription (`PATCH /api/me/profile`): invoices and attendance
     /// sheets name the person.
@@ -140,6 +142,7 @@ impl ErrorCode {
             Self::SessionNotFull => "session_not_full",
             Self::BookingNotPayable => "booking_not_payable",
             Self::BookingNotConfirmed => "booking_not_confirmed",
+            Self::SessionNotOver => "session_not_over",
             Self::ProfileIncomplete => "profile_incomplete",
             Self::RoleNotChangeable => "role_not_changeable",
         }
@@ -177,6 +180,7 @@ impl ErrorCode {
             | Self::SessionNotFull
             | Self::BookingNotPayable
             | Self::BookingNotConfirmed
+            | Self::SessionNotOver
             | Self::ProfileIncomplete
             | Self::RoleNotChangeable => 409,
             Self::PayloadTooLarge => 413,
@@ -232,6 +236,7 @@ impl ErrorCode {
             Self::SessionNotFull => "The session has free places",
             Self::BookingNotPayable => "The booking cannot be paid",
             Self::BookingNotConfirmed => "The booking is not confirmed",
+            Self::SessionNotOver => "The session is not over",
             Self::ProfileIncomplete => "First and last name are needed first",
             Self::RoleNotChangeable => "This role cannot be changed here",
         }

@@ -14,6 +14,8 @@ pub mod mail;
 pub mod money;
 pub mod pages;
 pub mod payments;
+pub mod presence;
+pub mod privacy;
 pub mod profile;
 pub mod resources;
 pub mod sessions;

@@ -150,6 +150,9 @@ pub struct SessionDto {
     pub description: Option<String>,
     /// Who leads it (the attendance sheet names them).
     pub trainer: Option<String>,
+    /// How long each half-day lasts, in minutes: the hours a certificate
+    /// of completion counts.
+    pub half_day_minutes: i32,
     /// Price per seat in minor units (cents).
     pub price_cents: i64,
     /// ISO 4217 code, upper-case.
@@ -193,6 +196,9 @@ fn default_max_places() -> i32 {
 fn default_true() -> bool {
     true
 }
+fn default_half_day_minutes() -> i32 {
+    DEFAULT_HALF_DAY_MINUTES
+}
 
 /// `POST /api/admin/sessions`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -218,6 +224,14 @@ pub struct NewSession {
         schema(example = "Claire Fontaine", max_length = 200)
     )]
     pub trainer: Option<String>,
+    /// How long each half-day lasts, in minutes (210 by default: a day of
+    /// 7 hours). Certificates of completion count hours with it.
+    #[serde(default = "default_half_day_minutes")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = 210, minimum = 60, maximum = 300)
+    )]
+    pub half_day_minutes: i32,
     #[cfg_attr(
         feature = "openapi",
         schema(example = 199700, minimum = 50, maximum = 99_999_999)
@@ -280,6 +294,8 @@ pub struct SessionPatch {
     /// An empty string clears the trainer.
     #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub trainer: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 300))]
+    pub half_day_minutes: Option<i32>,
     #[cfg_attr(feature = "openapi", schema(minimum = 50, maximum = 99_999_999))]
     pub price_cents: Option<i64>,
     #[cfg_attr(
@@ -311,6 +327,7 @@ pub struct SessionFields {
     pub location: String,
     pub description: Option<String>,
     pub trainer: Option<String>,
+    pub half_day_minutes: i32,
     pub price_cents: i64,
     pub currency: String,
     pub max_places: i32,
@@ -322,6 +339,25 @@ pub const MAX_PLACES_LIMIT: i32 = 1000;
 pub const MAX_LOCATION_CHARS: usize = 200;
 /// Longest accepted trainer name, in characters.
 pub const MAX_TRAINER_CHARS: usize = 200;
+/// A half-day lasts 3 h 30 unless the session says otherwise.
+pub const DEFAULT_HALF_DAY_MINUTES: i32 = 210;
+/// A half-day lasts from one to five hours.
+pub const HALF_DAY_MINUTES: std::ops::RangeInclusive<i32> = 60..=300;
+
+/// The half-day's length, when it is out of bounds.
+pub fn half_day_error(minutes: i32) -> Option<FieldError> {
+    (!HALF_DAY_MINUTES.contains(&minutes)).then(|| {
+        FieldError::new(
+            "half_day_minutes",
+            "out_of_range",
+            format!(
+                "half_day_minutes must lie between {} and {}",
+                HALF_DAY_MINUTES.start(),
+                HALF_DAY_MINUTES.end()
+            ),
+        )
+    })
+}
 /// Longest accepted description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 5000;
 /// Session dates lie in these years: anything else is a typing error.
@@ -405,6 +441,7 @@ pub fn validate_session(mut f: SessionFields) -> Result<SessionFields, Vec<Field
             ));
         }
     }
+    errors.extend(half_day_error(f.half_day_minutes));
     if f.price_cents < MIN_PRICE_CENTS {
         errors.push(FieldError::new(
             "price_cents",
@@ -505,6 +542,7 @@ mod tests {
             location: " Paris ".into(),
             description: Some("  ".into()),
             trainer: None,
+            half_day_minutes: DEFAULT_HALF_DAY_MINUTES,
             price_cents: 199_700,
             currency: "eur".into(),
             max_places: 8,
@@ -544,6 +582,7 @@ mod tests {
             location: "   ".into(),
             description: Some("x".repeat(MAX_DESCRIPTION_CHARS + 1)),
             trainer: None,
+            half_day_minutes: 20,
             price_cents: -1,
             currency: "ZZZ".into(),
             max_places: 0,
@@ -553,6 +592,7 @@ mod tests {
             ("ends_on", "before_start"),
             ("location", "required"),
             ("description", "too_long"),
+            ("half_day_minutes", "out_of_range"),
             ("price_cents", "below_minimum"),
             ("currency", "unknown"),
             ("max_places", "out_of_range"),

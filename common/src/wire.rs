@@ -83,6 +83,13 @@ pub fn date_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D:
         .transpose()
 }
 
+pub fn dates<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<NaiveDate>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| parse_date(s).ok_or_else(|| D::Error::custom("expected a date YYYY-MM-DD")))
+        .collect()
+}
+
 pub fn instant<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
     let s = text(d)?;
     parse_instant(&s).ok_or_else(|| D::Error::custom("expected an RFC 3339 instant"))

@@ -17,6 +17,8 @@ pub struct Model {
     pub description: Option<String>,
     /// Who leads it.
     pub trainer: Option<String>,
+    /// How long each half-day lasts, in minutes (the certificate's hours).
+    pub half_day_minutes: i32,
     pub is_active: bool,
     pub min_places: Option<i32>,
     pub decide_on: Option<Date>,

@@ -17,6 +17,8 @@ pub struct Model {
     pub email_skeleton: Option<String>,
     /// When the owner followed the verification link; none until then.
     pub email_verified_at: Option<DateTimeUtc>,
+    /// When the account was erased (anonymised; legal records kept).
+    pub erased_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

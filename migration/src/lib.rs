@@ -28,6 +28,7 @@ mod m20261202_000021_api_keys;
 mod m20261202_000022_events;
 mod m20261202_000023_webhooks;
 mod m20261202_000024_credit_notes;
+mod m20261203_000025_presence;
 mod sqlite;
 
 pub struct Migrator;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000022_events::Migration),
             Box::new(m20261202_000023_webhooks::Migration),
             Box::new(m20261202_000024_credit_notes::Migration),
+            Box::new(m20261203_000025_presence::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ use common::auth::{
     AuthResponse, Credentials, NewPassword, PasswordChange, PasswordReset, Role, TokenBody, UserDto,
 };
 use common::bookings::{BookingDto, CancelRequest, CheckoutResponse};
+use common::presence::{MarkInput, PresenceSheetDto, PresenceUpdate, TrainerLinkDto};
 use common::resources::{NewResource, ResourceDto, ResourceOrder, ResourcePatch};
 use common::sessions::{NewSession, SessionDto, SessionPatch};
 use common::subscriptions::{
@@ -522,4 +523,44 @@ pub async fn resend_webhook_delivery(id: Uuid) -> Result<(), ApiError> {
         "/api/admin/webhook-deliveries/{id}/resend"
     )))
     .await
+}
+
+/// Whose presence sheet a page shows: a session's, for an admin (the
+/// cookie signs), or the one a trainer's link opens (its secret signs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SheetOf {
+    Session(Uuid),
+    TrainerLink(String),
+}
+
+impl SheetOf {
+    fn request(&self, method: fn(&str) -> RequestBuilder) -> RequestBuilder {
+        match self {
+            Self::Session(id) => method(&format!("/api/admin/sessions/{id}/presence")),
+            Self::TrainerLink(secret) => {
+                method("/api/trainer/presence").header("Authorization", &format!("Bearer {secret}"))
+            }
+        }
+    }
+}
+
+pub async fn presence(of: SheetOf) -> Result<PresenceSheetDto, ApiError> {
+    decode(call(of.request(Request::get), None).await)
+}
+
+pub async fn record_presence(
+    of: SheetOf,
+    marks: Vec<MarkInput>,
+) -> Result<PresenceSheetDto, ApiError> {
+    send_json(of.request(Request::put), &PresenceUpdate { marks }).await
+}
+
+pub async fn create_trainer_link(session: Uuid) -> Result<TrainerLinkDto, ApiError> {
+    decode(
+        call(
+            Request::post(&format!("/api/admin/sessions/{session}/trainer-link")),
+            None,
+        )
+        .await,
+    )
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use web::components::profile_form;
-use web::pages::{account, auth, members, session, sessions, thanks};
+use web::pages::{account, auth, members, presence, session, sessions, thanks};
 use web::router;
 
 /// The page drawn at `path`, if this bundle has one there.
@@ -20,6 +20,8 @@ fn page(path: &str) -> Option<fn() -> AnyView> {
         "/abonnement/merci" => || view! { <members::SubscribedPage/> }.into_any(),
         "/app" => || view! { <members::AppPage/> }.into_any(),
         "/mon-compte" => || view! { <account::AccountPage/> }.into_any(),
+        presence::TRAINER_PATH => || view! { <presence::PresencePage/> }.into_any(),
+        p if presence::session_of(p).is_some() => || view! { <presence::PresencePage/> }.into_any(),
         profile_form::PATH => || view! { <profile_form::ProfilePage/> }.into_any(),
         p if router::session_id_of(p).is_some() => || view! { <session::SessionPage/> }.into_any(),
         p if p.starts_with(thanks::OFFER_PATH) => || view! { <thanks::OfferPage/> }.into_any(),

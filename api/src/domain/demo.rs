@@ -155,6 +155,7 @@ pub async fn seed_if_empty(
                     license: Set(license),
                     // Seeded by us: nobody needs to prove these addresses.
                     email_verified_at: Set(Some(now)),
+                    erased_at: Set(None),
                     created_at: Set(now),
                     updated_at: Set(now),
                 };
@@ -221,6 +222,7 @@ pub async fn seed_if_empty(
                     location: "Paris".into(),
                     description: Some(PROGRAMME.into()),
                     trainer: Some("Claire Fontaine".into()),
+                    half_day_minutes: common::sessions::DEFAULT_HALF_DAY_MINUTES,
                     price_cents: PRICE_CENTS,
                     currency: "EUR".into(),
                     max_places: PLACES,

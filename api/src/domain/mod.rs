@@ -13,7 +13,9 @@
 //! subscriptions/   the subscription fold and access, members' resources
 //! payment_events/  applying a payment event once (dispatch), reconciliation
 //! reports/         the read side: stats, gauges, audit, attendance
+//! training/        presence per half-day, trainer links, certificates of completion
 //! integrations/    outgoing webhooks: endpoints, deliveries of the events outbox
+//! privacy/         a person's export and erasure, how long records are kept
 //! upgrades         what follows the migrations: older records completed
 //! demo             demo data (uses any of the above)
 //! ```
@@ -34,7 +36,11 @@ pub mod payment_events;
 
 pub mod reports;
 
+pub mod training;
+
 pub mod integrations;
+
+pub mod privacy;
 
 pub mod upgrades;
 

@@ -13,7 +13,11 @@ use crate::http::extract::AuthUser;
 use crate::http::problems as p;
 use crate::state::AppState;
 
-fn session_cookie(state: &AppState, value: String, max_age: CookieDuration) -> Cookie<'static> {
+pub(crate) fn session_cookie(
+    state: &AppState,
+    value: String,
+    max_age: CookieDuration,
+) -> Cookie<'static> {
     Cookie::build(COOKIE_NAME, value)
         .path("/")
         .http_only(true)
@@ -160,9 +164,14 @@ pub async fn login(
 #[tracing::instrument(skip_all, fields(user = %user.id))]
 pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     sign_ins::revoke(&state.db, user.session_id, Utc::now()).await?;
-    Ok(HttpResponse::NoContent()
-        .cookie(session_cookie(&state, String::new(), CookieDuration::ZERO))
-        .finish())
+    Ok(signed_out(&state))
+}
+
+/// An empty answer that clears the session cookie.
+pub(crate) fn signed_out(state: &AppState) -> HttpResponse {
+    HttpResponse::NoContent()
+        .cookie(session_cookie(state, String::new(), CookieDuration::ZERO))
+        .finish()
 }
 
 /// Who am I.

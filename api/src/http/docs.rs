@@ -32,6 +32,7 @@ use crate::http::problems as p;
         (name = "subscriptions", description = "The members' subscription"),
         (name = "members", description = "The members' area (active subscription or admin)"),
         (name = "admin", description = "Catalog, resources and subscribers (admins)"),
+        (name = "trainer", description = "Presence, recorded by a session's trainer through their link"),
         (name = "webhooks", description = "Signed events from Stripe"),
         (name = "ops", description = "Health and readiness"),
     )
@@ -61,6 +62,19 @@ impl Modify for Security {
                     .description(Some(
                         "An API key, issued by an admin: its scopes say which \
                          operations it may call (each operation names the one it needs).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "trainer_link",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("imm_trn_…")
+                    .description(Some(
+                        "A session's trainer link, made by an admin: it opens that \
+                         session's presence sheet and nothing else.",
                     ))
                     .build(),
             ),

@@ -15,6 +15,7 @@ use crate::domain::billing::invoices::{self, Document};
 use crate::domain::platform::clock::today_at_venue;
 use crate::error::ApiResult;
 use crate::http::extract::AuthUser;
+use crate::http::pdf::{self, FormatQuery};
 use crate::http::problems as p;
 use crate::state::AppState;
 
@@ -41,13 +42,16 @@ pub async fn my_invoices(
 }
 
 /// One invoice or credit note (its owner or an admin), as a page to
-/// print with the seller's legal mentions; one Stripe issued answers 303
-/// to Stripe's page or PDF for it.
+/// print with the seller's legal mentions, or `?format=pdf` as a PDF; one
+/// Stripe issued answers 303 to Stripe's page or PDF for it.
 #[utoipa::path(
     tag = "bookings",
-    params(("id" = Uuid, Path, description = "Invoice id")),
+    params(("id" = Uuid, Path, description = "Invoice id"), FormatQuery),
     responses(
-        (status = 200, description = "The invoice", content((String = "text/html"))),
+        (status = 200, description = "The invoice", content(
+            (String = "text/html"),
+            (Vec<u8> = "application/pdf"),
+        )),
         (status = 303, description = "Stripe's page (or PDF) for an invoice or credit note Stripe issued"),
         (status = 400, response = p::BadRequest),
         (status = 401, response = p::Unauthorized),
@@ -61,18 +65,20 @@ pub async fn invoice_page(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
+    query: web::Query<FormatQuery>,
 ) -> ApiResult<HttpResponse> {
-    let page = match invoices::get(&state.db, &user.actor(), id.into_inner()).await? {
+    let document = invoices::get(&state.db, &user.actor(), id.into_inner()).await?;
+    let printed = match &document {
         Document::Invoice(invoice) => {
             if let Some(hosted) = &invoice.hosted_url {
                 return Ok(HttpResponse::SeeOther()
                     .insert_header((header::LOCATION, hosted.as_str()))
                     .finish());
             }
-            as_page(&Printed::invoice(&invoice))
+            Printed::invoice(invoice)
         }
         Document::CreditNote(pair) => {
-            let (note, invoice) = &*pair;
+            let (note, invoice) = &**pair;
             // Stripe's credit note is read as Stripe issued it.
             if note.sequence.is_none()
                 && let Some(pdf) = &note.pdf_url
@@ -81,13 +87,16 @@ pub async fn invoice_page(
                     .insert_header((header::LOCATION, pdf.as_str()))
                     .finish());
             }
-            as_page(&Printed::credit_note(note, invoice))
+            Printed::credit_note(note, invoice)
         }
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .body(page))
+    let name = format!("{}-{}", printed.title.to_lowercase(), printed.number);
+    Ok(pdf::answer(
+        query.format,
+        &name,
+        || as_page(&printed),
+        || as_pdf(&printed),
+    ))
 }
 
 /// What a printed invoice or credit note shows.
@@ -234,4 +243,56 @@ fn as_page(d: &Printed<'_>) -> String {
         }
     };
     page.into_string()
+}
+
+/// The same document as a PDF: the seller and its mentions, the title and
+/// number, the buyer, the line and the totals.
+fn as_pdf(d: &Printed<'_>) -> Vec<u8> {
+    use pdf::{BODY, Document, HEADING, SMALL, STRONG, TITLE};
+    let money = |cents| format_price(cents, d.currency);
+    let mut doc = Document::new(&format!("{} {}", d.title, d.number));
+    doc.text(SMALL, d.seller);
+    doc.gap(20.0);
+    doc.text(TITLE, &format!("{} n° {}", d.title, d.number));
+    doc.text(
+        BODY,
+        &format!("Date : {}", format_date(today_at_venue(d.issued_at))),
+    );
+    if let Some((invoice, reason)) = d.corrects {
+        doc.text(BODY, &format!("Facture corrigée : n° {invoice}"));
+        doc.text(BODY, &format!("Motif : {reason}"));
+    }
+    doc.gap(14.0);
+    doc.text(HEADING, "Facturé à");
+    doc.text(BODY, d.bill_to);
+    doc.gap(14.0);
+    doc.row(STRONG, "Désignation", "Montant");
+    doc.rule();
+    let mut line = d.description.to_owned();
+    if let Some((from, to)) = d.period {
+        line.push_str(&format!(
+            " (période du {} au {})",
+            format_date(today_at_venue(from)),
+            format_date(today_at_venue(to))
+        ));
+    }
+    doc.row(BODY, &line, &money(d.amount_cents));
+    doc.rule();
+    match (d.vat_rate_bp, d.vat_mention) {
+        (Some(rate), _) => {
+            let (net, vat) = split_vat(d.amount_cents, rate);
+            doc.row(BODY, "Total HT", &money(net));
+            doc.row(BODY, &format!("TVA {}", format_rate(rate)), &money(vat));
+            doc.row(STRONG, "Total TTC", &money(d.amount_cents));
+        }
+        (None, mention) => {
+            doc.row(STRONG, "Total", &money(d.amount_cents));
+            if let Some(m) = mention {
+                doc.text(SMALL, m);
+            }
+        }
+    }
+    doc.gap(14.0);
+    doc.text(BODY, &d.settled);
+    doc.finish()
 }

@@ -110,6 +110,24 @@ pub const ROUTES: &[KeyRoute] = &[
     ),
     route(
         Method::GET,
+        "/api/admin/sessions/{id}/presence",
+        Scope::BookingsRead,
+        ForUser::No,
+    ),
+    route(
+        Method::PUT,
+        "/api/admin/sessions/{id}/presence",
+        Scope::BookingsWrite,
+        ForUser::No,
+    ),
+    route(
+        Method::GET,
+        "/api/admin/sessions/{id}/certificates",
+        Scope::BookingsRead,
+        ForUser::No,
+    ),
+    route(
+        Method::GET,
         "/api/admin/sessions/{id}/waitlist",
         Scope::BookingsRead,
         ForUser::No,

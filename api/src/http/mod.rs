@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod bookings;
 pub mod catalog_cache;
+pub mod certificates;
 pub mod client_ip;
 pub mod csv;
 pub mod docs;
@@ -22,6 +23,8 @@ pub mod members;
 pub mod metrics;
 pub mod ops;
 pub mod pagination;
+pub mod pdf;
+pub mod privacy;
 pub mod private;
 pub mod problems;
 pub mod profile;
@@ -29,6 +32,7 @@ pub mod sessions;
 pub mod share;
 pub mod spa;
 pub mod subscriptions;
+pub mod trainer;
 pub mod waitlist;
 pub mod webhooks;
 
@@ -52,6 +56,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(account::confirm_password_reset)
         .service(account::change_password)
         .service(profile::my_profile)
+        .service(privacy::export_my_data)
+        .service(privacy::my_erasure)
+        .service(privacy::delete_my_account)
+        .service(privacy::erase_user)
         .service(profile::update_my_profile)
         .service(sessions::list_sessions)
         .service(sessions::get_session)
@@ -64,6 +72,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(bookings::list_my_bookings)
         .service(bookings::get_booking)
         .service(bookings::booking_calendar)
+        .service(certificates::booking_certificate)
         .service(bookings::cancel_booking)
         .service(bookings::pay_booking)
         .service(invoices::my_invoices)
@@ -98,6 +107,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(admin::webhooks::resend_webhook_delivery)
         .service(admin::stats::admin_stats)
         .service(admin::attendance::attendance_sheet)
+        .service(admin::presence::session_presence)
+        .service(admin::presence::record_presence)
+        .service(admin::presence::create_trainer_link)
+        .service(admin::presence::revoke_trainer_link)
+        .service(admin::presence::session_certificates)
+        .service(trainer::trainer_presence)
+        .service(trainer::trainer_record_presence)
         .service(admin::payments::list_payment_anomalies)
         .service(admin::payments::acknowledge_payment_anomaly)
         .service(webhooks::receive_stripe_event);

@@ -50,6 +50,7 @@ pub enum Kind {
     Decisions,
     Reminders,
     UnverifiedAccounts,
+    Retention,
     Backup,
     Webhooks,
 }
@@ -66,6 +67,7 @@ impl Kind {
             Self::Decisions => "decisions",
             Self::Reminders => "reminders",
             Self::UnverifiedAccounts => "unverified_accounts",
+            Self::Retention => "retention",
             Self::Backup => "backup",
             Self::Webhooks => "webhooks",
         }
@@ -144,6 +146,7 @@ pub fn spawn(state: web::Data<AppState>) -> Jobs {
         job(Kind::Decisions, HOURLY),
         job(Kind::Reminders, HOURLY),
         job(Kind::UnverifiedAccounts, HOURLY),
+        job(Kind::Retention, HOURLY),
         job(Kind::Webhooks, settings.webhook_interval),
     ]
     .into_iter()
@@ -239,6 +242,11 @@ async fn run_once(context: &Context, kind: Kind, now: chrono::DateTime<Utc>) {
             let expired = crate::domain::accounts::unverified::expire(&state.db, after, now);
             if let Err(e) = expired.await {
                 tracing::error!(error = %e, "never-verified accounts not expired");
+            }
+        }
+        Kind::Retention => {
+            if let Err(e) = crate::domain::privacy::retention::run(&state.db, now).await {
+                tracing::error!(error = %e, "records past their retention period not let go");
             }
         }
         Kind::Backup => back_up(state, now).await,

@@ -368,5 +368,50 @@ async fn the_invoice_and_its_credit_note_print_the_seller_s_legal_mentions() {
                 document.kind
             );
         }
+        // And the PDF, read back as a reader extracts its text.
+        let res = app
+            .client
+            .get(format!("{}{}?format=pdf", app.base, document.url))
+            .bearer_auth(&seat.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "application/pdf");
+        let disposition = res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(disposition.contains(&document.number), "{disposition}");
+        let text = crate::presence::pdf_text(&res.bytes().await.unwrap());
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (title, sign) = match document.kind {
+            InvoiceKind::Invoice => ("Facture", None),
+            InvoiceKind::CreditNote => {
+                let corrected = mine
+                    .iter()
+                    .find(|i| Some(i.id) == document.invoice_id)
+                    .unwrap();
+                (
+                    "Avoir",
+                    Some(format!("Facture corrigée : n° {}", corrected.number)),
+                )
+            }
+        };
+        for want in [
+            "Immersion SAS",
+            "12 rue de la Paix",
+            "SIRET 732 829 320 00074",
+            "RCS Paris 732 829 320",
+            "Déclaration d'activité n° 11 75 12345 75",
+            "1 997 €",
+        ]
+        .map(str::to_owned)
+        .into_iter()
+        .chain([format!("{title} n° {}", document.number)])
+        .chain(sign)
+        {
+            assert!(text.contains(&want), "{want:?} in {text}");
+        }
     }
 }

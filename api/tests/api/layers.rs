@@ -471,7 +471,9 @@ const DOMAIN_FLOORS: &[&str] = &[
     "subscriptions",
     "payment_events",
     "reports",
+    "training",
     "integrations",
+    "privacy",
     "upgrades",
     "demo",
 ];

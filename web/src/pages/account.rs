@@ -217,6 +217,11 @@ fn BookingItem(booking: BookingDto, changed: Callback<()>) -> impl IntoView {
                     "Ajouter à mon agenda"
                 </a>
             })}
+            {(booking.status == BookingStatus::Confirmed && booking.ends_on < today()).then(|| view! {
+                " · "<a class="certificate" href=format!("/api/bookings/{id}/certificate") target="_blank" rel="noopener">
+                    "Attestation de réalisation"
+                </a>
+            })}
             {booking.invoice_url.clone().map(|url| view! {
                 " · "<a class="invoice" href=url target="_blank" rel="noopener">"Facture"</a>
             })}

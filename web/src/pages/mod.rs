@@ -3,6 +3,7 @@ pub mod admin;
 pub mod auth;
 pub mod members;
 pub mod not_found;
+pub mod presence;
 pub mod session;
 pub mod sessions;
 pub mod thanks;

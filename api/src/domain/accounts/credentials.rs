@@ -210,20 +210,19 @@ pub async fn reset_password(
     Ok(user)
 }
 
-/// "Mon compte": the current password and a new one. Every other session
-/// ends; this one stays signed in. Answers the account as it is now.
-pub async fn change_password(
+/// The signed-in person's password, typed again before a change that
+/// matters (a new password, deleting the account): a mismatch is a 422 on
+/// `field`. Counted before the hash is checked, so concurrent guesses
+/// cannot slip past the limit; a refused one counts nothing. The failure
+/// count is forgiven when the password was right.
+pub async fn confirm_password(
     db: &DatabaseConnection,
     limits: &LoginLimits,
-    (user_id, session_id): (Uuid, Uuid),
+    user_id: Uuid,
     ip: &str,
-    (current, new_password): (String, String),
+    (field, typed): (&str, String),
     now: DateTime<Utc>,
 ) -> ApiResult<users::Model> {
-    common::auth::check_new_password(&new_password)?;
-    // Counted before the hash is checked, so concurrent guesses cannot
-    // slip past the limit; a refused one counts nothing. The failure
-    // count is forgiven when the password was right.
     let account = user_id.to_string();
     let failures = [(limits.password_change_failures, account.as_str())];
     throttles::admit(
@@ -240,14 +239,30 @@ pub async fn change_password(
         .one(db)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    if !password::verify_for_change(current, user.password_hash).await? {
+    if !password::verify_for_change(typed, user.password_hash.clone()).await? {
         return Err(ApiError::invalid(
-            "current_password",
+            field,
             "mismatch",
-            "the current password is wrong",
+            "the password is wrong",
         ));
     }
     throttles::reset(db, &failures).await?;
+    Ok(user)
+}
+
+/// "Mon compte": the current password and a new one. Every other session
+/// ends; this one stays signed in. Answers the account as it is now.
+pub async fn change_password(
+    db: &DatabaseConnection,
+    limits: &LoginLimits,
+    (user_id, session_id): (Uuid, Uuid),
+    ip: &str,
+    (current, new_password): (String, String),
+    now: DateTime<Utc>,
+) -> ApiResult<users::Model> {
+    common::auth::check_new_password(&new_password)?;
+    let user =
+        confirm_password(db, limits, user_id, ip, ("current_password", current), now).await?;
     let hash = password::hash_for_change(new_password).await?;
     let txn = db.begin().await?;
     users::Entity::update_many()

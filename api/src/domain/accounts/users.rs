@@ -66,6 +66,7 @@ pub async fn insert_user(
         role: Set(role),
         license: Set(license),
         email_verified_at: Set(None),
+        erased_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })

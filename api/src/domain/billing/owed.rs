@@ -57,6 +57,8 @@ pub enum OwedReason {
     /// A subscription whose payments failed, replaced by the member's
     /// new one (cancelled, nothing refunded).
     Replaced,
+    /// The person's account was erased: their live subscription ends.
+    Erasure,
 }
 
 impl OwedReason {
@@ -68,6 +70,7 @@ impl OwedReason {
             Self::SessionCancelled => "session_cancelled",
             Self::SecondSubscription => "second_subscription",
             Self::Replaced => "replaced",
+            Self::Erasure => "erasure",
         }
     }
 }

@@ -61,13 +61,31 @@ impl Series {
         )
     }
 
-    /// The last number taken.
-    pub async fn last(self, db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    /// The numbers the series must hold: from the one after those deleted
+    /// past their retention period, to the last taken.
+    pub async fn kept(
+        self,
+        db: &impl ConnectionTrait,
+    ) -> Result<std::ops::RangeInclusive<i64>, DbErr> {
         use sea_orm::EntityTrait;
-        Ok(invoice_numbers::Entity::find_by_id(self.counter.to_owned())
+        let (pruned, last) = invoice_numbers::Entity::find_by_id(self.counter.to_owned())
             .one(db)
             .await?
-            .map_or(0, |c| c.last))
+            .map_or((0, 0), |c| (c.pruned_through, c.last));
+        Ok(pruned + 1..=last)
+    }
+
+    /// Records that the numbers through `sequence` were deleted, past
+    /// their retention period.
+    pub async fn pruned(self, db: &impl ConnectionTrait, sequence: i64) -> Result<(), DbErr> {
+        use sea_orm::sea_query::ExprTrait as _;
+        let mut q = Query::update();
+        q.table(invoice_numbers::Entity)
+            .value(invoice_numbers::Column::PrunedThrough, sequence)
+            .and_where(Expr::col(invoice_numbers::Column::Name).eq(self.counter))
+            .and_where(Expr::col(invoice_numbers::Column::PrunedThrough).lt(sequence));
+        db.execute(&q).await?;
+        Ok(())
     }
 }
 

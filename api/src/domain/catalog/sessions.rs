@@ -180,6 +180,7 @@ pub(crate) async fn insert(
         currency: Set(f.currency),
         description: Set(f.description),
         trainer: Set(f.trainer),
+        half_day_minutes: Set(f.half_day_minutes),
         is_active: Set(is_active),
         min_places: Set(minimum.min_places),
         decide_on: Set(minimum.decide_on),
@@ -210,6 +211,7 @@ pub async fn create(
             location: new.location,
             description: new.description,
             trainer: new.trainer,
+            half_day_minutes: new.half_day_minutes,
             price_cents: new.price_cents,
             currency: new.currency,
             max_places: new.max_places,
@@ -290,6 +292,7 @@ pub async fn update(
             location: patch.location.unwrap_or_else(|| current.location.clone()),
             description,
             trainer,
+            half_day_minutes: patch.half_day_minutes.unwrap_or(current.half_day_minutes),
             price_cents: match old_price {
                 Some(_) => common::sessions::MIN_PRICE_CENTS,
                 None => patch.price_cents.unwrap_or(current.price_cents),
@@ -323,6 +326,7 @@ pub async fn update(
         .col_expr(Column::Location, Expr::value(f.location))
         .col_expr(Column::Description, Expr::value(f.description))
         .col_expr(Column::Trainer, Expr::value(f.trainer))
+        .col_expr(Column::HalfDayMinutes, Expr::value(f.half_day_minutes))
         .col_expr(Column::PriceCents, Expr::value(f.price_cents))
         .col_expr(Column::Currency, Expr::value(f.currency))
         .col_expr(Column::MaxPlaces, Expr::value(max_places))

@@ -29,6 +29,7 @@ pub fn session_dto(m: sessions::Model, today: NaiveDate) -> SessionDto {
         location: m.location,
         description: m.description,
         trainer: m.trainer,
+        half_day_minutes: m.half_day_minutes,
         price_cents: m.price_cents,
         currency: m.currency,
         max_places: m.max_places,

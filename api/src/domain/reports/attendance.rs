@@ -22,6 +22,7 @@ pub struct Sheet {
 }
 
 pub struct Attendee {
+    pub booking_id: Uuid,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email: String,
@@ -60,6 +61,7 @@ pub async fn sheet(db: &impl ConnectionTrait, session_id: Uuid) -> ApiResult<She
         .map(|b| {
             let p = profiles.remove(&b.user_id);
             Attendee {
+                booking_id: b.id,
                 first_name: p.as_ref().and_then(|p| p.first_name.clone()),
                 last_name: p.as_ref().and_then(|p| p.last_name.clone()),
                 company: p.and_then(|p| p.company),

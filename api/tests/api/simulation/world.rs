@@ -92,6 +92,7 @@ impl World {
                 location: "Lyon".into(),
                 description: None,
                 trainer: None,
+                half_day_minutes: common::sessions::DEFAULT_HALF_DAY_MINUTES,
                 price_cents: 199_700,
                 currency: "EUR".into(),
                 max_places,

@@ -272,6 +272,7 @@ fn SessionForm(editing: Editing, saved: Callback<()>, close: Callback<()>) -> im
                         location: t.location,
                         description: Some(t.description).filter(|d| !d.trim().is_empty()),
                         trainer: Some(t.trainer).filter(|d| !d.trim().is_empty()),
+                        half_day_minutes: common::sessions::DEFAULT_HALF_DAY_MINUTES,
                         price_cents: t.price_cents,
                         currency: "EUR".into(),
                         max_places: t.max_places,
@@ -355,6 +356,8 @@ fn Attendees(session: SessionDto) -> impl IntoView {
             <a class="attendance" href=format!("/api/admin/sessions/{id}/attendance") target="_blank" rel="noopener">
                 "Feuille d'émargement"
             </a>
+            " · "
+            <a class="presence" href=format!("/emargement/{id}")>"Présence et attestations"</a>
             <Suspense fallback=|| view! { <Loading/> }>
                 {move || list.get().map(|r| loaded(
                     r,

@@ -1,0 +1,289 @@
+//! Erasing a person (GDPR article 17), asked by them (`DELETE /api/me`,
+//! password typed again) or by an admin for someone who asked by mail.
+//!
+//! First what they still have going is ended by the product's own rules:
+//! held seats and seats of sessions still to come are cancelled (refunded
+//! as the cancellation rules say), waiting-list places are left, a live
+//! subscription is cancelled at the gateway. Then, in one transaction,
+//! every personal field is erased or anonymised: the account can never
+//! sign in again and its address is free. What the law requires is kept
+//! (invariant 18): invoices and credit notes as issued, presence marks;
+//! `retention.rs` deletes them once their period is over.
+
+use chrono::{DateTime, Utc};
+use common::auth::Role;
+use common::bookings::{BookingStatus, refund_on_cancel};
+use common::privacy::{CancelledSeat, ErasurePreview};
+use common::waitlist::WaitlistStatus;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::billing::owed::{self, AfterCommit, OwedReason};
+use crate::domain::bookings::{self as desk, Desk};
+use crate::domain::platform::actor::Actor;
+use crate::domain::platform::clock::today_at_venue;
+use crate::error::{ApiError, ApiResult};
+use entity::{
+    account_tokens, auth_sessions, events, idempotency_keys, immersion_bookings as bookings,
+    immersion_sessions as sessions, mail_outbox, stripe_subscriptions, throttle_hits,
+    user_profiles, users, waitlist_entries,
+};
+
+/// The address an erased account is left with: unique, and undeliverable
+/// (`.invalid` is reserved, RFC 2606).
+pub fn erased_address(user_id: Uuid) -> String {
+    format!("erased-{user_id}@erased.invalid")
+}
+
+/// What the law keeps after an erasure, in the person's words.
+const KEPT: [&str; 2] = [
+    "Factures et avoirs : conservés 10 ans (Code de commerce, article L123-22), puis supprimés.",
+    "Relevés de présence : conservés 3 ans après l'année de la formation (preuve des certificats de réalisation), puis supprimés.",
+];
+
+/// The seats an erasure cancels: held ones, and paid ones of sessions
+/// that have not begun.
+async fn seats_to_cancel(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<(bookings::Model, sessions::Model)>> {
+    let today = today_at_venue(now);
+    Ok(bookings::Entity::find()
+        .filter(bookings::Column::UserId.eq(user_id))
+        .filter(bookings::Column::Status.is_in([BookingStatus::Held, BookingStatus::Confirmed]))
+        .find_also_related(sessions::Entity)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(b, s)| s.map(|s| (b, s)))
+        .filter(|(b, s)| b.status == BookingStatus::Held || s.starts_on > today)
+        .collect())
+}
+
+async fn live_subscriptions(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> ApiResult<Vec<stripe_subscriptions::Model>> {
+    Ok(stripe_subscriptions::Entity::find()
+        .filter(stripe_subscriptions::Column::UserId.eq(user_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|s| s.status.as_ref().is_none_or(|st| !st.is_ended()))
+        .collect())
+}
+
+async fn waiting(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> ApiResult<Vec<waitlist_entries::Model>> {
+    Ok(waitlist_entries::Entity::find()
+        .filter(waitlist_entries::Column::UserId.eq(user_id))
+        .filter(
+            waitlist_entries::Column::Status
+                .is_in([WaitlistStatus::Waiting, WaitlistStatus::Offered]),
+        )
+        .all(db)
+        .await?)
+}
+
+/// What erasing `user_id` would do now, in money first.
+pub async fn preview(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    cutoff_days: i64,
+    now: DateTime<Utc>,
+) -> ApiResult<ErasurePreview> {
+    let today = today_at_venue(now);
+    let cancelled_seats = seats_to_cancel(db, user_id, now)
+        .await?
+        .into_iter()
+        .map(|(b, s)| {
+            let paid = b.status == BookingStatus::Confirmed;
+            let refund = if paid {
+                let due = refund_on_cancel(today, s.starts_on, cutoff_days, b.amount_cents);
+                due.min(b.amount_cents - b.refunded_cents.unwrap_or(0))
+                    .max(0)
+            } else {
+                0
+            };
+            CancelledSeat {
+                booking_id: b.id,
+                starts_on: s.starts_on,
+                ends_on: s.ends_on,
+                location: s.location,
+                paid_cents: if paid { b.amount_cents } else { 0 },
+                refund_cents: refund,
+                currency: b.currency,
+            }
+        })
+        .collect();
+    Ok(ErasurePreview {
+        cancelled_seats,
+        waiting_lists: waiting(db, user_id).await?.len(),
+        subscription_ends: !live_subscriptions(db, user_id).await?.is_empty(),
+        kept: KEPT.map(str::to_owned).to_vec(),
+    })
+}
+
+/// Erases `user_id`: ends what they have going, then anonymises them.
+/// Erasing an account already erased does nothing more.
+#[tracing::instrument(skip(desk, after))]
+pub async fn erase(
+    desk: &Desk<'_>,
+    after: &(impl AfterCommit + ?Sized),
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let db = desk.db;
+    let user = users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    if user.erased_at.is_some() {
+        return Ok(());
+    }
+    // The person's own rules, as if they did each step themselves.
+    let owner = Actor {
+        id: user_id,
+        email: user.email.clone(),
+        role: Role::User,
+    };
+    for (b, _) in seats_to_cancel(db, user_id, now).await? {
+        match desk::cancel(desk, after, &owner, b.id, false, now).await {
+            // One that ended meanwhile (paid, lapsed) is no longer ours to end.
+            Ok(_) | Err(ApiError::Client { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for entry in waiting(db, user_id).await? {
+        desk::leave_waitlist(desk, after, &entry, WaitlistStatus::Left, now).await?;
+    }
+    let txn = db.begin().await?;
+    // Writes first: the transaction holds the write lock before it reads
+    // (SQLite cannot upgrade a reading transaction while another writes).
+    anonymise(&txn, &user, now).await?;
+    let mut owed_calls = Vec::new();
+    for sub in live_subscriptions(&txn, user_id).await? {
+        owed_calls
+            .extend(owed::owe_cancel_subscription(&txn, &sub.id, OwedReason::Erasure, now).await?);
+    }
+    txn.commit().await?;
+    after.owed(db, owed_calls, now).await;
+    Ok(())
+}
+
+/// Every personal field of `user`, erased or anonymised, but what the
+/// law keeps (invoices, credit notes, presence).
+async fn anonymise(
+    txn: &impl ConnectionTrait,
+    user: &users::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let id = user.id;
+    let anon = erased_address(id);
+    users::Entity::update_many()
+        .col_expr(users::Column::Email, Expr::value(anon.clone()))
+        // Not a hash: no password ever matches it.
+        .col_expr(users::Column::PasswordHash, Expr::value("erased"))
+        .col_expr(users::Column::EmailSkeleton, Expr::value(None::<String>))
+        .col_expr(
+            users::Column::EmailVerifiedAt,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .col_expr(users::Column::Role, Expr::value(Role::User))
+        .col_expr(users::Column::ErasedAt, Expr::value(now))
+        .col_expr(users::Column::UpdatedAt, Expr::value(now))
+        .filter(users::Column::Id.eq(id))
+        .exec(txn)
+        .await?;
+    user_profiles::Entity::delete_by_id(id).exec(txn).await?;
+    bookings::Entity::update_many()
+        .col_expr(bookings::Column::UserEmail, Expr::value(anon.clone()))
+        .filter(bookings::Column::UserId.eq(id))
+        .exec(txn)
+        .await?;
+    waitlist_entries::Entity::update_many()
+        .col_expr(
+            waitlist_entries::Column::UserEmail,
+            Expr::value(anon.clone()),
+        )
+        .filter(waitlist_entries::Column::UserId.eq(id))
+        .exec(txn)
+        .await?;
+    auth_sessions::Entity::delete_many()
+        .filter(auth_sessions::Column::UserId.eq(id))
+        .exec(txn)
+        .await?;
+    account_tokens::Entity::delete_many()
+        .filter(account_tokens::Column::UserId.eq(id))
+        .exec(txn)
+        .await?;
+    idempotency_keys::Entity::delete_many()
+        .filter(idempotency_keys::Column::UserId.eq(id))
+        .exec(txn)
+        .await?;
+    // Mails to them, sent or not: what was said is theirs, not the law's.
+    mail_outbox::Entity::delete_many()
+        .filter(mail_outbox::Column::Recipient.eq(user.email.as_str()))
+        .exec(txn)
+        .await?;
+    // Counters keyed by their address or account.
+    throttle_hits::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(throttle_hits::Column::Key.contains(user.email.as_str()))
+                .add(throttle_hits::Column::Key.contains(id.to_string())),
+        )
+        .exec(txn)
+        .await?;
+    // The events feed carries bookings and places as the API showed
+    // them, address included: rewritten with the anonymous one.
+    let ours = events::Entity::find()
+        .filter(events::Column::Data.contains(user.email.as_str()))
+        .all(txn)
+        .await?;
+    for e in ours {
+        let Ok(mut data) = serde_json::from_str::<Value>(&e.data) else {
+            continue;
+        };
+        replace_text(&mut data, &user.email, &anon);
+        events::Entity::update_many()
+            .col_expr(events::Column::Data, Expr::value(data.to_string()))
+            .filter(events::Column::Ins.eq(e.ins))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Every string of `v` equal to `from` becomes `to`.
+fn replace_text(v: &mut Value, from: &str, to: &str) {
+    match v {
+        Value::String(s) if s == from => *s = to.to_owned(),
+        Value::Array(items) => items.iter_mut().for_each(|i| replace_text(i, from, to)),
+        Value::Object(map) => map.values_mut().for_each(|i| replace_text(i, from, to)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_address_itself_is_replaced() {
+        let mut v =
+            serde_json::json!({"user_email": "a@b.fr", "list": ["a@b.fr", "xa@b.fr"], "n": 1});
+        replace_text(&mut v, "a@b.fr", "erased@x.invalid");
+        assert_eq!(
+            v,
+            serde_json::json!({"user_email": "erased@x.invalid", "list": ["erased@x.invalid", "xa@b.fr"], "n": 1})
+        );
+    }
+}
