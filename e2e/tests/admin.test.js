@@ -5,22 +5,14 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 
-import { ADMIN, mailedLink, register, useApiAndBrowser, withPage } from './harness.js';
+import {
+  ADMIN, mailedLink, register, signInAsAdmin as signInAsAdminTo, useApiAndBrowser, withPage,
+} from './harness.js';
 
 const env = useApiAndBrowser({ before, after });
 
-/// Registers the address of ADMIN_EMAILS; it becomes an admin only once
-/// the link of the verification mail is followed.
 async function signInAsAdmin(page) {
-  await register(page, env.api.base, ADMIN.email, {
-    password: ADMIN.password,
-    next: '/mon-compte',
-  });
-  await page.getByRole('heading', { name: 'Adresse e-mail à confirmer' }).waitFor();
-  await page.goto(await mailedLink(env.api, ADMIN.email, 'verifier-email'));
-  await page.getByText('est confirmée.').waitFor();
-  await page.getByRole('link', { name: 'Administration' }).click();
-  await page.waitForURL(/\/admin$/);
+  await signInAsAdminTo(page, env.api);
   await openSessions(page);
 }
 

@@ -147,3 +147,15 @@ export async function register(page, base, email, {
   await page.getByRole('button', { name: 'Créer mon compte' }).click();
   await page.waitForURL(next ? new RegExp(`${next}$`) : /\/immersion-elite$/);
 }
+
+/// Registers the address of ADMIN_EMAILS and follows its verification
+/// link: the account is an admin from then on. Ends on /admin, which the
+/// menu's link loads (the administration is a bundle of its own).
+export async function signInAsAdmin(page, api) {
+  await register(page, api.base, ADMIN.email, { password: ADMIN.password, next: '/mon-compte' });
+  await page.getByRole('heading', { name: 'Adresse e-mail à confirmer' }).waitFor();
+  await page.goto(await mailedLink(api, ADMIN.email, 'verifier-email'));
+  await page.getByText('est confirmée.').waitFor();
+  await page.getByRole('link', { name: 'Administration' }).click();
+  await page.waitForURL(/\/admin$/);
+}

@@ -7,7 +7,7 @@ import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 
-import { ADMIN, mailedLink, register, useApiAndBrowser, withPage } from './harness.js';
+import { ADMIN, signInAsAdmin, useApiAndBrowser, withPage } from './harness.js';
 
 const env = useApiAndBrowser({ before, after });
 
@@ -49,13 +49,7 @@ function signed(secret, { headers, body }) {
 }
 
 async function signInAsAdminTo(page, path) {
-  await register(page, env.api.base, ADMIN.email, { password: ADMIN.password, next: '/mon-compte' });
-  await page.getByRole('heading', { name: 'Adresse e-mail à confirmer' }).waitFor();
-  await page.goto(await mailedLink(env.api, ADMIN.email, 'verifier-email'));
-  await page.getByText('est confirmée.').waitFor();
-  // The administration is another bundle: the menu's link loads it.
-  await page.getByRole('link', { name: 'Administration' }).click();
-  await page.waitForURL(/\/admin$/);
+  await signInAsAdmin(page, env.api);
   await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Intégrations' }).click();
   await page.waitForURL(new RegExp(`${path}$`));
 }

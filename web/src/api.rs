@@ -104,6 +104,11 @@ fn field_message(e: &common::FieldError) -> String {
             "Les dates doivent être comprises entre 2000 et 2100."
         }
         ("email", _) => "L'e-mail n'est pas valide.",
+        ("password", "mismatch") => "Le mot de passe est incorrect.",
+        (_, "in_the_future") => "La présence se note le jour même ou après.",
+        (_, "not_an_attendee" | "not_a_session_day") => {
+            "Ce participant ou ce jour n'appartient pas à la session."
+        }
         ("password" | "new_password", "too_short") => {
             "Le mot de passe doit faire au moins 10 caractères."
         }
@@ -326,6 +331,18 @@ pub async fn change_password(
         },
     )
     .await
+}
+
+/// Deletes my account (`DELETE /api/me`), the password typed again; the
+/// page then behaves as signed out.
+pub async fn delete_account(password: String) -> Result<(), ApiError> {
+    json_done(
+        Request::delete("/api/me"),
+        &common::privacy::AccountDeletion { password },
+    )
+    .await?;
+    mark_signed_in(false);
+    Ok(())
 }
 
 pub async fn checkout(session_id: Uuid) -> Result<CheckoutResponse, ApiError> {

@@ -51,6 +51,7 @@ pub fn AccountPage() -> impl IntoView {
             <ProfileForm saved=|()| ()/>
         </section>
         <ChangePassword/>
+        <DeleteAccount/>
     }
     .into_any()
 }
@@ -388,5 +389,81 @@ fn Subscription(access: AccessDto) -> impl IntoView {
             {if access.active { " · actif" } else { " · inactif" }}</p>
         {period.map(|p| view! { <p class="period">{p}</p> })}
         <ManageSubscription/>
+    }
+}
+
+/// "Supprimer mon compte": what it would do, in money first (read from
+/// `GET /api/me/erasure` as the browser parsed it: `json.rs`), then the
+/// password typed again.
+#[component]
+fn DeleteAccount() -> impl IntoView {
+    use crate::json::{int, items, list, text};
+    let open = RwSignal::new(false);
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let preview = resource(move || {
+        let wanted = open.get();
+        async move {
+            if wanted {
+                crate::json::get("/api/me/erasure").await.map(Some)
+            } else {
+                Ok(None)
+            }
+        }
+    });
+    let consequences = move || {
+        let p = preview.get()?.ok()??;
+        let seats = list(&p, "cancelled_seats");
+        let kept = items(&crate::json::at(&p, "kept"));
+        Some(view! {
+            <ul class="erasure">
+                {seats.into_iter().map(|s| {
+                    let money = |key| format_price(int(&s, key), &text(&s, "currency"));
+                    let what = if int(&s, "paid_cents") == 0 {
+                        "place réservée non payée, libérée".to_owned()
+                    } else {
+                        format!("annulée, remboursement de {} sur {}", money("refund_cents"), money("paid_cents"))
+                    };
+                    view! { <li class="erased-seat">"Session à "{text(&s, "location")}" : "{what}</li> }
+                }).collect_view()}
+                {(int(&p, "waiting_lists") > 0).then(|| view! { <li>"Vos places en liste d'attente sont libérées."</li> })}
+                {crate::json::at(&p, "subscription_ends").as_bool().unwrap_or(false).then(|| view! {
+                    <li>"Votre abonnement prend fin immédiatement, sans remboursement de la période en cours."</li>
+                })}
+                {kept.into_iter().map(|k| view! { <li>{k.as_string().unwrap_or_default()}</li> }).collect_view()}
+            </ul>
+        })
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send(
+            api::delete_account(password.get_untracked()),
+            error,
+            Some(busy),
+            |()| crate::browser::go("/"),
+        );
+    };
+    view! {
+        <section aria-labelledby="delete-title">
+            <h2 id="delete-title">"Supprimer mon compte"</h2>
+            <Show
+                when=move || open.get()
+                fallback=move || view! {
+                    <button class="secondary" on:click=move |_| open.set(true)>"Supprimer mon compte…"</button>
+                }
+            >
+                <p>"Vos données personnelles sont effacées. Ce qui suit est fait d'abord :"</p>
+                {consequences}
+                <form class="auth" on:submit=submit>
+                    <label for="delete-password">"Votre mot de passe, pour confirmer"</label>
+                    <input id="delete-password" type="password" required autocomplete="current-password"
+                        prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
+                    <ErrorLine message=error/>
+                    <button type="submit" class="danger" disabled=move || busy.get()>"Supprimer définitivement"</button>
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Garder mon compte"</button>
+                </form>
+            </Show>
+        </section>
     }
 }

@@ -96,7 +96,7 @@ fn Sheet(
             view! {
                 <td>
                     <select
-                        aria-label=format!("{} {} {}", a.name, day.format("%d/%m"), half.french())
+                        aria-label=format!("{} {} {}", a.name, day_label(day), half.french())
                         disabled={day > today}
                         on:change=change
                     >
@@ -143,8 +143,11 @@ fn Sheet(
     }
 }
 
+/// "07/12": written by hand, as chrono's formatter would weigh on the
+/// bundle.
 fn day_label(d: NaiveDate) -> String {
-    d.format("%d/%m").to_string()
+    use chrono::Datelike;
+    format!("{:02}/{:02}", d.day(), d.month())
 }
 
 /// An admin's extras: the trainer's link, the sheet to print, and once
