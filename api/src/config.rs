@@ -187,6 +187,9 @@ pub struct Policy {
     /// a confirmed seat gets one in the transaction that confirms it.
     /// Stripe issues its own.
     pub invoicing: Option<Invoicing>,
+    /// The seller's legal mentions, for the invoices the payment provider
+    /// issues (`Invoicing::mentions`).
+    pub seller_mentions: Vec<(String, String)>,
 }
 
 /// How waiting-list offers are made: how long they hold a seat, and where
@@ -265,6 +268,7 @@ impl Settings {
             past_due_grace: chrono::Duration::hours(self.past_due_grace_hours),
             prices,
             invoicing,
+            seller_mentions: self.invoicing.mentions(),
         }
     }
 }
@@ -304,6 +308,31 @@ pub struct Invoicing {
     /// `INVOICE_VAT_RATE` (a percentage), else `INVOICE_VAT_MENTION`
     /// (by default, the exemption of training organisations).
     pub vat: common::invoices::Vat,
+}
+
+impl Invoicing {
+    /// The legal mentions as (name, value) pairs, for invoices the payment
+    /// provider issues (Stripe's custom fields: at most 4, names of 40
+    /// characters, values of 140).
+    pub fn mentions(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(siret) = &self.siret {
+            out.push(("SIRET".to_owned(), spaced(siret, &[3, 3, 3, 5])));
+        }
+        if let Some(rcs) = &self.rcs {
+            out.push(("RCS".to_owned(), rcs.clone()));
+        }
+        if let Some(nda) = &self.nda {
+            out.push((
+                "Déclaration d'activité".to_owned(),
+                format!(
+                    "{} (ne vaut pas agrément de l'État)",
+                    spaced(nda, &[2, 2, 5, 2])
+                ),
+            ));
+        }
+        out
+    }
 }
 
 /// Every variable `Settings` reads. The README's table and the compose file
@@ -1346,5 +1375,28 @@ mod tests {
         )]))
         .unwrap();
         assert_eq!(s.admin_emails, ["boss@example.com", "ops@example.com"]);
+    }
+
+    #[test]
+    fn the_mentions_fit_the_custom_fields_of_stripes_invoices() {
+        let settings = Settings::from_vars(&vars(&[
+            ("COMPANY_SIRET", "732 829 320 00074"),
+            ("COMPANY_NDA", "11 75 12345 75"),
+            ("COMPANY_RCS", &format!("RCS {}", "x".repeat(96))),
+        ]))
+        .unwrap();
+        let mentions = settings.invoicing.mentions();
+        let names: Vec<&str> = mentions.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["SIRET", "RCS", "Déclaration d'activité"]);
+        assert_eq!(mentions[0].1, "732 829 320 00074");
+        for (name, value) in &mentions {
+            assert!(
+                name.chars().count() <= 40 && value.chars().count() <= 140,
+                "{name}: {value}"
+            );
+        }
+        let none = Settings::from_vars(&vars(&[])).unwrap();
+        assert!(none.invoicing.mentions().is_empty());
+        assert!(none.policy(None).seller_mentions.is_empty());
     }
 }

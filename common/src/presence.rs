@@ -108,12 +108,13 @@ pub struct MarkInput {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PresenceUpdate {
-    #[cfg_attr(feature = "openapi", schema(max_items = 2000))]
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub marks: Vec<MarkInput>,
 }
 
-/// The most marks one request records (250 attendees × 4 days × 2).
-pub const MAX_MARKS: usize = 2000;
+/// The most marks one request records (50 attendees × 5 days × 2): as
+/// many as the 64 KB a JSON body may weigh holds.
+pub const MAX_MARKS: usize = 500;
 
 /// The mark that counts for a half-day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

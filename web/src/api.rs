@@ -9,7 +9,7 @@ use common::auth::{
     AuthResponse, Credentials, NewPassword, PasswordChange, PasswordReset, Role, TokenBody, UserDto,
 };
 use common::bookings::{BookingDto, CancelRequest, CheckoutResponse};
-use common::presence::{MarkInput, PresenceSheetDto, PresenceUpdate, TrainerLinkDto};
+use common::presence::TrainerLinkDto;
 use common::resources::{NewResource, ResourceDto, ResourceOrder, ResourcePatch};
 use common::sessions::{NewSession, SessionDto, SessionPatch};
 use common::subscriptions::{
@@ -22,6 +22,7 @@ use common::webhooks::{
 };
 use common::{ErrorCode, Problem};
 use gloo_net::http::{Request, RequestBuilder, Response};
+use leptos::wasm_bindgen::JsValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -561,15 +562,18 @@ impl SheetOf {
     }
 }
 
-pub async fn presence(of: SheetOf) -> Result<PresenceSheetDto, ApiError> {
-    decode(call(of.request(Request::get), None).await)
+/// The sheet (`PresenceSheetDto`), as the browser parsed it (`json.rs`).
+pub async fn presence(of: SheetOf) -> Result<JsValue, ApiError> {
+    parsed(call(of.request(Request::get), None).await)
 }
 
-pub async fn record_presence(
-    of: SheetOf,
-    marks: Vec<MarkInput>,
-) -> Result<PresenceSheetDto, ApiError> {
-    send_json(of.request(Request::put), &PresenceUpdate { marks }).await
+/// Records marks (`PresenceUpdate`, as JSON); answers the sheet, parsed.
+pub async fn record_presence(of: SheetOf, update: String) -> Result<JsValue, ApiError> {
+    parsed(call(of.request(Request::put), Some(update)).await)
+}
+
+fn parsed(body: Result<String, ApiError>) -> Result<JsValue, ApiError> {
+    js_sys::JSON::parse(&body?).map_err(|_| ApiError::network())
 }
 
 pub async fn create_trainer_link(session: Uuid) -> Result<TrainerLinkDto, ApiError> {

@@ -68,7 +68,8 @@ pub async fn my_erasure(
 }
 
 /// Deletes my account, once the password is typed again (422 on
-/// `password` when it is wrong; the password change's limits apply).
+/// `password` when it is wrong; the password change's limits apply). An
+/// admin leaves the role first (409 `role_not_changeable`).
 /// What `GET /api/me/erasure` listed is done: seats cancelled and refunded
 /// by the cancellation rules, waiting lists left, the subscription ended.
 /// Then every personal field is erased or anonymised, every session ends
@@ -83,6 +84,7 @@ pub async fn my_erasure(
         (status = 401, response = p::Unauthorized),
         (status = 413, response = p::PayloadTooLarge),
         (status = 415, response = p::UnsupportedMediaType),
+        (status = 409, response = p::Conflict),
         (status = 422, response = p::ValidationFailed),
         (status = 429, response = p::RateLimited),
     ),
@@ -106,7 +108,8 @@ pub async fn delete_my_account(
 
 /// Erases a person who asked by mail, as `DELETE /api/me` would (no
 /// password: the admin has checked who asked). Erasing an account already
-/// erased changes nothing.
+/// erased changes nothing; an admin's is refused (409
+/// `role_not_changeable`) until they are no longer admin.
 #[utoipa::path(
     tag = "admin",
     params(("id" = Uuid, Path, description = "User id")),
@@ -116,6 +119,7 @@ pub async fn delete_my_account(
         (status = 401, response = p::Unauthorized),
         (status = 403, response = p::Forbidden),
         (status = 404, response = p::NotFound),
+        (status = 409, response = p::Conflict),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]

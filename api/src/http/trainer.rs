@@ -3,9 +3,13 @@
 //! sheet and the marks they record. No account, no cookie: the link is
 //! the credential, and it opens nothing else.
 
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{HttpRequest, get, put, web};
-use chrono::{DateTime, Utc};
+use actix_web::{FromRequest, HttpRequest, get, put, web};
+use chrono::Utc;
 use common::presence::{PresenceSheetDto, PresenceUpdate};
 
 use crate::domain::training::presence::{self, Recorder};
@@ -14,19 +18,35 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::problems as p;
 use crate::state::AppState;
 
-async fn link_of(req: &HttpRequest, state: &AppState, now: DateTime<Utc>) -> ApiResult<Link> {
-    let secret = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or_else(ApiError::unauthorized)?;
-    trainer_links::authenticate(&state.db, secret, now).await
+/// The trainer link a request carries, checked before anything of its
+/// body is read: an extractor, listed first.
+pub struct TrainerLink(Link);
+
+impl FromRequest for TrainerLink {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let secret = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim().to_owned());
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let (Some(secret), Some(state)) = (secret, state) else {
+                return Err(ApiError::unauthorized().into());
+            };
+            let link = trainer_links::authenticate(&state.db, &secret, Utc::now()).await?;
+            Ok(Self(link))
+        })
+    }
 }
 
-/// The sheet of the session the trainer's link opens.
+/// The sheet of the session the trainer's link opens (an attendee who gave
+/// no name is "Participant n": the trainer never sees an address).
 #[utoipa::path(
     tag = "trainer",
     responses(
@@ -39,13 +59,10 @@ async fn link_of(req: &HttpRequest, state: &AppState, now: DateTime<Utc>) -> Api
 #[tracing::instrument(skip_all)]
 pub async fn trainer_presence(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    TrainerLink(link): TrainerLink,
 ) -> ApiResult<web::Json<PresenceSheetDto>> {
-    let now = Utc::now();
-    let link = link_of(&req, &state, now).await?;
-    Ok(web::Json(
-        presence::sheet(&state.db, link.session_id, now).await?,
-    ))
+    let sheet = presence::sheet(&state.db, link.session_id, Utc::now()).await?;
+    Ok(web::Json(presence::without_addresses(sheet)))
 }
 
 /// Records presence on the link's session, as an admin would (the same
@@ -67,12 +84,11 @@ pub async fn trainer_presence(
 #[tracing::instrument(skip_all)]
 pub async fn trainer_record_presence(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    TrainerLink(link): TrainerLink,
     body: web::Json<PresenceUpdate>,
 ) -> ApiResult<web::Json<PresenceSheetDto>> {
     let now = Utc::now();
-    let link = link_of(&req, &state, now).await?;
     let by = Recorder::TrainerLink(link.id);
     let sheet = presence::record(&state.db, link.session_id, body.into_inner(), by, now);
-    Ok(web::Json(sheet.await?))
+    Ok(web::Json(presence::without_addresses(sheet.await?)))
 }

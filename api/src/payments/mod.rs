@@ -34,6 +34,9 @@ pub struct CheckoutRequest {
     /// can no longer be paid): only in the idempotency key, so that the
     /// new page is not the old one replayed.
     pub replaces: Option<String>,
+    /// The seller's legal mentions (SIRET, RCS, declaration number), as
+    /// (name, value): the provider prints them on the invoice it issues.
+    pub invoice_fields: Vec<(String, String)>,
 }
 
 /// Stripe refuses a Checkout Session that expires less than 30 minutes or

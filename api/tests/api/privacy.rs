@@ -79,6 +79,16 @@ async fn holding(app: &TestApp, needle: &str) -> Vec<(String, String)> {
     found
 }
 
+/// Whether `text` holds a mailed link's secret (`#token=` and hex).
+fn holds_a_secret(text: &str) -> bool {
+    text.match_indices("#token=").any(|(at, m)| {
+        text[at + m.len()..]
+            .chars()
+            .take(16)
+            .all(|c| c.is_ascii_hexdigit())
+    })
+}
+
 async fn subscribed(app: &TestApp, token: &str) {
     let r = app.subscribe(token, "monthly").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -171,6 +181,10 @@ async fn every_table_is_exported_or_said_to_name_no_one() {
         !text.contains("other@example.com"),
         "someone else's record exported"
     );
+    // The verification mail is there, without its link's secret: the
+    // export is no way to verify an address one does not control.
+    assert!(text.contains("#token=[retiré]"), "{text}");
+    assert!(!holds_a_secret(&text), "a mailed secret exported");
 }
 
 #[actix_web::test]
@@ -325,6 +339,15 @@ async fn deleting_my_account_settles_what_i_have_then_leaves_my_name_only_in_leg
         )
         .await;
     assert_eq!(again.status, StatusCode::NO_CONTENT);
+    // An admin's account is not erased while they are one.
+    let boss = app.me(&admin).await.id;
+    app.post(
+        &format!("/api/admin/users/{boss}/erasure"),
+        Some(&admin),
+        json!({}),
+    )
+    .await
+    .assert_problem(409, "role_not_changeable");
     let someone = app.register("someone@example.com").await;
     let refused = app
         .post(

@@ -206,8 +206,8 @@ async fn cancel(req: HttpRequest, rec: web::Data<Recorder>) -> HttpResponse {
 
 /// Stripe's documented rules for a new Checkout Session: `expires_at` lies
 /// 30 minutes to 24 hours after its creation (now, at the fake's clock),
-/// and `invoice_creation` exists in payment mode only (a subscription
-/// invoices itself).
+/// `invoice_creation` exists in payment mode only (a subscription
+/// invoices itself), and its invoice takes at most 4 custom fields.
 fn stripe_rules(path: &str, form: &[(String, String)]) -> Option<String> {
     if path != "/v1/checkout/sessions" {
         return None;
@@ -219,6 +219,24 @@ fn stripe_rules(path: &str, form: &[(String, String)]) -> Option<String> {
     };
     if field("invoice_creation[enabled]").is_some() && field("mode") != Some("payment") {
         return Some("You can only set `invoice_creation` in `payment` mode.".to_owned());
+    }
+    // Custom fields: at most 4, names up to 40 characters, values up to 140.
+    let custom = |i: usize, part: &str| {
+        field(&format!(
+            "invoice_creation[invoice_data][custom_fields][{i}][{part}]"
+        ))
+    };
+    if custom(4, "name").is_some() {
+        return Some("You may only specify up to 4 custom fields.".to_owned());
+    }
+    for i in 0..4 {
+        let too_long = custom(i, "name").is_some_and(|n| n.chars().count() > 40)
+            || custom(i, "value").is_some_and(|v| v.chars().count() > 140);
+        if too_long {
+            return Some(format!(
+                "Invalid custom_fields[{i}]: name up to 40, value up to 140 characters."
+            ));
+        }
     }
     let expires_at: i64 = form
         .iter()
@@ -267,6 +285,13 @@ fn request() -> CheckoutRequest {
         success_url: "http://localhost:8080/immersion-elite/merci?booking_id=6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11".into(),
         cancel_url: "http://localhost:8080/immersion-elite/annulation?booking_id=6f1c0a5e-4a44-4c53-9a4f-6d1f3b0e9c11".into(),
         replaces: None,
+        invoice_fields: vec![
+            ("SIRET".into(), "732 829 320 00074".into()),
+            (
+                "Déclaration d'activité".into(),
+                "11 75 12345 75 (ne vaut pas agrément de l'État)".into(),
+            ),
+        ],
     }
 }
 
@@ -344,6 +369,23 @@ async fn checkout_expire_and_refund_send_what_stripe_expects() {
         (
             "invoice_creation[invoice_data][metadata][type]",
             "immersion",
+        ),
+        // Stripe's invoice carries the training organisation's mentions.
+        (
+            "invoice_creation[invoice_data][custom_fields][0][name]",
+            "SIRET",
+        ),
+        (
+            "invoice_creation[invoice_data][custom_fields][0][value]",
+            "732 829 320 00074",
+        ),
+        (
+            "invoice_creation[invoice_data][custom_fields][1][name]",
+            "Déclaration d'activité",
+        ),
+        (
+            "invoice_creation[invoice_data][custom_fields][1][value]",
+            "11 75 12345 75 (ne vaut pas agrément de l'État)",
         ),
     ];
     for (k, v) in want {

@@ -3,14 +3,15 @@
 //! select per attendee and half-day; each change is recorded at once,
 //! and the hours attended follow.
 
-use chrono::NaiveDate;
 use common::format::format_dates_in_sentence;
-use common::presence::{Half, MarkInput, Presence, PresenceSheetDto, format_hours};
+use common::wire::parse_date;
 use leptos::prelude::*;
+use leptos::wasm_bindgen::JsValue;
 use uuid::Uuid;
 
 use crate::api::{self, SheetOf};
 use crate::components::feedback::{ErrorLine, Failure, Loading, send};
+use crate::json::{int, list, opt_text, text};
 use crate::router::fragment;
 
 /// Where an admin records a session's presence.
@@ -33,85 +34,114 @@ pub fn PresencePage() -> impl IntoView {
         Some(id) => SheetOf::Session(id),
         None => SheetOf::TrainerLink(fragment("token").unwrap_or_default()),
     };
-    let sheet = RwSignal::new(None::<Result<PresenceSheetDto, api::ApiError>>);
+    let sheet = RwSignal::new(None::<Result<Sheet, api::ApiError>>);
     let load = of.clone();
-    leptos::task::spawn_local(async move { sheet.set(Some(api::presence(load).await)) });
+    leptos::task::spawn_local(async move { sheet.set(Some(api::presence(load).await.map(Sheet))) });
     let error = RwSignal::new(None::<String>);
     view! {
         <h1>"Émargement"</h1>
         {move || match sheet.get() {
             None => view! { <Loading/> }.into_any(),
             Some(Err(error)) => view! { <Failure error/> }.into_any(),
-            Some(Ok(s)) => view! { <Sheet sheet=s of=of.clone() update=sheet error/> }.into_any(),
+            Some(Ok(s)) => view! { <SheetView sheet=s of=of.clone() update=sheet error/> }.into_any(),
         }}
         <ErrorLine message=error/>
     }
 }
 
-const CHOICES: [(&str, Option<Presence>); 4] = [
-    ("—", None),
-    ("Présent", Some(Presence::Present)),
-    ("Absent", Some(Presence::Absent)),
-    ("Excusé", Some(Presence::Excused)),
+/// A `PresenceSheetDto` as the browser parsed it (`json.rs`): a typed
+/// decoder would cost the site's bundle KB of its budget. Dates stay
+/// `YYYY-MM-DD` strings, which compare as the dates do.
+#[derive(Clone)]
+struct Sheet(JsValue);
+
+const HALVES: [(&str, &str); 2] = [("am", "matin"), ("pm", "après-midi")];
+
+const CHOICES: [(&str, &str); 4] = [
+    ("—", ""),
+    ("Présent", "present"),
+    ("Absent", "absent"),
+    ("Excusé", "excused"),
 ];
 
-fn wire(p: Presence) -> &'static str {
-    match p {
-        Presence::Present => "present",
-        Presence::Absent => "absent",
-        Presence::Excused => "excused",
-    }
+/// "07/12" from "2026-12-07".
+fn day_label(day: &str) -> String {
+    format!(
+        "{}/{}",
+        day.get(8..10).unwrap_or(""),
+        day.get(5..7).unwrap_or("")
+    )
+}
+
+fn hours(minutes: i64) -> String {
+    common::presence::format_hours(minutes)
 }
 
 #[component]
-fn Sheet(
-    sheet: PresenceSheetDto,
+fn SheetView(
+    sheet: Sheet,
     of: SheetOf,
-    update: RwSignal<Option<Result<PresenceSheetDto, api::ApiError>>>,
+    update: RwSignal<Option<Result<Sheet, api::ApiError>>>,
     error: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let days = sheet.days.clone();
-    let today = sheet.today;
-    let over = today > sheet.ends_on;
+    let s = &sheet.0;
+    let days: Vec<String> = list(s, "days")
+        .iter()
+        .filter_map(JsValue::as_string)
+        .collect();
+    let today = text(s, "today");
+    let (starts, ends) = (text(s, "starts_on"), text(s, "ends_on"));
+    let over = today > ends;
     let admin = match &of {
         SheetOf::Session(id) => Some(*id),
         SheetOf::TrainerLink(_) => None,
     };
-    let planned = format_hours(sheet.planned_minutes);
-    let rows = sheet.attendees.into_iter().map(|a| {
-        let booking = a.booking_id;
-        let cells = days.iter().flat_map(|day| Half::BOTH.map(|half| (*day, half))).map(|(day, half)| {
-            let current = a.marks.iter().find(|m| m.day == day && m.half == half).map(|m| m.status);
+    let planned = hours(int(s, "planned_minutes"));
+    let dates = match (parse_date(&starts), parse_date(&ends)) {
+        (Some(a), Some(b)) => format_dates_in_sentence(a, b),
+        _ => String::new(),
+    };
+    let rows = list(s, "attendees").into_iter().map(|a| {
+        let booking = text(&a, "booking_id");
+        let name = text(&a, "name");
+        let marks = list(&a, "marks");
+        let cells = days.iter().flat_map(|d| HALVES.map(|h| (d.clone(), h))).map(|(day, (half, half_fr))| {
+            let current = marks
+                .iter()
+                .find(|m| text(m, "day") == day && text(m, "half") == half)
+                .map(|m| text(m, "status"))
+                .unwrap_or_default();
             let of = of.clone();
+            let body = format!(r#"{{"marks":[{{"booking_id":"{booking}","day":"{day}","half":"{half}","status":""#);
             let change = move |ev: leptos::ev::Event| {
                 let value = event_target_value(&ev);
-                let Some(status) = CHOICES.iter().find_map(|(_, p)| p.filter(|p| wire(*p) == value)) else {
+                if value.is_empty() {
                     return;
-                };
-                let mark = MarkInput { booking_id: booking, day, half, status };
-                send(api::record_presence(of.clone(), vec![mark]), error, None, move |s| {
-                    update.set(Some(Ok(s)))
+                }
+                let update_body = format!(r#"{body}{value}"}}]}}"#);
+                send(api::record_presence(of.clone(), update_body), error, None, move |s| {
+                    update.set(Some(Ok(Sheet(s))))
                 });
             };
             view! {
                 <td>
                     <select
-                        aria-label=format!("{} {} {}", a.name, day_label(day), half.french())
+                        aria-label=format!("{name} {} {half_fr}", day_label(&day))
                         disabled={day > today}
                         on:change=change
                     >
-                        {CHOICES.iter().map(|(label, p)| view! {
-                            <option value=p.map_or("", wire) selected=*p == current>{*label}</option>
+                        {CHOICES.iter().map(|(label, value)| view! {
+                            <option value=*value selected={*value == current}>{*label}</option>
                         }).collect_view()}
                     </select>
                 </td>
             }
         }).collect_view();
         view! {
-            <tr data-booking-id=booking.to_string()>
-                <th scope="row">{a.name.clone()}</th>
+            <tr data-booking-id=booking.clone()>
+                <th scope="row">{name.clone()}</th>
                 {cells}
-                <td class="hours">{format_hours(a.attended_minutes)}" / "{planned.clone()}</td>
+                <td class="hours">{hours(int(&a, "attended_minutes"))}" / "{planned.clone()}</td>
                 {(admin.is_some() && over).then(|| view! {
                     <td><a href=format!("/api/bookings/{booking}/certificate") target="_blank" rel="noopener">"Attestation"</a></td>
                 })}
@@ -120,8 +150,8 @@ fn Sheet(
     }).collect_view();
     view! {
         <p>
-            "Session "{format_dates_in_sentence(sheet.starts_on, sheet.ends_on)}" à "{sheet.location.clone()}
-            {sheet.trainer.clone().map(|t| view! { ", formateur : "{t} })}
+            "Session "{dates}" à "{text(s, "location")}
+            {opt_text(s, "trainer").map(|t| view! { ", formateur : "{t} })}
             ". Chaque choix est enregistré aussitôt ; une correction garde la précédente."
         </p>
         {admin.map(|id| view! { <AdminTools session=id over/> })}
@@ -130,24 +160,17 @@ fn Sheet(
                 <thead>
                     <tr>
                         <th rowspan="2">"Participant"</th>
-                        {days.iter().map(|d| view! { <th colspan="2">{day_label(*d)}</th> }).collect_view()}
+                        {days.iter().map(|d| view! { <th colspan="2">{day_label(d)}</th> }).collect_view()}
                         <th rowspan="2">"Heures"</th>
                     </tr>
                     <tr>
-                        {days.iter().map(|_| Half::BOTH.map(|h| view! { <th>{h.french()}</th> })).collect_view()}
+                        {days.iter().map(|_| HALVES.map(|(_, fr)| view! { <th>{fr}</th> })).collect_view()}
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
         </div>
     }
-}
-
-/// "07/12": written by hand, as chrono's formatter would weigh on the
-/// bundle.
-fn day_label(d: NaiveDate) -> String {
-    use chrono::Datelike;
-    format!("{:02}/{:02}", d.day(), d.month())
 }
 
 /// An admin's extras: the trainer's link, the sheet to print, and once

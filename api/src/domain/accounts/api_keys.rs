@@ -288,7 +288,9 @@ pub async fn person(db: &impl ConnectionTrait, named: &str) -> ApiResult<entity:
             None => return Err(ApiError::not_found("user")),
         },
     };
+    // An erased account acts for no one.
     query
+        .filter(users::Column::ErasedAt.is_null())
         .one(db)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))

@@ -75,6 +75,21 @@ impl Series {
         Ok(pruned + 1..=last)
     }
 
+    /// Locks the series' row for the rest of `txn` (a write of nothing):
+    /// whoever takes a number meanwhile waits.
+    pub async fn hold(self, txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        use sea_orm::sea_query::ExprTrait as _;
+        let mut q = Query::update();
+        q.table(invoice_numbers::Entity)
+            .value(
+                invoice_numbers::Column::PrunedThrough,
+                Expr::col(invoice_numbers::Column::PrunedThrough),
+            )
+            .and_where(Expr::col(invoice_numbers::Column::Name).eq(self.counter));
+        txn.execute(&q).await?;
+        Ok(())
+    }
+
     /// Records that the numbers through `sequence` were deleted, past
     /// their retention period.
     pub async fn pruned(self, db: &impl ConnectionTrait, sequence: i64) -> Result<(), DbErr> {

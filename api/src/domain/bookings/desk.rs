@@ -154,6 +154,7 @@ async fn open_checkout(
         success_url: format!("{public}/immersion-elite/merci?booking_id={booking_id}"),
         cancel_url: format!("{public}/immersion-elite/annulation?booking_id={booking_id}"),
         replaces: booking.stripe_checkout_session_id.clone(),
+        invoice_fields: desk.policy.seller_mentions.clone(),
     };
     let checkout = gateway
         .create_checkout(&request)

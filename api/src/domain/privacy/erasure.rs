@@ -16,9 +16,7 @@ use common::bookings::{BookingStatus, refund_on_cancel};
 use common::privacy::{CancelledSeat, ErasurePreview};
 use common::waitlist::WaitlistStatus;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -148,26 +146,53 @@ pub async fn erase(
     if user.erased_at.is_some() {
         return Ok(());
     }
+    // An admin leaves the role first (through the rules of role changes:
+    // never one's own, never against `ADMIN_EMAILS`).
+    if user.role == Role::Admin {
+        return Err(ApiError::conflict(
+            common::ErrorCode::RoleNotChangeable,
+            "an admin's account is erased once it is no longer admin",
+        ));
+    }
+    // Signed out everywhere first: no request of theirs starts meanwhile.
+    auth_sessions::Entity::delete_many()
+        .filter(auth_sessions::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
     // The person's own rules, as if they did each step themselves.
     let owner = Actor {
         id: user_id,
         email: user.email.clone(),
         role: Role::User,
     };
-    for (b, _) in seats_to_cancel(db, user_id, now).await? {
-        match desk::cancel(desk, after, &owner, b.id, false, now).await {
-            // One that ended meanwhile (paid, lapsed) is no longer ours to end.
-            Ok(_) | Err(ApiError::Client { .. }) => {}
-            Err(e) => return Err(e),
+    // A request that was already under way may still have taken a seat or
+    // a place: each pass ends what it finds, until one finds nothing.
+    for _ in 0..3 {
+        let seats = seats_to_cancel(db, user_id, now).await?;
+        let places = waiting(db, user_id).await?;
+        if seats.is_empty() && places.is_empty() {
+            break;
         }
-    }
-    for entry in waiting(db, user_id).await? {
-        desk::leave_waitlist(desk, after, &entry, WaitlistStatus::Left, now).await?;
+        for (b, _) in seats {
+            match desk::cancel(desk, after, &owner, b.id, false, now).await {
+                // One that ended meanwhile (paid, lapsed) is no longer ours.
+                Ok(_) | Err(ApiError::Client { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for entry in places {
+            desk::leave_waitlist(desk, after, &entry, WaitlistStatus::Left, now).await?;
+        }
     }
     let txn = db.begin().await?;
     // Writes first: the transaction holds the write lock before it reads
     // (SQLite cannot upgrade a reading transaction while another writes).
     anonymise(&txn, &user, now).await?;
+    if !seats_to_cancel(&txn, user_id, now).await?.is_empty() {
+        return Err(ApiError::internal(
+            "a seat was taken during the erasure: try again",
+        ));
+    }
     let mut owed_calls = Vec::new();
     for sub in live_subscriptions(&txn, user_id).await? {
         owed_calls
@@ -205,6 +230,7 @@ async fn anonymise(
     user_profiles::Entity::delete_by_id(id).exec(txn).await?;
     bookings::Entity::update_many()
         .col_expr(bookings::Column::UserEmail, Expr::value(anon.clone()))
+        .col_expr(bookings::Column::ClientAddress, Expr::value(None::<String>))
         .filter(bookings::Column::UserId.eq(id))
         .exec(txn)
         .await?;
@@ -233,19 +259,50 @@ async fn anonymise(
         .filter(mail_outbox::Column::Recipient.eq(user.email.as_str()))
         .exec(txn)
         .await?;
-    // Counters keyed by their address or account.
+    // Counters keyed by their address or account: the keys are read and
+    // matched exactly here, never as a pattern (an address may hold `%`).
+    let subjects = [
+        user.email.clone(),
+        user.email.to_lowercase(),
+        id.to_string(),
+    ];
+    let counters: Vec<String> = throttle_hits::Entity::find()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|h| h.key)
+        .filter(|k| {
+            k.split_once(':')
+                .is_some_and(|(_, s)| subjects.iter().any(|x| x == s))
+        })
+        .collect();
     throttle_hits::Entity::delete_many()
-        .filter(
-            Condition::any()
-                .add(throttle_hits::Column::Key.contains(user.email.as_str()))
-                .add(throttle_hits::Column::Key.contains(id.to_string())),
-        )
+        .filter(throttle_hits::Column::Key.is_in(counters))
         .exec(txn)
         .await?;
-    // The events feed carries bookings and places as the API showed
-    // them, address included: rewritten with the anonymous one.
+    // The events feed carries their bookings, places and subscription as
+    // the API showed them, address included: rewritten with the anonymous
+    // one.
+    // Their subscription's events are about their account.
+    let mut resources: Vec<Uuid> = vec![id];
+    resources.extend(
+        bookings::Entity::find()
+            .filter(bookings::Column::UserId.eq(id))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|b| b.id),
+    );
+    resources.extend(
+        waitlist_entries::Entity::find()
+            .filter(waitlist_entries::Column::UserId.eq(id))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|e| e.id),
+    );
     let ours = events::Entity::find()
-        .filter(events::Column::Data.contains(user.email.as_str()))
+        .filter(events::Column::ResourceId.is_in(resources))
         .all(txn)
         .await?;
     for e in ours {

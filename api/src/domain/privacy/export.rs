@@ -72,6 +72,24 @@ fn rows(list: Vec<Value>, secrets: &[&str]) -> Value {
     Value::Array(list.into_iter().map(|r| strip(r, secrets)).collect())
 }
 
+/// `text` with the secret of every mailed link (`#token=…`) taken out.
+fn without_secrets(text: &str) -> String {
+    const MARK: &str = "#token=";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(MARK) {
+        let (head, tail) = rest.split_at(at + MARK.len());
+        out.push_str(head);
+        out.push_str("[retiré]");
+        let end = tail
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-')
+            .unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn ids(rows: &[Value]) -> Vec<Uuid> {
     rows.iter()
         .filter_map(|r| r["id"].as_str()?.parse().ok())
@@ -220,18 +238,23 @@ pub async fn export(
             &[],
         ),
     );
-    out.insert(
-        "mails".into(),
-        rows(
-            mail_outbox::Entity::find()
-                .filter(mail_outbox::Column::Recipient.eq(email.as_str()))
-                .order_by_asc(mail_outbox::Column::CreatedAt)
-                .into_json()
-                .all(db)
-                .await?,
-            &[],
-        ),
-    );
+    let mut mails = mail_outbox::Entity::find()
+        .filter(mail_outbox::Column::Recipient.eq(email.as_str()))
+        .order_by_asc(mail_outbox::Column::CreatedAt)
+        .into_json()
+        .all(db)
+        .await?;
+    // A mailed link's secret is a credential, not data about the person:
+    // whoever reads the export (a squatter of someone else's address, a
+    // stolen session) must not find the verification or reset link in it.
+    for mail in &mut mails {
+        if let Some(body) = mail.get_mut("body")
+            && let Some(text) = body.as_str()
+        {
+            *body = Value::String(without_secrets(text));
+        }
+    }
+    out.insert("mails".into(), rows(mails, &["attachment", "dedup_key"]));
     out.insert(
         "requests_kept_for_retries".into(),
         rows(
@@ -265,7 +288,13 @@ pub async fn export(
             &[],
         ),
     );
-    let resources: Vec<Uuid> = booking_ids.iter().chain(&entry_ids).copied().collect();
+    // Their bookings', places' and subscription's (about the account).
+    let resources: Vec<Uuid> = booking_ids
+        .iter()
+        .chain(&entry_ids)
+        .chain([&user_id])
+        .copied()
+        .collect();
     out.insert(
         "events".into(),
         rows(
@@ -312,4 +341,19 @@ pub async fn export(
         ),
     );
     Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailed_secrets_are_taken_out() {
+        let body = "Ouvrez https://x.fr/verifier-email#token=ab12cd.\nPuis /mot-de-passe/nouveau#token=ff00 ici";
+        assert_eq!(
+            without_secrets(body),
+            "Ouvrez https://x.fr/verifier-email#token=[retiré].\nPuis /mot-de-passe/nouveau#token=[retiré] ici"
+        );
+        assert_eq!(without_secrets("rien"), "rien");
+    }
 }

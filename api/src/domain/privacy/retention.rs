@@ -51,10 +51,14 @@ pub struct Pruned {
 
 /// The first day still kept when records are kept `years` after the end
 /// of their year.
+/// (Years begin at midnight in Paris: an invoice dated 1 January at the
+/// venue belongs to that year, whatever the hour in UTC.)
 fn kept_from(today: NaiveDate, years: i32) -> DateTime<Utc> {
+    use chrono::TimeZone;
     NaiveDate::from_ymd_opt(today.year() - years, 1, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map_or(DateTime::<Utc>::MIN_UTC, |d| d.and_utc())
+        .and_then(|d| chrono_tz::Europe::Paris.from_local_datetime(&d).earliest())
+        .map_or(DateTime::<Utc>::MIN_UTC, |d| d.with_timezone(&Utc))
 }
 
 /// One pass over every kind of record.
@@ -101,8 +105,8 @@ async fn legal_records(db: &DatabaseConnection, kept_from: DateTime<Utc>) -> Res
     let txn = db.begin().await?;
     // A write first: the pass holds the series' rows, and the write lock,
     // before it reads what it may delete.
-    INVOICES.pruned(&txn, 0).await?;
-    CREDIT_NOTES.pruned(&txn, 0).await?;
+    INVOICES.hold(&txn).await?;
+    CREDIT_NOTES.hold(&txn).await?;
     let old = invoices::Entity::find()
         .filter(invoices::Column::IssuedAt.lt(kept_from))
         .order_by_asc(invoices::Column::Sequence)
@@ -190,4 +194,19 @@ async fn legal_records(db: &DatabaseConnection, kept_from: DateTime<Utc>) -> Res
         credit_notes,
         ..Pruned::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_year_begins_at_midnight_in_paris() {
+        let today = NaiveDate::from_ymd_opt(2037, 6, 1).unwrap();
+        // 1 January 2027, 00:00 in Paris is 31 December 2026, 23:00 UTC.
+        assert_eq!(
+            kept_from(today, ACCOUNTING_YEARS).to_rfc3339(),
+            "2026-12-31T23:00:00+00:00"
+        );
+    }
 }

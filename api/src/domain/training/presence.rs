@@ -218,3 +218,15 @@ pub async fn record(
     txn.commit().await?;
     sheet(db, session_id, now).await
 }
+
+/// The sheet as the trainer's link shows it: an attendee with no name
+/// given is "Participant n", never their e-mail address (the trainer has
+/// no account, and no need of it).
+pub fn without_addresses(mut sheet: PresenceSheetDto) -> PresenceSheetDto {
+    for (i, a) in sheet.attendees.iter_mut().enumerate() {
+        if a.name.contains('@') {
+            a.name = format!("Participant {}", i + 1);
+        }
+    }
+    sheet
+}

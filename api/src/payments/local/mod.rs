@@ -609,6 +609,7 @@ mod tests {
             success_url: "http://x/merci".into(),
             cancel_url: "http://x/annulation".into(),
             replaces: None,
+            invoice_fields: Vec::new(),
         }
     }
 

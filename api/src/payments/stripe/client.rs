@@ -14,7 +14,8 @@ use ::stripe::{
 use stripe_checkout::CheckoutSessionMode;
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionInvoiceCreation,
-    CreateCheckoutSessionInvoiceCreationInvoiceData, CreateCheckoutSessionLineItems,
+    CreateCheckoutSessionInvoiceCreationInvoiceData,
+    CreateCheckoutSessionInvoiceCreationInvoiceDataCustomFields, CreateCheckoutSessionLineItems,
     CreateCheckoutSessionLineItemsPriceData, CreateCheckoutSessionPaymentIntentData,
     ExpireCheckoutSession, ProductData,
 };
@@ -168,6 +169,21 @@ pub fn checkout_params(req: &CheckoutRequest) -> CreateCheckoutSession {
             enabled: true,
             invoice_data: Some(CreateCheckoutSessionInvoiceCreationInvoiceData {
                 metadata: Some(metadata.clone()),
+                // The training organisation's legal mentions, which
+                // Stripe's invoice template lacks (Stripe takes four).
+                custom_fields: Some(
+                    req.invoice_fields
+                        .iter()
+                        .take(4)
+                        .map(|(name, value)| {
+                            CreateCheckoutSessionInvoiceCreationInvoiceDataCustomFields {
+                                name: name.clone(),
+                                value: value.clone(),
+                            }
+                        })
+                        .collect(),
+                )
+                .filter(|f: &Vec<_>| !f.is_empty()),
                 ..CreateCheckoutSessionInvoiceCreationInvoiceData::new()
             }),
         })

@@ -75,6 +75,7 @@ impl World {
                 yearly: Some("price_sim_yearly".into()),
             },
             invoicing: None,
+            seller_mentions: Vec::new(),
         };
         let mut users = Vec::new();
         for i in 0..USERS {
