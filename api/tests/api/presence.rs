@@ -359,8 +359,18 @@ async fn the_trainers_link_opens_its_session_and_nothing_else() {
         "{secret}"
     );
 
+    // An attendee who gave no name is no address to the trainer.
+    app.forget_names(seats[1].user).await;
     let sheet: PresenceSheetDto = app.get("/api/trainer/presence", Some(secret)).await.ok();
     assert_eq!(sheet.session_id.to_string(), sid);
+    let names: Vec<&str> = sheet.attendees.iter().map(|a| a.name.as_str()).collect();
+    assert!(names.contains(&"Participant 2"), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains('@')), "{names:?}");
+    let admins: PresenceSheetDto = app
+        .get(&format!("/api/admin/sessions/{sid}/presence"), Some(&admin))
+        .await
+        .ok();
+    assert!(admins.attendees.iter().any(|a| a.name == "bob@example.com"));
     let day = sheet.days[0];
     let recorded: PresenceSheetDto = app
         .put(

@@ -292,6 +292,10 @@ async fn deleting_my_account_settles_what_i_have_then_leaves_my_name_only_in_leg
     assert_eq!(notes, 1);
     let ends = entity::owed_gateway_calls::Entity::find()
         .filter(entity::owed_gateway_calls::Column::Reason.eq("erasure"))
+        .filter(
+            entity::owed_gateway_calls::Column::Kind
+                .eq(common::payments::OwedCallKind::CancelSubscription),
+        )
         .count(&app.state.db)
         .await
         .unwrap();
@@ -489,4 +493,44 @@ async fn records_past_their_period_go_and_the_series_stays_whole_from_the_first_
         .unwrap();
     let found = app.audit().await;
     assert!(found.iter().any(|f| f.contains("series")), "{found:?}");
+}
+
+#[actix_web::test]
+async fn a_subscription_page_left_open_cannot_bill_an_erased_account() {
+    let app = spawn_app().await;
+    let token = app.register("page@example.com").await;
+    let r = app.subscribe(&token, "yearly").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let page = r.ok::<RedirectDto>().url;
+    let gone = app
+        .call(
+            reqwest::Method::DELETE,
+            "/api/me",
+            Some(&token),
+            Some(json!({"password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.body);
+    // The page was expired at the gateway: paying it now makes nothing.
+    let expiries = entity::owed_gateway_calls::Entity::find()
+        .filter(entity::owed_gateway_calls::Column::Reason.eq("erasure"))
+        .filter(
+            entity::owed_gateway_calls::Column::Kind
+                .eq(common::payments::OwedCallKind::ExpireCheckout),
+        )
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(expiries, 1);
+    let paid = crate::support::no_redirects()
+        .post(format!("{page}/pay"))
+        .send()
+        .await
+        .unwrap();
+    assert!(paid.status().is_client_error(), "{}", paid.status());
+    let subscriptions = entity::stripe_subscriptions::Entity::find()
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(subscriptions, 0, "an erased account was billed");
 }

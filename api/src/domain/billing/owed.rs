@@ -194,6 +194,25 @@ pub async fn owe_expiry(
     insert(db, call, now).await
 }
 
+/// Owes the expiry of a subscription's Checkout page no one may pay any
+/// more (its account was erased).
+pub async fn owe_page_expiry(
+    db: &impl ConnectionTrait,
+    checkout_session_id: &str,
+    reason: OwedReason,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    let call = NewCall {
+        kind: OwedCallKind::ExpireCheckout,
+        reason: reason.as_str(),
+        booking_id: None,
+        target: checkout_session_id,
+        amount_cents: None,
+        idempotency_key: format!("expire-{checkout_session_id}"),
+    };
+    insert(db, call, now).await
+}
+
 /// Owes the refund of what paid a subscription invoice, keyed by the
 /// invoice: one refund however often this runs.
 pub async fn owe_invoice_refund(

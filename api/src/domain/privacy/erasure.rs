@@ -4,7 +4,8 @@
 //! First what they still have going is ended by the product's own rules:
 //! held seats and seats of sessions still to come are cancelled (refunded
 //! as the cancellation rules say), waiting-list places are left, a live
-//! subscription is cancelled at the gateway. Then, in one transaction,
+//! subscription is cancelled at the gateway, and a subscription page
+//! still open is expired there. Then, in one transaction,
 //! every personal field is erased or anonymised: the account can never
 //! sign in again and its address is free. What the law requires is kept
 //! (invariant 18): invoices and credit notes as issued, presence marks;
@@ -27,8 +28,8 @@ use crate::domain::platform::clock::today_at_venue;
 use crate::error::{ApiError, ApiResult};
 use entity::{
     account_tokens, auth_sessions, events, idempotency_keys, immersion_bookings as bookings,
-    immersion_sessions as sessions, mail_outbox, stripe_subscriptions, throttle_hits,
-    user_profiles, users, waitlist_entries,
+    immersion_sessions as sessions, mail_outbox, stripe_subscriptions, subscription_checkouts,
+    throttle_hits, user_profiles, users, waitlist_entries,
 };
 
 /// The address an erased account is left with: unique, and undeliverable
@@ -198,6 +199,17 @@ pub async fn erase(
         owed_calls
             .extend(owed::owe_cancel_subscription(&txn, &sub.id, OwedReason::Erasure, now).await?);
     }
+    // A subscription page still open would bill an account that is gone.
+    if let Some(page) = subscription_checkouts::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .and_then(|c| c.checkout_id)
+    {
+        owed_calls.extend(owed::owe_page_expiry(&txn, &page, OwedReason::Erasure, now).await?);
+    }
+    subscription_checkouts::Entity::delete_by_id(user_id)
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     after.owed(db, owed_calls, now).await;
     Ok(())

@@ -364,6 +364,8 @@ impl PaymentGateway for LocalGateway {
             )));
         }
         lock(&self.expired).insert(checkout_session_id.to_owned());
+        // A subscription's page, expired, can no longer be paid either.
+        lock(&self.subscription_checkouts).remove(checkout_session_id);
         Ok(())
     }
 
