@@ -227,9 +227,24 @@ fn e2e() -> Result<(), String> {
     status(node)
 }
 
+/// The memory benchmark's smoke run (`bench/memory.sh`), on the debug
+/// build the browser tests used: it fails when the server does not start
+/// or a request fails; the budget is the release build's (README).
+fn memory_smoke() -> Result<(), String> {
+    let root = web::root();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    let mut cmd = Command::new("bash");
+    cmd.arg(root.join("bench").join("memory.sh"))
+        .arg(target.join("debug").join("immersion"))
+        .env("BENCH_SMOKE", "1");
+    status(cmd)
+}
+
 /// The whole test suite: unit and integration tests on SQLite, and on
 /// PostgreSQL as well when `TEST_DATABASE_URL` names a server (with the
-/// benchmarks' smoke run there); then the browser tests.
+/// benchmarks' smoke run there); then the browser tests, and the memory
+/// benchmark's smoke run.
 fn test(extra: &[String]) -> Result<(), String> {
     ensure_python_packages()?;
     let mut cmd = cargo();
@@ -247,5 +262,6 @@ fn test(extra: &[String]) -> Result<(), String> {
         eprintln!("xtask: the benchmarks' smoke run on PostgreSQL");
         bench_smoke(&url)?;
     }
-    e2e()
+    e2e()?;
+    memory_smoke()
 }
