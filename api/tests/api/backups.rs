@@ -278,3 +278,67 @@ async fn restore_refuses_a_damaged_copy_and_a_running_server_then_puts_one_back(
         "{emails:?}"
     );
 }
+
+/// On PostgreSQL, with no server running on it: `immersion restore` puts a
+/// copy back by building it in a new database and swapping the names, and
+/// keeps the current one aside under a name of its own.
+#[actix_web::test]
+async fn on_postgresql_restore_swaps_the_database_and_keeps_the_current_one_aside() {
+    use sea_orm::{ConnectionTrait, EntityTrait};
+    let (place, url) = crate::support::TestDb::empty().await;
+    if !url.starts_with("postgres") {
+        // SQLite: the test above.
+        return;
+    }
+    let users = |url: String| async move {
+        let db = api::db::connect(&url).await.unwrap();
+        let all: Vec<String> = entity::users::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.email)
+            .collect();
+        db.close().await.ok();
+        all
+    };
+    {
+        let db = api::db::connect(&url).await.unwrap();
+        api::db::migrate(&db).await.unwrap();
+        crate::support::account(&db, "kept@example.com", common::auth::Role::User).await;
+        db.close().await.ok();
+    }
+    let dir = scratch("pg-cli");
+    let (ok, out, err) = run(immersion(&url).args(["backup", "--to"]).arg(&dir));
+    assert!(ok, "{err}");
+    let copy = PathBuf::from(out.trim());
+    {
+        let db = api::db::connect(&url).await.unwrap();
+        crate::support::account(&db, "later@example.com", common::auth::Role::User).await;
+        db.close().await.ok();
+    }
+
+    let (ok, out, err) = run(immersion(&url).arg("restore").arg(&copy));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("audit: no drift"), "{out}");
+    assert_eq!(users(url.clone()).await, ["kept@example.com"]);
+    // The database as it was before, under the name the command printed.
+    let aside = out
+        .split_whitespace()
+        .find(|w| w.contains("_before_restore_"))
+        .expect("the name of the database kept aside")
+        .trim_end_matches(['.', ',', ')'])
+        .to_owned();
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let kept = users(format!("{base}/{aside}")).await;
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    let admin = sea_orm::Database::connect(&std::env::var("TEST_DATABASE_URL").unwrap())
+        .await
+        .unwrap();
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{aside}\" WITH (FORCE)"))
+        .await
+        .unwrap();
+    admin.close().await.ok();
+    drop(place);
+}
