@@ -81,13 +81,20 @@ enum Credential {
     Cookie(String),
 }
 
+/// The token of `Authorization: Bearer …`, when the request has one (a
+/// sign-in token, an API key or a trainer link: each caller says which
+/// it takes).
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
 fn bearer_or_cookie(req: &HttpRequest) -> Option<Credential> {
-    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let value = value.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| Credential::Bearer(token.trim().to_owned()));
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        return bearer(req).map(|token| Credential::Bearer(token.to_owned()));
     }
     req.cookie(COOKIE_NAME)
         .map(|c| Credential::Cookie(c.value().to_owned()))

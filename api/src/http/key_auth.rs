@@ -372,10 +372,9 @@ pub async fn gate(
 
 /// The key a request carries as `Authorization: Bearer imm_live_…`.
 pub fn key_in(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && api_keys::is_key(token)).then(|| token.to_owned())
+    crate::http::extract::bearer(req)
+        .filter(|token| api_keys::is_key(token))
+        .map(str::to_owned)
 }
 
 /// Authenticates a request by its key: who it acts as on this endpoint

@@ -7,7 +7,6 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, get, put, web};
 use chrono::Utc;
 use common::presence::{PresenceSheetDto, PresenceUpdate};
@@ -15,6 +14,7 @@ use common::presence::{PresenceSheetDto, PresenceUpdate};
 use crate::domain::training::presence::{self, Recorder};
 use crate::domain::training::trainer_links::{self, Link};
 use crate::error::{ApiError, ApiResult};
+use crate::http::extract::bearer;
 use crate::http::problems as p;
 use crate::state::AppState;
 
@@ -27,13 +27,7 @@ impl FromRequest for TrainerLink {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let secret = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim().to_owned());
+        let secret = bearer(req).map(str::to_owned);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let (Some(secret), Some(state)) = (secret, state) else {

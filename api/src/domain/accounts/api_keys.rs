@@ -13,9 +13,9 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::tokens::digest;
 use crate::error::{ApiError, ApiResult};
 use entity::api_keys::{self as keys, Column};
 
@@ -32,10 +32,6 @@ const MAX_ALLOWED_IPS: usize = 50;
 /// True when `token` claims to be an API key (rather than a sign-in token).
 pub fn is_key(token: &str) -> bool {
     token.starts_with(SECRET_PREFIX)
-}
-
-fn digest(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// A key as the request that presented it needs it, with the admin who

@@ -33,7 +33,10 @@ impl Purpose {
     }
 }
 
-fn digest(raw: &str) -> String {
+/// What is stored of a secret handed out (a mailed link's token, an API
+/// key, a trainer link): its SHA-256, in hex. The secrets are 256 random
+/// bits, so a fast digest is as safe as a slow one.
+pub fn digest(raw: &str) -> String {
     hex::encode(Sha256::digest(raw.as_bytes()))
 }
 

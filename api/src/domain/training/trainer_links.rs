@@ -11,9 +11,9 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     TransactionTrait,
 };
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::domain::accounts::tokens::digest;
 use crate::error::{ApiError, ApiResult};
 use entity::immersion_sessions as sessions;
 use entity::trainer_links::{self as links, Column};
@@ -23,10 +23,6 @@ const SECRET_PREFIX: &str = "imm_trn_";
 /// How long after the session's last day its link still works: late
 /// corrections of the sheet.
 const DAYS_AFTER: u64 = 30;
-
-fn digest(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
 
 /// A new link for the session's trainer; any earlier one stops working.
 #[tracing::instrument(skip(db))]
