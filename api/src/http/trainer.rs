@@ -79,10 +79,19 @@ pub async fn trainer_presence(
 pub async fn trainer_record_presence(
     state: web::Data<AppState>,
     TrainerLink(link): TrainerLink,
-    body: web::Json<PresenceUpdate>,
-) -> ApiResult<web::Json<PresenceSheetDto>> {
-    let now = Utc::now();
+    req: HttpRequest,
+    body: web::Payload,
+) -> actix_web::Result<web::Json<PresenceSheetDto>> {
+    // Read only once the link is known good (actix polls a handler's
+    // extractors together: a `web::Json` argument could answer first).
+    let body = web::Json::<PresenceUpdate>::from_request(&req, &mut body.into_inner()).await?;
     let by = Recorder::TrainerLink(link.id);
-    let sheet = presence::record(&state.db, link.session_id, body.into_inner(), by, now);
+    let sheet = presence::record(
+        &state.db,
+        link.session_id,
+        body.into_inner(),
+        by,
+        Utc::now(),
+    );
     Ok(web::Json(presence::without_addresses(sheet.await?)))
 }

@@ -431,6 +431,14 @@ async fn the_trainers_link_opens_its_session_and_nothing_else() {
     app.get("/api/trainer/presence", Some(&forged))
         .await
         .assert_problem(401, "unauthorized");
+    // An unknown link is refused before its body is read, however bad.
+    app.put(
+        "/api/trainer/presence",
+        Some(&forged),
+        json!({"marks": [{}]}),
+    )
+    .await
+    .assert_problem(401, "unauthorized");
 
     // A new link revokes the old; revoking ends the new one.
     let again: TrainerLinkDto = app
