@@ -42,22 +42,34 @@ fn status(mut cmd: Command) -> Result<(), String> {
     }
 }
 
-/// Builds the web app, then starts the api on the embedded SQLite
-/// default, with demo data.
+/// Builds the web app and the api, then starts the api on the embedded
+/// SQLite default, with demo data. The api builds while the web app's
+/// tools and bundles do: each pipeline has stretches on one core (a
+/// link, an LTO pass, a download) that the other fills. It is the debug
+/// build the tests use (`cargo xtask test` then reuses it); `--release`
+/// first gives the optimised server.
 fn run(extra: &[String]) -> Result<(), String> {
-    web::build()?;
+    let release = extra.first().is_some_and(|a| a == "--release");
+    let extra = if release { &extra[1..] } else { extra };
+    let mut api = cargo();
+    api.args(["build", "--locked", "-p", "api", "--bin", "immersion"]);
+    if release {
+        api.arg("--release");
+    }
+    let shown = format!("{api:?}");
+    let mut building = api.spawn().map_err(|e| format!("{shown}: {e}"))?;
+    let web = web::build();
+    let built = building.wait().map_err(|e| format!("{shown}: {e}"))?;
+    web?;
+    if !built.success() {
+        return Err(format!("{shown} failed ({built})"));
+    }
     let mut cmd = cargo();
-    cmd.args([
-        "run",
-        "--release",
-        "-p",
-        "api",
-        "--bin",
-        "immersion",
-        "--",
-        "serve",
-    ])
-    .args(extra);
+    cmd.args(["run", "--locked", "-q", "-p", "api", "--bin", "immersion"]);
+    if release {
+        cmd.arg("--release");
+    }
+    cmd.args(["--", "serve"]).args(extra);
     status(cmd)
 }
 
