@@ -11,6 +11,8 @@
 # Rust toolchains are rustup's and stay installed between runs: the
 # wasm build's pinned nightly is downloaded only when it is missing.
 set -euo pipefail
+# Background jobs in process groups of their own: the run is stopped whole.
+set -m
 port="${1:-8080}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
@@ -30,14 +32,16 @@ start=$(date +%s)
   cd "$work/clone"
   export CARGO_HOME="$work/cargo-home" BIND_ADDR="127.0.0.1:$port" PUBLIC_URL="http://127.0.0.1:$port"
   unset CARGO_TARGET_DIR
-  setsid cargo xtask run 2>&1 | while IFS= read -r line; do
+  cargo xtask run 2>&1 | while IFS= read -r line; do
     printf '%5d %s\n' "$(($(date +%s) - start))" "$line"
   done
 ) > "$log" &
 server=$!
 
-# The stages end at these lines of cargo's and the xtask's output.
-stage() { grep -m1 -e "$1" "$log" | awk '{print $1}' || true; }
+# The stages end at these lines of cargo's and the xtask's output (the
+# last of them: wasm-bindgen-cli's install also ends with a dev build,
+# before the api's).
+stage() { grep -e "$1" "$log" | tail -n1 | awk '{print $1}' || true; }
 deadline=$((start + 40 * 60))
 until curl -fsS -o /dev/null "http://127.0.0.1:$port/"; do
   if [ "$(date +%s)" -gt "$deadline" ] || ! kill -0 "$server" 2>/dev/null; then
