@@ -43,7 +43,7 @@ server=$!
 # before the api's).
 stage() { grep -e "$1" "$log" | tail -n1 | awk '{print $1}' || true; }
 deadline=$((start + 40 * 60))
-until curl -fsS -o /dev/null "http://127.0.0.1:$port/"; do
+until curl -fs -o /dev/null "http://127.0.0.1:$port/"; do
   if [ "$(date +%s)" -gt "$deadline" ] || ! kill -0 "$server" 2>/dev/null; then
     tail -n 30 "$log" >&2
     echo "first run: no page after $(($(date +%s) - start)) s" >&2

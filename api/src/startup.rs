@@ -133,6 +133,7 @@ impl Application {
             tokens,
             decoy_hash,
             checkout_ids: Default::default(),
+            seat_counts: Default::default(),
             metrics: crate::metrics::Metrics::new()
                 .map_err(|e| StartupError::Setup(e.to_string()))?,
             catalog: Default::default(),
@@ -212,11 +213,22 @@ impl Application {
                 handle.stop(true).await;
             }
         });
+        let flusher = actix_web::rt::spawn(flush_seat_counts(self.state.clone()));
         let result = self.server.await;
         on_signal.abort();
+        flusher.abort();
         let grace = self.state.settings.shutdown_timeout;
         if let Some(jobs) = jobs {
             jobs.stop(grace).await;
+        }
+        // The last second's holds and cancels count on the other instances.
+        if let Err(e) = self
+            .state
+            .seat_counts
+            .flush(&self.state.db, chrono::Utc::now().timestamp())
+            .await
+        {
+            tracing::warn!(error = %e, "seat throttle counts not stored at shutdown");
         }
         // Calls the last requests owed: finished, or left owed for the
         // next instance's job.
@@ -234,6 +246,24 @@ impl Application {
         }
         tracing::info!("stopped");
         result
+    }
+}
+
+/// Adds the holds and cancels counted in this process to the shared
+/// counters, every second (`db::tally`), on every instance.
+async fn flush_seat_counts(state: web::Data<AppState>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = state
+            .seat_counts
+            .flush(&state.db, chrono::Utc::now().timestamp())
+            .await
+        {
+            // Kept, and added at the next tick.
+            tracing::warn!(error = %e, "seat throttle counts not stored");
+        }
     }
 }
 

@@ -33,6 +33,9 @@ pub struct AppState {
     pub decoy_hash: String,
     /// New holds' Checkout Session ids, written in batches.
     pub checkout_ids: CheckoutIds,
+    /// Holds and cancels counted against their throttles in this
+    /// process, added to the database every second.
+    pub seat_counts: crate::db::tally::Tally,
     pub metrics: crate::metrics::Metrics,
     /// The plans' prices, read from the gateway at most hourly.
     pub price_book: crate::payments::price_book::PriceBook,

@@ -49,7 +49,14 @@ pub async fn checkout(
 ) -> ApiResult<HttpResponse> {
     let held = async {
         let ip = client_ip(&req, &state.settings.trusted_proxies);
-        throttles::seat_change(&state.db, &state.limits(), &user.actor(), &ip).await?;
+        throttles::seat_change(
+            &state.db,
+            &state.seat_counts,
+            &state.limits(),
+            &user.actor(),
+            &ip,
+        )
+        .await?;
         // A keyed hash: booking rows are kept for years, addresses not.
         let address = state.tokens.fingerprint("hold-address", &ip);
         let gateway = state.gateway.clone();
@@ -191,7 +198,14 @@ pub async fn cancel_booking(
     body: web::Payload,
 ) -> ApiResult<web::Json<BookingDto>> {
     let ip = client_ip(&req, &state.settings.trusted_proxies);
-    throttles::seat_change(&state.db, &state.limits(), &user.actor(), &ip).await?;
+    throttles::seat_change(
+        &state.db,
+        &state.seat_counts,
+        &state.limits(),
+        &user.actor(),
+        &ip,
+    )
+    .await?;
     let request: CancelRequest = optional_json(body, 4096).await?;
     let booking = bookings::cancel(
         &state.desk(),

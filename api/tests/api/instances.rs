@@ -509,3 +509,66 @@ async fn sigterm_during_a_rush_answers_every_request_it_took() {
     assert!(rows.iter().all(|b| b.stripe_checkout_session_id.is_some()));
     assert_eq!(app.audit().await, Vec::<String>::new());
 }
+
+/// The holds and cancels an instance counted in its own tally (added to
+/// the shared counters every second) reach the database when it stops
+/// cleanly: the next instance counts on from them.
+#[actix_web::test]
+async fn seat_counts_survive_a_clean_stop() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let mut sids = Vec::new();
+    for _ in 0..3 {
+        let s = app.create_session(&admin, json!({})).await;
+        sids.push(s["id"].as_str().unwrap().to_owned());
+    }
+    let (_, token) = app.quick_user("counted@example.com").await;
+    let limits = [
+        ("SEAT_CHANGES_PER_USER_PER_HOUR", "3"),
+        ("HOLD_COOLDOWN_MINUTES", "0"),
+    ];
+    let client = reqwest::Client::new();
+    let hold = |base: String, sid: String| {
+        let (client, token) = (client.clone(), token.clone());
+        async move {
+            let res = client
+                .post(format!("{base}/api/sessions/{sid}/checkout"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            (res.status(), res.json::<Value>().await.unwrap())
+        }
+    };
+    // Two changes on the first instance: a hold, and its cancel.
+    let first = Instance::start(&app.database_url, &limits).await;
+    let (status, held) = hold(first.base.clone(), sids[0].clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{held}");
+    let cancelled = client
+        .post(format!(
+            "{}/api/bookings/{}/cancel",
+            first.base,
+            held["booking_id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    first.signal("-TERM");
+    let (status, _first) = tokio::task::spawn_blocking(move || {
+        let mut first = first;
+        (first.child.wait().unwrap(), first)
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "{status:?}");
+
+    let second = Instance::start(&app.database_url, &limits).await;
+    let (status, body) = hold(second.base.clone(), sids[1].clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The fourth change of the hour, whichever instance counted the others.
+    let (status, body) = hold(second.base.clone(), sids[2].clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+}

@@ -391,3 +391,57 @@ async fn an_unverified_account_holds_one_seat_at_a_time() {
     let (status, code) = hold_from(&app, &client, &id(&second), &token).await;
     assert_eq!(status, StatusCode::CREATED, "{code}");
 }
+
+/// Seat throttles count in the process and add to the database every
+/// second (`db::tally`): two processes' tallies on one database, flushed
+/// by hand, show what each knows and when.
+#[actix_web::test]
+async fn seat_counts_add_up_across_processes_at_each_flush() {
+    use api::db::tally::{Limit, Tally};
+    let app = crate::support::spawn_app().await;
+    let db = &app.state.db;
+    let limit = [Limit {
+        key: "test_seats:someone".into(),
+        max: 3,
+        window_seconds: 3600,
+    }];
+    let now = chrono::Utc::now().timestamp();
+    let (here, there) = (Tally::default(), Tally::default());
+    for _ in 0..2 {
+        assert_eq!(here.try_count(db, &limit, now).await.unwrap(), Ok(()));
+    }
+    // Not flushed yet: the other process admits one more (the bound).
+    assert_eq!(there.try_count(db, &limit, now).await.unwrap(), Ok(()));
+    here.flush(db, now).await.unwrap();
+    there.flush(db, now).await.unwrap();
+    async fn stored(db: &sea_orm::DatabaseConnection) -> Option<i32> {
+        use sea_orm::EntityTrait as _;
+        entity::throttle_hits::Entity::find_by_id("test_seats:someone")
+            .one(db)
+            .await
+            .unwrap()
+            .map(|r| r.hits)
+    }
+    assert_eq!(stored(db).await, Some(3), "nothing lost, nothing twice");
+    // The second flush told `there` the total: it refuses, counting nothing.
+    assert_eq!(there.try_count(db, &limit, now).await.unwrap(), Err(3600));
+    // `here` last saw 2: it admits one more, and knows at its next flush.
+    assert_eq!(here.try_count(db, &limit, now + 10).await.unwrap(), Ok(()));
+    here.flush(db, now + 10).await.unwrap();
+    assert_eq!(stored(db).await, Some(4));
+    assert_eq!(
+        here.try_count(db, &limit, now + 10).await.unwrap(),
+        Err(3590)
+    );
+    // A process that never met the key reads it first.
+    let third = Tally::default();
+    assert_eq!(
+        third.try_count(db, &limit, now + 20).await.unwrap(),
+        Err(3580)
+    );
+    // Once the window has ended, a new one starts, in the database too.
+    let later = now + 3600;
+    assert_eq!(here.try_count(db, &limit, later).await.unwrap(), Ok(()));
+    here.flush(db, later).await.unwrap();
+    assert_eq!(stored(db).await, Some(1));
+}

@@ -5,12 +5,17 @@
 //! One row per throttle and subject (`login_ip:203.0.113.9`). Counting is
 //! a single upsert that starts a new window when the old one has ended
 //! and answers the counts, so concurrent hits on several instances never
-//! lose a count and need no transaction.
+//! lose a count and need no transaction (`db::tally::add`). Holds and
+//! cancels, which a rush makes on every request, are counted in the
+//! process first and added every second (`db::tally::Tally`, whose
+//! documentation gives the bound across instances); the account
+//! throttles, which guard passwords, are counted in the database at once.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
+use crate::db::tally::{self, Tally};
 use crate::error::{ApiError, ApiResult};
 use entity::throttle_hits::{self as hits, Column};
 
@@ -55,44 +60,15 @@ pub async fn hit(
     now: DateTime<Utc>,
 ) -> Result<Vec<hits::Model>, DbErr> {
     let now = now.timestamp();
-    let mut rows: Vec<hits::ActiveModel> = counters
+    let adds: Vec<tally::Add> = counters
         .iter()
-        .map(|(t, subject)| hits::ActiveModel {
-            key: Set(t.key(subject)),
-            window_end: Set(now.saturating_add_unsigned(t.window_seconds)),
-            hits: Set(1),
+        .map(|(t, subject)| tally::Add {
+            key: t.key(subject),
+            window_end: now.saturating_add_unsigned(t.window_seconds),
+            hits: 1,
         })
         .collect();
-    // Rows are locked in key order on every instance: two requests
-    // counting the same pair of keys can never deadlock.
-    rows.sort_by(|a, b| a.key.as_ref().cmp(b.key.as_ref()));
-    let ended = Expr::col((hits::Entity, Column::WindowEnd)).lte(now);
-    let hits_after = CaseStatement::new()
-        .case(ended.clone(), Expr::val(1))
-        .finally(Expr::col((hits::Entity, Column::Hits)).add(1));
-    let end_after = CaseStatement::new()
-        .case(ended, Expr::cust("excluded.window_end"))
-        .finally(Expr::col((hits::Entity, Column::WindowEnd)));
-    let counted = hits::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(Column::Key)
-                .value(Column::Hits, hits_after)
-                .value(Column::WindowEnd, end_after)
-                .to_owned(),
-        )
-        .exec_with_returning(db)
-        .await?;
-    counters
-        .iter()
-        .map(|(t, subject)| {
-            let key = t.key(subject);
-            counted
-                .iter()
-                .find(|c| c.key == key)
-                .cloned()
-                .ok_or_else(|| DbErr::Custom(format!("throttle counter {key} not returned")))
-        })
-        .collect()
+    tally::add(db, &adds, now).await
 }
 
 /// Counts one attempt against each of `counters` and refuses it (429)
@@ -171,6 +147,7 @@ pub async fn prune(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64,
 /// Admins are not limited (they cancel on behalf of others).
 pub async fn seat_change(
     db: &impl ConnectionTrait,
+    counts: &Tally,
     limits: &LoginLimits,
     actor: &crate::domain::platform::actor::Actor,
     ip: &str,
@@ -179,11 +156,21 @@ pub async fn seat_change(
         return Ok(());
     }
     let user_key = actor.id.to_string();
-    let counters = [
+    let limits: Vec<tally::Limit> = [
         (limits.seats_per_user, user_key.as_str()),
         (limits.seats_per_ip, ip),
-    ];
-    admit(db, &counters, Utc::now()).await
+    ]
+    .iter()
+    .map(|(t, subject)| tally::Limit {
+        key: t.key(subject),
+        max: t.max,
+        window_seconds: t.window_seconds,
+    })
+    .collect();
+    counts
+        .try_count(db, &limits, Utc::now().timestamp())
+        .await?
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
 }
 
 /// The throttles of accounts and seats, counted here so that they hold
