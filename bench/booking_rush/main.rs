@@ -1,11 +1,13 @@
-//! `cargo run --release -p bench --bin booking_rush [-- CLIENTS SECONDS ROUNDS [INSTANCES…]]`
+//! `cargo run --release -p bench --bin booking_rush [-- [--sqlite] CLIENTS SECONDS ROUNDS [INSTANCES…]]`
 //!
 //! Holds per second through the real api (HTTP, auth, the hold
 //! transaction) for CLIENTS concurrent clients on PostgreSQL, beside
 //! pgbench running the same SQL transaction against the same database in
 //! the same run: ROUNDS (default 3) rounds of SECONDS (default 10) each,
 //! api and pgbench in turn. Prints both, the ratio, and the api's latency
-//! percentiles.
+//! percentiles. With `--sqlite`, the same on the embedded default (a
+//! database file of its own), beside Debian's `sqlite3` shell running
+//! the same statements on that file (`sqlite3.rs`).
 //! Goal: ratio ≥ 0.75 and p99 < 500 ms at 256 clients; it exits non-zero when
 //! a request fails or a goal is missed (with `BENCH_SMOKE=1`, only when a
 //! request fails: the test command's smoke run).
@@ -23,11 +25,16 @@ use std::time::{Duration, Instant};
 use api::config::Settings;
 use api::startup::Application;
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use uuid::Uuid;
 
+mod pgbench;
+mod sqlite3;
 #[path = "../support.rs"]
 mod support;
+
+use pgbench::PgBench;
+use sqlite3::Sqlite3;
 
 /// Sessions to spread holds over; each (session, user) pair is used once.
 const SESSIONS: usize = 400;
@@ -35,7 +42,7 @@ const SESSIONS: usize = 400;
 const USERS_PER_CLIENT: usize = 8;
 const JWT_SECRET: &str = "bench-secret-bench-secret-bench-secret";
 /// The api's pool size; pgbench gets as many connections.
-const DB_CONNECTIONS: usize = 32;
+pub const DB_CONNECTIONS: usize = 32;
 /// The goals a full run is held to (it exits non-zero when one is
 /// missed): the api's holds per second against pgbench's transactions
 /// per second on the same statements, and the worst round's p99.
@@ -43,6 +50,8 @@ const RATIO_GOAL: f64 = 0.75;
 const P99_GOAL_MS: f64 = 500.0;
 
 struct Args {
+    /// On a SQLite file rather than PostgreSQL.
+    sqlite: bool,
     /// `BENCH_SMOKE=1`: only that every request succeeds (the test
     /// command's run: a debug build, a few clients for a second).
     smoke: bool,
@@ -55,7 +64,8 @@ struct Args {
 }
 
 fn args() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
+    let mut it = std::env::args().skip(1).peekable();
+    let sqlite = it.next_if(|a| a == "--sqlite").is_some();
     let clients = it
         .next()
         .map_or(Ok(256), |s| s.parse().map_err(|_| format!("CLIENTS: {s}")))?;
@@ -75,6 +85,9 @@ fn args() -> Result<Args, String> {
     if instances.is_empty() {
         instances.push(1);
     }
+    if sqlite && instances != [1] {
+        return Err("--sqlite: one instance (the embedded database is one process's)".into());
+    }
     if rounds == 0 || rounds * instances.len() > USERS_PER_CLIENT {
         return Err(format!(
             "ROUNDS × configurations: at most {USERS_PER_CLIENT} (each round uses fresh users)"
@@ -82,6 +95,7 @@ fn args() -> Result<Args, String> {
     }
     let admin_url = support::admin_url();
     Ok(Args {
+        sqlite,
         smoke: std::env::var("BENCH_SMOKE").is_ok_and(|v| v == "1"),
         clients,
         seconds,
@@ -111,7 +125,45 @@ async fn run() -> Result<(), String> {
     }
     let admin_url = args.admin_url.clone();
     let args = &args;
+    if args.sqlite {
+        let dir = std::env::temp_dir().join(format!("booking_rush_{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let url = format!("sqlite://{}?mode=rwc", dir.join("rush.db").display());
+        let result = bench(args, &url).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return result;
+    }
     support::in_own_database(&admin_url, |url| async move { bench(args, &url).await }).await
+}
+
+/// What the api is measured against: the database's own client running
+/// the same statements on the same database, in the same run.
+enum Baseline {
+    Pg(PgBench, String),
+    Sqlite(Sqlite3),
+}
+
+impl Baseline {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Pg(..) => "pgbench",
+            Self::Sqlite(_) => "sqlite3",
+        }
+    }
+
+    /// Transactions per second over one round of `seconds`.
+    fn run(&self, seconds: u64) -> Result<f64, String> {
+        match self {
+            Self::Pg(pg, url) => PgBench::run_file(&pg.file, url, seconds),
+            Self::Sqlite(s) => s.run(seconds),
+        }
+    }
+
+    fn remove(self) {
+        if let Self::Pg(pg, _) = self {
+            pg.remove();
+        }
+    }
 }
 
 /// Starts `n` api instances on `url`, sharing `DB_CONNECTIONS` among their
@@ -121,9 +173,8 @@ async fn start_instances(
     n: usize,
 ) -> Result<(Vec<String>, Vec<actix_web::dev::ServerHandle>), String> {
     let pool = (DB_CONNECTIONS / n).max(1).to_string();
-    let vars: HashMap<String, String> = [
+    let mut vars: HashMap<String, String> = [
         ("DATABASE_URL", url),
-        ("DATABASE_MAX_CONNECTIONS", pool.as_str()),
         ("BIND_ADDR", "127.0.0.1:0"),
         ("JWT_SECRET", JWT_SECRET),
         ("DEMO_DATA", "false"),
@@ -142,6 +193,10 @@ async fn start_instances(
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
+    // On SQLite the pool keeps the api's own default: writes take turns.
+    if url.starts_with("postgres") {
+        vars.insert("DATABASE_MAX_CONNECTIONS".into(), pool);
+    }
     let (mut bases, mut handles) = (Vec::new(), Vec::new());
     for _ in 0..n {
         let settings = Settings::from_vars(&vars).map_err(|e| e.to_string())?;
@@ -253,7 +308,15 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
     } else {
         "reqwest, in process"
     };
-    let pg = PgBench::prepare(db, &session_ids).await?;
+    let baseline = std::sync::Arc::new(if args.sqlite {
+        let path = url
+            .strip_prefix("sqlite://")
+            .and_then(|p| p.split('?').next())
+            .ok_or("not a SQLite URL")?;
+        Baseline::Sqlite(Sqlite3::prepare(std::path::Path::new(path), &session_ids)?)
+    } else {
+        Baseline::Pg(PgBench::prepare(db, &session_ids).await?, url.to_owned())
+    });
     let total_rounds = args.rounds * args.instances.len();
     let mut configurations = Vec::new();
     let mut failed = 0usize;
@@ -284,9 +347,9 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
             } else {
                 reqwest_round(&bases, &session_ids, &tokens, args.seconds, slice).await
             });
-            let (file, url_owned, seconds) = (pg.file.clone(), url.to_owned(), args.seconds);
+            let (baseline, seconds) = (baseline.clone(), args.seconds);
             pg_rounds.push(
-                tokio::task::spawn_blocking(move || PgBench::run_file(&file, &url_owned, seconds))
+                tokio::task::spawn_blocking(move || baseline.run(seconds))
                     .await
                     .map_err(|e| e.to_string())??,
             );
@@ -294,7 +357,7 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
         for h in handles {
             h.stop(true).await;
         }
-        let (ratio, p99) = report(args, n, driver, &api_rounds, &pg_rounds);
+        let (ratio, p99) = report(args, n, (driver, baseline.name()), &api_rounds, &pg_rounds);
         if ratio < RATIO_GOAL || p99 >= P99_GOAL_MS {
             missed.push(format!(
                 "{n} instance(s): ratio {ratio:.2}, p99 {p99:.0} ms"
@@ -303,7 +366,9 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
         configurations.push((n, ratio));
         failed += api_rounds.iter().map(|r| r.errors).sum::<usize>();
     }
-    pg.remove();
+    if let Ok(baseline) = std::sync::Arc::try_unwrap(baseline) {
+        baseline.remove();
+    }
     if let [(1, single), .., (n, last)] = configurations.as_slice() {
         let kept = last / single;
         println!(
@@ -331,24 +396,25 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
 fn report(
     args: &Args,
     instances: usize,
-    driver: &str,
+    (driver, baseline): (&str, &str),
     api_rounds: &[Round],
-    pg_rounds: &[f64],
+    base_rounds: &[f64],
 ) -> (f64, f64) {
     let n = api_rounds.len() as f64;
     let api_rate = api_rounds.iter().map(|r| r.rate).sum::<f64>() / n;
     let p50 = api_rounds.iter().map(|r| r.p50).sum::<f64>() / n;
     let p99 = api_rounds.iter().map(|r| r.p99).fold(0.0, f64::max);
     let errors: usize = api_rounds.iter().map(|r| r.errors).sum();
-    let pg_tps = pg_rounds.iter().sum::<f64>() / n;
-    let ratio = api_rate / pg_tps;
+    let base_tps = base_rounds.iter().sum::<f64>() / n;
+    let ratio = api_rate / base_tps;
+    let database = if args.sqlite { "SQLite" } else { "PostgreSQL" };
     println!(
-        "booking_rush on PostgreSQL, {instances} api instance(s), {} clients, {} rounds of {} s each side, in turn (load: {driver})",
+        "booking_rush on {database}, {instances} api instance(s), {} clients, {} rounds of {} s each side, in turn (load: {driver})",
         args.clients, args.rounds, args.seconds
     );
-    for (i, (a, p)) in api_rounds.iter().zip(pg_rounds).enumerate() {
+    for (i, (a, p)) in api_rounds.iter().zip(base_rounds).enumerate() {
         println!(
-            "  round {}: api {:7.1} holds/s, pgbench {p:7.1} tps, ratio {:.2}",
+            "  round {}: api {:7.1} holds/s, {baseline} {p:7.1} tps, ratio {:.2}",
             i + 1,
             a.rate,
             a.rate / p
@@ -357,11 +423,14 @@ fn report(
     println!(
         "  api      {api_rate:9.1} holds/s   p50 {p50:6.1} ms   p99 {p99:6.1} ms (worst round)   errors {errors}"
     );
+    let connections = if args.sqlite {
+        "one connection".to_owned()
+    } else {
+        format!("{DB_CONNECTIONS} connections")
+    };
+    println!("  {baseline}  {base_tps:9.1} tps       ({connections}, the same statements)");
     println!(
-        "  pgbench  {pg_tps:9.1} tps       ({DB_CONNECTIONS} connections, the same SQL transaction)"
-    );
-    println!(
-        "  ratio api/pgbench {ratio:.2} (goal >= {RATIO_GOAL:.2}: {}); p99 goal < {P99_GOAL_MS} ms: {}",
+        "  ratio api/{baseline} {ratio:.2} (goal >= {RATIO_GOAL:.2}: {}); p99 goal < {P99_GOAL_MS} ms: {}",
         if ratio >= RATIO_GOAL {
             "met"
         } else {
@@ -589,121 +658,4 @@ async fn api_load(
     }
     latencies.sort();
     (holds, latencies, errors)
-}
-
-/// pgbench runs the statements the api runs for a hold: find the user;
-/// take the seat with the conditional update, which also checks that the
-/// user holds none there yet and returns the price; insert the booking;
-/// store its Checkout Session id. The api writes that id after the hold
-/// commits, batched with other holds' ids; pgbench writes it inside the
-/// hold's transaction, so it pays one commit per hold, not two. (Only
-/// the first statement picking a session from `bench_sessions` is not
-/// the api's: the api gets the session from the URL.)
-struct PgBench {
-    dir: std::path::PathBuf,
-    file: std::path::PathBuf,
-}
-
-impl PgBench {
-    /// Tables of sessions and fresh users, and the script.
-    async fn prepare(db: &sea_orm::DatabaseConnection, sessions: &[Uuid]) -> Result<Self, String> {
-        let run = |sql: String| async move {
-            db.execute_unprepared(&sql).await.map_err(|e| e.to_string())
-        };
-        run("CREATE TABLE bench_sessions (n int PRIMARY KEY, id uuid NOT NULL)".into()).await?;
-        let values: Vec<String> = sessions
-            .iter()
-            .enumerate()
-            .map(|(i, id)| format!("({}, '{id}')", i + 1))
-            .collect();
-        run(format!(
-            "INSERT INTO bench_sessions VALUES {}",
-            values.join(",")
-        ))
-        .await?;
-        // Enough fresh users that every transaction has its own.
-        run(
-            "CREATE TABLE bench_users (n bigint PRIMARY KEY, id uuid NOT NULL, email text NOT NULL, session uuid)"
-                .into(),
-        )
-        .await?;
-        // Each with a skeleton of its own (these ASCII addresses cannot
-        // look like one another), or every api instance started after
-        // would compute 400 000 of them at startup.
-        run("INSERT INTO users (id, email, email_skeleton, password_hash, role, license, email_verified_at, created_at, updated_at) \
-             SELECT gen_random_uuid(), 'pgbench' || n || '@bench.test', 'pgbench' || n || '@bench.test', '!', 'user', 'none', now(), now(), now() \
-             FROM generate_series(1, 400000) n"
-            .into())
-        .await?;
-        run("INSERT INTO bench_users SELECT row_number() OVER (), id, email, gen_random_uuid() FROM users WHERE email LIKE 'pgbench%'".into()).await?;
-        // Each user signed in, as the api's tokens name a session.
-        run(
-            "INSERT INTO auth_sessions (id, user_id, created_at, expires_at, revoked_at) \
-             SELECT session, id, now(), now() + interval '1 day', NULL FROM bench_users"
-                .into(),
-        )
-        .await?;
-        run("CREATE SEQUENCE bench_seq".into()).await?;
-        run("ANALYZE".into()).await?;
-
-        let script = format!(
-            r#"\set s random(1, {sessions})
-SELECT session AS tok FROM bench_users WHERE n = (SELECT nextval('bench_seq')) \gset
-SELECT u.id AS uid, u.email AS uemail FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = :tok AND s.revoked_at IS NULL AND s.expires_at > now() \gset
-SELECT id AS sid FROM bench_sessions WHERE n = :s \gset
-BEGIN;
-UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CASE WHEN closed_by_admin OR starts_on <= CURRENT_DATE THEN 'closed' WHEN reserved_places + 1 >= max_places THEN 'full' ELSE 'open' END, updated_at = now() WHERE id = :sid AND reserved_places < max_places AND (decision IS NULL OR decision <> 'cancelled') AND is_active AND NOT closed_by_admin AND starts_on > CURRENT_DATE AND NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE session_id = :sid AND user_id = :uid AND (status IN ('held', 'confirmed') OR (status IN ('expired', 'cancelled') AND stripe_payment_intent_id IS NULL AND stripe_checkout_session_id IS NOT NULL AND updated_at > now() - interval '120 minutes'))) AND NOT EXISTS (SELECT 1 FROM waitlist_entries WHERE session_id = :sid AND status = 'waiting') AND (SELECT count(id) FROM immersion_bookings WHERE session_id = :sid AND status = 'held' AND client_address = 'bench-address') < 1000000 AND (EXISTS (SELECT 1 FROM users WHERE id = :uid AND email_verified_at IS NOT NULL) OR NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE user_id = :uid AND status = 'held')) RETURNING price_cents AS price, currency AS cur \gset
-INSERT INTO immersion_bookings (id, session_id, user_id, user_email, status, hold_expires_at, amount_cents, currency, created_at, updated_at, client_address) VALUES (gen_random_uuid(), :sid, :uid, :uemail, 'held', now() + interval '33 minutes', :price, :cur, now(), now(), 'bench-address') RETURNING id AS bid \gset
-SELECT count(*) FROM immersion_bookings WHERE session_id = :sid AND status = 'held' AND client_address = 'bench-address';
-UPDATE users SET email = email WHERE id = :uid AND email_verified_at IS NULL;
-INSERT INTO events (id, event_type, resource_id, data, created_at) VALUES (gen_random_uuid(), 'booking.held', :bid::uuid, json_build_object('id', :bid::text, 'session_id', :sid::text, 'user_id', :uid::text, 'status', 'held', 'user_email', :uemail::text, 'attendee_name', NULL, 'hold_expires_at', now() + interval '33 minutes', 'amount_cents', :price::bigint, 'currency', :cur::text, 'refunded_cents', NULL, 'starts_on', CURRENT_DATE + 30, 'ends_on', CURRENT_DATE + 34, 'location', 'Paris', 'full_refund_until', CURRENT_DATE + 30, 'invoice_url', NULL, 'refund_pending', false, 'created_at', now(), 'updated_at', now())::text, now());
-UPDATE immersion_bookings SET stripe_checkout_session_id = 'cs_test_' || replace(:bid, '-', ''), updated_at = now() WHERE id = :bid;
-COMMIT;
-"#,
-            sessions = sessions.len()
-        );
-        let dir = std::env::temp_dir().join(format!("booking_rush_{}", Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let file = dir.join("hold.sql");
-        std::fs::write(&file, script).map_err(|e| e.to_string())?;
-        Ok(Self { dir, file })
-    }
-
-    /// The transactions per second of one run of `seconds`.
-    fn run_file(file: &std::path::Path, url: &str, seconds: u64) -> Result<f64, String> {
-        let out = Command::new("pgbench")
-            .args([
-                "-n",
-                "-M",
-                "prepared",
-                "-c",
-                &DB_CONNECTIONS.to_string(),
-                "-j",
-                "2",
-                "-T",
-                &seconds.to_string(),
-                "-f",
-            ])
-            .arg(file)
-            .arg(url)
-            .output()
-            .map_err(|e| format!("pgbench: {e} (install postgresql-contrib)"))?;
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        if !out.status.success() {
-            return Err(format!(
-                "pgbench failed: {}{}",
-                text,
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        text.lines()
-            .find(|l| l.starts_with("tps = "))
-            .and_then(|l| l.trim_start_matches("tps = ").split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("no tps in pgbench output: {text}"))
-    }
-
-    fn remove(self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }

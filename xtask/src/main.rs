@@ -213,6 +213,28 @@ fn bench_smoke(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The rush benchmark's smoke run on the embedded SQLite default (a file
+/// of its own, beside Debian's `sqlite3` running the same statements):
+/// a few clients for a second, on the debug build; it fails when a hold
+/// fails, as `bench_smoke` does on PostgreSQL.
+fn sqlite_rush_smoke() -> Result<(), String> {
+    ensure_debian_packages(&[("wrk", "wrk"), ("sqlite3", "sqlite3")])?;
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--locked",
+        "-q",
+        "-p",
+        "bench",
+        "--bin",
+        "booking_rush",
+        "--",
+    ])
+    .args(["--sqlite", "4", "1", "1"])
+    .env("BENCH_SMOKE", "1");
+    status(cmd)
+}
+
 /// Browser tests: the built SPA served by the real api, in Debian's
 /// Chromium driven by npm's playwright-core (no browser download).
 fn e2e() -> Result<(), String> {
@@ -253,10 +275,10 @@ fn memory_smoke() -> Result<(), String> {
     status(cmd)
 }
 
-/// The whole test suite: unit and integration tests on SQLite, and on
-/// PostgreSQL as well when `TEST_DATABASE_URL` names a server (with the
-/// benchmarks' smoke run there); then the browser tests, and the memory
-/// benchmark's smoke run.
+/// The whole test suite: unit and integration tests on SQLite and the
+/// rush benchmark's smoke run there; on PostgreSQL as well when
+/// `TEST_DATABASE_URL` names a server (with the benchmarks' smoke run
+/// there); then the browser tests, and the memory benchmark's smoke run.
 fn test(extra: &[String]) -> Result<(), String> {
     ensure_python_packages()?;
     let mut cmd = cargo();
@@ -264,6 +286,8 @@ fn test(extra: &[String]) -> Result<(), String> {
         .args(extra);
     cmd.env_remove("TEST_DATABASE_URL");
     status(cmd)?;
+    eprintln!("xtask: the rush benchmark's smoke run on SQLite");
+    sqlite_rush_smoke()?;
     if let Ok(url) = std::env::var("TEST_DATABASE_URL")
         && !url.is_empty()
     {

@@ -373,3 +373,70 @@ async fn invoices_from_before_seals_are_sealed_and_their_refunds_credited() {
     assert_eq!(notes[0].reason, "cancellation");
     assert!(kept.booking() != refunded.booking());
 }
+
+/// Migrations 18 and 24 widen the kinds of call owed to the payment
+/// provider, which on SQLite rebuilds their table (on PostgreSQL, the
+/// CHECK is replaced while the rows are checked): calls made before them
+/// come through both, every field as it was, and the audit is clean.
+#[actix_web::test]
+async fn calls_owed_before_their_table_was_rebuilt_come_through_whole() {
+    let (_db, url) = TestDb::empty().await;
+    let old = api::db::connect(&url).await.unwrap();
+    // The schema before migration 18.
+    migration::Migrator::up(&old, Some(17)).await.unwrap();
+    let made = Utc::now() - Duration::days(3);
+    let call = |kind: &str, target: &str, amount: Option<i64>, result: Option<&str>| {
+        let id = Uuid::new_v4();
+        vec![
+            ("id", id.into()),
+            ("kind", kind.into()),
+            ("reason", "cancel".into()),
+            ("booking_id", Some(Uuid::new_v4()).into()),
+            ("target", target.into()),
+            ("amount_cents", amount.into()),
+            ("idempotency_key", format!("owed-{id}").into()),
+            ("status", "done".into()),
+            ("result_id", result.map(str::to_owned).into()),
+            ("attempts", 2.into()),
+            ("last_error", Some("timed out".to_owned()).into()),
+            ("next_attempt_at", made.into()),
+            ("created_at", made.into()),
+            ("done_at", Some(made + Duration::minutes(1)).into()),
+        ]
+    };
+    insert(
+        &old,
+        "owed_gateway_calls",
+        call("refund", "pi_old_1", Some(99_850), Some("re_old_1")),
+    )
+    .await;
+    insert(
+        &old,
+        "owed_gateway_calls",
+        call("expire_checkout", "cs_old_1", None, None),
+    )
+    .await;
+    use sea_orm::{EntityTrait, QueryOrder};
+    let read = |db: DatabaseConnection| async move {
+        entity::owed_gateway_calls::Entity::find()
+            .order_by_asc(entity::owed_gateway_calls::Column::Target)
+            .all(&db)
+            .await
+            .unwrap()
+    };
+    let before = read(old.clone()).await;
+    assert_eq!(before.len(), 2);
+    old.close().await.ok();
+
+    let app = TestApp::builder().env("DATABASE_URL", &url).spawn().await;
+    let drift = app.audit().await;
+    assert!(drift.is_empty(), "{drift:?}");
+    assert_eq!(read(app.state.db.clone()).await, before);
+    // The widened kinds are allowed now.
+    insert(
+        &app.state.db,
+        "owed_gateway_calls",
+        call("cancel_sub", "sub_new_1", None, None),
+    )
+    .await;
+}
