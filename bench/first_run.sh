@@ -29,6 +29,9 @@ mkdir -p "$work/cargo-home"
 start=$(date +%s)
 # The log gets the seconds since the start on each line, for the stages.
 (
+  # One process group for the whole run (a pipeline here would otherwise
+  # be a job of its own, out of reach of the cleanup's kill).
+  set +m
   cd "$work/clone"
   export CARGO_HOME="$work/cargo-home" BIND_ADDR="127.0.0.1:$port" PUBLIC_URL="http://127.0.0.1:$port"
   unset CARGO_TARGET_DIR

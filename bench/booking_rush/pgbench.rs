@@ -9,15 +9,15 @@ use uuid::Uuid;
 use crate::DB_CONNECTIONS;
 
 /// pgbench runs the statements the api runs for a hold: find the signed-in
-/// user; check their names; take the seat with the conditional update,
-/// which also checks that the user holds none there yet and returns the
+/// user; take the seat with the conditional update, which also checks that
+/// the user holds none there yet and has given both names, and returns the
 /// price; insert the booking; the hoarding limits' recount and lock; the
-/// outbox event; store its Checkout Session id; after the commit, read
-/// the booking back (still held?). The api writes the id after the hold
-/// commits, batched with other holds' ids; pgbench writes it inside the
-/// hold's transaction, so it pays one commit per hold, not two. (Only
-/// the statements picking a user and a session from `bench_users` and
-/// `bench_sessions` are not the api's: it gets them from the request.)
+/// outbox event; store its Checkout Session id, reading the booking back
+/// (still held?). The api stores the id after the hold commits, batched
+/// with other holds' ids; pgbench writes it inside the hold's transaction,
+/// so it pays one commit per hold, not two. (Only the statements picking
+/// a user and a session from `bench_users` and `bench_sessions` are not
+/// the api's: it gets them from the request.)
 pub struct PgBench {
     dir: std::path::PathBuf,
     pub file: std::path::PathBuf,
@@ -80,16 +80,14 @@ impl PgBench {
 SELECT session AS tok FROM bench_users WHERE n = (SELECT nextval('bench_seq')) \gset
 SELECT u.id AS uid, u.email AS uemail FROM auth_sessions s JOIN users u ON u.id = s.user_id WHERE s.id = :tok AND s.revoked_at IS NULL AND s.expires_at > now() \gset
 SELECT id AS sid FROM bench_sessions WHERE n = :s \gset
-SELECT * FROM user_profiles WHERE user_id = :uid LIMIT 1;
 BEGIN;
-UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CASE WHEN closed_by_admin OR starts_on <= CURRENT_DATE THEN 'closed' WHEN reserved_places + 1 >= max_places THEN 'full' ELSE 'open' END, updated_at = now() WHERE id = :sid AND reserved_places < max_places AND (decision IS NULL OR decision <> 'cancelled') AND is_active AND NOT closed_by_admin AND starts_on > CURRENT_DATE AND NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE session_id = :sid AND user_id = :uid AND (status IN ('held', 'confirmed') OR (status IN ('expired', 'cancelled') AND stripe_payment_intent_id IS NULL AND stripe_checkout_session_id IS NOT NULL AND updated_at > now() - interval '120 minutes'))) AND NOT EXISTS (SELECT 1 FROM waitlist_entries WHERE session_id = :sid AND status = 'waiting') AND (SELECT count(id) FROM immersion_bookings WHERE session_id = :sid AND status = 'held' AND client_address = 'bench-address') < 1000000 AND (EXISTS (SELECT 1 FROM users WHERE id = :uid AND email_verified_at IS NOT NULL) OR NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE user_id = :uid AND status = 'held')) RETURNING price_cents AS price, currency AS cur \gset
+UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CASE WHEN closed_by_admin OR starts_on <= CURRENT_DATE THEN 'closed' WHEN reserved_places + 1 >= max_places THEN 'full' ELSE 'open' END, updated_at = now() WHERE id = :sid AND reserved_places < max_places AND (decision IS NULL OR decision <> 'cancelled') AND is_active AND NOT closed_by_admin AND starts_on > CURRENT_DATE AND NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE session_id = :sid AND user_id = :uid AND (status IN ('held', 'confirmed') OR (status IN ('expired', 'cancelled') AND stripe_payment_intent_id IS NULL AND stripe_checkout_session_id IS NOT NULL AND updated_at > now() - interval '120 minutes'))) AND NOT EXISTS (SELECT 1 FROM waitlist_entries WHERE session_id = :sid AND status = 'waiting') AND (SELECT count(id) FROM immersion_bookings WHERE session_id = :sid AND status = 'held' AND client_address = 'bench-address') < 1000000 AND (EXISTS (SELECT 1 FROM users WHERE id = :uid AND email_verified_at IS NOT NULL) OR NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE user_id = :uid AND status = 'held')) AND EXISTS (SELECT 1 FROM user_profiles WHERE user_id = :uid AND first_name IS NOT NULL AND last_name IS NOT NULL) RETURNING price_cents AS price, currency AS cur \gset
 INSERT INTO immersion_bookings (id, session_id, user_id, user_email, status, hold_expires_at, amount_cents, currency, created_at, updated_at, client_address) VALUES (gen_random_uuid(), :sid, :uid, :uemail, 'held', now() + interval '33 minutes', :price, :cur, now(), now(), 'bench-address') RETURNING id AS bid \gset
 SELECT count(*) FROM immersion_bookings WHERE session_id = :sid AND status = 'held' AND client_address = 'bench-address';
 UPDATE users SET email = email WHERE id = :uid AND email_verified_at IS NULL;
 INSERT INTO events (id, event_type, resource_id, data, created_at) VALUES (gen_random_uuid(), 'booking.held', :bid::uuid, json_build_object('id', :bid::text, 'session_id', :sid::text, 'user_id', :uid::text, 'status', 'held', 'user_email', :uemail::text, 'attendee_name', NULL, 'hold_expires_at', now() + interval '33 minutes', 'amount_cents', :price::bigint, 'currency', :cur::text, 'refunded_cents', NULL, 'starts_on', CURRENT_DATE + 30, 'ends_on', CURRENT_DATE + 34, 'location', 'Paris', 'full_refund_until', CURRENT_DATE + 30, 'invoice_url', NULL, 'refund_pending', false, 'created_at', now(), 'updated_at', now())::text, now());
-UPDATE immersion_bookings SET stripe_checkout_session_id = 'cs_test_' || replace(:bid, '-', ''), updated_at = now() WHERE id = :bid;
+UPDATE immersion_bookings SET stripe_checkout_session_id = 'cs_test_' || replace(:bid, '-', ''), updated_at = now() WHERE id = :bid RETURNING *;
 COMMIT;
-SELECT * FROM immersion_bookings WHERE id = :bid AND status = 'held' LIMIT 1;
 "#,
             sessions = sessions.len()
         );

@@ -111,11 +111,11 @@ impl Sqlite3 {
         Ok(())
     }
 
-    /// One hold, as the api makes it: the signed-in user, the names
-    /// check, then in one transaction the conditional take, the booking,
-    /// the recount and the unverified account's lock, the outbox event;
-    /// the Checkout Session id written inside it (the api writes it
-    /// after, batched with other holds').
+    /// One hold, as the api makes it: the signed-in user, then in one
+    /// transaction the conditional take (names checked in it), the
+    /// booking, the recount and the unverified account's lock, the outbox
+    /// event; the Checkout Session id written inside it, reading the
+    /// booking back (the api writes it after, batched with other holds').
     fn hold(&self, sql: &mut String) -> Result<(), String> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let user = self
@@ -141,16 +141,14 @@ impl Sqlite3 {
         let _ = write!(
             sql,
             "SELECT * FROM auth_sessions s LEFT JOIN users u ON s.user_id = u.id WHERE s.id = {token} AND s.user_id = {uid} AND s.revoked_at IS NULL AND s.expires_at > '{now}' LIMIT 1;
-SELECT * FROM user_profiles WHERE user_id = {uid} LIMIT 1;
 BEGIN;
-UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CASE WHEN closed_by_admin OR starts_on <= '{today}' THEN 'closed' WHEN reserved_places + 1 >= max_places THEN 'full' ELSE 'open' END, updated_at = '{now}' WHERE id = {sid} AND reserved_places < max_places AND (decision IS NULL OR decision <> 'cancelled') AND is_active = 1 AND closed_by_admin = 0 AND starts_on > '{today}' AND NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE session_id = {sid} AND user_id = {uid} AND (status IN ('held', 'confirmed') OR (status IN ('expired', 'cancelled') AND stripe_payment_intent_id IS NULL AND stripe_checkout_session_id IS NOT NULL AND updated_at > '{cooldown}'))) AND NOT EXISTS (SELECT 1 FROM waitlist_entries WHERE session_id = {sid} AND status = 'waiting') AND (SELECT count(id) FROM immersion_bookings WHERE session_id = {sid} AND status = 'held' AND client_address = 'bench-address') < 1000000 AND (EXISTS (SELECT 1 FROM users WHERE id = {uid} AND email_verified_at IS NOT NULL) OR NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE user_id = {uid} AND status = 'held')) RETURNING *;
+UPDATE immersion_sessions SET reserved_places = reserved_places + 1, status = CASE WHEN closed_by_admin OR starts_on <= '{today}' THEN 'closed' WHEN reserved_places + 1 >= max_places THEN 'full' ELSE 'open' END, updated_at = '{now}' WHERE id = {sid} AND reserved_places < max_places AND (decision IS NULL OR decision <> 'cancelled') AND is_active = 1 AND closed_by_admin = 0 AND starts_on > '{today}' AND NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE session_id = {sid} AND user_id = {uid} AND (status IN ('held', 'confirmed') OR (status IN ('expired', 'cancelled') AND stripe_payment_intent_id IS NULL AND stripe_checkout_session_id IS NOT NULL AND updated_at > '{cooldown}'))) AND NOT EXISTS (SELECT 1 FROM waitlist_entries WHERE session_id = {sid} AND status = 'waiting') AND (SELECT count(id) FROM immersion_bookings WHERE session_id = {sid} AND status = 'held' AND client_address = 'bench-address') < 1000000 AND (EXISTS (SELECT 1 FROM users WHERE id = {uid} AND email_verified_at IS NOT NULL) OR NOT EXISTS (SELECT 1 FROM immersion_bookings WHERE user_id = {uid} AND status = 'held')) AND EXISTS (SELECT 1 FROM user_profiles WHERE user_id = {uid} AND first_name IS NOT NULL AND last_name IS NOT NULL) RETURNING *;
 INSERT INTO immersion_bookings (id, session_id, user_id, user_email, status, hold_expires_at, amount_cents, currency, created_at, updated_at, client_address) VALUES ({bid}, {sid}, {uid}, '{email}', 'held', '{hold_end}', 199700, 'EUR', '{now}', '{now}', 'bench-address') RETURNING id;
 SELECT count(*) FROM immersion_bookings WHERE session_id = {sid} AND status = 'held' AND client_address = 'bench-address';
 UPDATE users SET email = email WHERE id = {uid} AND email_verified_at IS NULL;
 INSERT INTO events (id, event_type, resource_id, data, created_at) VALUES ({eid}, 'booking.held', {bid}, '{data}', '{now}');
-UPDATE immersion_bookings SET stripe_checkout_session_id = 'cs_test_{bsimple}', updated_at = '{now}' WHERE id = {bid};
+UPDATE immersion_bookings SET stripe_checkout_session_id = 'cs_test_{bsimple}', updated_at = '{now}' WHERE id = {bid} RETURNING *;
 COMMIT;
-SELECT * FROM immersion_bookings WHERE id = {bid} AND status = 'held' LIMIT 1;
 ",
             token = blob(&user.session),
             email = user.email,

@@ -4,7 +4,9 @@
 //! double the commits. A hold queues its id and waits: either another request's
 //! batch stores it, or it takes the write lock and writes everything
 //! queued, its own id included. Nobody answers before its
-//! id is stored, so nothing is lost by batching.
+//! id is stored, so nothing is lost by batching. The statement answers
+//! which of the batch's bookings are still held, so that a hold ended
+//! meanwhile (an admin cancelled it) is known without a read of its own.
 
 use std::sync::Mutex;
 
@@ -13,6 +15,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use common::bookings::BookingStatus;
 use entity::immersion_bookings::{self as bookings, Column};
 
 /// Ids per statement: far below every backend's bind-parameter limit.
@@ -21,9 +24,12 @@ const MAX_BATCH: usize = 128;
 /// A booking id and the Checkout Session id to store on it.
 type Entry = (Uuid, String);
 
+/// Of a batch: the bookings still held once their ids were stored.
+type Written = Result<Vec<Uuid>, String>;
+
 struct Pending {
     entry: Entry,
-    done: oneshot::Sender<Result<(), String>>,
+    done: oneshot::Sender<Written>,
 }
 
 #[derive(Default)]
@@ -33,13 +39,14 @@ pub struct CheckoutIds {
 }
 
 impl CheckoutIds {
-    /// Returns once `checkout_id` is stored on the booking.
+    /// Returns once `checkout_id` is stored on the booking: true when the
+    /// booking was still held then.
     pub async fn record(
         &self,
         db: &impl ConnectionTrait,
         booking_id: Uuid,
         checkout_id: String,
-    ) -> Result<(), DbErr> {
+    ) -> Result<bool, DbErr> {
         let (done, mut stored) = oneshot::channel();
         self.lock_queue().push(Pending {
             entry: (booking_id, checkout_id.clone()),
@@ -63,12 +70,13 @@ impl CheckoutIds {
                 stored.await
             }
         };
-        match answer {
-            Ok(result) => result.map_err(DbErr::Custom),
+        let held = match answer {
+            Ok(result) => result.map_err(DbErr::Custom)?,
             // The request that took our id was dropped mid-write (its client
             // went away): write ours alone.
-            Err(_) => write(db, &[&(booking_id, checkout_id)]).await,
-        }
+            Err(_) => write(db, &[&(booking_id, checkout_id)]).await?,
+        };
+        Ok(held.contains(&booking_id))
     }
 
     fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
@@ -94,9 +102,9 @@ fn chunks(mut batch: Vec<Pending>) -> Vec<Vec<Pending>> {
 /// The batch is padded (repeating its last entry, which changes nothing)
 /// to a power of two, so that a handful of statement shapes cover every
 /// size and stay in the connections' prepared-statement caches.
-async fn write(db: &impl ConnectionTrait, batch: &[&Entry]) -> Result<(), DbErr> {
+async fn write(db: &impl ConnectionTrait, batch: &[&Entry]) -> Result<Vec<Uuid>, DbErr> {
     let Some(last) = batch.last() else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let padded = batch.len().next_power_of_two();
     let entries = || {
@@ -111,10 +119,14 @@ async fn write(db: &impl ConnectionTrait, batch: &[&Entry]) -> Result<(), DbErr>
         case = case.case(Expr::col(Column::Id).eq(id), Expr::val(checkout_id.clone()));
     }
     let case = case.finally(Expr::col(Column::StripeCheckoutSessionId));
-    bookings::Entity::update_many()
+    let written = bookings::Entity::update_many()
         .col_expr(Column::StripeCheckoutSessionId, case.into())
         .filter(Column::Id.is_in(entries().map(|(id, _)| id)))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    Ok(())
+    Ok(written
+        .into_iter()
+        .filter(|b| b.status == BookingStatus::Held)
+        .map(|b| b.id)
+        .collect())
 }

@@ -86,10 +86,15 @@ pub async fn require_names(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResul
     if get(db, user_id).await?.complete {
         return Ok(());
     }
-    Err(ApiError::conflict(
+    Err(names_missing())
+}
+
+/// 409 `profile_incomplete`: the one answer when names are missing.
+pub fn names_missing() -> ApiError {
+    ApiError::conflict(
         ErrorCode::ProfileIncomplete,
         "give your first and last name (PATCH /api/me/profile) before a first booking or subscription",
-    ))
+    )
 }
 
 /// "First Last" of each of `users` that has both names.

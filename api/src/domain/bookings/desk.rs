@@ -59,7 +59,6 @@ pub async fn hold(
     (session_id, address): (Uuid, Option<&str>),
     now: DateTime<Utc>,
 ) -> ApiResult<CheckoutResponse> {
-    crate::domain::accounts::profiles::require_names(desk.db, user.id).await?;
     let today = today_at_venue(now);
     let hold_expires_at = now + desk.policy.hold.max(MIN_HOLD);
     let txn = desk.db.begin().await?;
@@ -69,6 +68,8 @@ pub async fn hold(
         from_catalog: true,
         address: address.map(|a| (a, desk.policy.holds_per_address)),
         one_hold_unless_verified: true,
+        // Checked in the seat's own statement: no read of its own.
+        named: true,
     };
     let session = match seats::take(&txn, session_id, today, true, Some(taker)).await? {
         Ok(session) => session,
@@ -171,16 +172,12 @@ async fn open_checkout(
     } else {
         hold_expires_at
     };
-    desk.checkout_ids
-        .record(desk.db, booking_id, checkout.id.clone())
-        .await?;
     // Ended while the page was being opened (the session was cancelled,
     // an admin cancelled it): close the page rather than hand it out.
-    let still_held = bookings::Entity::find_by_id(booking_id)
-        .filter(Column::Status.eq(BookingStatus::Held.as_str()))
-        .one(desk.db)
-        .await?
-        .is_some();
+    let still_held = desk
+        .checkout_ids
+        .record(desk.db, booking_id, checkout.id.clone())
+        .await?;
     if !still_held {
         let now = desk.clock.now();
         let owed = owed::owe_expiry(desk.db, booking_id, Some(&checkout.id), now).await?;
@@ -537,6 +534,7 @@ fn refused(no: NoSeat, policy: &crate::config::Policy, now: DateTime<Utc>) -> Ap
                  pay for them or let them go first"
             ),
         ),
+        NoSeat::Unnamed => crate::domain::accounts::profiles::names_missing(),
         NoSeat::VerifyFirst => ApiError::conflict(
             ErrorCode::HoldLimit,
             "an account whose e-mail address is not verified holds one seat at a time: \

@@ -354,6 +354,7 @@ async fn settle_booking(
                     from_catalog: false,
                     address: None,
                     one_hold_unless_verified: false,
+                    named: false,
                 }),
             )
             .await?;

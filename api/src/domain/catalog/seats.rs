@@ -70,6 +70,8 @@ pub enum NoSeat {
     AddressLimit(u32),
     /// The account's address is not verified and it holds a seat already.
     VerifyFirst,
+    /// The user has not given both names, which a first booking needs.
+    Unnamed,
 }
 
 /// Who takes the seat, and since when their lapsed holds of the session
@@ -91,6 +93,10 @@ pub struct Taker<'a> {
     /// An account whose e-mail address is not verified holds one seat at
     /// a time, in any session.
     pub one_hold_unless_verified: bool,
+    /// The user must have given both names (invoices and attendance
+    /// sheets name the person); false for an offer or a late payment,
+    /// whose seat was asked for already.
+    pub named: bool,
 }
 
 /// Takes one seat and returns the session as updated. With `open_only`,
@@ -146,6 +152,9 @@ pub async fn take(
                 Expr::exists(verified(taker.user)).or(Expr::exists(a_hold_of(taker.user)).not()),
             );
         }
+        if taker.named {
+            update = update.filter(Expr::exists(named(taker.user)));
+        }
     }
     if let Some(updated) = update.exec_with_returning(db).await?.into_iter().next() {
         if updated.reserved_places >= updated.max_places {
@@ -155,6 +164,14 @@ pub async fn take(
     }
     // Nothing changed: say why, from the rows as they are now.
     if let Some(taker) = for_user {
+        if taker.named
+            && !crate::domain::accounts::profiles::get(db, taker.user)
+                .await
+                .map_err(|e| DbErr::Custom(e.to_string()))?
+                .complete
+        {
+            return Ok(Err(NoSeat::Unnamed));
+        }
         let mine = || {
             bookings::Entity::find()
                 .filter(bookings::Column::SessionId.eq(session_id))
@@ -299,6 +316,19 @@ fn verified(user: Uuid) -> SelectStatement {
         [
             Expr::col((E, U::Id)).eq(user),
             Expr::col((E, U::EmailVerifiedAt)).is_not_null(),
+        ],
+    )
+}
+
+/// The user's profile, with both names.
+fn named(user: Uuid) -> SelectStatement {
+    use entity::user_profiles::{Column as P, Entity as E};
+    rows_where(
+        E,
+        [
+            Expr::col((E, P::UserId)).eq(user),
+            Expr::col((E, P::FirstName)).is_not_null(),
+            Expr::col((E, P::LastName)).is_not_null(),
         ],
     )
 }

@@ -98,6 +98,7 @@ async fn offer_next(
             from_catalog: false,
             address: None,
             one_hold_unless_verified: false,
+            named: false,
         };
         let session =
             match seats::take(&offer, session_id, today_at_venue(now), true, Some(taker)).await? {
