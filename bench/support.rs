@@ -27,9 +27,12 @@ where
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
         .map_err(|e| e.to_string())?;
-    let base = admin_url.split('?').next().unwrap_or(admin_url);
+    // The same server and options (`?sslmode=…`), another database.
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url, String::new()), |(b, q)| (b, format!("?{q}")));
     let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
-    let result = bench(format!("{prefix}/{name}")).await;
+    let result = bench(format!("{prefix}/{name}{query}")).await;
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await

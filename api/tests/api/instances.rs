@@ -572,3 +572,63 @@ async fn seat_counts_survive_a_clean_stop() {
     let (status, body) = hold(second.base.clone(), sids[2].clone()).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
 }
+
+/// A log collector that dies leaves the server's standard output and
+/// error a broken pipe. SIGTERM still stops it: a failed log write used to
+/// be reported on standard error, and that report, failing too, panicked
+/// the task that logged — the signal's own, so the server ran on.
+#[actix_web::test]
+async fn sigterm_stops_the_server_after_its_log_reader_has_gone() {
+    let app = spawn_app().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_immersion"))
+        .args(["serve", "--no-demo"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &app.database_url)
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("JWT_SECRET", "test-secret-test-secret-test-secret-42")
+        .env("LOG_FORMAT", "json")
+        .env("WEB_DIST", "no-web-build-here")
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let mut port = 0;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let v: Value = serde_json::from_str(&line).unwrap_or_default();
+        if v["fields"]["message"] == "listening" {
+            port = v["fields"]["port"].as_u64().unwrap();
+            break;
+        }
+    }
+    // Both pipes closed: the reader has gone.
+    drop(stderr);
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..3 {
+        // Each logs a line that can no longer be written.
+        let res = reqwest::get(format!("{base}/api/nothing-here"))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    }
+    let pid = child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let waited = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::task::spawn_blocking(move || {
+            let status = child.wait();
+            (status, child)
+        }),
+    )
+    .await;
+    match waited {
+        Ok(done) => assert!(done.unwrap().0.unwrap().success()),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            panic!("SIGTERM did not stop the server within 20 s");
+        }
+    }
+}
