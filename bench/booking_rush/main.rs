@@ -7,7 +7,8 @@
 //! api and pgbench in turn. Prints both, the ratio, and the api's latency
 //! percentiles. With `--sqlite`, the same on the embedded default (a
 //! database file of its own), beside Debian's `sqlite3` shell running
-//! the same statements on that file (`sqlite3.rs`).
+//! the same statements on that file (`sqlite3.rs`). Each side's CPU time
+//! per transaction is printed too, in its parts (`cpu.rs`).
 //! Goal: ratio ≥ 0.75 and p99 < 500 ms at 256 clients; it exits non-zero when
 //! a request fails or a goal is missed (with `BENCH_SMOKE=1`, only when a
 //! request fails: the test command's smoke run).
@@ -28,6 +29,7 @@ use chrono::Utc;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use uuid::Uuid;
 
+mod cpu;
 mod pgbench;
 mod sqlite3;
 #[path = "../support.rs"]
@@ -327,6 +329,7 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
         // pgbench rounds in turn see the same drift, and their totals are
         // compared.
         let (mut api_rounds, mut pg_rounds) = (Vec::new(), Vec::new());
+        let (mut api_cpu, mut base_cpu) = (Vec::new(), Vec::new());
         for round in 0..args.rounds {
             let slice = Slice {
                 round: c * args.rounds + round,
@@ -335,6 +338,7 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
             // wrk and pgbench run on a thread of their own: the pool's
             // connections made on this runtime (setup) must keep being
             // served while they run, or the requests using them wait.
+            let before = cpu::sample();
             api_rounds.push(if use_wrk {
                 let (bases, sessions, tokens) =
                     (bases.clone(), session_ids.clone(), tokens.clone());
@@ -347,17 +351,26 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
             } else {
                 reqwest_round(&bases, &session_ids, &tokens, args.seconds, slice).await
             });
+            api_cpu.push(cpu::since(before));
             let (baseline, seconds) = (baseline.clone(), args.seconds);
+            let before = cpu::sample();
             pg_rounds.push(
                 tokio::task::spawn_blocking(move || baseline.run(seconds))
                     .await
                     .map_err(|e| e.to_string())??,
             );
+            base_cpu.push(cpu::since(before));
         }
         for h in handles {
             h.stop(true).await;
         }
         let (ratio, p99) = report(args, n, (driver, baseline.name()), &api_rounds, &pg_rounds);
+        report_cpu(
+            args,
+            baseline.name(),
+            (&api_rounds, &api_cpu),
+            (&pg_rounds, &base_cpu),
+        );
         if ratio < RATIO_GOAL || p99 >= P99_GOAL_MS {
             missed.push(format!(
                 "{n} instance(s): ratio {ratio:.2}, p99 {p99:.0} ms"
@@ -439,6 +452,54 @@ fn report(
         if p99 < P99_GOAL_MS { "met" } else { "not met" }
     );
     (ratio, p99)
+}
+
+/// Prints the CPU time per transaction of each side, in its parts. The
+/// load generator's (wrk; pgbench's client) is counted on its side, as it
+/// shares the two cores too: the sums' ratio is the rate ratio the cores
+/// would allow if nothing else waited.
+fn report_cpu(
+    args: &Args,
+    baseline: &str,
+    (api_rounds, api_cpu): (&[Round], &[cpu::Used]),
+    (base_rounds, base_cpu): (&[f64], &[cpu::Used]),
+) {
+    let seconds = args.seconds as f64;
+    let per = |cpu: &[cpu::Used], done: f64| {
+        let total = cpu.iter().fold(cpu::Used::default(), |a, u| cpu::Used {
+            own: a.own + u.own,
+            children: a.children + u.children,
+            server: a.server + u.server,
+        });
+        total.per(done)
+    };
+    let [api, wrk, mut api_server] =
+        per(api_cpu, api_rounds.iter().map(|r| r.rate * seconds).sum());
+    let [_, client, mut base_server] = per(base_cpu, base_rounds.iter().sum::<f64>() * seconds);
+    if args.sqlite {
+        // A PostgreSQL running beside serves neither side.
+        (api_server, base_server) = (0.0, 0.0);
+    }
+    let (api_total, base_total) = (api + wrk + api_server, client + base_server);
+    let parts = |server_us: f64| {
+        if args.sqlite {
+            String::new()
+        } else {
+            format!(" + PostgreSQL {server_us:.0}")
+        }
+    };
+    println!(
+        "  CPU per hold (µs): api {api:.0}{} + wrk {wrk:.0} = {api_total:.0}",
+        parts(api_server)
+    );
+    println!(
+        "  CPU per transaction (µs): {baseline} {client:.0}{} = {base_total:.0}",
+        parts(base_server)
+    );
+    println!(
+        "  CPU ratio {baseline}/api {:.2} (the rate ratio the two cores would allow)",
+        base_total / api_total.max(f64::MIN_POSITIVE)
+    );
 }
 
 /// Drives the api with wrk (a C load generator in its own process, so the
