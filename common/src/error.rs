@@ -87,6 +87,10 @@ pub enum ErrorCode {
     BookingNotConfirmed,
     /// The certificate of completion is made once the session is over.
     SessionNotOver,
+    /// The presence marks a certificate of completion is counted from are
+    /// kept 3 years after the end of their year; a session that began
+    /// before that has no certificate any more.
+    PresenceNotKept,
     /// First and last name are needed before a first booking or
     /// subscription (`PATCH /api/me/profile`): invoices and attendance
     /// sheets name the person.
@@ -143,6 +147,7 @@ impl ErrorCode {
             Self::BookingNotPayable => "booking_not_payable",
             Self::BookingNotConfirmed => "booking_not_confirmed",
             Self::SessionNotOver => "session_not_over",
+            Self::PresenceNotKept => "presence_not_kept",
             Self::ProfileIncomplete => "profile_incomplete",
             Self::RoleNotChangeable => "role_not_changeable",
         }
@@ -181,6 +186,7 @@ impl ErrorCode {
             | Self::BookingNotPayable
             | Self::BookingNotConfirmed
             | Self::SessionNotOver
+            | Self::PresenceNotKept
             | Self::ProfileIncomplete
             | Self::RoleNotChangeable => 409,
             Self::PayloadTooLarge => 413,
@@ -237,6 +243,7 @@ impl ErrorCode {
             Self::BookingNotPayable => "The booking cannot be paid",
             Self::BookingNotConfirmed => "The booking is not confirmed",
             Self::SessionNotOver => "The session is not over",
+            Self::PresenceNotKept => "Presence is no longer kept",
             Self::ProfileIncomplete => "First and last name are needed first",
             Self::RoleNotChangeable => "This role cannot be changed here",
         }

@@ -2,7 +2,7 @@
 //! and the hours a certificate of completion (certificat de réalisation)
 //! counts from it.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -186,6 +186,19 @@ pub struct TrainerLinkDto {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Years presence marks are kept after the end of their year (the
+/// evidence behind a certificate of completion).
+pub const KEPT_YEARS: i32 = 3;
+
+/// The first day whose presence marks are still kept on `today`: a
+/// half-day's marks go `KEPT_YEARS` after the end of its year. A session
+/// that began before it has no certificate of completion any more, as
+/// its marks may be gone. (Half-days are dates at the venue: no time zone
+/// to convert.)
+pub fn kept_from(today: NaiveDate) -> NaiveDate {
+    NaiveDate::from_ymd_opt(today.year() - KEPT_YEARS, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
 /// Minutes planned: every half-day of every working day.
 pub fn planned_minutes(days: usize, half_day_minutes: i32) -> i64 {
     days as i64 * 2 * i64::from(half_day_minutes)
@@ -202,6 +215,15 @@ pub fn format_hours(minutes: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presence_is_kept_from_the_first_day_of_the_third_year_back() {
+        let kept = |y, m, d| kept_from(NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        let first = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        assert_eq!(kept(2026, 1, 1), first);
+        assert_eq!(kept(2026, 12, 31), first);
+        assert_eq!(kept(2027, 1, 1), first.with_year(2024).unwrap());
+    }
 
     #[test]
     fn hours_read_the_french_way() {

@@ -22,7 +22,9 @@ use crate::state::AppState;
 /// The certificate of completion of my seat (or any, for an admin): the
 /// action, its dates, the hours attended out of the hours planned, the
 /// organisation and its declaration number. Made once the session is
-/// over (409 `session_not_over` before), for a confirmed seat only.
+/// over (409 `session_not_over` before), for a confirmed seat only, while
+/// its presence is kept (3 years after the end of its year: 409
+/// `presence_not_kept` after).
 #[utoipa::path(
     tag = "bookings",
     params(("id" = Uuid, Path, description = "Booking id"), FormatQuery),

@@ -335,6 +335,67 @@ async fn marks_outside_the_session_or_in_the_future_are_refused_whole() {
     assert!(odd.status.is_client_error(), "{}", odd.status);
 }
 
+/// A certificate states hours from the presence marks, which the
+/// retention job deletes 3 years after the end of their year: a session
+/// that began before the first day kept has no certificate any more
+/// (rather than one counting 0 hours), on the day it would be pruned as
+/// on the day before.
+#[actix_web::test]
+async fn no_certificate_once_the_presence_is_no_longer_kept() {
+    let app = organisation().await;
+    let admin = app.admin_token().await;
+    let (sid, seats) = past_session(&app, 2, ["old@example.com", "older@example.com"]).await;
+    let sheet: PresenceSheetDto = app
+        .get(&format!("/api/admin/sessions/{sid}/presence"), Some(&admin))
+        .await
+        .ok();
+    let day = sheet.days[0];
+    let _: PresenceSheetDto = record(
+        &app,
+        &sid,
+        &admin,
+        vec![mark(&seats[0], day, "am", "present")],
+    )
+    .await
+    .ok();
+    let certificate = format!("/api/bookings/{}/certificate", seats[0].booking());
+    let all = format!("/api/admin/sessions/{sid}/certificates");
+    let served = |path: String, token: String| {
+        let app = &app;
+        async move { body(app, &path, &token).await.0 }
+    };
+    assert_eq!(
+        served(certificate.clone(), seats[0].token.clone()).await,
+        StatusCode::OK
+    );
+
+    // The first day kept is 1 January, three years back: a session that
+    // began then still has its certificates.
+    let today = Utc::now().date_naive();
+    let first_kept = NaiveDate::from_ymd_opt(today.year() - 3, 1, 1).unwrap();
+    move_session(&app, &sid, first_kept, first_kept + Duration::days(4)).await;
+    assert_eq!(
+        served(certificate.clone(), seats[0].token.clone()).await,
+        StatusCode::OK
+    );
+    assert_eq!(served(all.clone(), admin.clone()).await, StatusCode::OK);
+
+    // A day earlier, its first half-days' marks are gone.
+    let before = first_kept - Duration::days(1);
+    move_session(&app, &sid, before, before + Duration::days(4)).await;
+    for token in [&seats[0].token, &admin] {
+        app.get(&certificate, Some(token))
+            .await
+            .assert_problem(409, "presence_not_kept");
+    }
+    app.get(&all, Some(&admin))
+        .await
+        .assert_problem(409, "presence_not_kept");
+    app.get(&format!("{certificate}?format=pdf"), Some(&seats[0].token))
+        .await
+        .assert_problem(409, "presence_not_kept");
+}
+
 #[actix_web::test]
 async fn the_trainers_link_opens_its_session_and_nothing_else() {
     let app = organisation().await;

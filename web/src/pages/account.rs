@@ -218,7 +218,10 @@ fn BookingItem(booking: BookingDto, changed: Callback<()>) -> impl IntoView {
                     "Ajouter à mon agenda"
                 </a>
             })}
-            {(booking.status == BookingStatus::Confirmed && booking.ends_on < today()).then(|| view! {
+            // Over, and its presence still kept: the certificate is made then.
+            {(booking.status == BookingStatus::Confirmed
+                && booking.ends_on < today()
+                && booking.starts_on >= common::presence::kept_from(today())).then(|| view! {
                 " · "<a class="certificate" href=format!("/api/bookings/{id}/certificate") target="_blank" rel="noopener">
                     "Attestation de réalisation"
                 </a>

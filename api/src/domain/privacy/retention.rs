@@ -7,7 +7,8 @@
 //!   credit notes, in the order of their numbers (the audit then checks
 //!   each series from the first number kept);
 //! - presence marks: 3 years after the end of the year of the half-day
-//!   (the evidence behind a certificate of completion);
+//!   (the evidence behind a certificate of completion;
+//!   `common::presence::kept_from`);
 //! - mail bodies: 90 days after sending (the row stays, emptied: it keeps
 //!   a mail from being sent twice);
 //! - sign-in sessions: 30 days after they ended (expired or revoked).
@@ -32,8 +33,6 @@ use entity::{auth_sessions, credit_notes, invoices, mail_outbox, presence_marks}
 
 /// Years legal records are kept after the end of their year.
 pub const ACCOUNTING_YEARS: i32 = 10;
-/// Years presence marks are kept after the end of their year.
-pub const PRESENCE_YEARS: i32 = 3;
 /// Days a sent mail keeps its body.
 pub const MAIL_BODY_DAYS: i64 = 90;
 /// Days an ended sign-in session is kept.
@@ -66,9 +65,8 @@ fn kept_from(today: NaiveDate, years: i32) -> DateTime<Utc> {
 pub async fn run(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Pruned, DbErr> {
     let today = today_at_venue(now);
     let mut pruned = legal_records(db, kept_from(today, ACCOUNTING_YEARS)).await?;
-    let presence_from = kept_from(today, PRESENCE_YEARS).date_naive();
     pruned.presence_marks = presence_marks::Entity::delete_many()
-        .filter(presence_marks::Column::Day.lt(presence_from))
+        .filter(presence_marks::Column::Day.lt(common::presence::kept_from(today)))
         .exec(db)
         .await?
         .rows_affected;

@@ -68,6 +68,9 @@ fn certificate(
     }
 }
 
+/// A certificate is made once the session is over, and while the
+/// presence it is counted from is kept: past that, it would state hours
+/// that are no longer on record.
 fn over(session: &sessions::Model, today: NaiveDate) -> ApiResult<()> {
     if today <= session.ends_on {
         return Err(ApiError::conflict(
@@ -78,11 +81,21 @@ fn over(session: &sessions::Model, today: NaiveDate) -> ApiResult<()> {
             ),
         ));
     }
+    let kept_from = common::presence::kept_from(today);
+    if session.starts_on < kept_from {
+        return Err(ApiError::conflict(
+            ErrorCode::PresenceNotKept,
+            format!(
+                "the presence of this session is no longer kept (it is kept from {kept_from}), so no certificate of completion can be made from it"
+            ),
+        ));
+    }
     Ok(())
 }
 
 /// The certificate of one seat: its holder's, or any for an admin.
-/// Refused for a seat that is not confirmed, or before the session is over.
+/// Refused for a seat that is not confirmed, before the session is over,
+/// and once its presence is no longer kept.
 pub async fn of_booking(
     db: &impl ConnectionTrait,
     actor: &Actor,

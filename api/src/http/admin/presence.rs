@@ -140,7 +140,8 @@ pub async fn revoke_trainer_link(
 
 /// Every confirmed trainee's certificate of completion, one per page, as
 /// a page to print or one PDF; once the session is over (409
-/// `session_not_over` before).
+/// `session_not_over` before) and while its presence is kept (409
+/// `presence_not_kept` after).
 #[utoipa::path(
     tag = "admin",
     params(("id" = Uuid, Path, description = "Session id"), FormatQuery),
