@@ -371,7 +371,9 @@ async fn no_certificate_once_the_presence_is_no_longer_kept() {
 
     // The first day kept is 1 January, three years back: a session that
     // began then still has its certificates.
-    let today = Utc::now().date_naive();
+    // (The year at the venue, as the api counts it: on 31 December after
+    // 23:00 UTC, Paris is in the next one.)
+    let today = api::domain::platform::clock::today_at_venue(Utc::now());
     let first_kept = NaiveDate::from_ymd_opt(today.year() - 3, 1, 1).unwrap();
     move_session(&app, &sid, first_kept, first_kept + Duration::days(4)).await;
     assert_eq!(
