@@ -2,10 +2,11 @@
 //! goes, so that a change can be placed (the api's own work, or the
 //! database's). It drifts with the machine as the rates do: on this
 //! virtual machine a CPU second does not always do the same work. Three
-//! parts, each over one round: this process (the api instances run in it), its children
-//! once waited for (wrk in the api's rounds; pgbench or `sqlite3` in the
-//! baseline's), and the PostgreSQL server's processes (found by name;
-//! none on SQLite, whose engine runs inside the api and inside `sqlite3`).
+//! parts, each over one round: this process (the api instances run in
+//! it), its children once waited for (wrk in the api's rounds; pgbench or
+//! `sqlite3` in the baseline's), and the PostgreSQL server's processes
+//! (found by name; none on SQLite, whose engine runs inside the api and
+//! inside `sqlite3`).
 
 use std::time::Duration;
 
@@ -23,6 +24,16 @@ pub struct Used {
     pub own: Duration,
     pub children: Duration,
     pub server: Duration,
+}
+
+impl std::iter::Sum for Used {
+    fn sum<I: Iterator<Item = Self>>(rounds: I) -> Self {
+        rounds.fold(Self::default(), |a, u| Self {
+            own: a.own + u.own,
+            children: a.children + u.children,
+            server: a.server + u.server,
+        })
+    }
 }
 
 impl Used {

@@ -465,36 +465,24 @@ fn report_cpu(
     (base_rounds, base_cpu): (&[f64], &[cpu::Used]),
 ) {
     let seconds = args.seconds as f64;
-    let per = |cpu: &[cpu::Used], done: f64| {
-        let total = cpu.iter().fold(cpu::Used::default(), |a, u| cpu::Used {
-            own: a.own + u.own,
-            children: a.children + u.children,
-            server: a.server + u.server,
-        });
-        total.per(done)
-    };
-    let [api, wrk, mut api_server] =
-        per(api_cpu, api_rounds.iter().map(|r| r.rate * seconds).sum());
-    let [_, client, mut base_server] = per(base_cpu, base_rounds.iter().sum::<f64>() * seconds);
-    if args.sqlite {
-        // A PostgreSQL running beside serves neither side.
-        (api_server, base_server) = (0.0, 0.0);
-    }
-    let (api_total, base_total) = (api + wrk + api_server, client + base_server);
-    let parts = |server_us: f64| {
-        if args.sqlite {
-            String::new()
-        } else {
-            format!(" + PostgreSQL {server_us:.0}")
-        }
-    };
+    let per = |cpu: &[cpu::Used], done: f64| cpu.iter().copied().sum::<cpu::Used>().per(done);
+    let [api, wrk, api_server] = per(api_cpu, api_rounds.iter().map(|r| r.rate * seconds).sum());
+    let [_, client, base_server] = per(base_cpu, base_rounds.iter().sum::<f64>() * seconds);
+    // On SQLite a PostgreSQL running beside serves neither side.
+    let server = |us: f64| (!args.sqlite).then_some(us);
+    let (api_server, base_server) = (server(api_server), server(base_server));
+    let (api_total, base_total) = (
+        api + wrk + api_server.unwrap_or(0.0),
+        client + base_server.unwrap_or(0.0),
+    );
+    let part = |us: Option<f64>| us.map_or_else(String::new, |us| format!(" + PostgreSQL {us:.0}"));
     println!(
         "  CPU per hold (µs): api {api:.0}{} + wrk {wrk:.0} = {api_total:.0}",
-        parts(api_server)
+        part(api_server)
     );
     println!(
         "  CPU per transaction (µs): {baseline} {client:.0}{} = {base_total:.0}",
-        parts(base_server)
+        part(base_server)
     );
     println!(
         "  CPU ratio {baseline}/api {:.2} (the rate ratio the two cores would allow)",

@@ -199,6 +199,33 @@ pub fn kept_from(today: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(today.year() - KEPT_YEARS, 1, 1).unwrap_or(NaiveDate::MIN)
 }
 
+/// Why a session's certificates of completion cannot be made on a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoCertificate {
+    /// Not before the session is over.
+    NotOver,
+    /// Its first half-days are before `kept_from`: their marks may be gone.
+    NoLongerKept { kept_from: NaiveDate },
+}
+
+/// Whether the certificates of a session from `starts_on` to `ends_on`
+/// can be made on `today`: once it is over, and while its presence is
+/// kept. The api refuses on it; Mon compte links the certificate by it.
+pub fn no_certificate(
+    starts_on: NaiveDate,
+    ends_on: NaiveDate,
+    today: NaiveDate,
+) -> Option<NoCertificate> {
+    let kept_from = kept_from(today);
+    if today <= ends_on {
+        Some(NoCertificate::NotOver)
+    } else if starts_on < kept_from {
+        Some(NoCertificate::NoLongerKept { kept_from })
+    } else {
+        None
+    }
+}
+
 /// Minutes planned: every half-day of every working day.
 pub fn planned_minutes(days: usize, half_day_minutes: i32) -> i64 {
     days as i64 * 2 * i64::from(half_day_minutes)
@@ -223,6 +250,24 @@ mod tests {
         assert_eq!(kept(2026, 1, 1), first);
         assert_eq!(kept(2026, 12, 31), first);
         assert_eq!(kept(2027, 1, 1), first.with_year(2024).unwrap());
+    }
+
+    #[test]
+    fn a_certificate_waits_for_the_end_and_goes_with_the_presence() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let (starts, ends) = (day(2023, 1, 2), day(2023, 1, 6));
+        assert_eq!(
+            no_certificate(starts, ends, ends),
+            Some(NoCertificate::NotOver)
+        );
+        assert_eq!(no_certificate(starts, ends, day(2023, 1, 7)), None);
+        assert_eq!(no_certificate(starts, ends, day(2026, 12, 31)), None);
+        assert_eq!(
+            no_certificate(starts, ends, day(2027, 1, 1)),
+            Some(NoCertificate::NoLongerKept {
+                kept_from: day(2024, 1, 1)
+            })
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use common::bookings::{BookingDto, BookingStatus};
 use common::format::{format_date, format_session_dates};
 use common::money::format_price;
+use common::presence::no_certificate;
 use common::subscriptions::{AccessDto, SubscriptionType};
 use common::waitlist::{WaitlistEntryDto, WaitlistStatus};
 use leptos::prelude::*;
@@ -218,10 +219,8 @@ fn BookingItem(booking: BookingDto, changed: Callback<()>) -> impl IntoView {
                     "Ajouter à mon agenda"
                 </a>
             })}
-            // Over, and its presence still kept: the certificate is made then.
             {(booking.status == BookingStatus::Confirmed
-                && booking.ends_on < today()
-                && booking.starts_on >= common::presence::kept_from(today())).then(|| view! {
+                && no_certificate(booking.starts_on, booking.ends_on, today()).is_none()).then(|| view! {
                 " · "<a class="certificate" href=format!("/api/bookings/{id}/certificate") target="_blank" rel="noopener">
                     "Attestation de réalisation"
                 </a>

@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use common::bookings::BookingStatus;
 use common::calendar::working_days;
-use common::presence::{Half, Presence, planned_minutes};
+use common::presence::{Half, NoCertificate, Presence, no_certificate, planned_minutes};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use uuid::Uuid;
 
@@ -70,27 +70,24 @@ fn certificate(
 
 /// A certificate is made once the session is over, and while the
 /// presence it is counted from is kept: past that, it would state hours
-/// that are no longer on record.
+/// that are no longer on record (`common::presence::no_certificate`).
 fn over(session: &sessions::Model, today: NaiveDate) -> ApiResult<()> {
-    if today <= session.ends_on {
-        return Err(ApiError::conflict(
+    match no_certificate(session.starts_on, session.ends_on, today) {
+        None => Ok(()),
+        Some(NoCertificate::NotOver) => Err(ApiError::conflict(
             ErrorCode::SessionNotOver,
             format!(
                 "the certificate of completion is made once the session is over (after {})",
                 session.ends_on
             ),
-        ));
-    }
-    let kept_from = common::presence::kept_from(today);
-    if session.starts_on < kept_from {
-        return Err(ApiError::conflict(
+        )),
+        Some(NoCertificate::NoLongerKept { kept_from }) => Err(ApiError::conflict(
             ErrorCode::PresenceNotKept,
             format!(
                 "the presence of this session is no longer kept (it is kept from {kept_from}), so no certificate of completion can be made from it"
             ),
-        ));
+        )),
     }
-    Ok(())
 }
 
 /// The certificate of one seat: its holder's, or any for an admin.
