@@ -4,6 +4,7 @@
 // Prints each page's four scores and its LCP; a benchmark, not a test.
 //
 //   cargo build -p api && cargo xtask build-web
+//   (cd e2e && npm ci)   # the harness that starts the api uses playwright-core
 //   cd bench/lighthouse && npm ci && node run.mjs
 import lighthouse from 'lighthouse';
 import * as chromeLauncher from 'chrome-launcher';
