@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod checkout_ids;
+pub mod rendered;
 pub mod tally;
 
 use std::path::Path;

@@ -5,9 +5,15 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use std::sync::LazyLock;
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    IdenStatic, QueryFilter, QueryTrait, SelectB, Statement, Value,
+};
 use uuid::Uuid;
 
+use crate::db::rendered::{Fresh, Inputs, Rendered};
 use entity::auth_sessions::{self as sessions, Column};
 use entity::users;
 
@@ -32,20 +38,63 @@ pub async fn open(
 }
 
 /// The user of a live session (not revoked, not expired), in one query.
+/// Every signed-in request asks it: its statement is rendered once.
 pub async fn user_of(
     db: &impl ConnectionTrait,
     session_id: Uuid,
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<users::Model>, DbErr> {
-    Ok(sessions::Entity::find_by_id(session_id)
-        .filter(Column::UserId.eq(user_id))
+    let live = Live {
+        session_id,
+        user_id,
+        now,
+    };
+    let statement = USER_OF.statement(db.get_database_backend(), &live);
+    let Some(row) = db.query_one_raw(statement).await? else {
+        return Ok(None);
+    };
+    // The columns of the related model, as `find_also_related` names them.
+    users::Model::from_query_result_optional(&row, SelectB.as_str())
+}
+
+/// A live session of the user, and its id.
+struct Live {
+    session_id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+}
+
+impl Inputs for Live {
+    fn values(&self) -> Vec<Value> {
+        vec![self.session_id.into(), self.user_id.into(), self.now.into()]
+    }
+
+    fn stand_in(&self, fresh: &mut Fresh) -> Self {
+        Self {
+            session_id: fresh.uuid(),
+            user_id: fresh.uuid(),
+            now: fresh.time(),
+        }
+    }
+
+    fn shape(&self) -> u64 {
+        0
+    }
+}
+
+static USER_OF: LazyLock<Rendered<Live>> =
+    LazyLock::new(|| Rendered::new("user_of", user_of_statement));
+
+fn user_of_statement(live: &Live, backend: DbBackend) -> Statement {
+    let mut query = sessions::Entity::find_by_id(live.session_id)
+        .filter(Column::UserId.eq(live.user_id))
         .filter(Column::RevokedAt.is_null())
-        .filter(Column::ExpiresAt.gt(now))
+        .filter(Column::ExpiresAt.gt(live.now))
         .find_also_related(users::Entity)
-        .one(db)
-        .await?
-        .and_then(|(_, user)| user))
+        .into_query();
+    query.limit(1);
+    backend.build(&query)
 }
 
 /// Ends one session.

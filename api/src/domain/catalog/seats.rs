@@ -2,17 +2,21 @@
 //! derives the session's status from the new count (invariants 2
 //! and 3); callers run it in the same transaction as the booking change.
 
-use chrono::{NaiveDate, Utc};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use common::bookings::BookingStatus;
 use common::events::EventType;
 use common::sessions::{SessionDecision, SessionStatus};
 use common::waitlist::WaitlistStatus;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr, SubQueryStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, Iterable, PaginatorTrait,
+    QueryFilter, QueryOrder, QueryTrait, Statement, Value,
 };
 use uuid::Uuid;
 
+use crate::db::rendered::{self, Fresh, Inputs, Rendered};
 use entity::immersion_bookings as bookings;
 use entity::immersion_sessions::{self as sessions, Column};
 
@@ -51,6 +55,148 @@ pub(crate) fn status_rule(
     )
     .finally(SessionStatus::Open.as_str())
     .into()
+}
+
+/// What the seat's UPDATE is built from (`take`'s arguments, owned).
+struct Take {
+    session_id: Uuid,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    open_only: bool,
+    taker: Option<TakerInputs>,
+}
+
+struct TakerInputs {
+    user: Uuid,
+    cooldown_since: Option<DateTime<Utc>>,
+    from_catalog: bool,
+    address: Option<(String, u32)>,
+    one_hold_unless_verified: bool,
+    named: bool,
+}
+
+impl TakerInputs {
+    fn taker(&self) -> Taker<'_> {
+        Taker {
+            user: self.user,
+            cooldown_since: self.cooldown_since,
+            from_catalog: self.from_catalog,
+            address: self.address.as_ref().map(|(a, limit)| (a.as_str(), *limit)),
+            one_hold_unless_verified: self.one_hold_unless_verified,
+            named: self.named,
+        }
+    }
+}
+
+impl Inputs for Take {
+    fn values(&self) -> Vec<Value> {
+        let t = self.taker.as_ref();
+        let address = t.and_then(|t| t.address.as_ref());
+        vec![
+            self.session_id.into(),
+            self.today.into(),
+            self.now.into(),
+            t.map(|t| t.user).into(),
+            t.and_then(|t| t.cooldown_since).into(),
+            address.map(|(a, _)| a.clone()).into(),
+            address.map(|(_, limit)| i64::from(*limit)).into(),
+        ]
+    }
+
+    fn stand_in(&self, fresh: &mut Fresh) -> Self {
+        Self {
+            session_id: fresh.uuid(),
+            today: fresh.date(),
+            now: fresh.time(),
+            open_only: self.open_only,
+            taker: self.taker.as_ref().map(|t| TakerInputs {
+                user: fresh.uuid(),
+                cooldown_since: t.cooldown_since.map(|_| fresh.time()),
+                from_catalog: t.from_catalog,
+                address: t.address.as_ref().map(|_| (fresh.text(), fresh.number())),
+                one_hold_unless_verified: t.one_hold_unless_verified,
+                named: t.named,
+            }),
+        }
+    }
+
+    fn shape(&self) -> u64 {
+        let t = self.taker.as_ref();
+        rendered::shape(&[
+            self.open_only,
+            t.is_some(),
+            t.is_some_and(|t| t.cooldown_since.is_some()),
+            t.is_some_and(|t| t.from_catalog),
+            t.is_some_and(|t| t.address.is_some()),
+            t.is_some_and(|t| t.one_hold_unless_verified),
+            t.is_some_and(|t| t.named),
+        ])
+    }
+}
+
+/// The seat's UPDATE, rendered once per shape: the hot statement of a
+/// hold.
+static TAKE: LazyLock<Rendered<Take>> = LazyLock::new(|| Rendered::new("take", take_statement));
+
+/// `UPDATE immersion_sessions SET reserved_places = reserved_places + 1,
+/// status = … WHERE` a seat is free and the taker may have it
+/// `RETURNING` the session.
+fn take_statement(inputs: &Take, backend: DbBackend) -> Statement {
+    let (session_id, today) = (inputs.session_id, inputs.today);
+    let mut update = sessions::Entity::update_many()
+        .col_expr(
+            Column::ReservedPlaces,
+            Expr::col(Column::ReservedPlaces).add(1),
+        )
+        .col_expr(Column::Status, status_after(1, today))
+        .col_expr(Column::UpdatedAt, Expr::value(inputs.now))
+        .filter(Column::Id.eq(session_id))
+        .filter(Expr::col(Column::ReservedPlaces).lt(Expr::col(Column::MaxPlaces)))
+        // A cancelled session seats nobody, not even a late payment: its
+        // seats were refunded.
+        .filter(
+            Column::Decision
+                .is_null()
+                .or(Column::Decision.ne(SessionDecision::Cancelled.as_str())),
+        );
+    if inputs.open_only {
+        update = update
+            .filter(Column::IsActive.eq(true))
+            .filter(Column::ClosedByAdmin.eq(false))
+            .filter(Column::StartsOn.gt(today));
+    }
+    if let Some(taker) = inputs.taker.as_ref().map(TakerInputs::taker) {
+        update = update.filter(Expr::exists(blocking_booking(session_id, taker)).not());
+        if taker.from_catalog {
+            update = update.filter(Expr::exists(someone_waiting(session_id)).not());
+        }
+        if let Some((address, limit)) = taker.address {
+            let held = SimpleExpr::SubQuery(
+                None,
+                Box::new(SubQueryStatement::SelectStatement(held_from(
+                    session_id, address,
+                ))),
+            );
+            update = update.filter(held.lt(i64::from(limit)));
+        }
+        if taker.one_hold_unless_verified {
+            update = update.filter(
+                Expr::exists(verified(taker.user)).or(Expr::exists(a_hold_of(taker.user)).not()),
+            );
+        }
+        if taker.named {
+            update = update.filter(Expr::exists(named(taker.user)));
+        }
+    }
+    // As sea-orm's `exec_with_returning` asks for the row.
+    let mut query = update.into_query();
+    query.returning(
+        Query::returning().exprs(
+            <sessions::Entity as EntityTrait>::Column::iter()
+                .map(|c| c.select_as(c.into_returning_expr(backend))),
+        ),
+    );
+    backend.build(&query)
 }
 
 /// Why a seat could not be taken.
@@ -111,52 +257,28 @@ pub async fn take(
     open_only: bool,
     for_user: Option<Taker<'_>>,
 ) -> Result<Result<sessions::Model, NoSeat>, DbErr> {
-    let mut update = sessions::Entity::update_many()
-        .col_expr(
-            Column::ReservedPlaces,
-            Expr::col(Column::ReservedPlaces).add(1),
-        )
-        .col_expr(Column::Status, status_after(1, today))
-        .col_expr(Column::UpdatedAt, Expr::value(chrono::Utc::now()))
-        .filter(Column::Id.eq(session_id))
-        .filter(Expr::col(Column::ReservedPlaces).lt(Expr::col(Column::MaxPlaces)))
-        // A cancelled session seats nobody, not even a late payment: its
-        // seats were refunded.
-        .filter(
-            Column::Decision
-                .is_null()
-                .or(Column::Decision.ne(SessionDecision::Cancelled.as_str())),
-        );
-    if open_only {
-        update = update
-            .filter(Column::IsActive.eq(true))
-            .filter(Column::ClosedByAdmin.eq(false))
-            .filter(Column::StartsOn.gt(today));
-    }
-    if let Some(taker) = for_user {
-        update = update.filter(Expr::exists(blocking_booking(session_id, taker)).not());
-        if taker.from_catalog {
-            update = update.filter(Expr::exists(someone_waiting(session_id)).not());
-        }
-        if let Some((address, limit)) = taker.address {
-            let held = SimpleExpr::SubQuery(
-                None,
-                Box::new(SubQueryStatement::SelectStatement(held_from(
-                    session_id, address,
-                ))),
-            );
-            update = update.filter(held.lt(i64::from(limit)));
-        }
-        if taker.one_hold_unless_verified {
-            update = update.filter(
-                Expr::exists(verified(taker.user)).or(Expr::exists(a_hold_of(taker.user)).not()),
-            );
-        }
-        if taker.named {
-            update = update.filter(Expr::exists(named(taker.user)));
-        }
-    }
-    if let Some(updated) = update.exec_with_returning(db).await?.into_iter().next() {
+    let inputs = Take {
+        session_id,
+        today,
+        now: Utc::now(),
+        open_only,
+        taker: for_user.map(|t| TakerInputs {
+            user: t.user,
+            cooldown_since: t.cooldown_since,
+            from_catalog: t.from_catalog,
+            address: t.address.map(|(a, limit)| (a.to_owned(), limit)),
+            one_hold_unless_verified: t.one_hold_unless_verified,
+            named: t.named,
+        }),
+    };
+    let statement = TAKE.statement(db.get_database_backend(), &inputs);
+    let updated = sessions::Entity::find()
+        .from_raw_sql(statement)
+        .all(db)
+        .await?
+        .into_iter()
+        .next();
+    if let Some(updated) = updated {
         if updated.reserved_places >= updated.max_places {
             announce_session(db, &updated, EventType::SessionFull, Utc::now()).await?;
         }
@@ -241,11 +363,15 @@ async fn limit_broken(
         bookings::Entity::find().filter(bookings::Column::Status.eq(BookingStatus::Held.as_str()))
     };
     if let Some((address, limit)) = taker.address {
-        let from_there = held()
-            .filter(bookings::Column::SessionId.eq(session_id))
-            .filter(bookings::Column::ClientAddress.eq(address))
-            .count(db)
-            .await?;
+        let inputs = FromAddress {
+            session_id,
+            address: address.to_owned(),
+        };
+        let count = HELD_FROM.statement(db.get_database_backend(), &inputs);
+        let from_there = match db.query_one_raw(count).await? {
+            Some(row) => u64::try_from(row.try_get_by_index::<i64>(0)?).unwrap_or(0),
+            None => 0,
+        };
         if from_there + theirs > u64::from(limit) {
             return Ok(Some(NoSeat::AddressLimit(limit)));
         }
@@ -255,14 +381,8 @@ async fn limit_broken(
         let unverified = if inserted {
             // A write on the row is its lock, on both databases; it
             // changes a row only when the address is not verified.
-            Users::update_many()
-                .col_expr(U::Email, Expr::col(U::Email))
-                .filter(U::Id.eq(taker.user))
-                .filter(U::EmailVerifiedAt.is_null())
-                .exec(db)
-                .await?
-                .rows_affected
-                == 1
+            let lock = LOCK_UNVERIFIED.statement(db.get_database_backend(), &taker.user);
+            db.execute_raw(lock).await?.rows_affected() == 1
         } else {
             Users::find_by_id(taker.user)
                 .filter(U::EmailVerifiedAt.is_null())
@@ -282,6 +402,49 @@ async fn limit_broken(
     }
     Ok(None)
 }
+
+/// A session and a client address: `held_from`'s inputs.
+struct FromAddress {
+    session_id: Uuid,
+    address: String,
+}
+
+impl Inputs for FromAddress {
+    fn values(&self) -> Vec<Value> {
+        vec![self.session_id.into(), self.address.clone().into()]
+    }
+
+    fn stand_in(&self, fresh: &mut Fresh) -> Self {
+        Self {
+            session_id: fresh.uuid(),
+            address: fresh.text(),
+        }
+    }
+
+    fn shape(&self) -> u64 {
+        0
+    }
+}
+
+/// The recount of an address's holds, after each hold.
+static HELD_FROM: LazyLock<Rendered<FromAddress>> = LazyLock::new(|| {
+    Rendered::new("held_from", |i: &FromAddress, backend: DbBackend| {
+        backend.build(&held_from(i.session_id, &i.address))
+    })
+});
+
+/// The user's row, written onto itself while their e-mail address is not
+/// verified: the lock that serializes an unverified account's holds.
+static LOCK_UNVERIFIED: LazyLock<Rendered<Uuid>> = LazyLock::new(|| {
+    Rendered::new("lock_unverified", |user: &Uuid, backend: DbBackend| {
+        use entity::users::{Column as U, Entity as Users};
+        let update = Users::update_many()
+            .col_expr(U::Email, Expr::col(U::Email))
+            .filter(U::Id.eq(*user))
+            .filter(U::EmailVerifiedAt.is_null());
+        backend.build(&update.into_query())
+    })
+});
 
 /// The seats of the session held from one client address.
 fn held_from(session_id: Uuid, address: &str) -> SelectStatement {
