@@ -11,8 +11,9 @@
 //! twice with two sets of random stand-ins. A value that changed with
 //! neither set is a constant of the statement; one that changed but is no
 //! input (a time read inside the builder, a count derived from an input)
-//! cannot be bound, so such a statement is built on every call, and debug
-//! builds (every test) stop on it. Debug builds also build every call's
+//! cannot be bound, nor one the stand-ins could not move (checked against
+//! the first real call's own statement), so such a statement is built on
+//! every call, and debug builds (every test) stop on it. Debug builds also build every call's
 //! statement afresh and check that the bound one is the same.
 
 use std::collections::HashMap;
@@ -152,34 +153,9 @@ impl<I: Inputs> Rendered<I> {
     }
 
     fn learn(&self, backend: DbBackend, inputs: &I) -> Option<Template> {
-        let mut fresh = Fresh(rand::rng());
-        let (a, b) = (inputs.stand_in(&mut fresh), inputs.stand_in(&mut fresh));
-        debug_assert_eq!(
-            a.shape(),
-            inputs.shape(),
-            "{}: stand-ins keep the shape",
-            self.name
-        );
-        let (ra, rb) = ((self.build)(&a, backend), (self.build)(&b, backend));
-        let (va, vb) = (a.values(), b.values());
-        let (sa, sb) = (values_of(&ra), values_of(&rb));
-        let learned = if ra.sql != rb.sql || sa.len() != sb.len() {
-            Err("its text changes with its values".to_owned())
-        } else {
-            sa.iter()
-                .zip(sb)
-                .map(|(x, y)| {
-                    let input = (0..va.len()).find(|&i| va[i] == *x && vb[i] == *y);
-                    match input {
-                        Some(i) => Ok(Slot::Input(i)),
-                        None if x == y => Ok(Slot::Constant(x.clone())),
-                        None => Err(format!("the value {x:?} is derived, not an input")),
-                    }
-                })
-                .collect::<Result<Vec<_>, _>>()
-        };
+        let learned = self.try_learn(backend, inputs);
         match learned {
-            Ok(slots) => Some(Template { sql: ra.sql, slots }),
+            Ok(template) => Some(template),
             Err(why) => {
                 debug_assert!(
                     false,
@@ -190,6 +166,49 @@ impl<I: Inputs> Rendered<I> {
                 None
             }
         }
+    }
+
+    fn try_learn(&self, backend: DbBackend, inputs: &I) -> Result<Template, String> {
+        let mut fresh = Fresh(rand::rng());
+        let (a, b) = (inputs.stand_in(&mut fresh), inputs.stand_in(&mut fresh));
+        if a.shape() != inputs.shape() || b.shape() != inputs.shape() {
+            return Err("its stand-ins change its shape".into());
+        }
+        let (ra, rb) = ((self.build)(&a, backend), (self.build)(&b, backend));
+        let (va, vb) = (a.values(), b.values());
+        let (sa, sb) = (values_of(&ra), values_of(&rb));
+        if ra.sql != rb.sql || sa.len() != sb.len() {
+            return Err("its text changes with its values".into());
+        }
+        let slots = sa
+            .iter()
+            .zip(sb)
+            .map(|(x, y)| {
+                let input = (0..va.len()).find(|&i| va[i] == *x && vb[i] == *y);
+                match input {
+                    Some(i) => Ok(Slot::Input(i)),
+                    None if x == y => Ok(Slot::Constant(x.clone())),
+                    None => Err(format!("the value {x:?} is derived, not an input")),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let template = Template { sql: ra.sql, slots };
+        // A value the stand-ins could not move (a date read inside the
+        // builder, an input clamped to a bound) would be taken for a
+        // constant: the first real call must bind to what it builds.
+        if template.bind(backend, &inputs.values()) != (self.build)(inputs, backend) {
+            return Err("a value is neither an input nor a constant".into());
+        }
+        Ok(template)
+    }
+
+    /// Whether `inputs`' shape is bound rather than built (tests).
+    #[cfg(test)]
+    pub fn learned(&self, backend: DbBackend, inputs: &I) -> bool {
+        self.statement(backend, inputs);
+        self.lock()
+            .get(&(backend.as_str(), inputs.shape()))
+            .is_some_and(Option::is_some)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Templates> {
@@ -273,6 +292,38 @@ mod tests {
             .and_where(Expr::col("at").gt(Utc::now()))
             .and_where(Expr::col("id").eq(inputs.id));
         backend.build(&q)
+    }
+
+    struct Limit(u32);
+
+    impl Inputs for Limit {
+        fn values(&self) -> Vec<Value> {
+            vec![i64::from(self.0).into()]
+        }
+        fn stand_in(&self, fresh: &mut Fresh) -> Self {
+            Self(fresh.number())
+        }
+        fn shape(&self) -> u64 {
+            0
+        }
+    }
+
+    /// Clamps its input: every stand-in gives 100, as a constant would.
+    fn clamped(inputs: &Limit, backend: DbBackend) -> Statement {
+        let mut q = Query::select();
+        q.expr(Expr::val(1))
+            .from("t")
+            .and_where(Expr::col("n").lt(i64::from(std::cmp::Ord::min(inputs.0, 100))));
+        backend.build(&q)
+    }
+
+    #[test]
+    fn a_value_the_stand_ins_could_not_move_is_never_bound() {
+        let rendered = Rendered::new("clamped", clamped);
+        let learned = rendered.try_learn(DbBackend::Postgres, &Limit(5));
+        assert!(learned.is_err_and(|why| why.contains("neither an input nor a constant")));
+        // Above the clamp, the stand-ins' statement is this one's too.
+        assert!(rendered.try_learn(DbBackend::Postgres, &Limit(500)).is_ok());
     }
 
     #[test]

@@ -139,3 +139,20 @@ pub async fn sign_in(
     let session_id = open(db, user_id, tokens.ttl(), now).await?;
     tokens.issue(user_id, session_id, now)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_live_session_s_lookup_is_rendered_once() {
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            let live = Live {
+                session_id: Uuid::new_v4(),
+                user_id: Uuid::new_v4(),
+                now: Utc::now(),
+            };
+            assert!(USER_OF.learned(backend, &live));
+        }
+    }
+}

@@ -619,3 +619,45 @@ pub fn held_booking(
         client_address: address.map(str::to_owned),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every shape the seat's UPDATE can take, on both databases, with
+    /// limits at their edges: each is bound rather than built, and binds
+    /// to what it builds (checked inside, on debug builds).
+    #[test]
+    fn every_shape_of_the_seat_s_update_is_rendered_once() {
+        let now = Utc::now();
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            for bits in 0..128_u32 {
+                let on = |i: u32| bits & (1 << i) != 0;
+                let inputs = Take {
+                    session_id: Uuid::new_v4(),
+                    today: now.date_naive(),
+                    now,
+                    open_only: on(0),
+                    taker: on(1).then(|| TakerInputs {
+                        user: Uuid::new_v4(),
+                        cooldown_since: on(2).then(|| now - chrono::Duration::hours(2)),
+                        from_catalog: on(3),
+                        address: on(4).then(|| ("a-hash".to_owned(), bits % 3)),
+                        one_hold_unless_verified: on(5),
+                        named: on(6),
+                    }),
+                };
+                assert!(
+                    TAKE.learned(backend, &inputs),
+                    "shape {bits} on {backend:?}"
+                );
+            }
+            let from = FromAddress {
+                session_id: Uuid::new_v4(),
+                address: "a-hash".into(),
+            };
+            assert!(HELD_FROM.learned(backend, &from));
+            assert!(LOCK_UNVERIFIED.learned(backend, &Uuid::new_v4()));
+        }
+    }
+}
