@@ -93,6 +93,9 @@ enum Slot {
 struct Template {
     sql: String,
     slots: Vec<Slot>,
+    /// How many inputs the shape has: a call with another count is of
+    /// another shape, whatever `shape()` says.
+    inputs: usize,
 }
 
 impl Template {
@@ -144,7 +147,12 @@ impl<I: Inputs> Rendered<I> {
         let Some(template) = template else {
             return (self.build)(inputs, backend);
         };
-        let bound = template.bind(backend, &inputs.values());
+        let values = inputs.values();
+        if values.len() != template.inputs {
+            debug_assert!(false, "statement {}: inputs unlike its shape's", self.name);
+            return (self.build)(inputs, backend);
+        }
+        let bound = template.bind(backend, &values);
         if cfg!(debug_assertions) {
             let built = (self.build)(inputs, backend);
             assert_eq!(bound, built, "statement {}: bound ≠ built", self.name);
@@ -171,11 +179,15 @@ impl<I: Inputs> Rendered<I> {
     fn try_learn(&self, backend: DbBackend, inputs: &I) -> Result<Template, String> {
         let mut fresh = Fresh(rand::rng());
         let (a, b) = (inputs.stand_in(&mut fresh), inputs.stand_in(&mut fresh));
+        let n = inputs.values().len();
         if a.shape() != inputs.shape() || b.shape() != inputs.shape() {
             return Err("its stand-ins change its shape".into());
         }
         let (ra, rb) = ((self.build)(&a, backend), (self.build)(&b, backend));
         let (va, vb) = (a.values(), b.values());
+        if va.len() != n || vb.len() != n {
+            return Err("its stand-ins have other inputs".into());
+        }
         let (sa, sb) = (values_of(&ra), values_of(&rb));
         if ra.sql != rb.sql || sa.len() != sb.len() {
             return Err("its text changes with its values".into());
@@ -192,7 +204,11 @@ impl<I: Inputs> Rendered<I> {
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let template = Template { sql: ra.sql, slots };
+        let template = Template {
+            sql: ra.sql,
+            slots,
+            inputs: va.len(),
+        };
         // A value the stand-ins could not move (a date read inside the
         // builder, an input clamped to a bound) would be taken for a
         // constant: the first real call must bind to what it builds.
@@ -324,6 +340,40 @@ mod tests {
         assert!(learned.is_err_and(|why| why.contains("neither an input nor a constant")));
         // Above the clamp, the stand-ins' statement is this one's too.
         assert!(rendered.try_learn(DbBackend::Postgres, &Limit(500)).is_ok());
+    }
+
+    /// A list whose length is wrongly left out of its shape.
+    struct Ids(Vec<Uuid>);
+
+    impl Inputs for Ids {
+        fn values(&self) -> Vec<Value> {
+            self.0.iter().map(|&id| id.into()).collect()
+        }
+        fn stand_in(&self, fresh: &mut Fresh) -> Self {
+            Self(self.0.iter().map(|_| fresh.uuid()).collect())
+        }
+        fn shape(&self) -> u64 {
+            0
+        }
+    }
+
+    fn any_of(inputs: &Ids, backend: DbBackend) -> Statement {
+        let mut q = Query::select();
+        q.expr(Expr::val(1))
+            .from("t")
+            .and_where(Expr::col("id").is_in(inputs.0.clone()));
+        backend.build(&q)
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "inputs unlike its shape's")]
+    fn inputs_of_another_count_are_never_bound_to_a_shape() {
+        let rendered = Rendered::new("any_of", any_of);
+        let two = Ids(vec![Uuid::new_v4(), Uuid::new_v4()]);
+        rendered.statement(DbBackend::Postgres, &two);
+        let three = Ids(vec![Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()]);
+        rendered.statement(DbBackend::Postgres, &three);
     }
 
     #[test]
