@@ -13,8 +13,9 @@
 //! input (a time read inside the builder, a count derived from an input)
 //! cannot be bound, nor one the stand-ins could not move (checked against
 //! the first real call's own statement), so such a statement is built on
-//! every call, and debug builds (every test) stop on it. Debug builds also build every call's
-//! statement afresh and check that the bound one is the same.
+//! every call, and debug builds (every test) stop on it. Debug builds also
+//! build every call's statement afresh and check that the bound one is
+//! the same.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -161,8 +162,7 @@ impl<I: Inputs> Rendered<I> {
     }
 
     fn learn(&self, backend: DbBackend, inputs: &I) -> Option<Template> {
-        let learned = self.try_learn(backend, inputs);
-        match learned {
+        match self.try_learn(backend, inputs) {
             Ok(template) => Some(template),
             Err(why) => {
                 debug_assert!(
@@ -179,13 +179,13 @@ impl<I: Inputs> Rendered<I> {
     fn try_learn(&self, backend: DbBackend, inputs: &I) -> Result<Template, String> {
         let mut fresh = Fresh(rand::rng());
         let (a, b) = (inputs.stand_in(&mut fresh), inputs.stand_in(&mut fresh));
-        let n = inputs.values().len();
+        let real = inputs.values();
         if a.shape() != inputs.shape() || b.shape() != inputs.shape() {
             return Err("its stand-ins change its shape".into());
         }
         let (ra, rb) = ((self.build)(&a, backend), (self.build)(&b, backend));
         let (va, vb) = (a.values(), b.values());
-        if va.len() != n || vb.len() != n {
+        if va.len() != real.len() || vb.len() != real.len() {
             return Err("its stand-ins have other inputs".into());
         }
         let (sa, sb) = (values_of(&ra), values_of(&rb));
@@ -207,12 +207,12 @@ impl<I: Inputs> Rendered<I> {
         let template = Template {
             sql: ra.sql,
             slots,
-            inputs: va.len(),
+            inputs: real.len(),
         };
         // A value the stand-ins could not move (a date read inside the
         // builder, an input clamped to a bound) would be taken for a
         // constant: the first real call must bind to what it builds.
-        if template.bind(backend, &inputs.values()) != (self.build)(inputs, backend) {
+        if template.bind(backend, &real) != (self.build)(inputs, backend) {
             return Err("a value is neither an input nor a constant".into());
         }
         Ok(template)

@@ -75,6 +75,20 @@ struct TakerInputs {
     named: bool,
 }
 
+/// Owned, as the statement's inputs are; `taker` lends it back.
+impl From<Taker<'_>> for TakerInputs {
+    fn from(t: Taker<'_>) -> Self {
+        Self {
+            user: t.user,
+            cooldown_since: t.cooldown_since,
+            from_catalog: t.from_catalog,
+            address: t.address.map(|(a, limit)| (a.to_owned(), limit)),
+            one_hold_unless_verified: t.one_hold_unless_verified,
+            named: t.named,
+        }
+    }
+}
+
 impl TakerInputs {
     fn taker(&self) -> Taker<'_> {
         Taker {
@@ -262,14 +276,7 @@ pub async fn take(
         today,
         now: Utc::now(),
         open_only,
-        taker: for_user.map(|t| TakerInputs {
-            user: t.user,
-            cooldown_since: t.cooldown_since,
-            from_catalog: t.from_catalog,
-            address: t.address.map(|(a, limit)| (a.to_owned(), limit)),
-            one_hold_unless_verified: t.one_hold_unless_verified,
-            named: t.named,
-        }),
+        taker: for_user.map(TakerInputs::from),
     };
     let statement = TAKE.statement(db.get_database_backend(), &inputs);
     let updated = sessions::Entity::find()
