@@ -11,7 +11,7 @@ use chrono::Utc;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::password;
+use crate::auth::password::HashLimit;
 use crate::auth::token::Tokens;
 use crate::config::{JwtSecretSource, Secret, Settings};
 use crate::domain::platform::throttles::LoginLimits;
@@ -59,6 +59,7 @@ impl Application {
         gateway: Option<Arc<dyn PaymentGateway>>,
     ) -> Result<Self, StartupError> {
         let db = crate::db::connect_with(&settings.database_url, settings.pool()).await?;
+        let hashing = HashLimit::for_this_machine();
         // Replicas started together set up one after the other.
         let lock = crate::db::setup_lock(&db).await?;
         crate::db::migrate_holding_lock(&db).await?;
@@ -74,7 +75,7 @@ impl Application {
         }
         if settings.demo_data {
             let today = today_at_venue(Utc::now());
-            let seeded = demo::seed_if_empty(&db, today)
+            let seeded = demo::seed_if_empty(&db, &hashing, today)
                 .await
                 .map_err(|e| StartupError::Setup(e.to_string()))?;
             if let Some(accounts) = seeded {
@@ -84,7 +85,8 @@ impl Application {
         crate::db::release(lock).await?;
         let secret = jwt_secret(&settings.jwt_secret)?;
         let tokens = Tokens::new(secret.as_bytes(), settings.jwt_ttl_minutes);
-        let decoy_hash = password::decoy_hash()
+        let decoy_hash = hashing
+            .decoy_hash()
             .await
             .map_err(|e| StartupError::Setup(e.to_string()))?;
         let listener =
@@ -132,6 +134,7 @@ impl Application {
             settings,
             tokens,
             decoy_hash,
+            hashing,
             checkout_ids: Default::default(),
             seat_counts: Default::default(),
             metrics: crate::metrics::Metrics::new()
@@ -576,11 +579,12 @@ impl AppState {
     }
 
     /// What signing up and in work with.
-    pub fn gate(&self) -> crate::domain::accounts::users::Gate<'_> {
-        crate::domain::accounts::users::Gate {
+    pub fn gate(&self) -> crate::domain::accounts::gate::Gate<'_> {
+        crate::domain::accounts::gate::Gate {
             db: &self.db,
             limits: self.limits(),
             decoy_hash: &self.decoy_hash,
+            hashing: &self.hashing,
             admin_emails: &self.settings.admin_emails,
             public_url: &self.settings.public_url,
         }

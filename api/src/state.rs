@@ -31,6 +31,8 @@ pub struct AppState {
     pub tokens: Tokens,
     /// Verified against when a login names an unknown e-mail (same timing).
     pub decoy_hash: String,
+    /// This app's line for password hashes (one per CPU at a time).
+    pub hashing: crate::auth::password::HashLimit,
     /// New holds' Checkout Session ids, written in batches.
     pub checkout_ids: CheckoutIds,
     /// Holds and cancels counted against their throttles in this

@@ -1,9 +1,11 @@
 //! argon2id password hashes (PHC strings). Hashing is CPU- and
 //! memory-heavy (19 MiB each), so it runs on the blocking pool, at most
 //! one per CPU at a time, with a short queue behind: past that, the
-//! request gets 503 with `Retry-After` instead of piling up memory.
+//! request gets 503 with `Retry-After` instead of piling up memory. The
+//! line is the app's (`AppState::hashing`), not the process's: two apps in
+//! one process, as in the tests, never take each other's place in it.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -13,7 +15,8 @@ use crate::error::{ApiError, ApiResult};
 
 /// Hashing work: `running` at once, `waiting` more in line. Work other
 /// than signing in (a password change) may take only half of the line,
-/// so no account can starve everyone's logins.
+/// so no account can starve everyone's logins. Clones share the line.
+#[derive(Clone)]
 pub struct HashLimit {
     running: Arc<Semaphore>,
     admitted: Arc<Semaphore>,
@@ -21,12 +24,24 @@ pub struct HashLimit {
 }
 
 impl HashLimit {
+    /// One hash per CPU at a time, four per CPU in line.
+    pub fn for_this_machine() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+        Self::new(cpus, cpus * 4)
+    }
+
     pub fn new(running: usize, waiting: usize) -> Self {
         Self {
             running: Arc::new(Semaphore::new(running)),
             admitted: Arc::new(Semaphore::new(running + waiting)),
             others: Arc::new(Semaphore::new((running + waiting).div_ceil(2))),
         }
+    }
+
+    /// Places left in line (running or waiting): none, and the next hash is
+    /// refused.
+    pub fn places_left(&self) -> usize {
+        self.admitted.available_permits()
     }
 
     /// `run`, within the share of the line left to work other than signing
@@ -74,14 +89,6 @@ impl HashLimit {
     }
 }
 
-fn limit() -> &'static HashLimit {
-    static LIMIT: OnceLock<HashLimit> = OnceLock::new();
-    LIMIT.get_or_init(|| {
-        let cpus = std::thread::available_parallelism().map_or(2, usize::from);
-        HashLimit::new(cpus, cpus * 4)
-    })
-}
-
 /// Which share of the hashing line work takes: signing in may use all
 /// of it, anything else (a password change) half.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,11 +108,9 @@ impl HashLimit {
             Lane::Other => self.run_other(work).await,
         }
     }
-}
 
-async fn hash_in(lane: Lane, password: String) -> ApiResult<String> {
-    limit()
-        .run_in(lane, move || {
+    async fn hash_in(&self, lane: Lane, password: String) -> ApiResult<String> {
+        self.run_in(lane, move || {
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
             Argon2::default()
                 .hash_password(password.as_bytes(), &salt)
@@ -113,11 +118,10 @@ async fn hash_in(lane: Lane, password: String) -> ApiResult<String> {
                 .map_err(ApiError::internal)
         })
         .await?
-}
+    }
 
-async fn verify_in(lane: Lane, password: String, phc: String) -> ApiResult<bool> {
-    limit()
-        .run_in(lane, move || {
+    async fn verify_in(&self, lane: Lane, password: String, phc: String) -> ApiResult<bool> {
+        self.run_in(lane, move || {
             PasswordHash::new(&phc).is_ok_and(|parsed| {
                 Argon2::default()
                     .verify_password(password.as_bytes(), &parsed)
@@ -125,32 +129,33 @@ async fn verify_in(lane: Lane, password: String, phc: String) -> ApiResult<bool>
             })
         })
         .await
-}
+    }
 
-pub async fn hash(password: String) -> ApiResult<String> {
-    hash_in(Lane::SignIn, password).await
-}
+    pub async fn hash(&self, password: String) -> ApiResult<String> {
+        self.hash_in(Lane::SignIn, password).await
+    }
 
-/// True when `password` matches `phc`. A stored value that is not a valid
-/// hash (demo attendees have none) never matches.
-pub async fn verify(password: String, phc: String) -> ApiResult<bool> {
-    verify_in(Lane::SignIn, password, phc).await
-}
+    /// True when `password` matches `phc`. A stored value that is not a
+    /// valid hash (demo attendees have none) never matches.
+    pub async fn verify(&self, password: String, phc: String) -> ApiResult<bool> {
+        self.verify_in(Lane::SignIn, password, phc).await
+    }
 
-/// `verify` and `hash` for a password change: within the share of the
-/// line that leaves room for logins.
-pub async fn verify_for_change(password: String, phc: String) -> ApiResult<bool> {
-    verify_in(Lane::Other, password, phc).await
-}
+    /// `verify` and `hash` for a password change: within the share of the
+    /// line that leaves room for logins.
+    pub async fn verify_for_change(&self, password: String, phc: String) -> ApiResult<bool> {
+        self.verify_in(Lane::Other, password, phc).await
+    }
 
-pub async fn hash_for_change(password: String) -> ApiResult<String> {
-    hash_in(Lane::Other, password).await
-}
+    pub async fn hash_for_change(&self, password: String) -> ApiResult<String> {
+        self.hash_in(Lane::Other, password).await
+    }
 
-/// A hash of a random password, verified against when the e-mail is
-/// unknown, so that both failures take the same time.
-pub async fn decoy_hash() -> ApiResult<String> {
-    hash(uuid::Uuid::new_v4().to_string()).await
+    /// A hash of a random password, verified against when the e-mail is
+    /// unknown, so that both failures take the same time.
+    pub async fn decoy_hash(&self) -> ApiResult<String> {
+        self.hash(uuid::Uuid::new_v4().to_string()).await
+    }
 }
 
 #[cfg(test)]

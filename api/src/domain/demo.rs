@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::password;
+use crate::auth::password::HashLimit;
 use crate::error::{ApiError, ApiResult};
 use common::resources::ResourceKind;
 use entity::{
@@ -131,6 +131,7 @@ fn random_password() -> String {
 /// Returns the demo credentials when it did.
 pub async fn seed_if_empty(
     db: &DatabaseConnection,
+    hashing: &HashLimit,
     today: NaiveDate,
 ) -> ApiResult<Option<DemoAccounts>> {
     if users::Entity::find().count(db).await? > 0 || sessions::Entity::find().count(db).await? > 0 {
@@ -140,8 +141,8 @@ pub async fn seed_if_empty(
         admin_password: random_password(),
         user_password: random_password(),
     };
-    let admin_hash = password::hash(accounts.admin_password.clone()).await?;
-    let user_hash = password::hash(accounts.user_password.clone()).await?;
+    let admin_hash = hashing.hash(accounts.admin_password.clone()).await?;
+    let user_hash = hashing.hash(accounts.user_password.clone()).await?;
     db.transaction::<_, (), DbErr>(|txn| {
         Box::pin(async move {
             let now = Utc::now();

@@ -147,14 +147,7 @@ pub async fn confirm_password_reset(
     let limit = state.limits().reset_confirms_per_ip;
     throttles::admit(&state.db, &[(limit, ip.as_str())], Utc::now()).await?;
     let NewPassword { token, password } = body.into_inner();
-    let user = credentials::reset_password(
-        &state.db,
-        &state.settings.admin_emails,
-        &token,
-        password,
-        Utc::now(),
-    )
-    .await?;
+    let user = credentials::reset_password(&state.gate(), &token, password, Utc::now()).await?;
     // This client proved the mailbox: its logins are the owner's, which
     // others' failures never lock out (invariant 17).
     let device = crate::http::auth::device_cookie_of(&state, &user)?;
@@ -196,8 +189,7 @@ pub async fn change_password(
     } = body.into_inner();
     let ip = client_ip(&req, &state.settings.trusted_proxies);
     let user = credentials::change_password(
-        &state.db,
-        &state.limits(),
+        &state.gate(),
         (user.id, user.session_id),
         &ip,
         (current_password, new_password),

@@ -101,7 +101,7 @@ pub async fn delete_my_account(
     let now = Utc::now();
     let ip = client_ip(&req, &state.settings.trusted_proxies);
     let typed = ("password", body.into_inner().password);
-    credentials::confirm_password(&state.db, &state.limits(), user.id, &ip, typed, now).await?;
+    credentials::confirm_password(&state.gate(), user.id, &ip, typed, now).await?;
     erasure::erase(&state.desk(), &state.settler(), user.id, now).await?;
     Ok(signed_out(&state))
 }

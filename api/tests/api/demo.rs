@@ -13,7 +13,7 @@ async fn the_calendar_relative_to_a_fixed_today() {
     // A Wednesday: the first session starts the following Monday.
     let today: NaiveDate = "2031-01-08".parse().unwrap();
     assert_eq!(today.weekday(), Weekday::Wed);
-    let accounts = api::domain::demo::seed_if_empty(&app.state.db, today)
+    let accounts = api::domain::demo::seed_if_empty(&app.state.db, &app.state.hashing, today)
         .await
         .unwrap();
     assert!(accounts.is_some());
@@ -74,7 +74,7 @@ async fn the_calendar_relative_to_a_fixed_today() {
 
     // Seeding is once only.
     assert!(
-        api::domain::demo::seed_if_empty(&app.state.db, today)
+        api::domain::demo::seed_if_empty(&app.state.db, &app.state.hashing, today)
             .await
             .unwrap()
             .is_none()

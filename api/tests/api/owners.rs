@@ -792,6 +792,54 @@ async fn the_sixth_wrong_current_password_gets_429() {
 /// One account flooding the password change cannot take the hashing line
 /// from everyone: past its limit its attempts are refused before any
 /// hash, and another user signs in meanwhile.
+/// The hashing line is each app's own: one app whose line is full (a flood
+/// of password changes in one test) leaves another app's logins and
+/// password changes alone, as it would two instances.
+#[actix_web::test]
+async fn a_full_hashing_line_is_its_own_apps_alone() {
+    let (busy, other) = (spawn_app().await, spawn_app().await);
+    let token = other.register("owner@example.com").await;
+    let line = busy.state.hashing.clone();
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let wait = std::sync::Arc::new(std::sync::Mutex::new(wait));
+    let mut held = Vec::new();
+    // Take every place in `busy`'s line, each until released.
+    while line.places_left() > 0 {
+        let before = line.places_left();
+        let (wait, place) = (wait.clone(), line.clone());
+        held.push(tokio::spawn(async move {
+            place
+                .run(move || {
+                    let _ = wait.lock().unwrap().recv();
+                })
+                .await
+        }));
+        while line.places_left() == before {
+            tokio::task::yield_now().await;
+        }
+    }
+    let login = json!({"email": "owner@example.com", "password": PASSWORD});
+    busy.post("/api/auth/login", None, login.clone())
+        .await
+        .assert_problem(503, "service_unavailable");
+    let signed_in = other.post("/api/auth/login", None, login).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    let changed = other
+        .post(
+            "/api/me/password",
+            Some(&token),
+            json!({"current_password": PASSWORD, "new_password": "a new passphrase of mine"}),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
+    for _ in &held {
+        release.send(()).unwrap();
+    }
+    for task in held {
+        task.await.unwrap().unwrap();
+    }
+}
+
 #[actix_web::test]
 async fn a_password_change_flood_leaves_logins_to_everyone_else() {
     let app = std::sync::Arc::new(spawn_app().await);

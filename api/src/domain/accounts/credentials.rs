@@ -12,9 +12,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::password;
+use crate::domain::accounts::gate::Gate;
 use crate::domain::accounts::tokens::{self, Purpose};
-use crate::domain::platform::throttles::{self, LoginLimits};
+use crate::domain::platform::throttles;
 use crate::domain::{accounts::sign_ins, platform::mail};
 use crate::error::{ApiError, ApiResult};
 use entity::users;
@@ -181,19 +181,18 @@ pub async fn request_reset(
 /// The reset link with a new password: the password changes, every
 /// session ends, and the address counts as verified (the mail reached it).
 pub async fn reset_password(
-    db: &DatabaseConnection,
-    admin_emails: &[String],
+    gate: &Gate<'_>,
     token: &str,
     new_password: String,
     now: DateTime<Utc>,
 ) -> ApiResult<users::Model> {
     common::auth::check_new_password(&new_password)?;
     // Hash only for a token that may work: no free hashing for guesses.
-    if !tokens::is_usable(db, token, Purpose::ResetPassword, now).await? {
+    if !tokens::is_usable(gate.db, token, Purpose::ResetPassword, now).await? {
         return Err(invalid_token());
     }
-    let hash = password::hash(new_password).await?;
-    let txn = db.begin().await?;
+    let hash = gate.hashing.hash(new_password).await?;
+    let txn = gate.db.begin().await?;
     let user_id = tokens::consume(&txn, token, Purpose::ResetPassword, now)
         .await?
         .ok_or_else(invalid_token)?;
@@ -205,7 +204,7 @@ pub async fn reset_password(
         .exec(&txn)
         .await?;
     sign_ins::revoke_all(&txn, user_id, None, now).await?;
-    let user = mark_verified(&txn, user_id, admin_emails, now).await?;
+    let user = mark_verified(&txn, user_id, gate.admin_emails, now).await?;
     txn.commit().await?;
     Ok(user)
 }
@@ -216,13 +215,13 @@ pub async fn reset_password(
 /// cannot slip past the limit; a refused one counts nothing. The failure
 /// count is forgiven when the password was right.
 pub async fn confirm_password(
-    db: &DatabaseConnection,
-    limits: &LoginLimits,
+    gate: &Gate<'_>,
     user_id: Uuid,
     ip: &str,
     (field, typed): (&str, String),
     now: DateTime<Utc>,
 ) -> ApiResult<users::Model> {
+    let (db, limits) = (gate.db, &gate.limits);
     let account = user_id.to_string();
     let failures = [(limits.password_change_failures, account.as_str())];
     throttles::admit(
@@ -239,7 +238,8 @@ pub async fn confirm_password(
         .one(db)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    if !password::verify_for_change(typed, user.password_hash.clone()).await? {
+    let phc = user.password_hash.clone();
+    if !gate.hashing.verify_for_change(typed, phc).await? {
         return Err(ApiError::invalid(
             field,
             "mismatch",
@@ -253,18 +253,16 @@ pub async fn confirm_password(
 /// "Mon compte": the current password and a new one. Every other session
 /// ends; this one stays signed in. Answers the account as it is now.
 pub async fn change_password(
-    db: &DatabaseConnection,
-    limits: &LoginLimits,
+    gate: &Gate<'_>,
     (user_id, session_id): (Uuid, Uuid),
     ip: &str,
     (current, new_password): (String, String),
     now: DateTime<Utc>,
 ) -> ApiResult<users::Model> {
     common::auth::check_new_password(&new_password)?;
-    let user =
-        confirm_password(db, limits, user_id, ip, ("current_password", current), now).await?;
-    let hash = password::hash_for_change(new_password).await?;
-    let txn = db.begin().await?;
+    let user = confirm_password(gate, user_id, ip, ("current_password", current), now).await?;
+    let hash = gate.hashing.hash_for_change(new_password).await?;
+    let txn = gate.db.begin().await?;
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(hash))
         .col_expr(users::Column::UpdatedAt, Expr::value(now))

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod credentials;
+pub mod gate;
 pub mod profiles;
 pub mod roles;
 pub mod sign_ins;

@@ -10,10 +10,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::password;
+use crate::domain::accounts::gate::Gate;
 use crate::domain::is_unique_violation;
 use crate::domain::platform::throttles;
-use crate::domain::platform::throttles::LoginLimits;
 use crate::email::Email;
 use crate::error::{ApiError, ApiResult};
 use entity::users;
@@ -21,17 +20,6 @@ use entity::users;
 fn checked_email(raw: &str) -> ApiResult<Email> {
     Email::parse(raw)
         .ok_or_else(|| ApiError::invalid("email", "format", "not a valid e-mail address"))
-}
-
-/// What signing up and in work with: the database, the throttles, the
-/// decoy hash an unknown address is checked against, the addresses of
-/// `ADMIN_EMAILS`, and where mailed links point.
-pub struct Gate<'a> {
-    pub db: &'a DatabaseConnection,
-    pub limits: LoginLimits,
-    pub decoy_hash: &'a str,
-    pub admin_emails: &'a [String],
-    pub public_url: &'a str,
 }
 
 fn listed_admin(gate: &Gate<'_>, email: &str) -> bool {
@@ -118,7 +106,7 @@ pub async fn register(
     throttles::admit(gate.db, &[(gate.limits.per_ip, ip)], Utc::now()).await?;
     let email = checked_email(email)?;
     check_new_password(&password)?;
-    let hash = password::hash(password).await?;
+    let hash = gate.hashing.hash(password).await?;
     let txn = gate.db.begin().await?;
     let user = insert_user(&txn, email.as_str(), hash, Role::User, License::None)
         .await
@@ -255,7 +243,7 @@ pub async fn login(
     let phc = found
         .as_ref()
         .map_or_else(|| gate.decoy_hash.to_owned(), |u| u.password_hash.clone());
-    let matches = password::verify(password, phc).await?;
+    let matches = gate.hashing.verify(password, phc).await?;
     let Some(user) = found.filter(|_| matches) else {
         return Err(invalid());
     };

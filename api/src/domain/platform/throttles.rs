@@ -206,7 +206,7 @@ pub struct LoginLimits {
     /// wherever it is made).
     pub password_change_failures: Throttle,
     /// Password changes, right or wrong, per account: each costs the
-    /// process-wide hashing line one or two hashes, so no account may
+    /// app's hashing line one or two hashes, so no account may
     /// take it from everyone's logins.
     pub password_changes: Throttle,
     /// Password changes per client address, across accounts.
