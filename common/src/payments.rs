@@ -189,6 +189,10 @@ pub enum OwedCallKind {
     /// for money given back (invariant 18).
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "credit_note"))]
     CreditNote,
+    /// Deletes a customer at the provider (target: `cus_…`): its e-mail,
+    /// name and cards go with it (an erased account, GDPR article 17).
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "delete_customer"))]
+    DeleteCustomer,
 }
 
 impl OwedCallKind {
@@ -199,6 +203,7 @@ impl OwedCallKind {
             Self::CancelSubscription => "cancel_sub",
             Self::RefundInvoice => "refund_invoice",
             Self::CreditNote => "credit_note",
+            Self::DeleteCustomer => "delete_customer",
         }
     }
 }

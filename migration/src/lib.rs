@@ -29,6 +29,7 @@ mod m20261202_000022_events;
 mod m20261202_000023_webhooks;
 mod m20261202_000024_credit_notes;
 mod m20261203_000025_presence;
+mod m20261203_000026_customer_deletions;
 mod sqlite;
 
 pub struct Migrator;
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000023_webhooks::Migration),
             Box::new(m20261202_000024_credit_notes::Migration),
             Box::new(m20261203_000025_presence::Migration),
+            Box::new(m20261203_000026_customer_deletions::Migration),
         ]
     }
 }

@@ -21,7 +21,7 @@ use sea_orm_migration::{prelude::*, schema::*};
 use crate::m20261201_000018_subscription_calls::{AFTER as KINDS_BEFORE, set_kinds};
 
 /// The owed calls' kinds, with Stripe's credit notes.
-const KINDS: &str =
+pub(crate) const KINDS: &str =
     "kind IN ('refund', 'expire_checkout', 'cancel_sub', 'refund_invoice', 'credit_note')";
 
 #[derive(DeriveMigrationName)]

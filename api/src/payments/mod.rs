@@ -206,6 +206,11 @@ pub trait PaymentGateway: Send + Sync {
     }
     /// A Stripe customer for a user (metadata `user_id`); returns its id.
     async fn create_customer(&self, user_id: Uuid, email: &str) -> Result<String, GatewayError>;
+    /// Deletes a customer for good: its e-mail, name and cards go, and its
+    /// subscriptions are cancelled at once (Stripe's rule). A customer
+    /// already gone answers as the first time. (No idempotency key: Stripe
+    /// asks for none on a DELETE, idempotent by definition.)
+    async fn delete_customer(&self, customer_id: &str) -> Result<(), GatewayError>;
     async fn create_subscription_checkout(
         &self,
         req: &SubscriptionCheckoutRequest,

@@ -82,18 +82,25 @@ async fn eventually_access(app: &TestApp, token: &str, active: bool) -> Value {
     }
 }
 
-#[actix_web::test]
-async fn localstripe_webhooks_grant_then_withdraw_access() {
-    let ls = start_localstripe();
-    let client = reqwest::Client::new();
+/// A member of the api whose subscription localstripe made: a customer
+/// with a card, subscribed to a monthly plan, whose webhooks reached the
+/// api and opened its access.
+struct Member {
+    app: TestApp,
+    token: String,
+    customer: String,
+    subscription: String,
+}
+
+async fn active_member(ls: &LocalStripe, client: &reqwest::Client) -> Member {
     let product = stripe_post(
-        &client,
+        client,
         &format!("{}/v1/products", ls.base),
         &[("name", "Membres Immersion")],
     )
     .await;
     let plan = stripe_post(
-        &client,
+        client,
         &format!("{}/v1/plans", ls.base),
         &[
             ("amount", "2900"),
@@ -124,7 +131,7 @@ async fn localstripe_webhooks_grant_then_withdraw_access() {
     let (user_id, token) = app.quick_user("marie@example.com").await;
     let user = user_id.to_string();
     let card = stripe_post(
-        &client,
+        client,
         &format!("{}/v1/tokens", ls.base),
         &[
             ("card[number]", "4242424242424242"),
@@ -135,7 +142,7 @@ async fn localstripe_webhooks_grant_then_withdraw_access() {
     )
     .await;
     let customer = stripe_post(
-        &client,
+        client,
         &format!("{}/v1/customers", ls.base),
         &[
             ("email", "marie@example.com"),
@@ -145,7 +152,7 @@ async fn localstripe_webhooks_grant_then_withdraw_access() {
     )
     .await;
     let sub = stripe_post(
-        &client,
+        client,
         &format!("{}/v1/subscriptions", ls.base),
         &[
             ("customer", customer["id"].as_str().unwrap()),
@@ -164,12 +171,26 @@ async fn localstripe_webhooks_grant_then_withdraw_access() {
         StatusCode::OK
     );
 
+    Member {
+        app,
+        token,
+        customer: customer["id"].as_str().unwrap().to_owned(),
+        subscription: sub["id"].as_str().unwrap().to_owned(),
+    }
+}
+
+#[actix_web::test]
+async fn localstripe_webhooks_grant_then_withdraw_access() {
+    let ls = start_localstripe();
+    let client = reqwest::Client::new();
+    let Member {
+        app,
+        token,
+        subscription,
+        ..
+    } = active_member(&ls, &client).await;
     let res = client
-        .delete(format!(
-            "{}/v1/subscriptions/{}",
-            ls.base,
-            sub["id"].as_str().unwrap()
-        ))
+        .delete(format!("{}/v1/subscriptions/{subscription}", ls.base))
         .bearer_auth("sk_test_localstripe")
         .send()
         .await
@@ -184,4 +205,75 @@ async fn localstripe_webhooks_grant_then_withdraw_access() {
     app.get("/api/app/resources", Some(&token))
         .await
         .assert_problem(403, "subscription_inactive");
+}
+
+/// Erasing a member deletes their customer at Stripe (its e-mail, name and
+/// card), after their subscription's end: the real client's calls, made
+/// to a simulator that keeps customers.
+#[actix_web::test]
+async fn localstripe_loses_an_erased_members_customer() {
+    use common::payments::{OwedCallKind, OwedCallStatus};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let ls = start_localstripe();
+    let client = reqwest::Client::new();
+    let member = active_member(&ls, &client).await;
+    let app = &member.app;
+    let user = app.me(&member.token).await.id;
+    let admin = app.admin_token().await;
+    let erased = app
+        .post(
+            &format!("/api/admin/users/{user}/erasure"),
+            Some(&admin),
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(erased.status.is_success(), "{}", erased.body);
+    app.state.tasks.idle().await;
+    let calls = entity::owed_gateway_calls::Entity::find()
+        .filter(entity::owed_gateway_calls::Column::Reason.eq("erasure"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let made: Vec<_> = calls
+        .iter()
+        .map(|c| (c.kind, c.target.as_str(), c.status))
+        .collect();
+    assert_eq!(
+        made.len(),
+        2,
+        "{made:?} (last errors: {:?})",
+        calls.iter().map(|c| &c.last_error).collect::<Vec<_>>()
+    );
+    assert!(made.contains(&(
+        OwedCallKind::CancelSubscription,
+        member.subscription.as_str(),
+        OwedCallStatus::Done
+    )));
+    assert!(made.contains(&(
+        OwedCallKind::DeleteCustomer,
+        member.customer.as_str(),
+        OwedCallStatus::Done
+    )));
+    // Stripe answers a deleted customer with `deleted: true`; localstripe
+    // forgets it.
+    let res = client
+        .get(format!("{}/v1/customers/{}", ls.base, member.customer))
+        .bearer_auth("sk_test_localstripe")
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert!(
+        status == StatusCode::NOT_FOUND || body["deleted"] == true,
+        "{status} {body}"
+    );
+    // Deleting it again (a retry whose first answer was lost) is done too.
+    let gateway = api::payments::stripe::StripeGateway::new(
+        &api::config::Secret::new("sk_test_localstripe"),
+        Some(&ls.base),
+    )
+    .unwrap();
+    use api::payments::PaymentGateway;
+    gateway.delete_customer(&member.customer).await.unwrap();
 }

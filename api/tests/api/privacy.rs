@@ -534,3 +534,85 @@ async fn a_subscription_page_left_open_cannot_bill_an_erased_account() {
         .unwrap();
     assert_eq!(subscriptions, 0, "an erased account was billed");
 }
+
+/// The customer at the payment provider holds the person's e-mail, name
+/// and cards: the erasure deletes it there too, once every call owed
+/// before it is made (the provider acts no more for a deleted customer),
+/// and once only.
+#[actix_web::test]
+async fn the_providers_customer_is_deleted_after_the_erasures_other_calls() {
+    use crate::support::stripe::{CountingGateway, settle};
+    use common::payments::{OwedCallKind, OwedCallStatus};
+    use std::sync::atomic::Ordering;
+    let gateway = CountingGateway::new();
+    let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
+    // A subscription page opened: the provider has a customer for them.
+    let r = app.subscribe(&seat.token, "monthly").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let customer = entity::subscription_status::Entity::find_by_id(seat.user)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .and_then(|s| s.stripe_customer_id)
+        .expect("a customer");
+    // The seat's refund is refused once.
+    gateway.refund_failures.store(1, Ordering::SeqCst);
+    let erased = app
+        .post(
+            &format!("/api/admin/users/{}/erasure", seat.user),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert!(erased.status.is_success(), "{}", erased.body);
+    app.state.tasks.idle().await;
+    let call = |kind: OwedCallKind| {
+        let db = app.state.db.clone();
+        async move {
+            entity::owed_gateway_calls::Entity::find()
+                .filter(entity::owed_gateway_calls::Column::Kind.eq(kind))
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("no {kind} owed"))
+        }
+    };
+    let deletion = call(OwedCallKind::DeleteCustomer).await;
+    assert_eq!(deletion.target, customer);
+    assert_eq!(deletion.reason, "erasure");
+    // The refund is still owed: the customer is not deleted yet, nor
+    // even tried.
+    assert_eq!(
+        call(OwedCallKind::Refund).await.status,
+        OwedCallStatus::Owed
+    );
+    assert_eq!(
+        call(OwedCallKind::ExpireCheckout).await.status,
+        OwedCallStatus::Done
+    );
+    assert_eq!(
+        (deletion.status, deletion.attempts),
+        (OwedCallStatus::Owed, 0)
+    );
+    assert!(gateway.deleted_customers.lock().unwrap().is_empty());
+    // Once the refund is made, the customer goes, and only once.
+    let later = Utc::now() + Duration::minutes(2);
+    assert_eq!(settle(&app, &gateway, later).await.done, 2);
+    assert_eq!(
+        call(OwedCallKind::Refund).await.status,
+        OwedCallStatus::Done
+    );
+    assert_eq!(
+        call(OwedCallKind::DeleteCustomer).await.status,
+        OwedCallStatus::Done
+    );
+    assert_eq!(
+        settle(&app, &gateway, later + Duration::hours(1)).await,
+        Default::default()
+    );
+    assert_eq!(*gateway.deleted_customers.lock().unwrap(), [customer]);
+    assert!(app.audit().await.is_empty(), "{:?}", app.audit().await);
+}

@@ -316,6 +316,39 @@ pub async fn owe_cancel_subscription(
     insert(db, call, now).await
 }
 
+/// Owes the deletion of a customer at the provider, with their e-mail,
+/// name and cards. It is made after every call owed before it (the
+/// erasure's cancels and refunds, their credit notes): the provider acts
+/// no more for a customer once deleted.
+pub async fn owe_customer_deletion(
+    db: &impl ConnectionTrait,
+    customer_id: &str,
+    reason: OwedReason,
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    let call = NewCall {
+        kind: OwedCallKind::DeleteCustomer,
+        reason: reason.as_str(),
+        booking_id: None,
+        target: customer_id,
+        amount_cents: None,
+        idempotency_key: format!("delete-{customer_id}"),
+    };
+    insert(db, call, now).await
+}
+
+/// Whether a call other than a deletion, owed no later than `call`, is
+/// still to be made: a deletion waits for it.
+async fn owed_before(db: &impl ConnectionTrait, call: &owed::Model) -> Result<bool, DbErr> {
+    Ok(owed::Entity::find()
+        .filter(Column::Status.eq(OWED))
+        .filter(Column::Kind.ne(OwedCallKind::DeleteCustomer.as_str()))
+        .filter(Column::CreatedAt.lte(call.created_at))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// What one settling pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Settled {
@@ -402,6 +435,9 @@ async fn settle_one(
     call: &owed::Model,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
+    if call.kind == OwedCallKind::DeleteCustomer && owed_before(db, call).await? {
+        return Ok(false);
+    }
     if !claim(db, call, now).await? {
         return Ok(false);
     }
@@ -462,6 +498,10 @@ async fn settle_one(
             },
             other => other.map(|()| Answer::Nothing),
         },
+        OwedCallKind::DeleteCustomer => gateway
+            .delete_customer(&call.target)
+            .await
+            .map(|()| Answer::Nothing),
     };
     let result = match result {
         Ok(Answer::Rest(left)) => return owe_rest(db, call, left, now).await,
@@ -492,8 +532,11 @@ async fn settle_one(
         }
         Err(e) => {
             let refused = matches!(e, GatewayError::Refused(_));
-            let give_up = (refused && call.attempts + 1 >= MAX_REFUSALS)
-                || now - call.created_at > KEY_LIFETIME;
+            // A deletion does the same however often it is made (it has no
+            // key): time is no reason to stop trying.
+            let outlived =
+                call.kind != OwedCallKind::DeleteCustomer && now - call.created_at > KEY_LIFETIME;
+            let give_up = (refused && call.attempts + 1 >= MAX_REFUSALS) || outlived;
             if give_up {
                 tracing::error!(call = %call.id, kind = %call.kind, error = %e, "owed payment call failed for good");
             } else {
@@ -540,9 +583,11 @@ async fn owe_rest(
 async fn settle(
     db: &impl ConnectionTrait,
     gateway: &dyn PaymentGateway,
-    calls: Vec<owed::Model>,
+    mut calls: Vec<owed::Model>,
     now: DateTime<Utc>,
 ) -> Result<Settled, DbErr> {
+    // Deletions last (a stable sort), once the calls they wait for are made.
+    calls.sort_by_key(|c| c.kind == OwedCallKind::DeleteCustomer);
     let mut settled = Settled::default();
     for call in calls {
         if settle_one(db, gateway, &call, now).await? {
@@ -595,6 +640,33 @@ impl AfterCommit for dyn PaymentGateway + '_ {
 impl<G: PaymentGateway> AfterCommit for G {
     async fn owed(&self, db: &DatabaseConnection, ids: Vec<Uuid>, now: DateTime<Utc>) {
         (self as &dyn PaymentGateway).owed(db, ids, now).await;
+    }
+}
+
+/// Keeps the calls owed by several changes, to hand them on together
+/// (`take`): one pass then makes them in order, a deletion after the
+/// calls owed before it, where separate tasks would race.
+#[derive(Default)]
+pub struct Gathered(std::sync::Mutex<Vec<Uuid>>);
+
+impl Gathered {
+    pub fn take(&self) -> Vec<Uuid> {
+        std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl AfterCommit for Gathered {
+    async fn owed(&self, _db: &DatabaseConnection, ids: Vec<Uuid>, _now: DateTime<Utc>) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(ids);
     }
 }
 

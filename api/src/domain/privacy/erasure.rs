@@ -7,9 +7,11 @@
 //! subscription is cancelled at the gateway, and a subscription page
 //! still open is expired there. Then, in one transaction,
 //! every personal field is erased or anonymised: the account can never
-//! sign in again and its address is free. What the law requires is kept
-//! (invariant 18): invoices and credit notes as issued, presence marks;
-//! `retention.rs` deletes them once their period is over.
+//! sign in again and its address is free. Their customer at the payment
+//! provider (e-mail, name, cards) is deleted there, after those calls.
+//! What the law requires is kept (invariant 18): invoices and credit
+//! notes as issued, presence marks; `retention.rs` deletes them once
+//! their period is over.
 
 use chrono::{DateTime, Utc};
 use common::auth::Role;
@@ -29,7 +31,7 @@ use crate::error::{ApiError, ApiResult};
 use entity::{
     account_tokens, auth_sessions, events, idempotency_keys, immersion_bookings as bookings,
     immersion_sessions as sessions, mail_outbox, stripe_subscriptions, subscription_checkouts,
-    throttle_hits, user_profiles, users, waitlist_entries,
+    subscription_status, throttle_hits, user_profiles, users, waitlist_entries,
 };
 
 /// The address an erased account is left with: unique, and undeliverable
@@ -75,6 +77,27 @@ async fn live_subscriptions(
         .into_iter()
         .filter(|s| s.status.as_ref().is_none_or(|st| !st.is_ended()))
         .collect())
+}
+
+/// The person's customers at the payment provider: the one their
+/// subscriptions are billed to, and any other a subscription named.
+async fn customers(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<Vec<String>> {
+    let mut ids: Vec<String> = stripe_subscriptions::Entity::find()
+        .filter(stripe_subscriptions::Column::UserId.eq(user_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.customer_id)
+        .collect();
+    ids.extend(
+        subscription_status::Entity::find_by_id(user_id)
+            .one(db)
+            .await?
+            .and_then(|s| s.stripe_customer_id),
+    );
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
 }
 
 async fn waiting(
@@ -160,7 +183,33 @@ pub async fn erase(
         .filter(auth_sessions::Column::UserId.eq(user_id))
         .exec(db)
         .await?;
-    // The person's own rules, as if they did each step themselves.
+    // The person's own rules, as if they did each step themselves. The
+    // calls those steps owe are made with the erasure's own, in one pass
+    // after it: the customer's deletion comes after them.
+    // What a failure leaves owed is made all the same.
+    let gathered = owed::Gathered::default();
+    let erased = async {
+        end_what_they_have(desk, &gathered, &user, now).await?;
+        anonymise_and_owe(db, &user, now).await
+    }
+    .await;
+    let mut owed_calls = gathered.take();
+    if let Ok(theirs) = &erased {
+        owed_calls.extend(theirs.iter().copied());
+    }
+    after.owed(db, owed_calls, now).await;
+    erased.map(drop)
+}
+
+/// Ends what `user` has going by their own rules: held seats and seats to
+/// come cancelled, places in line left.
+async fn end_what_they_have(
+    desk: &Desk<'_>,
+    after: &owed::Gathered,
+    user: &users::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let user_id = user.id;
     let owner = Actor {
         id: user_id,
         email: user.email.clone(),
@@ -169,8 +218,8 @@ pub async fn erase(
     // A request that was already under way may still have taken a seat or
     // a place: each pass ends what it finds, until one finds nothing.
     for _ in 0..3 {
-        let seats = seats_to_cancel(db, user_id, now).await?;
-        let places = waiting(db, user_id).await?;
+        let seats = seats_to_cancel(desk.db, user_id, now).await?;
+        let places = waiting(desk.db, user_id).await?;
         if seats.is_empty() && places.is_empty() {
             break;
         }
@@ -185,10 +234,22 @@ pub async fn erase(
             desk::leave_waitlist(desk, after, &entry, WaitlistStatus::Left, now).await?;
         }
     }
+    Ok(())
+}
+
+/// In one transaction: anonymises `user`, and owes what the gateway must
+/// still do (the subscription's end, an open page's expiry, the
+/// customer's deletion). Answers the calls owed.
+async fn anonymise_and_owe(
+    db: &sea_orm::DatabaseConnection,
+    user: &users::Model,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<Uuid>> {
+    let user_id = user.id;
     let txn = db.begin().await?;
     // Writes first: the transaction holds the write lock before it reads
     // (SQLite cannot upgrade a reading transaction while another writes).
-    anonymise(&txn, &user, now).await?;
+    anonymise(&txn, user, now).await?;
     if !seats_to_cancel(&txn, user_id, now).await?.is_empty() {
         return Err(ApiError::internal(
             "a seat was taken during the erasure: try again",
@@ -210,9 +271,14 @@ pub async fn erase(
     subscription_checkouts::Entity::delete_by_id(user_id)
         .exec(&txn)
         .await?;
+    // Owed last, and made last: the provider acts no more for a customer
+    // once deleted.
+    for customer in customers(&txn, user_id).await? {
+        owed_calls
+            .extend(owed::owe_customer_deletion(&txn, &customer, OwedReason::Erasure, now).await?);
+    }
     txn.commit().await?;
-    after.owed(db, owed_calls, now).await;
-    Ok(())
+    Ok(owed_calls)
 }
 
 /// Every personal field of `user`, erased or anonymised, but what the

@@ -400,6 +400,21 @@ impl PaymentGateway for LocalGateway {
         Ok(format!("cus_local_{}", Uuid::new_v4().simple()))
     }
 
+    /// As Stripe: the customer's live subscriptions are cancelled at once.
+    /// The local gateway keeps no customer of its own to forget.
+    async fn delete_customer(&self, customer_id: &str) -> Result<(), GatewayError> {
+        let theirs: Vec<String> = lock(&self.subscriptions)
+            .values()
+            .filter(|s| s.customer_id == customer_id && !s.status.is_ended())
+            .map(|s| s.id.clone())
+            .collect();
+        for id in theirs {
+            self.cancel_subscription(&id, &format!("delete-{customer_id}"))
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn create_subscription_checkout(
         &self,
         req: &SubscriptionCheckoutRequest,

@@ -305,6 +305,21 @@ impl PaymentGateway for StripeGateway {
         Ok(customer.id.to_string())
     }
 
+    async fn delete_customer(&self, customer_id: &str) -> Result<(), GatewayError> {
+        let deleted =
+            RequestBuilder::new(StripeMethod::Delete, format!("/customers/{customer_id}"))
+                .customize::<miniserde::json::Value>()
+                .send(&self.client)
+                .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            // "No such customer": deleted already (by an earlier try whose
+            // answer was lost, or in the Dashboard), which is all we ask.
+            Err(StripeError::Stripe(_, 404)) => Ok(()),
+            Err(e) => Err(failed(e)),
+        }
+    }
+
     async fn create_subscription_checkout(
         &self,
         req: &SubscriptionCheckoutRequest,

@@ -535,6 +535,24 @@ impl PaymentGateway for SimGateway {
         Ok(format!("cus_sim_{}", state.customers))
     }
 
+    /// As Stripe: the customer's live subscriptions are cancelled at once,
+    /// and deleting it again answers as the first time.
+    async fn delete_customer(&self, customer_id: &str) -> Result<(), GatewayError> {
+        self.reach()?;
+        let theirs: Vec<String> = self
+            .state()
+            .subscriptions
+            .iter()
+            .filter(|s| s.customer.as_deref() == Some(customer_id) && !s.status.is_ended())
+            .map(|s| s.subscription_id.clone())
+            .collect();
+        for id in theirs {
+            self.cancel_subscription(&id, &format!("delete-{customer_id}"))
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn create_subscription_checkout(
         &self,
         req: &SubscriptionCheckoutRequest,

@@ -133,6 +133,8 @@ pub struct CountingGateway {
     /// Subscription pages Stripe says were paid (page → subscription),
     /// whose events have not been delivered.
     pub paid_subscription_pages: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// The customers deleted, in the order of the calls.
+    pub deleted_customers: std::sync::Mutex<Vec<String>>,
 }
 
 fn take_one(n: &AtomicUsize) -> bool {
@@ -154,6 +156,7 @@ impl CountingGateway {
             refund_started: tokio::sync::Notify::new(),
             pages_expired: AtomicBool::new(false),
             paid_subscription_pages: Default::default(),
+            deleted_customers: Default::default(),
         })
     }
 
@@ -229,6 +232,14 @@ impl PaymentGateway for CountingGateway {
         email: &str,
     ) -> Result<String, GatewayError> {
         self.inner.create_customer(user_id, email).await
+    }
+    async fn delete_customer(&self, customer_id: &str) -> Result<(), GatewayError> {
+        self.inner.delete_customer(customer_id).await?;
+        self.deleted_customers
+            .lock()
+            .unwrap()
+            .push(customer_id.to_owned());
+        Ok(())
     }
     async fn create_subscription_checkout(
         &self,
