@@ -789,9 +789,6 @@ async fn the_sixth_wrong_current_password_gets_429() {
     assert_eq!(row.hits, 5);
 }
 
-/// One account flooding the password change cannot take the hashing line
-/// from everyone: past its limit its attempts are refused before any
-/// hash, and another user signs in meanwhile.
 /// The hashing line is each app's own: one app whose line is full (a flood
 /// of password changes in one test) leaves another app's logins and
 /// password changes alone, as it would two instances.
@@ -840,6 +837,9 @@ async fn a_full_hashing_line_is_its_own_apps_alone() {
     }
 }
 
+/// One account flooding the password change cannot take the hashing line
+/// from everyone: past its limit its attempts are refused before any
+/// hash, and another user signs in meanwhile.
 #[actix_web::test]
 async fn a_password_change_flood_leaves_logins_to_everyone_else() {
     let app = std::sync::Arc::new(spawn_app().await);
