@@ -337,16 +337,96 @@ pub async fn owe_customer_deletion(
     insert(db, call, now).await
 }
 
-/// Whether a call other than a deletion, owed no later than `call`, is
-/// still to be made: a deletion waits for it.
-async fn owed_before(db: &impl ConnectionTrait, call: &owed::Model) -> Result<bool, DbErr> {
+/// Whether a call is still owed on what `customer`'s person bought (a
+/// seat's refund, expiry or credit note; a subscription's end, an
+/// invoice's refund or credit note): their customer's deletion waits for
+/// it, since the provider acts no more for a customer once deleted.
+/// Nobody else's calls hold it back.
+async fn owed_for_customer(db: &impl ConnectionTrait, customer: &str) -> Result<bool, DbErr> {
+    use entity::{invoices, stripe_subscriptions as subs, subscription_status as status};
+    use sea_orm::Condition;
+    let mut people: Vec<Uuid> = status::Entity::find()
+        .filter(status::Column::StripeCustomerId.eq(customer))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.user_id)
+        .collect();
+    people.extend(
+        subs::Entity::find()
+            .filter(subs::Column::CustomerId.eq(customer))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| s.user_id),
+    );
+    if people.is_empty() {
+        return Ok(false);
+    }
+    let seats = bookings::Entity::find()
+        .filter(bookings::Column::UserId.is_in(people.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|b| b.id);
+    let mut targets: Vec<String> = subs::Entity::find()
+        .filter(subs::Column::UserId.is_in(people.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    targets.extend(
+        invoices::Entity::find()
+            .filter(invoices::Column::UserId.is_in(people))
+            .all(db)
+            .await?
+            .into_iter()
+            .filter_map(|i| i.provider_invoice_id),
+    );
     Ok(owed::Entity::find()
         .filter(Column::Status.eq(OWED))
         .filter(Column::Kind.ne(OwedCallKind::DeleteCustomer.as_str()))
-        .filter(Column::CreatedAt.lte(call.created_at))
+        .filter(
+            Condition::any()
+                .add(Column::BookingId.is_in(seats))
+                .add(Column::Target.is_in(targets)),
+        )
         .one(db)
         .await?
         .is_some())
+}
+
+/// How long a deletion waits before it looks again at the calls it waits
+/// for: it leaves the head of the line to them meanwhile.
+const DEFER: Duration = Duration::minutes(1);
+
+/// Puts a deletion that must wait back in line, `DEFER` from now.
+async fn defer(
+    db: &impl ConnectionTrait,
+    call: &owed::Model,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    owed::Entity::update_many()
+        .col_expr(
+            Column::NextAttemptAt,
+            Expr::value(now.max(Utc::now()) + DEFER),
+        )
+        .filter(Column::Id.eq(call.id))
+        .filter(Column::Status.eq(OWED))
+        .filter(Column::Attempts.eq(call.attempts))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// What became of one call in a pass.
+enum Made {
+    Done,
+    /// Failed, or claimed by another instance: tried again later.
+    NotYet,
+    /// A deletion that waits for other calls (not tried).
+    Deferred,
 }
 
 /// What one settling pass did.
@@ -354,6 +434,8 @@ async fn owed_before(db: &impl ConnectionTrait, call: &owed::Model) -> Result<bo
 pub struct Settled {
     pub done: u64,
     pub failed: u64,
+    /// Deletions left waiting for calls owed before them.
+    pub deferred: u64,
 }
 
 /// Takes the call for this instance: a conditional update on a due call,
@@ -434,12 +516,13 @@ async fn settle_one(
     gateway: &dyn PaymentGateway,
     call: &owed::Model,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    if call.kind == OwedCallKind::DeleteCustomer && owed_before(db, call).await? {
-        return Ok(false);
+) -> Result<Made, DbErr> {
+    if call.kind == OwedCallKind::DeleteCustomer && owed_for_customer(db, &call.target).await? {
+        defer(db, call, now).await?;
+        return Ok(Made::Deferred);
     }
     if !claim(db, call, now).await? {
-        return Ok(false);
+        return Ok(Made::NotYet);
     }
     let result = match call.kind {
         OwedCallKind::Refund => refund(gateway, call, &call.target).await,
@@ -504,7 +587,10 @@ async fn settle_one(
             .map(|()| Answer::Nothing),
     };
     let result = match result {
-        Ok(Answer::Rest(left)) => return owe_rest(db, call, left, now).await,
+        Ok(Answer::Rest(left)) => {
+            owe_rest(db, call, left, now).await?;
+            return Ok(Made::NotYet);
+        }
         Ok(Answer::Made(id)) => Ok(Some(id)),
         Ok(Answer::Nothing) => Ok(None),
         Err(e) => Err(e),
@@ -528,7 +614,7 @@ async fn settle_one(
                     .exec(db)
                     .await?;
             }
-            Ok(true)
+            Ok(Made::Done)
         }
         Err(e) => {
             let refused = matches!(e, GatewayError::Refused(_));
@@ -554,7 +640,7 @@ async fn settle_one(
                 )
                 .exec(db)
                 .await?;
-            Ok(false)
+            Ok(Made::NotYet)
         }
     }
 }
@@ -567,7 +653,7 @@ async fn owe_rest(
     call: &owed::Model,
     left: i64,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<(), DbErr> {
     claimed(call)
         .col_expr(Column::AmountCents, Expr::value(left))
         .col_expr(
@@ -577,7 +663,7 @@ async fn owe_rest(
         .col_expr(Column::NextAttemptAt, Expr::value(now))
         .exec(db)
         .await?;
-    Ok(false)
+    Ok(())
 }
 
 async fn settle(
@@ -590,10 +676,10 @@ async fn settle(
     calls.sort_by_key(|c| c.kind == OwedCallKind::DeleteCustomer);
     let mut settled = Settled::default();
     for call in calls {
-        if settle_one(db, gateway, &call, now).await? {
-            settled.done += 1;
-        } else {
-            settled.failed += 1;
+        match settle_one(db, gateway, &call, now).await? {
+            Made::Done => settled.done += 1,
+            Made::NotYet => settled.failed += 1,
+            Made::Deferred => settled.deferred += 1,
         }
     }
     Ok(settled)
@@ -725,6 +811,21 @@ pub async fn settle_due(
         .all(db)
         .await?;
     settle(db, gateway, calls, now).await
+}
+
+/// The customers deleted at the provider (an erasure's): nothing is
+/// asked about them any more.
+pub async fn deleted_customers(
+    db: &impl ConnectionTrait,
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    Ok(owed::Entity::find()
+        .filter(Column::Kind.eq(OwedCallKind::DeleteCustomer.as_str()))
+        .filter(Column::Status.eq(DONE))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| c.target)
+        .collect())
 }
 
 /// Calls the provider refused for good, or that outlived its idempotency

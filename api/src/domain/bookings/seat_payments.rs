@@ -326,7 +326,9 @@ async fn settle_booking(
             let lapsed = [BookingStatus::Expired, BookingStatus::Cancelled];
             // A free seat, unless the user already holds one again in this
             // session (that would make two): otherwise refund this payment.
-            if started {
+            // A person erased since buys nothing: their account is gone,
+            // and so is every seat of theirs still to come.
+            if started || holder_erased(txn, booking.user_id).await? {
                 return refund_late(
                     txn,
                     seat,
@@ -396,6 +398,14 @@ struct Paid {
 /// left, or the session has begun): the booking `from` one of `from` to
 /// `refunded`, the refund owed, the buyer told in French. None when the
 /// booking changed meanwhile (read it again).
+/// Whether the account of `user_id` was erased.
+async fn holder_erased(txn: &DatabaseTransaction, user_id: uuid::Uuid) -> ApiResult<bool> {
+    Ok(entity::users::Entity::find_by_id(user_id)
+        .one(txn)
+        .await?
+        .is_some_and(|u| u.erased_at.is_some()))
+}
+
 async fn refund_late(
     txn: &DatabaseTransaction,
     seat: &SeatCheckout,

@@ -392,6 +392,9 @@ pub async fn known_customers(db: &impl ConnectionTrait) -> Result<Vec<String>, D
         .collect();
     customers.sort();
     customers.dedup();
+    // A customer deleted at the provider has nothing left to ask about.
+    let deleted = crate::domain::billing::owed::deleted_customers(db).await?;
+    customers.retain(|c| !deleted.contains(c));
     Ok(customers)
 }
 

@@ -90,6 +90,8 @@ pub struct SubscriptionPage {
     pub id: String,
     pub request: SubscriptionCheckoutRequest,
     pub paid: Option<String>,
+    /// Expired unpaid (through the API): it can be paid no more.
+    pub expired: bool,
 }
 
 #[derive(Default)]
@@ -101,6 +103,8 @@ struct State {
     subscription_pages: Vec<SubscriptionPage>,
     subscriptions: Vec<SubscriptionChange>,
     customers: u32,
+    /// Customers deleted: Stripe acts no more for them.
+    deleted_customers: Vec<String>,
     outbox: Vec<Sent>,
     ids: u64,
     /// The next this many calls fail as if the provider did not answer.
@@ -258,14 +262,15 @@ impl SimGateway {
         state
             .subscription_pages
             .iter()
-            .filter(|p| p.paid.is_none())
+            .filter(|p| p.paid.is_none() && !p.expired)
             .map(|p| p.id.clone())
             .collect()
     }
 
     /// The customer pays a subscription page: Stripe makes the
     /// subscription and sends the page's completion and its creation.
-    pub fn pay_subscription_page(&self, id: &str) {
+    /// False when its customer was deleted: Stripe bills them no more.
+    pub fn pay_subscription_page(&self, id: &str) -> bool {
         let now = self.clock.now();
         let mut state = self.state();
         let index = state
@@ -274,6 +279,9 @@ impl SimGateway {
             .position(|p| p.id == id)
             .unwrap();
         let req = state.subscription_pages[index].request.clone();
+        if state.deleted_customers.contains(&req.customer_id) {
+            return false;
+        }
         let sub = subscribe(&mut state, &req, now);
         state.subscription_pages[index].paid = Some(sub.clone());
         let link = SubscriptionCheckout {
@@ -287,6 +295,7 @@ impl SimGateway {
             EventType::CheckoutCompleted,
             Payment::SubscriptionCheckout(link),
         );
+        true
     }
 
     /// Paid subscription pages, oldest first.
@@ -303,12 +312,22 @@ impl SimGateway {
     /// The customer of page `id` subscribes again where we do not see it
     /// (a payment link, another tab's stale page): Stripe makes a second
     /// subscription and sends only its creation.
-    pub fn subscribe_elsewhere(&self, id: &str) {
+    /// False when its customer was deleted.
+    pub fn subscribe_elsewhere(&self, id: &str) -> bool {
         let now = self.clock.now();
         let mut state = self.state();
         let page = state.subscription_pages.iter().find(|p| p.id == id);
         let req = page.unwrap().request.clone();
+        if state.deleted_customers.contains(&req.customer_id) {
+            return false;
+        }
         subscribe(&mut state, &req, now);
+        true
+    }
+
+    /// Whether Stripe deleted `customer`.
+    pub fn customer_deleted(&self, customer: &str) -> bool {
+        self.state().deleted_customers.iter().any(|c| c == customer)
     }
 
     /// An admin refunds in Stripe's Dashboard: all that is left of charge
@@ -469,6 +488,19 @@ impl PaymentGateway for SimGateway {
         self.reach()?;
         let now = self.clock.now();
         let mut state = self.state();
+        if let Some(page) = state
+            .subscription_pages
+            .iter_mut()
+            .find(|p| p.id == checkout_session_id)
+        {
+            if page.paid.is_some() || page.expired {
+                return Err(GatewayError::Refused(format!(
+                    "checkout session {checkout_session_id} is not open"
+                )));
+            }
+            page.expired = true;
+            return Ok(());
+        }
         let i = Self::page_index(&state, checkout_session_id)?;
         if state.pages[i].state != PageState::Open {
             return Err(GatewayError::Refused(format!(
@@ -539,6 +571,12 @@ impl PaymentGateway for SimGateway {
     /// and deleting it again answers as the first time.
     async fn delete_customer(&self, customer_id: &str) -> Result<(), GatewayError> {
         self.reach()?;
+        {
+            let mut state = self.state();
+            if !state.deleted_customers.iter().any(|c| c == customer_id) {
+                state.deleted_customers.push(customer_id.to_owned());
+            }
+        }
         let theirs: Vec<String> = self
             .state()
             .subscriptions
@@ -578,6 +616,7 @@ impl PaymentGateway for SimGateway {
             id: id.clone(),
             request: req.clone(),
             paid: None,
+            expired: false,
         });
         Ok(page_of(&id))
     }
@@ -603,8 +642,9 @@ impl PaymentGateway for SimGateway {
             .iter()
             .find(|p| p.id == checkout_session_id)
         {
-            // Open until paid (the simulation lets none expire).
-            return Ok(page.paid.is_none().then(|| page_of(checkout_session_id)));
+            // Open until paid or expired through the API.
+            let open = page.paid.is_none() && !page.expired;
+            return Ok(open.then(|| page_of(checkout_session_id)));
         }
         let page = &state.pages[Self::page_index(&state, checkout_session_id)?];
         let open = page.state == PageState::Open && page.request.expires_at > now;
@@ -622,11 +662,13 @@ impl PaymentGateway for SimGateway {
             .iter()
             .find(|p| p.id == checkout_session_id)
         {
-            return Ok(page.paid.as_ref().map(|sub| {
+            // Paid, with its subscription; expired, with none.
+            let closed = page.paid.is_some() || page.expired;
+            return Ok(closed.then(|| {
                 Payment::SubscriptionCheckout(SubscriptionCheckout {
                     user_id: Some(page.request.user_id),
                     customer: Some(page.request.customer_id.clone()),
-                    subscription: Some(sub.clone()),
+                    subscription: page.paid.clone(),
                 })
             }));
         }

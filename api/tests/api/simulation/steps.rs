@@ -88,6 +88,12 @@ pub enum Step {
         user: u8,
         yearly: bool,
     },
+    /// A person has their account erased (by themselves, or an admin for
+    /// them): what they have going ends, their customer at the provider
+    /// goes; their pages may still be paid before the provider hears.
+    Erase {
+        user: u8,
+    },
     /// The provider stops answering for a number of calls.
     Outage {
         calls: u8,
@@ -168,6 +174,7 @@ fn draw(rng: &mut ChaCha8Rng) -> Step {
             calls: rng.random_range(1..4),
         },
         88..90 => Step::Reconcile,
+        90..91 => Step::Erase { user },
         // Mostly minutes (holds, offers, retries); sometimes most of a
         // day (decision dates, session starts).
         _ => Step::Wait {

@@ -47,6 +47,8 @@ pub struct World {
     users: Vec<Actor>,
     admin: Actor,
     sessions: Vec<Uuid>,
+    /// The people erased, and when.
+    erased: HashMap<Uuid, DateTime<Utc>>,
 }
 
 /// What a step did: a line for the trace, or a broken rule.
@@ -115,6 +117,7 @@ impl World {
             users,
             admin,
             sessions: ids,
+            erased: HashMap::new(),
         }
     }
 
@@ -129,6 +132,11 @@ impl World {
 
     fn user(&self, i: u8) -> &Actor {
         &self.users[usize::from(i) % USERS]
+    }
+
+    /// A person still here, who can sign in and act; None once erased.
+    fn present(&self, i: u8) -> Option<&Actor> {
+        Some(self.user(i)).filter(|u| !self.erased.contains_key(&u.id))
     }
 
     fn session(&self, i: u8) -> Uuid {
@@ -163,14 +171,10 @@ impl World {
         let gw = &self.gateway;
         match step {
             Step::Hold { user, session } => {
-                let r = desk::hold(
-                    &desk,
-                    gw,
-                    self.user(user),
-                    (self.session(session), None),
-                    now,
-                )
-                .await;
+                let Some(u) = self.present(user) else {
+                    return skip();
+                };
+                let r = desk::hold(&desk, gw, u, (self.session(session), None), now).await;
                 answer(r.map(|_| ()))
             }
             Step::PayAgain { pick } => {
@@ -189,13 +193,17 @@ impl World {
                 };
                 let actor = if admin {
                     &self.admin
+                } else if self.erased.contains_key(&b.user_id) {
+                    return skip();
                 } else {
                     self.owner(b.user_id)
                 };
                 answer(desk::cancel(&desk, gw, actor, b.id, admin && force, now).await)
             }
             Step::Join { user, session } => {
-                let u = self.user(user);
+                let Some(u) = self.present(user) else {
+                    return skip();
+                };
                 answer(waitlist::join(&self.db, u.id, &u.email, self.session(session), now).await)
             }
             Step::Leave { pick, admin } => {
@@ -209,6 +217,8 @@ impl World {
                 };
                 let to = if admin {
                     WaitlistStatus::Removed
+                } else if self.erased.contains_key(&e.user_id) {
+                    return skip();
                 } else {
                     WaitlistStatus::Left
                 };
@@ -314,23 +324,25 @@ impl World {
                         .await;
                 answer(decided)
             }
-            Step::Subscribe { user, yearly } => self.subscribe_twice(user, yearly, now).await,
+            Step::Subscribe { user, yearly } => match self.present(user) {
+                Some(_) => self.subscribe_twice(user, yearly, now).await,
+                None => skip(),
+            },
             Step::PaySubscription { pick } => match choose(&gw.open_subscription_pages(), pick) {
-                Some(page) => {
-                    gw.pay_subscription_page(page);
-                    Ok("subscription paid".into())
-                }
+                Some(page) if gw.pay_subscription_page(page) => Ok("subscription paid".into()),
+                Some(_) => Ok("its customer was deleted".into()),
                 None => skip(),
             },
             Step::SubscribeElsewhere { pick } => {
                 match choose(&gw.paid_subscription_pages(), pick) {
-                    Some(page) => {
-                        gw.subscribe_elsewhere(page);
+                    Some(page) if gw.subscribe_elsewhere(page) => {
                         Ok("a second subscription billed".into())
                     }
+                    Some(_) => Ok("its customer was deleted".into()),
                     None => skip(),
                 }
             }
+            Step::Erase { user } => self.erase(user, now).await,
             Step::Outage { calls } => {
                 gw.fail_next(u32::from(calls));
                 Ok(format!("the provider stops answering for {calls} calls"))
@@ -338,6 +350,43 @@ impl World {
             Step::Reconcile => self.reconcile().await,
             Step::Wait { minutes } => self.wait(Duration::minutes(i64::from(minutes))).await,
         }
+    }
+
+    /// Erases person `user` (again, when erased already: nothing more
+    /// happens); afterwards they hold no seat still to come and wait in no
+    /// line.
+    async fn erase(&mut self, user: u8, now: DateTime<Utc>) -> Outcome {
+        use api::domain::privacy::erasure;
+        let id = self.user(user).id;
+        let erased = erasure::erase(&self.desk(), &self.gateway, id, now).await;
+        if let Err(e) = erased {
+            return answer::<()>(Err(e));
+        }
+        self.erased.entry(id).or_insert(now);
+        let today = today_at_venue(now);
+        for b in self
+            .bookings(&[BookingStatus::Held, BookingStatus::Confirmed])
+            .await
+        {
+            let s = sessions::get_any(&self.db, b.session_id, today)
+                .await
+                .unwrap();
+            let to_come = b.status == BookingStatus::Held || s.starts_on > today;
+            if b.user_id == id && to_come {
+                return Err(format!(
+                    "booking {} still {} after its holder was erased",
+                    b.id,
+                    b.status.as_str()
+                ));
+            }
+        }
+        let waiting = entries::Entity::find().all(&self.db).await.unwrap();
+        if waiting.iter().any(|e| {
+            e.user_id == id && matches!(e.status, WaitlistStatus::Waiting | WaitlistStatus::Offered)
+        }) {
+            return Err("an erased person still waits in a line".into());
+        }
+        Ok("erased".into())
     }
 
     async fn edit(&self, id: Uuid, patch: SessionPatch, now: DateTime<Utc>) -> Outcome {
@@ -561,6 +610,22 @@ impl World {
             .await
             .map_err(|e| format!("access: {e}"))?;
             let bills = billed.iter().filter(|b| **b == u.id).count();
+            if self.erased.contains_key(&u.id) {
+                if bills > 0 {
+                    return Err(format!("erased user {}: Stripe still bills them", u.email));
+                }
+                let customer = entity::subscription_status::Entity::find_by_id(u.id)
+                    .one(&self.db)
+                    .await
+                    .map_err(|e| format!("status: {e}"))?
+                    .and_then(|s| s.stripe_customer_id);
+                if let Some(c) = customer.filter(|c| !self.gateway.customer_deleted(c)) {
+                    return Err(format!(
+                        "erased user {}: customer {c} kept at Stripe",
+                        u.email
+                    ));
+                }
+            }
             if bills > 1 {
                 return Err(format!(
                     "user {}: Stripe bills {bills} subscriptions",
@@ -573,6 +638,23 @@ impl World {
                     u.email,
                     access.active,
                     billed.iter().filter(|b| **b == u.id).count()
+                ));
+            }
+        }
+        // Nobody erased keeps a seat they could not have kept by asking:
+        // one of a session that had not begun when they were erased.
+        for b in all.iter().filter(|b| b.status == BookingStatus::Confirmed) {
+            let Some(at) = self.erased.get(&b.user_id) else {
+                continue;
+            };
+            let today = today_at_venue(self.clock.now());
+            let s = sessions::get_any(&self.db, b.session_id, today)
+                .await
+                .map_err(|e| format!("session: {e}"))?;
+            if s.starts_on > today_at_venue(*at) {
+                return Err(format!(
+                    "booking {}: confirmed for a person erased before its session",
+                    b.id
                 ));
             }
         }
