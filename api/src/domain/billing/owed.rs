@@ -337,14 +337,16 @@ pub async fn owe_customer_deletion(
     insert(db, call, now).await
 }
 
-/// Whether a call is still owed on what `customer`'s person bought (a
-/// seat's refund, expiry or credit note; a subscription's end, an
-/// invoice's refund or credit note): their customer's deletion waits for
-/// it, since the provider acts no more for a customer once deleted.
-/// Nobody else's calls hold it back.
-async fn owed_for_customer(db: &impl ConnectionTrait, customer: &str) -> Result<bool, DbErr> {
+/// Whether a call is still owed on what `call`'s customer's person
+/// bought (a seat's refund, expiry or credit note; a subscription's end,
+/// an invoice's refund or credit note), or by the erasure that owed the
+/// deletion (a subscription page's expiry: same reason, same moment):
+/// the deletion waits for it, since the provider acts no more for a
+/// customer once deleted. Nobody else's calls hold it back.
+async fn owed_for_customer(db: &impl ConnectionTrait, call: &owed::Model) -> Result<bool, DbErr> {
     use entity::{invoices, stripe_subscriptions as subs, subscription_status as status};
     use sea_orm::Condition;
+    let customer = call.target.as_str();
     let mut people: Vec<Uuid> = status::Entity::find()
         .filter(status::Column::StripeCustomerId.eq(customer))
         .all(db)
@@ -360,9 +362,8 @@ async fn owed_for_customer(db: &impl ConnectionTrait, customer: &str) -> Result<
             .into_iter()
             .map(|s| s.user_id),
     );
-    if people.is_empty() {
-        return Ok(false);
-    }
+    // (A customer no person is known by still waits for its erasure's
+    // other calls: the lists below are then empty.)
     let seats = bookings::Entity::find()
         .filter(bookings::Column::UserId.is_in(people.clone()))
         .all(db)
@@ -390,7 +391,12 @@ async fn owed_for_customer(db: &impl ConnectionTrait, customer: &str) -> Result<
         .filter(
             Condition::any()
                 .add(Column::BookingId.is_in(seats))
-                .add(Column::Target.is_in(targets)),
+                .add(Column::Target.is_in(targets))
+                .add(
+                    Condition::all()
+                        .add(Column::Reason.eq(call.reason.as_str()))
+                        .add(Column::CreatedAt.eq(call.created_at)),
+                ),
         )
         .one(db)
         .await?
@@ -517,7 +523,7 @@ async fn settle_one(
     call: &owed::Model,
     now: DateTime<Utc>,
 ) -> Result<Made, DbErr> {
-    if call.kind == OwedCallKind::DeleteCustomer && owed_for_customer(db, &call.target).await? {
+    if call.kind == OwedCallKind::DeleteCustomer && owed_for_customer(db, call).await? {
         defer(db, call, now).await?;
         return Ok(Made::Deferred);
     }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use common::bookings::BookingStatus;
 use common::payments::AnomalyKind;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 
 use super::rows::{confirmed, free_held_seat, transition};
 use crate::config::Offers;
@@ -282,12 +282,18 @@ async fn settle_booking(
     // Invariant 15: a payment for a session that has begun is refunded,
     // whatever became of its hold (an asynchronous method lands days late).
     let started = session.starts_on <= today_at_venue(now);
+    // A person erased since buys nothing: their account is gone, and so
+    // is every seat of theirs still to come.
+    let erased = matches!(
+        status,
+        BookingStatus::Held | BookingStatus::Expired | BookingStatus::Cancelled
+    ) && holder_erased(txn, booking.user_id).await?;
     match status {
         // Confirmed or refunded without a payment of ours: nothing to add.
         BookingStatus::Confirmed | BookingStatus::Refunded => {
             Ok(Some(Applied::outcome("already_applied")))
         }
-        BookingStatus::Held if started => {
+        BookingStatus::Held if started || erased => {
             let refunded = refund_late(
                 txn,
                 seat,
@@ -303,7 +309,8 @@ async fn settle_booking(
             .await?;
             if refunded.is_some() {
                 // Nobody is offered a seat of a session that has begun.
-                free_held_seat(txn, booking, now, None).await?;
+                let offers = (!started).then_some(offers);
+                free_held_seat(txn, booking, now, offers).await?;
             }
             Ok(refunded)
         }
@@ -326,9 +333,7 @@ async fn settle_booking(
             let lapsed = [BookingStatus::Expired, BookingStatus::Cancelled];
             // A free seat, unless the user already holds one again in this
             // session (that would make two): otherwise refund this payment.
-            // A person erased since buys nothing: their account is gone,
-            // and so is every seat of theirs still to come.
-            if started || holder_erased(txn, booking.user_id).await? {
+            if started || erased {
                 return refund_late(
                     txn,
                     seat,
@@ -394,18 +399,22 @@ struct Paid {
     already_refunded: i64,
 }
 
-/// Refunds a payment that came too late (its hold lapsed and no seat is
-/// left, or the session has begun): the booking `from` one of `from` to
-/// `refunded`, the refund owed, the buyer told in French. None when the
-/// booking changed meanwhile (read it again).
-/// Whether the account of `user_id` was erased.
+/// Whether the account of `user_id` was erased. Read under a shared lock:
+/// an erasure writes the user's row first, so a payment applied while one
+/// runs waits for it and sees it, or the erasure waits and finds the seat
+/// this payment confirmed (and asks to be run again).
 async fn holder_erased(txn: &DatabaseTransaction, user_id: uuid::Uuid) -> ApiResult<bool> {
     Ok(entity::users::Entity::find_by_id(user_id)
+        .lock_shared()
         .one(txn)
         .await?
         .is_some_and(|u| u.erased_at.is_some()))
 }
 
+/// Refunds a payment that came too late (its hold lapsed and no seat is
+/// left, or the session has begun): the booking `from` one of `from` to
+/// `refunded`, the refund owed, the buyer told in French. None when the
+/// booking changed meanwhile (read it again).
 async fn refund_late(
     txn: &DatabaseTransaction,
     seat: &SeatCheckout,

@@ -67,15 +67,15 @@ fn row(recipient: &str, subject: String, body: String) -> mail_outbox::ActiveMod
     }
 }
 
-/// Inserts a mail; one whose key is already queued is left alone.
 /// Whether mail can reach `recipient`: not an address under `.invalid`,
 /// which never resolves (RFC 2606) — an erased account's.
 fn deliverable(recipient: &str) -> bool {
     !recipient.to_ascii_lowercase().ends_with(".invalid")
 }
 
-/// Queues `mail`, unless nothing can reach its recipient (then no
-/// attempt, no failure to report); true when it was queued.
+/// Inserts a mail; one whose key is already queued is left alone, and
+/// one that nothing can reach is not queued (no attempt, no failure to
+/// report). True when it was queued.
 async fn insert(db: &impl ConnectionTrait, mail: mail_outbox::ActiveModel) -> Result<bool, DbErr> {
     if let Set(recipient) = &mail.recipient
         && !deliverable(recipient)

@@ -392,9 +392,18 @@ pub async fn known_customers(db: &impl ConnectionTrait) -> Result<Vec<String>, D
         .collect();
     customers.sort();
     customers.dedup();
-    // A customer deleted at the provider has nothing left to ask about.
+    // A customer deleted at the provider has nothing left to ask about,
+    // once none of its subscriptions is live here (their end, cancelled
+    // just before the deletion, may still be on its way).
     let deleted = crate::domain::billing::owed::deleted_customers(db).await?;
-    customers.retain(|c| !deleted.contains(c));
+    let live: std::collections::HashSet<String> = records::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|r| r.status.as_ref().is_none_or(|s| !s.is_ended()))
+        .filter_map(|r| r.customer_id)
+        .collect();
+    customers.retain(|c| !deleted.contains(c) || live.contains(c));
     Ok(customers)
 }
 

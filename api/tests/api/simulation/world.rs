@@ -614,12 +614,22 @@ impl World {
                 if bills > 0 {
                     return Err(format!("erased user {}: Stripe still bills them", u.email));
                 }
-                let customer = entity::subscription_status::Entity::find_by_id(u.id)
-                    .one(&self.db)
+                let mut customers: Vec<String> = entity::stripe_subscriptions::Entity::find()
+                    .all(&self.db)
                     .await
-                    .map_err(|e| format!("status: {e}"))?
-                    .and_then(|s| s.stripe_customer_id);
-                if let Some(c) = customer.filter(|c| !self.gateway.customer_deleted(c)) {
+                    .map_err(|e| format!("subscriptions: {e}"))?
+                    .into_iter()
+                    .filter(|s| s.user_id == u.id)
+                    .filter_map(|s| s.customer_id)
+                    .collect();
+                customers.extend(
+                    entity::subscription_status::Entity::find_by_id(u.id)
+                        .one(&self.db)
+                        .await
+                        .map_err(|e| format!("status: {e}"))?
+                        .and_then(|s| s.stripe_customer_id),
+                );
+                if let Some(c) = customers.iter().find(|c| !self.gateway.customer_deleted(c)) {
                     return Err(format!(
                         "erased user {}: customer {c} kept at Stripe",
                         u.email
