@@ -335,31 +335,15 @@ async fn deleting_my_account_settles_what_i_have_then_leaves_my_name_only_in_leg
     assert_eq!(login.status, StatusCode::UNAUTHORIZED, "{}", login.body);
     app.register(email).await;
     // Erasing twice changes nothing; only an admin erases another.
-    let again = app
-        .post(
-            &format!("/api/admin/users/{user}/erasure"),
-            Some(&admin),
-            json!({}),
-        )
-        .await;
+    let again = erase_as(&app, &admin, user).await;
     assert_eq!(again.status, StatusCode::NO_CONTENT);
     // An admin's account is not erased while they are one.
     let boss = app.me(&admin).await.id;
-    app.post(
-        &format!("/api/admin/users/{boss}/erasure"),
-        Some(&admin),
-        json!({}),
-    )
-    .await
-    .assert_problem(409, "role_not_changeable");
+    erase_as(&app, &admin, boss)
+        .await
+        .assert_problem(409, "role_not_changeable");
     let someone = app.register("someone@example.com").await;
-    let refused = app
-        .post(
-            &format!("/api/admin/users/{user}/erasure"),
-            Some(&someone),
-            json!({}),
-        )
-        .await;
+    let refused = erase_as(&app, &someone, user).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
 
@@ -369,13 +353,7 @@ async fn an_admin_erases_a_person_who_asked_by_mail() {
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
     let seat = paid_seat(&app, s["id"].as_str().unwrap(), "mail@example.com").await;
-    let done = app
-        .post(
-            &format!("/api/admin/users/{}/erasure", seat.user),
-            Some(&admin),
-            json!({}),
-        )
-        .await;
+    let done = erase_as(&app, &admin, seat.user).await;
     assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.body);
     app.get("/api/me", Some(&seat.token))
         .await
@@ -392,13 +370,9 @@ async fn an_admin_erases_a_person_who_asked_by_mail() {
     at.sort();
     at.dedup();
     assert_eq!(at, ["credit_notes", "invoices"]);
-    app.post(
-        &format!("/api/admin/users/{}/erasure", uuid::Uuid::new_v4()),
-        Some(&admin),
-        json!({}),
-    )
-    .await
-    .assert_problem(404, "not_found");
+    erase_as(&app, &admin, uuid::Uuid::new_v4())
+        .await
+        .assert_problem(404, "not_found");
 }
 
 #[actix_web::test]
@@ -550,23 +524,10 @@ async fn the_providers_customer_is_deleted_after_the_erasures_other_calls() {
     let s = app.create_session(&admin, json!({})).await;
     let seat = paid_seat(&app, s["id"].as_str().unwrap(), "marie@example.com").await;
     // A subscription page opened: the provider has a customer for them.
-    let r = app.subscribe(&seat.token, "monthly").await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let customer = entity::subscription_status::Entity::find_by_id(seat.user)
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .and_then(|s| s.stripe_customer_id)
-        .expect("a customer");
+    let customer = customer_once_subscribing(&app, &seat.token, seat.user).await;
     // The seat's refund is refused once.
     gateway.refund_failures.store(1, Ordering::SeqCst);
-    let erased = app
-        .post(
-            &format!("/api/admin/users/{}/erasure", seat.user),
-            Some(&admin),
-            json!({}),
-        )
-        .await;
+    let erased = erase_as(&app, &admin, seat.user).await;
     assert!(erased.status.is_success(), "{}", erased.body);
     app.state.tasks.idle().await;
     let call = |kind: OwedCallKind| {
@@ -630,13 +591,7 @@ async fn a_payment_told_of_after_the_erasure_buys_nothing_and_goes_back() {
     let s = app.create_session(&admin, json!({})).await;
     let seat =
         crate::support::seats::seat_in(&app, s["id"].as_str().unwrap(), "late@example.com").await;
-    let erased = app
-        .post(
-            &format!("/api/admin/users/{}/erasure", seat.user),
-            Some(&admin),
-            json!({}),
-        )
-        .await;
+    let erased = erase_as(&app, &admin, seat.user).await;
     assert!(erased.status.is_success(), "{}", erased.body);
     let paid = seat_checkout(&seat.held, &seat.sid, &seat.user, true);
     let told = app
@@ -676,21 +631,8 @@ async fn nobody_elses_calls_hold_a_deletion_back() {
     let cancelled = app.cancel(other.booking(), &other.token).await;
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
     let (user, token) = app.quick_user("gone@example.com").await;
-    let r = app.subscribe(&token, "monthly").await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let customer = entity::subscription_status::Entity::find_by_id(user)
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .and_then(|s| s.stripe_customer_id)
-        .expect("a customer");
-    let erased = app
-        .post(
-            &format!("/api/admin/users/{user}/erasure"),
-            Some(&admin),
-            json!({}),
-        )
-        .await;
+    let customer = customer_once_subscribing(&app, &token, user).await;
+    let erased = erase_as(&app, &admin, user).await;
     assert!(erased.status.is_success(), "{}", erased.body);
     app.state.tasks.idle().await;
     assert_eq!(
@@ -708,4 +650,27 @@ async fn nobody_elses_calls_hold_a_deletion_back() {
         .await
         .unwrap();
     assert!(!known.contains(&customer), "{known:?}");
+}
+
+/// An admin's request to erase `user`, made with `token`.
+async fn erase_as(app: &TestApp, token: &str, user: uuid::Uuid) -> crate::support::Answer {
+    app.post(
+        &format!("/api/admin/users/{user}/erasure"),
+        Some(token),
+        json!({}),
+    )
+    .await
+}
+
+/// The provider's customer for `user` (of `token`), made when they open
+/// a subscription page.
+async fn customer_once_subscribing(app: &TestApp, token: &str, user: uuid::Uuid) -> String {
+    let r = app.subscribe(token, "monthly").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    entity::subscription_status::Entity::find_by_id(user)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .and_then(|s| s.stripe_customer_id)
+        .expect("a customer")
 }
