@@ -375,35 +375,30 @@ pub async fn differs(
 
 /// The Stripe customers we know, for reconciliation.
 pub async fn known_customers(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    let records = records::Entity::find()
+        .filter(records::Column::CustomerId.is_not_null())
+        .all(db)
+        .await?;
+    // A customer deleted at the provider has nothing left to ask about,
+    // once none of its subscriptions is live here (their end, cancelled
+    // just before the deletion, may still be on its way).
+    let live: std::collections::HashSet<&str> = records
+        .iter()
+        .filter(|r| r.status.as_ref().is_none_or(|s| !s.is_ended()))
+        .filter_map(|r| r.customer_id.as_deref())
+        .collect();
+    let deleted = crate::domain::billing::owed::deleted_customers(db).await?;
     let mut customers: Vec<String> = status::Entity::find()
         .filter(status::Column::StripeCustomerId.is_not_null())
         .all(db)
         .await?
         .into_iter()
         .filter_map(|s| s.stripe_customer_id)
-        .chain(
-            records::Entity::find()
-                .filter(records::Column::CustomerId.is_not_null())
-                .all(db)
-                .await?
-                .into_iter()
-                .filter_map(|r| r.customer_id),
-        )
+        .chain(records.iter().filter_map(|r| r.customer_id.clone()))
+        .filter(|c| !deleted.contains(c) || live.contains(c.as_str()))
         .collect();
     customers.sort();
     customers.dedup();
-    // A customer deleted at the provider has nothing left to ask about,
-    // once none of its subscriptions is live here (their end, cancelled
-    // just before the deletion, may still be on its way).
-    let deleted = crate::domain::billing::owed::deleted_customers(db).await?;
-    let live: std::collections::HashSet<String> = records::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|r| r.status.as_ref().is_none_or(|s| !s.is_ended()))
-        .filter_map(|r| r.customer_id)
-        .collect();
-    customers.retain(|c| !deleted.contains(c) || live.contains(c));
     Ok(customers)
 }
 
