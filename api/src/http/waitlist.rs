@@ -42,8 +42,7 @@ pub async fn join_waitlist(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let entry =
-        waitlist::join(&state.db, user.id, &user.email, id.into_inner(), Utc::now()).await?;
+    let entry = waitlist::join(&state.db, user.id, id.into_inner(), Utc::now()).await?;
     Ok(HttpResponse::Created().json(entry))
 }
 

@@ -15,6 +15,7 @@ mod clients;
 mod compose;
 mod credit_notes;
 mod demo;
+mod erasure_in_flight;
 mod errors;
 mod events;
 mod hold_end;

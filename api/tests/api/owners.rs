@@ -159,20 +159,12 @@ async fn a_password_change_ends_every_other_session() {
     let here = app.register("marie@example.com").await;
     let elsewhere = app.login("marie@example.com").await;
     let wrong = app
-        .post(
-            "/api/me/password",
-            Some(&here),
-            json!({"current_password": "not my password", "new_password": "a brand new passphrase"}),
-        )
+        .change_password(&here, "not my password", "a brand new passphrase")
         .await;
     wrong.assert_problem(422, "validation_failed");
     assert_eq!(wrong.body["errors"][0]["field"], "current_password");
     let ok = app
-        .post(
-            "/api/me/password",
-            Some(&here),
-            json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"}),
-        )
+        .change_password(&here, PASSWORD, "a brand new passphrase")
         .await;
     assert_eq!(ok.status, StatusCode::NO_CONTENT, "{}", ok.body);
     assert_eq!(app.get("/api/me", Some(&here)).await.status, StatusCode::OK);
@@ -340,11 +332,7 @@ async fn a_squatter_cannot_keep_an_address_from_the_mailbox_s_owner() {
     assert_eq!(resets().await, 1);
     // ... and changes the account's password.
     let changed = app
-        .post(
-            "/api/me/password",
-            Some(&squatter),
-            json!({"current_password": PASSWORD, "new_password": "the squatter's passphrase"}),
-        )
+        .change_password(&squatter, PASSWORD, "the squatter's passphrase")
         .await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
     // The owner, from their own address, may still ask...
@@ -435,11 +423,7 @@ async fn a_password_change_in_a_verified_account_voids_pending_reset_links() {
         .mailed_token("owner@example.com", "mot-de-passe/nouveau")
         .await;
     let changed = app
-        .post(
-            "/api/me/password",
-            Some(&token),
-            json!({"current_password": PASSWORD, "new_password": "a new passphrase of mine"}),
-        )
+        .change_password(&token, PASSWORD, "a new passphrase of mine")
         .await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
     app.post(
@@ -763,13 +747,8 @@ async fn a_hold_let_go_unpaid_cannot_be_taken_again_at_once() {
 async fn the_sixth_wrong_current_password_gets_429() {
     let app = spawn_app().await;
     let token = app.register("marie@example.com").await;
-    let change = |current: &'static str| {
-        app.post(
-            "/api/me/password",
-            Some(&token),
-            json!({"current_password": current, "new_password": "a brand new passphrase"}),
-        )
-    };
+    let change =
+        |current: &'static str| app.change_password(&token, current, "a brand new passphrase");
     for _ in 0..5 {
         change("a wrong guess")
             .await
@@ -822,11 +801,7 @@ async fn a_full_hashing_line_is_its_own_apps_alone() {
     let signed_in = other.post("/api/auth/login", None, login).await;
     assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
     let changed = other
-        .post(
-            "/api/me/password",
-            Some(&token),
-            json!({"current_password": PASSWORD, "new_password": "a new passphrase of mine"}),
-        )
+        .change_password(&token, PASSWORD, "a new passphrase of mine")
         .await;
     assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
     for _ in &held {
@@ -855,13 +830,9 @@ async fn a_password_change_flood_leaves_logins_to_everyone_else() {
             } else {
                 "a wrong guess"
             };
-            app.post(
-                "/api/me/password",
-                Some(&flooder),
-                json!({"current_password": current, "new_password": PASSWORD}),
-            )
-            .await
-            .status
+            app.change_password(&flooder, current, PASSWORD)
+                .await
+                .status
         }));
     }
     let login = app

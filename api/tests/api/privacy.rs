@@ -653,7 +653,7 @@ async fn nobody_elses_calls_hold_a_deletion_back() {
 }
 
 /// An admin's request to erase `user`, made with `token`.
-async fn erase_as(app: &TestApp, token: &str, user: uuid::Uuid) -> crate::support::Answer {
+pub async fn erase_as(app: &TestApp, token: &str, user: uuid::Uuid) -> crate::support::Answer {
     app.post(
         &format!("/api/admin/users/{user}/erasure"),
         Some(token),

@@ -141,6 +141,11 @@ pub async fn resend_verification(
     }
     let txn = db.begin().await?;
     send_verification(&txn, public_url, &user, now).await?;
+    // Its link and mail go nowhere for an account erased meanwhile.
+    if let Err(gone) = crate::domain::accounts::users::require_live(&txn, user_id).await {
+        txn.rollback().await?;
+        return Err(gone);
+    }
     txn.commit().await?;
     Ok(())
 }
@@ -172,6 +177,14 @@ pub async fn request_reset(
     }
     let txn = db.begin().await?;
     let token = tokens::issue(&txn, user.id, Purpose::ResetPassword, now).await?;
+    // Nothing for an account erased meanwhile (and the same answer).
+    if crate::domain::accounts::users::require_live(&txn, user.id)
+        .await
+        .is_err()
+    {
+        txn.rollback().await?;
+        return Ok(());
+    }
     let (subject, body) = reset_mail(public_url, &token);
     mail::queue(&txn, &user.email, subject, body).await?;
     txn.commit().await?;
@@ -198,15 +211,34 @@ pub async fn reset_password(
         .ok_or_else(invalid_token)?;
     // The other links still pending must not undo this one.
     tokens::revoke_all(&txn, user_id, Purpose::ResetPassword, now).await?;
-    users::Entity::update_many()
-        .col_expr(users::Column::PasswordHash, Expr::value(hash))
-        .filter(users::Column::Id.eq(user_id))
-        .exec(&txn)
-        .await?;
+    set_password(&txn, user_id, hash, now).await?;
     sign_ins::revoke_all(&txn, user_id, None, now).await?;
     let user = mark_verified(&txn, user_id, gate.admin_emails, now).await?;
     txn.commit().await?;
     Ok(user)
+}
+
+/// Sets the password of `user_id`, unless the account was erased while
+/// the request hashed it: an erasure's unmatchable password stays (401).
+/// The condition is in the UPDATE itself, which on PostgreSQL waits for
+/// an erasure under way and reads its row again.
+async fn set_password(
+    txn: &sea_orm::DatabaseTransaction,
+    user_id: Uuid,
+    hash: String,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let set = users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(hash))
+        .col_expr(users::Column::UpdatedAt, Expr::value(now))
+        .filter(users::Column::Id.eq(user_id))
+        .filter(users::Column::ErasedAt.is_null())
+        .exec(txn)
+        .await?;
+    if set.rows_affected == 0 {
+        return Err(crate::domain::accounts::users::account_erased());
+    }
+    Ok(())
 }
 
 /// The signed-in person's password, typed again before a change that
@@ -263,12 +295,7 @@ pub async fn change_password(
     let user = confirm_password(gate, user_id, ip, ("current_password", current), now).await?;
     let hash = gate.hashing.hash_for_change(new_password).await?;
     let txn = gate.db.begin().await?;
-    users::Entity::update_many()
-        .col_expr(users::Column::PasswordHash, Expr::value(hash))
-        .col_expr(users::Column::UpdatedAt, Expr::value(now))
-        .filter(users::Column::Id.eq(user_id))
-        .exec(&txn)
-        .await?;
+    set_password(&txn, user_id, hash, now).await?;
     sign_ins::revoke_all(&txn, user_id, Some(session_id), now).await?;
     // A reset link mailed before the change must not undo it, once the
     // address is proven the account's. Before that, the mailbox wins

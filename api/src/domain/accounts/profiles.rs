@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use chrono::Utc;
 use common::profile::{ProfileDto, ProfilePatch, full_name, validate_profile};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -32,9 +34,10 @@ pub async fn get(db: &impl ConnectionTrait, user_id: Uuid) -> ApiResult<ProfileD
 }
 
 /// Applies a checked change in one statement (an upsert of the fields it
-/// names), and answers the profile as it now is.
+/// names), and answers the profile as it now is. An account erased while
+/// the request ran gets no profile back (401).
 pub async fn update(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     user_id: Uuid,
     patch: ProfilePatch,
 ) -> ApiResult<ProfileDto> {
@@ -45,6 +48,7 @@ pub async fn update(
         ..Default::default()
     };
     let mut changed = vec![Column::UpdatedAt];
+    let txn = db.begin().await?;
     let mut set = |col: Column, value: Option<Option<String>>| {
         if let Some(value) = value {
             changed.push(col);
@@ -74,9 +78,15 @@ pub async fn update(
                 .update_columns(changed)
                 .to_owned(),
         )
-        .exec_without_returning(db)
+        .exec_without_returning(&txn)
         .await?;
-    get(db, user_id).await
+    if let Err(gone) = crate::domain::accounts::users::require_live(&txn, user_id).await {
+        txn.rollback().await?;
+        return Err(gone);
+    }
+    let now = get(&txn, user_id).await?;
+    txn.commit().await?;
+    Ok(now)
 }
 
 /// Refuses (409 `profile_incomplete`) a user who has not given both

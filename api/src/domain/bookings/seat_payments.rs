@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use common::bookings::BookingStatus;
 use common::payments::AnomalyKind;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 use super::rows::{confirmed, free_held_seat, transition};
 use crate::config::Offers;
@@ -287,7 +287,7 @@ async fn settle_booking(
     let erased = matches!(
         status,
         BookingStatus::Held | BookingStatus::Expired | BookingStatus::Cancelled
-    ) && holder_erased(txn, booking.user_id).await?;
+    ) && crate::domain::accounts::users::erased_locked(txn, booking.user_id).await?;
     match status {
         // Confirmed or refunded without a payment of ours: nothing to add.
         BookingStatus::Confirmed | BookingStatus::Refunded => {
@@ -397,18 +397,6 @@ async fn settle_booking(
 struct Paid {
     fields: Vec<(Column, sea_orm::sea_query::SimpleExpr)>,
     already_refunded: i64,
-}
-
-/// Whether the account of `user_id` was erased. Read under a shared lock:
-/// an erasure writes the user's row first, so a payment applied while one
-/// runs waits for it and sees it, or the erasure waits and finds the seat
-/// this payment confirmed (and asks to be run again).
-async fn holder_erased(txn: &DatabaseTransaction, user_id: uuid::Uuid) -> ApiResult<bool> {
-    Ok(entity::users::Entity::find_by_id(user_id)
-        .lock_shared()
-        .one(txn)
-        .await?
-        .is_some_and(|u| u.erased_at.is_some()))
 }
 
 /// Refunds a payment that came too late (its hold lapsed and no seat is

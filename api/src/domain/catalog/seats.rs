@@ -232,6 +232,8 @@ pub enum NoSeat {
     VerifyFirst,
     /// The user has not given both names, which a first booking needs.
     Unnamed,
+    /// The account was erased while the request ran.
+    Erased,
 }
 
 /// Who takes the seat, and since when their lapsed holds of the session
@@ -387,9 +389,16 @@ async fn limit_broken(
         use entity::users::{Column as U, Entity as Users};
         let unverified = if inserted {
             // A write on the row is its lock, on both databases; it
-            // changes a row only when the address is not verified.
+            // changes a row only when the address is not verified, which
+            // an erased account's never is. Made after the booking's
+            // insert, whose reference to the row waits for an erasure
+            // under way: this reads the row as the erasure left it.
             let lock = LOCK_UNVERIFIED.statement(db.get_database_backend(), &taker.user);
-            db.execute_raw(lock).await?.rows_affected() == 1
+            match db.query_one_raw(lock).await? {
+                Some(row) if row.try_get_by_index::<bool>(0)? => return Ok(Some(NoSeat::Erased)),
+                Some(_) => true,
+                None => false,
+            }
         } else {
             Users::find_by_id(taker.user)
                 .filter(U::EmailVerifiedAt.is_null())
@@ -442,14 +451,17 @@ static HELD_FROM: LazyLock<Rendered<FromAddress>> = LazyLock::new(|| {
 
 /// The user's row, written onto itself while their e-mail address is not
 /// verified: the lock that serializes an unverified account's holds.
+/// Answers whether the account was erased.
 static LOCK_UNVERIFIED: LazyLock<Rendered<Uuid>> = LazyLock::new(|| {
     Rendered::new("lock_unverified", |user: &Uuid, backend: DbBackend| {
         use entity::users::{Column as U, Entity as Users};
-        let update = Users::update_many()
+        let mut update = Users::update_many()
             .col_expr(U::Email, Expr::col(U::Email))
             .filter(U::Id.eq(*user))
-            .filter(U::EmailVerifiedAt.is_null());
-        backend.build(&update.into_query())
+            .filter(U::EmailVerifiedAt.is_null())
+            .into_query();
+        update.returning(Query::returning().expr(Expr::col(U::ErasedAt).is_not_null()));
+        backend.build(&update)
     })
 });
 

@@ -230,7 +230,6 @@ pub async fn close(db: &impl ConnectionTrait, session_id: Uuid) -> Result<(), se
 pub async fn join(
     db: &DatabaseConnection,
     user_id: Uuid,
-    email: &str,
     session_id: Uuid,
     now: DateTime<Utc>,
 ) -> ApiResult<WaitlistEntryDto> {
@@ -253,6 +252,9 @@ pub async fn join(
         .filter(Expr::col(S::ReservedPlaces).gte(Expr::col(S::MaxPlaces)))
         .exec(&txn)
         .await?;
+    // Nobody erased while this request ran joins (their place would
+    // carry their address past the erasure, and be offered a seat).
+    let user = crate::domain::accounts::users::require_live(&txn, user_id).await?;
     let session = sessions::Entity::find_by_id(session_id)
         .one(&txn)
         .await?
@@ -296,7 +298,7 @@ pub async fn join(
         id: Set(id),
         session_id: Set(session_id),
         user_id: Set(user_id),
-        user_email: Set(email.to_owned()),
+        user_email: Set(user.email),
         status: Set(WaitlistStatus::Waiting),
         booking_id: Set(None),
         joined_at: Set(now),

@@ -189,8 +189,15 @@ pub async fn erase(
     // What a failure leaves owed is made all the same.
     let gathered = owed::Gathered::default();
     let erased = async {
-        end_what_they_have(desk, &gathered, &user, now).await?;
-        anonymise_and_owe(db, &user, now).await
+        for _ in 0..3 {
+            end_what_they_have(desk, &gathered, &user, now).await?;
+            if let Some(owed_calls) = anonymise_and_owe(db, &user, now).await? {
+                return Ok(owed_calls);
+            }
+        }
+        Err(ApiError::internal(
+            "seats kept being taken during the erasure",
+        ))
     }
     .await;
     let mut owed_calls = gathered.take();
@@ -239,21 +246,32 @@ async fn end_what_they_have(
 
 /// In one transaction: anonymises `user`, and owes what the gateway must
 /// still do (the subscription's end, an open page's expiry, the
-/// customer's deletion). Answers the calls owed.
+/// customer's deletion). Answers the calls owed, or nothing (and nothing
+/// done) when a seat or a place of theirs was taken since it was looked
+/// for.
 async fn anonymise_and_owe(
     db: &sea_orm::DatabaseConnection,
     user: &users::Model,
     now: DateTime<Utc>,
-) -> ApiResult<Vec<Uuid>> {
+) -> ApiResult<Option<Vec<Uuid>>> {
     let user_id = user.id;
     let txn = db.begin().await?;
     // Writes first: the transaction holds the write lock before it reads
     // (SQLite cannot upgrade a reading transaction while another writes).
+    // The page claim before the user's row: a subscription request that
+    // records its page takes them in that order too (`opened`), so
+    // neither waits on the other in a circle.
+    let claims = subscription_checkouts::Entity::delete_many()
+        .filter(subscription_checkouts::Column::UserId.eq(user_id))
+        .exec_with_returning(&txn)
+        .await?;
     anonymise(&txn, user, now).await?;
-    if !seats_to_cancel(&txn, user_id, now).await?.is_empty() {
-        return Err(ApiError::internal(
-            "a seat was taken during the erasure: try again",
-        ));
+    if !seats_to_cancel(&txn, user_id, now).await?.is_empty()
+        || !waiting(&txn, user_id).await?.is_empty()
+    {
+        // Taken by a request already under way: ended, then again.
+        txn.rollback().await?;
+        return Ok(None);
     }
     let mut owed_calls = Vec::new();
     for sub in live_subscriptions(&txn, user_id).await? {
@@ -261,16 +279,9 @@ async fn anonymise_and_owe(
             .extend(owed::owe_cancel_subscription(&txn, &sub.id, OwedReason::Erasure, now).await?);
     }
     // A subscription page still open would bill an account that is gone.
-    if let Some(page) = subscription_checkouts::Entity::find_by_id(user_id)
-        .one(&txn)
-        .await?
-        .and_then(|c| c.checkout_id)
-    {
+    for page in claims.into_iter().filter_map(|c| c.checkout_id) {
         owed_calls.extend(owed::owe_page_expiry(&txn, &page, OwedReason::Erasure, now).await?);
     }
-    subscription_checkouts::Entity::delete_by_id(user_id)
-        .exec(&txn)
-        .await?;
     // Owed last, and made last: the provider acts no more for a customer
     // once deleted.
     for customer in customers(&txn, user_id).await? {
@@ -278,7 +289,7 @@ async fn anonymise_and_owe(
             .extend(owed::owe_customer_deletion(&txn, &customer, OwedReason::Erasure, now).await?);
     }
     txn.commit().await?;
-    Ok(owed_calls)
+    Ok(Some(owed_calls))
 }
 
 /// Every personal field of `user`, erased or anonymised, but what the

@@ -12,9 +12,13 @@
 use chrono::{DateTime, Utc};
 use common::subscriptions::Plan;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
+use crate::domain::billing::owed::{self, AfterCommit, OwedReason};
 use crate::domain::platform::gateway::gateway_failed;
 use crate::error::{ApiError, ApiResult};
 use crate::payments::events::Payment;
@@ -113,18 +117,36 @@ async fn paid_not_ended(
     Ok(!known.and_then(|s| s.status).is_some_and(|s| s.is_ended()))
 }
 
-/// Records the page the gateway made for `attempt`.
+/// Records the page the gateway made for `attempt`. An account erased
+/// while the page was being made keeps no page and no customer: the
+/// erasure could not see this page, so its expiry is owed here, then the
+/// customer's deletion (again: a second owing of one deletion is one call).
 pub(super) async fn opened(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
+    gateway: &dyn PaymentGateway,
     user_id: Uuid,
     attempt: Uuid,
-    checkout_id: &str,
+    page: &CheckoutSession,
+    customer_id: &str,
+    now: DateTime<Utc>,
 ) -> ApiResult<()> {
+    let txn = db.begin().await?;
     claims::Entity::update_many()
-        .col_expr(Column::CheckoutId, Expr::value(checkout_id))
+        .col_expr(Column::CheckoutId, Expr::value(page.id.as_str()))
         .filter(Column::UserId.eq(user_id))
         .filter(Column::Attempt.eq(attempt))
-        .exec(db)
+        .exec(&txn)
         .await?;
-    Ok(())
+    if !crate::domain::accounts::users::erased_locked(&txn, user_id).await? {
+        txn.commit().await?;
+        return Ok(());
+    }
+    claims::Entity::delete_by_id(user_id).exec(&txn).await?;
+    let mut owed_calls = Vec::new();
+    owed_calls.extend(owed::owe_page_expiry(&txn, &page.id, OwedReason::Erasure, now).await?);
+    owed_calls
+        .extend(owed::owe_customer_deletion(&txn, customer_id, OwedReason::Erasure, now).await?);
+    txn.commit().await?;
+    gateway.owed(db, owed_calls, now).await;
+    Err(crate::domain::accounts::users::account_erased())
 }

@@ -608,22 +608,7 @@ pub async fn subscribe(
                 .create_customer(user.id, &user.email)
                 .await
                 .map_err(crate::domain::platform::gateway::gateway_failed)?;
-            lock_status(db, user.id, now).await?;
-            status::Entity::update_many()
-                .col_expr(
-                    status::Column::StripeCustomerId,
-                    Expr::value(created.clone()),
-                )
-                .filter(status::Column::UserId.eq(user.id))
-                .filter(status::Column::StripeCustomerId.is_null())
-                .exec(db)
-                .await?;
-            // A concurrent request may have stored its own customer first: use that one.
-            status::Entity::find_by_id(user.id)
-                .one(db)
-                .await?
-                .and_then(|s| s.stripe_customer_id)
-                .unwrap_or(created)
+            keep_customer(db, gateway, user.id, created, now).await?
         }
     };
     // Invariant 16: a second checkout answers the open one.
@@ -639,7 +624,7 @@ pub async fn subscribe(
         .create_subscription_checkout(&crate::payments::SubscriptionCheckoutRequest {
             attempt,
             user_id: user.id,
-            customer_id,
+            customer_id: customer_id.clone(),
             plan,
             price_id,
             success_url: format!("{public}/abonnement/merci"),
@@ -647,8 +632,46 @@ pub async fn subscribe(
         })
         .await
         .map_err(crate::domain::platform::gateway::gateway_failed)?;
-    checkouts::opened(db, user.id, attempt, &checkout.id).await?;
+    checkouts::opened(db, gateway, user.id, attempt, &checkout, &customer_id, now).await?;
     Ok(common::subscriptions::RedirectDto { url: checkout.url })
+}
+
+/// Stores the customer just made for `user_id`, or answers the one a
+/// concurrent request stored first. An account erased while the customer
+/// was being made keeps none: the erasure could not see it, so its
+/// deletion is owed here.
+async fn keep_customer(
+    db: &DatabaseConnection,
+    gateway: &dyn PaymentGateway,
+    user_id: Uuid,
+    created: String,
+    now: DateTime<Utc>,
+) -> ApiResult<String> {
+    use crate::domain::billing::owed::{self, AfterCommit, OwedReason};
+    let txn = db.begin().await?;
+    lock_status(&txn, user_id, now).await?;
+    if crate::domain::accounts::users::erased_locked(&txn, user_id).await? {
+        let owed_calls =
+            owed::owe_customer_deletion(&txn, &created, OwedReason::Erasure, now).await?;
+        txn.commit().await?;
+        gateway
+            .owed(db, owed_calls.into_iter().collect(), now)
+            .await;
+        return Err(crate::domain::accounts::users::account_erased());
+    }
+    status::Entity::update_many()
+        .col_expr(status::Column::StripeCustomerId, Expr::value(created))
+        .filter(status::Column::UserId.eq(user_id))
+        .filter(status::Column::StripeCustomerId.is_null())
+        .exec(&txn)
+        .await?;
+    let kept = status::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .and_then(|s| s.stripe_customer_id)
+        .ok_or_else(|| crate::error::ApiError::internal("stored customer vanished"))?;
+    txn.commit().await?;
+    Ok(kept)
 }
 
 /// The Customer Portal for the user's Stripe customer.

@@ -204,7 +204,7 @@ impl World {
                 let Some(u) = self.present(user) else {
                     return skip();
                 };
-                answer(waitlist::join(&self.db, u.id, &u.email, self.session(session), now).await)
+                answer(waitlist::join(&self.db, u.id, self.session(session), now).await)
             }
             Step::Leave { pick, admin } => {
                 let mut line = entries::Entity::find().all(&self.db).await.unwrap();

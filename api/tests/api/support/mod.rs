@@ -209,6 +209,13 @@ impl TestApp {
         self.call(Method::POST, path, token, Some(body)).await
     }
 
+    /// The signed-in person's password change (`token`), from `current`
+    /// to `new`.
+    pub async fn change_password(&self, token: &str, current: &str, new: &str) -> Answer {
+        let body = serde_json::json!({"current_password": current, "new_password": new});
+        self.post("/api/me/password", Some(token), body).await
+    }
+
     pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
         self.call(Method::PATCH, path, token, Some(body)).await
     }

@@ -135,6 +135,11 @@ pub struct CountingGateway {
     pub paid_subscription_pages: std::sync::Mutex<std::collections::HashMap<String, String>>,
     /// The customers deleted, in the order of the calls.
     pub deleted_customers: std::sync::Mutex<Vec<String>>,
+    /// The next call of this name waits, once it has begun, until
+    /// `release` is told; `held` is told when it begins.
+    pub hold_next: std::sync::Mutex<Option<&'static str>>,
+    pub held: tokio::sync::Notify,
+    pub release: tokio::sync::Notify,
 }
 
 fn take_one(n: &AtomicUsize) -> bool {
@@ -157,7 +162,22 @@ impl CountingGateway {
             pages_expired: AtomicBool::new(false),
             paid_subscription_pages: Default::default(),
             deleted_customers: Default::default(),
+            hold_next: Default::default(),
+            held: tokio::sync::Notify::new(),
+            release: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Holds the call `name` when `hold_next` names it (see there).
+    async fn hold_if(&self, name: &str) {
+        let hold = {
+            let mut next = self.hold_next.lock().unwrap();
+            next.take_if(|n| *n == name).is_some()
+        };
+        if hold {
+            self.held.notify_one();
+            self.release.notified().await;
+        }
     }
 
     /// The customer pays subscription page `page`, which makes
@@ -231,6 +251,7 @@ impl PaymentGateway for CountingGateway {
         user_id: uuid::Uuid,
         email: &str,
     ) -> Result<String, GatewayError> {
+        self.hold_if("create_customer").await;
         self.inner.create_customer(user_id, email).await
     }
     async fn delete_customer(&self, customer_id: &str) -> Result<(), GatewayError> {
@@ -245,6 +266,7 @@ impl PaymentGateway for CountingGateway {
         &self,
         req: &SubscriptionCheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
+        self.hold_if("create_subscription_checkout").await;
         self.inner.create_subscription_checkout(req).await
     }
     async fn create_portal_session(

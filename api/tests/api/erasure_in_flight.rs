@@ -1,0 +1,275 @@
+//! Erasure against the person's own requests already under way: each
+//! passed its sign-in check before the erasure signed them out, and each
+//! writes after the erasure looked. Whatever they make for the person is
+//! refused in its own transaction (401), or left to the erasure, never
+//! kept with the person's address, names or money. The races that only
+//! PostgreSQL lets happen (SQLite runs one writer at a time) hold the
+//! erasure's first write open in a transaction of the test's own, and
+//! let it commit once the request waits on it.
+
+use common::payments::{OwedCallKind, OwedCallStatus};
+use reqwest::StatusCode;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
+};
+use serde_json::json;
+
+use crate::privacy::erase_as;
+use crate::support::stripe::CountingGateway;
+use crate::support::{PASSWORD, TestApp, paid_seat, spawn_app};
+
+fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres"))
+}
+
+/// The erasure's first writes, as `anonymise` makes them (the user's
+/// row, then the profile), in a transaction left open for the test.
+async fn erasure_under_way(app: &TestApp, user: uuid::Uuid) -> DatabaseTransaction {
+    use entity::users::{Column as U, Entity as Users};
+    let txn = app.state.db.begin().await.unwrap();
+    let erased = Users::update_many()
+        .col_expr(
+            U::Email,
+            Expr::value(api::domain::privacy::erasure::erased_address(user)),
+        )
+        .col_expr(U::PasswordHash, Expr::value("erased"))
+        .col_expr(U::EmailSkeleton, Expr::value(None::<String>))
+        .col_expr(
+            U::EmailVerifiedAt,
+            Expr::value(None::<chrono::DateTime<chrono::Utc>>),
+        )
+        .col_expr(U::ErasedAt, Expr::value(chrono::Utc::now()))
+        .filter(U::Id.eq(user))
+        .exec(&txn)
+        .await
+        .unwrap();
+    assert_eq!(erased.rows_affected, 1);
+    entity::user_profiles::Entity::delete_by_id(user)
+        .exec(&txn)
+        .await
+        .unwrap();
+    txn
+}
+
+/// Until a statement of another connection waits for a row lock (the
+/// one `erasure_under_way` holds). PostgreSQL tells of no such moment
+/// but through its activity view, so this looks at it until it does.
+async fn until_one_waits_for_a_lock(app: &TestApp) {
+    let asked = sea_orm::Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    );
+    for _ in 0..2000 {
+        let row = app.state.db.query_one_raw(asked.clone()).await.unwrap();
+        let n: i64 = row.unwrap().try_get("", "n").unwrap();
+        if n > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("no statement came to wait for the erasure's lock");
+}
+
+/// The user of a registered address.
+async fn user_of(app: &TestApp, email: &str) -> uuid::Uuid {
+    entity::users::Entity::find()
+        .filter(entity::users::Column::Email.eq(email))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("registered")
+        .id
+}
+/// A subscription request already under way when its person is erased
+/// (it was past its sign-in check when the erasure signed them out) makes
+/// the provider's customer, or its page, after the erasure looked for
+/// them. It keeps neither: the customer is deleted, the page expired, no
+/// claim is left, and the request answers 401.
+#[actix_web::test]
+async fn a_subscription_asked_for_during_the_erasure_leaves_nothing_at_the_provider() {
+    for call in ["create_customer", "create_subscription_checkout"] {
+        let gateway = CountingGateway::new();
+        let app = TestApp::builder().gateway(gateway.clone()).spawn().await;
+        let admin = app.admin_token().await;
+        let (user, token) = app.quick_user("midway@example.com").await;
+        *gateway.hold_next.lock().unwrap() = Some(call);
+        let (asked, ()) = tokio::join!(app.subscribe(&token, "monthly"), async {
+            gateway.held.notified().await;
+            let erased = erase_as(&app, &admin, user).await;
+            assert!(erased.status.is_success(), "{call}: {}", erased.body);
+            gateway.release.notify_one();
+        });
+        assert_eq!(
+            asked.status,
+            StatusCode::UNAUTHORIZED,
+            "{call}: {}",
+            asked.body
+        );
+        app.state.tasks.idle().await;
+        let owed = entity::owed_gateway_calls::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        let deletions: Vec<_> = owed
+            .iter()
+            .filter(|c| c.kind == OwedCallKind::DeleteCustomer)
+            .collect();
+        assert_eq!(deletions.len(), 1, "{call}: {owed:?}");
+        assert_eq!(deletions[0].status, OwedCallStatus::Done, "{call}");
+        assert_eq!(
+            *gateway.deleted_customers.lock().unwrap(),
+            [deletions[0].target.clone()],
+            "{call}"
+        );
+        let expiries: Vec<_> = owed
+            .iter()
+            .filter(|c| c.kind == OwedCallKind::ExpireCheckout)
+            .collect();
+        if call == "create_subscription_checkout" {
+            assert_eq!(expiries.len(), 1, "{call}: {owed:?}");
+            assert_eq!(expiries[0].status, OwedCallStatus::Done);
+            // Closed at the provider: nobody can pay it.
+            let open = api::payments::PaymentGateway::reopen_checkout(
+                gateway.as_ref(),
+                &expiries[0].target,
+            )
+            .await
+            .unwrap();
+            assert!(open.is_none(), "{call}: the page is still open");
+        } else {
+            assert_eq!(expiries.len(), 0, "{call}: {owed:?}");
+        }
+        let claims = entity::subscription_checkouts::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(claims, 0, "{call}");
+        assert!(
+            app.audit().await.is_empty(),
+            "{call}: {:?}",
+            app.audit().await
+        );
+    }
+}
+
+/// A hold whose seat was taken while the erasure wrote (its names check
+/// read the profile still there) inserts its booking after the erasure
+/// commits: it is refused in its own transaction, and nothing of it
+/// stays, neither the seat nor the address on a booking.
+#[actix_web::test]
+async fn a_hold_that_waited_for_the_erasure_keeps_no_seat() {
+    if !on_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let sid = s["id"].as_str().unwrap();
+    let (user, token) = app.quick_user("holder@example.com").await;
+    let erasure = erasure_under_way(&app, user).await;
+    let (held, ()) = tokio::join!(app.checkout(sid, &token), async {
+        until_one_waits_for_a_lock(&app).await;
+        erasure.commit().await.unwrap();
+    });
+    held.assert_problem(401, "unauthorized");
+    let bookings = entity::immersion_bookings::Entity::find()
+        .filter(entity::immersion_bookings::Column::UserId.eq(user))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(bookings, 0);
+    assert_eq!(app.session_row(sid).await.reserved_places, 0);
+}
+
+/// A password change that hashed while the erasure ran sets nothing once
+/// it commits: the erased account keeps a password nothing matches, and
+/// its address signs in to nothing.
+#[actix_web::test]
+async fn a_password_change_that_waited_for_the_erasure_sets_nothing() {
+    if !on_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let token = app.register("changer@example.com").await;
+    let user = user_of(&app, "changer@example.com").await;
+    let erasure = erasure_under_way(&app, user).await;
+    let new_password = "a passphrase set too late";
+    let (changed, ()) = tokio::join!(app.change_password(&token, PASSWORD, new_password), async {
+        until_one_waits_for_a_lock(&app).await;
+        erasure.commit().await.unwrap();
+    });
+    changed.assert_problem(401, "unauthorized");
+    let row = entity::users::Entity::find_by_id(user)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.password_hash, "erased");
+    let address = api::domain::privacy::erasure::erased_address(user);
+    app.post(
+        "/api/auth/login",
+        None,
+        json!({"email": address, "password": new_password}),
+    )
+    .await
+    .assert_problem(401, "invalid_credentials");
+}
+
+/// A profile saved by a request that was under way when the erasure
+/// committed brings no name or address back.
+#[actix_web::test]
+async fn a_profile_saved_after_the_erasure_is_not_kept() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let (user, _token) = app.quick_user("named@example.com").await;
+    let erased = erase_as(&app, &admin, user).await;
+    assert!(erased.status.is_success(), "{}", erased.body);
+    let patch = common::profile::ProfilePatch {
+        first_name: Some("Camille".into()),
+        last_name: Some("Revenue".into()),
+        phone: Some("+33 6 12 34 56 78".into()),
+        ..Default::default()
+    };
+    let saved = api::domain::accounts::profiles::update(&app.state.db, user, patch).await;
+    assert_eq!(
+        saved.map(drop).map_err(|e| e.code()),
+        Err(common::ErrorCode::Unauthorized)
+    );
+    let profile = entity::user_profiles::Entity::find_by_id(user)
+        .one(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(profile, None);
+}
+
+/// A place in line asked for by a request under way when the erasure
+/// committed is not given: it would carry the address past the erasure,
+/// and be offered a seat.
+#[actix_web::test]
+async fn nobody_erased_joins_a_line() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({"max_places": 1})).await;
+    let sid = s["id"].as_str().unwrap();
+    paid_seat(&app, sid, "first@example.com").await;
+    let (user, _token) = app.quick_user("waiter@example.com").await;
+    let erased = erase_as(&app, &admin, user).await;
+    assert!(erased.status.is_success(), "{}", erased.body);
+    let session = sid.parse().unwrap();
+    let joined =
+        api::domain::catalog::waitlist::join(&app.state.db, user, session, chrono::Utc::now())
+            .await;
+    assert_eq!(
+        joined.map(drop).map_err(|e| e.code()),
+        Err(common::ErrorCode::Unauthorized)
+    );
+    let places = entity::waitlist_entries::Entity::find()
+        .filter(entity::waitlist_entries::Column::UserId.eq(user))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(places, 0);
+}
