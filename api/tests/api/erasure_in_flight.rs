@@ -159,22 +159,47 @@ async fn a_subscription_asked_for_during_the_erasure_leaves_nothing_at_the_provi
 /// read the profile still there) inserts its booking after the erasure
 /// commits: it is refused in its own transaction, and nothing of it
 /// stays, neither the seat nor the address on a booking.
+/// Verified or not: the lock statement matches an unverified account's
+/// row only, and the erasure's write leaves every account unverified.
 #[actix_web::test]
 async fn a_hold_that_waited_for_the_erasure_keeps_no_seat() {
     if !on_postgres() {
         return;
     }
+    for verified in [false, true] {
+        a_hold_waits_for_the_erasure(verified).await;
+    }
+}
+
+async fn a_hold_waits_for_the_erasure(verified: bool) {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     let s = app.create_session(&admin, json!({})).await;
     let sid = s["id"].as_str().unwrap();
     let (user, token) = app.quick_user("holder@example.com").await;
+    if verified {
+        entity::users::Entity::update_many()
+            .col_expr(
+                entity::users::Column::EmailVerifiedAt,
+                Expr::value(chrono::Utc::now()),
+            )
+            .filter(entity::users::Column::Id.eq(user))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
     let erasure = erasure_under_way(&app, user).await;
     let (held, ()) = tokio::join!(app.checkout(sid, &token), async {
         until_one_waits_for_a_lock(&app).await;
         erasure.commit().await.unwrap();
     });
-    held.assert_problem(401, "unauthorized");
+    assert_eq!(
+        held.status,
+        StatusCode::UNAUTHORIZED,
+        "verified {verified}: {}",
+        held.body
+    );
+    assert_eq!(held.body["code"], "unauthorized");
     let bookings = entity::immersion_bookings::Entity::find()
         .filter(entity::immersion_bookings::Column::UserId.eq(user))
         .count(&app.state.db)
@@ -272,4 +297,27 @@ async fn nobody_erased_joins_a_line() {
         .await
         .unwrap();
     assert_eq!(places, 0);
+}
+
+/// A login whose password was checked while the erasure ran makes its
+/// session after the erasure deleted every other: that session signs in
+/// to nothing.
+#[actix_web::test]
+async fn a_session_made_after_the_erasure_opens_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let (user, _token) = app.quick_user("late-login@example.com").await;
+    let erased = erase_as(&app, &admin, user).await;
+    assert!(erased.status.is_success(), "{}", erased.body);
+    let (token, _) = api::domain::accounts::sign_ins::sign_in(
+        &app.state.db,
+        &app.state.tokens,
+        user,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    app.call(reqwest::Method::GET, "/api/me", Some(&token), None)
+        .await
+        .assert_problem(401, "unauthorized");
 }

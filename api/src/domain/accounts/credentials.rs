@@ -142,7 +142,7 @@ pub async fn resend_verification(
     let txn = db.begin().await?;
     send_verification(&txn, public_url, &user, now).await?;
     // Its link and mail go nowhere for an account erased meanwhile.
-    if let Err(gone) = crate::domain::accounts::users::require_live(&txn, user_id).await {
+    if let Err(gone) = crate::domain::accounts::standing::require_live(&txn, user_id).await {
         txn.rollback().await?;
         return Err(gone);
     }
@@ -178,7 +178,7 @@ pub async fn request_reset(
     let txn = db.begin().await?;
     let token = tokens::issue(&txn, user.id, Purpose::ResetPassword, now).await?;
     // Nothing for an account erased meanwhile (and the same answer).
-    if crate::domain::accounts::users::require_live(&txn, user.id)
+    if crate::domain::accounts::standing::require_live(&txn, user.id)
         .await
         .is_err()
     {
@@ -236,7 +236,7 @@ async fn set_password(
         .exec(txn)
         .await?;
     if set.rows_affected == 0 {
-        return Err(crate::domain::accounts::users::account_erased());
+        return Err(crate::domain::accounts::standing::account_erased());
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod gate;
 pub mod profiles;
 pub mod roles;
 pub mod sign_ins;
+pub mod standing;
 pub mod tokens;
 pub mod unverified;
 pub mod users;

@@ -80,7 +80,7 @@ pub async fn update(
         )
         .exec_without_returning(&txn)
         .await?;
-    if let Err(gone) = crate::domain::accounts::users::require_live(&txn, user_id).await {
+    if let Err(gone) = crate::domain::accounts::standing::require_live(&txn, user_id).await {
         txn.rollback().await?;
         return Err(gone);
     }

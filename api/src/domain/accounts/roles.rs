@@ -131,6 +131,8 @@ pub async fn change(
         .col_expr(users::Column::UpdatedAt, Expr::value(now))
         .filter(users::Column::Id.eq(user.id))
         .filter(users::Column::Role.eq(user.role.as_str()))
+        // An account erased meanwhile keeps no role but a user's.
+        .filter(users::Column::ErasedAt.is_null())
         .exec(db)
         .await?;
     if moved.rows_affected != 1 {

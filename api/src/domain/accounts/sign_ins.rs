@@ -91,6 +91,9 @@ fn user_of_statement(live: &Live, backend: DbBackend) -> Statement {
         .filter(Column::UserId.eq(live.user_id))
         .filter(Column::RevokedAt.is_null())
         .filter(Column::ExpiresAt.gt(live.now))
+        // A session made by a login that checked its password while the
+        // account was being erased signs in to nothing.
+        .filter(users::Column::ErasedAt.is_null())
         .find_also_related(users::Entity)
         .into_query();
     query.limit(1);

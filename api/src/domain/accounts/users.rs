@@ -6,7 +6,7 @@ use common::ErrorCode;
 use common::auth::{License, MAX_PASSWORD_BYTES, Role, check_new_password};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -35,42 +35,6 @@ pub async fn email_of(
         .one(db)
         .await?
         .map(|u| u.email))
-}
-
-/// Whether the account of `user_id` was erased, read under a shared lock
-/// in `txn`, which has already written (so that on SQLite it holds the
-/// write lock and reads the latest). An erasure writes the user's row
-/// first: a step that checks here while one runs waits for it and sees
-/// it, or the erasure waits for the step and then finds what it left.
-pub async fn erased_locked(
-    txn: &sea_orm::DatabaseTransaction,
-    user_id: Uuid,
-) -> Result<bool, sea_orm::DbErr> {
-    Ok(users::Entity::find_by_id(user_id)
-        .lock_shared()
-        .one(txn)
-        .await?
-        .is_some_and(|u| u.erased_at.is_some()))
-}
-
-/// The account of `user_id` as it stands, read under the same lock as
-/// `erased_locked`: 401 when it is gone or was erased while the request
-/// ran (it was past its sign-in check when the erasure signed it out).
-pub async fn require_live(
-    txn: &sea_orm::DatabaseTransaction,
-    user_id: Uuid,
-) -> ApiResult<users::Model> {
-    users::Entity::find_by_id(user_id)
-        .lock_shared()
-        .one(txn)
-        .await?
-        .filter(|u| u.erased_at.is_none())
-        .ok_or_else(account_erased)
-}
-
-/// The answer to a request whose account was erased while it ran.
-pub fn account_erased() -> ApiError {
-    ApiError::new(ErrorCode::Unauthorized, "this account was erased")
 }
 
 /// Inserts a user with an already-hashed password.

@@ -535,7 +535,7 @@ fn refused(no: NoSeat, policy: &crate::config::Policy, now: DateTime<Utc>) -> Ap
             ),
         ),
         NoSeat::Unnamed => crate::domain::accounts::profiles::names_missing(),
-        NoSeat::Erased => crate::domain::accounts::users::account_erased(),
+        NoSeat::Erased => crate::domain::accounts::standing::account_erased(),
         NoSeat::VerifyFirst => ApiError::conflict(
             ErrorCode::HoldLimit,
             "an account whose e-mail address is not verified holds one seat at a time: \

@@ -287,7 +287,8 @@ async fn settle_booking(
     let erased = matches!(
         status,
         BookingStatus::Held | BookingStatus::Expired | BookingStatus::Cancelled
-    ) && crate::domain::accounts::users::erased_locked(txn, booking.user_id).await?;
+    ) && crate::domain::accounts::standing::erased_locked(txn, booking.user_id)
+        .await?;
     match status {
         // Confirmed or refunded without a payment of ours: nothing to add.
         BookingStatus::Confirmed | BookingStatus::Refunded => {

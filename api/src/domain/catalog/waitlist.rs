@@ -254,7 +254,7 @@ pub async fn join(
         .await?;
     // Nobody erased while this request ran joins (their place would
     // carry their address past the erasure, and be offered a seat).
-    let user = crate::domain::accounts::users::require_live(&txn, user_id).await?;
+    let user = crate::domain::accounts::standing::require_live(&txn, user_id).await?;
     let session = sessions::Entity::find_by_id(session_id)
         .one(&txn)
         .await?

@@ -247,8 +247,8 @@ async fn end_what_they_have(
 /// In one transaction: anonymises `user`, and owes what the gateway must
 /// still do (the subscription's end, an open page's expiry, the
 /// customer's deletion). Answers the calls owed, or nothing (and nothing
-/// done) when a seat or a place of theirs was taken since it was looked
-/// for.
+/// done) when a seat, a place or a page claim of theirs was taken since
+/// it was looked for.
 async fn anonymise_and_owe(
     db: &sea_orm::DatabaseConnection,
     user: &users::Model,
@@ -258,15 +258,27 @@ async fn anonymise_and_owe(
     let txn = db.begin().await?;
     // Writes first: the transaction holds the write lock before it reads
     // (SQLite cannot upgrade a reading transaction while another writes).
-    // The page claim before the user's row: a subscription request that
-    // records its page takes them in that order too (`opened`), so
-    // neither waits on the other in a circle.
+    // The page claim and the profile before the user's row: a request
+    // that records a page or saves a profile takes them in that order too
+    // (`opened`, `profiles::update`), so neither waits on the other in a
+    // circle.
     let claims = subscription_checkouts::Entity::delete_many()
         .filter(subscription_checkouts::Column::UserId.eq(user_id))
         .exec_with_returning(&txn)
         .await?;
+    user_profiles::Entity::delete_by_id(user_id)
+        .exec(&txn)
+        .await?;
     anonymise(&txn, user, now).await?;
-    if !seats_to_cancel(&txn, user_id, now).await?.is_empty()
+    // A claim made since the first statement (its page may follow) is
+    // read, not deleted: deleting it would wait on `opened`, which waits
+    // on the user's row.
+    let claimed_since = subscription_checkouts::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .is_some();
+    if claimed_since
+        || !seats_to_cancel(&txn, user_id, now).await?.is_empty()
         || !waiting(&txn, user_id).await?.is_empty()
     {
         // Taken by a request already under way: ended, then again.
@@ -292,8 +304,9 @@ async fn anonymise_and_owe(
     Ok(Some(owed_calls))
 }
 
-/// Every personal field of `user`, erased or anonymised, but what the
-/// law keeps (invoices, credit notes, presence).
+/// Every personal field of `user` but the profile (deleted before it),
+/// erased or anonymised, but what the law keeps (invoices, credit notes,
+/// presence).
 async fn anonymise(
     txn: &impl ConnectionTrait,
     user: &users::Model,
@@ -316,7 +329,6 @@ async fn anonymise(
         .filter(users::Column::Id.eq(id))
         .exec(txn)
         .await?;
-    user_profiles::Entity::delete_by_id(id).exec(txn).await?;
     bookings::Entity::update_many()
         .col_expr(bookings::Column::UserEmail, Expr::value(anon.clone()))
         .col_expr(bookings::Column::ClientAddress, Expr::value(None::<String>))

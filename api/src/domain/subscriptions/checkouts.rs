@@ -137,7 +137,7 @@ pub(super) async fn opened(
         .filter(Column::Attempt.eq(attempt))
         .exec(&txn)
         .await?;
-    if !crate::domain::accounts::users::erased_locked(&txn, user_id).await? {
+    if !crate::domain::accounts::standing::erased_locked(&txn, user_id).await? {
         txn.commit().await?;
         return Ok(());
     }
@@ -148,5 +148,5 @@ pub(super) async fn opened(
         .extend(owed::owe_customer_deletion(&txn, customer_id, OwedReason::Erasure, now).await?);
     txn.commit().await?;
     gateway.owed(db, owed_calls, now).await;
-    Err(crate::domain::accounts::users::account_erased())
+    Err(crate::domain::accounts::standing::account_erased())
 }

@@ -650,14 +650,14 @@ async fn keep_customer(
     use crate::domain::billing::owed::{self, AfterCommit, OwedReason};
     let txn = db.begin().await?;
     lock_status(&txn, user_id, now).await?;
-    if crate::domain::accounts::users::erased_locked(&txn, user_id).await? {
+    if crate::domain::accounts::standing::erased_locked(&txn, user_id).await? {
         let owed_calls =
             owed::owe_customer_deletion(&txn, &created, OwedReason::Erasure, now).await?;
         txn.commit().await?;
         gateway
             .owed(db, owed_calls.into_iter().collect(), now)
             .await;
-        return Err(crate::domain::accounts::users::account_erased());
+        return Err(crate::domain::accounts::standing::account_erased());
     }
     status::Entity::update_many()
         .col_expr(status::Column::StripeCustomerId, Expr::value(created))
