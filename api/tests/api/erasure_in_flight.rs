@@ -321,3 +321,48 @@ async fn a_session_made_after_the_erasure_opens_nothing() {
         .await
         .assert_problem(401, "unauthorized");
 }
+
+/// A reset link followed while the erasure runs: the reset takes the
+/// account's row before its token, as the erasure does (the row, then
+/// the tokens), so the erasure deletes the person's links without
+/// waiting in a circle, and the link then finds nothing to reset.
+#[actix_web::test]
+async fn a_reset_link_followed_during_the_erasure_waits_for_it_and_resets_nothing() {
+    if !on_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    app.register("resetter@example.com").await;
+    let user = user_of(&app, "resetter@example.com").await;
+    app.post(
+        "/api/auth/password-reset",
+        None,
+        json!({"email": "resetter@example.com"}),
+    )
+    .await;
+    let link = app
+        .mailed_token("resetter@example.com", "mot-de-passe/nouveau")
+        .await;
+    let erasure = erasure_under_way(&app, user).await;
+    let body = json!({"token": link, "password": "a passphrase set too late"});
+    let (reset, ()) = tokio::join!(
+        app.post("/api/auth/password-reset/confirm", None, body),
+        async {
+            until_one_waits_for_a_lock(&app).await;
+            // The erasure goes on: the person's links go.
+            entity::account_tokens::Entity::delete_many()
+                .filter(entity::account_tokens::Column::UserId.eq(user))
+                .exec(&erasure)
+                .await
+                .unwrap();
+            erasure.commit().await.unwrap();
+        }
+    );
+    reset.assert_problem(400, "invalid_token");
+    let row = entity::users::Entity::find_by_id(user)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.password_hash, "erased");
+}

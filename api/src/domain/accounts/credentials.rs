@@ -13,6 +13,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::domain::accounts::gate::Gate;
+use crate::domain::accounts::standing;
 use crate::domain::accounts::tokens::{self, Purpose};
 use crate::domain::platform::throttles;
 use crate::domain::{accounts::sign_ins, platform::mail};
@@ -114,6 +115,10 @@ pub async fn verify_email(
     now: DateTime<Utc>,
 ) -> ApiResult<users::Model> {
     let txn = db.begin().await?;
+    if !standing::lock_live(&txn, users::Column::Id.eq(signed_in_as)).await? {
+        txn.rollback().await?;
+        return Err(standing::account_erased());
+    }
     let user_id = tokens::consume_for(&txn, token, Purpose::VerifyEmail, signed_in_as, now)
         .await?
         .ok_or_else(invalid_token)?;
@@ -140,12 +145,12 @@ pub async fn resend_verification(
         ));
     }
     let txn = db.begin().await?;
-    send_verification(&txn, public_url, &user, now).await?;
     // Its link and mail go nowhere for an account erased meanwhile.
-    if let Err(gone) = crate::domain::accounts::standing::require_live(&txn, user_id).await {
+    if !standing::lock_live(&txn, users::Column::Id.eq(user_id)).await? {
         txn.rollback().await?;
-        return Err(gone);
+        return Err(standing::account_erased());
     }
+    send_verification(&txn, public_url, &user, now).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -176,15 +181,12 @@ pub async fn request_reset(
         return Ok(());
     }
     let txn = db.begin().await?;
-    let token = tokens::issue(&txn, user.id, Purpose::ResetPassword, now).await?;
     // Nothing for an account erased meanwhile (and the same answer).
-    if crate::domain::accounts::standing::require_live(&txn, user.id)
-        .await
-        .is_err()
-    {
+    if !standing::lock_live(&txn, users::Column::Id.eq(user.id)).await? {
         txn.rollback().await?;
         return Ok(());
     }
+    let token = tokens::issue(&txn, user.id, Purpose::ResetPassword, now).await?;
     let (subject, body) = reset_mail(public_url, &token);
     mail::queue(&txn, &user.email, subject, body).await?;
     txn.commit().await?;
@@ -206,6 +208,11 @@ pub async fn reset_password(
     }
     let hash = gate.hashing.hash(new_password).await?;
     let txn = gate.db.begin().await?;
+    if !standing::lock_live(&txn, tokens::owner_is(token, Purpose::ResetPassword)).await? {
+        // No such token, or its account was erased meanwhile.
+        txn.rollback().await?;
+        return Err(invalid_token());
+    }
     let user_id = tokens::consume(&txn, token, Purpose::ResetPassword, now)
         .await?
         .ok_or_else(invalid_token)?;
@@ -236,7 +243,7 @@ async fn set_password(
         .exec(txn)
         .await?;
     if set.rows_affected == 0 {
-        return Err(crate::domain::accounts::standing::account_erased());
+        return Err(standing::account_erased());
     }
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! reads the latest).
 
 use common::ErrorCode;
-use sea_orm::{DatabaseTransaction, DbErr, EntityTrait, QuerySelect};
+use sea_orm::sea_query::{Expr, IntoCondition};
+use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -39,4 +40,25 @@ pub async fn require_live(txn: &DatabaseTransaction, user_id: Uuid) -> ApiResult
 /// The answer to a request whose account was erased while it ran.
 pub fn account_erased() -> ApiError {
     ApiError::new(ErrorCode::Unauthorized, "this account was erased")
+}
+
+/// Writes the row of the account `which` names onto itself, unless it
+/// was erased: true when it stands. The first statement of a step that
+/// then writes the account's tokens, so that it takes the account's row
+/// before them, in the erasure's order (the user's row, then the tokens),
+/// and neither waits on the other in a circle.
+pub async fn lock_live(
+    txn: &DatabaseTransaction,
+    which: impl IntoCondition,
+) -> Result<bool, DbErr> {
+    let locked = users::Entity::update_many()
+        .col_expr(
+            users::Column::UpdatedAt,
+            Expr::col(users::Column::UpdatedAt),
+        )
+        .filter(which)
+        .filter(users::Column::ErasedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(locked.rows_affected == 1)
 }

@@ -106,6 +106,19 @@ pub(super) async fn pending_since(
         .is_some())
 }
 
+/// The account a token was sent to, as a condition on the users' table
+/// (for `standing::lock_live`, before the token is used).
+pub(super) fn owner_is(raw: &str, purpose: Purpose) -> sea_orm::Condition {
+    use sea_orm::sea_query::Query;
+    let owner = Query::select()
+        .column(Column::UserId)
+        .from(tokens::Entity)
+        .and_where(Column::TokenHash.eq(digest(raw.trim())))
+        .and_where(Column::Purpose.eq(purpose.as_str()))
+        .to_owned();
+    sea_orm::Condition::all().add(entity::users::Column::Id.in_subquery(owner))
+}
+
 /// Uses a token: the user it was for, when it is valid, unused, unexpired
 /// and of this purpose. A second use finds it used.
 pub(super) async fn consume(
