@@ -73,6 +73,16 @@ async fn until_one_waits_for_a_lock(app: &TestApp) {
     panic!("no statement came to wait for the erasure's lock");
 }
 
+/// The password hash `user`'s row holds.
+async fn password_hash_of(app: &TestApp, user: uuid::Uuid) -> String {
+    entity::users::Entity::find_by_id(user)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("the user's row")
+        .password_hash
+}
+
 /// The user of a registered address.
 async fn user_of(app: &TestApp, email: &str) -> uuid::Uuid {
     entity::users::Entity::find()
@@ -227,12 +237,7 @@ async fn a_password_change_that_waited_for_the_erasure_sets_nothing() {
         erasure.commit().await.unwrap();
     });
     changed.assert_problem(401, "unauthorized");
-    let row = entity::users::Entity::find_by_id(user)
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.password_hash, "erased");
+    assert_eq!(password_hash_of(&app, user).await, "erased");
     let address = api::domain::privacy::erasure::erased_address(user);
     app.post(
         "/api/auth/login",
@@ -359,10 +364,5 @@ async fn a_reset_link_followed_during_the_erasure_waits_for_it_and_resets_nothin
         }
     );
     reset.assert_problem(400, "invalid_token");
-    let row = entity::users::Entity::find_by_id(user)
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.password_hash, "erased");
+    assert_eq!(password_hash_of(&app, user).await, "erased");
 }
