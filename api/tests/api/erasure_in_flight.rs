@@ -83,6 +83,15 @@ async fn password_hash_of(app: &TestApp, user: uuid::Uuid) -> String {
         .password_hash
 }
 
+/// A named user of `email`, erased by an admin.
+async fn erased_user(app: &TestApp, email: &str) -> uuid::Uuid {
+    let admin = app.admin_token().await;
+    let (user, _token) = app.quick_user(email).await;
+    let erased = erase_as(app, &admin, user).await;
+    assert!(erased.status.is_success(), "{}", erased.body);
+    user
+}
+
 /// The user of a registered address.
 async fn user_of(app: &TestApp, email: &str) -> uuid::Uuid {
     entity::users::Entity::find()
@@ -253,10 +262,7 @@ async fn a_password_change_that_waited_for_the_erasure_sets_nothing() {
 #[actix_web::test]
 async fn a_profile_saved_after_the_erasure_is_not_kept() {
     let app = spawn_app().await;
-    let admin = app.admin_token().await;
-    let (user, _token) = app.quick_user("named@example.com").await;
-    let erased = erase_as(&app, &admin, user).await;
-    assert!(erased.status.is_success(), "{}", erased.body);
+    let user = erased_user(&app, "named@example.com").await;
     let patch = common::profile::ProfilePatch {
         first_name: Some("Camille".into()),
         last_name: Some("Revenue".into()),
@@ -285,9 +291,7 @@ async fn nobody_erased_joins_a_line() {
     let s = app.create_session(&admin, json!({"max_places": 1})).await;
     let sid = s["id"].as_str().unwrap();
     paid_seat(&app, sid, "first@example.com").await;
-    let (user, _token) = app.quick_user("waiter@example.com").await;
-    let erased = erase_as(&app, &admin, user).await;
-    assert!(erased.status.is_success(), "{}", erased.body);
+    let user = erased_user(&app, "waiter@example.com").await;
     let session = sid.parse().unwrap();
     let joined =
         api::domain::catalog::waitlist::join(&app.state.db, user, session, chrono::Utc::now())
@@ -310,10 +314,7 @@ async fn nobody_erased_joins_a_line() {
 #[actix_web::test]
 async fn a_session_made_after_the_erasure_opens_nothing() {
     let app = spawn_app().await;
-    let admin = app.admin_token().await;
-    let (user, _token) = app.quick_user("late-login@example.com").await;
-    let erased = erase_as(&app, &admin, user).await;
-    assert!(erased.status.is_success(), "{}", erased.body);
+    let user = erased_user(&app, "late-login@example.com").await;
     let (token, _) = api::domain::accounts::sign_ins::sign_in(
         &app.state.db,
         &app.state.tokens,

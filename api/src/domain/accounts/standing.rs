@@ -12,26 +12,33 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use entity::users;
 
-/// Whether the account of `user_id` was erased, read under a shared lock
-/// in `txn`, which has already written (so that on SQLite it holds the
-/// write lock and reads the latest). An erasure writes the user's row
-/// first: a step that checks here while one runs waits for it and sees
-/// it, or the erasure waits for the step and then finds what it left.
-pub async fn erased_locked(txn: &DatabaseTransaction, user_id: Uuid) -> Result<bool, DbErr> {
-    Ok(users::Entity::find_by_id(user_id)
+/// The row of `user_id`, read under a shared lock in `txn`, which has
+/// already written (so that on SQLite it holds the write lock and reads
+/// the latest). An erasure writes the user's row first: a step that reads
+/// it here while one runs waits for it and sees it, or the erasure waits
+/// for the step and then finds what it left.
+async fn read_locked(
+    txn: &DatabaseTransaction,
+    user_id: Uuid,
+) -> Result<Option<users::Model>, DbErr> {
+    users::Entity::find_by_id(user_id)
         .lock_shared()
         .one(txn)
+        .await
+}
+
+/// Whether the account of `user_id` was erased (`read_locked`).
+pub async fn erased_locked(txn: &DatabaseTransaction, user_id: Uuid) -> Result<bool, DbErr> {
+    Ok(read_locked(txn, user_id)
         .await?
         .is_some_and(|u| u.erased_at.is_some()))
 }
 
-/// The account of `user_id` as it stands, read under the same lock as
-/// `erased_locked`: 401 when it is gone or was erased while the request
-/// ran (it was past its sign-in check when the erasure signed it out).
+/// The account of `user_id` as it stands (`read_locked`): 401 when it is
+/// gone or was erased while the request ran (it was past its sign-in
+/// check when the erasure signed it out).
 pub async fn require_live(txn: &DatabaseTransaction, user_id: Uuid) -> ApiResult<users::Model> {
-    users::Entity::find_by_id(user_id)
-        .lock_shared()
-        .one(txn)
+    read_locked(txn, user_id)
         .await?
         .filter(|u| u.erased_at.is_none())
         .ok_or_else(account_erased)
