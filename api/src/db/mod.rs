@@ -69,6 +69,34 @@ pub async fn connect_with(url: &str, pool: Pool) -> Result<DatabaseConnection, D
     Ok(db)
 }
 
+/// Whether `url` reaches PostgreSQL on this machine over TCP with no
+/// `sslmode` said (neither in the URL nor in `PGSSLMODE`): the client then
+/// speaks TLS whenever the server offers it, as Debian's does. Over the
+/// loopback TLS protects nothing the kernel does not, and it cost the
+/// rush about a quarter of its rate (README, "Benchmarks"), so start-up
+/// says so. The server's socket (`?host=/var/run/postgresql`) or an
+/// explicit `sslmode` says nothing.
+pub fn tls_over_loopback(url: &str, pgsslmode: Option<&str>) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    if !matches!(u.scheme(), "postgres" | "postgresql") || pgsslmode.is_some() {
+        return false;
+    }
+    if u.query_pairs().any(|(k, _)| k == "sslmode" || k == "host") {
+        return false;
+    }
+    match u.host_str() {
+        None | Some("") => false,
+        Some("localhost") => true,
+        Some(h) => h
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+    }
+}
+
 /// Whether an error means the database could not be reached (stopped,
 /// restarting, a connection dropped or timed out), as opposed to a
 /// statement it refused: the first is answered 503 with `Retry-After`.
@@ -161,5 +189,33 @@ mod tests {
         assert_eq!(sqlite_dir("sqlite://app.db"), None);
         assert_eq!(sqlite_dir("sqlite::memory:"), None);
         assert_eq!(sqlite_dir("postgres://localhost/x"), None);
+    }
+
+    #[test]
+    fn tells_tls_over_the_loopback_only_when_nothing_chose_it() {
+        for url in [
+            "postgres://u@127.0.0.1:5432/db",
+            "postgresql://u:p@localhost/db",
+            "postgres://u@[::1]:5432/db",
+            "postgres://u@127.0.0.2/db?application_name=x",
+        ] {
+            assert!(tls_over_loopback(url, None), "{url}");
+        }
+        for url in [
+            "postgres://u@127.0.0.1:5432/db?sslmode=disable",
+            "postgres://u@127.0.0.1:5432/db?sslmode=require",
+            "postgres://u@localhost/db?host=/var/run/postgresql",
+            "postgres://u@%2Fvar%2Frun%2Fpostgresql/db",
+            "postgres://u@db.internal:5432/db",
+            "postgres://u@10.0.0.5/db",
+            "sqlite://data/immersion.db?mode=rwc",
+            "not a url",
+        ] {
+            assert!(!tls_over_loopback(url, None), "{url}");
+        }
+        assert!(!tls_over_loopback(
+            "postgres://u@127.0.0.1/db",
+            Some("disable")
+        ));
     }
 }
