@@ -281,6 +281,36 @@ async fn a_profile_saved_after_the_erasure_is_not_kept() {
     assert_eq!(profile, None);
 }
 
+/// A hold under way when the erasure committed, whose seat's statement
+/// then found no names (the erasure took them), is told the account was
+/// erased (401), not asked for the names (409 `profile_incomplete`).
+#[actix_web::test]
+async fn a_hold_after_the_erasure_is_told_the_account_is_gone() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let s = app.create_session(&admin, json!({})).await;
+    let session = s["id"].as_str().unwrap().parse().unwrap();
+    let user = erased_user(&app, "holder@example.com").await;
+    let taker = api::domain::catalog::seats::Taker {
+        user,
+        cooldown_since: None,
+        from_catalog: true,
+        address: None,
+        one_hold_unless_verified: true,
+        named: true,
+    };
+    let today = chrono::Utc::now().date_naive();
+    let taken = api::domain::catalog::seats::take(&app.state.db, session, today, true, Some(taker))
+        .await
+        .unwrap();
+    assert_eq!(
+        taken.map(drop),
+        Err(api::domain::catalog::seats::NoSeat::Erased)
+    );
+    let row = app.session_row(&session.to_string()).await;
+    assert_eq!(row.reserved_places, 0);
+}
+
 /// A place in line asked for by a request under way when the erasure
 /// committed is not given: it would carry the address past the erasure,
 /// and be offered a seat.

@@ -301,7 +301,17 @@ pub async fn take(
                 .map_err(|e| DbErr::Custom(e.to_string()))?
                 .complete
         {
-            return Ok(Err(NoSeat::Unnamed));
+            // The names go with an erased account: a request under way
+            // when the erasure committed is told that, not asked for names.
+            let erased = entity::users::Entity::find_by_id(taker.user)
+                .one(db)
+                .await?
+                .is_some_and(|u| u.erased_at.is_some());
+            return Ok(Err(if erased {
+                NoSeat::Erased
+            } else {
+                NoSeat::Unnamed
+            }));
         }
         let mine = || {
             bookings::Entity::find()
