@@ -22,15 +22,11 @@ function setup(thread)
   next_id = next_id + 1
 end
 
--- Rounds (BOOKING_RUSH_ROUND of BOOKING_RUSH_ROUNDS) take disjoint slices
--- of each thread's users, so no pair is used twice across rounds.
-local round = tonumber(os.getenv("BOOKING_RUSH_ROUND"))
-local rounds = tonumber(os.getenv("BOOKING_RUSH_ROUNDS"))
-
+-- tokens.txt holds this round's users only (each client's own share,
+-- from booking_rush), so rounds and configurations never share a pair.
 function init(args)
-  local thread_users = math.floor(#tokens / threads)
-  per_thread = math.floor(thread_users / rounds)
-  first_user = id * thread_users + round * per_thread
+  per_thread = math.floor(#tokens / threads)
+  first_user = id * per_thread
 end
 
 function request()

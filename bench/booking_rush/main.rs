@@ -50,6 +50,21 @@ pub const DB_CONNECTIONS: usize = 32;
 /// per second on the same statements, and the worst round's p99.
 const RATIO_GOAL: f64 = 0.75;
 const P99_GOAL_MS: f64 = 500.0;
+/// Several instances on the one database are held to keeping the single
+/// instance's rate (`KEPT_GOAL`, as ratios to pgbench: more instances
+/// cannot add throughput on two cores) and to a p99 under a second.
+const KEPT_GOAL: f64 = 0.9;
+const SEVERAL_P99_GOAL_MS: f64 = 1000.0;
+
+/// The goals of a configuration of `instances`: the ratio to its baseline
+/// (the single instance only) and the worst round's p99.
+fn goals(instances: usize) -> (Option<f64>, f64) {
+    if instances == 1 {
+        (Some(RATIO_GOAL), P99_GOAL_MS)
+    } else {
+        (None, SEVERAL_P99_GOAL_MS)
+    }
+}
 
 struct Args {
     /// On a SQLite file rather than PostgreSQL.
@@ -340,11 +355,11 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
             // served while they run, or the requests using them wait.
             let before = cpu::sample();
             api_rounds.push(if use_wrk {
-                let (bases, sessions, tokens) =
-                    (bases.clone(), session_ids.clone(), tokens.clone());
+                let (bases, sessions, share) =
+                    (bases.clone(), session_ids.clone(), slice.share(&tokens));
                 let (clients, seconds) = (args.clients, args.seconds);
                 tokio::task::spawn_blocking(move || {
-                    wrk_load(&bases, &sessions, &tokens, clients, seconds, slice)
+                    wrk_load(&bases, &sessions, &share, clients, seconds)
                 })
                 .await
                 .map_err(|e| e.to_string())??
@@ -371,7 +386,8 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
             (&api_rounds, &api_cpu),
             (&pg_rounds, &base_cpu),
         );
-        if ratio < RATIO_GOAL || p99 >= P99_GOAL_MS {
+        let (ratio_goal, p99_goal) = goals(n);
+        if ratio_goal.is_some_and(|goal| ratio < goal) || p99 >= p99_goal {
             missed.push(format!(
                 "{n} instance(s): ratio {ratio:.2}, p99 {p99:.0} ms"
             ));
@@ -385,10 +401,10 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
     if let [(1, single), .., (n, last)] = configurations.as_slice() {
         let kept = last / single;
         println!(
-            "{n} instances keep {kept:.2}× the single instance's rate, as ratios to pgbench (goal >= 0.90: {})",
-            if kept >= 0.9 { "met" } else { "not met" }
+            "{n} instances keep {kept:.2}× the single instance's rate, as ratios to pgbench (goal >= {KEPT_GOAL:.2}: {})",
+            if kept >= KEPT_GOAL { "met" } else { "not met" }
         );
-        if kept < 0.9 {
+        if kept < KEPT_GOAL {
             missed.push(format!("{n} instances keep {kept:.2}×"));
         }
     }
@@ -442,14 +458,15 @@ fn report(
         format!("{DB_CONNECTIONS} connections")
     };
     println!("  {baseline}  {base_tps:9.1} tps       ({connections}, the same statements)");
+    let met = |ok: bool| if ok { "met" } else { "not met" };
+    let (ratio_goal, p99_goal) = goals(instances);
+    let ratio_goal = match ratio_goal {
+        Some(goal) => format!("goal >= {goal:.2}: {}", met(ratio >= goal)),
+        None => format!("goal: keep the single instance's, >= {KEPT_GOAL:.2}× it"),
+    };
     println!(
-        "  ratio api/{baseline} {ratio:.2} (goal >= {RATIO_GOAL:.2}: {}); p99 goal < {P99_GOAL_MS} ms: {}",
-        if ratio >= RATIO_GOAL {
-            "met"
-        } else {
-            "not met"
-        },
-        if p99 < P99_GOAL_MS { "met" } else { "not met" }
+        "  ratio api/{baseline} {ratio:.2} ({ratio_goal}); p99 goal < {p99_goal} ms: {}",
+        met(p99 < p99_goal)
     );
     (ratio, p99)
 }
@@ -493,15 +510,15 @@ fn report_cpu(
 /// Drives the api with wrk (a C load generator in its own process, so the
 /// client does not take the server's CPU): `hold.lua` gives every request
 /// its own (user, session) pair. One wrk per instance, each with its share
-/// of the clients and of the users. Returns the rate, the mean p50, the
-/// worst p99 and the errors.
+/// of the clients and of this round's users (`share`: each client's, from
+/// `Slice::share`). Returns the rate, the mean p50, the worst p99 and the
+/// errors.
 fn wrk_load(
     bases: &[String],
     sessions: &[Uuid],
     tokens: &[Vec<String>],
     clients: usize,
     seconds: u64,
-    slice: Slice,
 ) -> Result<Round, String> {
     let n = bases.len();
     let threads = if n == 1 { 2 } else { 1 };
@@ -540,8 +557,6 @@ fn wrk_load(
             .arg(base)
             .env("BOOKING_RUSH_DIR", &dir)
             .env("BOOKING_RUSH_THREADS", threads.to_string())
-            .env("BOOKING_RUSH_ROUND", slice.round.to_string())
-            .env("BOOKING_RUSH_ROUNDS", slice.rounds.to_string())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -623,6 +638,25 @@ struct Slice {
     rounds: usize,
 }
 
+impl Slice {
+    /// Each client's users for this round: its own part of its own users,
+    /// so that no (user, session) pair comes back in another round or
+    /// configuration, however the clients are spread over instances and
+    /// wrk threads (a pair used twice answers 409, counted as an error).
+    fn share(self, tokens: &[Vec<String>]) -> Vec<Vec<String>> {
+        tokens
+            .iter()
+            .map(|mine| {
+                let (from, to) = (
+                    self.round * mine.len() / self.rounds,
+                    (self.round + 1) * mine.len() / self.rounds,
+                );
+                mine[from..to].to_vec()
+            })
+            .collect()
+    }
+}
+
 /// One round with the in-process client: each client uses its own share
 /// of its users for this round.
 async fn reqwest_round(
@@ -630,18 +664,9 @@ async fn reqwest_round(
     sessions: &[Uuid],
     tokens: &[Vec<String>],
     seconds: u64,
-    Slice { round, rounds }: Slice,
+    slice: Slice,
 ) -> Round {
-    let share: Vec<Vec<String>> = tokens
-        .iter()
-        .map(|mine| {
-            let (from, to) = (
-                round * mine.len() / rounds,
-                (round + 1) * mine.len() / rounds,
-            );
-            mine[from..to].to_vec()
-        })
-        .collect();
+    let share = slice.share(tokens);
     let (holds, latencies, errors) =
         api_load(bases, sessions, share, Duration::from_secs(seconds)).await;
     let pct = |p: f64| -> f64 {
