@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 /// The server's URL: `BENCH_DATABASE_URL`, else the local PostgreSQL
 /// without TLS, as a server on the same machine is best reached (README,
-/// "Settings": TLS over the loopback cost the rush about a quarter of its
-/// rate, on the api's side and pgbench's alike).
+/// "Benchmarks": TLS over the loopback cost the api's rush about a fifth
+/// of its rate, pgbench's about an eighth).
 pub fn admin_url() -> String {
     std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| {
         "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned()
