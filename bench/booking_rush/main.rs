@@ -105,10 +105,10 @@ fn args() -> Result<Args, String> {
     if instances.is_empty() {
         instances.push(1);
     }
-    if clients < instances.iter().copied().max().unwrap_or(1) {
+    let most = instances.iter().copied().max().unwrap_or(1);
+    if clients < most {
         return Err(format!(
-            "CLIENTS: at least one per instance, got {clients} for {} instances",
-            instances.iter().copied().max().unwrap_or(1)
+            "CLIENTS: at least one per instance, got {clients} for {most} instances"
         ));
     }
     if sqlite && instances != [1] {
@@ -388,14 +388,20 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
         for h in handles {
             h.stop(true).await;
         }
-        let (ratio, p99) = report(args, n, (driver, baseline.name()), &api_rounds, &pg_rounds);
+        let (ratio_goal, p99_goal) = goals(n, args.instances.contains(&1));
+        let (ratio, p99) = report(
+            args,
+            (n, ratio_goal, p99_goal),
+            (driver, baseline.name()),
+            &api_rounds,
+            &pg_rounds,
+        );
         report_cpu(
             args,
             baseline.name(),
             (&api_rounds, &api_cpu),
             (&pg_rounds, &base_cpu),
         );
-        let (ratio_goal, p99_goal) = goals(n, args.instances.contains(&1));
         if ratio_goal.is_some_and(|goal| ratio < goal) || p99 >= p99_goal {
             missed.push(format!(
                 "{n} instance(s): ratio {ratio:.2}, p99 {p99:.0} ms"
@@ -431,11 +437,11 @@ async fn bench(args: &Args, url: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Prints one configuration's rounds; answers its api/pgbench ratio and
-/// its worst p99 (ms).
+/// Prints one configuration's rounds against its goals (`goals`);
+/// answers its api/pgbench ratio and its worst p99 (ms).
 fn report(
     args: &Args,
-    instances: usize,
+    (instances, ratio_goal, p99_goal): (usize, Option<f64>, f64),
     (driver, baseline): (&str, &str),
     api_rounds: &[Round],
     base_rounds: &[f64],
@@ -470,7 +476,6 @@ fn report(
     };
     println!("  {baseline}  {base_tps:9.1} tps       ({connections}, the same statements)");
     let met = |ok: bool| if ok { "met" } else { "not met" };
-    let (ratio_goal, p99_goal) = goals(instances, args.instances.contains(&1));
     let ratio_goal = match ratio_goal {
         Some(goal) => format!("goal >= {goal:.2}: {}", met(ratio >= goal)),
         None => format!("goal: keep the single instance's, >= {KEPT_GOAL:.2}× it"),

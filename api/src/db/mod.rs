@@ -94,18 +94,13 @@ pub fn tls_over_loopback(url: &str) -> bool {
         .get_host()
         .trim_end_matches('.')
         .to_ascii_lowercase();
-    let ip = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<std::net::IpAddr>()
-        .ok();
     host == "localhost"
-        || ip.is_some_and(|ip| match ip {
-            std::net::IpAddr::V6(v6) => v6
-                .to_ipv4_mapped()
-                .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
-            std::net::IpAddr::V4(v4) => v4.is_loopback(),
-        })
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            // An IPv4-mapped IPv6 address is the IPv4 one.
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// Whether an error means the database could not be reached (stopped,

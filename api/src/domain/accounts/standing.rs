@@ -6,7 +6,9 @@
 
 use common::ErrorCode;
 use sea_orm::sea_query::{Expr, IntoCondition};
-use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -30,6 +32,16 @@ async fn read_locked(
 /// Whether the account of `user_id` was erased (`read_locked`).
 pub async fn erased_locked(txn: &DatabaseTransaction, user_id: Uuid) -> Result<bool, DbErr> {
     Ok(read_locked(txn, user_id)
+        .await?
+        .is_some_and(|u| u.erased_at.is_some()))
+}
+
+/// Whether the account of `user_id` was erased, read without a lock: for
+/// explaining a refusal after the fact (a hold's seat found no names, as
+/// the erasure had taken them), not for deciding a write.
+pub async fn was_erased(db: &impl ConnectionTrait, user_id: Uuid) -> Result<bool, DbErr> {
+    Ok(users::Entity::find_by_id(user_id)
+        .one(db)
         .await?
         .is_some_and(|u| u.erased_at.is_some()))
 }

@@ -303,10 +303,7 @@ pub async fn take(
         {
             // The names go with an erased account: a request under way
             // when the erasure committed is told that, not asked for names.
-            let erased = entity::users::Entity::find_by_id(taker.user)
-                .one(db)
-                .await?
-                .is_some_and(|u| u.erased_at.is_some());
+            let erased = crate::domain::accounts::standing::was_erased(db, taker.user).await?;
             return Ok(Err(if erased {
                 NoSeat::Erased
             } else {
